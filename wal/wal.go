@@ -1,0 +1,653 @@
+package wal
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Options configures a WAL. The zero value of every field except Dir is
+// usable.
+type Options struct {
+	// Dir holds the segment files; it is created if missing.
+	Dir string
+	// SegmentSize is the size after which the log rolls to a new segment.
+	// Default DefaultSegmentSize.
+	SegmentSize int64
+	// Logger receives repair warnings and write failures. Default slog.Default().
+	Logger *slog.Logger
+	// Registerer receives the strata_wal_* metrics; nil registers nothing.
+	Registerer prometheus.Registerer
+	// NoSync skips every fsync. Writes are still group-committed. Only for
+	// tests and benchmarks: a crash may lose acknowledged records.
+	NoSync bool
+}
+
+const (
+	// DefaultSegmentSize keeps segments large enough that rolling (two extra
+	// fsyncs) is rare at hundreds of MB/s, and small enough that a removed
+	// segment returns disk space promptly after a head flush.
+	DefaultSegmentSize = 64 << 20
+	// maxQueuedBytes bounds memory held by records waiting for the disk: an
+	// Append waits for the in-flight fsync once this much is queued behind it.
+	// 128 MiB is hundreds of typical batches, so it only engages when the disk
+	// is truly slower than ingest.
+	maxQueuedBytes = 128 << 20
+	// maxSpareBytes caps the batch buffer kept for reuse, so a burst does not
+	// pin a huge buffer forever; steady-state batches are a few MiB.
+	maxSpareBytes = 32 << 20
+)
+
+var (
+	// ErrClosed is returned by operations on a closed log.
+	ErrClosed = errors.New("wal: closed")
+	// ErrRecordTooLarge is returned by Append for records above MaxRecordSize.
+	ErrRecordTooLarge = errors.New("wal: record too large")
+	// ErrReplayAfterAppend is returned by Replay once Append has been called.
+	ErrReplayAfterAppend = errors.New("wal: replay must happen before the first append")
+)
+
+// batch is the unit of group commit: the framed records appended between two
+// writes, made durable by one write call and one fsync.
+type batch struct {
+	buf    []byte // framed records, back to back
+	ends   []int  // end offset in buf of each record, to split at segment rolls
+	first  uint64 // sequence numbers covered; 0 for an empty rotate-only batch
+	last   uint64
+	sealed bool // no more appends: taken by the writer or closed by Rotate
+	rotate bool // roll to a new segment after writing
+
+	// Set by the writer before done is closed.
+	newSeg SegmentID
+	err    error
+	done   chan struct{}
+}
+
+// WAL is a segmented write-ahead log. All methods are safe for concurrent
+// use, except that Replay must finish before the first Append.
+type WAL struct {
+	// Fields up to mu are set by Open and never changed.
+	dir     string
+	segSize int64
+	logger  *slog.Logger
+	metrics *metrics
+	noSync  bool
+	wake    chan struct{} // capacity 1: a pending token means "look at the queue"
+	exited  chan struct{} // closed when the writer goroutine returns
+
+	// mu guards the queue and the sequence/durability state. It is never
+	// held across I/O.
+	mu        sync.Mutex
+	queue     []*batch // FIFO of batches not yet durable; queue[0] is in flight while writing
+	writing   bool
+	queued    int    // bytes in queue excluding the in-flight batch
+	lastSeq   uint64 // last sequence number handed out by Append
+	durable   uint64 // every seq <= durable is written and synced
+	err       error  // sticky write/fsync failure
+	closing   bool
+	appended  bool
+	spare     []byte // buffer of the last completed batch, reused by the next
+	spareEnds []int
+
+	// The active segment is owned by the writer goroutine (by Open before it
+	// starts).
+	cur     *os.File
+	curID   SegmentID
+	curSize int64
+
+	// segMu guards segs, the IDs of segment files on disk in order.
+	segMu sync.Mutex
+	segs  []SegmentID
+
+	commits atomic.Int64 // write+fsync rounds; tests use it to see batching
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open opens the log in opts.Dir, creating it if needed. It repairs a torn
+// tail in the last segment (see the package comment) and starts a new segment
+// for appends.
+func Open(opts Options) (*WAL, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("wal: Options.Dir is empty")
+	}
+	if opts.SegmentSize <= 0 {
+		opts.SegmentSize = DefaultSegmentSize
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("wal: create dir: %w", err)
+	}
+	m := newMetrics()
+	ids, err := listSegments(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	// A segment from a newer release must stop us before repair could
+	// mistake its records for garbage.
+	for _, id := range ids {
+		if err := checkVersion(opts.Dir, id); err != nil {
+			return nil, err
+		}
+	}
+	next := SegmentID(1)
+	if n := len(ids); n > 0 {
+		if err := repairTail(opts.Dir, ids[n-1], opts.NoSync, opts.Logger, m); err != nil {
+			return nil, err
+		}
+		next = ids[n-1] + 1
+	}
+	f, err := createSegment(opts.Dir, next, opts.NoSync)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.register(opts.Registerer); err != nil {
+		f.Close()
+		return nil, err
+	}
+	w := &WAL{
+		dir:     opts.Dir,
+		segSize: opts.SegmentSize,
+		logger:  opts.Logger,
+		metrics: m,
+		noSync:  opts.NoSync,
+		wake:    make(chan struct{}, 1),
+		exited:  make(chan struct{}),
+		cur:     f,
+		curID:   next,
+		curSize: segmentHeaderSize,
+		segs:    append(ids, next),
+	}
+	m.segments.Set(float64(len(w.segs)))
+	go w.run()
+	return w, nil
+}
+
+// checkVersion fails only for a readable header with our magic and another
+// version; any other damage is left to repair (last segment) or Replay.
+func checkVersion(dir string, id SegmentID) error {
+	f, err := os.Open(segmentPath(dir, id))
+	if err != nil {
+		return fmt.Errorf("wal: open segment %d: %w", id, err)
+	}
+	defer f.Close()
+	var h [segmentHeaderSize]byte
+	n, err := io.ReadFull(f, h[:])
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("wal: read header of segment %d: %w", id, err)
+	}
+	if err := checkSegmentHeader(h[:n]); errors.Is(err, ErrUnsupportedVersion) {
+		return fmt.Errorf("wal: segment %d: %w", id, err)
+	}
+	return nil
+}
+
+// repairTail truncates segment id after its last valid record if anything
+// follows it, and fsyncs the result. A segment whose header itself is damaged
+// is reset to an empty segment.
+func repairTail(dir string, id SegmentID, noSync bool, logger *slog.Logger, m *metrics) error {
+	f, err := os.OpenFile(segmentPath(dir, id), os.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("wal: open last segment %d: %w", id, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("wal: stat last segment %d: %w", id, err)
+	}
+	size := fi.Size()
+	end, cause, err := scanValid(id, f, size)
+	if err != nil || cause == nil {
+		return err
+	}
+	if err := f.Truncate(end); err != nil {
+		return fmt.Errorf("wal: truncate segment %d at %d: %w", id, end, err)
+	}
+	if end == 0 {
+		if _, err := f.WriteAt(appendSegmentHeader(nil), 0); err != nil {
+			return fmt.Errorf("wal: rewrite header of segment %d: %w", id, err)
+		}
+	}
+	if !noSync {
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("wal: sync repaired segment %d: %w", id, err)
+		}
+	}
+	m.corruptions.Inc()
+	logger.Warn("wal: truncated torn or corrupt tail of last segment",
+		"segment", uint64(id), "offset", end, "dropped_bytes", size-end, "cause", cause)
+	return nil
+}
+
+// scanValid returns the offset just past the last valid record of a segment
+// and, if decoding stopped early, the corruption that stopped it.
+func scanValid(id SegmentID, r io.Reader, size int64) (int64, *CorruptionError, error) {
+	var ce *CorruptionError
+	sr, err := newSegmentReader(id, r, size, nil)
+	if errors.As(err, &ce) {
+		return 0, ce, nil
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	for {
+		_, _, err := sr.next()
+		switch {
+		case err == io.EOF:
+			return sr.off, nil, nil
+		case errors.As(err, &ce):
+			return sr.off, ce, nil
+		case err != nil:
+			return 0, nil, err
+		}
+	}
+}
+
+// Replay calls fn for every record in segments >= from, in log order. rec is
+// only valid during the call. Damage in any segment is returned as a
+// *CorruptionError; an error from fn stops the replay and is returned as is.
+func (w *WAL) Replay(from SegmentID, fn func(pos Position, rec []byte) error) error {
+	w.mu.Lock()
+	appended, closing := w.appended, w.closing
+	w.mu.Unlock()
+	if closing {
+		return ErrClosed
+	}
+	if appended {
+		return ErrReplayAfterAppend
+	}
+	ids := w.Segments()
+	var buf []byte
+	for i, id := range ids {
+		if id < from {
+			continue
+		}
+		// RemoveBefore only ever deletes a prefix, so a hole inside the
+		// requested range means lost records.
+		if i > 0 && id != ids[i-1]+1 {
+			missing := max(ids[i-1]+1, from)
+			if missing < id {
+				w.metrics.corruptions.Inc()
+				return &CorruptionError{Segment: missing, Offset: 0, Err: ErrMissingSegment}
+			}
+		}
+		var err error
+		if buf, err = w.replaySegment(id, buf, fn); err != nil {
+			var ce *CorruptionError
+			if errors.As(err, &ce) {
+				w.metrics.corruptions.Inc()
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *WAL) replaySegment(id SegmentID, buf []byte, fn func(Position, []byte) error) ([]byte, error) {
+	f, err := os.Open(segmentPath(w.dir, id))
+	if err != nil {
+		return buf, fmt.Errorf("wal: open segment %d: %w", id, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return buf, fmt.Errorf("wal: stat segment %d: %w", id, err)
+	}
+	sr, err := newSegmentReader(id, f, fi.Size(), buf)
+	if err != nil {
+		return buf, err
+	}
+	for {
+		pos, rec, err := sr.next()
+		if err == io.EOF {
+			return sr.buf, nil
+		}
+		if err != nil {
+			return sr.buf, err
+		}
+		if err := fn(pos, rec); err != nil {
+			return sr.buf, err
+		}
+	}
+}
+
+// usableLocked reports why the log cannot take new work, if it cannot.
+func (w *WAL) usableLocked() error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.closing {
+		return ErrClosed
+	}
+	return nil
+}
+
+// openBatchLocked returns the batch new records go into, starting one when
+// the newest is sealed.
+func (w *WAL) openBatchLocked() *batch {
+	if n := len(w.queue); n > 0 && !w.queue[n-1].sealed {
+		return w.queue[n-1]
+	}
+	b := &batch{buf: w.spare[:0], ends: w.spareEnds[:0], done: make(chan struct{})}
+	w.spare, w.spareEnds = nil, nil
+	w.queue = append(w.queue, b)
+	return b
+}
+
+func (w *WAL) signal() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Append queues a copy of rec and returns its sequence number. Sequence
+// numbers start at 1 for each Open and follow the order of Append calls,
+// which is also the order on disk. Append does not wait for the disk unless
+// more than maxQueuedBytes are already waiting for it.
+func (w *WAL) Append(rec []byte) (uint64, error) {
+	if len(rec) > MaxRecordSize {
+		return 0, fmt.Errorf("%w: %d bytes, limit %d", ErrRecordTooLarge, len(rec), MaxRecordSize)
+	}
+	// Checksum outside the lock so concurrent writers only serialize on the copy.
+	hdr := recordHeader(rec)
+	w.mu.Lock()
+	for w.queued >= maxQueuedBytes && w.writing && w.usableLocked() == nil {
+		inflight := w.queue[0]
+		w.mu.Unlock()
+		<-inflight.done
+		w.mu.Lock()
+	}
+	if err := w.usableLocked(); err != nil {
+		w.mu.Unlock()
+		return 0, err
+	}
+	b := w.openBatchLocked()
+	b.buf = append(b.buf, hdr[:]...)
+	b.buf = append(b.buf, rec...)
+	b.ends = append(b.ends, len(b.buf))
+	w.lastSeq++
+	seq := w.lastSeq
+	if b.first == 0 {
+		b.first = seq
+	}
+	b.last = seq
+	w.queued += recordHeaderSize + len(rec)
+	w.appended = true
+	w.mu.Unlock()
+	w.signal()
+	return seq, nil
+}
+
+// WaitDurable blocks until record seq and every record before it are written
+// and fsynced, or returns the error that failed the log.
+func (w *WAL) WaitDurable(seq uint64) error {
+	w.mu.Lock()
+	if seq <= w.durable {
+		w.mu.Unlock()
+		return nil
+	}
+	if w.err != nil {
+		err := w.err
+		w.mu.Unlock()
+		return err
+	}
+	if seq > w.lastSeq {
+		last := w.lastSeq
+		w.mu.Unlock()
+		return fmt.Errorf("wal: wait for sequence %d, but only %d were appended", seq, last)
+	}
+	var b *batch
+	for _, q := range w.queue {
+		if q.last >= seq {
+			b = q
+			break
+		}
+	}
+	w.mu.Unlock()
+	if b == nil {
+		// Unreachable while the invariants hold: every appended, non-durable
+		// record sits in a queued batch until it is durable or failed.
+		return fmt.Errorf("wal: sequence %d is neither durable nor queued", seq)
+	}
+	<-b.done
+	return b.err
+}
+
+// Write appends rec and waits until it is durable.
+func (w *WAL) Write(rec []byte) error {
+	seq, err := w.Append(rec)
+	if err != nil {
+		return err
+	}
+	return w.WaitDurable(seq)
+}
+
+// Rotate makes every record appended before it durable, closes the active
+// segment and starts a new one whose ID it returns: records appended before
+// Rotate are in segments below that ID, records appended after in segments at
+// or above it. If the active segment holds no records yet it is kept and its
+// ID returned, which satisfies the same contract without an empty file.
+func (w *WAL) Rotate() (SegmentID, error) {
+	w.mu.Lock()
+	if err := w.usableLocked(); err != nil {
+		w.mu.Unlock()
+		return 0, err
+	}
+	b := w.openBatchLocked()
+	b.sealed, b.rotate = true, true
+	w.mu.Unlock()
+	w.signal()
+	<-b.done
+	if b.err != nil {
+		return 0, b.err
+	}
+	return b.newSeg, nil
+}
+
+// RemoveBefore deletes the segment files with ID < id and syncs the
+// directory. It refuses an id beyond the active segment, which would delete
+// records that are not yet anywhere else.
+func (w *WAL) RemoveBefore(id SegmentID) error {
+	w.segMu.Lock()
+	defer w.segMu.Unlock()
+	if active := w.segs[len(w.segs)-1]; id > active {
+		return fmt.Errorf("wal: remove before %d: active segment is %d", id, active)
+	}
+	n := 0
+	for _, s := range w.segs {
+		if s >= id {
+			break
+		}
+		if err := os.Remove(segmentPath(w.dir, s)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			w.segs = w.segs[n:]
+			w.metrics.segments.Set(float64(len(w.segs)))
+			return fmt.Errorf("wal: remove segment %d: %w", s, err)
+		}
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	w.segs = slices.Delete(w.segs, 0, n)
+	w.metrics.segments.Set(float64(len(w.segs)))
+	if w.noSync {
+		return nil
+	}
+	return syncDir(w.dir)
+}
+
+// Segments returns the IDs of the segment files on disk, ascending.
+func (w *WAL) Segments() []SegmentID {
+	w.segMu.Lock()
+	defer w.segMu.Unlock()
+	return slices.Clone(w.segs)
+}
+
+// Close makes everything queued durable, stops the writer and closes the
+// active segment. It returns the error that failed the log, if any, and the
+// same result on every call.
+func (w *WAL) Close() error {
+	w.closeOnce.Do(func() {
+		w.mu.Lock()
+		w.closing = true
+		w.mu.Unlock()
+		w.signal()
+		<-w.exited
+		w.mu.Lock()
+		err := w.err
+		w.mu.Unlock()
+		if w.cur != nil {
+			if cerr := w.cur.Close(); cerr != nil && err == nil {
+				err = fmt.Errorf("wal: close segment %d: %w", w.curID, cerr)
+			}
+			w.cur = nil
+		}
+		w.closeErr = err
+	})
+	return w.closeErr
+}
+
+// run is the writer goroutine: it takes the oldest queued batch, makes it
+// durable and wakes its waiters, until Close drains the queue or a write
+// fails.
+func (w *WAL) run() {
+	defer close(w.exited)
+	for {
+		w.mu.Lock()
+		for len(w.queue) == 0 {
+			if w.closing {
+				w.mu.Unlock()
+				return
+			}
+			w.mu.Unlock()
+			<-w.wake
+			w.mu.Lock()
+		}
+		b := w.queue[0]
+		b.sealed = true
+		w.writing = true
+		w.queued -= len(b.buf)
+		w.mu.Unlock()
+
+		err := w.writeBatch(b)
+
+		w.mu.Lock()
+		w.writing = false
+		w.queue[0] = nil
+		w.queue = w.queue[1:]
+		if err != nil {
+			// The kernel may have dropped the dirty pages already, so a retry
+			// could "succeed" without the data: fail everything, for good.
+			w.err = err
+			b.err = err
+			close(b.done)
+			for _, q := range w.queue {
+				q.err = err
+				close(q.done)
+			}
+			w.queue, w.queued = nil, 0
+			w.mu.Unlock()
+			w.logger.Error("wal: write failed; the log accepts no more records", "err", err)
+			return
+		}
+		if b.last > w.durable {
+			w.durable = b.last
+		}
+		if cap(b.buf) <= maxSpareBytes {
+			w.spare, w.spareEnds = b.buf[:0], b.ends[:0]
+		}
+		b.buf, b.ends = nil, nil
+		close(b.done)
+		w.mu.Unlock()
+	}
+}
+
+// writeBatch writes b to the active segment, rolling to a new segment before
+// a record that would push the active one past SegmentSize (a record larger
+// than SegmentSize gets a segment of its own). Records never straddle
+// segments.
+func (w *WAL) writeBatch(b *batch) error {
+	start, prev, first := 0, 0, 0
+	for i, end := range b.ends {
+		size := w.curSize + int64(prev-start)
+		if size > segmentHeaderSize && size+int64(end-prev) > w.segSize {
+			if err := w.writeSync(b.buf[start:prev], i-first); err != nil {
+				return err
+			}
+			if err := w.roll(); err != nil {
+				return err
+			}
+			start, first = prev, i
+		}
+		prev = end
+	}
+	if err := w.writeSync(b.buf[start:], len(b.ends)-first); err != nil {
+		return err
+	}
+	if b.rotate {
+		if w.curSize > segmentHeaderSize {
+			if err := w.roll(); err != nil {
+				return err
+			}
+		}
+		b.newSeg = w.curID
+	}
+	return nil
+}
+
+// writeSync appends p (holding n records) to the active segment with one
+// write call and makes it durable with one fsync.
+func (w *WAL) writeSync(p []byte, n int) error {
+	if len(p) == 0 {
+		return nil
+	}
+	_, err := w.cur.Write(p)
+	if err != nil {
+		return fmt.Errorf("wal: write segment %d: %w", w.curID, err)
+	}
+	w.curSize += int64(len(p))
+	w.metrics.bytesWritten.Add(float64(len(p)))
+	if !w.noSync {
+		start := time.Now()
+		err := w.cur.Sync()
+		w.metrics.fsyncDuration.Observe(time.Since(start).Seconds())
+		if err != nil {
+			return fmt.Errorf("wal: fsync segment %d: %w", w.curID, err)
+		}
+	}
+	w.commits.Add(1)
+	w.metrics.batchRecords.Observe(float64(n))
+	w.metrics.batchBytes.Observe(float64(len(p)))
+	return nil
+}
+
+// roll closes the active segment, whose data writeSync has already made
+// durable, and creates the next one.
+func (w *WAL) roll() error {
+	if err := w.cur.Close(); err != nil {
+		return fmt.Errorf("wal: close segment %d: %w", w.curID, err)
+	}
+	w.cur = nil
+	f, err := createSegment(w.dir, w.curID+1, w.noSync)
+	if err != nil {
+		return err
+	}
+	w.cur, w.curID, w.curSize = f, w.curID+1, segmentHeaderSize
+	w.segMu.Lock()
+	w.segs = append(w.segs, w.curID)
+	w.metrics.segments.Set(float64(len(w.segs)))
+	w.segMu.Unlock()
+	return nil
+}
