@@ -1,0 +1,23 @@
+// Package block owns the byte format of Strata's column blocks: the immutable
+// values the storage engine writes to pebble, each holding the points of one
+// series and one field over a time range.
+//
+// A block is a small uncompressed header (count, time range and, for numeric
+// types, min/max/sum/first/last) followed by a body holding the timestamps and
+// the values, compressed with zstd, and a CRC-32C trailer. The header lets
+// queries answer count/sum/min/max/mean/first/last for a whole block without
+// decompressing it (see DecodeHeader); Decode restores the full column.
+//
+// The storage engine owns the pebble keys and decides which points go into
+// which block; this package only turns a Column into bytes and back. It has no
+// knowledge of series, tags or retention and imports nothing from Strata.
+//
+// The byte layout is specified in docs/format/block.md and pinned by the golden
+// blocks in testdata/block; FormatVersion names the layout a block was written
+// with, and a decoder refuses versions it does not know.
+//
+// Encoder and Decoder keep scratch buffers between calls so a flush or query
+// worker encodes and decodes without allocating; neither is safe for
+// concurrent use, so keep one per goroutine. The zstd coders behind them are
+// shared by the whole process because they are expensive to build.
+package block
