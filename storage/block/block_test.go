@@ -300,7 +300,7 @@ func TestEncodingChoice(t *testing.T) {
 		zstd      bool
 		maxPerVal float64 // bytes per point, all included
 	}{
-		{"tsbs", *tsbsColumn(1, tsbsPoints), encFloatDecimal, 2, false, 1.03},
+		{"tsbs", *tsbsColumn(1, tsbsPoints), encFloatDecimal, 2, true, 1.0},
 		{"random floats", Column{Type: Float, Times: ts, Floats: randomFloats(r, 1000)}, encFloatXOR, 0, false, 9},
 		{"integral floats", Column{Type: Float, Times: ts, Floats: floatsN(1000, func(i int) float64 { return float64(i % 7) })}, encFloatDecimal, 0, true, 0.5},
 		{"regular counter", Column{Type: Integer, Times: ts, Ints: seq(1000, func(i int) int64 { return int64(i) * 3 })}, encIntDoD, 0, false, 0.1},

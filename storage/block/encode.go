@@ -5,13 +5,17 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math"
+
+	"github.com/klauspost/compress/huff0"
 )
 
 // Encoder turns Columns into blocks. It keeps scratch buffers between calls,
 // so reuse one per goroutine; it is not safe for concurrent use.
 type Encoder struct {
-	body []byte   // uncompressed body under construction
-	a, b []uint64 // integer sequences to pack (two candidates)
+	body []byte        // uncompressed body under construction
+	a, b []uint64      // integer sequences to pack (two candidates)
+	lit  []byte        // literal-only zstd frame candidate
+	huff huff0.Scratch // Huffman tables and output for lit
 }
 
 // NewEncoder returns an Encoder with empty scratch space.
@@ -37,8 +41,15 @@ func (e *Encoder) Encode(dst []byte, c *Column) ([]byte, error) {
 	dst = appendHeader(dst, &h, flags, len(body))
 	flagsAt := start + 2
 	if len(body) >= minZstdBody {
+		// Two zstd encoders, one frame format: the real one finds repeats,
+		// the literal-only one entropy-codes noise that zstd leaves raw.
+		// Keep the smaller, or the raw body if neither shrinks it.
 		mark := len(dst)
 		dst = zstdEncoder().EncodeAll(body, dst)
+		e.lit = appendLiteralFrame(e.lit[:0], body, &e.huff)
+		if len(e.lit) < len(dst)-mark {
+			dst = append(dst[:mark], e.lit...)
+		}
 		if len(dst)-mark < len(body) {
 			dst[flagsAt] |= flagZstd
 		} else {
