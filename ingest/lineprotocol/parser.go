@@ -60,7 +60,7 @@ const (
 	tagStop   = clSpace | clComma | clEquals | clBackslash
 	fieldStop = clSpace | clComma | clEquals | clBackslash | clQuote
 
-	measEscapes = clSpace | clComma          // bytes measurements escape
+	measEscapes = clSpace | clComma            // bytes measurements escape
 	tagEscapes  = clSpace | clComma | clEquals // bytes tag keys, tag values and field keys escape
 )
 
