@@ -1,0 +1,200 @@
+package storage
+
+import (
+	"math"
+)
+
+// FieldValue is one field of a point handed to Batch.Add.
+type FieldValue struct {
+	Key   []byte
+	Type  FieldType
+	Float float64
+	Int   int64
+	Uint  uint64
+	Bool  bool
+	Str   []byte
+}
+
+// Batch collects the points of one write request to one database. Add validates each
+// point against the schema as it comes and copies what it keeps, so the caller may
+// reuse its buffers as soon as Add returns. A Batch is used by one goroutine.
+type Batch struct {
+	e        *Engine
+	db       *database
+	points   []batchPoint
+	values   []batchValue
+	arena    []byte // series keys and string values, referenced by offset
+	newField []newField
+	rejected int
+	errs     []error // rejection reasons, in order; capped at maxBatchErrors
+}
+
+// maxBatchErrors bounds the reasons a batch remembers: a client sending a million
+// bad points gets the first few reasons and an exact count, not a huge response.
+const maxBatchErrors = 16
+
+type batchPoint struct {
+	keyOff, keyEnd int
+	mLen           int // the measurement's share of the key: lp(m)
+	sid            SeriesID
+	t              int64
+	vOff, vEnd     int
+	dropped        bool
+}
+
+type batchValue struct {
+	fid          FieldID // 0: a field new in this batch, see nf
+	nf           int     // index into Batch.newField when fid == 0
+	typ          FieldType
+	bits         uint64
+	strOff, strN int
+}
+
+type newField struct {
+	m, name string
+	typ     FieldType
+	fid     FieldID // set when the batch commits
+}
+
+// NewBatch starts a batch for database db.
+func (e *Engine) NewBatch(db string) (*Batch, error) {
+	d, err := e.database(db)
+	if err != nil {
+		return nil, err
+	}
+	return &Batch{e: e, db: d}, nil
+}
+
+// Len returns the number of accepted points in the batch.
+func (b *Batch) Len() int { return len(b.points) - b.rejected }
+
+// Rejected returns the number of points Add or Write rejected, and the first reasons.
+func (b *Batch) Rejected() (int, []error) { return b.rejected, b.errs }
+
+func (b *Batch) reject(err error) error {
+	b.rejected++
+	if len(b.errs) < maxBatchErrors {
+		b.errs = append(b.errs, err)
+	}
+	return err
+}
+
+// Add adds one point: measurement m, tags sorted by key with unique keys, fields and
+// a timestamp in nanoseconds. It returns a non-nil error if the point is rejected
+// (type conflict, field or tag named "time"); the batch stays usable.
+//
+// Add is called with the engine's catalog read-locked per point, so it sees fields
+// created by concurrent batches; Write re-checks what was new under the write lock.
+func (b *Batch) Add(m []byte, tags []Tag, fields []FieldValue, t int64) error {
+	for _, tg := range tags {
+		if string(tg.Key) == "time" {
+			return b.reject(&InvalidTagKeyError{Measurement: string(m), Tag: "time"})
+		}
+	}
+	nTime := 0
+	for i := range fields {
+		if string(fields[i].Key) == "time" {
+			nTime++
+		}
+	}
+	if nTime == len(fields) {
+		return b.reject(&InvalidFieldNameError{Measurement: string(m), Field: "time"})
+	}
+
+	p := batchPoint{t: t, keyOff: len(b.arena), vOff: len(b.values)}
+	b.arena = AppendSeriesKey(b.arena, m, tags)
+	p.keyEnd = len(b.arena)
+	p.mLen = lpLen(len(m))
+
+	e := b.e
+	e.catMu.RLock()
+	var meas *measurement
+	if d := b.db; d != nil {
+		meas = d.measurements[string(m)]
+		p.sid = d.series[string(b.arena[p.keyOff:p.keyEnd])]
+	}
+	for i := range fields {
+		f := &fields[i]
+		if string(f.Key) == "time" {
+			continue // InfluxDB drops a "time" field that has company
+		}
+		v := batchValue{typ: f.Type}
+		if meas != nil {
+			if fi := meas.fields[string(f.Key)]; fi != nil {
+				if fi.Type != f.Type {
+					e.catMu.RUnlock()
+					return b.dropPoint(p, &FieldTypeConflictError{Measurement: string(m), Field: string(f.Key), Type: f.Type, Existing: fi.Type})
+				}
+				v.fid = fi.ID
+			}
+		}
+		if v.fid == 0 {
+			nf, conflict := b.lookupNewField(m, f)
+			if conflict != nil {
+				e.catMu.RUnlock()
+				return b.dropPoint(p, conflict)
+			}
+			v.nf = nf
+		}
+		switch f.Type {
+		case Float:
+			v.bits = math.Float64bits(f.Float)
+		case Integer:
+			v.bits = uint64(f.Int)
+		case Unsigned:
+			v.bits = f.Uint
+		case Boolean:
+			if f.Bool {
+				v.bits = 1
+			}
+		case String:
+			v.strOff = len(b.arena)
+			b.arena = append(b.arena, f.Str...)
+			v.strN = len(f.Str)
+		}
+		b.values = append(b.values, v)
+	}
+	e.catMu.RUnlock()
+	p.vEnd = len(b.values)
+	b.points = append(b.points, p)
+	return nil
+}
+
+// dropPoint undoes the partial additions of a rejected point.
+func (b *Batch) dropPoint(p batchPoint, err error) error {
+	b.arena = b.arena[:p.keyOff]
+	b.values = b.values[:p.vOff]
+	b.points = append(b.points, batchPoint{dropped: true})
+	return b.reject(err)
+}
+
+// lookupNewField finds or registers a field that the catalog does not know yet.
+func (b *Batch) lookupNewField(m []byte, f *FieldValue) (int, error) {
+	for i := range b.newField {
+		nf := &b.newField[i]
+		if nf.name == string(f.Key) && nf.m == string(m) {
+			if nf.typ != f.Type {
+				return 0, &FieldTypeConflictError{Measurement: nf.m, Field: nf.name, Type: f.Type, Existing: nf.typ}
+			}
+			return i, nil
+		}
+	}
+	b.newField = append(b.newField, newField{m: string(m), name: string(f.Key), typ: f.Type})
+	return len(b.newField) - 1, nil
+}
+
+func (v *batchValue) value(arena []byte) value {
+	out := value{typ: v.typ, bits: v.bits}
+	if v.typ == String {
+		out.str = arena[v.strOff : v.strOff+v.strN]
+	}
+	return out
+}
+
+func lpLen(n int) int {
+	w := 1
+	for x := uint64(n); x >= 0x80; x >>= 7 {
+		w++
+	}
+	return w + n
+}

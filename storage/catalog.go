@@ -1,0 +1,252 @@
+package storage
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"sort"
+
+	"github.com/cockroachdb/pebble"
+
+	"github.com/strata-db/strata/storage/block"
+)
+
+// DatabaseID, SeriesID and FieldID are the compact identifiers the catalog hands
+// out. They are never reused, so a WAL record naming a dropped database or series can
+// be recognised and skipped on replay. Series IDs are 32-bit because the tag index
+// keeps them in 32-bit roaring bitmaps, the fastest and smallest variant; four
+// billion series per server is far beyond what one node holds.
+type (
+	DatabaseID uint32
+	SeriesID   uint32
+	FieldID    uint32
+)
+
+// FieldType is the type of a field's values; the numbering is the line protocol's.
+type FieldType = block.Type
+
+// Field types.
+const (
+	Float    = block.Float
+	Integer  = block.Integer
+	Unsigned = block.Unsigned
+	String   = block.String
+	Boolean  = block.Boolean
+)
+
+// FieldTypeName returns InfluxDB's word for a field type ("float", "integer", ...).
+func FieldTypeName(t FieldType) string {
+	switch t {
+	case Float:
+		return "float"
+	case Integer:
+		return "integer"
+	case Unsigned:
+		return "unsigned"
+	case String:
+		return "string"
+	case Boolean:
+		return "boolean"
+	}
+	return fmt.Sprintf("type(%d)", uint8(t))
+}
+
+// Tag is one tag of a series.
+type Tag struct{ Key, Value []byte }
+
+// FieldInfo describes a field of a measurement.
+type FieldInfo struct {
+	ID   FieldID
+	Name string
+	Type FieldType
+}
+
+// database is the in-memory catalog of one database. Guarded by Engine.catMu.
+type database struct {
+	id           DatabaseID
+	name         string
+	series       map[string]SeriesID // binary series key -> ID
+	measurements map[string]*measurement
+}
+
+type measurement struct {
+	name   string
+	fields map[string]*FieldInfo
+	series int // number of series, kept for SHOW statements and metrics
+}
+
+// seriesInfo is what the engine remembers of every series. Guarded by Engine.catMu.
+type seriesInfo struct {
+	db  DatabaseID
+	key []byte // binary series key (measurement + sorted tags)
+}
+
+// catalog holds databases, series and fields in memory; Pebble holds the durable copy.
+type catalog struct {
+	byName       map[string]*database
+	byID         map[DatabaseID]*database
+	series       map[SeriesID]*seriesInfo
+	nextSeriesID SeriesID
+	nextDBID     DatabaseID
+	nextFieldID  FieldID
+}
+
+func newCatalog() *catalog {
+	return &catalog{
+		byName:       map[string]*database{},
+		byID:         map[DatabaseID]*database{},
+		series:       map[SeriesID]*seriesInfo{},
+		nextSeriesID: 1,
+		nextDBID:     1,
+		nextFieldID:  1,
+	}
+}
+
+func (c *catalog) addDatabase(name string, id DatabaseID) *database {
+	d := &database{id: id, name: name, series: map[string]SeriesID{}, measurements: map[string]*measurement{}}
+	c.byName[name] = d
+	c.byID[id] = d
+	if id >= c.nextDBID {
+		c.nextDBID = id + 1
+	}
+	return d
+}
+
+func (d *database) measurement(name []byte) *measurement {
+	m := d.measurements[string(name)]
+	if m == nil {
+		m = &measurement{name: string(name), fields: map[string]*FieldInfo{}}
+		d.measurements[m.name] = m
+	}
+	return m
+}
+
+func (c *catalog) addSeries(d *database, id SeriesID, key []byte) error {
+	m, _, err := ParseSeriesKey(key, nil)
+	if err != nil {
+		return err
+	}
+	k := string(key)
+	d.series[k] = id
+	c.series[id] = &seriesInfo{db: d.id, key: []byte(k)}
+	d.measurement(m).series++
+	if id >= c.nextSeriesID {
+		c.nextSeriesID = id + 1
+	}
+	return nil
+}
+
+func (c *catalog) addField(d *database, m []byte, name string, id FieldID, t FieldType) *FieldInfo {
+	f := &FieldInfo{ID: id, Name: name, Type: t}
+	d.measurement(m).fields[name] = f
+	if id >= c.nextFieldID {
+		c.nextFieldID = id + 1
+	}
+	return f
+}
+
+// load reads the whole catalog from Pebble.
+func (c *catalog) load(db *pebble.DB) error {
+	// Databases.
+	if err := scanPrefix(db, []byte{kindDatabase}, func(k, v []byte) error {
+		if len(v) < 4 {
+			return fmt.Errorf("database %q: short value", k[1:])
+		}
+		c.addDatabase(string(k[1:]), DatabaseID(binary.BigEndian.Uint32(v)))
+		return nil
+	}); err != nil {
+		return err
+	}
+	// Series.
+	if err := scanPrefix(db, []byte{kindSeriesByID}, func(k, v []byte) error {
+		if len(k) != 5 || len(v) < 4 {
+			return fmt.Errorf("series entry %x: %w", k, errBadKey)
+		}
+		id := SeriesID(binary.BigEndian.Uint32(k[1:]))
+		d := c.byID[DatabaseID(binary.BigEndian.Uint32(v))]
+		if d == nil {
+			return nil // database dropped; its keys are being deleted
+		}
+		return c.addSeries(d, id, bytes.Clone(v[4:]))
+	}); err != nil {
+		return err
+	}
+	// Fields.
+	if err := scanPrefix(db, []byte{kindField}, func(k, v []byte) error {
+		if len(k) < 5 || len(v) != 5 {
+			return fmt.Errorf("field entry %x: %w", k, errBadKey)
+		}
+		d := c.byID[DatabaseID(binary.BigEndian.Uint32(k[1:5]))]
+		if d == nil {
+			return nil
+		}
+		m, name, err := readLP(k[5:])
+		if err != nil {
+			return err
+		}
+		c.addField(d, m, string(name), FieldID(binary.BigEndian.Uint32(v)), FieldType(v[4]))
+		return nil
+	}); err != nil {
+		return err
+	}
+	for name, target := range map[string]*uint32{
+		metaNextSeriesID: (*uint32)(&c.nextSeriesID),
+		metaNextDBID:     (*uint32)(&c.nextDBID),
+		metaNextFieldID:  (*uint32)(&c.nextFieldID),
+	} {
+		v, err := getMeta(db, name)
+		if err != nil {
+			return err
+		}
+		if len(v) == 4 && binary.BigEndian.Uint32(v) > *target {
+			*target = binary.BigEndian.Uint32(v)
+		}
+	}
+	return nil
+}
+
+func fieldValue(id FieldID, t FieldType) []byte {
+	return append(appendU32(nil, uint32(id)), byte(t))
+}
+
+func (d *database) sortedMeasurements() []*measurement {
+	out := make([]*measurement, 0, len(d.measurements))
+	for _, m := range d.measurements {
+		if m.series > 0 || len(m.fields) > 0 {
+			out = append(out, m)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+func scanPrefix(db *pebble.DB, prefix []byte, fn func(k, v []byte) error) error {
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return err
+	}
+	for it.First(); it.Valid(); it.Next() {
+		if err := fn(it.Key(), it.Value()); err != nil {
+			it.Close()
+			return err
+		}
+	}
+	if err := it.Error(); err != nil {
+		it.Close()
+		return err
+	}
+	return it.Close()
+}
+
+func getMeta(db *pebble.DB, name string) ([]byte, error) {
+	v, closer, err := db.Get(metaKey(name))
+	if err == pebble.ErrNotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := bytes.Clone(v)
+	closer.Close()
+	return out, nil
+}

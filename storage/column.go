@@ -1,0 +1,144 @@
+package storage
+
+import (
+	"math"
+	"sort"
+
+	"github.com/strata-db/strata/storage/block"
+)
+
+// value is one field value on its way from a Batch to the head.
+type value struct {
+	typ  FieldType
+	bits uint64 // float64 bits, int64, uint64, or 0/1 for booleans
+	str  []byte
+}
+
+// appendValue appends (t, v) to c, which must be of v's type. Strings are copied into
+// *arena so the column never aliases a request buffer.
+func appendValue(c *block.Column, arena *[]byte, t int64, v value) {
+	c.Times = append(c.Times, t)
+	switch c.Type {
+	case block.Float:
+		c.Floats = append(c.Floats, math.Float64frombits(v.bits))
+	case block.Integer:
+		c.Ints = append(c.Ints, int64(v.bits))
+	case block.Unsigned:
+		c.Uints = append(c.Uints, v.bits)
+	case block.Boolean:
+		c.Bools = append(c.Bools, v.bits != 0)
+	case block.String:
+		n := len(*arena)
+		*arena = append(*arena, v.str...)
+		c.Strings = append(c.Strings, (*arena)[n:len(*arena):len(*arena)])
+	}
+}
+
+// copyRow appends row i of src to dst (same type).
+func copyRow(dst, src *block.Column, i int) {
+	dst.Times = append(dst.Times, src.Times[i])
+	switch src.Type {
+	case block.Float:
+		dst.Floats = append(dst.Floats, src.Floats[i])
+	case block.Integer:
+		dst.Ints = append(dst.Ints, src.Ints[i])
+	case block.Unsigned:
+		dst.Uints = append(dst.Uints, src.Uints[i])
+	case block.Boolean:
+		dst.Bools = append(dst.Bools, src.Bools[i])
+	case block.String:
+		dst.Strings = append(dst.Strings, src.Strings[i])
+	}
+}
+
+// sliceColumn returns the rows [i, j) of c as a column sharing c's arrays.
+func sliceColumn(c *block.Column, i, j int) *block.Column {
+	out := &block.Column{Type: c.Type, Times: c.Times[i:j]}
+	switch c.Type {
+	case block.Float:
+		out.Floats = c.Floats[i:j]
+	case block.Integer:
+		out.Ints = c.Ints[i:j]
+	case block.Unsigned:
+		out.Uints = c.Uints[i:j]
+	case block.Boolean:
+		out.Bools = c.Bools[i:j]
+	case block.String:
+		out.Strings = c.Strings[i:j]
+	}
+	return out
+}
+
+// trimColumn narrows a time-sorted column to the rows with min <= t <= max.
+func trimColumn(c *block.Column, min, max int64) *block.Column {
+	i := sort.Search(len(c.Times), func(k int) bool { return c.Times[k] >= min })
+	j := sort.Search(len(c.Times), func(k int) bool { return c.Times[k] > max })
+	if i == 0 && j == len(c.Times) {
+		return c
+	}
+	return sliceColumn(c, i, j)
+}
+
+// sortDedup returns the rows of c in time order with one row per timestamp: of rows
+// with equal timestamps the one appended last wins, which is the line protocol's
+// last-write-wins rule. c is returned unchanged when it already is in strict order.
+func sortDedup(c *block.Column) *block.Column {
+	strict := true
+	for i := 1; i < len(c.Times); i++ {
+		if c.Times[i] <= c.Times[i-1] {
+			strict = false
+			break
+		}
+	}
+	if strict {
+		return c
+	}
+	perm := make([]int, len(c.Times))
+	for i := range perm {
+		perm[i] = i
+	}
+	sort.SliceStable(perm, func(a, b int) bool { return c.Times[perm[a]] < c.Times[perm[b]] })
+	out := &block.Column{Type: c.Type}
+	for k, i := range perm {
+		if k+1 < len(perm) && c.Times[perm[k+1]] == c.Times[i] {
+			continue // a later write of the same timestamp follows
+		}
+		copyRow(out, c, i)
+	}
+	return out
+}
+
+// mergeColumns merges sorted, deduplicated columns of one field into one. On equal
+// timestamps the column with the higher priority wins (newer data).
+func mergeColumns(cols []*block.Column, prio []uint64) *block.Column {
+	type row struct {
+		t    int64
+		prio uint64
+		col  int
+		i    int
+	}
+	n := 0
+	for _, c := range cols {
+		n += len(c.Times)
+	}
+	rows := make([]row, 0, n)
+	for ci, c := range cols {
+		for i, t := range c.Times {
+			rows = append(rows, row{t, prio[ci], ci, i})
+		}
+	}
+	sort.Slice(rows, func(a, b int) bool {
+		if rows[a].t != rows[b].t {
+			return rows[a].t < rows[b].t
+		}
+		return rows[a].prio > rows[b].prio
+	})
+	out := &block.Column{Type: cols[0].Type}
+	for k, r := range rows {
+		if k > 0 && rows[k-1].t == r.t {
+			continue
+		}
+		copyRow(out, cols[r.col], r.i)
+	}
+	return out
+}

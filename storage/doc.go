@@ -1,0 +1,19 @@
+// Package storage owns everything Strata keeps about points once a write has been
+// accepted: databases, series and their compact IDs, the tag index, field schemas,
+// the in-memory head and the immutable column blocks in Pebble.
+//
+// A write arrives as a Batch (built by ingest from parsed line protocol). Engine.Write
+// resolves series and fields, appends one record to the write-ahead log (package wal),
+// applies the points to the head, and returns once the record is durable. The head is
+// flushed in the background into column blocks (package storage/block), one per series
+// × field × time range, keyed so that a time-range scan of one series and field is a
+// single Pebble seek (docs/format/keys.md). After a flush is durable in Pebble the WAL
+// segments it covered are deleted.
+//
+// Reads go through SeriesIDs (tag predicates resolved on roaring bitmaps) and
+// NewCursor, which streams one series' field in time order, merging head and blocks
+// with last-write-wins on equal timestamps.
+//
+// Imports flow one way: storage uses wal and storage/block; it never imports ingest,
+// query or cmd.
+package storage

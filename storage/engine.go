@@ -1,0 +1,781 @@
+package storage
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/cockroachdb/pebble"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/strata-db/strata/storage/block"
+	"github.com/strata-db/strata/wal"
+)
+
+// Options configure an Engine. Zero values take the defaults documented per field.
+type Options struct {
+	// Dir holds the Pebble store (Dir/index) and the WAL (Dir/wal).
+	Dir string
+	// HeadMaxBytes starts a flush when the head's estimated size passes it; writers
+	// wait when it passes twice that while a flush is running. Default 128 MiB: a day
+	// of the TSBS cpu data set for 100 hosts (8.6 M values) flushes about once.
+	HeadMaxBytes int64
+	// FlushInterval flushes a non-empty head at least this often, bounding the WAL
+	// replayed after a crash. Default 10 minutes.
+	FlushInterval time.Duration
+	// MaxSeriesPerDatabase rejects points that would create more series. Default
+	// 1,000,000 (InfluxDB's default); negative means no limit.
+	MaxSeriesPerDatabase int
+	// WALSegmentSize is the WAL's segment size. Default: the wal package's.
+	WALSegmentSize int64
+	// NoSync skips fsync in WAL and Pebble. Only for tests and benchmarks that
+	// measure something else: acknowledged writes are then NOT durable.
+	NoSync     bool
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+}
+
+// maxBlockPoints caps the points of one block. Larger blocks compress better and
+// cost fewer keys; smaller ones make a narrow time-range read decode less. 1,024 is
+// a middle that keeps per-block overhead (key, header: ~90 bytes) under 0.1 byte per
+// value; compaction may merge blocks further.
+const maxBlockPoints = 1024
+
+// flushBatchBytes is how much block data a flush puts in one Pebble batch: large
+// enough to amortise the commit, small enough not to hold much memory twice.
+const flushBatchBytes = 8 << 20
+
+// Engine is the storage engine of one server.
+//
+// Lock order: flushMu, commitMu, catMu, head.mu. commitMu serialises the part of a
+// write that must be in WAL order (series creation, WAL append, head apply); parsing
+// and validation happen before it, the fsync wait after it.
+type Engine struct {
+	opts   Options
+	log    *slog.Logger
+	pebble *pebble.DB
+	wal    *wal.WAL
+	m      *metrics
+
+	flushMu sync.Mutex // one flush (or drop) at a time
+
+	commitMu  sync.Mutex
+	flushCond *sync.Cond   // on commitMu: signalled when a flush finishes
+	headsMu   sync.RWMutex // guards active and flushing for readers; writers of them also hold commitMu
+	active    *head        // the head taking writes; its contents are guarded by head.mu
+	flushing  *head        // the head being flushed, or nil
+	closed    bool
+	flushSeq  uint64
+	flushErr  error // the last background flush error, reported by the next flush
+
+	catMu sync.RWMutex
+	cat   *catalog
+
+	stop chan struct{}
+	bg   sync.WaitGroup
+}
+
+// Open opens or creates the engine in opts.Dir and replays the WAL.
+func Open(opts Options) (*Engine, error) {
+	if opts.HeadMaxBytes <= 0 {
+		opts.HeadMaxBytes = 128 << 20
+	}
+	if opts.FlushInterval <= 0 {
+		opts.FlushInterval = 10 * time.Minute
+	}
+	if opts.MaxSeriesPerDatabase == 0 {
+		opts.MaxSeriesPerDatabase = 1_000_000
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	e := &Engine{
+		opts:   opts,
+		log:    opts.Logger,
+		cat:    newCatalog(),
+		active: newHead(),
+		stop:   make(chan struct{}),
+	}
+	e.flushCond = sync.NewCond(&e.commitMu)
+	e.m = newMetrics(opts.Registerer, e)
+
+	// 64 MiB of block cache: a day of TSBS cpu data compresses to about 10 MiB, so the
+	// working set of the benchmark's queries stays in memory.
+	cache := pebble.NewCache(64 << 20)
+	defer cache.Unref()
+	var err error
+	e.pebble, err = pebble.Open(filepath.Join(opts.Dir, "index"), &pebble.Options{
+		Merger: bitmapMerger,
+		// Blocks arrive in 8 MiB batches during a flush; a 64 MiB memtable keeps
+		// Pebble's own flushes few.
+		MemTableSize: 64 << 20,
+		Cache:        cache,
+		Logger:       pebbleLogger{opts.Logger},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open index: %w", err)
+	}
+	if err := e.checkFormat(); err != nil {
+		e.pebble.Close()
+		return nil, err
+	}
+	if err := e.cat.load(e.pebble); err != nil {
+		e.pebble.Close()
+		return nil, fmt.Errorf("load catalog: %w", err)
+	}
+	if v, err := getMeta(e.pebble, metaFlushSeq); err != nil {
+		e.pebble.Close()
+		return nil, err
+	} else if len(v) == 8 {
+		e.flushSeq = binary.BigEndian.Uint64(v)
+	}
+
+	e.wal, err = wal.Open(wal.Options{
+		Dir:         filepath.Join(opts.Dir, "wal"),
+		SegmentSize: opts.WALSegmentSize,
+		Logger:      opts.Logger,
+		Registerer:  opts.Registerer,
+		NoSync:      opts.NoSync,
+	})
+	if err != nil {
+		e.pebble.Close()
+		return nil, fmt.Errorf("open wal: %w", err)
+	}
+	if err := e.replay(); err != nil {
+		e.wal.Close()
+		e.pebble.Close()
+		return nil, err
+	}
+	e.bg.Add(1)
+	go e.flushLoop()
+	return e, nil
+}
+
+func (e *Engine) checkFormat() error {
+	v, err := getMeta(e.pebble, metaFormat)
+	if err != nil {
+		return err
+	}
+	if v == nil {
+		b := e.pebble.NewBatch()
+		b.Set(metaKey(metaFormat), appendU32(nil, KeyFormatVersion), nil)
+		b.Set(metaKey(metaPartition), appendU64(nil, uint64(PartitionWidth)), nil)
+		return b.Commit(pebble.Sync)
+	}
+	if len(v) != 4 || binary.BigEndian.Uint32(v) != KeyFormatVersion {
+		return fmt.Errorf("storage: data directory has key format %x, this build reads %d", v, KeyFormatVersion)
+	}
+	return nil
+}
+
+// replay applies the WAL records not yet flushed to the head.
+func (e *Engine) replay() error {
+	var from wal.SegmentID
+	if v, err := getMeta(e.pebble, metaWALStart); err != nil {
+		return err
+	} else if len(v) == 8 {
+		from = wal.SegmentID(binary.BigEndian.Uint64(v))
+	}
+	start := time.Now()
+	var records, points int
+	pb := e.pebble.NewBatch()
+	err := e.wal.Replay(from, func(pos wal.Position, rec []byte) error {
+		w, err := decodeWriteRecord(rec)
+		if err != nil {
+			return fmt.Errorf("wal record at %v: %w", pos, err)
+		}
+		records++
+		d := e.cat.byID[w.db]
+		if d == nil {
+			return nil // the database was dropped after this write
+		}
+		for _, s := range w.series {
+			if e.cat.series[s.id] != nil {
+				continue
+			}
+			if err := e.cat.addSeries(d, s.id, append([]byte(nil), s.key...)); err != nil {
+				return fmt.Errorf("wal record at %v: %w", pos, err)
+			}
+			e.writeSeries(pb, d, s.id, s.key)
+		}
+		for _, f := range w.fields {
+			if meas := d.measurements[string(f.m)]; meas != nil && meas.fields[string(f.name)] != nil {
+				continue
+			}
+			e.cat.addField(d, f.m, string(f.name), f.id, f.typ)
+			pb.Set(fieldKey(d.id, f.m, f.name), fieldValue(f.id, f.typ), nil)
+		}
+		e.active.mu.Lock()
+		err = w.forEachValue(func(s SeriesID, f FieldID, t int64, v value) {
+			if info := e.cat.series[s]; info != nil && info.db == d.id {
+				e.active.append(d.id, s, f, t, v)
+				points++
+			}
+		})
+		e.active.mu.Unlock()
+		if err != nil {
+			return fmt.Errorf("wal record at %v: %w", pos, err)
+		}
+		return nil
+	})
+	if err != nil {
+		pb.Close()
+		return fmt.Errorf("replay wal: %w", err)
+	}
+	pb.Set(metaKey(metaNextSeriesID), appendU32(nil, uint32(e.cat.nextSeriesID)), nil)
+	pb.Set(metaKey(metaNextFieldID), appendU32(nil, uint32(e.cat.nextFieldID)), nil)
+	if err := pb.Commit(pebble.NoSync); err != nil {
+		return err
+	}
+	e.log.Info("wal replayed", "records", records, "values", points, "from_segment", from, "duration", time.Since(start))
+	return nil
+}
+
+// writeSeries adds the catalog entries and index postings of a new series to pb.
+// Posting lists grow by Merge, so no existing list is read.
+func (e *Engine) writeSeries(pb *pebble.Batch, d *database, id SeriesID, key []byte) {
+	pb.Set(seriesByKeyKey(d.id, key), appendU32(nil, uint32(id)), nil)
+	pb.Set(seriesByIDKey(id), append(appendU32(nil, uint32(d.id)), key...), nil)
+	m, tags, _ := ParseSeriesKey(key, nil)
+	one := bitmapOf([]SeriesID{id})
+	pb.Merge(measurementKey(d.id, m), one, nil)
+	for _, t := range tags {
+		pb.Merge(tagPostingKey(d.id, m, t.Key, t.Value), one, nil)
+	}
+}
+
+func (e *Engine) database(name string) (*database, error) {
+	e.catMu.RLock()
+	d := e.cat.byName[name]
+	e.catMu.RUnlock()
+	if d == nil {
+		return nil, &DatabaseNotFoundError{Name: name}
+	}
+	return d, nil
+}
+
+// CreateDatabase creates database name; creating an existing one is not an error.
+func (e *Engine) CreateDatabase(name string) error {
+	e.commitMu.Lock()
+	defer e.commitMu.Unlock()
+	if e.closed {
+		return ErrClosed
+	}
+	e.catMu.Lock()
+	defer e.catMu.Unlock()
+	if e.cat.byName[name] != nil {
+		return nil
+	}
+	id := e.cat.nextDBID
+	b := e.pebble.NewBatch()
+	b.Set(databaseKey(name), appendU32(nil, uint32(id)), nil)
+	b.Set(metaKey(metaNextDBID), appendU32(nil, uint32(id+1)), nil)
+	// Synced: a WAL record naming this database must never outlive its catalog entry.
+	if err := b.Commit(e.syncOpt()); err != nil {
+		return err
+	}
+	e.cat.addDatabase(name, id)
+	return nil
+}
+
+// DropDatabase deletes database name and all its data. Dropping a database that does
+// not exist is not an error (InfluxDB 1.x behaves so).
+func (e *Engine) DropDatabase(name string) error {
+	e.flushMu.Lock()
+	defer e.flushMu.Unlock()
+	e.commitMu.Lock()
+	defer e.commitMu.Unlock()
+	if e.closed {
+		return ErrClosed
+	}
+	e.catMu.Lock()
+	d := e.cat.byName[name]
+	if d == nil {
+		e.catMu.Unlock()
+		return nil
+	}
+	// Removing the catalog entry first, synced, is what makes the drop durable: WAL
+	// records of this database ID are skipped on replay from then on, and IDs are
+	// never reused.
+	if err := e.pebble.Delete(databaseKey(name), e.syncOpt()); err != nil {
+		e.catMu.Unlock()
+		return err
+	}
+	delete(e.cat.byName, name)
+	delete(e.cat.byID, d.id)
+	ids := make([]SeriesID, 0, len(d.series))
+	for _, id := range d.series {
+		ids = append(ids, id)
+		delete(e.cat.series, id)
+	}
+	e.catMu.Unlock()
+	e.active.dropDatabase(d.id)
+
+	b := e.pebble.NewBatch()
+	for _, kind := range []byte{kindSeriesByKey, kindMeasurement, kindTagPosting, kindField, kindBlock} {
+		p := appendU32([]byte{kind}, uint32(d.id))
+		b.DeleteRange(p, prefixEnd(p), nil)
+	}
+	for _, id := range ids {
+		b.Delete(seriesByIDKey(id), nil)
+	}
+	return b.Commit(pebble.NoSync)
+}
+
+// Databases returns the names of all databases, sorted.
+func (e *Engine) Databases() []string {
+	e.catMu.RLock()
+	defer e.catMu.RUnlock()
+	out := make([]string, 0, len(e.cat.byName))
+	for n := range e.cat.byName {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// CheckRetentionPolicy returns an error unless rp names a retention policy of db.
+// Every database has exactly one, "autogen", keeping data forever; "" means it.
+func (e *Engine) CheckRetentionPolicy(db, rp string) error {
+	if _, err := e.database(db); err != nil {
+		return err
+	}
+	if rp != "" && rp != "autogen" {
+		return &RetentionPolicyNotFoundError{Name: rp}
+	}
+	return nil
+}
+
+// WriteResult tells what happened to a batch.
+type WriteResult struct {
+	Written  int     // points stored
+	Rejected int     // points rejected, by Add or at commit
+	Errors   []error // the first rejection reasons
+}
+
+// Write stores the accepted points of b and returns once they are durable.
+func (e *Engine) Write(b *Batch) (WriteResult, error) {
+	start := time.Now()
+	if b.Len() == 0 {
+		n, errs := b.Rejected()
+		return WriteResult{Rejected: n, Errors: errs}, nil
+	}
+	e.commitMu.Lock()
+	for !e.closed && e.flushing != nil && e.activeBytes() >= 2*e.opts.HeadMaxBytes {
+		e.m.writeStalls.Inc()
+		e.flushCond.Wait()
+	}
+	if e.closed {
+		e.commitMu.Unlock()
+		return WriteResult{}, ErrClosed
+	}
+	rec, err := e.resolve(b)
+	if err != nil {
+		e.commitMu.Unlock()
+		return WriteResult{}, err
+	}
+	var seq uint64
+	written := 0
+	if b.Len() > 0 {
+		seq, err = e.wal.Append(rec)
+		if err != nil {
+			e.commitMu.Unlock()
+			return WriteResult{}, fmt.Errorf("wal append: %w", err)
+		}
+		written = e.apply(b)
+	}
+	needFlush := e.flushing == nil && e.activeBytes() >= e.opts.HeadMaxBytes
+	if needFlush {
+		if err := e.startFlushLocked(); err != nil {
+			e.log.Error("start flush", "err", err)
+		}
+	}
+	e.commitMu.Unlock()
+
+	if written > 0 {
+		if err := e.wal.WaitDurable(seq); err != nil {
+			return WriteResult{}, fmt.Errorf("wal sync: %w", err)
+		}
+	}
+	n, errs := b.Rejected()
+	e.m.pointsWritten.Add(float64(written))
+	e.m.writeDuration.Observe(time.Since(start).Seconds())
+	return WriteResult{Written: written, Rejected: n, Errors: errs}, nil
+}
+
+func (e *Engine) activeBytes() int64 {
+	e.active.mu.RLock()
+	defer e.active.mu.RUnlock()
+	return e.active.bytes
+}
+
+// resolve gives every point of b a series ID and every value a field ID, creating
+// what is new, and returns the WAL record. The caller holds commitMu.
+func (e *Engine) resolve(b *Batch) ([]byte, error) {
+	var seriesDefs []int // indexes into b.points of the points that define a new series
+	var fieldDefs []int  // indexes into b.newField of the fields this batch creates
+	needCatalog := len(b.newField) > 0
+	for i := range b.points {
+		if !b.points[i].dropped && b.points[i].sid == 0 {
+			needCatalog = true
+			break
+		}
+	}
+	if needCatalog {
+		e.catMu.Lock()
+		d := e.cat.byID[b.db.id]
+		if d == nil {
+			e.catMu.Unlock()
+			return nil, &DatabaseNotFoundError{Name: b.db.name}
+		}
+		pb := e.pebble.NewBatch()
+		// Fields first: a point whose new field lost a race to another type is dropped
+		// before it can create a series.
+		for i := range b.newField {
+			nf := &b.newField[i]
+			meas := d.measurement([]byte(nf.m))
+			if fi := meas.fields[nf.name]; fi != nil {
+				if fi.Type == nf.typ {
+					nf.fid = fi.ID
+				}
+				continue // fid stays 0 on conflict: its points are dropped below
+			}
+			id := e.cat.nextFieldID
+			e.cat.addField(d, []byte(nf.m), nf.name, id, nf.typ)
+			nf.fid = id
+			pb.Set(fieldKey(d.id, []byte(nf.m), []byte(nf.name)), fieldValue(id, nf.typ), nil)
+			fieldDefs = append(fieldDefs, i)
+		}
+		if len(fieldDefs) > 0 {
+			pb.Set(metaKey(metaNextFieldID), appendU32(nil, uint32(e.cat.nextFieldID)), nil)
+		}
+		for i := range b.points {
+			p := &b.points[i]
+			if p.dropped {
+				continue
+			}
+			if conflict := b.resolveNewFields(p, d); conflict != nil {
+				b.points[i].dropped = true
+				b.reject(conflict)
+				continue
+			}
+			if p.sid != 0 {
+				continue
+			}
+			key := b.arena[p.keyOff:p.keyEnd]
+			if id, ok := d.series[string(key)]; ok {
+				p.sid = id
+				continue
+			}
+			if lim := e.opts.MaxSeriesPerDatabase; lim > 0 && len(d.series) >= lim {
+				p.dropped = true
+				b.reject(&SeriesLimitError{Limit: lim})
+				continue
+			}
+			p.sid = e.cat.nextSeriesID
+			if err := e.cat.addSeries(d, p.sid, key); err != nil {
+				e.catMu.Unlock()
+				pb.Close()
+				return nil, err
+			}
+			e.writeSeries(pb, d, p.sid, key)
+			seriesDefs = append(seriesDefs, i)
+		}
+		if len(seriesDefs) > 0 {
+			pb.Set(metaKey(metaNextSeriesID), appendU32(nil, uint32(e.cat.nextSeriesID)), nil)
+		}
+		e.catMu.Unlock()
+		// Not synced: the WAL record below carries these definitions, and a flush
+		// syncs Pebble before it drops the WAL segments holding them.
+		if err := pb.Commit(pebble.NoSync); err != nil {
+			return nil, err
+		}
+	} else {
+		e.catMu.RLock()
+		gone := e.cat.byID[b.db.id] == nil
+		e.catMu.RUnlock()
+		if gone {
+			return nil, &DatabaseNotFoundError{Name: b.db.name}
+		}
+	}
+	return encodeWriteRecord(make([]byte, 0, 64+len(b.arena)+len(b.values)*10), b, seriesDefs, fieldDefs), nil
+}
+
+// resolveNewFields fills in the field IDs of p's values that were new when Add saw
+// them; it returns a conflict if another batch created one with another type first.
+func (b *Batch) resolveNewFields(p *batchPoint, d *database) error {
+	for j := p.vOff; j < p.vEnd; j++ {
+		v := &b.values[j]
+		if v.fid != 0 {
+			continue
+		}
+		nf := &b.newField[v.nf]
+		if nf.fid == 0 {
+			existing := d.measurements[nf.m].fields[nf.name]
+			return &FieldTypeConflictError{Measurement: nf.m, Field: nf.name, Type: nf.typ, Existing: existing.Type}
+		}
+		v.fid = nf.fid
+	}
+	return nil
+}
+
+// apply adds the batch's points to the active head. The caller holds commitMu.
+func (e *Engine) apply(b *Batch) int {
+	h := e.active
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for i := range b.points {
+		p := &b.points[i]
+		if p.dropped {
+			continue
+		}
+		for j := p.vOff; j < p.vEnd; j++ {
+			v := &b.values[j]
+			h.append(b.db.id, p.sid, v.fid, p.t, v.value(b.arena))
+		}
+		n++
+	}
+	return n
+}
+
+func (e *Engine) syncOpt() *pebble.WriteOptions {
+	if e.opts.NoSync {
+		return pebble.NoSync
+	}
+	return pebble.Sync
+}
+
+// Flush writes the head to blocks and waits for it: used on shutdown and by tests.
+func (e *Engine) Flush() error {
+	e.commitMu.Lock()
+	for e.flushing != nil {
+		e.flushCond.Wait()
+	}
+	if e.closed {
+		e.commitMu.Unlock()
+		return ErrClosed
+	}
+	err := e.startFlushLocked()
+	for err == nil && e.flushing != nil {
+		e.flushCond.Wait()
+	}
+	if err == nil {
+		err = e.flushErr
+		e.flushErr = nil
+	}
+	e.commitMu.Unlock()
+	return err
+}
+
+// startFlushLocked cuts the WAL and swaps in a fresh head, then writes the old one
+// out in the background. The caller holds commitMu and no flush is running.
+func (e *Engine) startFlushLocked() error {
+	e.active.mu.RLock()
+	empty := len(e.active.series) == 0
+	e.active.mu.RUnlock()
+	if empty {
+		return nil
+	}
+	seg, err := e.wal.Rotate()
+	if err != nil {
+		return fmt.Errorf("rotate wal: %w", err)
+	}
+	e.headsMu.Lock()
+	e.flushing = e.active
+	e.active = newHead()
+	e.headsMu.Unlock()
+	e.bg.Add(1)
+	go func(h *head) {
+		defer e.bg.Done()
+		err := e.writeHead(h, seg)
+		e.commitMu.Lock()
+		e.headsMu.Lock()
+		e.flushing = nil
+		if err != nil {
+			// The data is still in the WAL (segments are removed only after a
+			// successful flush), so nothing acknowledged is lost; keep the head
+			// readable by merging it back, and report.
+			e.log.Error("flush failed", "err", err)
+			e.flushErr = err
+			e.mergeBack(h)
+		}
+		e.headsMu.Unlock()
+		e.flushCond.Broadcast()
+		e.commitMu.Unlock()
+	}(e.flushing)
+	return nil
+}
+
+// mergeBack returns the points of a head whose flush failed to the active head, so
+// readers keep seeing them. The caller holds commitMu and headsMu.
+func (e *Engine) mergeBack(h *head) {
+	old := e.active
+	h.mu.Lock()
+	old.mu.Lock()
+	for sid, s := range old.series {
+		for _, f := range s.fields {
+			for i, t := range f.col.Times {
+				v := columnValue(&f.col, i)
+				h.append(s.db, sid, f.id, t, v)
+			}
+		}
+	}
+	old.mu.Unlock()
+	h.mu.Unlock()
+	e.active = h
+}
+
+func columnValue(c *block.Column, i int) value {
+	v := value{typ: c.Type}
+	switch c.Type {
+	case block.Float:
+		v.bits = math.Float64bits(c.Floats[i])
+	case block.Integer:
+		v.bits = uint64(c.Ints[i])
+	case block.Unsigned:
+		v.bits = c.Uints[i]
+	case block.Boolean:
+		if c.Bools[i] {
+			v.bits = 1
+		}
+	case block.String:
+		v.str = c.Strings[i]
+	}
+	return v
+}
+
+// writeHead encodes every series and field of h into blocks, commits them to Pebble
+// durably together with the new WAL start, then drops the WAL segments before it.
+func (e *Engine) writeHead(h *head, walStart wal.SegmentID) error {
+	e.flushMu.Lock()
+	defer e.flushMu.Unlock()
+	start := time.Now()
+	seq := e.flushSeq + 1
+
+	ids := make([]SeriesID, 0, len(h.series))
+	for id := range h.series {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+
+	enc := block.NewEncoder()
+	pb := e.pebble.NewBatch()
+	var key, val []byte
+	blocks, values := 0, 0
+	for _, sid := range ids {
+		s := h.series[sid]
+		e.catMu.RLock()
+		live := e.cat.series[sid] != nil
+		e.catMu.RUnlock()
+		if !live {
+			continue // its database was dropped
+		}
+		for _, f := range s.fields {
+			col := sortDedup(&f.col)
+			for i := 0; i < len(col.Times); {
+				j := i + 1
+				part := partitionStart(col.Times[i])
+				for j < len(col.Times) && j-i < maxBlockPoints && partitionStart(col.Times[j]) == part {
+					j++
+				}
+				chunk := sliceColumn(col, i, j)
+				var err error
+				val, err = enc.Encode(val[:0], chunk)
+				if err != nil {
+					pb.Close()
+					return fmt.Errorf("encode block series %d field %d: %w", sid, f.id, err)
+				}
+				key = blockKey(key[:0], s.db, sid, f.id, chunk.Times[len(chunk.Times)-1], seq)
+				if err := pb.Set(key, val, nil); err != nil {
+					pb.Close()
+					return err
+				}
+				blocks++
+				values += j - i
+				i = j
+			}
+			if pb.Len() >= flushBatchBytes {
+				if err := pb.Commit(pebble.NoSync); err != nil {
+					return err
+				}
+				pb = e.pebble.NewBatch()
+			}
+		}
+	}
+	pb.Set(metaKey(metaWALStart), appendU64(nil, uint64(walStart)), nil)
+	pb.Set(metaKey(metaFlushSeq), appendU64(nil, seq), nil)
+	if err := pb.Commit(e.syncOpt()); err != nil {
+		return err
+	}
+	e.flushSeq = seq
+	if err := e.wal.RemoveBefore(walStart); err != nil {
+		e.log.Warn("remove flushed wal segments", "err", err)
+	}
+	d := time.Since(start)
+	e.m.flushDuration.Observe(d.Seconds())
+	e.log.Info("head flushed", "blocks", blocks, "values", values, "duration", d)
+	return nil
+}
+
+func (e *Engine) flushLoop() {
+	defer e.bg.Done()
+	t := time.NewTicker(e.opts.FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.stop:
+			return
+		case <-t.C:
+			e.commitMu.Lock()
+			if !e.closed && e.flushing == nil {
+				if err := e.startFlushLocked(); err != nil {
+					e.log.Error("periodic flush", "err", err)
+				}
+			}
+			e.commitMu.Unlock()
+		}
+	}
+}
+
+// Close flushes the head, so a restart has nothing to replay, and closes the WAL and
+// Pebble. Writes that are waiting finish first; later ones get ErrClosed.
+func (e *Engine) Close() error {
+	flushErr := e.Flush()
+	if errors.Is(flushErr, ErrClosed) {
+		return nil
+	}
+	e.commitMu.Lock()
+	e.closed = true
+	e.flushCond.Broadcast()
+	e.commitMu.Unlock()
+	close(e.stop)
+	e.bg.Wait()
+	werr := e.wal.Close()
+	perr := e.pebble.Close()
+	e.m.unregister()
+	return errors.Join(flushErr, werr, perr)
+}
+
+type pebbleLogger struct{ l *slog.Logger }
+
+func (p pebbleLogger) Infof(format string, args ...interface{}) {
+	p.l.Debug(fmt.Sprintf(format, args...), "component", "pebble")
+}
+func (p pebbleLogger) Errorf(format string, args ...interface{}) {
+	p.l.Error(fmt.Sprintf(format, args...), "component", "pebble")
+}
+func (p pebbleLogger) Fatalf(format string, args ...interface{}) {
+	p.l.Error(fmt.Sprintf(format, args...), "component", "pebble")
+	os.Exit(1)
+}

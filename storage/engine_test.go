@@ -1,0 +1,521 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand"
+	"regexp"
+	"sort"
+	"sync"
+	"testing"
+
+	"github.com/strata-db/strata/storage/block"
+)
+
+func openTestEngine(t *testing.T, dir string, opts Options) *Engine {
+	t.Helper()
+	opts.Dir = dir
+	opts.NoSync = true // durability across real crashes is tested in cmd/strata
+	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	e, err := Open(opts)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	return e
+}
+
+// crash abandons the engine as a kill -9 would: nothing is flushed; files are closed
+// only so that the same process can open the directory again.
+func crash(t *testing.T, e *Engine) {
+	t.Helper()
+	e.commitMu.Lock()
+	e.closed = true
+	e.commitMu.Unlock()
+	close(e.stop)
+	e.bg.Wait()
+	if err := e.wal.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.pebble.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type pt struct {
+	m      string
+	tags   map[string]string
+	fields map[string]any
+	t      int64
+}
+
+func tagsOf(kv map[string]string) []Tag {
+	var out []Tag
+	for k, v := range kv {
+		out = append(out, Tag{Key: []byte(k), Value: []byte(v)})
+	}
+	sort.Slice(out, func(i, j int) bool { return string(out[i].Key) < string(out[j].Key) })
+	return out
+}
+
+func fieldsOf(kv map[string]any) []FieldValue {
+	var out []FieldValue
+	for k, v := range kv {
+		f := FieldValue{Key: []byte(k)}
+		switch x := v.(type) {
+		case float64:
+			f.Type, f.Float = Float, x
+		case int64:
+			f.Type, f.Int = Integer, x
+		case uint64:
+			f.Type, f.Uint = Unsigned, x
+		case bool:
+			f.Type, f.Bool = Boolean, x
+		case string:
+			f.Type, f.Str = String, []byte(x)
+		default:
+			panic(fmt.Sprintf("bad value %T", v))
+		}
+		out = append(out, f)
+	}
+	sort.Slice(out, func(i, j int) bool { return string(out[i].Key) < string(out[j].Key) })
+	return out
+}
+
+// write writes pts as one batch and returns the per-point Add errors.
+func write(t *testing.T, e *Engine, db string, pts ...pt) (WriteResult, []error) {
+	t.Helper()
+	b, err := e.NewBatch(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errs []error
+	for _, p := range pts {
+		errs = append(errs, b.Add([]byte(p.m), tagsOf(p.tags), fieldsOf(p.fields), p.t))
+	}
+	res, err := e.Write(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, errs
+}
+
+// readAll returns series key string -> field -> time -> value.
+func readAll(t *testing.T, e *Engine, db, m string, expr *TagExpr, min, max int64) map[string]map[string]map[int64]any {
+	t.Helper()
+	out := map[string]map[string]map[int64]any{}
+	err := e.ReadSeries(db, m, expr, min, max, func(s *SeriesData) error {
+		key := s.Measurement
+		for _, tg := range s.Tags {
+			key += "," + string(tg.Key) + "=" + string(tg.Value)
+		}
+		fm := map[string]map[int64]any{}
+		for name, col := range s.Fields {
+			vals := map[int64]any{}
+			for i, ts := range col.Times {
+				if i > 0 && col.Times[i-1] >= ts {
+					t.Fatalf("%s %s: times not strictly increasing at %d", key, name, i)
+				}
+				vals[ts] = cell(col, i)
+			}
+			fm[name] = vals
+		}
+		out[key] = fm
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func cell(c *block.Column, i int) any {
+	switch c.Type {
+	case Float:
+		return c.Floats[i]
+	case Integer:
+		return c.Ints[i]
+	case Unsigned:
+		return c.Uints[i]
+	case Boolean:
+		return c.Bools[i]
+	case String:
+		return string(c.Strings[i])
+	}
+	return nil
+}
+
+func TestWriteReadAllTypesAcrossFlushAndRestart(t *testing.T) {
+	dir := t.TempDir()
+	e := openTestEngine(t, dir, Options{})
+	if err := e.CreateDatabase("db"); err != nil {
+		t.Fatal(err)
+	}
+	nan := math.Float64frombits(0x7ff8000000000bad)
+	pts := []pt{
+		{"m", map[string]string{"host": "a"}, map[string]any{"f": 1.5, "i": int64(-3), "u": uint64(math.MaxUint64), "b": true, "s": "x\"y"}, 10},
+		{"m", map[string]string{"host": "a"}, map[string]any{"f": math.Copysign(0, -1), "i": int64(math.MinInt64), "s": ""}, 20},
+		{"m", map[string]string{"host": "b"}, map[string]any{"f": nan}, -5},
+	}
+	if res, errs := write(t, e, "db", pts...); res.Written != 3 || res.Rejected != 0 {
+		t.Fatalf("write: %+v %v", res, errs)
+	}
+	want := map[string]map[string]map[int64]any{
+		"m,host=a": {
+			"f": {10: 1.5, 20: math.Copysign(0, -1)},
+			"i": {10: int64(-3), 20: int64(math.MinInt64)},
+			"u": {10: uint64(math.MaxUint64)},
+			"b": {10: true},
+			"s": {10: "x\"y", 20: ""},
+		},
+		"m,host=b": {"f": {-5: nan}},
+	}
+	check := func(stage string) {
+		t.Helper()
+		got := readAll(t, e, "db", "m", nil, math.MinInt64, math.MaxInt64)
+		if !sameData(got, want) {
+			t.Fatalf("%s: got %v, want %v", stage, got, want)
+		}
+	}
+	check("head")
+	if err := e.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	check("blocks")
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e = openTestEngine(t, dir, Options{})
+	check("reopened")
+	// Same after a crash with data only in the WAL.
+	write(t, e, "db", pt{"m", map[string]string{"host": "a"}, map[string]any{"f": 2.5}, 30})
+	want["m,host=a"]["f"][30] = 2.5
+	crash(t, e)
+	e = openTestEngine(t, dir, Options{})
+	defer e.Close()
+	check("replayed")
+}
+
+// sameData compares bit-exactly for floats (NaN payloads, -0).
+func sameData(a, b map[string]map[string]map[int64]any) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, fa := range a {
+		fb, ok := b[k]
+		if !ok || len(fa) != len(fb) {
+			return false
+		}
+		for f, va := range fa {
+			vb, ok := fb[f]
+			if !ok || len(va) != len(vb) {
+				return false
+			}
+			for ts, x := range va {
+				y, ok := vb[ts]
+				if !ok {
+					return false
+				}
+				if xf, ok := x.(float64); ok {
+					yf, ok := y.(float64)
+					if !ok || math.Float64bits(xf) != math.Float64bits(yf) {
+						return false
+					}
+				} else if x != y {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}
+
+func TestLastWriteWinsAcrossHeadAndBlocks(t *testing.T) {
+	e := openTestEngine(t, t.TempDir(), Options{})
+	defer e.Close()
+	e.CreateDatabase("db")
+	tags := map[string]string{"t": "a"}
+	// Out of order, with a duplicate inside the batch: the later line wins.
+	write(t, e, "db",
+		pt{"m", tags, map[string]any{"v": 3.0, "w": 1.0}, 30},
+		pt{"m", tags, map[string]any{"v": 1.0}, 10},
+		pt{"m", tags, map[string]any{"v": 2.0}, 20},
+		pt{"m", tags, map[string]any{"v": 9.0}, 10},
+	)
+	if err := e.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	// Overwrite one flushed point in the head; fields merge (w stays).
+	write(t, e, "db", pt{"m", tags, map[string]any{"v": 20.0}, 20})
+	want := map[string]map[string]map[int64]any{"m,t=a": {"v": {10: 9.0, 20: 20.0, 30: 3.0}, "w": {30: 1.0}}}
+	if got := readAll(t, e, "db", "m", nil, math.MinInt64, math.MaxInt64); !sameData(got, want) {
+		t.Fatalf("head over block: got %v", got)
+	}
+	if err := e.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	// Two overlapping blocks now; the newer flush wins.
+	if got := readAll(t, e, "db", "m", nil, math.MinInt64, math.MaxInt64); !sameData(got, want) {
+		t.Fatalf("block over block: got %v", got)
+	}
+	// Time range bounds are inclusive.
+	want = map[string]map[string]map[int64]any{"m,t=a": {"v": {20: 20.0}}}
+	if got := readAll(t, e, "db", "m", nil, 11, 29); !sameData(got, want) {
+		t.Fatalf("range: got %v", got)
+	}
+}
+
+func TestTypeConflicts(t *testing.T) {
+	e := openTestEngine(t, t.TempDir(), Options{})
+	defer e.Close()
+	e.CreateDatabase("db")
+	write(t, e, "db", pt{"tc", nil, map[string]any{"v": 1.0}, 1})
+
+	res, errs := write(t, e, "db",
+		pt{"tc", nil, map[string]any{"v": 3.0}, 3},
+		pt{"tc", nil, map[string]any{"v": int64(4)}, 4},
+		pt{"tc", nil, map[string]any{"v": 5.0}, 5},
+		// Inside one batch, the first point to introduce a field fixes its type.
+		pt{"new", nil, map[string]any{"x": "s"}, 1},
+		pt{"new", nil, map[string]any{"x": true}, 2},
+	)
+	if res.Written != 3 || res.Rejected != 2 {
+		t.Fatalf("result %+v", res)
+	}
+	var c *FieldTypeConflictError
+	if !errors.As(errs[1], &c) || c.Error() != `field type conflict: input field "v" on measurement "tc" is type integer, already exists as type float` {
+		t.Fatalf("error %v", errs[1])
+	}
+	if errs[4] == nil || errs[4].Error() != `field type conflict: input field "x" on measurement "new" is type boolean, already exists as type string` {
+		t.Fatalf("error %v", errs[4])
+	}
+	got := readAll(t, e, "db", "tc", nil, math.MinInt64, math.MaxInt64)
+	if len(got["tc"]["v"]) != 3 {
+		t.Fatalf("got %v", got)
+	}
+	// A point whose only field is "time", and a tag named "time", are rejected.
+	_, errs = write(t, e, "db", pt{"tk", nil, map[string]any{"time": 1.0}, 1},
+		pt{"tk3", map[string]string{"time": "x"}, map[string]any{"v": 1.0}, 1},
+		pt{"tk2", nil, map[string]any{"time": 1.0, "v": 2.0}, 1})
+	if errs[0] == nil || errs[0].Error() != `invalid field name: input field "time" on measurement "tk" is invalid` {
+		t.Fatalf("time field: %v", errs[0])
+	}
+	if errs[1] == nil || errs[1].Error() != `invalid tag key: input tag "time" on measurement "tk3" is invalid` {
+		t.Fatalf("time tag: %v", errs[1])
+	}
+	if errs[2] != nil {
+		t.Fatalf("time next to other fields must be dropped silently: %v", errs[2])
+	}
+	if f, _ := e.Fields("db", "tk2"); len(f) != 1 || f[0].Name != "v" {
+		t.Fatalf("fields of tk2: %v", f)
+	}
+}
+
+func TestTagPredicates(t *testing.T) {
+	e := openTestEngine(t, t.TempDir(), Options{})
+	defer e.Close()
+	e.CreateDatabase("db")
+	series := []map[string]string{
+		{"host": "web1", "dc": "eu"},
+		{"host": "web2", "dc": "us"},
+		{"host": "db1", "dc": "eu"},
+		{"host": "db2"}, // no dc
+	}
+	var pts []pt
+	for i, s := range series {
+		pts = append(pts, pt{"cpu", s, map[string]any{"v": float64(i)}, 1})
+	}
+	pts = append(pts, pt{"other", map[string]string{"host": "web1"}, map[string]any{"v": 1.0}, 1})
+	write(t, e, "db", pts...)
+	eq := func(k, v string) *TagExpr { return &TagExpr{Op: TagEq, Key: k, Value: v} }
+	re := func(op TagOp, k, r string) *TagExpr { return &TagExpr{Op: op, Key: k, Regex: regexp.MustCompile(r)} }
+	cases := []struct {
+		name string
+		expr *TagExpr
+		want []string // hosts
+	}{
+		{"all", nil, []string{"db1", "db2", "web1", "web2"}},
+		{"eq", eq("host", "web1"), []string{"web1"}},
+		{"eq missing value", eq("host", "nope"), nil},
+		{"neq", &TagExpr{Op: TagNotEq, Key: "dc", Value: "eu"}, []string{"db2", "web2"}},
+		{"eq empty means tag absent", eq("dc", ""), []string{"db2"}},
+		{"regex", re(TagMatch, "host", "^web"), []string{"web1", "web2"}},
+		{"not regex", re(TagNotMatch, "host", "^web"), []string{"db1", "db2"}},
+		{"regex matching empty includes absent", re(TagMatch, "dc", "^(us|)$"), []string{"db2", "web2"}},
+		{"and", &TagExpr{Op: TagAnd, LHS: re(TagMatch, "host", "1$"), RHS: eq("dc", "eu")}, []string{"db1", "web1"}},
+		{"or", &TagExpr{Op: TagOr, LHS: eq("host", "db2"), RHS: eq("dc", "us")}, []string{"db2", "web2"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := readAll(t, e, "db", "cpu", tc.expr, math.MinInt64, math.MaxInt64)
+			var hosts []string
+			for k := range got {
+				m := regexp.MustCompile(`host=(\w+)`).FindStringSubmatch(k)
+				hosts = append(hosts, m[1])
+			}
+			sort.Strings(hosts)
+			if fmt.Sprint(hosts) != fmt.Sprint(tc.want) {
+				t.Fatalf("got %v, want %v", hosts, tc.want)
+			}
+		})
+	}
+	keys, _ := e.TagKeys("db", "cpu")
+	if fmt.Sprint(keys) != "[dc host]" {
+		t.Fatalf("tag keys %v", keys)
+	}
+	vals, _, _ := e.TagValues("db", "cpu", "host")
+	if fmt.Sprint(vals) != "[db1 db2 web1 web2]" {
+		t.Fatalf("tag values %v", vals)
+	}
+	ms, _ := e.Measurements("db")
+	if fmt.Sprint(ms) != "[cpu other]" {
+		t.Fatalf("measurements %v", ms)
+	}
+}
+
+func TestDropDatabaseStaysDropped(t *testing.T) {
+	dir := t.TempDir()
+	e := openTestEngine(t, dir, Options{})
+	e.CreateDatabase("db")
+	write(t, e, "db", pt{"m", nil, map[string]any{"v": 1.0}, 1})
+	e.Flush()
+	write(t, e, "db", pt{"m", nil, map[string]any{"v": 2.0}, 2}) // only in WAL and head
+	if err := e.DropDatabase("db"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.NewBatch("db"); !errors.As(err, new(*DatabaseNotFoundError)) {
+		t.Fatalf("batch on dropped db: %v", err)
+	}
+	e.CreateDatabase("db")
+	crash(t, e) // the WAL still holds the old database's point
+	e = openTestEngine(t, dir, Options{})
+	defer e.Close()
+	if got := readAll(t, e, "db", "m", nil, math.MinInt64, math.MaxInt64); len(got) != 0 {
+		t.Fatalf("dropped data came back: %v", got)
+	}
+	if fmt.Sprint(e.Databases()) != "[db]" {
+		t.Fatalf("databases %v", e.Databases())
+	}
+}
+
+func TestSeriesLimit(t *testing.T) {
+	e := openTestEngine(t, t.TempDir(), Options{MaxSeriesPerDatabase: 2})
+	defer e.Close()
+	e.CreateDatabase("db")
+	res, _ := write(t, e, "db",
+		pt{"m", map[string]string{"h": "1"}, map[string]any{"v": 1.0}, 1},
+		pt{"m", map[string]string{"h": "1"}, map[string]any{"v": 1.0}, 2}, // same series, no new one
+		pt{"m", map[string]string{"h": "2"}, map[string]any{"v": 1.0}, 1},
+		pt{"m", map[string]string{"h": "3"}, map[string]any{"v": 1.0}, 1},
+	)
+	if res.Written != 3 || res.Rejected != 1 || res.Errors[0].Error() != "max-series-per-database limit exceeded: (2)" {
+		t.Fatalf("result %+v", res)
+	}
+}
+
+// TestConcurrentWritersWithFlushes writes from several goroutines while a tiny head
+// forces many flushes, then checks every value, live and after a crash.
+func TestConcurrentWritersWithFlushes(t *testing.T) {
+	dir := t.TempDir()
+	e := openTestEngine(t, dir, Options{HeadMaxBytes: 64 << 10})
+	e.CreateDatabase("db")
+	const writers, batches, perBatch = 4, 40, 50
+	var wg sync.WaitGroup
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			rng := rand.New(rand.NewSource(int64(w)))
+			for b := 0; b < batches; b++ {
+				var pts []pt
+				for i := 0; i < perBatch; i++ {
+					ts := int64(b*perBatch + i)
+					host := fmt.Sprintf("h%d", rng.Intn(5))
+					pts = append(pts, pt{"cpu", map[string]string{"w": fmt.Sprint(w), "host": host}, map[string]any{"v": float64(ts)}, ts})
+				}
+				b, _ := e.NewBatch("db")
+				for _, p := range pts {
+					b.Add([]byte(p.m), tagsOf(p.tags), fieldsOf(p.fields), p.t)
+				}
+				if _, err := e.Write(b); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	count := func() int {
+		n := 0
+		for _, f := range readAll(t, e, "db", "cpu", nil, math.MinInt64, math.MaxInt64) {
+			for ts, v := range f["v"] {
+				if v != float64(ts) {
+					t.Fatalf("value %v at %d", v, ts)
+				}
+				n++
+			}
+		}
+		return n
+	}
+	if n := count(); n != writers*batches*perBatch {
+		t.Fatalf("live: %d values, want %d", n, writers*batches*perBatch)
+	}
+	crash(t, e)
+	e = openTestEngine(t, dir, Options{})
+	defer e.Close()
+	if n := count(); n != writers*batches*perBatch {
+		t.Fatalf("after crash: %d values, want %d", n, writers*batches*perBatch)
+	}
+}
+
+func TestCursorStatsOnlyForWholeBlocks(t *testing.T) {
+	e := openTestEngine(t, t.TempDir(), Options{})
+	defer e.Close()
+	e.CreateDatabase("db")
+	var pts []pt
+	for i := 0; i < 3000; i++ {
+		pts = append(pts, pt{"m", nil, map[string]any{"v": float64(i)}, int64(i)})
+	}
+	write(t, e, "db", pts...)
+	e.Flush()
+	ids, _ := e.SeriesIDs("db", "m", nil)
+	f, _ := e.Fields("db", "m")
+	cur, err := e.NewCursor("db", SeriesID(ids.Minimum()), f[0].ID, 100, 2999)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stats, sum, n int
+	for cur.Next() {
+		col, err := cur.Column()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h := cur.Stats(); h != nil {
+			stats++
+			if h.Count != len(col.Times) || h.FSum != sumFloats(col.Floats) {
+				t.Fatalf("stats %+v disagree with column of %d", h, len(col.Times))
+			}
+		}
+		for _, v := range col.Floats {
+			sum += int(v)
+			n++
+		}
+	}
+	if n != 2900 || sum != (100+2999)*2900/2 {
+		t.Fatalf("n=%d sum=%d", n, sum)
+	}
+	// 3000 points in blocks of 1024: the first block is cut by the range, the others not.
+	if stats != 2 {
+		t.Fatalf("%d chunks with stats, want 2", stats)
+	}
+}
+
+func sumFloats(v []float64) float64 {
+	s := 0.0
+	for _, x := range v {
+		s += x
+	}
+	return s
+}

@@ -1,0 +1,311 @@
+package storage
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/cockroachdb/pebble"
+
+	"github.com/strata-db/strata/storage/block"
+)
+
+// Read API. The query engine (issue: query path) finds series with SeriesIDs, learns
+// their tags with Series and their fields with Fields, and streams each field with a
+// Cursor.
+
+// Priorities of the sources a cursor merges: on equal timestamps the higher wins.
+// Blocks use their flush sequence number, so later flushes beat earlier ones; the
+// head being flushed beats every block; the active head beats everything.
+const (
+	prioFlushing = math.MaxUint64 - 1
+	prioActive   = math.MaxUint64
+)
+
+// Measurements returns the sorted names of the measurements of db that have series.
+func (e *Engine) Measurements(db string) ([]string, error) {
+	d, err := e.database(db)
+	if err != nil {
+		return nil, err
+	}
+	e.catMu.RLock()
+	defer e.catMu.RUnlock()
+	var out []string
+	for _, m := range d.sortedMeasurements() {
+		if m.series > 0 {
+			out = append(out, m.name)
+		}
+	}
+	return out, nil
+}
+
+// Fields returns the fields of measurement m in db, sorted by name.
+func (e *Engine) Fields(db, m string) ([]FieldInfo, error) {
+	d, err := e.database(db)
+	if err != nil {
+		return nil, err
+	}
+	e.catMu.RLock()
+	defer e.catMu.RUnlock()
+	meas := d.measurements[m]
+	if meas == nil {
+		return nil, nil
+	}
+	out := make([]FieldInfo, 0, len(meas.fields))
+	for _, f := range meas.fields {
+		out = append(out, *f)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// SeriesCount returns the number of series of db.
+func (e *Engine) SeriesCount(db string) (int, error) {
+	d, err := e.database(db)
+	if err != nil {
+		return 0, err
+	}
+	e.catMu.RLock()
+	defer e.catMu.RUnlock()
+	return len(d.series), nil
+}
+
+// Series returns the measurement and tags of series id. The tags are sorted by key
+// and must not be modified.
+func (e *Engine) Series(id SeriesID) (m []byte, tags []Tag, ok bool) {
+	e.catMu.RLock()
+	info := e.cat.series[id]
+	e.catMu.RUnlock()
+	if info == nil {
+		return nil, nil, false
+	}
+	m, tags, err := ParseSeriesKey(info.key, nil)
+	if err != nil {
+		return nil, nil, false
+	}
+	return m, tags, true
+}
+
+// source is one input of a cursor: a head snapshot or a stored block.
+type source struct {
+	min, max int64
+	prio     uint64
+	col      *block.Column // head snapshot, or nil for a block
+	raw      []byte        // encoded block
+	hdr      block.Header
+}
+
+// Cursor streams the values of one field of one series within [min, max] in time
+// order, as chunks. A chunk is either one stored block untouched by any other source,
+// whose header statistics a caller may use instead of decoding it (Stats), or the
+// merge of overlapping sources.
+type Cursor struct {
+	min, max int64
+	clusters [][]source
+	i        int
+	cur      []source
+	dec      *block.Decoder
+	col      block.Column
+	out      *block.Column
+	err      error
+	blocks   int // blocks decoded, for EXPLAIN ANALYZE
+}
+
+// NewCursor opens a cursor over field f of series s of database db within [min, max].
+func (e *Engine) NewCursor(db string, s SeriesID, f FieldID, min, max int64) (*Cursor, error) {
+	d, err := e.database(db)
+	if err != nil {
+		return nil, err
+	}
+	c := &Cursor{min: min, max: max, dec: block.NewDecoder()}
+	var srcs []source
+
+	// Heads before blocks: a flush that completes while we read then shows its data
+	// twice (deduplicated below) instead of not at all.
+	e.headsMu.RLock()
+	active, flushing := e.active, e.flushing
+	e.headsMu.RUnlock()
+	if col := active.snapshot(s, f, min, max); col != nil {
+		srcs = append(srcs, source{min: col.Times[0], max: col.Times[len(col.Times)-1], prio: prioActive, col: col})
+	}
+	if flushing != nil {
+		if col := flushing.snapshot(s, f, min, max); col != nil {
+			srcs = append(srcs, source{min: col.Times[0], max: col.Times[len(col.Times)-1], prio: prioFlushing, col: col})
+		}
+	}
+
+	lower, upper := blockScanBounds(d.id, s, f, min, max)
+	it, err := e.pebble.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return nil, err
+	}
+	for it.First(); it.Valid(); it.Next() {
+		_, seq, err := parseBlockKey(it.Key())
+		if err != nil {
+			it.Close()
+			return nil, err
+		}
+		hdr, err := block.DecodeHeader(it.Value())
+		if err != nil {
+			it.Close()
+			return nil, fmt.Errorf("block %x: %w", it.Key(), err)
+		}
+		if hdr.MaxTime < min || hdr.MinTime > max {
+			continue
+		}
+		srcs = append(srcs, source{min: hdr.MinTime, max: hdr.MaxTime, prio: seq, raw: bytes.Clone(it.Value()), hdr: hdr})
+	}
+	if err := it.Close(); err != nil {
+		return nil, err
+	}
+
+	// Group overlapping sources into clusters; clusters are disjoint and ordered.
+	sort.Slice(srcs, func(i, j int) bool { return srcs[i].min < srcs[j].min })
+	for i := 0; i < len(srcs); {
+		end := srcs[i].max
+		j := i + 1
+		for j < len(srcs) && srcs[j].min <= end {
+			if srcs[j].max > end {
+				end = srcs[j].max
+			}
+			j++
+		}
+		c.clusters = append(c.clusters, srcs[i:j])
+		i = j
+	}
+	return c, nil
+}
+
+// Next moves to the next chunk; it returns false at the end or on error (see Err).
+func (c *Cursor) Next() bool {
+	if c.err != nil || c.i >= len(c.clusters) {
+		return false
+	}
+	c.cur = c.clusters[c.i]
+	c.i++
+	c.out = nil
+	return true
+}
+
+// Stats returns the header of the current chunk when the chunk is exactly one stored
+// block lying wholly inside the cursor's time range, so its count, sum, min, max,
+// first and last are the chunk's; otherwise nil.
+func (c *Cursor) Stats() *block.Header {
+	if len(c.cur) != 1 || c.cur[0].raw == nil {
+		return nil
+	}
+	h := &c.cur[0].hdr
+	if h.MinTime < c.min || h.MaxTime > c.max {
+		return nil
+	}
+	return h
+}
+
+// Column returns the current chunk's values within the range, decoding as needed. The
+// column is valid until the next call to Next.
+func (c *Cursor) Column() (*block.Column, error) {
+	if c.out != nil {
+		return c.out, nil
+	}
+	if len(c.cur) == 1 {
+		s := &c.cur[0]
+		col := s.col
+		if col == nil {
+			if err := c.dec.Decode(&c.col, s.raw); err != nil {
+				c.err = err
+				return nil, err
+			}
+			c.blocks++
+			col = &c.col
+		}
+		c.out = trimColumn(col, c.min, c.max)
+		return c.out, nil
+	}
+	cols := make([]*block.Column, len(c.cur))
+	prio := make([]uint64, len(c.cur))
+	for i := range c.cur {
+		s := &c.cur[i]
+		prio[i] = s.prio
+		if s.col != nil {
+			cols[i] = s.col
+			continue
+		}
+		col := &block.Column{}
+		if err := c.dec.Decode(col, s.raw); err != nil {
+			c.err = err
+			return nil, err
+		}
+		c.blocks++
+		cols[i] = col
+	}
+	c.out = trimColumn(mergeColumns(cols, prio), c.min, c.max)
+	return c.out, nil
+}
+
+// Err returns the first error the cursor met.
+func (c *Cursor) Err() error { return c.err }
+
+// BlocksDecoded tells how many stored blocks the cursor has decoded so far.
+func (c *Cursor) BlocksDecoded() int { return c.blocks }
+
+// SeriesData is one series' points as ReadSeries hands them out.
+type SeriesData struct {
+	ID          SeriesID
+	Measurement string
+	Tags        []Tag
+	Fields      map[string]*block.Column // field name -> values within the range
+}
+
+// ReadSeries streams every series of measurement m in db matching expr, with all its
+// fields' values within [min, max], to fn in series-ID order. It materialises one
+// series at a time; the query engine uses cursors directly.
+func (e *Engine) ReadSeries(db, m string, expr *TagExpr, min, max int64, fn func(*SeriesData) error) error {
+	ids, err := e.SeriesIDs(db, m, expr)
+	if err != nil {
+		return err
+	}
+	fields, err := e.Fields(db, m)
+	if err != nil {
+		return err
+	}
+	var iterErr error
+	ids.Iterate(func(x uint32) bool {
+		sid := SeriesID(x)
+		mm, tags, ok := e.Series(sid)
+		if !ok {
+			return true // dropped meanwhile
+		}
+		sd := &SeriesData{ID: sid, Measurement: string(mm), Tags: tags, Fields: map[string]*block.Column{}}
+		for _, f := range fields {
+			cur, err := e.NewCursor(db, sid, f.ID, min, max)
+			if err != nil {
+				iterErr = err
+				return false
+			}
+			all := &block.Column{Type: f.Type}
+			for cur.Next() {
+				col, err := cur.Column()
+				if err != nil {
+					iterErr = err
+					return false
+				}
+				for i := range col.Times {
+					copyRow(all, col, i)
+				}
+			}
+			if len(all.Times) > 0 {
+				sd.Fields[f.Name] = all
+			}
+		}
+		if len(sd.Fields) == 0 {
+			return true
+		}
+		if err := fn(sd); err != nil {
+			iterErr = err
+			return false
+		}
+		return true
+	})
+	return iterErr
+}
