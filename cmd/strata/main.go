@@ -1,0 +1,49 @@
+// Command strata is the Strata time-series database: one binary, one process.
+//
+//	strata serve [flags]   run the server
+//	strata version         print the version
+//
+// Run `strata serve --help` for the server's flags.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	switch args[0] {
+	case "serve":
+		return serveCommand(args[1:], stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintf(stdout, "strata %s\n", version)
+		return 0
+	case "help", "--help", "-help", "-h":
+		usage(stdout)
+		return 0
+	}
+	fmt.Fprintf(stderr, "strata: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `Strata: a time-series database speaking InfluxDB's line protocol and InfluxQL.
+
+Usage:
+  strata serve [flags]   run the server (see strata serve --help)
+  strata version         print the version
+`)
+}

@@ -1,0 +1,260 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/strata-db/strata/ingest"
+	"github.com/strata-db/strata/query"
+	"github.com/strata-db/strata/storage"
+)
+
+// influxVersion is the InfluxDB API version Strata answers as in X-Influxdb-Version:
+// some clients look at it to pick the 1.x protocol.
+const influxVersion = "1.8.10"
+
+type serveConfig struct {
+	dataDir       string
+	httpAddr      string
+	maxBodySize   int64
+	headMaxBytes  int64
+	flushInterval time.Duration
+	maxSeries     int
+	logLevel      string
+	logFormat     string
+	shutdownWait  time.Duration
+}
+
+func serveCommand(args []string, stdout, stderr io.Writer) int {
+	var cfg serveConfig
+	fs := flag.NewFlagSet("strata serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.dataDir, "data-dir", "./strata-data", "directory holding the database (created if missing)")
+	fs.StringVar(&cfg.httpAddr, "http-addr", "127.0.0.1:8086", "HOST:PORT the HTTP API listens on (port 0 picks a free one)")
+	fs.Int64Var(&cfg.maxBodySize, "max-body-size", 25_000_000, "largest write request body accepted, in bytes as sent (compressed); larger ones get 413")
+	fs.Int64Var(&cfg.headMaxBytes, "head-max-bytes", 128<<20, "memory for recent points before they are flushed to column blocks, in bytes")
+	fs.DurationVar(&cfg.flushInterval, "flush-interval", 10*time.Minute, "flush recent points to column blocks at least this often (bounds WAL replay after a crash)")
+	fs.IntVar(&cfg.maxSeries, "max-series-per-database", 1_000_000, "reject points that would create more series in one database (-1: no limit)")
+	fs.StringVar(&cfg.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&cfg.logFormat, "log-format", "text", "log format: text or json")
+	fs.DurationVar(&cfg.shutdownWait, "shutdown-timeout", 30*time.Second, "on SIGINT/SIGTERM, how long in-flight requests may take to finish")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `Usage: strata serve [flags]
+
+Runs the Strata server: InfluxDB 1.x/2.x write API (/write, /api/v2/write), InfluxQL
+queries (/query), /ping, /health, Prometheus metrics (/metrics) and pprof (/debug/pprof/).
+SIGINT or SIGTERM stops it gracefully: no new requests, in-flight writes finish, recent
+points are flushed, exit status 0.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "strata serve: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	logger, err := newLogger(stderr, cfg.logLevel, cfg.logFormat)
+	if err != nil {
+		fmt.Fprintf(stderr, "strata serve: %v\n", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := serve(ctx, cfg, logger); err != nil {
+		logger.Error("server stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("bad --log-level %q", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("bad --log-format %q", format)
+}
+
+// serve runs the server until ctx is cancelled, then shuts down gracefully.
+func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	eng, err := storage.Open(storage.Options{
+		Dir:                  cfg.dataDir,
+		HeadMaxBytes:         cfg.headMaxBytes,
+		FlushInterval:        cfg.flushInterval,
+		MaxSeriesPerDatabase: cfg.maxSeries,
+		Logger:               log,
+		Registerer:           reg,
+	})
+	if err != nil {
+		return fmt.Errorf("open storage in %s: %w", cfg.dataDir, err)
+	}
+	handler := newHTTPHandler(eng, cfg, log, reg)
+
+	ln, err := net.Listen("tcp", cfg.httpAddr)
+	if err != nil {
+		eng.Close()
+		return err
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("strata listening", "addr", ln.Addr().String(), "data_dir", cfg.dataDir, "version", version)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	select {
+	case err := <-served:
+		eng.Close()
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.shutdownWait)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("in-flight requests did not finish in time", "err", err)
+	}
+	log.Info("flushing and closing storage")
+	if err := eng.Close(); err != nil {
+		return fmt.Errorf("close storage: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg *prometheus.Registry) http.Handler {
+	writes := ingest.NewHandler(eng, ingest.Options{MaxBodySize: cfg.maxBodySize, Logger: log, Registerer: reg})
+	queries := query.NewHandler(eng, query.Options{Logger: log})
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("/write", writes.ServeV1)
+	mux.HandleFunc("/api/v2/write", writes.ServeV2)
+	mux.Handle("/query", queries)
+	mux.HandleFunc("/ping", servePing)
+	mux.HandleFunc("/health", serveHealth)
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+
+	responses := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "strata_http_responses_total",
+		Help: "HTTP responses by endpoint and status code.",
+	}, []string{"path", "code"})
+	reg.MustRegister(responses)
+	return influxHeaders(countResponses(mux, responses))
+}
+
+// influxHeaders sets the headers InfluxDB puts on every response.
+func influxHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var id [16]byte
+		rand.Read(id[:])
+		rid := hex.EncodeToString(id[:])
+		h := w.Header()
+		h.Set("X-Influxdb-Version", influxVersion)
+		h.Set("X-Influxdb-Build", "Strata")
+		h.Set("Request-Id", rid)
+		h.Set("X-Request-Id", rid)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// knownPaths keeps the metric's label set bounded whatever clients request.
+var knownPaths = map[string]bool{"/write": true, "/api/v2/write": true, "/query": true, "/ping": true, "/health": true, "/metrics": true}
+
+func countResponses(next http.Handler, c *prometheus.CounterVec) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		path := r.URL.Path
+		if !knownPaths[path] {
+			path = "other"
+		}
+		c.WithLabelValues(path, strconv.Itoa(sw.status)).Inc()
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status      int
+	wroteHeader bool
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if !s.wroteHeader {
+		s.status, s.wroteHeader = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	s.wroteHeader = true
+	return s.ResponseWriter.Write(b)
+}
+
+// Flush lets streamed (chunked) query responses through the wrapper.
+func (s *statusWriter) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func servePing(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func serveHealth(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(map[string]any{
+		"name":    "strata",
+		"message": "ready for queries and writes",
+		"status":  "pass",
+		"checks":  []any{},
+		"version": version,
+	})
+}

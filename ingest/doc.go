@@ -1,0 +1,12 @@
+// Package ingest turns write requests into stored points: it serves InfluxDB's
+// /write (1.x) and /api/v2/write (2.x) endpoints, reads and inflates the body under
+// size limits, parses it with the pure line-protocol parser in ingest/lineprotocol
+// and hands the points to the storage engine through the small Store interface it
+// declares.
+//
+// Its answers are InfluxDB 1.x's, byte for byte where clients depend on them: a batch
+// with some bad lines keeps the good ones and answers 400 "partial write: ...
+// dropped=N"; an unknown database is 404; an oversized body is 413. Two deliberate
+// differences from 1.6.7: dropped=N counts the points really dropped (1.6.7 always
+// says 0), and the parser accepts unsigned integers and CRLF line endings.
+package ingest

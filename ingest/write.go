@@ -1,0 +1,381 @@
+package ingest
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/strata-db/strata/ingest/lineprotocol"
+	"github.com/strata-db/strata/storage"
+)
+
+// Store is what the write handlers need from the storage engine.
+type Store interface {
+	NewBatch(db string) (*storage.Batch, error)
+	CheckRetentionPolicy(db, rp string) error
+	Write(b *storage.Batch) (storage.WriteResult, error)
+}
+
+// Options configure the write handlers.
+type Options struct {
+	// MaxBodySize limits the request body as sent (compressed or not), like
+	// InfluxDB's max-body-size. Default 25,000,000 bytes, InfluxDB's default.
+	MaxBodySize int64
+	// MaxDecompressedSize limits a gzip body once inflated. Default 8 × MaxBodySize:
+	// line protocol compresses about 8:1 with gzip, and an unbounded inflate would
+	// let one small request exhaust memory.
+	MaxDecompressedSize int64
+	Logger              *slog.Logger
+	Registerer          prometheus.Registerer
+}
+
+// maxKeyLength is InfluxDB's limit on a series key (measurement and tags, escaped).
+const maxKeyLength = 65535
+
+// maxReportedLineErrors bounds the parse errors quoted in one response; the dropped
+// count stays exact.
+const maxReportedLineErrors = 100
+
+// Handler serves /write (InfluxDB 1.x) and /api/v2/write (2.x).
+type Handler struct {
+	store   Store
+	opts    Options
+	log     *slog.Logger
+	m       *writeMetrics
+	parsers sync.Pool // *requestState
+}
+
+// requestState is the per-request scratch space, pooled so a write allocates
+// nothing per point in the steady state.
+type requestState struct {
+	parser *lineprotocol.Parser
+	body   bytes.Buffer
+	tags   []storage.Tag
+	fields []storage.FieldValue
+}
+
+// NewHandler returns write handlers storing into store.
+func NewHandler(store Store, opts Options) *Handler {
+	if opts.MaxBodySize <= 0 {
+		opts.MaxBodySize = 25_000_000
+	}
+	if opts.MaxDecompressedSize <= 0 {
+		opts.MaxDecompressedSize = 8 * opts.MaxBodySize
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	h := &Handler{store: store, opts: opts, log: opts.Logger, m: newWriteMetrics(opts.Registerer)}
+	h.parsers.New = func() any { return &requestState{parser: lineprotocol.NewParser()} }
+	return h
+}
+
+// apiVersion selects the wording of errors: 1.x answers {"error": "..."}, 2.x
+// answers {"code": "...", "message": "..."}.
+type apiVersion int
+
+const (
+	v1 apiVersion = 1
+	v2 apiVersion = 2
+)
+
+// ServeV1 handles POST /write?db=&rp=&precision=&consistency=.
+func (h *Handler) ServeV1(w http.ResponseWriter, r *http.Request) {
+	if !h.checkMethod(w, r) {
+		return
+	}
+	q := r.URL.Query()
+	db, rp := q.Get("db"), q.Get("rp")
+	if db == "" {
+		writeError(w, v1, http.StatusBadRequest, "database is required")
+		return
+	}
+	switch q.Get("consistency") {
+	case "", "any", "one", "quorum", "all":
+	default:
+		writeError(w, v1, http.StatusBadRequest, "invalid consistency level")
+		return
+	}
+	h.serve(w, r, v1, db, rp, precisionV1(q.Get("precision")))
+}
+
+// ServeV2 handles POST /api/v2/write?bucket=db[/rp]&org=&precision=.
+func (h *Handler) ServeV2(w http.ResponseWriter, r *http.Request) {
+	if !h.checkMethod(w, r) {
+		return
+	}
+	q := r.URL.Query()
+	bucket := q.Get("bucket")
+	if bucket == "" {
+		writeError(w, v2, http.StatusBadRequest, "bucket is required")
+		return
+	}
+	db, rp, _ := strings.Cut(bucket, "/")
+	prec, ok := precisionV2(q.Get("precision"))
+	if !ok {
+		writeError(w, v2, http.StatusBadRequest, fmt.Sprintf("invalid precision %q: use ns, us, ms or s", q.Get("precision")))
+		return
+	}
+	h.serve(w, r, v2, db, rp, prec)
+}
+
+func (h *Handler) checkMethod(w http.ResponseWriter, r *http.Request) bool {
+	switch r.Method {
+	case http.MethodPost:
+		return true
+	case http.MethodOptions:
+		w.WriteHeader(http.StatusOK)
+	default:
+		w.Header().Set("Allow", "OPTIONS, POST")
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		io.WriteString(w, "Method Not Allowed\n")
+	}
+	return false
+}
+
+// precisionV1 maps InfluxDB 1.x's precision parameter; like 1.x, anything it does
+// not know (including "ns" and "us") means nanoseconds.
+func precisionV1(p string) lineprotocol.Precision {
+	switch p {
+	case "u":
+		return lineprotocol.Microsecond
+	case "ms":
+		return lineprotocol.Millisecond
+	case "s":
+		return lineprotocol.Second
+	case "m":
+		return lineprotocol.Minute
+	case "h":
+		return lineprotocol.Hour
+	}
+	return lineprotocol.Nanosecond
+}
+
+func precisionV2(p string) (lineprotocol.Precision, bool) {
+	switch p {
+	case "", "ns":
+		return lineprotocol.Nanosecond, true
+	case "us":
+		return lineprotocol.Microsecond, true
+	case "ms":
+		return lineprotocol.Millisecond, true
+	case "s":
+		return lineprotocol.Second, true
+	}
+	return 0, false
+}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, api apiVersion, db, rp string, prec lineprotocol.Precision) {
+	start := time.Now()
+	h.write(w, r, api, db, rp, prec)
+	h.m.duration.Observe(time.Since(start).Seconds())
+}
+
+// write does the work of one request and returns the status it answered.
+func (h *Handler) write(w http.ResponseWriter, r *http.Request, api apiVersion, db, rp string, prec lineprotocol.Precision) int {
+	if err := h.store.CheckRetentionPolicy(db, rp); err != nil {
+		return h.storeError(w, api, err)
+	}
+	if r.ContentLength > h.opts.MaxBodySize {
+		// Refuse before reading, as InfluxDB does, and close the connection: the
+		// client may still be sending a body we will not read.
+		w.Header().Set("Connection", "close")
+		return writeError(w, api, http.StatusRequestEntityTooLarge, "Request Entity Too Large")
+	}
+	st := h.parsers.Get().(*requestState)
+	defer h.release(st)
+
+	now := time.Now().UnixNano()
+	if status, err := h.readBody(st, r); err != nil {
+		if status == http.StatusRequestEntityTooLarge {
+			w.Header().Set("Connection", "close")
+		}
+		return writeError(w, api, status, err.Error())
+	}
+	body := st.body.Bytes()
+	h.m.bytes.Add(float64(len(body)))
+
+	batch, err := h.store.NewBatch(db)
+	if err != nil {
+		return h.storeError(w, api, err)
+	}
+	var lineErrs []string
+	parseFailed, parsed := 0, 0
+	p := st.parser
+	p.Reset(body, prec, now)
+	for {
+		pt, err := p.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			parseFailed++
+			if len(lineErrs) < maxReportedLineErrors {
+				lineErrs = append(lineErrs, err.Error())
+			}
+			continue
+		}
+		if pt.KeyLen > maxKeyLength {
+			parseFailed++
+			if len(lineErrs) < maxReportedLineErrors {
+				lineErrs = append(lineErrs, fmt.Sprintf("unable to parse '%s': max key length exceeded: %d > %d", pt.Raw, pt.KeyLen, maxKeyLength))
+			}
+			continue
+		}
+		parsed++
+		st.tags = st.tags[:0]
+		for _, t := range pt.Tags {
+			st.tags = append(st.tags, storage.Tag{Key: t.Key, Value: t.Value})
+		}
+		st.fields = st.fields[:0]
+		for i := range pt.Fields {
+			f := &pt.Fields[i]
+			st.fields = append(st.fields, storage.FieldValue{
+				Key: f.Key, Type: storage.FieldType(f.Type),
+				Float: f.Float, Int: f.Int, Uint: f.Uint, Bool: f.Bool, Str: f.Str,
+			})
+		}
+		_ = batch.Add(pt.Measurement, st.tags, st.fields, pt.Time) // rejections are counted by the batch
+	}
+
+	res, err := h.store.Write(batch)
+	if err != nil {
+		return h.storeError(w, api, err)
+	}
+	h.m.points.Add(float64(res.Written))
+	dropped := parseFailed + res.Rejected
+	h.m.dropped.Add(float64(dropped))
+	switch {
+	case parseFailed > 0 && parsed == 0:
+		return writeError(w, api, http.StatusBadRequest, strings.Join(lineErrs, "\n"))
+	case parseFailed > 0:
+		return writeError(w, api, http.StatusBadRequest,
+			fmt.Sprintf("partial write: %s dropped=%d", strings.Join(lineErrs, "\n"), dropped))
+	case res.Rejected > 0:
+		return writeError(w, api, http.StatusBadRequest,
+			fmt.Sprintf("partial write: %s dropped=%d", res.Errors[0].Error(), dropped))
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return http.StatusNoContent
+}
+
+func (h *Handler) release(st *requestState) {
+	// A buffer grown by one huge request is not kept: it would pin that memory.
+	if st.body.Cap() > 4*int(h.opts.MaxBodySize) {
+		st.body = bytes.Buffer{}
+	}
+	st.body.Reset()
+	h.parsers.Put(st)
+}
+
+var errTooLarge = errors.New("Request Entity Too Large")
+
+// readBody reads the (possibly gzipped) body into st.body, enforcing both limits.
+func (h *Handler) readBody(st *requestState, r *http.Request) (int, error) {
+	wire := &limitedReader{r: r.Body, left: h.opts.MaxBodySize}
+	var src io.Reader = wire
+	limit := h.opts.MaxBodySize
+	if r.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(wire)
+		if err != nil {
+			if wire.exceeded {
+				return http.StatusRequestEntityTooLarge, errTooLarge
+			}
+			return http.StatusBadRequest, err
+		}
+		defer zr.Close()
+		src = zr
+		limit = h.opts.MaxDecompressedSize
+	}
+	if r.ContentLength > 0 && r.Header.Get("Content-Encoding") != "gzip" {
+		st.body.Grow(int(r.ContentLength))
+	}
+	n, err := st.body.ReadFrom(io.LimitReader(src, limit+1))
+	if wire.exceeded || n > limit {
+		return http.StatusRequestEntityTooLarge, errTooLarge
+	}
+	if err != nil {
+		return http.StatusBadRequest, err
+	}
+	return 0, nil
+}
+
+// limitedReader reads at most left bytes and remembers whether the source had more.
+type limitedReader struct {
+	r        io.Reader
+	left     int64
+	exceeded bool
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		var one [1]byte
+		if n, _ := l.r.Read(one[:]); n > 0 {
+			l.exceeded = true
+			return 0, errTooLarge
+		}
+		return 0, io.EOF
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	return n, err
+}
+
+func (h *Handler) storeError(w http.ResponseWriter, api apiVersion, err error) int {
+	var nf *storage.DatabaseNotFoundError
+	var rp *storage.RetentionPolicyNotFoundError
+	switch {
+	case errors.As(err, &nf):
+		if api == v2 {
+			return writeError(w, api, http.StatusNotFound, fmt.Sprintf("bucket %q not found", nf.Name))
+		}
+		return writeError(w, api, http.StatusNotFound, err.Error())
+	case errors.As(err, &rp):
+		if api == v2 {
+			return writeError(w, api, http.StatusNotFound, fmt.Sprintf("bucket not found: %s", err.Error()))
+		}
+		return writeError(w, api, http.StatusInternalServerError, err.Error())
+	}
+	h.log.Error("write failed", "err", err)
+	return writeError(w, api, http.StatusInternalServerError, err.Error())
+}
+
+// writeError answers an error the way InfluxDB does: JSON body (with Go's escaping,
+// as 1.x), the same text in X-Influxdb-Error.
+func writeError(w http.ResponseWriter, api apiVersion, status int, msg string) int {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Influxdb-Error", strings.ReplaceAll(msg, "\n", " "))
+	w.WriteHeader(status)
+	var body any = map[string]string{"error": msg}
+	if api == v2 {
+		body = map[string]string{"code": v2Code(status), "message": msg}
+	}
+	json.NewEncoder(w).Encode(body)
+	return status
+}
+
+func v2Code(status int) string {
+	switch status {
+	case http.StatusBadRequest:
+		return "invalid"
+	case http.StatusNotFound:
+		return "not found"
+	case http.StatusRequestEntityTooLarge:
+		return "request too large"
+	}
+	return "internal error"
+}
