@@ -85,7 +85,7 @@ Flags:
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := serve(ctx, cfg, logger); err != nil {
+	if err := serve(ctx, cfg, logger, nil); err != nil {
 		logger.Error("server stopped", "err", err)
 		return 1
 	}
@@ -107,8 +107,9 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	return nil, fmt.Errorf("bad --log-format %q", format)
 }
 
-// serve runs the server until ctx is cancelled, then shuts down gracefully.
-func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
+// serve runs the server until ctx is cancelled, then shuts down gracefully. ready, if
+// not nil, is called with the listening address once requests are accepted.
+func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(addr string)) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
@@ -138,6 +139,9 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	log.Info("strata listening", "addr", ln.Addr().String(), "data_dir", cfg.dataDir, "version", version)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
 
 	select {
 	case err := <-served:
