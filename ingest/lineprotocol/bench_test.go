@@ -45,7 +45,7 @@ func benchmarkParse(b *testing.B, body []byte) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		p.Reset(body, Second, 0)
+		p.Reset(body, Nanosecond, 0)
 		for {
 			_, err := p.Next()
 			if err == io.EOF {
