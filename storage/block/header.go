@@ -240,8 +240,8 @@ func parseHeader(src []byte) (rawHeader, error) {
 	h.Count = int(count)
 	h.MaxTime = int64(uint64(h.MinTime) + span)
 	// Strictly increasing timestamps: the span covers at least count-1 steps
-	// and does not run past MaxInt64.
-	if h.MaxTime < h.MinTime || span < count-1 {
+	// (exactly none for one point) and does not run past MaxInt64.
+	if h.MaxTime < h.MinTime || span < count-1 || (count == 1 && span != 0) {
 		return h, corruptf("time span %d invalid for %d points from %d", span, count, h.MinTime)
 	}
 	if bodyLen > maxBodyLen(h.Type, h.Count) || bodyLen < uint64(minBodyLen(h.Type, h.Count)) {
