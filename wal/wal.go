@@ -41,9 +41,14 @@ const (
 	// 128 MiB is hundreds of typical batches, so it only engages when the disk
 	// is truly slower than ingest.
 	maxQueuedBytes = 128 << 20
-	// maxSpareBytes caps the batch buffer kept for reuse, so a burst does not
-	// pin a huge buffer forever; steady-state batches are a few MiB.
-	maxSpareBytes = 32 << 20
+	// chunkSize is the unit of batch memory: a batch of the engine's
+	// 100 KiB–1 MiB records fills one or a few chunks, so the writer issues few
+	// large write calls, and chunks never move once handed out, which is what
+	// lets Append copy outside the lock.
+	chunkSize = 4 << 20
+	// maxFreeChunks keeps enough chunks for the in-flight and the filling
+	// batch at steady state without pinning a burst's worth (32 MiB).
+	maxFreeChunks = 8
 )
 
 var (
@@ -56,20 +61,30 @@ var (
 )
 
 // batch is the unit of group commit: the framed records appended between two
-// writes, made durable by one write call and one fsync.
+// writes, made durable by one fsync (or one per segment when it rolls).
+//
+// Space for a record is reserved under WAL.mu and filled after the lock is
+// released, so concurrent writers copy in parallel and the writer goroutine
+// never waits behind a large memcpy to take the lock; copying tracks the
+// copies in progress, and the writer waits for it after sealing the batch.
 type batch struct {
-	buf    []byte // framed records, back to back
-	ends   []int  // end offset in buf of each record, to split at segment rolls
-	first  uint64 // sequence numbers covered; 0 for an empty rotate-only batch
-	last   uint64
-	sealed bool // no more appends: taken by the writer or closed by Rotate
-	rotate bool // roll to a new segment after writing
+	chunks  [][]byte  // framed records; a record never spans chunks
+	recs    []recSpan // where each record is, in append order
+	size    int       // framed bytes in chunks
+	copying sync.WaitGroup
+	first   uint64 // sequence numbers covered; 0 for an empty rotate-only batch
+	last    uint64
+	sealed  bool // no more reservations: taken by the writer or closed by Rotate
+	rotate  bool // roll to a new segment after writing
 
 	// Set by the writer before done is closed.
 	newSeg SegmentID
 	err    error
 	done   chan struct{}
 }
+
+// recSpan locates one framed record: chunks[chunk][start:end].
+type recSpan struct{ chunk, start, end int }
 
 // WAL is a segmented write-ahead log. All methods are safe for concurrent
 // use, except that Replay must finish before the first Append.
@@ -85,17 +100,16 @@ type WAL struct {
 
 	// mu guards the queue and the sequence/durability state. It is never
 	// held across I/O.
-	mu        sync.Mutex
-	queue     []*batch // FIFO of batches not yet durable; queue[0] is in flight while writing
-	writing   bool
-	queued    int    // bytes in queue excluding the in-flight batch
-	lastSeq   uint64 // last sequence number handed out by Append
-	durable   uint64 // every seq <= durable is written and synced
-	err       error  // sticky write/fsync failure
-	closing   bool
-	appended  bool
-	spare     []byte // buffer of the last completed batch, reused by the next
-	spareEnds []int
+	mu       sync.Mutex
+	queue    []*batch // FIFO of batches not yet durable; queue[0] is in flight while writing
+	writing  bool
+	queued   int    // bytes in queue excluding the in-flight batch
+	lastSeq  uint64 // last sequence number handed out by Append
+	durable  uint64 // every seq <= durable is written and synced
+	err      error  // sticky write/fsync failure
+	closing  bool
+	appended bool
+	free     [][]byte // recycled chunks of capacity chunkSize
 
 	// The active segment is owned by the writer goroutine (by Open before it
 	// starts).
@@ -339,10 +353,36 @@ func (w *WAL) openBatchLocked() *batch {
 	if n := len(w.queue); n > 0 && !w.queue[n-1].sealed {
 		return w.queue[n-1]
 	}
-	b := &batch{buf: w.spare[:0], ends: w.spareEnds[:0], done: make(chan struct{})}
-	w.spare, w.spareEnds = nil, nil
+	b := &batch{done: make(chan struct{})}
 	w.queue = append(w.queue, b)
 	return b
+}
+
+// reserveLocked returns n bytes of b for one framed record.
+func (w *WAL) reserveLocked(b *batch, n int) []byte {
+	if k := len(b.chunks) - 1; k >= 0 {
+		if c := b.chunks[k]; cap(c)-len(c) >= n {
+			start := len(c)
+			b.chunks[k] = c[:start+n]
+			b.recs = append(b.recs, recSpan{k, start, start + n})
+			b.size += n
+			return b.chunks[k][start:]
+		}
+	}
+	var c []byte
+	switch {
+	case n > chunkSize:
+		c = make([]byte, n) // a huge record gets its own, not recycled
+	case len(w.free) > 0:
+		c = w.free[len(w.free)-1][:n]
+		w.free = w.free[:len(w.free)-1]
+	default:
+		c = make([]byte, n, chunkSize)
+	}
+	b.chunks = append(b.chunks, c)
+	b.recs = append(b.recs, recSpan{len(b.chunks) - 1, 0, n})
+	b.size += n
+	return c
 }
 
 func (w *WAL) signal() {
@@ -373,19 +413,22 @@ func (w *WAL) Append(rec []byte) (uint64, error) {
 		w.mu.Unlock()
 		return 0, err
 	}
+	n := recordHeaderSize + len(rec)
 	b := w.openBatchLocked()
-	b.buf = append(b.buf, hdr[:]...)
-	b.buf = append(b.buf, rec...)
-	b.ends = append(b.ends, len(b.buf))
+	dst := w.reserveLocked(b, n)
+	b.copying.Add(1)
 	w.lastSeq++
 	seq := w.lastSeq
 	if b.first == 0 {
 		b.first = seq
 	}
 	b.last = seq
-	w.queued += recordHeaderSize + len(rec)
+	w.queued += n
 	w.appended = true
 	w.mu.Unlock()
+	copy(dst, hdr[:])
+	copy(dst[recordHeaderSize:], rec)
+	b.copying.Done()
 	w.signal()
 	return seq, nil
 }
@@ -538,7 +581,7 @@ func (w *WAL) run() {
 		b := w.queue[0]
 		b.sealed = true
 		w.writing = true
-		w.queued -= len(b.buf)
+		w.queued -= b.size
 		w.mu.Unlock()
 
 		err := w.writeBatch(b)
@@ -565,10 +608,12 @@ func (w *WAL) run() {
 		if b.last > w.durable {
 			w.durable = b.last
 		}
-		if cap(b.buf) <= maxSpareBytes {
-			w.spare, w.spareEnds = b.buf[:0], b.ends[:0]
+		for _, c := range b.chunks {
+			if cap(c) == chunkSize && len(w.free) < maxFreeChunks {
+				w.free = append(w.free, c[:0])
+			}
 		}
-		b.buf, b.ends = nil, nil
+		b.chunks, b.recs = nil, nil
 		close(b.done)
 		w.mu.Unlock()
 	}
@@ -577,23 +622,60 @@ func (w *WAL) run() {
 // writeBatch writes b to the active segment, rolling to a new segment before
 // a record that would push the active one past SegmentSize (a record larger
 // than SegmentSize gets a segment of its own). Records never straddle
-// segments.
+// segments. Records adjacent in one chunk go out in one write call, and each
+// segment touched gets one fsync.
 func (w *WAL) writeBatch(b *batch) error {
-	start, prev, first := 0, 0, 0
-	for i, end := range b.ends {
-		size := w.curSize + int64(prev-start)
-		if size > segmentHeaderSize && size+int64(end-prev) > w.segSize {
-			if err := w.writeSync(b.buf[start:prev], i-first); err != nil {
+	b.copying.Wait()
+	var (
+		run      []byte // unwritten records, contiguous in chunk runChunk
+		runChunk = -1
+		runStart int
+		recs     int // records written since the last fsync
+		unsynced int // bytes written since the last fsync
+	)
+	flush := func() error {
+		if len(run) == 0 {
+			return nil
+		}
+		if _, err := w.cur.Write(run); err != nil {
+			return fmt.Errorf("wal: write segment %d: %w", w.curID, err)
+		}
+		w.curSize += int64(len(run))
+		unsynced += len(run)
+		run = nil
+		return nil
+	}
+	syncSeg := func() error {
+		if err := flush(); err != nil || recs == 0 {
+			return err
+		}
+		if err := w.sync(recs, unsynced); err != nil {
+			return err
+		}
+		recs, unsynced = 0, 0
+		return nil
+	}
+	for _, r := range b.recs {
+		size := w.curSize + int64(len(run))
+		if size > segmentHeaderSize && size+int64(r.end-r.start) > w.segSize {
+			if err := syncSeg(); err != nil {
 				return err
 			}
 			if err := w.roll(); err != nil {
 				return err
 			}
-			start, first = prev, i
 		}
-		prev = end
+		if len(run) > 0 && r.chunk == runChunk && r.start == runStart+len(run) {
+			run = b.chunks[r.chunk][runStart:r.end]
+		} else {
+			if err := flush(); err != nil {
+				return err
+			}
+			run, runChunk, runStart = b.chunks[r.chunk][r.start:r.end], r.chunk, r.start
+		}
+		recs++
 	}
-	if err := w.writeSync(b.buf[start:], len(b.ends)-first); err != nil {
+	if err := syncSeg(); err != nil {
 		return err
 	}
 	if b.rotate {
@@ -607,18 +689,10 @@ func (w *WAL) writeBatch(b *batch) error {
 	return nil
 }
 
-// writeSync appends p (holding n records) to the active segment with one
-// write call and makes it durable with one fsync.
-func (w *WAL) writeSync(p []byte, n int) error {
-	if len(p) == 0 {
-		return nil
-	}
-	_, err := w.cur.Write(p)
-	if err != nil {
-		return fmt.Errorf("wal: write segment %d: %w", w.curID, err)
-	}
-	w.curSize += int64(len(p))
-	w.metrics.bytesWritten.Add(float64(len(p)))
+// sync makes the active segment durable after recs records of n bytes were
+// written to it.
+func (w *WAL) sync(recs, n int) error {
+	w.metrics.bytesWritten.Add(float64(n))
 	if !w.noSync {
 		start := time.Now()
 		err := w.cur.Sync()
@@ -628,8 +702,8 @@ func (w *WAL) writeSync(p []byte, n int) error {
 		}
 	}
 	w.commits.Add(1)
-	w.metrics.batchRecords.Observe(float64(n))
-	w.metrics.batchBytes.Observe(float64(len(p)))
+	w.metrics.batchRecords.Observe(float64(recs))
+	w.metrics.batchBytes.Observe(float64(n))
 	return nil
 }
 
