@@ -1,6 +1,7 @@
 package lineprotocol
 
 import (
+	"math"
 	"strconv"
 )
 
@@ -13,9 +14,10 @@ const (
 	// Decimal mantissas up to 15 digits are below 2^53, so float64 holds them
 	// exactly and the fast path needs no strconv.
 	maxFastFloatDigits = 15
-	// 18 decimal digits always fit in an int64; longer integers go to strconv,
-	// which also words the out-of-range error the way InfluxDB does.
-	maxFastIntDigits = 18
+	// 19 decimal digits always fit in a uint64, so the fast path needs only a
+	// final range check; longer numbers and out-of-range ones go to strconv,
+	// which also words the error the way InfluxDB does.
+	maxFastIntDigits = 19
 )
 
 // parseNumber checks the number at b[i] with InfluxDB's scanNumber rules and
@@ -150,26 +152,28 @@ func parseInt(tok []byte) (int64, string) {
 	if neg {
 		s = s[1:]
 	}
-	if len(s) == 0 || len(s) > maxFastIntDigits {
-		v, err := strconv.ParseInt(string(tok), 10, 64)
-		if err != nil {
-			return 0, err.Error()
+	if len(s) > 0 && len(s) <= maxFastIntDigits {
+		var u uint64
+		for _, c := range s {
+			u = u*10 + uint64(c-'0')
 		}
-		return v, ""
+		if !neg && u <= math.MaxInt64 {
+			return int64(u), ""
+		}
+		if neg && u <= -math.MinInt64 {
+			return -int64(u), ""
+		}
 	}
-	var v int64
-	for _, c := range s {
-		v = v*10 + int64(c-'0')
-	}
-	if neg {
-		v = -v
+	v, err := strconv.ParseInt(string(tok), 10, 64)
+	if err != nil {
+		return 0, err.Error()
 	}
 	return v, ""
 }
 
 // parseUint parses decimal digits into a uint64; see parseInt.
 func parseUint(tok []byte) (uint64, string) {
-	if len(tok) == 0 || len(tok) > maxFastIntDigits {
+	if len(tok) == 0 || len(tok) >= maxFastIntDigits+1 {
 		v, err := strconv.ParseUint(string(tok), 10, 64)
 		if err != nil {
 			return 0, err.Error()

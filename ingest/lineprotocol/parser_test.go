@@ -241,6 +241,8 @@ func TestParse_Bodies(t *testing.T) {
 			[]string{`"b" "v":float=2 @2`}},
 		{"quoted newline after fields", "a v=1 \"x\ny\" 1\nb v=1 1",
 			[]string{"1:7 bad timestamp", `"b" "v":float=1 @1`}},
+		{"escaped quote and newlines in string", "a v=\"x\\\"\ny\\\n\\\\\nz\" 1\nbad",
+			[]string{`"a" "v":string="x\"\ny\\\n\\\nz" @1`, "5:4 missing fields"}},
 		{"no final newline", "a v=1 1\nb v=2 2", []string{`"a" "v":float=1 @1`, `"b" "v":float=2 @2`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -249,6 +251,21 @@ func TestParse_Bodies(t *testing.T) {
 				t.Errorf("%q:\n got %q\nwant %q", tc.body, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestParse_LongStringsLinear parses strings of a few MB full of backslashes
+// and newlines; a quadratic scan would take minutes.
+func TestParse_LongStringsLinear(t *testing.T) {
+	for _, body := range []string{
+		"m v=\"" + strings.Repeat("\\\\x\n", 1<<19) + "\" 1\nm v=1 1",
+		"m v=\"" + strings.Repeat("\\\"x\n", 1<<19) + " 1\nm v=1 1",
+		"m v=1 \"" + strings.Repeat("\\\\x\n", 1<<19) + "\nm v=1 1",
+	} {
+		got := dumpAll(t, body, Nanosecond, 0)
+		if len(got) == 0 || len(got) > 2 {
+			t.Fatalf("got %d results", len(got))
+		}
 	}
 }
 
