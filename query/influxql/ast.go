@@ -182,7 +182,7 @@ func (c *Call) String() string {
 	// distinct is a keyword but `distinct(x)` parses as a call, so it may
 	// stay bare; any other keyword-named function needs quotes.
 	if strings.EqualFold(c.Name, "distinct") {
-		b.WriteString(c.Name)
+		b.WriteString("distinct")
 	} else {
 		b.WriteString(QuoteIdent(c.Name))
 	}

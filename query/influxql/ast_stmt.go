@@ -372,22 +372,28 @@ func (s *CreateDatabaseStatement) String() string {
 	w.WriteString("CREATE DATABASE ")
 	w.WriteString(QuoteIdent(s.Name))
 	if s.RetentionPolicyCreate {
-		w.WriteString(" WITH")
+		// Options that print nothing (a zero shard duration) leave no WITH
+		// behind, so the output always parses.
+		var opts stmtWriter
 		if s.RetentionPolicyDuration != nil {
-			w.WriteString(" DURATION ")
-			w.WriteString(FormatDuration(*s.RetentionPolicyDuration))
+			opts.WriteString(" DURATION ")
+			opts.WriteString(FormatDuration(*s.RetentionPolicyDuration))
 		}
 		if s.RetentionPolicyReplication != nil {
-			w.WriteString(" REPLICATION ")
-			w.WriteString(strconv.Itoa(*s.RetentionPolicyReplication))
+			opts.WriteString(" REPLICATION ")
+			opts.WriteString(strconv.Itoa(*s.RetentionPolicyReplication))
 		}
 		if s.RetentionPolicyShardGroupDuration > 0 {
-			w.WriteString(" SHARD DURATION ")
-			w.WriteString(FormatDuration(s.RetentionPolicyShardGroupDuration))
+			opts.WriteString(" SHARD DURATION ")
+			opts.WriteString(FormatDuration(s.RetentionPolicyShardGroupDuration))
 		}
 		if s.RetentionPolicyName != "" {
-			w.WriteString(" NAME ")
-			w.WriteString(QuoteIdent(s.RetentionPolicyName))
+			opts.WriteString(" NAME ")
+			opts.WriteString(QuoteIdent(s.RetentionPolicyName))
+		}
+		if opts.Len() > 0 {
+			w.WriteString(" WITH")
+			w.WriteString(opts.String())
 		}
 	}
 	return w.String()

@@ -28,7 +28,7 @@ type compatCase struct {
 // frontendErrors are the recorded statement errors this package produces
 // (from Validate or TimeCondition); the others need a schema or a server.
 var frontendErrors = map[string]bool{
-	"undefined function nosuchfn()":                                           true,
+	"undefined function nosuchfn()":                                          true,
 	"invalid operation: time and *influxql.StringLiteral are not compatible": true,
 }
 

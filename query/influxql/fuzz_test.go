@@ -27,6 +27,7 @@ func FuzzParseQuery(f *testing.F) {
 		`SELEC * FROM cpu`,
 		`SELECT "a\"b" FROM "\\"`,
 		`SELECT 1.0, .5, 9223372036854775807, -9223372036854775808 FROM m`,
+		`SELECT "DISTINCT"(x) FROM m; CREATE DATABASE db WITH SHARD DURATION 0s`,
 	}
 	for _, s := range seeds {
 		f.Add(s)

@@ -118,7 +118,27 @@ func (it item) str() string {
 type parser struct {
 	s    *Scanner
 	back []item
+	// depth counts open parentheses, calls and subqueries so that hostile
+	// input cannot recurse without bound.
+	depth int
 }
+
+// maxDepth bounds expression and subquery nesting. Real queries (Grafana
+// nests subqueries two or three deep) stay far below it, and it keeps the
+// recursive parser, printer and analyses within a few MB of stack.
+const maxDepth = 500
+
+// enter records one more level of nesting at pos and fails past maxDepth;
+// callers pair it with leave.
+func (p *parser) enter(pos Pos) error {
+	p.depth++
+	if p.depth > maxDepth {
+		return &ParseError{Message: "query nested too deeply", Pos: pos}
+	}
+	return nil
+}
+
+func (p *parser) leave() { p.depth-- }
 
 func newParser(s string) *parser { return &parser{s: NewScanner(s)} }
 

@@ -70,6 +70,10 @@ func (p *parser) parseRegexAt(it item) (*RegexLiteral, error) {
 
 func (p *parser) parseUnary() (Expr, error) {
 	it := p.scanIgnoreWS()
+	if err := p.enter(it.pos); err != nil {
+		return nil, err
+	}
+	defer p.leave()
 	switch it.tok {
 	case LPAREN:
 		e, err := p.parseExpr()
@@ -266,6 +270,10 @@ func (p *parser) parseCall(name string) (*Call, error) {
 // ---- SELECT ----
 
 func (p *parser) parseSelectStatement(targetRequired bool) (*SelectStatement, error) {
+	if err := p.enter(p.s.pos); err != nil {
+		return nil, err
+	}
+	defer p.leave()
 	s := &SelectStatement{}
 	var err error
 	if s.Fields, err = p.parseFields(); err != nil {

@@ -3,6 +3,8 @@ package influxql
 import (
 	"reflect"
 	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -309,9 +311,16 @@ func TestParseQuery_Invalid(t *testing.T) {
 		{`SELECT - - 1 FROM m`, `found -, expected identifier, number, duration, ( at line 1, char 10`},
 		{"SELECT x FROM m;\n\n  SELEC", `found SELEC, expected SELECT, DELETE, SHOW, CREATE, DROP, EXPLAIN, GRANT, REVOKE, ALTER, SET, KILL at line 3, char 3`},
 		{"SELECT 'µµµ' + ", `found EOF, expected identifier, string, number, bool at line 1, char 16`},
+		{"SELECT " + strings.Repeat("(", 600) + "x", `query nested too deeply at line 1, char 507`},
+		{"SELECT " + strings.Repeat("f(", 600) + "x", `query nested too deeply at line 1, char 1006`},
+		{"SELECT x FROM " + strings.Repeat("(SELECT x FROM ", 600) + "m", `query nested too deeply at line 1, char 7493`},
 	}
-	for _, tt := range tests {
-		t.Run(tt.s, func(t *testing.T) {
+	for i, tt := range tests {
+		name := tt.s
+		if len(name) > 60 {
+			name = strconv.Itoa(i)
+		}
+		t.Run(name, func(t *testing.T) {
 			_, err := ParseQuery(tt.s)
 			if err == nil {
 				t.Fatalf("ParseQuery(%q) succeeded, want %q", tt.s, tt.err)
