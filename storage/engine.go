@@ -111,6 +111,7 @@ func Open(opts Options) (*Engine, error) {
 
 	// 64 MiB of block cache: a day of TSBS cpu data compresses to about 10 MiB, so the
 	// working set of the benchmark's queries stays in memory.
+	openStart := time.Now()
 	cache := pebble.NewCache(64 << 20)
 	defer cache.Unref()
 	var err error
@@ -140,6 +141,7 @@ func Open(opts Options) (*Engine, error) {
 		e.flushSeq = binary.BigEndian.Uint64(v)
 	}
 
+	catalogLoaded := time.Now()
 	e.wal, err = wal.Open(wal.Options{
 		Dir:         filepath.Join(opts.Dir, "wal"),
 		SegmentSize: opts.WALSegmentSize,
@@ -151,11 +153,14 @@ func Open(opts Options) (*Engine, error) {
 		e.pebble.Close()
 		return nil, fmt.Errorf("open wal: %w", err)
 	}
+	walOpened := time.Now()
 	if err := e.replay(); err != nil {
 		e.wal.Close()
 		e.pebble.Close()
 		return nil, err
 	}
+	e.log.Info("storage opened", "dir", opts.Dir,
+		"index_open", catalogLoaded.Sub(openStart), "wal_open", walOpened.Sub(catalogLoaded), "replay", time.Since(walOpened))
 	e.bg.Add(1)
 	go e.flushLoop()
 	return e, nil

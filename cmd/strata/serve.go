@@ -107,9 +107,18 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	return nil, fmt.Errorf("bad --log-format %q", format)
 }
 
-// serve runs the server until ctx is cancelled, then shuts down gracefully. ready, if
-// not nil, is called with the listening address once requests are accepted.
-func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(addr string)) error {
+// server is a running Strata: the storage engine and the HTTP API in front of it.
+type server struct {
+	eng  *storage.Engine
+	http *http.Server
+	ln   net.Listener
+	log  *slog.Logger
+	done chan error // Serve's result
+}
+
+// startServer opens the storage in cfg.dataDir and starts serving HTTP on
+// cfg.httpAddr. It returns once requests are accepted.
+func startServer(cfg serveConfig, log *slog.Logger) (*server, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
@@ -122,45 +131,66 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(ad
 		Registerer:           reg,
 	})
 	if err != nil {
-		return fmt.Errorf("open storage in %s: %w", cfg.dataDir, err)
+		return nil, fmt.Errorf("open storage in %s: %w", cfg.dataDir, err)
 	}
-	handler := newHTTPHandler(eng, cfg, log, reg)
-
 	ln, err := net.Listen("tcp", cfg.httpAddr)
 	if err != nil {
 		eng.Close()
-		return err
+		return nil, err
 	}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	s := &server{
+		eng: eng,
+		ln:  ln,
+		log: log,
+		http: &http.Server{
+			Handler:           newHTTPHandler(eng, cfg, log, reg),
+			ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		},
+		done: make(chan error, 1),
 	}
 	log.Info("strata listening", "addr", ln.Addr().String(), "data_dir", cfg.dataDir, "version", version)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	if ready != nil {
-		ready(ln.Addr().String())
-	}
+	go func() { s.done <- s.http.Serve(ln) }()
+	return s, nil
+}
 
+// Addr returns the address the server listens on.
+func (s *server) Addr() string { return s.ln.Addr().String() }
+
+// shutdown stops accepting requests, lets in-flight ones finish (up to wait), then
+// flushes and closes the storage.
+func (s *server) shutdown(wait time.Duration) error {
+	s.log.Info("shutting down: finishing in-flight requests")
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := s.http.Shutdown(ctx); err != nil {
+		s.log.Warn("in-flight requests did not finish in time", "err", err)
+	}
+	s.log.Info("flushing and closing storage")
+	if err := s.eng.Close(); err != nil {
+		return fmt.Errorf("close storage: %w", err)
+	}
+	s.log.Info("stopped")
+	return nil
+}
+
+// serve runs the server until ctx is cancelled, then shuts down gracefully. ready, if
+// not nil, is called with the listening address once requests are accepted.
+func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(addr string)) error {
+	s, err := startServer(cfg, log)
+	if err != nil {
+		return err
+	}
+	if ready != nil {
+		ready(s.Addr())
+	}
 	select {
-	case err := <-served:
-		eng.Close()
+	case err := <-s.done:
+		s.eng.Close()
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down: finishing in-flight requests")
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.shutdownWait)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		log.Warn("in-flight requests did not finish in time", "err", err)
-	}
-	log.Info("flushing and closing storage")
-	if err := eng.Close(); err != nil {
-		return fmt.Errorf("close storage: %w", err)
-	}
-	log.Info("stopped")
-	return nil
+	return s.shutdown(cfg.shutdownWait)
 }
 
 func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg *prometheus.Registry) http.Handler {
