@@ -132,8 +132,9 @@ type Header struct {
 	// Numeric stats: Float fills F*, Integer I*, Unsigned U*; Boolean and
 	// String have none. ISum and USum wrap like Go (and InfluxDB's sum())
 	// addition. FSum is the float64 sum in time order, so a NaN value makes it
-	// NaN. FMin and FMax skip NaN values; if every value is NaN they hold the
-	// first value. Among equal values (including -0 and +0) the earliest wins.
+	// NaN (with an unspecified payload when several NaNs meet). FMin and FMax
+	// skip NaN values; if every value is NaN they hold the first value. Among
+	// equal values (including -0 and +0) the earliest wins.
 	FMin, FMax, FSum, FFirst, FLast float64
 	IMin, IMax, ISum, IFirst, ILast int64
 	UMin, UMax, USum, UFirst, ULast uint64

@@ -101,6 +101,11 @@ func (d *Decoder) loadBody(h *rawHeader) ([]byte, error) {
 			return nil, corruptf("zstd body is %d bytes, header says %d", len(buf), h.bodyLen)
 		}
 	}
+	if cap(buf) < need {
+		// DecodeAll is documented to stay within cap(dst) under the cap
+		// limit; do not let the slack guarantee depend on that.
+		buf = append(make([]byte, 0, need), buf...)
+	}
 	clear(buf[len(buf):need])
 	d.body = buf
 	return buf, nil
