@@ -6,6 +6,7 @@ import (
 	"math"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -461,7 +462,20 @@ func (s *SelectStatement) IsRawQuery() bool {
 	return raw
 }
 
+// locations caches tz() lookups: time.LoadLocation reads and decodes the
+// zone file on every call, which costs more than parsing the whole query,
+// and dashboards send the same zone with every panel refresh.
+var locations sync.Map // string -> *time.Location
+
 // loadLocation resolves a tz() argument.
 func loadLocation(name string) (*time.Location, error) {
-	return time.LoadLocation(name)
+	if loc, ok := locations.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	locations.Store(name, loc)
+	return loc, nil
 }

@@ -1,6 +1,7 @@
 package influxql
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -167,6 +168,24 @@ func TestFormatDuration(t *testing.T) {
 			if err != nil || back != tt.d {
 				t.Errorf("round trip of %v: %v, %v", tt.d, back, err)
 			}
+		}
+	}
+}
+
+func TestLookupIdent(t *testing.T) {
+	for kw, tok := range keywords {
+		if len(kw) > maxKeywordLen {
+			t.Fatalf("keyword %q longer than maxKeywordLen", kw)
+		}
+		for _, s := range []string{kw, strings.ToUpper(kw)} {
+			if got := lookupIdent(s); got != tok {
+				t.Errorf("lookupIdent(%q) = %s, want %s", s, got, tok)
+			}
+		}
+	}
+	for _, s := range []string{"cpu", "time", "fill", "tz", "now", "subscriptionsx", "Selects"} {
+		if got := lookupIdent(s); got != IDENT {
+			t.Errorf("lookupIdent(%q) = %s, want IDENT", s, got)
 		}
 	}
 }

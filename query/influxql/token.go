@@ -308,9 +308,26 @@ func (t Token) precedence() int {
 	return 0
 }
 
-// lookupIdent returns the keyword token for ident, or IDENT.
+// maxKeywordLen is the length of the longest keyword (SUBSCRIPTIONS);
+// longer identifiers cannot be keywords and skip the lookup.
+const maxKeywordLen = 13
+
+// lookupIdent returns the keyword token for ident, or IDENT. It lower-cases
+// into a stack buffer: the scanner calls it for every identifier, and
+// strings.ToLower would allocate for each upper-case keyword.
 func lookupIdent(ident string) Token {
-	if tok, ok := keywords[strings.ToLower(ident)]; ok {
+	if len(ident) > maxKeywordLen {
+		return IDENT
+	}
+	var buf [maxKeywordLen]byte
+	for i := 0; i < len(ident); i++ {
+		c := ident[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	if tok, ok := keywords[string(buf[:len(ident)])]; ok {
 		return tok
 	}
 	return IDENT
