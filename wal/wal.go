@@ -695,7 +695,7 @@ func (w *WAL) sync(recs, n int) error {
 	w.metrics.bytesWritten.Add(float64(n))
 	if !w.noSync {
 		start := time.Now()
-		err := w.cur.Sync()
+		err := syncData(w.cur)
 		w.metrics.fsyncDuration.Observe(time.Since(start).Seconds())
 		if err != nil {
 			return fmt.Errorf("wal: fsync segment %d: %w", w.curID, err)
