@@ -15,9 +15,11 @@
 //
 //	token.go     tokens and the keyword table
 //	scanner.go   the lexer (context-free, except regexes, which the parser asks for)
-//	ast.go       statements, expressions, sources and their canonical String()
-//	parser*.go   statements and expressions
-//	duration.go  InfluxQL duration literals (1h30m, 10u, 5µs is not one)
+//	ast.go       expressions, sources, SELECT and their canonical String()
+//	ast_stmt.go  SHOW, DDL, DELETE, CQ, EXPLAIN and KILL statements
+//	parser.go    ParseQuery/ParseStatement/ParseExpr, ParseError, statements
+//	parser_expr.go  expressions (precedence climbing) and SELECT clauses
+//	duration.go  duration literals: <int><unit> groups, units ns u µ ms s m h d w
 //	validate.go  InfluxDB's semantic checks on SELECT (functions, aggregates)
 //	analyze.go   time ranges, predicate split, GROUP BY helpers for the planner
 //	bind.go      $param substitution from JSON-decoded values
