@@ -24,14 +24,14 @@ import (
 
 // compatEntry is one recorded request of testdata/compat/writes.jsonl.
 type compatEntry struct {
-	Name     string            `json:"name"`
-	Kind     string            `json:"kind"`
-	Method   string            `json:"method"`
-	Path     string            `json:"path"`
-	Params   map[string]string `json:"params"`
-	Body     *string           `json:"body"`
-	BodyB64  string            `json:"body_b64"`
-	BodyGen  *struct {
+	Name    string            `json:"name"`
+	Kind    string            `json:"kind"`
+	Method  string            `json:"method"`
+	Path    string            `json:"path"`
+	Params  map[string]string `json:"params"`
+	Body    *string           `json:"body"`
+	BodyB64 string            `json:"body_b64"`
+	BodyGen *struct {
 		Repeat string `json:"repeat"`
 		Count  int    `json:"count"`
 	} `json:"body_gen"`
