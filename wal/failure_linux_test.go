@@ -2,11 +2,13 @@ package wal
 
 import (
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestWAL_WriteFailurePoisons swaps the active segment's descriptor for one
@@ -96,5 +98,78 @@ func TestWAL_WriteFailurePoisons(t *testing.T) {
 			}
 			equalRecords(t, payloads(got), [][]byte{acked})
 		})
+	}
+}
+
+// TestWAL_BackpressureOnStalledDisk points the active segment at a pipe that
+// nobody reads, so the writer goroutine blocks in write(2) like on a stalled
+// device. Appends must queue up to the limit and then wait, and resume when
+// the "device" drains.
+func TestWAL_BackpressureOnStalledDisk(t *testing.T) {
+	const recSize = 128 << 10
+	w := mustOpen(t, Options{Dir: t.TempDir(), NoSync: true})
+	defer w.Close()
+	w.maxQueued = 2 * recSize
+
+	var p [2]int
+	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	rd, wr := os.NewFile(uintptr(p[0]), "pipe-r"), os.NewFile(uintptr(p[1]), "pipe-w")
+	defer rd.Close()
+	if err := syscall.Dup3(int(wr.Fd()), int(w.cur.Fd()), syscall.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	wr.Close()
+
+	rec := make([]byte, recSize)
+	first, err := w.Append(rec) // taken by the writer, which blocks: a pipe holds 64 KiB
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { w.mu.Lock(); defer w.mu.Unlock(); return w.writing })
+	for range 2 {
+		if _, err := w.Append(rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	blocked := make(chan uint64)
+	go func() {
+		seq, err := w.Append(rec)
+		if err != nil {
+			t.Error(err)
+		}
+		blocked <- seq
+	}()
+	select {
+	case <-blocked:
+		t.Fatal("Append returned with the queue full behind a stalled write")
+	case <-time.After(100 * time.Millisecond):
+	}
+
+	drained := make(chan error, 1)
+	go func() { _, err := io.Copy(io.Discard, rd); drained <- err }()
+	seq := <-blocked
+	if err := w.WaitDurable(seq); err != nil {
+		t.Fatal(err)
+	}
+	if seq != first+3 {
+		t.Fatalf("blocked Append got sequence %d, want %d", seq, first+3)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-drained; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached in 5s")
+		}
 	}
 }

@@ -51,14 +51,14 @@ func newMetrics() *metrics {
 	}
 }
 
-// register adds the collectors to reg. It is the last step of Open so a log
-// that failed to open leaves nothing registered; errors are returned rather
-// than panicking so two logs on one registry fail loudly.
+// register adds the collectors to reg, all or none. Errors are returned
+// rather than panicking, so two open logs on one registry fail loudly at Open;
+// Close unregisters, so a log can be reopened on the same registry.
 func (m *metrics) register(reg prometheus.Registerer) error {
 	if reg == nil {
 		return nil
 	}
-	cs := []prometheus.Collector{m.fsyncDuration, m.batchRecords, m.batchBytes, m.bytesWritten, m.segments, m.corruptions}
+	cs := m.collectors()
 	for i, c := range cs {
 		if err := reg.Register(c); err != nil {
 			for _, done := range cs[:i] {
@@ -68,4 +68,17 @@ func (m *metrics) register(reg prometheus.Registerer) error {
 		}
 	}
 	return nil
+}
+
+func (m *metrics) unregister(reg prometheus.Registerer) {
+	if reg == nil {
+		return
+	}
+	for _, c := range m.collectors() {
+		reg.Unregister(c)
+	}
+}
+
+func (m *metrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.fsyncDuration, m.batchRecords, m.batchBytes, m.bytesWritten, m.segments, m.corruptions}
 }

@@ -72,10 +72,9 @@ type batch struct {
 	recs    []recSpan // where each record is, in append order
 	size    int       // framed bytes in chunks
 	copying sync.WaitGroup
-	first   uint64 // sequence numbers covered; 0 for an empty rotate-only batch
-	last    uint64
-	sealed  bool // no more reservations: taken by the writer or closed by Rotate
-	rotate  bool // roll to a new segment after writing
+	last    uint64 // highest sequence number in the batch; 0 for an empty rotate-only batch
+	sealed  bool   // no more reservations: taken by the writer or closed by Rotate
+	rotate  bool   // roll to a new segment after writing
 
 	// Set by the writer before done is closed.
 	newSeg SegmentID
@@ -90,13 +89,15 @@ type recSpan struct{ chunk, start, end int }
 // use, except that Replay must finish before the first Append.
 type WAL struct {
 	// Fields up to mu are set by Open and never changed.
-	dir     string
-	segSize int64
-	logger  *slog.Logger
-	metrics *metrics
-	noSync  bool
-	wake    chan struct{} // capacity 1: a pending token means "look at the queue"
-	exited  chan struct{} // closed when the writer goroutine returns
+	dir       string
+	segSize   int64
+	logger    *slog.Logger
+	metrics   *metrics
+	reg       prometheus.Registerer
+	noSync    bool
+	maxQueued int           // maxQueuedBytes; tests lower it before the first Append
+	wake      chan struct{} // capacity 1: a pending token means "look at the queue"
+	exited    chan struct{} // closed when the writer goroutine returns
 
 	// mu guards the queue and the sequence/durability state. It is never
 	// held across I/O.
@@ -162,26 +163,28 @@ func Open(opts Options) (*WAL, error) {
 		}
 		next = ids[n-1] + 1
 	}
-	f, err := createSegment(opts.Dir, next, opts.NoSync)
-	if err != nil {
+	if err := m.register(opts.Registerer); err != nil {
 		return nil, err
 	}
-	if err := m.register(opts.Registerer); err != nil {
-		f.Close()
+	f, err := createSegment(opts.Dir, next, opts.NoSync)
+	if err != nil {
+		m.unregister(opts.Registerer)
 		return nil, err
 	}
 	w := &WAL{
-		dir:     opts.Dir,
-		segSize: opts.SegmentSize,
-		logger:  opts.Logger,
-		metrics: m,
-		noSync:  opts.NoSync,
-		wake:    make(chan struct{}, 1),
-		exited:  make(chan struct{}),
-		cur:     f,
-		curID:   next,
-		curSize: segmentHeaderSize,
-		segs:    append(ids, next),
+		dir:       opts.Dir,
+		segSize:   opts.SegmentSize,
+		logger:    opts.Logger,
+		metrics:   m,
+		reg:       opts.Registerer,
+		noSync:    opts.NoSync,
+		maxQueued: maxQueuedBytes,
+		wake:      make(chan struct{}, 1),
+		exited:    make(chan struct{}),
+		cur:       f,
+		curID:     next,
+		curSize:   segmentHeaderSize,
+		segs:      append(ids, next),
 	}
 	m.segments.Set(float64(len(w.segs)))
 	go w.run()
@@ -395,15 +398,16 @@ func (w *WAL) signal() {
 // Append queues a copy of rec and returns its sequence number. Sequence
 // numbers start at 1 for each Open and follow the order of Append calls,
 // which is also the order on disk. Append does not wait for the disk unless
-// more than maxQueuedBytes are already waiting for it.
+// maxQueuedBytes are already waiting behind an in-flight write.
 func (w *WAL) Append(rec []byte) (uint64, error) {
 	if len(rec) > MaxRecordSize {
 		return 0, fmt.Errorf("%w: %d bytes, limit %d", ErrRecordTooLarge, len(rec), MaxRecordSize)
 	}
-	// Checksum outside the lock so concurrent writers only serialize on the copy.
+	// Checksum and copy happen outside the lock; writers only serialize on
+	// reserving space.
 	hdr := recordHeader(rec)
 	w.mu.Lock()
-	for w.queued >= maxQueuedBytes && w.writing && w.usableLocked() == nil {
+	for w.queued >= w.maxQueued && w.writing && w.usableLocked() == nil {
 		inflight := w.queue[0]
 		w.mu.Unlock()
 		<-inflight.done
@@ -419,9 +423,6 @@ func (w *WAL) Append(rec []byte) (uint64, error) {
 	b.copying.Add(1)
 	w.lastSeq++
 	seq := w.lastSeq
-	if b.first == 0 {
-		b.first = seq
-	}
 	b.last = seq
 	w.queued += n
 	w.appended = true
@@ -557,6 +558,7 @@ func (w *WAL) Close() error {
 			}
 			w.cur = nil
 		}
+		w.metrics.unregister(w.reg)
 		w.closeErr = err
 	})
 	return w.closeErr
