@@ -14,12 +14,12 @@ import (
 type family uint8
 
 const (
-	singleGroupby family = iota + 1 // max of M metrics of H hosts per minute over T hours
-	maxAll                          // max of all metrics of H hosts per minute over 8 hours
-	doubleGroupby                   // mean of M metrics per hour and host over 12 hours
-	highCPU                         // rows with usage_user > 90 of H hosts (0: all) over 12 hours
-	lastpoint                       // the last row of every host
-	groupbyOrderbyLimit             // max usage_user per minute before a random time, first 5 minutes
+	singleGroupby       family = iota + 1 // max of M metrics of H hosts per minute over T hours
+	maxAll                                // max of all metrics of H hosts per minute over 8 hours
+	doubleGroupby                         // mean of M metrics per hour and host over 12 hours
+	highCPU                               // rows with usage_user > 90 of H hosts (0: all) over 12 hours
+	lastpoint                             // the last row of every host
+	groupbyOrderbyLimit                   // max usage_user per minute before a random time, first 5 minutes
 )
 
 // The windows of TSBS's devops query generator (uses/devops/common.go).

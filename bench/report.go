@@ -39,8 +39,8 @@ func (r *Report) WriteTable(w io.Writer) error {
 		for _, k := range slices.Sorted(maps.Keys(r.Disk.ByEntry)) {
 			parts = append(parts, k+" "+mb(r.Disk.ByEntry[k]))
 		}
-		row("disk after flush", "%s MB (%s)", mb(r.Disk.Allocated), strings.Join(parts, ", "))
-		row("bytes/value", "%.3f", r.BytesPerValue)
+		row("disk after flush", "%s MB in files, %s MB allocated (du: %s)", mb(r.Disk.Apparent), mb(r.Disk.Allocated), strings.Join(parts, ", "))
+		row("bytes/value", "%.3f (file sizes); %.3f (du)", r.BytesPerValue, r.BytesPerValueDU)
 	} else {
 		row("bytes/value", "n/a")
 	}

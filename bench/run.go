@@ -60,7 +60,11 @@ type Report struct {
 	MBPerSec     float64    `json:"mb_per_second"` // line protocol, 10^6 bytes
 
 	Disk          *DiskUsage `json:"disk,omitempty"`
-	BytesPerValue float64    `json:"bytes_per_value,omitempty"` // allocated bytes on disk / values accepted
+	// BytesPerValue is file bytes (apparent sizes) per value accepted: what the
+	// engine wrote. BytesPerValueDU uses allocated blocks, as du counts them, which
+	// also charges space preallocated for logs.
+	BytesPerValue   float64 `json:"bytes_per_value,omitempty"`
+	BytesPerValueDU float64 `json:"bytes_per_value_du,omitempty"`
 
 	PeakRSS       int64  `json:"peak_rss_bytes,omitempty"` // 0: unknown
 	PeakRSSOf     string `json:"peak_rss_of,omitempty"`
@@ -160,7 +164,8 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		}
 		rep.Disk = &du
 		if lr.LinesAccepted > 0 {
-			rep.BytesPerValue = float64(du.Allocated) / float64(lr.LinesAccepted*NumFields)
+			n := float64(lr.LinesAccepted * NumFields)
+			rep.BytesPerValue, rep.BytesPerValueDU = float64(du.Apparent)/n, float64(du.Allocated)/n
 		}
 	case opts.PID > 0:
 		hwm, _, err := ProcMemory(opts.PID)

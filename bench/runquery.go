@@ -18,11 +18,11 @@ const maxQueryAnswer = 256 << 20
 
 // QueryConfig says where and how often to run the query types.
 type QueryConfig struct {
-	URL   string
-	DB    string
-	Runs  int          // queries per type
-	Seed  uint64       // drives host sets and windows
-	Types []string     // QueryTypes when nil
+	URL    string
+	DB     string
+	Runs   int          // queries per type
+	Seed   uint64       // drives host sets and windows
+	Types  []string     // QueryTypes when nil
 	Client *http.Client // NewClient(1) when nil
 }
 
@@ -42,6 +42,24 @@ type QueryStats struct {
 	Example    string        `json:"example_query"`
 }
 
+// PlanQueries draws runs queries of each type. Each type has its own generator, so
+// adding or skipping a type leaves the others' queries unchanged.
+func PlanQueries(seed uint64, d *Dataset, types []string, runs int) ([][]Query, error) {
+	plan := make([][]Query, len(types))
+	for ti, typ := range types {
+		// The golden-ratio stride gives every type a distant seed.
+		gen := NewQueryGen(seed+uint64(ti)*0x9e3779b97f4a7c15, len(d.Hosts), d.Config.Start.UnixNano(), d.EndTime())
+		for range runs {
+			q, err := gen.Next(typ)
+			if err != nil {
+				return nil, err
+			}
+			plan[ti] = append(plan[ti], q)
+		}
+	}
+	return plan, nil
+}
+
 // RunQueries runs every query type Runs times, one query at a time, and checks each
 // answer. A failing query is counted and reported, never fatal; only a cancelled ctx
 // stops the run.
@@ -54,18 +72,15 @@ func RunQueries(ctx context.Context, cfg QueryConfig, d *Dataset) ([]QueryStats,
 	if client == nil {
 		client = NewClient(1)
 	}
+	plan, err := PlanQueries(cfg.Seed, d, types, cfg.Runs)
+	if err != nil {
+		return nil, err
+	}
 	var out []QueryStats
 	for ti, typ := range types {
-		// One generator per type, so adding or skipping a type leaves the others'
-		// queries unchanged.
-		gen := NewQueryGen(cfg.Seed+uint64(ti)*0x9e3779b97f4a7c15, len(d.Hosts), d.Config.Start.UnixNano(), d.EndTime())
 		st := QueryStats{Type: typ, Runs: cfg.Runs}
 		var lat []time.Duration
-		for range cfg.Runs {
-			q, err := gen.Next(typ)
-			if err != nil {
-				return out, err
-			}
+		for _, q := range plan[ti] {
 			if st.Example == "" {
 				st.Example = q.Text
 			}
