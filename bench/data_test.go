@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -138,8 +139,7 @@ func TestGenerate_BodiesParse(t *testing.T) {
 		c := smallConfig()
 		c.Gzip = gz
 		d := mustGenerate(t, c)
-		p := lineprotocol.NewParser()
-		i, prev := 0, int64(0)
+		i := 0
 		var raw int64
 		for bi, body := range d.Bodies {
 			if gz {
@@ -152,32 +152,42 @@ func TestGenerate_BodiesParse(t *testing.T) {
 				}
 			}
 			raw += int64(len(body))
-			p.Reset(body, lineprotocol.Nanosecond, 0)
-			n := 0
-			for {
-				pt, err := p.Next()
-				if err == io.EOF {
-					break
-				}
-				if err != nil {
-					t.Fatalf("body %d: %v", bi, err)
-				}
-				n++
-				ph, pp := i%len(d.Hosts), i/len(d.Hosts)
-				checkPoint(t, d, pt, ph, pp)
-				if pt.Time < prev {
-					t.Fatalf("line %d: time %d before %d", i, pt.Time, prev)
-				}
-				prev = pt.Time
-				i++
-			}
+			n := parseBody(t, d, body, i)
 			if n > c.BatchLines {
 				t.Fatalf("body %d has %d lines, batch is %d", bi, n, c.BatchLines)
 			}
+			i += n
 		}
 		if int64(i) != d.Lines || raw != d.RawBytes {
 			t.Fatalf("gzip=%v: parsed %d lines, %d bytes; data set says %d, %d", gz, i, raw, d.Lines, d.RawBytes)
 		}
+	}
+}
+
+// parseBody parses body with the project's parser, checks that line k is line
+// first+k of the data set (time-major order, so times never decrease) and returns
+// the number of lines.
+func parseBody(t *testing.T, d *Dataset, body []byte, first int) int {
+	t.Helper()
+	p := lineprotocol.NewParser()
+	p.Reset(body, lineprotocol.Nanosecond, 0)
+	n := 0
+	prev := int64(math.MinInt64)
+	for {
+		pt, err := p.Next()
+		if err == io.EOF {
+			return n
+		}
+		if err != nil {
+			t.Fatalf("line %d: %v", first+n, err)
+		}
+		i := first + n
+		checkPoint(t, d, pt, i%len(d.Hosts), i/len(d.Hosts))
+		if pt.Time < prev {
+			t.Fatalf("line %d: time %d before %d", i, pt.Time, prev)
+		}
+		prev = pt.Time
+		n++
 	}
 }
 

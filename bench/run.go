@@ -59,7 +59,7 @@ type Report struct {
 	LinesPerSec  float64    `json:"lines_per_second"`
 	MBPerSec     float64    `json:"mb_per_second"` // line protocol, 10^6 bytes
 
-	Disk          *DiskUsage `json:"disk,omitempty"`
+	Disk *DiskUsage `json:"disk,omitempty"`
 	// BytesPerValue is file bytes (apparent sizes) per value accepted: what the
 	// engine wrote. BytesPerValueDU uses allocated blocks, as du counts them, which
 	// also charges space preallocated for logs.
