@@ -13,8 +13,9 @@
 //
 // A single background goroutine owns the active segment file. Appends are
 // framed and copied into an in-memory batch; the goroutine takes everything
-// queued since its last fsync, writes it with one write call and syncs it with
-// one fsync, then wakes every waiter that batch covered. There is no timer:
+// queued since its last fsync, writes it with a few large write calls (one per
+// 4 MiB chunk) and syncs it with one fsync, then wakes every waiter that batch
+// covered. There is no timer:
 // while an fsync is in flight new records pile up, so batches grow with load
 // and an idle log syncs a lone record immediately.
 //
