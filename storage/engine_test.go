@@ -475,14 +475,15 @@ func TestCursorStatsOnlyForWholeBlocks(t *testing.T) {
 	defer e.Close()
 	e.CreateDatabase("db")
 	var pts []pt
-	for i := 0; i < 3000; i++ {
+	for i := 0; i < 3*maxBlockPoints; i++ {
 		pts = append(pts, pt{"m", nil, map[string]any{"v": float64(i)}, int64(i)})
 	}
 	write(t, e, "db", pts...)
 	e.Flush()
 	ids, _ := e.SeriesIDs("db", "m", nil)
 	f, _ := e.Fields("db", "m")
-	cur, err := e.NewCursor("db", SeriesID(ids.Minimum()), f[0].ID, 100, 2999)
+	last := int64(3*maxBlockPoints - 1)
+	cur, err := e.NewCursor("db", SeriesID(ids.Minimum()), f[0].ID, 100, last)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -503,10 +504,10 @@ func TestCursorStatsOnlyForWholeBlocks(t *testing.T) {
 			n++
 		}
 	}
-	if n != 2900 || sum != (100+2999)*2900/2 {
+	if want := int(last) - 99; n != want || sum != (100+int(last))*want/2 {
 		t.Fatalf("n=%d sum=%d", n, sum)
 	}
-	// 3000 points in blocks of 1024: the first block is cut by the range, the others not.
+	// Three full blocks: the first is cut by the range, the others not.
 	if stats != 2 {
 		t.Fatalf("%d chunks with stats, want 2", stats)
 	}
