@@ -1,6 +1,7 @@
 // Command strata is the Strata time-series database: one binary, one process.
 //
 //	strata serve [flags]   run the server
+//	strata bench [flags]   run the TSBS cpu-only benchmark against a server
 //	strata version         print the version
 //
 // Run `strata serve --help` for the server's flags.
@@ -27,6 +28,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		return serveCommand(args[1:], stdout, stderr)
+	case "bench":
+		return benchCommand(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "strata %s\n", version)
 		return 0
@@ -44,6 +47,7 @@ func usage(w io.Writer) {
 
 Usage:
   strata serve [flags]   run the server (see strata serve --help)
+  strata bench [flags]   load a server with the TSBS cpu-only workload and time queries (see strata bench --help)
   strata version         print the version
 `)
 }
