@@ -102,15 +102,27 @@ type segmentReader struct {
 	r    *bufio.Reader
 	size int64
 	off  int64 // offset of the next record header
-	buf  []byte
+	bufs *readBuffers
+}
+
+// readBuffers are shared by the segment readers of one replay, so a log of
+// many small segments costs one read buffer, not one per segment.
+type readBuffers struct {
+	br  *bufio.Reader
+	rec []byte // grows to the largest record read
 }
 
 // readBufferSize is large enough that the 100 KiB–1 MiB records the engine
 // writes are read with few syscalls, and small enough to not matter in RAM.
 const readBufferSize = 1 << 20
 
-func newSegmentReader(id SegmentID, r io.Reader, size int64, buf []byte) (*segmentReader, error) {
-	sr := &segmentReader{id: id, r: bufio.NewReaderSize(r, readBufferSize), size: size, buf: buf}
+func newSegmentReader(id SegmentID, r io.Reader, size int64, bufs *readBuffers) (*segmentReader, error) {
+	if bufs.br == nil {
+		bufs.br = bufio.NewReaderSize(r, readBufferSize)
+	} else {
+		bufs.br.Reset(r)
+	}
+	sr := &segmentReader{id: id, r: bufs.br, size: size, bufs: bufs}
 	var h [segmentHeaderSize]byte
 	n, err := io.ReadFull(sr.r, h[:min(int64(segmentHeaderSize), size)])
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
@@ -127,7 +139,7 @@ func newSegmentReader(id SegmentID, r io.Reader, size int64, buf []byte) (*segme
 }
 
 // next returns the next record and its position. The record aliases the
-// reader's buffer and is valid until the following call. It returns io.EOF at
+// shared buffer and is valid until the following call. It returns io.EOF at
 // a clean end of segment and a *CorruptionError for anything else that stops
 // decoding; I/O errors are returned wrapped as they are.
 func (sr *segmentReader) next() (Position, []byte, error) {
@@ -153,10 +165,10 @@ func (sr *segmentReader) next() (Position, []byte, error) {
 	if n > left-recordHeaderSize {
 		return corrupt(fmt.Errorf("%w: length %d, %d bytes left", ErrTruncated, n, left-recordHeaderSize))
 	}
-	if int64(cap(sr.buf)) < n {
-		sr.buf = make([]byte, n)
+	if int64(cap(sr.bufs.rec)) < n {
+		sr.bufs.rec = make([]byte, n)
 	}
-	rec := sr.buf[:n]
+	rec := sr.bufs.rec[:n]
 	if _, err := io.ReadFull(sr.r, rec); err != nil {
 		return pos, nil, fmt.Errorf("wal: read segment %d at %d: %w", sr.id, pos.Offset, err)
 	}

@@ -76,7 +76,7 @@ func TestGoldenSegment(t *testing.T) {
 	}
 
 	// Decode through the reader and through Open+Replay.
-	sr, err := newSegmentReader(1, bytes.NewReader(data), int64(len(data)), nil)
+	sr, err := newSegmentReader(1, bytes.NewReader(data), int64(len(data)), &readBuffers{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -251,7 +251,7 @@ func repairTail(dir string, id SegmentID, noSync bool, logger *slog.Logger, m *m
 // and, if decoding stopped early, the corruption that stopped it.
 func scanValid(id SegmentID, r io.Reader, size int64) (int64, *CorruptionError, error) {
 	var ce *CorruptionError
-	sr, err := newSegmentReader(id, r, size, nil)
+	sr, err := newSegmentReader(id, r, size, &readBuffers{})
 	if errors.As(err, &ce) {
 		return 0, ce, nil
 	}
@@ -285,7 +285,7 @@ func (w *WAL) Replay(from SegmentID, fn func(pos Position, rec []byte) error) er
 		return ErrReplayAfterAppend
 	}
 	ids := w.Segments()
-	var buf []byte
+	var bufs readBuffers
 	for i, id := range ids {
 		if id < from {
 			continue
@@ -299,8 +299,7 @@ func (w *WAL) Replay(from SegmentID, fn func(pos Position, rec []byte) error) er
 				return &CorruptionError{Segment: missing, Offset: 0, Err: ErrMissingSegment}
 			}
 		}
-		var err error
-		if buf, err = w.replaySegment(id, buf, fn); err != nil {
+		if err := w.replaySegment(id, &bufs, fn); err != nil {
 			var ce *CorruptionError
 			if errors.As(err, &ce) {
 				w.metrics.corruptions.Inc()
@@ -311,30 +310,30 @@ func (w *WAL) Replay(from SegmentID, fn func(pos Position, rec []byte) error) er
 	return nil
 }
 
-func (w *WAL) replaySegment(id SegmentID, buf []byte, fn func(Position, []byte) error) ([]byte, error) {
+func (w *WAL) replaySegment(id SegmentID, bufs *readBuffers, fn func(Position, []byte) error) error {
 	f, err := os.Open(segmentPath(w.dir, id))
 	if err != nil {
-		return buf, fmt.Errorf("wal: open segment %d: %w", id, err)
+		return fmt.Errorf("wal: open segment %d: %w", id, err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return buf, fmt.Errorf("wal: stat segment %d: %w", id, err)
+		return fmt.Errorf("wal: stat segment %d: %w", id, err)
 	}
-	sr, err := newSegmentReader(id, f, fi.Size(), buf)
+	sr, err := newSegmentReader(id, f, fi.Size(), bufs)
 	if err != nil {
-		return buf, err
+		return err
 	}
 	for {
 		pos, rec, err := sr.next()
 		if err == io.EOF {
-			return sr.buf, nil
+			return nil
 		}
 		if err != nil {
-			return sr.buf, err
+			return err
 		}
 		if err := fn(pos, rec); err != nil {
-			return sr.buf, err
+			return err
 		}
 	}
 }
