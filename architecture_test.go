@@ -1,0 +1,88 @@
+package strata
+
+import (
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/strata-db/strata/"
+
+// forbidden maps a package (by directory prefix) to the project packages it must
+// not import, so the dependency direction stays what doc.go describes.
+var forbidden = map[string][]string{
+	"wal":                 {"storage", "ingest", "query", "compaction", "bench", "cmd"},
+	"storage":             {"ingest", "query", "compaction", "bench", "cmd"},
+	"ingest/lineprotocol": {"storage", "wal", "query", "compaction", "bench", "cmd", "ingest"},
+	"query/influxql":      {"storage", "wal", "ingest", "compaction", "bench", "cmd", "query"},
+	"ingest":              {"query", "wal", "compaction", "bench", "cmd"},
+	"query":               {"ingest", "wal", "compaction", "bench", "cmd"},
+	"compaction":          {"ingest", "query", "bench", "cmd"},
+	"bench":               {"cmd"},
+	"storage/block":       {"storage", "wal", "ingest", "query", "compaction", "bench", "cmd"},
+}
+
+// TestImportDirection fails when a package imports one it must not: lower layers
+// never reach up, nothing imports cmd.
+func TestImportDirection(t *testing.T) {
+	fset := token.NewFileSet()
+	checked := 0
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata") && path != "." {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") {
+			return nil
+		}
+		dir := filepath.ToSlash(filepath.Dir(path))
+		rules := rulesFor(dir)
+		f, err := parser.ParseFile(fset, path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		for _, imp := range f.Imports {
+			p := strings.Trim(imp.Path.Value, `"`)
+			if !strings.HasPrefix(p, module) {
+				continue
+			}
+			target := strings.TrimPrefix(p, module)
+			if strings.HasPrefix(target, "cmd") {
+				t.Errorf("%s imports %s: nothing may import cmd", path, p)
+			}
+			for _, bad := range rules {
+				if target == bad || strings.HasPrefix(target, bad+"/") {
+					// A package may import its own sub-packages (storage -> storage/block).
+					if strings.HasPrefix(target, dir+"/") {
+						continue
+					}
+					t.Errorf("%s imports %s, against the dependency direction", path, p)
+				}
+			}
+			checked++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if checked == 0 {
+		t.Fatal("no project imports found: the walk is broken")
+	}
+}
+
+// rulesFor returns the rules of the longest matching directory prefix.
+func rulesFor(dir string) []string {
+	best := ""
+	for prefix := range forbidden {
+		if (dir == prefix || strings.HasPrefix(dir, prefix+"/")) && len(prefix) > len(best) {
+			best = prefix
+		}
+	}
+	return forbidden[best]
+}
