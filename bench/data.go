@@ -266,8 +266,10 @@ func Generate(cfg GenConfig) (*Dataset, error) {
 	})
 
 	prefixes := make([][]byte, nh)
+	maxPrefix := 0
 	for h := range d.Hosts {
 		prefixes[h] = appendPrefix(nil, &d.Hosts[h])
+		maxPrefix = max(maxPrefix, len(prefixes[h]))
 	}
 	nb := int((d.Lines + int64(cfg.BatchLines) - 1) / int64(cfg.BatchLines))
 	d.Bodies = make([][]byte, nb)
@@ -277,8 +279,8 @@ func Generate(cfg GenConfig) (*Dataset, error) {
 	parallel(nb, func(b int) {
 		lo := int64(b) * int64(cfg.BatchLines)
 		hi := min(lo+int64(cfg.BatchLines), d.Lines)
-		// Sized from the first line so the body is allocated once.
-		est := (len(prefixes[0]) + lineFieldsEstimate) * int(hi-lo)
+		// Sized to an upper bound so the body is allocated exactly once.
+		est := (maxPrefix + maxLineFields) * int(hi-lo)
 		body := make([]byte, 0, est)
 		for i := lo; i < hi; i++ {
 			body = d.appendLine(body, prefixes, int(i))
@@ -308,9 +310,16 @@ func Generate(cfg GenConfig) (*Dataset, error) {
 	return d, nil
 }
 
-// lineFieldsEstimate is the size of the fields and timestamp of one line: ten
-// "key=dd.dd," pairs average 17 bytes, and the timestamp is 19 digits.
-const lineFieldsEstimate = 10*17 + 21
+// maxLineFields bounds the field section and timestamp of one line: keys and
+// separators, values of at most 5 bytes ("99.99"), a space, a 20-byte timestamp
+// (any int64) and the newline.
+var maxLineFields = func() int {
+	n := 0
+	for _, k := range fieldKeys {
+		n += len(k) + 5
+	}
+	return n + 1 + 20 + 1
+}()
 
 // parallel runs fn(0..n-1) on GOMAXPROCS goroutines.
 func parallel(n int, fn func(i int)) {

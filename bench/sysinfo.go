@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -99,7 +100,7 @@ func parseStatus(b []byte) (hwm, rss int64, err error) {
 			return 0, 0, fmt.Errorf("%w: bad %s line %q", ErrNoProcStatus, key, sc.Bytes())
 		}
 		n, err := strconv.ParseInt(string(f[0]), 10, 64)
-		if err != nil || n < 0 {
+		if err != nil || n < 0 || n > math.MaxInt64>>10 {
 			return 0, 0, fmt.Errorf("%w: bad %s line %q", ErrNoProcStatus, key, sc.Bytes())
 		}
 		*dst = n << 10
