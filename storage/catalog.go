@@ -83,6 +83,7 @@ type seriesInfo struct {
 
 // catalog holds databases, series and fields in memory; Pebble holds the durable copy.
 type catalog struct {
+	orphans      [][]byte // 0x04 keys of series whose database is gone, found by load
 	byName       map[string]*database
 	byID         map[DatabaseID]*database
 	series       map[SeriesID]*seriesInfo
@@ -165,7 +166,8 @@ func (c *catalog) load(db *pebble.DB) error {
 		id := SeriesID(binary.BigEndian.Uint32(k[1:]))
 		d := c.byID[DatabaseID(binary.BigEndian.Uint32(v))]
 		if d == nil {
-			return nil // database dropped; its keys are being deleted
+			c.orphans = append(c.orphans, bytes.Clone(k)) // database dropped
+			return nil
 		}
 		return c.addSeries(d, id, bytes.Clone(v[4:]))
 	}); err != nil {

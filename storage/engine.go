@@ -35,8 +35,9 @@ type Options struct {
 	MaxSeriesPerDatabase int
 	// WALSegmentSize is the WAL's segment size. Default: the wal package's.
 	WALSegmentSize int64
-	// NoSync skips fsync in WAL and Pebble. Only for tests and benchmarks that
-	// measure something else: acknowledged writes are then NOT durable.
+	// NoSync skips the WAL's fsyncs. Only for tests and benchmarks that measure
+	// something else: acknowledged writes then survive a process crash but not a
+	// power loss.
 	NoSync     bool
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
@@ -118,6 +119,11 @@ func Open(opts Options) (*Engine, error) {
 	var err error
 	e.pebble, err = pebble.Open(filepath.Join(opts.Dir, "index"), &pebble.Options{
 		Merger: bitmapMerger,
+		// Strata's WAL is the only WAL: everything written to Pebble can be rebuilt
+		// from it until a Pebble flush makes it durable in sstables (see persist),
+		// so Pebble's own log would only double the bytes written, and its
+		// preallocated files would dwarf the data on disk.
+		DisableWAL: true,
 		// Blocks arrive in 8 MiB batches during a flush; a 64 MiB memtable keeps
 		// Pebble's own flushes few.
 		MemTableSize: 64 << 20,
@@ -134,6 +140,10 @@ func Open(opts Options) (*Engine, error) {
 	if err := e.cat.load(e.pebble); err != nil {
 		e.pebble.Close()
 		return nil, fmt.Errorf("load catalog: %w", err)
+	}
+	if err := e.removeOrphans(); err != nil {
+		e.pebble.Close()
+		return nil, fmt.Errorf("remove data of dropped databases: %w", err)
 	}
 	if v, err := getMeta(e.pebble, metaFlushSeq); err != nil {
 		e.pebble.Close()
@@ -176,7 +186,10 @@ func (e *Engine) checkFormat() error {
 		b := e.pebble.NewBatch()
 		b.Set(metaKey(metaFormat), appendU32(nil, KeyFormatVersion), nil)
 		b.Set(metaKey(metaPartition), appendU64(nil, uint64(PartitionWidth)), nil)
-		return b.Commit(pebble.Sync)
+		if err := b.Commit(pebble.NoSync); err != nil {
+			return err
+		}
+		return e.persist()
 	}
 	if len(v) != 4 || binary.BigEndian.Uint32(v) != KeyFormatVersion {
 		return fmt.Errorf("storage: data directory has key format %x, this build reads %d", v, KeyFormatVersion)
@@ -247,6 +260,45 @@ func (e *Engine) replay() error {
 	return nil
 }
 
+// removeOrphans deletes what a crash in the middle of DropDatabase left of a
+// dropped database: the drop is durable once its catalog entry is gone, the range
+// deletions after it may not be.
+func (e *Engine) removeOrphans() error {
+	b := e.pebble.NewBatch()
+	for _, k := range e.cat.orphans {
+		b.Delete(k, nil)
+	}
+	e.cat.orphans = nil
+	for _, kind := range []byte{kindSeriesByKey, kindMeasurement, kindTagPosting, kindField, kindBlock} {
+		it, err := e.pebble.NewIter(&pebble.IterOptions{LowerBound: []byte{kind}, UpperBound: []byte{kind + 1}})
+		if err != nil {
+			return err
+		}
+		// One seek per database ID present, not a scan of the keys.
+		for valid := it.First(); valid; {
+			k := it.Key()
+			if len(k) < 5 {
+				valid = it.Next()
+				continue
+			}
+			id := binary.BigEndian.Uint32(k[1:5])
+			prefix := appendU32([]byte{kind}, id)
+			if e.cat.byID[DatabaseID(id)] == nil {
+				b.DeleteRange(prefix, prefixEnd(prefix), nil)
+			}
+			valid = it.SeekGE(prefixEnd(prefix))
+		}
+		if err := it.Close(); err != nil {
+			return err
+		}
+	}
+	if b.Empty() {
+		return b.Close()
+	}
+	e.log.Info("removing data left by dropped databases")
+	return b.Commit(pebble.NoSync)
+}
+
 // writeSeries adds the catalog entries and index postings of a new series to pb.
 // Posting lists grow by Merge, so no existing list is read.
 func (e *Engine) writeSeries(pb *pebble.Batch, d *database, id SeriesID, key []byte) {
@@ -286,8 +338,12 @@ func (e *Engine) CreateDatabase(name string) error {
 	b := e.pebble.NewBatch()
 	b.Set(databaseKey(name), appendU32(nil, uint32(id)), nil)
 	b.Set(metaKey(metaNextDBID), appendU32(nil, uint32(id+1)), nil)
-	// Synced: a WAL record naming this database must never outlive its catalog entry.
-	if err := b.Commit(e.syncOpt()); err != nil {
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return err
+	}
+	// Durable before any write can name it: WAL replay skips records of databases
+	// that do not exist.
+	if err := e.persist(); err != nil {
 		return err
 	}
 	e.cat.addDatabase(name, id)
@@ -313,7 +369,11 @@ func (e *Engine) DropDatabase(name string) error {
 	// Removing the catalog entry first, synced, is what makes the drop durable: WAL
 	// records of this database ID are skipped on replay from then on, and IDs are
 	// never reused.
-	if err := e.pebble.Delete(databaseKey(name), e.syncOpt()); err != nil {
+	if err := e.pebble.Delete(databaseKey(name), pebble.NoSync); err != nil {
+		e.catMu.Unlock()
+		return err
+	}
+	if err := e.persist(); err != nil {
 		e.catMu.Unlock()
 		return err
 	}
@@ -501,8 +561,8 @@ func (e *Engine) resolve(b *Batch) ([]byte, error) {
 			pb.Set(metaKey(metaNextSeriesID), appendU32(nil, uint32(e.cat.nextSeriesID)), nil)
 		}
 		e.catMu.Unlock()
-		// Not synced: the WAL record below carries these definitions, and a flush
-		// syncs Pebble before it drops the WAL segments holding them.
+		// Not persisted here: the WAL record below carries these definitions, and a
+		// flush persists Pebble before it drops the WAL segments holding them.
 		if err := pb.Commit(pebble.NoSync); err != nil {
 			return nil, err
 		}
@@ -555,11 +615,12 @@ func (e *Engine) apply(b *Batch) int {
 	return n
 }
 
-func (e *Engine) syncOpt() *pebble.WriteOptions {
-	if e.opts.NoSync {
-		return pebble.NoSync
-	}
-	return pebble.Sync
+// persist makes every write made to Pebble so far durable. Pebble runs without its
+// own WAL, so that means flushing its memtable to an sstable (synced). A flush of
+// the head does it once for all its blocks; catalog changes that must be durable on
+// their own (databases) do it too.
+func (e *Engine) persist() error {
+	return e.pebble.Flush()
 }
 
 // Flush writes the head to blocks and waits for it: used on shutdown and by tests.
@@ -727,7 +788,12 @@ func (e *Engine) writeHead(h *head, walStart wal.SegmentID) error {
 	}
 	pb.Set(metaKey(metaWALStart), appendU64(nil, uint64(walStart)), nil)
 	pb.Set(metaKey(metaFlushSeq), appendU64(nil, seq), nil)
-	if err := pb.Commit(e.syncOpt()); err != nil {
+	if err := pb.Commit(pebble.NoSync); err != nil {
+		return err
+	}
+	// The blocks, the catalog entries of every series they name, and wal_start
+	// become durable together; only then may the WAL segments go.
+	if err := e.pebble.Flush(); err != nil {
 		return err
 	}
 	e.flushSeq = seq

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/cockroachdb/pebble"
+
 	"github.com/strata-db/strata/storage/block"
 )
 
@@ -397,6 +399,43 @@ func TestDropDatabaseStaysDropped(t *testing.T) {
 	}
 	if fmt.Sprint(e.Databases()) != "[db]" {
 		t.Fatalf("databases %v", e.Databases())
+	}
+}
+
+// TestDropDatabaseOrphansRemoved simulates a crash right after a drop became durable
+// (catalog entry gone) but before its range deletions did: the next open removes
+// the leftovers.
+func TestDropDatabaseOrphansRemoved(t *testing.T) {
+	dir := t.TempDir()
+	e := openTestEngine(t, dir, Options{})
+	e.CreateDatabase("gone")
+	e.CreateDatabase("kept")
+	write(t, e, "gone", pt{"m", map[string]string{"t": "a"}, map[string]any{"v": 1.0}, 1})
+	write(t, e, "kept", pt{"m", map[string]string{"t": "a"}, map[string]any{"v": 1.0}, 1})
+	if err := e.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	// Only the durable part of DropDatabase: the catalog entry.
+	if err := e.pebble.Delete(databaseKey("gone"), pebble.NoSync); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.persist(); err != nil {
+		t.Fatal(err)
+	}
+	crash(t, e)
+	e = openTestEngine(t, dir, Options{})
+	defer e.Close()
+	for kind := kindSeriesByKey; kind <= kindBlock; kind++ {
+		n := 0
+		scanPrefix(e.pebble, []byte{kind}, func(k, v []byte) error { n++; return nil })
+		// What is left belongs to "kept" only: one series, one measurement, one tag
+		// posting, one field, one block.
+		if n != 1 {
+			t.Errorf("kind %#x: %d keys left, want 1 (those of the kept database)", kind, n)
+		}
+	}
+	if got := readAll(t, e, "kept", "m", nil, math.MinInt64, math.MaxInt64); len(got) != 1 {
+		t.Fatalf("kept database lost data: %v", got)
 	}
 }
 
