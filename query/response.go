@@ -1,0 +1,983 @@
+package query
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"mime"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// DefaultChunkSize is the number of rows per chunk when a chunked request gives no
+// chunk_size (or 0): InfluxDB 1.x's default, which clients tune their readers to.
+const DefaultChunkSize = 10000
+
+// ErrRowWidth reports a row whose number of values does not match its series'
+// columns: an executor bug, refused rather than rendered as a misaligned table.
+var ErrRowWidth = errors.New("query: row width does not match the columns")
+
+// ErrValueType reports a row value of a type /query cannot render.
+var ErrValueType = errors.New("query: unsupported value type")
+
+// errClosed is returned by WriteResult after Close.
+var errClosed = errors.New("query: response writer closed")
+
+// Row is one row of a series. Time is the row's timestamp in nanoseconds, rendered
+// as the first column unless the series has NoTime; Values are the other columns
+// in order, each a float64, int64, int, uint64, string, bool or nil (null).
+type Row struct {
+	Time   int64
+	Values []any
+}
+
+// ResultSeries is one series of a statement's result.
+type ResultSeries struct {
+	Name string
+	// Tags are the GROUP BY tags; nil or empty is omitted.
+	Tags map[string]string
+	// Columns names every column as printed. Unless NoTime is set the first one
+	// is the time column (named "time", or its alias) and holds Row.Time.
+	Columns []string
+	// NoTime marks series without a time column (SHOW statements): Row.Time is
+	// ignored and Row.Values holds one value per column.
+	NoTime bool
+	Rows   []Row
+	// Partial says the series continues in the next WriteResult call of the same
+	// statement (the executor emits a long series in pieces).
+	Partial bool
+}
+
+// ResponseMessage is an informational message attached to a result. (query/http.go
+// has its own Message for the current handler; the two merge when the handler
+// moves onto ResponseWriter.)
+type ResponseMessage struct {
+	Level string
+	Text  string
+}
+
+// StatementResult is one statement's answer, or a piece of it.
+type StatementResult struct {
+	StatementID int
+	Series      []*ResultSeries
+	Messages    []ResponseMessage
+	// Partial says more of this statement follows in another WriteResult call.
+	Partial bool
+	// Err is the statement's error. In a non-chunked response it replaces whatever
+	// the statement produced before (as InfluxDB 1.x does); in a chunked one the
+	// chunks already sent stay sent and the error follows in its own chunk.
+	Err string
+	// Location is the statement's tz() zone for RFC3339 times; nil means UTC. It
+	// is per statement because every SELECT of a multi-statement query has its own.
+	Location *time.Location
+}
+
+// Encoding selects how results are rendered.
+type Encoding struct {
+	// Epoch renders times as integers in this unit: "ns" or "n", "u" or "µ", "ms",
+	// "s", "m", "h" (truncated toward zero); any other non-empty value means
+	// nanoseconds, as in InfluxDB 1.x. "" renders RFC3339 with nanoseconds, trailing
+	// zeros trimmed.
+	Epoch string
+	// Pretty indents JSON by four spaces.
+	Pretty bool
+	// Format is "json" (also for "") or "csv". "msgpack" is not implemented and
+	// falls back to JSON, which every InfluxDB client also accepts.
+	Format string
+}
+
+// ContentType is the Content-Type header of a response in this encoding.
+func (e Encoding) ContentType() string {
+	if e.Format == "csv" {
+		return "text/csv"
+	}
+	return "application/json"
+}
+
+// RequestEncoding reads the epoch and pretty parameters and the Accept header of a
+// /query request.
+func RequestEncoding(r *http.Request) Encoding {
+	enc := Encoding{
+		Epoch:  strings.TrimSpace(r.FormValue("epoch")),
+		Pretty: r.FormValue("pretty") == "true",
+		Format: "json",
+	}
+	// InfluxDB compares the whole Accept header; a list whose first known entry is
+	// CSV is honoured here too, as a browser or curl -H may send one.
+	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
+		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		switch mt {
+		case "application/csv", "text/csv":
+			enc.Format = "csv"
+			return enc
+		case "application/json", "application/x-msgpack":
+			return enc
+		}
+	}
+	return enc
+}
+
+// RequestChunking reads the chunked and chunk_size parameters of a /query request.
+// A missing, zero, negative or malformed chunk_size means DefaultChunkSize.
+func RequestChunking(r *http.Request) (chunked bool, chunkSize int) {
+	if r.FormValue("chunked") != "true" {
+		return false, DefaultChunkSize
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(r.FormValue("chunk_size")))
+	if err != nil || n <= 0 {
+		n = DefaultChunkSize
+	}
+	return true, n
+}
+
+// epochDivisor maps Encoding.Epoch to nanoseconds per unit; 0 means RFC3339.
+func epochDivisor(epoch string) int64 {
+	switch epoch {
+	case "":
+		return 0
+	case "u", "µ":
+		return int64(time.Microsecond)
+	case "ms":
+		return int64(time.Millisecond)
+	case "s":
+		return int64(time.Second)
+	case "m":
+		return int64(time.Minute)
+	case "h":
+		return int64(time.Hour)
+	}
+	return 1
+}
+
+// flushThreshold is how many rendered bytes a non-chunked JSON response buffers
+// before handing them to the connection. Only the statement in progress has to
+// stay retractable (an error replaces it), so completed statements go out early;
+// 64 KiB keeps syscalls few without holding a large answer twice.
+const flushThreshold = 64 << 10
+
+// ResponseWriter renders statement results as InfluxDB 1.x's /query answer and
+// streams them to an io.Writer. It is not safe for concurrent use: one request's
+// handler feeds it.
+//
+// Non-chunked, it writes one {"results":[...]} document. Pieces of the same
+// statement (StatementResult.Partial) merge into one result, and the pieces of one
+// series (ResultSeries.Partial) into one series; only the statement in progress is
+// held in memory, rendered.
+//
+// Chunked, it writes one document per chunk, newline separated: a chunk holds one
+// series piece of at most chunkSize rows, and "partial":true marks a series piece
+// and a result that continue in a later chunk. The last rendered chunk is held
+// back until the writer knows whether anything follows, so the flags are exact
+// whatever the sizes of the pieces the executor feeds. If w is an http.Flusher it
+// is flushed after every chunk.
+type ResponseWriter struct {
+	w         io.Writer
+	flusher   http.Flusher
+	pretty    bool
+	csv       bool
+	div       int64
+	chunked   bool
+	chunkSize int
+
+	buf    []byte
+	err    error // sticky: the first write error, or errClosed
+	closed bool
+
+	// JSON: non-chunked document state.
+	docOpen bool // `{"results":[` is in buf or written
+
+	// csv: what the output so far looks like.
+	csvWrote bool     // some line was written (statements get a blank line between them)
+	csvCols  []string // the header in force; nil before a statement's first series
+
+	st *stmtState
+}
+
+// stmtState is the statement in progress.
+type stmtState struct {
+	id   int
+	loc  *time.Location
+	msgs []ResponseMessage
+	err  string
+	last bool // the last piece was Partial: the statement was cut if it ends now
+
+	start     int  // offset in buf where the statement's output starts
+	opened    bool // JSON: the result object is open in buf
+	nseries   int  // JSON: series objects opened in the current result object
+	csvWrote0 bool // csv: csvWrote when the statement started (for retraction)
+
+	// The series piece open in buf.
+	ser       bool
+	serName   string
+	serTags   map[string]string
+	serCols   []string
+	serNoTime bool
+	serRows   int
+	serCont   bool // the series said Partial: the next piece may continue it
+}
+
+// NewResponseWriter returns a writer rendering to w. chunkSize <= 0 means
+// DefaultChunkSize; it is ignored unless chunked.
+func NewResponseWriter(w io.Writer, enc Encoding, chunked bool, chunkSize int) *ResponseWriter {
+	if chunkSize <= 0 {
+		chunkSize = DefaultChunkSize
+	}
+	rw := &ResponseWriter{
+		w:         w,
+		pretty:    enc.Pretty,
+		csv:       enc.Format == "csv",
+		div:       epochDivisor(enc.Epoch),
+		chunked:   chunked,
+		chunkSize: chunkSize,
+	}
+	rw.flusher, _ = w.(http.Flusher)
+	return rw
+}
+
+// WriteResult renders one statement result, or a piece of one. Results must come
+// in statement order; a new StatementID ends the previous statement.
+func (r *ResponseWriter) WriteResult(res *StatementResult) error {
+	if r.err != nil {
+		return r.err
+	}
+	if err := checkResult(res); err != nil {
+		return err
+	}
+	if r.st != nil && r.st.id != res.StatementID {
+		r.endStatement(r.st.last)
+	}
+	if r.st == nil {
+		r.beginStatement(res.StatementID)
+	}
+	st := r.st
+	if res.Location != nil {
+		st.loc = res.Location
+	}
+	if res.Err != "" {
+		r.failStatement()
+	}
+	for _, s := range res.Series {
+		if r.csv {
+			r.csvSeries(s)
+			continue
+		}
+		if !(st.ser && st.serCont && sameSeries(st, s)) {
+			if st.ser {
+				r.cutSeries(false)
+			}
+			r.openSeries(s)
+		}
+		for i := range s.Rows {
+			if r.chunked && st.serRows == r.chunkSize {
+				r.cutSeries(true)
+				r.openSeries(s)
+			}
+			r.jsonRow(&s.Rows[i], s.NoTime)
+			st.serRows++
+		}
+		st.serCont = s.Partial
+	}
+	st.msgs = append(st.msgs, res.Messages...)
+	if res.Err != "" {
+		st.err = res.Err
+	}
+	st.last = res.Partial
+	if !res.Partial {
+		r.endStatement(false)
+	}
+	r.maybeFlush()
+	return r.err
+}
+
+// Close ends the response. A statement left Partial is rendered as cut
+// ("partial":true). Close does not close w.
+func (r *ResponseWriter) Close() error {
+	if r.closed {
+		return r.err
+	}
+	r.closed = true
+	if r.err != nil {
+		return r.err
+	}
+	if r.st != nil {
+		r.endStatement(r.st.last)
+	}
+	if !r.csv && !r.chunked {
+		if !r.docOpen {
+			r.buf = append(r.buf, "{}"...)
+		} else {
+			r.nl(1)
+			r.buf = append(r.buf, ']')
+			r.nl(0)
+			r.buf = append(r.buf, '}')
+		}
+		r.buf = append(r.buf, '\n')
+	}
+	r.send()
+	if r.err == nil {
+		r.err = errClosed
+		return nil
+	}
+	return r.err
+}
+
+// beginStatement starts the statement in progress. Non-chunked JSON gives every
+// statement a result object, so the document head or the separator goes out now,
+// before the offset a retraction returns to.
+func (r *ResponseWriter) beginStatement(id int) {
+	if r.csv {
+		r.csvCols = nil
+	} else if !r.chunked {
+		if !r.docOpen {
+			r.docOpen = true
+			r.openDoc()
+		} else {
+			r.buf = append(r.buf, ',')
+		}
+	}
+	r.st = &stmtState{id: id, start: len(r.buf), csvWrote0: r.csvWrote}
+}
+
+// openDoc renders the head of a document, up to the results array.
+func (r *ResponseWriter) openDoc() {
+	r.buf = append(r.buf, '{')
+	r.nl(1)
+	r.buf = append(r.buf, `"results":`...)
+	r.sp()
+	r.buf = append(r.buf, '[')
+}
+
+// checkResult validates the shape of every row before anything is rendered, so a
+// bad result never leaves half a series in the output.
+func checkResult(res *StatementResult) error {
+	for _, s := range res.Series {
+		width := len(s.Columns)
+		if !s.NoTime {
+			width--
+		}
+		for i := range s.Rows {
+			if len(s.Rows[i].Values) != width {
+				return fmt.Errorf("%w: series %q row %d has %d values for %d columns",
+					ErrRowWidth, s.Name, i, len(s.Rows[i].Values), len(s.Columns))
+			}
+			for _, v := range s.Rows[i].Values {
+				switch v.(type) {
+				case nil, float64, int64, int, uint64, string, bool:
+				default:
+					return fmt.Errorf("%w: %T in series %q", ErrValueType, v, s.Name)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func sameSeries(st *stmtState, s *ResultSeries) bool {
+	if st.serName != s.Name || st.serNoTime != s.NoTime || len(st.serTags) != len(s.Tags) ||
+		len(st.serCols) != len(s.Columns) {
+		return false
+	}
+	for k, v := range s.Tags {
+		if w, ok := st.serTags[k]; !ok || w != v {
+			return false
+		}
+	}
+	for i, c := range s.Columns {
+		if st.serCols[i] != c {
+			return false
+		}
+	}
+	return true
+}
+
+// failStatement applies an error to the statement in progress. Non-chunked, the
+// error replaces what the statement rendered so far. Chunked, that output is
+// final, so the open series piece goes out as a chunk of its own and the error
+// comes in the statement's last chunk.
+func (r *ResponseWriter) failStatement() {
+	st := r.st
+	if r.chunked {
+		if st.ser {
+			r.cutSeries(st.serCont)
+		}
+		return
+	}
+	r.buf = r.buf[:st.start]
+	st.opened, st.nseries, st.ser, st.msgs = false, 0, false, nil
+	if r.csv {
+		r.csvWrote, r.csvCols = st.csvWrote0, nil
+	}
+}
+
+// endStatement renders the end of the statement in progress; cut says it ended
+// early ("partial":true on the result).
+func (r *ResponseWriter) endStatement(cut bool) {
+	st := r.st
+	if !r.csv {
+		r.openResult(st)
+		if st.ser {
+			r.closeSeries(st.serCont)
+		}
+		r.closeResult(st.msgs, cut, st.err)
+		if r.chunked {
+			r.closeChunk()
+		}
+	}
+	r.st = nil
+}
+
+// cutSeries ends the open series piece while the statement goes on. Chunked, the
+// chunk holding it is complete and is sent with "partial":true on the result.
+func (r *ResponseWriter) cutSeries(partial bool) {
+	r.closeSeries(partial)
+	if r.chunked {
+		r.closeResult(nil, true, "")
+		r.closeChunk()
+	}
+}
+
+// openResult opens the result object of st if it is not open yet: a new document
+// when chunked, the next element of the results array otherwise.
+func (r *ResponseWriter) openResult(st *stmtState) {
+	if st.opened {
+		return
+	}
+	st.opened = true
+	st.nseries = 0
+	if r.chunked {
+		r.openDoc()
+	}
+	r.nl(2)
+	r.buf = append(r.buf, '{')
+	r.nl(3)
+	r.buf = append(r.buf, `"statement_id":`...)
+	r.sp()
+	r.buf = strconv.AppendInt(r.buf, int64(st.id), 10)
+}
+
+// closeResult renders the tail of the open result object.
+func (r *ResponseWriter) closeResult(msgs []ResponseMessage, partial bool, err string) {
+	st := r.st
+	if st.nseries > 0 {
+		r.nl(3)
+		r.buf = append(r.buf, ']')
+	}
+	if len(msgs) > 0 {
+		r.buf = append(r.buf, ',')
+		r.nl(3)
+		r.buf = append(r.buf, `"messages":`...)
+		r.sp()
+		r.buf = append(r.buf, '[')
+		for i, m := range msgs {
+			if i > 0 {
+				r.buf = append(r.buf, ',')
+			}
+			r.nl(4)
+			r.buf = append(r.buf, '{')
+			r.nl(5)
+			r.buf = append(r.buf, `"level":`...)
+			r.sp()
+			r.buf = appendJSONString(r.buf, m.Level)
+			r.buf = append(r.buf, ',')
+			r.nl(5)
+			r.buf = append(r.buf, `"text":`...)
+			r.sp()
+			r.buf = appendJSONString(r.buf, m.Text)
+			r.nl(4)
+			r.buf = append(r.buf, '}')
+		}
+		r.nl(3)
+		r.buf = append(r.buf, ']')
+	}
+	if partial {
+		r.buf = append(r.buf, ',')
+		r.nl(3)
+		r.buf = append(r.buf, `"partial":`...)
+		r.sp()
+		r.buf = append(r.buf, "true"...)
+	}
+	if err != "" {
+		r.buf = append(r.buf, ',')
+		r.nl(3)
+		r.buf = append(r.buf, `"error":`...)
+		r.sp()
+		r.buf = appendJSONString(r.buf, err)
+	}
+	r.nl(2)
+	r.buf = append(r.buf, '}')
+	st.opened = false
+	st.nseries = 0
+}
+
+// closeChunk ends a chunked document and sends it.
+func (r *ResponseWriter) closeChunk() {
+	r.nl(1)
+	r.buf = append(r.buf, ']')
+	r.nl(0)
+	r.buf = append(r.buf, "}\n"...)
+	r.send()
+	if r.flusher != nil && r.err == nil {
+		r.flusher.Flush()
+	}
+}
+
+// openSeries renders the head of a series object (everything before its values).
+func (r *ResponseWriter) openSeries(s *ResultSeries) {
+	st := r.st
+	r.openResult(st)
+	if st.nseries == 0 {
+		r.buf = append(r.buf, ',')
+		r.nl(3)
+		r.buf = append(r.buf, `"series":`...)
+		r.sp()
+		r.buf = append(r.buf, '[')
+	} else {
+		r.buf = append(r.buf, ',')
+	}
+	st.nseries++
+	r.nl(4)
+	r.buf = append(r.buf, '{')
+	st.ser, st.serRows, st.serCont = true, 0, false
+	st.serName, st.serTags, st.serCols, st.serNoTime = s.Name, s.Tags, s.Columns, s.NoTime
+	keys := 0
+	if s.Name != "" {
+		r.key(&keys, "name")
+		r.buf = appendJSONString(r.buf, s.Name)
+	}
+	if len(s.Tags) > 0 {
+		r.key(&keys, "tags")
+		r.buf = append(r.buf, '{')
+		names := make([]string, 0, len(s.Tags))
+		for k := range s.Tags {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for i, k := range names {
+			if i > 0 {
+				r.buf = append(r.buf, ',')
+			}
+			r.nl(6)
+			r.buf = appendJSONString(r.buf, k)
+			r.buf = append(r.buf, ':')
+			r.sp()
+			r.buf = appendJSONString(r.buf, s.Tags[k])
+		}
+		r.nl(5)
+		r.buf = append(r.buf, '}')
+	}
+	if len(s.Columns) > 0 {
+		r.key(&keys, "columns")
+		r.buf = append(r.buf, '[')
+		for i, c := range s.Columns {
+			if i > 0 {
+				r.buf = append(r.buf, ',')
+			}
+			r.nl(6)
+			r.buf = appendJSONString(r.buf, c)
+		}
+		r.nl(5)
+		r.buf = append(r.buf, ']')
+	}
+	if keys == 0 {
+		// Marks an object with no key yet, for closeSeries and jsonRow.
+		st.serRows = -1
+	}
+}
+
+// key renders the separator and name of the next key of a series object.
+func (r *ResponseWriter) key(n *int, name string) {
+	if *n > 0 {
+		r.buf = append(r.buf, ',')
+	}
+	*n++
+	r.nl(5)
+	r.buf = append(r.buf, '"')
+	r.buf = append(r.buf, name...)
+	r.buf = append(r.buf, `":`...)
+	r.sp()
+}
+
+// jsonRow renders one row into the open series object.
+func (r *ResponseWriter) jsonRow(row *Row, noTime bool) {
+	st := r.st
+	switch {
+	case st.serRows <= 0:
+		if st.serRows == 0 {
+			r.buf = append(r.buf, ',')
+		}
+		st.serRows = 0
+		r.nl(5)
+		r.buf = append(r.buf, `"values":`...)
+		r.sp()
+		r.buf = append(r.buf, '[')
+	default:
+		r.buf = append(r.buf, ',')
+	}
+	r.nl(6)
+	r.buf = append(r.buf, '[')
+	n := 0
+	if !noTime {
+		r.nl(7)
+		r.buf = r.appendJSONTime(r.buf, row.Time, st.loc)
+		n++
+	}
+	for _, v := range row.Values {
+		if n > 0 {
+			r.buf = append(r.buf, ',')
+		}
+		n++
+		r.nl(7)
+		r.buf = appendJSONValue(r.buf, v)
+	}
+	if n > 0 {
+		r.nl(6)
+	}
+	r.buf = append(r.buf, ']')
+}
+
+// closeSeries ends the open series object.
+func (r *ResponseWriter) closeSeries(partial bool) {
+	st := r.st
+	empty := st.serRows < 0
+	if st.serRows > 0 {
+		r.nl(5)
+		r.buf = append(r.buf, ']')
+	}
+	if partial {
+		if !empty {
+			r.buf = append(r.buf, ',')
+		}
+		r.nl(5)
+		r.buf = append(r.buf, `"partial":`...)
+		r.sp()
+		r.buf = append(r.buf, "true"...)
+		empty = false
+	}
+	if !empty {
+		r.nl(4)
+	}
+	r.buf = append(r.buf, '}')
+	st.ser = false
+}
+
+// nl starts a new line at the given depth when pretty printing.
+func (r *ResponseWriter) nl(depth int) {
+	if !r.pretty {
+		return
+	}
+	r.buf = append(r.buf, '\n')
+	for range depth {
+		r.buf = append(r.buf, "    "...)
+	}
+}
+
+// sp is the space after a key's colon when pretty printing.
+func (r *ResponseWriter) sp() {
+	if r.pretty {
+		r.buf = append(r.buf, ' ')
+	}
+}
+
+// maybeFlush hands rendered output to w when it is final: chunked and CSV output
+// once a statement ends, non-chunked JSON once enough is buffered outside the
+// statement in progress.
+func (r *ResponseWriter) maybeFlush() {
+	if r.chunked && r.csv {
+		if r.st == nil || len(r.buf) >= flushThreshold {
+			r.send()
+			if r.st != nil {
+				r.st.start = 0
+			}
+			if r.flusher != nil && r.err == nil {
+				r.flusher.Flush()
+			}
+		}
+		return
+	}
+	if r.chunked {
+		return
+	}
+	done := len(r.buf)
+	if r.st != nil {
+		done = r.st.start
+	}
+	if done < flushThreshold {
+		return
+	}
+	r.sendPrefix(done)
+}
+
+// send writes everything buffered.
+func (r *ResponseWriter) send() { r.sendPrefix(len(r.buf)) }
+
+// sendPrefix writes buf[:n] and keeps the rest.
+func (r *ResponseWriter) sendPrefix(n int) {
+	if n == 0 || r.err != nil {
+		return
+	}
+	if _, err := r.w.Write(r.buf[:n]); err != nil {
+		r.err = fmt.Errorf("query: writing response: %w", err)
+		return
+	}
+	rest := copy(r.buf, r.buf[n:])
+	r.buf = r.buf[:rest]
+	if r.st != nil {
+		r.st.start -= n
+	}
+}
+
+// appendJSONTime renders a time column value.
+func (r *ResponseWriter) appendJSONTime(b []byte, t int64, loc *time.Location) []byte {
+	if r.div != 0 {
+		return strconv.AppendInt(b, t/r.div, 10)
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	b = append(b, '"')
+	b = time.Unix(0, t).In(loc).AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"')
+}
+
+// appendJSONValue renders a value as Go's encoding/json does, which is what
+// InfluxDB 1.x clients parse. NaN and ±Inf, which JSON cannot hold (InfluxDB 1.x
+// then answers with an encoder error instead of JSON), render as null.
+func appendJSONValue(b []byte, v any) []byte {
+	switch v := v.(type) {
+	case nil:
+		return append(b, "null"...)
+	case float64:
+		return appendJSONFloat(b, v)
+	case int64:
+		return strconv.AppendInt(b, v, 10)
+	case int:
+		return strconv.AppendInt(b, int64(v), 10)
+	case uint64:
+		return strconv.AppendUint(b, v, 10)
+	case string:
+		return appendJSONString(b, v)
+	case bool:
+		return strconv.AppendBool(b, v)
+	}
+	// checkResult refused every other type.
+	return append(b, "null"...)
+}
+
+// appendJSONFloat formats f as encoding/json does: the shortest representation
+// that round-trips, in plain notation between 1e-6 and 1e21 and in exponent
+// notation with at least one exponent digit elsewhere.
+func appendJSONFloat(b []byte, f float64) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return append(b, "null"...)
+	}
+	format := byte('f')
+	if a := math.Abs(f); a != 0 && (a < 1e-6 || a >= 1e21) {
+		format = 'e'
+	}
+	start := len(b)
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// strconv writes e-07; encoding/json writes e-7.
+		n := len(b) - start
+		if n >= 4 && b[len(b)-4] == 'e' && b[len(b)-3] == '-' && b[len(b)-2] == '0' {
+			b[len(b)-2] = b[len(b)-1]
+			b = b[:len(b)-1]
+		}
+	}
+	return b
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString quotes s as encoding/json does with HTML escaping: <, > and &
+// as \u003c..., control characters escaped, invalid UTF-8 as U+FFFD, and U+2028
+// and U+2029 escaped for JavaScript.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		rn, size := utf8.DecodeRuneInString(s[i:])
+		if rn == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if rn == '\u2028' || rn == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[rn&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// csvSeries renders a series as InfluxDB 1.x's CSV: a name,tags,<columns> header
+// when a statement starts (after a blank line if output precedes it), then one line
+// per row with the time as an integer. Unlike 1.6.7, which keeps the first series'
+// header for the whole statement, a series with other columns gets its own header,
+// and a null is an empty field (1.6.7 repeats the previous row's value).
+// Statement errors and messages have no place in this format and are left out,
+// as 1.6.7 does.
+func (r *ResponseWriter) csvSeries(s *ResultSeries) {
+	if r.csvCols == nil || !equalStrings(r.csvCols, s.Columns) {
+		if r.csvCols == nil && r.csvWrote {
+			r.buf = append(r.buf, '\n')
+		}
+		r.csvCols = s.Columns
+		r.buf = append(r.buf, "name,tags"...)
+		for _, c := range s.Columns {
+			r.buf = append(r.buf, ',')
+			r.buf = appendCSVField(r.buf, c)
+		}
+		r.buf = append(r.buf, '\n')
+		r.csvWrote = true
+	}
+	var tags []byte
+	if len(s.Tags) > 0 {
+		tags = appendTagsKey(nil, s.Tags)
+	}
+	div := r.div
+	if div == 0 {
+		div = 1
+	}
+	for i := range s.Rows {
+		row := &s.Rows[i]
+		r.buf = appendCSVField(r.buf, s.Name)
+		r.buf = append(r.buf, ',')
+		r.buf = appendCSVField(r.buf, string(tags))
+		if !s.NoTime {
+			r.buf = append(r.buf, ',')
+			r.buf = strconv.AppendInt(r.buf, row.Time/div, 10)
+		}
+		for _, v := range row.Values {
+			r.buf = append(r.buf, ',')
+			switch v := v.(type) {
+			case float64:
+				r.buf = strconv.AppendFloat(r.buf, v, 'f', -1, 64)
+			case int64:
+				r.buf = strconv.AppendInt(r.buf, v, 10)
+			case int:
+				r.buf = strconv.AppendInt(r.buf, int64(v), 10)
+			case uint64:
+				r.buf = strconv.AppendUint(r.buf, v, 10)
+			case string:
+				r.buf = appendCSVField(r.buf, v)
+			case bool:
+				r.buf = strconv.AppendBool(r.buf, v)
+			}
+		}
+		r.buf = append(r.buf, '\n')
+	}
+}
+
+// appendTagsKey renders tags as InfluxDB's series key does (sorted k=v pairs,
+// commas, spaces and equals signs escaped), without the leading comma.
+func appendTagsKey(b []byte, tags map[string]string) []byte {
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendTagEscaped(b, k)
+		b = append(b, '=')
+		b = appendTagEscaped(b, tags[k])
+	}
+	return b
+}
+
+func appendTagEscaped(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ',', ' ', '=':
+			b = append(b, '\\')
+		}
+		b = append(b, s[i])
+	}
+	return b
+}
+
+// appendCSVField quotes a field as encoding/csv does: when it holds a comma, a
+// quote, CR or LF, starts with a space, or is exactly \. (which would end a
+// PostgreSQL COPY stream).
+func appendCSVField(b []byte, s string) []byte {
+	if !csvNeedsQuotes(s) {
+		return append(b, s...)
+	}
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' {
+			b = append(b, '"')
+		}
+		b = append(b, s[i])
+	}
+	return append(b, '"')
+}
+
+func csvNeedsQuotes(s string) bool {
+	if s == "" {
+		return false
+	}
+	if s == `\.` || strings.ContainsAny(s, ",\"\r\n") {
+		return true
+	}
+	rn, _ := utf8.DecodeRuneInString(s)
+	return unicode.IsSpace(rn)
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
