@@ -21,8 +21,8 @@ import (
 
 // Store is what the write handlers need from the storage engine.
 type Store interface {
-	NewBatch(db string) (*storage.Batch, error)
-	CheckRetentionPolicy(db, rp string) error
+	Bucket(db, rp string) (storage.BucketID, error)
+	NewBatch(b storage.BucketID) (*storage.Batch, error)
 	Write(b *storage.Batch) (storage.WriteResult, error)
 }
 
@@ -184,7 +184,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, api apiVersion, 
 
 // write does the work of one request and returns the status it answered.
 func (h *Handler) write(w http.ResponseWriter, r *http.Request, api apiVersion, db, rp string, prec lineprotocol.Precision) int {
-	if err := h.store.CheckRetentionPolicy(db, rp); err != nil {
+	bucket, err := h.store.Bucket(db, rp)
+	if err != nil {
 		return h.storeError(w, api, err)
 	}
 	if r.ContentLength > h.opts.MaxBodySize {
@@ -206,7 +207,7 @@ func (h *Handler) write(w http.ResponseWriter, r *http.Request, api apiVersion, 
 	body := st.body.Bytes()
 	h.m.bytes.Add(float64(len(body)))
 
-	batch, err := h.store.NewBatch(db)
+	batch, err := h.store.NewBatch(bucket)
 	if err != nil {
 		return h.storeError(w, api, err)
 	}

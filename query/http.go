@@ -9,14 +9,15 @@ import (
 	"strings"
 
 	"github.com/strata-db/strata/query/influxql"
+	"github.com/strata-db/strata/storage"
 )
 
 // Store is what the query handler needs from the storage engine.
 type Store interface {
-	CreateDatabase(name string) error
+	CreateDatabase(name string, rp *storage.RetentionPolicy) error
 	DropDatabase(name string) error
 	Databases() []string
-	CheckRetentionPolicy(db, rp string) error
+	RetentionPolicies(db string) ([]storage.RetentionPolicyInfo, error)
 }
 
 // Options configure the query handler.
@@ -114,7 +115,7 @@ func (h *Handler) execute(stmt influxql.Statement, db string) *Result {
 		if s.RetentionPolicyCreate {
 			return &Result{Err: "retention policy options are not supported: every database keeps its data forever"}
 		}
-		if err := h.store.CreateDatabase(s.Name); err != nil {
+		if err := h.store.CreateDatabase(s.Name, nil); err != nil {
 			return &Result{Err: err.Error()}
 		}
 		return &Result{}
@@ -137,13 +138,15 @@ func (h *Handler) execute(stmt influxql.Statement, db string) *Result {
 		if name == "" {
 			return &Result{Err: "database name required"}
 		}
-		if err := h.store.CheckRetentionPolicy(name, ""); err != nil {
+		rps, err := h.store.RetentionPolicies(name)
+		if err != nil {
 			return &Result{Err: err.Error()}
 		}
-		return &Result{Series: []*Series{{
-			Columns: []string{"name", "duration", "shardGroupDuration", "replicaN", "default"},
-			Values:  [][]any{{"autogen", "0s", "168h0m0s", 1, true}},
-		}}}
+		ser := &Series{Columns: []string{"name", "duration", "shardGroupDuration", "replicaN", "default"}}
+		for _, rp := range rps {
+			ser.Values = append(ser.Values, []any{rp.Name, rp.Duration.String(), rp.ShardGroupDuration.String(), rp.Replication, rp.Default})
+		}
+		return &Result{Series: []*Series{ser}}
 	}
 	return &Result{Err: fmt.Sprintf("statement not supported yet: %s", stmt.String())}
 }

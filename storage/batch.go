@@ -2,6 +2,7 @@ package storage
 
 import (
 	"math"
+	"time"
 )
 
 // FieldValue is one field of a point handed to Batch.Add.
@@ -20,13 +21,17 @@ type FieldValue struct {
 // reuse its buffers as soon as Add returns. A Batch is used by one goroutine.
 type Batch struct {
 	e        *Engine
-	db       *database
+	bkt      *bucket
 	points   []batchPoint
 	values   []batchValue
 	arena    []byte // series keys and string values, referenced by offset
 	newField []newField
 	rejected int
 	errs     []error // rejection reasons, in order; capped at maxBatchErrors
+	oldest   int64   // points before this are beyond the retention policy
+	// droppedLate counts points of b.points that Write dropped (marked dropped);
+	// points rejected by Add never enter b.points.
+	droppedLate int
 }
 
 // maxBatchErrors bounds the reasons a batch remembers: a client sending a million
@@ -56,17 +61,21 @@ type newField struct {
 	fid     FieldID // set when the batch commits
 }
 
-// NewBatch starts a batch for database db.
-func (e *Engine) NewBatch(db string) (*Batch, error) {
-	d, err := e.database(db)
+// NewBatch starts a batch for bucket id.
+func (e *Engine) NewBatch(id BucketID) (*Batch, error) {
+	b, err := e.bucketByID(id)
 	if err != nil {
 		return nil, err
 	}
-	return &Batch{e: e, db: d}, nil
+	batch := &Batch{e: e, bkt: b, oldest: math.MinInt64}
+	if d := b.rp.Duration; d > 0 {
+		batch.oldest = time.Now().Add(-d).UnixNano()
+	}
+	return batch, nil
 }
 
 // Len returns the number of accepted points in the batch.
-func (b *Batch) Len() int { return len(b.points) - b.rejected }
+func (b *Batch) Len() int { return len(b.points) - b.droppedLate }
 
 // Rejected returns the number of points Add or Write rejected, and the first reasons.
 func (b *Batch) Rejected() (int, []error) { return b.rejected, b.errs }
@@ -86,6 +95,9 @@ func (b *Batch) reject(err error) error {
 // Add is called with the engine's catalog read-locked per point, so it sees fields
 // created by concurrent batches; Write re-checks what was new under the write lock.
 func (b *Batch) Add(m []byte, tags []Tag, fields []FieldValue, t int64) error {
+	if t < b.oldest {
+		return b.reject(ErrBeyondRetention)
+	}
 	for _, tg := range tags {
 		if string(tg.Key) == "time" {
 			return b.reject(&InvalidTagKeyError{Measurement: string(m), Tag: "time"})
@@ -109,7 +121,7 @@ func (b *Batch) Add(m []byte, tags []Tag, fields []FieldValue, t int64) error {
 	e := b.e
 	e.catMu.RLock()
 	var meas *measurement
-	if d := b.db; d != nil {
+	if d := b.bkt; d != nil {
 		meas = d.measurements[string(m)]
 		p.sid = d.series[string(b.arena[p.keyOff:p.keyEnd])]
 	}
@@ -164,7 +176,6 @@ func (b *Batch) Add(m []byte, tags []Tag, fields []FieldValue, t int64) error {
 func (b *Batch) dropPoint(p batchPoint, err error) error {
 	b.arena = b.arena[:p.keyOff]
 	b.values = b.values[:p.vOff]
-	b.points = append(b.points, batchPoint{dropped: true})
 	return b.reject(err)
 }
 

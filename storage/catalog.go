@@ -5,21 +5,24 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/cockroachdb/pebble"
 
 	"github.com/strata-db/strata/storage/block"
 )
 
-// DatabaseID, SeriesID and FieldID are the compact identifiers the catalog hands
-// out. They are never reused, so a WAL record naming a dropped database or series can
-// be recognised and skipped on replay. Series IDs are 32-bit because the tag index
-// keeps them in 32-bit roaring bitmaps, the fastest and smallest variant; four
-// billion series per server is far beyond what one node holds.
+// BucketID, SeriesID and FieldID are the compact identifiers the catalog hands
+// out. A bucket is one retention policy of one database: the namespace in which
+// series, fields and data live (InfluxDB keeps each retention policy's data apart
+// the same way). IDs are never reused, so a WAL record naming a dropped bucket or
+// series can be recognised and skipped on replay. Series IDs are 32-bit because the
+// tag index keeps them in 32-bit roaring bitmaps, the fastest and smallest variant;
+// four billion series per server is far beyond what one node holds.
 type (
-	DatabaseID uint32
-	SeriesID   uint32
-	FieldID    uint32
+	BucketID uint32
+	SeriesID uint32
+	FieldID  uint32
 )
 
 // FieldType is the type of a field's values; the numbering is the line protocol's.
@@ -61,10 +64,32 @@ type FieldInfo struct {
 	Type FieldType
 }
 
-// database is the in-memory catalog of one database. Guarded by Engine.catMu.
+// RetentionPolicy describes how long a bucket keeps data.
+type RetentionPolicy struct {
+	Name               string
+	Duration           time.Duration // 0: forever
+	ShardGroupDuration time.Duration // reported for compatibility; blocks are cut per day
+	Replication        int
+}
+
+// DefaultRetentionPolicy is the policy a database gets when none is given.
+func DefaultRetentionPolicy() RetentionPolicy {
+	return RetentionPolicy{Name: "autogen", ShardGroupDuration: 168 * time.Hour, Replication: 1}
+}
+
+// database is the in-memory catalog entry of one database. Guarded by Engine.catMu.
 type database struct {
-	id           DatabaseID
-	name         string
+	name      string
+	defaultRP string
+	rps       map[string]*bucket
+}
+
+// bucket is the in-memory catalog of one retention policy of a database. Guarded by
+// Engine.catMu.
+type bucket struct {
+	id           BucketID
+	db           *database
+	rp           RetentionPolicy
 	series       map[string]SeriesID // binary series key -> ID
 	measurements map[string]*measurement
 }
@@ -77,43 +102,74 @@ type measurement struct {
 
 // seriesInfo is what the engine remembers of every series. Guarded by Engine.catMu.
 type seriesInfo struct {
-	db  DatabaseID
-	key []byte // binary series key (measurement + sorted tags)
+	bucket BucketID
+	key    []byte // binary series key (measurement + sorted tags)
 }
 
 // catalog holds databases, series and fields in memory; Pebble holds the durable copy.
 type catalog struct {
-	orphans      [][]byte // 0x04 keys of series whose database is gone, found by load
+	orphans      [][]byte // keys of entries whose bucket is gone, found by load
 	byName       map[string]*database
-	byID         map[DatabaseID]*database
+	buckets      map[BucketID]*bucket
 	series       map[SeriesID]*seriesInfo
 	nextSeriesID SeriesID
-	nextDBID     DatabaseID
+	nextBucketID BucketID
 	nextFieldID  FieldID
 }
 
 func newCatalog() *catalog {
 	return &catalog{
 		byName:       map[string]*database{},
-		byID:         map[DatabaseID]*database{},
+		buckets:      map[BucketID]*bucket{},
 		series:       map[SeriesID]*seriesInfo{},
 		nextSeriesID: 1,
-		nextDBID:     1,
+		nextBucketID: 1,
 		nextFieldID:  1,
 	}
 }
 
-func (c *catalog) addDatabase(name string, id DatabaseID) *database {
-	d := &database{id: id, name: name, series: map[string]SeriesID{}, measurements: map[string]*measurement{}}
-	c.byName[name] = d
-	c.byID[id] = d
-	if id >= c.nextDBID {
-		c.nextDBID = id + 1
+func (c *catalog) addBucket(d *database, id BucketID, rp RetentionPolicy) *bucket {
+	b := &bucket{id: id, db: d, rp: rp, series: map[string]SeriesID{}, measurements: map[string]*measurement{}}
+	d.rps[rp.Name] = b
+	c.buckets[id] = b
+	if id >= c.nextBucketID {
+		c.nextBucketID = id + 1
 	}
-	return d
+	return b
 }
 
-func (d *database) measurement(name []byte) *measurement {
+// removeBucket forgets bucket b and its series, returning their IDs.
+func (c *catalog) removeBucket(b *bucket) []SeriesID {
+	delete(b.db.rps, b.rp.Name)
+	delete(c.buckets, b.id)
+	ids := make([]SeriesID, 0, len(b.series))
+	for _, id := range b.series {
+		ids = append(ids, id)
+		delete(c.series, id)
+	}
+	return ids
+}
+
+func retentionValue(id BucketID, rp RetentionPolicy) []byte {
+	v := appendU32(nil, uint32(id))
+	v = appendU64(v, uint64(rp.Duration))
+	v = appendU64(v, uint64(rp.ShardGroupDuration))
+	return appendU32(v, uint32(rp.Replication))
+}
+
+func parseRetentionValue(name string, v []byte) (BucketID, RetentionPolicy, error) {
+	if len(v) != 24 {
+		return 0, RetentionPolicy{}, fmt.Errorf("retention policy %q: %w", name, errBadKey)
+	}
+	return BucketID(binary.BigEndian.Uint32(v)), RetentionPolicy{
+		Name:               name,
+		Duration:           time.Duration(binary.BigEndian.Uint64(v[4:])),
+		ShardGroupDuration: time.Duration(binary.BigEndian.Uint64(v[12:])),
+		Replication:        int(binary.BigEndian.Uint32(v[20:])),
+	}, nil
+}
+
+func (d *bucket) measurement(name []byte) *measurement {
 	m := d.measurements[string(name)]
 	if m == nil {
 		m = &measurement{name: string(name), fields: map[string]*FieldInfo{}}
@@ -122,14 +178,14 @@ func (d *database) measurement(name []byte) *measurement {
 	return m
 }
 
-func (c *catalog) addSeries(d *database, id SeriesID, key []byte) error {
+func (c *catalog) addSeries(d *bucket, id SeriesID, key []byte) error {
 	m, _, err := ParseSeriesKey(key, nil)
 	if err != nil {
 		return err
 	}
 	k := string(key)
 	d.series[k] = id
-	c.series[id] = &seriesInfo{db: d.id, key: []byte(k)}
+	c.series[id] = &seriesInfo{bucket: d.id, key: []byte(k)}
 	d.measurement(m).series++
 	if id >= c.nextSeriesID {
 		c.nextSeriesID = id + 1
@@ -137,7 +193,7 @@ func (c *catalog) addSeries(d *database, id SeriesID, key []byte) error {
 	return nil
 }
 
-func (c *catalog) addField(d *database, m []byte, name string, id FieldID, t FieldType) *FieldInfo {
+func (c *catalog) addField(d *bucket, m []byte, name string, id FieldID, t FieldType) *FieldInfo {
 	f := &FieldInfo{ID: id, Name: name, Type: t}
 	d.measurement(m).fields[name] = f
 	if id >= c.nextFieldID {
@@ -148,12 +204,32 @@ func (c *catalog) addField(d *database, m []byte, name string, id FieldID, t Fie
 
 // load reads the whole catalog from Pebble.
 func (c *catalog) load(db *pebble.DB) error {
-	// Databases.
+	// Databases and their retention policies (buckets).
 	if err := scanPrefix(db, []byte{kindDatabase}, func(k, v []byte) error {
-		if len(v) < 4 {
-			return fmt.Errorf("database %q: short value", k[1:])
+		rp, _, err := readLP(v)
+		if err != nil {
+			return fmt.Errorf("database %q: %w", k[1:], err)
 		}
-		c.addDatabase(string(k[1:]), DatabaseID(binary.BigEndian.Uint32(v)))
+		c.byName[string(k[1:])] = &database{name: string(k[1:]), defaultRP: string(rp), rps: map[string]*bucket{}}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := scanPrefix(db, []byte{kindRetention}, func(k, v []byte) error {
+		name, rp, err := readLP(k[1:])
+		if err != nil {
+			return err
+		}
+		id, policy, err := parseRetentionValue(string(rp), v)
+		if err != nil {
+			return err
+		}
+		d := c.byName[string(name)]
+		if d == nil {
+			c.orphans = append(c.orphans, bytes.Clone(k)) // database dropped
+			return nil
+		}
+		c.addBucket(d, id, policy)
 		return nil
 	}); err != nil {
 		return err
@@ -164,9 +240,9 @@ func (c *catalog) load(db *pebble.DB) error {
 			return fmt.Errorf("series entry %x: %w", k, errBadKey)
 		}
 		id := SeriesID(binary.BigEndian.Uint32(k[1:]))
-		d := c.byID[DatabaseID(binary.BigEndian.Uint32(v))]
+		d := c.buckets[BucketID(binary.BigEndian.Uint32(v))]
 		if d == nil {
-			c.orphans = append(c.orphans, bytes.Clone(k)) // database dropped
+			c.orphans = append(c.orphans, bytes.Clone(k)) // bucket dropped
 			return nil
 		}
 		return c.addSeries(d, id, bytes.Clone(v[4:]))
@@ -178,7 +254,7 @@ func (c *catalog) load(db *pebble.DB) error {
 		if len(k) < 5 || len(v) != 5 {
 			return fmt.Errorf("field entry %x: %w", k, errBadKey)
 		}
-		d := c.byID[DatabaseID(binary.BigEndian.Uint32(k[1:5]))]
+		d := c.buckets[BucketID(binary.BigEndian.Uint32(k[1:5]))]
 		if d == nil {
 			return nil
 		}
@@ -193,7 +269,7 @@ func (c *catalog) load(db *pebble.DB) error {
 	}
 	for name, target := range map[string]*uint32{
 		metaNextSeriesID: (*uint32)(&c.nextSeriesID),
-		metaNextDBID:     (*uint32)(&c.nextDBID),
+		metaNextBucketID: (*uint32)(&c.nextBucketID),
 		metaNextFieldID:  (*uint32)(&c.nextFieldID),
 	} {
 		v, err := getMeta(db, name)
@@ -211,7 +287,7 @@ func fieldValue(id FieldID, t FieldType) []byte {
 	return append(appendU32(nil, uint32(id)), byte(t))
 }
 
-func (d *database) sortedMeasurements() []*measurement {
+func (d *bucket) sortedMeasurements() []*measurement {
 	out := make([]*measurement, 0, len(d.measurements))
 	for _, m := range d.measurements {
 		if m.series > 0 || len(m.fields) > 0 {

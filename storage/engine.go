@@ -209,12 +209,24 @@ func (e *Engine) replay() error {
 	var records, points int
 	pb := e.pebble.NewBatch()
 	err := e.wal.Replay(from, func(pos wal.Position, rec []byte) error {
+		if len(rec) > 0 && rec[0] != recordWrite {
+			records++
+			// Drops read posting lists: commit the catalog entries replayed so far first.
+			if err := pb.Commit(pebble.NoSync); err != nil {
+				return err
+			}
+			pb = e.pebble.NewBatch()
+			if err := e.replayDrop(rec); err != nil {
+				return fmt.Errorf("wal record at %v: %w", pos, err)
+			}
+			return nil
+		}
 		w, err := decodeWriteRecord(rec)
 		if err != nil {
 			return fmt.Errorf("wal record at %v: %w", pos, err)
 		}
 		records++
-		d := e.cat.byID[w.db]
+		d := e.cat.buckets[w.bucket]
 		if d == nil {
 			return nil // the database was dropped after this write
 		}
@@ -236,7 +248,7 @@ func (e *Engine) replay() error {
 		}
 		e.active.mu.Lock()
 		err = w.forEachValue(func(s SeriesID, f FieldID, t int64, v value) {
-			if info := e.cat.series[s]; info != nil && info.db == d.id {
+			if info := e.cat.series[s]; info != nil && info.bucket == d.id {
 				e.active.append(d.id, s, f, t, v)
 				points++
 			}
@@ -283,7 +295,7 @@ func (e *Engine) removeOrphans() error {
 			}
 			id := binary.BigEndian.Uint32(k[1:5])
 			prefix := appendU32([]byte{kind}, id)
-			if e.cat.byID[DatabaseID(id)] == nil {
+			if e.cat.buckets[BucketID(id)] == nil {
 				b.DeleteRange(prefix, prefixEnd(prefix), nil)
 			}
 			valid = it.SeekGE(prefixEnd(prefix))
@@ -301,7 +313,7 @@ func (e *Engine) removeOrphans() error {
 
 // writeSeries adds the catalog entries and index postings of a new series to pb.
 // Posting lists grow by Merge, so no existing list is read.
-func (e *Engine) writeSeries(pb *pebble.Batch, d *database, id SeriesID, key []byte) {
+func (e *Engine) writeSeries(pb *pebble.Batch, d *bucket, id SeriesID, key []byte) {
 	pb.Set(seriesByKeyKey(d.id, key), appendU32(nil, uint32(id)), nil)
 	pb.Set(seriesByIDKey(id), append(appendU32(nil, uint32(d.id)), key...), nil)
 	m, tags, _ := ParseSeriesKey(key, nil)
@@ -310,116 +322,6 @@ func (e *Engine) writeSeries(pb *pebble.Batch, d *database, id SeriesID, key []b
 	for _, t := range tags {
 		pb.Merge(tagPostingKey(d.id, m, t.Key, t.Value), one, nil)
 	}
-}
-
-func (e *Engine) database(name string) (*database, error) {
-	e.catMu.RLock()
-	d := e.cat.byName[name]
-	e.catMu.RUnlock()
-	if d == nil {
-		return nil, &DatabaseNotFoundError{Name: name}
-	}
-	return d, nil
-}
-
-// CreateDatabase creates database name; creating an existing one is not an error.
-func (e *Engine) CreateDatabase(name string) error {
-	e.commitMu.Lock()
-	defer e.commitMu.Unlock()
-	if e.closed {
-		return ErrClosed
-	}
-	e.catMu.Lock()
-	defer e.catMu.Unlock()
-	if e.cat.byName[name] != nil {
-		return nil
-	}
-	id := e.cat.nextDBID
-	b := e.pebble.NewBatch()
-	b.Set(databaseKey(name), appendU32(nil, uint32(id)), nil)
-	b.Set(metaKey(metaNextDBID), appendU32(nil, uint32(id+1)), nil)
-	if err := b.Commit(pebble.NoSync); err != nil {
-		return err
-	}
-	// Durable before any write can name it: WAL replay skips records of databases
-	// that do not exist.
-	if err := e.persist(); err != nil {
-		return err
-	}
-	e.cat.addDatabase(name, id)
-	return nil
-}
-
-// DropDatabase deletes database name and all its data. Dropping a database that does
-// not exist is not an error (InfluxDB 1.x behaves so).
-func (e *Engine) DropDatabase(name string) error {
-	e.flushMu.Lock()
-	defer e.flushMu.Unlock()
-	e.commitMu.Lock()
-	defer e.commitMu.Unlock()
-	if e.closed {
-		return ErrClosed
-	}
-	e.catMu.Lock()
-	d := e.cat.byName[name]
-	if d == nil {
-		e.catMu.Unlock()
-		return nil
-	}
-	// Removing the catalog entry first, synced, is what makes the drop durable: WAL
-	// records of this database ID are skipped on replay from then on, and IDs are
-	// never reused.
-	if err := e.pebble.Delete(databaseKey(name), pebble.NoSync); err != nil {
-		e.catMu.Unlock()
-		return err
-	}
-	if err := e.persist(); err != nil {
-		e.catMu.Unlock()
-		return err
-	}
-	delete(e.cat.byName, name)
-	delete(e.cat.byID, d.id)
-	ids := make([]SeriesID, 0, len(d.series))
-	for _, id := range d.series {
-		ids = append(ids, id)
-		delete(e.cat.series, id)
-	}
-	e.catMu.Unlock()
-	e.active.dropDatabase(d.id)
-
-	b := e.pebble.NewBatch()
-	for _, kind := range []byte{kindSeriesByKey, kindMeasurement, kindTagPosting, kindField, kindBlock} {
-		p := appendU32([]byte{kind}, uint32(d.id))
-		b.DeleteRange(p, prefixEnd(p), nil)
-	}
-	for _, id := range ids {
-		b.Delete(seriesByIDKey(id), nil)
-	}
-	return b.Commit(pebble.NoSync)
-}
-
-// Databases returns the names of all databases, sorted.
-func (e *Engine) Databases() []string {
-	e.catMu.RLock()
-	defer e.catMu.RUnlock()
-	out := make([]string, 0, len(e.cat.byName))
-	for n := range e.cat.byName {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// CheckRetentionPolicy returns an error unless rp names a retention policy of db.
-// Every database has exactly one, "autogen", keeping data forever; "" means it.
-func (e *Engine) CheckRetentionPolicy(db, rp string) error {
-	if _, err := e.database(db); err != nil {
-		return err
-	}
-	if rp != "" && rp != "autogen" {
-		return &RetentionPolicyNotFoundError{Name: rp}
-	}
-	return nil
 }
 
 // WriteResult tells what happened to a batch.
@@ -499,10 +401,10 @@ func (e *Engine) resolve(b *Batch) ([]byte, error) {
 	}
 	if needCatalog {
 		e.catMu.Lock()
-		d := e.cat.byID[b.db.id]
+		d := e.cat.buckets[b.bkt.id]
 		if d == nil {
 			e.catMu.Unlock()
-			return nil, &DatabaseNotFoundError{Name: b.db.name}
+			return nil, &DatabaseNotFoundError{Name: b.bkt.db.name}
 		}
 		pb := e.pebble.NewBatch()
 		// Fields first: a point whose new field lost a race to another type is dropped
@@ -532,6 +434,7 @@ func (e *Engine) resolve(b *Batch) ([]byte, error) {
 			}
 			if conflict := b.resolveNewFields(p, d); conflict != nil {
 				b.points[i].dropped = true
+				b.droppedLate++
 				b.reject(conflict)
 				continue
 			}
@@ -545,6 +448,7 @@ func (e *Engine) resolve(b *Batch) ([]byte, error) {
 			}
 			if lim := e.opts.MaxSeriesPerDatabase; lim > 0 && len(d.series) >= lim {
 				p.dropped = true
+				b.droppedLate++
 				b.reject(&SeriesLimitError{Limit: lim})
 				continue
 			}
@@ -568,10 +472,10 @@ func (e *Engine) resolve(b *Batch) ([]byte, error) {
 		}
 	} else {
 		e.catMu.RLock()
-		gone := e.cat.byID[b.db.id] == nil
+		gone := e.cat.buckets[b.bkt.id] == nil
 		e.catMu.RUnlock()
 		if gone {
-			return nil, &DatabaseNotFoundError{Name: b.db.name}
+			return nil, &DatabaseNotFoundError{Name: b.bkt.db.name}
 		}
 	}
 	return encodeWriteRecord(make([]byte, 0, 64+len(b.arena)+len(b.values)*10), b, seriesDefs, fieldDefs), nil
@@ -579,7 +483,7 @@ func (e *Engine) resolve(b *Batch) ([]byte, error) {
 
 // resolveNewFields fills in the field IDs of p's values that were new when Add saw
 // them; it returns a conflict if another batch created one with another type first.
-func (b *Batch) resolveNewFields(p *batchPoint, d *database) error {
+func (b *Batch) resolveNewFields(p *batchPoint, d *bucket) error {
 	for j := p.vOff; j < p.vEnd; j++ {
 		v := &b.values[j]
 		if v.fid != 0 {
@@ -608,7 +512,7 @@ func (e *Engine) apply(b *Batch) int {
 		}
 		for j := p.vOff; j < p.vEnd; j++ {
 			v := &b.values[j]
-			h.append(b.db.id, p.sid, v.fid, p.t, v.value(b.arena))
+			h.append(b.bkt.id, p.sid, v.fid, p.t, v.value(b.arena))
 		}
 		n++
 	}
@@ -694,7 +598,7 @@ func (e *Engine) mergeBack(h *head) {
 		for _, f := range s.fields {
 			for i, t := range f.col.Times {
 				v := columnValue(&f.col, i)
-				h.append(s.db, sid, f.id, t, v)
+				h.append(s.bucket, sid, f.id, t, v)
 			}
 		}
 	}
@@ -769,7 +673,7 @@ func (e *Engine) writeHead(h *head, walStart wal.SegmentID) error {
 					pb.Close()
 					return fmt.Errorf("encode block series %d field %d: %w", sid, f.id, err)
 				}
-				key = blockKey(key[:0], s.db, sid, f.id, chunk.Times[len(chunk.Times)-1], seq)
+				key = blockKey(key[:0], s.bucket, sid, f.id, chunk.Times[len(chunk.Times)-1], seq)
 				if err := pb.Set(key, val, nil); err != nil {
 					pb.Close()
 					return err

@@ -29,6 +29,15 @@ func openTestEngine(t *testing.T, dir string, opts Options) *Engine {
 	return e
 }
 
+func bucketOf(t *testing.T, e *Engine, db string) BucketID {
+	t.Helper()
+	b, err := e.Bucket(db, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // crash abandons the engine as a kill -9 would: nothing is flushed; files are closed
 // only so that the same process can open the directory again.
 func crash(t *testing.T, e *Engine) {
@@ -89,7 +98,7 @@ func fieldsOf(kv map[string]any) []FieldValue {
 // write writes pts as one batch and returns the per-point Add errors.
 func write(t *testing.T, e *Engine, db string, pts ...pt) (WriteResult, []error) {
 	t.Helper()
-	b, err := e.NewBatch(db)
+	b, err := e.NewBatch(bucketOf(t, e, db))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +117,7 @@ func write(t *testing.T, e *Engine, db string, pts ...pt) (WriteResult, []error)
 func readAll(t *testing.T, e *Engine, db, m string, expr *TagExpr, min, max int64) map[string]map[string]map[int64]any {
 	t.Helper()
 	out := map[string]map[string]map[int64]any{}
-	err := e.ReadSeries(db, m, expr, min, max, func(s *SeriesData) error {
+	err := e.ReadSeries(bucketOf(t, e, db), m, expr, min, max, func(s *SeriesData) error {
 		key := s.Measurement
 		for _, tg := range s.Tags {
 			key += "," + string(tg.Key) + "=" + string(tg.Value)
@@ -152,7 +161,7 @@ func cell(c *block.Column, i int) any {
 func TestWriteReadAllTypesAcrossFlushAndRestart(t *testing.T) {
 	dir := t.TempDir()
 	e := openTestEngine(t, dir, Options{})
-	if err := e.CreateDatabase("db"); err != nil {
+	if err := e.CreateDatabase("db", nil); err != nil {
 		t.Fatal(err)
 	}
 	nan := math.Float64frombits(0x7ff8000000000bad)
@@ -237,7 +246,7 @@ func sameData(a, b map[string]map[string]map[int64]any) bool {
 func TestLastWriteWinsAcrossHeadAndBlocks(t *testing.T) {
 	e := openTestEngine(t, t.TempDir(), Options{})
 	defer e.Close()
-	e.CreateDatabase("db")
+	e.CreateDatabase("db", nil)
 	tags := map[string]string{"t": "a"}
 	// Out of order, with a duplicate inside the batch: the later line wins.
 	write(t, e, "db",
@@ -272,7 +281,7 @@ func TestLastWriteWinsAcrossHeadAndBlocks(t *testing.T) {
 func TestTypeConflicts(t *testing.T) {
 	e := openTestEngine(t, t.TempDir(), Options{})
 	defer e.Close()
-	e.CreateDatabase("db")
+	e.CreateDatabase("db", nil)
 	write(t, e, "db", pt{"tc", nil, map[string]any{"v": 1.0}, 1})
 
 	res, errs := write(t, e, "db",
@@ -310,7 +319,7 @@ func TestTypeConflicts(t *testing.T) {
 	if errs[2] != nil {
 		t.Fatalf("time next to other fields must be dropped silently: %v", errs[2])
 	}
-	if f, _ := e.Fields("db", "tk2"); len(f) != 1 || f[0].Name != "v" {
+	if f, _ := e.Fields(bucketOf(t, e, "db"), "tk2"); len(f) != 1 || f[0].Name != "v" {
 		t.Fatalf("fields of tk2: %v", f)
 	}
 }
@@ -318,7 +327,7 @@ func TestTypeConflicts(t *testing.T) {
 func TestTagPredicates(t *testing.T) {
 	e := openTestEngine(t, t.TempDir(), Options{})
 	defer e.Close()
-	e.CreateDatabase("db")
+	e.CreateDatabase("db", nil)
 	series := []map[string]string{
 		{"host": "web1", "dc": "eu"},
 		{"host": "web2", "dc": "us"},
@@ -363,15 +372,15 @@ func TestTagPredicates(t *testing.T) {
 			}
 		})
 	}
-	keys, _ := e.TagKeys("db", "cpu")
+	keys, _ := e.TagKeys(bucketOf(t, e, "db"), "cpu")
 	if fmt.Sprint(keys) != "[dc host]" {
 		t.Fatalf("tag keys %v", keys)
 	}
-	vals, _, _ := e.TagValues("db", "cpu", "host")
+	vals, _, _ := e.TagValues(bucketOf(t, e, "db"), "cpu", "host")
 	if fmt.Sprint(vals) != "[db1 db2 web1 web2]" {
 		t.Fatalf("tag values %v", vals)
 	}
-	ms, _ := e.Measurements("db")
+	ms, _ := e.Measurements(bucketOf(t, e, "db"))
 	if fmt.Sprint(ms) != "[cpu other]" {
 		t.Fatalf("measurements %v", ms)
 	}
@@ -380,17 +389,17 @@ func TestTagPredicates(t *testing.T) {
 func TestDropDatabaseStaysDropped(t *testing.T) {
 	dir := t.TempDir()
 	e := openTestEngine(t, dir, Options{})
-	e.CreateDatabase("db")
+	e.CreateDatabase("db", nil)
 	write(t, e, "db", pt{"m", nil, map[string]any{"v": 1.0}, 1})
 	e.Flush()
 	write(t, e, "db", pt{"m", nil, map[string]any{"v": 2.0}, 2}) // only in WAL and head
 	if err := e.DropDatabase("db"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.NewBatch("db"); !errors.As(err, new(*DatabaseNotFoundError)) {
+	if _, err := e.Bucket("db", ""); !errors.As(err, new(*DatabaseNotFoundError)) {
 		t.Fatalf("batch on dropped db: %v", err)
 	}
-	e.CreateDatabase("db")
+	e.CreateDatabase("db", nil)
 	crash(t, e) // the WAL still holds the old database's point
 	e = openTestEngine(t, dir, Options{})
 	defer e.Close()
@@ -408,8 +417,8 @@ func TestDropDatabaseStaysDropped(t *testing.T) {
 func TestDropDatabaseOrphansRemoved(t *testing.T) {
 	dir := t.TempDir()
 	e := openTestEngine(t, dir, Options{})
-	e.CreateDatabase("gone")
-	e.CreateDatabase("kept")
+	e.CreateDatabase("gone", nil)
+	e.CreateDatabase("kept", nil)
 	write(t, e, "gone", pt{"m", map[string]string{"t": "a"}, map[string]any{"v": 1.0}, 1})
 	write(t, e, "kept", pt{"m", map[string]string{"t": "a"}, map[string]any{"v": 1.0}, 1})
 	if err := e.Flush(); err != nil {
@@ -417,6 +426,9 @@ func TestDropDatabaseOrphansRemoved(t *testing.T) {
 	}
 	// Only the durable part of DropDatabase: the catalog entry.
 	if err := e.pebble.Delete(databaseKey("gone"), pebble.NoSync); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.pebble.Delete(retentionKey("gone", "autogen"), pebble.NoSync); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.persist(); err != nil {
@@ -442,7 +454,7 @@ func TestDropDatabaseOrphansRemoved(t *testing.T) {
 func TestSeriesLimit(t *testing.T) {
 	e := openTestEngine(t, t.TempDir(), Options{MaxSeriesPerDatabase: 2})
 	defer e.Close()
-	e.CreateDatabase("db")
+	e.CreateDatabase("db", nil)
 	res, _ := write(t, e, "db",
 		pt{"m", map[string]string{"h": "1"}, map[string]any{"v": 1.0}, 1},
 		pt{"m", map[string]string{"h": "1"}, map[string]any{"v": 1.0}, 2}, // same series, no new one
@@ -459,7 +471,7 @@ func TestSeriesLimit(t *testing.T) {
 func TestConcurrentWritersWithFlushes(t *testing.T) {
 	dir := t.TempDir()
 	e := openTestEngine(t, dir, Options{HeadMaxBytes: 64 << 10})
-	e.CreateDatabase("db")
+	e.CreateDatabase("db", nil)
 	const writers, batches, perBatch = 4, 40, 50
 	var wg sync.WaitGroup
 	for w := 0; w < writers; w++ {
@@ -474,7 +486,7 @@ func TestConcurrentWritersWithFlushes(t *testing.T) {
 					host := fmt.Sprintf("h%d", rng.Intn(5))
 					pts = append(pts, pt{"cpu", map[string]string{"w": fmt.Sprint(w), "host": host}, map[string]any{"v": float64(ts)}, ts})
 				}
-				b, _ := e.NewBatch("db")
+				b, _ := e.NewBatch(bucketOf(t, e, "db"))
 				for _, p := range pts {
 					b.Add([]byte(p.m), tagsOf(p.tags), fieldsOf(p.fields), p.t)
 				}
@@ -512,17 +524,18 @@ func TestConcurrentWritersWithFlushes(t *testing.T) {
 func TestCursorStatsOnlyForWholeBlocks(t *testing.T) {
 	e := openTestEngine(t, t.TempDir(), Options{})
 	defer e.Close()
-	e.CreateDatabase("db")
+	e.CreateDatabase("db", nil)
 	var pts []pt
 	for i := 0; i < 3*maxBlockPoints; i++ {
 		pts = append(pts, pt{"m", nil, map[string]any{"v": float64(i)}, int64(i)})
 	}
 	write(t, e, "db", pts...)
 	e.Flush()
-	ids, _ := e.SeriesIDs("db", "m", nil)
-	f, _ := e.Fields("db", "m")
+	bk := bucketOf(t, e, "db")
+	ids, _ := e.SeriesIDs(bk, "m", nil)
+	f, _ := e.Fields(bk, "m")
 	last := int64(3*maxBlockPoints - 1)
-	cur, err := e.NewCursor("db", SeriesID(ids.Minimum()), f[0].ID, 100, last)
+	cur, err := e.NewCursor(bk, SeriesID(ids.Minimum()), f[0].ID, 100, last)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,9 @@ import (
 // ErrClosed is returned by operations on a closed engine.
 var ErrClosed = errors.New("storage: engine closed")
 
+// ErrBeyondRetention rejects a point older than its retention policy keeps data.
+var ErrBeyondRetention = errors.New("points beyond retention policy")
+
 // DatabaseNotFoundError: the write or read names a database that does not exist.
 type DatabaseNotFoundError struct{ Name string }
 

@@ -47,6 +47,8 @@ func TestKeyLayoutGolden(t *testing.T) {
 		{"meta format", metaKey(metaFormat)},
 		{"meta wal_start", metaKey(metaWALStart)},
 		{"database", databaseKey("metrics")},
+		{"retention policy", retentionKey("metrics", "autogen")},
+		{"retention value", retentionValue(7, DefaultRetentionPolicy())},
 		{"series key", sk},
 		{"series by key", seriesByKeyKey(7, sk)},
 		{"series by id", seriesByIDKey(258)},
@@ -109,7 +111,7 @@ func TestBlockScanBounds(t *testing.T) {
 // a fixed batch encodes to the golden bytes, and the golden bytes decode to values
 // listed here independently of the encoder.
 func TestWALRecordGolden(t *testing.T) {
-	b := &Batch{db: &database{id: 7}}
+	b := &Batch{bkt: &bucket{id: 7}}
 	key := AppendSeriesKey(nil, []byte("m"), []Tag{{Key: []byte("t"), Value: []byte("a")}})
 	b.arena = append(b.arena, key...)
 	b.arena = append(b.arena, "hi"...)
@@ -128,7 +130,7 @@ func TestWALRecordGolden(t *testing.T) {
 		{dropped: true},
 		{keyOff: 0, keyEnd: len(key), sid: 5, t: -1, vOff: 3, vEnd: 5},
 	}
-	b.rejected = 1
+	b.rejected, b.droppedLate = 1, 1
 	rec := encodeWriteRecord(nil, b, []int{0}, []int{0})
 	checkGolden(t, "write-record.v1.bin", rec)
 
@@ -140,7 +142,7 @@ func TestWALRecordGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w.db != 7 || len(w.series) != 1 || w.series[0].id != 5 || !bytes.Equal(w.series[0].key, key) {
+	if w.bucket != 7 || len(w.series) != 1 || w.series[0].id != 5 || !bytes.Equal(w.series[0].key, key) {
 		t.Fatalf("series defs: %+v", w)
 	}
 	if len(w.fields) != 1 || w.fields[0].id != 12 || w.fields[0].typ != String || string(w.fields[0].m) != "m" || string(w.fields[0].name) != "s" {

@@ -25,7 +25,7 @@ type head struct {
 }
 
 type seriesHead struct {
-	db     DatabaseID
+	bucket BucketID
 	fields []*fieldHead // a handful per series: a slice beats a map
 }
 
@@ -51,10 +51,10 @@ func (s *seriesHead) field(id FieldID, t FieldType) *fieldHead {
 }
 
 // append adds one value. The caller holds h.mu.
-func (h *head) append(db DatabaseID, s SeriesID, f FieldID, t int64, v value) {
+func (h *head) append(db BucketID, s SeriesID, f FieldID, t int64, v value) {
 	sh := h.series[s]
 	if sh == nil {
-		sh = &seriesHead{db: db}
+		sh = &seriesHead{bucket: db}
 		h.series[s] = sh
 	}
 	fh := sh.field(f, v.typ)
@@ -90,13 +90,43 @@ func (h *head) snapshot(s SeriesID, f FieldID, min, max int64) *block.Column {
 	return nil
 }
 
-// dropDatabase forgets every series of database db.
-func (h *head) dropDatabase(db DatabaseID) {
+// dropBucket forgets every series of bucket b.
+func (h *head) dropBucket(b BucketID) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for id, s := range h.series {
-		if s.db == db {
+		if s.bucket == b {
 			delete(h.series, id)
+		}
+	}
+}
+
+// dropSeries forgets the given series.
+func (h *head) dropSeries(ids []SeriesID) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, id := range ids {
+		delete(h.series, id)
+	}
+}
+
+// deleteRange removes the points within [min, max] of the given series.
+func (h *head) deleteRange(ids []SeriesID, min, max int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, id := range ids {
+		s := h.series[id]
+		if s == nil {
+			continue
+		}
+		for _, f := range s.fields {
+			kept := block.Column{Type: f.col.Type}
+			for i, t := range f.col.Times {
+				if t < min || t > max {
+					copyRow(&kept, &f.col, i)
+				}
+			}
+			f.col = kept
 		}
 	}
 }

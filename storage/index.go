@@ -96,14 +96,12 @@ type TagExpr struct {
 	Regex    *regexp.Regexp // TagMatch, TagNotMatch
 }
 
-// SeriesIDs returns the IDs of the series of measurement m in database db matching
-// expr, resolved on the tag index alone.
-func (e *Engine) SeriesIDs(db, m string, expr *TagExpr) (*roaring.Bitmap, error) {
-	e.catMu.RLock()
-	d := e.cat.byName[db]
-	e.catMu.RUnlock()
-	if d == nil {
-		return nil, &DatabaseNotFoundError{Name: db}
+// SeriesIDs returns the IDs of the series of measurement m in bucket b matching expr,
+// resolved on the tag index alone.
+func (e *Engine) SeriesIDs(b BucketID, m string, expr *TagExpr) (*roaring.Bitmap, error) {
+	d, err := e.bucketByID(b)
+	if err != nil {
+		return nil, err
 	}
 	all, err := readBitmap(e.pebble, measurementKey(d.id, []byte(m)))
 	if err != nil {
@@ -115,7 +113,7 @@ func (e *Engine) SeriesIDs(db, m string, expr *TagExpr) (*roaring.Bitmap, error)
 	return e.evalTagExpr(d.id, []byte(m), all, expr)
 }
 
-func (e *Engine) evalTagExpr(db DatabaseID, m []byte, all *roaring.Bitmap, x *TagExpr) (*roaring.Bitmap, error) {
+func (e *Engine) evalTagExpr(db BucketID, m []byte, all *roaring.Bitmap, x *TagExpr) (*roaring.Bitmap, error) {
 	switch x.Op {
 	case TagAnd, TagOr:
 		l, err := e.evalTagExpr(db, m, all, x.LHS)
@@ -174,7 +172,7 @@ func (e *Engine) evalTagExpr(db DatabaseID, m []byte, all *roaring.Bitmap, x *Ta
 
 // tagValuesUnion ORs the posting lists of every value of tag key k (matching re if
 // not nil) in measurement m.
-func (e *Engine) tagValuesUnion(db DatabaseID, m []byte, k string, re *regexp.Regexp) (*roaring.Bitmap, error) {
+func (e *Engine) tagValuesUnion(db BucketID, m []byte, k string, re *regexp.Regexp) (*roaring.Bitmap, error) {
 	out := roaring.New()
 	prefix := tagKeyPrefix(db, m, []byte(k))
 	err := scanPrefix(e.pebble, prefix, func(key, v []byte) error {
@@ -192,8 +190,8 @@ func (e *Engine) tagValuesUnion(db DatabaseID, m []byte, k string, re *regexp.Re
 }
 
 // TagKeys returns the sorted tag keys of measurement m.
-func (e *Engine) TagKeys(db, m string) ([]string, error) {
-	d, err := e.database(db)
+func (e *Engine) TagKeys(b BucketID, m string) ([]string, error) {
+	d, err := e.bucketByID(b)
 	if err != nil {
 		return nil, err
 	}
@@ -214,8 +212,8 @@ func (e *Engine) TagKeys(db, m string) ([]string, error) {
 
 // TagValues returns the sorted values of tag key k in measurement m, with the series
 // holding each.
-func (e *Engine) TagValues(db, m, k string) (values []string, series []*roaring.Bitmap, err error) {
-	d, err := e.database(db)
+func (e *Engine) TagValues(b BucketID, m, k string) (values []string, series []*roaring.Bitmap, err error) {
+	d, err := e.bucketByID(b)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -14,14 +14,15 @@ const KeyFormatVersion = 1
 
 // Key kinds: the first byte of every Pebble key.
 const (
-	kindMeta        byte = 0x01 // kindMeta | name                              -> value per name
-	kindDatabase    byte = 0x02 // kindDatabase | name                          -> dbID u32
-	kindSeriesByKey byte = 0x03 // kindSeriesByKey | dbID | seriesKey           -> SeriesID u32
-	kindSeriesByID  byte = 0x04 // kindSeriesByID | SeriesID                    -> dbID | seriesKey
-	kindMeasurement byte = 0x05 // kindMeasurement | dbID | lp(measurement)     -> roaring bitmap
-	kindTagPosting  byte = 0x06 // kindTagPosting | dbID | lp(m) | lp(k) | v    -> roaring bitmap
-	kindField       byte = 0x07 // kindField | dbID | lp(m) | fieldKey          -> FieldID u32 | type u8
-	kindBlock       byte = 0x08 // kindBlock | dbID | SeriesID | FieldID | maxTime | seq -> block
+	kindMeta        byte = 0x01 // kindMeta | name                                -> value per name
+	kindDatabase    byte = 0x02 // kindDatabase | name                            -> lp(default RP)
+	kindSeriesByKey byte = 0x03 // kindSeriesByKey | bucket | seriesKey           -> SeriesID u32
+	kindSeriesByID  byte = 0x04 // kindSeriesByID | SeriesID                      -> bucket | seriesKey
+	kindMeasurement byte = 0x05 // kindMeasurement | bucket | lp(measurement)     -> roaring bitmap
+	kindTagPosting  byte = 0x06 // kindTagPosting | bucket | lp(m) | lp(k) | v    -> roaring bitmap
+	kindField       byte = 0x07 // kindField | bucket | lp(m) | fieldKey          -> FieldID u32 | type u8
+	kindBlock       byte = 0x08 // kindBlock | bucket | series | field | maxTime | seq -> block
+	kindRetention   byte = 0x09 // kindRetention | lp(database) | rp name         -> bucket u32 | policy
 )
 
 // PartitionWidth bounds the time span of one block: a block never holds points from
@@ -35,7 +36,7 @@ const PartitionWidth = int64(24 * 3600 * 1e9)
 const (
 	metaFormat       = "format"       // u32 KeyFormatVersion
 	metaNextSeriesID = "next_series"  // u32
-	metaNextDBID     = "next_db"      // u32
+	metaNextBucketID = "next_bucket"  // u32
 	metaNextFieldID  = "next_field"   // u32
 	metaWALStart     = "wal_start"    // u64: first WAL segment whose data is not yet in blocks
 	metaFlushSeq     = "flush_seq"    // u64: last block sequence number used
@@ -50,6 +51,14 @@ func metaKey(name string) []byte {
 
 func databaseKey(name string) []byte {
 	return append([]byte{kindDatabase}, name...)
+}
+
+func retentionKey(db, rp string) []byte {
+	return append(appendLP([]byte{kindRetention}, []byte(db)), rp...)
+}
+
+func retentionPrefix(db string) []byte {
+	return appendLP([]byte{kindRetention}, []byte(db))
 }
 
 func appendU32(dst []byte, v uint32) []byte { return binary.BigEndian.AppendUint32(dst, v) }
@@ -77,7 +86,7 @@ func sortableTime(t int64) uint64 { return uint64(t) ^ (1 << 63) }
 
 func unsortableTime(u uint64) int64 { return int64(u ^ (1 << 63)) }
 
-func seriesByKeyKey(db DatabaseID, seriesKey []byte) []byte {
+func seriesByKeyKey(db BucketID, seriesKey []byte) []byte {
 	k := make([]byte, 0, 5+len(seriesKey))
 	k = append(k, kindSeriesByKey)
 	k = appendU32(k, uint32(db))
@@ -88,16 +97,16 @@ func seriesByIDKey(id SeriesID) []byte {
 	return appendU32([]byte{kindSeriesByID}, uint32(id))
 }
 
-func measurementKey(db DatabaseID, m []byte) []byte {
+func measurementKey(db BucketID, m []byte) []byte {
 	k := appendU32([]byte{kindMeasurement}, uint32(db))
 	return appendLP(k, m)
 }
 
-func measurementPrefix(db DatabaseID) []byte {
+func measurementPrefix(db BucketID) []byte {
 	return appendU32([]byte{kindMeasurement}, uint32(db))
 }
 
-func tagPostingKey(db DatabaseID, m, key, value []byte) []byte {
+func tagPostingKey(db BucketID, m, key, value []byte) []byte {
 	k := appendU32([]byte{kindTagPosting}, uint32(db))
 	k = appendLP(k, m)
 	k = appendLP(k, key)
@@ -105,31 +114,31 @@ func tagPostingKey(db DatabaseID, m, key, value []byte) []byte {
 }
 
 // tagKeyPrefix is the prefix of all postings of one tag key of a measurement.
-func tagKeyPrefix(db DatabaseID, m, key []byte) []byte {
+func tagKeyPrefix(db BucketID, m, key []byte) []byte {
 	k := appendU32([]byte{kindTagPosting}, uint32(db))
 	k = appendLP(k, m)
 	return appendLP(k, key)
 }
 
-func tagMeasurementPrefix(db DatabaseID, m []byte) []byte {
+func tagMeasurementPrefix(db BucketID, m []byte) []byte {
 	k := appendU32([]byte{kindTagPosting}, uint32(db))
 	return appendLP(k, m)
 }
 
-func fieldKey(db DatabaseID, m, name []byte) []byte {
+func fieldKey(db BucketID, m, name []byte) []byte {
 	k := appendU32([]byte{kindField}, uint32(db))
 	k = appendLP(k, m)
 	return append(k, name...)
 }
 
-func fieldPrefix(db DatabaseID) []byte {
+func fieldPrefix(db BucketID) []byte {
 	return appendU32([]byte{kindField}, uint32(db))
 }
 
 // blockKey is kindBlock | db u32 | series u32 | field u32 | sortable maxTime u64 | seq u64.
 // Ordering by max time makes "first block that can hold t" a seek; seq keeps blocks
 // of later flushes that cover the same time distinct (and newer on merge).
-func blockKey(dst []byte, db DatabaseID, s SeriesID, f FieldID, maxTime int64, seq uint64) []byte {
+func blockKey(dst []byte, db BucketID, s SeriesID, f FieldID, maxTime int64, seq uint64) []byte {
 	dst = append(dst, kindBlock)
 	dst = appendU32(dst, uint32(db))
 	dst = appendU32(dst, uint32(s))
@@ -150,7 +159,7 @@ func parseBlockKey(k []byte) (maxTime int64, seq uint64, err error) {
 // blockScanBounds returns the key range holding every block of (db, s, f) that may
 // overlap [min, max]: from the first block whose max time is >= min up to (excluded)
 // the first block whose max time lies in a partition after max's partition.
-func blockScanBounds(db DatabaseID, s SeriesID, f FieldID, min, max int64) (lower, upper []byte) {
+func blockScanBounds(db BucketID, s SeriesID, f FieldID, min, max int64) (lower, upper []byte) {
 	lower = blockKey(nil, db, s, f, min, 0)
 	end := partitionStart(max)
 	if end > math.MaxInt64-PartitionWidth {
@@ -161,18 +170,18 @@ func blockScanBounds(db DatabaseID, s SeriesID, f FieldID, min, max int64) (lowe
 	return lower, upper
 }
 
-func blockSeriesFieldPrefix(db DatabaseID, s SeriesID, f FieldID) []byte {
+func blockSeriesFieldPrefix(db BucketID, s SeriesID, f FieldID) []byte {
 	k := appendU32([]byte{kindBlock}, uint32(db))
 	k = appendU32(k, uint32(s))
 	return appendU32(k, uint32(f))
 }
 
-func blockSeriesPrefix(db DatabaseID, s SeriesID) []byte {
+func blockSeriesPrefix(db BucketID, s SeriesID) []byte {
 	k := appendU32([]byte{kindBlock}, uint32(db))
 	return appendU32(k, uint32(s))
 }
 
-func blockDatabasePrefix(db DatabaseID) []byte {
+func blockDatabasePrefix(db BucketID) []byte {
 	return appendU32([]byte{kindBlock}, uint32(db))
 }
 

@@ -23,9 +23,9 @@ const (
 	prioActive   = math.MaxUint64
 )
 
-// Measurements returns the sorted names of the measurements of db that have series.
-func (e *Engine) Measurements(db string) ([]string, error) {
-	d, err := e.database(db)
+// Measurements returns the sorted names of the measurements of bucket b that have series.
+func (e *Engine) Measurements(b BucketID) ([]string, error) {
+	d, err := e.bucketByID(b)
 	if err != nil {
 		return nil, err
 	}
@@ -40,9 +40,9 @@ func (e *Engine) Measurements(db string) ([]string, error) {
 	return out, nil
 }
 
-// Fields returns the fields of measurement m in db, sorted by name.
-func (e *Engine) Fields(db, m string) ([]FieldInfo, error) {
-	d, err := e.database(db)
+// Fields returns the fields of measurement m in bucket b, sorted by name.
+func (e *Engine) Fields(b BucketID, m string) ([]FieldInfo, error) {
+	d, err := e.bucketByID(b)
 	if err != nil {
 		return nil, err
 	}
@@ -60,9 +60,9 @@ func (e *Engine) Fields(db, m string) ([]FieldInfo, error) {
 	return out, nil
 }
 
-// SeriesCount returns the number of series of db.
-func (e *Engine) SeriesCount(db string) (int, error) {
-	d, err := e.database(db)
+// SeriesCount returns the number of series of bucket b.
+func (e *Engine) SeriesCount(b BucketID) (int, error) {
+	d, err := e.bucketByID(b)
 	if err != nil {
 		return 0, err
 	}
@@ -112,9 +112,9 @@ type Cursor struct {
 	blocks   int // blocks decoded, for EXPLAIN ANALYZE
 }
 
-// NewCursor opens a cursor over field f of series s of database db within [min, max].
-func (e *Engine) NewCursor(db string, s SeriesID, f FieldID, min, max int64) (*Cursor, error) {
-	d, err := e.database(db)
+// NewCursor opens a cursor over field f of series s of bucket b within [min, max].
+func (e *Engine) NewCursor(b BucketID, s SeriesID, f FieldID, min, max int64) (*Cursor, error) {
+	d, err := e.bucketByID(b)
 	if err != nil {
 		return nil, err
 	}
@@ -257,15 +257,15 @@ type SeriesData struct {
 	Fields      map[string]*block.Column // field name -> values within the range
 }
 
-// ReadSeries streams every series of measurement m in db matching expr, with all its
+// ReadSeries streams every series of measurement m in bucket b matching expr, with all its
 // fields' values within [min, max], to fn in series-ID order. It materialises one
 // series at a time; the query engine uses cursors directly.
-func (e *Engine) ReadSeries(db, m string, expr *TagExpr, min, max int64, fn func(*SeriesData) error) error {
-	ids, err := e.SeriesIDs(db, m, expr)
+func (e *Engine) ReadSeries(b BucketID, m string, expr *TagExpr, min, max int64, fn func(*SeriesData) error) error {
+	ids, err := e.SeriesIDs(b, m, expr)
 	if err != nil {
 		return err
 	}
-	fields, err := e.Fields(db, m)
+	fields, err := e.Fields(b, m)
 	if err != nil {
 		return err
 	}
@@ -278,7 +278,7 @@ func (e *Engine) ReadSeries(db, m string, expr *TagExpr, min, max int64, fn func
 		}
 		sd := &SeriesData{ID: sid, Measurement: string(mm), Tags: tags, Fields: map[string]*block.Column{}}
 		for _, f := range fields {
-			cur, err := e.NewCursor(db, sid, f.ID, min, max)
+			cur, err := e.NewCursor(b, sid, f.ID, min, max)
 			if err != nil {
 				iterErr = err
 				return false

@@ -21,7 +21,7 @@ var errBadRecord = errors.New("storage: malformed WAL record")
 // ID and every value a field ID) to dst.
 func encodeWriteRecord(dst []byte, b *Batch, seriesDefs, fieldDefs []int) []byte {
 	dst = append(dst, recordWrite)
-	dst = binary.AppendUvarint(dst, uint64(b.db.id))
+	dst = binary.AppendUvarint(dst, uint64(b.bkt.id))
 	dst = binary.AppendUvarint(dst, uint64(len(seriesDefs)))
 	for _, pi := range seriesDefs {
 		p := &b.points[pi]
@@ -67,7 +67,7 @@ func encodeWriteRecord(dst []byte, b *Batch, seriesDefs, fieldDefs []int) []byte
 
 // writeRecord is a decoded write record. Slices alias the record bytes.
 type writeRecord struct {
-	db     DatabaseID
+	bucket BucketID
 	series []seriesDef
 	fields []fieldDef
 	points []byte // the encoded points, walked by nextPoint
@@ -143,7 +143,7 @@ func decodeWriteRecord(rec []byte) (*writeRecord, error) {
 		return nil, fmt.Errorf("%w: unknown record type", errBadRecord)
 	}
 	r := &recordReader{b: rec[1:]}
-	w := &writeRecord{db: DatabaseID(r.uvarint())}
+	w := &writeRecord{bucket: BucketID(r.uvarint())}
 	for n := r.uvarint(); n > 0 && r.err == nil; n-- {
 		w.series = append(w.series, seriesDef{id: SeriesID(r.uvarint()), key: r.lp()})
 	}

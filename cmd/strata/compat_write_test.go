@@ -231,6 +231,10 @@ func answerFromStorage(t *testing.T, eng *storage.Engine, db, q string, epochNS 
 	if err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
+	bk, err := eng.Bucket(db, "")
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
 	var series []map[string]any
 	switch st := stmt.(type) {
 	case *influxql.SelectStatement:
@@ -238,11 +242,11 @@ func answerFromStorage(t *testing.T, eng *storage.Engine, db, q string, epochNS 
 			return ""
 		}
 		// The columns of SELECT * are the union over every measurement selected.
-		ms := matchMeasurements(t, eng, db, st.Sources)
+		ms := matchMeasurements(t, eng, bk, st.Sources)
 		colSet := map[string]bool{}
 		for _, m := range ms {
-			keys, _ := eng.TagKeys(db, m)
-			fields, _ := eng.Fields(db, m)
+			keys, _ := eng.TagKeys(bk, m)
+			fields, _ := eng.Fields(bk, m)
 			for _, k := range keys {
 				colSet[k] = true
 			}
@@ -256,14 +260,14 @@ func answerFromStorage(t *testing.T, eng *storage.Engine, db, q string, epochNS 
 		}
 		sort.Strings(cols)
 		for _, m := range ms {
-			if s := selectAll(t, eng, db, m, cols, epochNS); s != nil {
+			if s := selectAll(t, eng, bk, m, cols, epochNS); s != nil {
 				series = append(series, s)
 			}
 		}
 	case *influxql.ShowSeriesStatement:
 		var keys [][]any
-		for _, m := range measurementsOf(t, eng, db) {
-			eng.ReadSeries(db, m, nil, math.MinInt64, math.MaxInt64, func(s *storage.SeriesData) error {
+		for _, m := range measurementsOf(t, eng, bk) {
+			eng.ReadSeries(bk, m, nil, math.MinInt64, math.MaxInt64, func(s *storage.SeriesData) error {
 				keys = append(keys, []any{influxSeriesKey(s.Measurement, s.Tags)})
 				return nil
 			})
@@ -274,15 +278,15 @@ func answerFromStorage(t *testing.T, eng *storage.Engine, db, q string, epochNS 
 		}
 	case *influxql.ShowMeasurementsStatement:
 		var vals [][]any
-		for _, m := range measurementsOf(t, eng, db) {
+		for _, m := range measurementsOf(t, eng, bk) {
 			vals = append(vals, []any{m})
 		}
 		if len(vals) > 0 {
 			series = append(series, map[string]any{"name": "measurements", "columns": []any{"name"}, "values": vals})
 		}
 	case *influxql.ShowTagKeysStatement:
-		for _, m := range measurementsOf(t, eng, db) {
-			keys, _ := eng.TagKeys(db, m)
+		for _, m := range measurementsOf(t, eng, bk) {
+			keys, _ := eng.TagKeys(bk, m)
 			var vals [][]any
 			for _, k := range keys {
 				vals = append(vals, []any{k})
@@ -292,8 +296,8 @@ func answerFromStorage(t *testing.T, eng *storage.Engine, db, q string, epochNS 
 			}
 		}
 	case *influxql.ShowFieldKeysStatement:
-		for _, m := range measurementsOf(t, eng, db) {
-			fields, _ := eng.Fields(db, m)
+		for _, m := range measurementsOf(t, eng, bk) {
+			fields, _ := eng.Fields(bk, m)
 			var vals [][]any
 			for _, f := range fields {
 				vals = append(vals, []any{f.Name, storage.FieldTypeName(f.Type)})
@@ -311,17 +315,17 @@ func answerFromStorage(t *testing.T, eng *storage.Engine, db, q string, epochNS 
 	return string(b)
 }
 
-func measurementsOf(t *testing.T, eng *storage.Engine, db string) []string {
-	ms, err := eng.Measurements(db)
+func measurementsOf(t *testing.T, eng *storage.Engine, bk storage.BucketID) []string {
+	ms, err := eng.Measurements(bk)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return ms
 }
 
-func matchMeasurements(t *testing.T, eng *storage.Engine, db string, sources influxql.Sources) []string {
+func matchMeasurements(t *testing.T, eng *storage.Engine, bk storage.BucketID, sources influxql.Sources) []string {
 	var out []string
-	for _, m := range measurementsOf(t, eng, db) {
+	for _, m := range measurementsOf(t, eng, bk) {
 		for _, src := range sources {
 			mm, ok := src.(*influxql.Measurement)
 			if !ok {
@@ -338,14 +342,14 @@ func matchMeasurements(t *testing.T, eng *storage.Engine, db string, sources inf
 
 // selectAll renders SELECT * FROM m: one row per series and timestamp with every tag
 // and field as a column (null where absent), rows ordered by time then series.
-func selectAll(t *testing.T, eng *storage.Engine, db, m string, cols []string, epochNS bool) map[string]any {
+func selectAll(t *testing.T, eng *storage.Engine, bk storage.BucketID, m string, cols []string, epochNS bool) map[string]any {
 	type row struct {
 		t      int64
 		series string
 		vals   map[string]any
 	}
 	var rows []*row
-	err := eng.ReadSeries(db, m, nil, math.MinInt64, math.MaxInt64, func(s *storage.SeriesData) error {
+	err := eng.ReadSeries(bk, m, nil, math.MinInt64, math.MaxInt64, func(s *storage.SeriesData) error {
 		byTime := map[int64]*row{}
 		key := influxSeriesKey(m, s.Tags)
 		for name, col := range s.Fields {

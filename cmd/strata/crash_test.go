@@ -195,7 +195,11 @@ func TestCrashLosesNoAcknowledgedWrite(t *testing.T) {
 	for w := range stored {
 		stored[w] = map[int64][2]float64{}
 	}
-	err = eng.ReadSeries("crash", "crash", nil, math.MinInt64, math.MaxInt64, func(s *storage.SeriesData) error {
+	bk, err := eng.Bucket("crash", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = eng.ReadSeries(bk, "crash", nil, math.MinInt64, math.MaxInt64, func(s *storage.SeriesData) error {
 		var w int
 		for _, tg := range s.Tags {
 			if string(tg.Key) == "writer" {

@@ -101,7 +101,11 @@ func gzipped(t *testing.T, b []byte) []byte {
 func dump(t *testing.T, eng *storage.Engine, db, m string) []string {
 	t.Helper()
 	var out []string
-	err := eng.ReadSeries(db, m, nil, math.MinInt64, math.MaxInt64, func(s *storage.SeriesData) error {
+	bk, err := eng.Bucket(db, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = eng.ReadSeries(bk, m, nil, math.MinInt64, math.MaxInt64, func(s *storage.SeriesData) error {
 		key := s.Measurement
 		for _, tg := range s.Tags {
 			key += "," + string(tg.Key) + "=" + string(tg.Value)

@@ -1,0 +1,403 @@
+package storage
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/cockroachdb/pebble"
+
+	"github.com/strata-db/strata/storage/block"
+)
+
+// Deletion: DROP SERIES, DROP MEASUREMENT and DELETE. Each is first appended to the
+// WAL as a tombstone record and made durable, then applied; replay applies the same
+// records in log order, so a write logged before a drop is dropped again after a
+// crash, and one logged after it survives. Applying is idempotent.
+
+const (
+	recordDropSeries  byte = 2 // bucket, measurement, flags, series IDs
+	recordDeleteRange byte = 3 // bucket, min, max, series IDs to trim, series IDs to drop
+)
+
+// dropFieldsFlag in a drop record: also forget the measurement's fields (DROP
+// MEASUREMENT); DROP SERIES keeps them, as InfluxDB does.
+const dropFieldsFlag = 1
+
+func appendIDs(dst []byte, ids []SeriesID) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(ids)))
+	for _, id := range ids {
+		dst = binary.AppendUvarint(dst, uint64(id))
+	}
+	return dst
+}
+
+func (r *recordReader) ids() []SeriesID {
+	n := r.uvarint()
+	if n > uint64(len(r.b)) { // each ID takes at least a byte
+		r.fail()
+		return nil
+	}
+	out := make([]SeriesID, 0, n)
+	for ; n > 0 && r.err == nil; n-- {
+		out = append(out, SeriesID(r.uvarint()))
+	}
+	return out
+}
+
+// DropMeasurement deletes measurement m of bucket b: its series, their data and its
+// fields. Dropping a measurement that does not exist is not an error.
+func (e *Engine) DropMeasurement(b BucketID, m string) error {
+	ids, err := e.SeriesIDs(b, m, nil)
+	if err != nil {
+		return err
+	}
+	return e.dropSeries(b, m, true, bitmapIDs(ids.ToArray()))
+}
+
+// DropSeries deletes the series of measurement m (every measurement if m is "")
+// matching expr, with their data. It returns how many were dropped.
+func (e *Engine) DropSeries(b BucketID, m string, expr *TagExpr) (int, error) {
+	ms := []string{m}
+	if m == "" {
+		var err error
+		if ms, err = e.Measurements(b); err != nil {
+			return 0, err
+		}
+	}
+	n := 0
+	for _, m := range ms {
+		ids, err := e.SeriesIDs(b, m, expr)
+		if err != nil {
+			return n, err
+		}
+		if ids.IsEmpty() {
+			continue
+		}
+		if err := e.dropSeries(b, m, false, bitmapIDs(ids.ToArray())); err != nil {
+			return n, err
+		}
+		n += int(ids.GetCardinality())
+	}
+	return n, nil
+}
+
+func bitmapIDs(x []uint32) []SeriesID {
+	out := make([]SeriesID, len(x))
+	for i, v := range x {
+		out[i] = SeriesID(v)
+	}
+	return out
+}
+
+func (e *Engine) dropSeries(b BucketID, m string, dropFields bool, ids []SeriesID) error {
+	if len(ids) == 0 && !dropFields {
+		return nil
+	}
+	e.flushMu.Lock()
+	defer e.flushMu.Unlock()
+	e.commitMu.Lock()
+	defer e.commitMu.Unlock()
+	if e.closed {
+		return ErrClosed
+	}
+	rec := []byte{recordDropSeries}
+	rec = binary.AppendUvarint(rec, uint64(b))
+	rec = appendLP(rec, []byte(m))
+	flags := byte(0)
+	if dropFields {
+		flags = dropFieldsFlag
+	}
+	rec = append(rec, flags)
+	rec = appendIDs(rec, ids)
+	if err := e.wal.Write(rec); err != nil {
+		return fmt.Errorf("wal: %w", err)
+	}
+	return e.applyDropSeries(b, m, dropFields, ids)
+}
+
+// applyDropSeries removes series from the catalog, the index, the blocks and the
+// heads. The caller holds commitMu (so no posting list changes under it).
+func (e *Engine) applyDropSeries(id BucketID, m string, dropFields bool, ids []SeriesID) error {
+	pb := e.pebble.NewBatch()
+	postings := map[string][]uint32{}
+	e.catMu.Lock()
+	b := e.cat.buckets[id]
+	if b == nil {
+		e.catMu.Unlock()
+		return pb.Close()
+	}
+	for _, sid := range ids {
+		info := e.cat.series[sid]
+		if info == nil || info.bucket != id {
+			continue
+		}
+		mm, tags, err := ParseSeriesKey(info.key, nil)
+		if err != nil {
+			e.catMu.Unlock()
+			pb.Close()
+			return err
+		}
+		delete(b.series, string(info.key))
+		delete(e.cat.series, sid)
+		if meas := b.measurements[string(mm)]; meas != nil {
+			meas.series--
+		}
+		pb.Delete(seriesByKeyKey(id, info.key), nil)
+		pb.Delete(seriesByIDKey(sid), nil)
+		mk := string(measurementKey(id, mm))
+		postings[mk] = append(postings[mk], uint32(sid))
+		for _, t := range tags {
+			tk := string(tagPostingKey(id, mm, t.Key, t.Value))
+			postings[tk] = append(postings[tk], uint32(sid))
+		}
+		p := blockSeriesPrefix(id, sid)
+		pb.DeleteRange(p, prefixEnd(p), nil)
+	}
+	if dropFields {
+		if meas := b.measurements[m]; meas != nil {
+			for name := range meas.fields {
+				pb.Delete(fieldKey(id, []byte(m), []byte(name)), nil)
+			}
+			delete(b.measurements, m)
+		}
+	}
+	e.catMu.Unlock()
+	// Posting lists shrink by read-modify-write; commitMu keeps merges out meanwhile.
+	keys := make([]string, 0, len(postings))
+	for k := range postings {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		bm, err := readBitmap(e.pebble, []byte(k))
+		if err != nil {
+			pb.Close()
+			return err
+		}
+		for _, sid := range postings[k] {
+			bm.Remove(sid)
+		}
+		if bm.IsEmpty() {
+			pb.Delete([]byte(k), nil)
+			continue
+		}
+		bm.RunOptimize()
+		v, err := bm.ToBytes()
+		if err != nil {
+			pb.Close()
+			return err
+		}
+		pb.Set([]byte(k), v, nil)
+	}
+	e.headsMu.RLock()
+	heads := []*head{e.active, e.flushing}
+	e.headsMu.RUnlock()
+	for _, h := range heads {
+		if h != nil {
+			h.dropSeries(ids)
+		}
+	}
+	return pb.Commit(pebble.NoSync)
+}
+
+// Delete removes the points of measurement m (every measurement if "") of bucket b
+// whose series match expr and whose time lies in [min, max]. Series left without any
+// point are dropped from the index, as InfluxDB does.
+func (e *Engine) Delete(b BucketID, m string, expr *TagExpr, min, max int64) error {
+	ms := []string{m}
+	if m == "" {
+		var err error
+		if ms, err = e.Measurements(b); err != nil {
+			return err
+		}
+	}
+	for _, m := range ms {
+		ids, err := e.SeriesIDs(b, m, expr)
+		if err != nil {
+			return err
+		}
+		if ids.IsEmpty() {
+			continue
+		}
+		if err := e.deleteRange(b, m, bitmapIDs(ids.ToArray()), min, max); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *Engine) deleteRange(b BucketID, m string, ids []SeriesID, min, max int64) error {
+	e.flushMu.Lock()
+	defer e.flushMu.Unlock()
+	e.commitMu.Lock()
+	defer e.commitMu.Unlock()
+	if e.closed {
+		return ErrClosed
+	}
+	fields, err := e.Fields(b, m)
+	if err != nil {
+		return err
+	}
+	// Which series keep points outside the range? Decided before logging, so that
+	// replay drops exactly the same ones.
+	var trim, drop []SeriesID
+	for _, sid := range ids {
+		keeps, err := e.hasPointsOutside(b, sid, fields, min, max)
+		if err != nil {
+			return err
+		}
+		if keeps {
+			trim = append(trim, sid)
+		} else {
+			drop = append(drop, sid)
+		}
+	}
+	rec := []byte{recordDeleteRange}
+	rec = binary.AppendUvarint(rec, uint64(b))
+	rec = binary.AppendVarint(rec, min)
+	rec = binary.AppendVarint(rec, max)
+	rec = appendIDs(rec, trim)
+	rec = appendIDs(rec, drop)
+	if err := e.wal.Write(rec); err != nil {
+		return fmt.Errorf("wal: %w", err)
+	}
+	return e.applyDeleteRange(b, min, max, trim, drop)
+}
+
+// hasPointsOutside tells whether series sid has any point outside [min, max].
+func (e *Engine) hasPointsOutside(b BucketID, sid SeriesID, fields []FieldInfo, min, max int64) (bool, error) {
+	for _, f := range fields {
+		for _, r := range [][2]int64{{math.MinInt64, min - 1}, {max + 1, math.MaxInt64}} {
+			if r[0] > r[1] || (r[0] == math.MinInt64 && min == math.MinInt64) || (r[1] == math.MaxInt64 && max == math.MaxInt64) {
+				continue
+			}
+			c, err := e.NewCursor(b, sid, f.ID, r[0], r[1])
+			if err != nil {
+				return false, err
+			}
+			for c.Next() {
+				col, err := c.Column()
+				if err != nil {
+					return false, err
+				}
+				if col.Len() > 0 {
+					return true, nil
+				}
+			}
+		}
+	}
+	return false, nil
+}
+
+// applyDeleteRange trims [min, max] out of the blocks and heads of trim, and drops
+// the series of drop. The caller holds commitMu and flushMu.
+func (e *Engine) applyDeleteRange(b BucketID, min, max int64, trim, drop []SeriesID) error {
+	e.catMu.RLock()
+	bk := e.cat.buckets[b]
+	var fields []FieldInfo
+	if bk != nil {
+		for _, meas := range bk.measurements {
+			for _, f := range meas.fields {
+				fields = append(fields, *f)
+			}
+		}
+	}
+	e.catMu.RUnlock()
+	if bk == nil {
+		return nil
+	}
+	pb := e.pebble.NewBatch()
+	enc := block.NewEncoder()
+	dec := block.NewDecoder()
+	for _, sid := range trim {
+		for _, f := range fields {
+			if err := e.trimBlocks(pb, enc, dec, b, sid, f.ID, min, max); err != nil {
+				pb.Close()
+				return err
+			}
+		}
+	}
+	if err := pb.Commit(pebble.NoSync); err != nil {
+		return err
+	}
+	e.headsMu.RLock()
+	heads := []*head{e.active, e.flushing}
+	e.headsMu.RUnlock()
+	for _, h := range heads {
+		if h != nil {
+			h.deleteRange(trim, min, max)
+		}
+	}
+	return e.applyDropSeries(b, "", false, drop)
+}
+
+// trimBlocks rewrites the blocks of one series and field that overlap [min, max]
+// without the points inside it. A rewritten block keeps its flush sequence number,
+// so its precedence against overlapping blocks is unchanged.
+func (e *Engine) trimBlocks(pb *pebble.Batch, enc *block.Encoder, dec *block.Decoder, b BucketID, sid SeriesID, fid FieldID, min, max int64) error {
+	lower, upper := blockScanBounds(b, sid, fid, min, max)
+	it, err := e.pebble.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	var col block.Column
+	for it.First(); it.Valid(); it.Next() {
+		hdr, err := block.DecodeHeader(it.Value())
+		if err != nil {
+			return err
+		}
+		if hdr.MaxTime < min || hdr.MinTime > max {
+			continue
+		}
+		_, seq, err := parseBlockKey(it.Key())
+		if err != nil {
+			return err
+		}
+		if err := dec.Decode(&col, it.Value()); err != nil {
+			return err
+		}
+		kept := &block.Column{Type: col.Type}
+		for i, t := range col.Times {
+			if t < min || t > max {
+				copyRow(kept, &col, i)
+			}
+		}
+		pb.Delete(it.Key(), nil)
+		if kept.Len() == 0 {
+			continue
+		}
+		v, err := enc.Encode(nil, kept)
+		if err != nil {
+			return err
+		}
+		pb.Set(blockKey(nil, b, sid, fid, kept.Times[kept.Len()-1], seq), v, nil)
+	}
+	return it.Error()
+}
+
+// replayDrop applies a drop or delete record during WAL replay.
+func (e *Engine) replayDrop(rec []byte) error {
+	r := &recordReader{b: rec[1:]}
+	b := BucketID(r.uvarint())
+	switch rec[0] {
+	case recordDropSeries:
+		m := string(r.lp())
+		flags := r.byte1()
+		ids := r.ids()
+		if r.err != nil {
+			return r.err
+		}
+		return e.applyDropSeries(b, m, flags&dropFieldsFlag != 0, ids)
+	case recordDeleteRange:
+		min, max := r.varint(), r.varint()
+		trim, drop := r.ids(), r.ids()
+		if r.err != nil {
+			return r.err
+		}
+		return e.applyDeleteRange(b, min, max, trim, drop)
+	}
+	return fmt.Errorf("%w: unknown record type %d", errBadRecord, rec[0])
+}
