@@ -62,12 +62,13 @@ func TestTransforms(t *testing.T) {
 // window would give a different last bit for these values.
 func TestMovingAverageRunningSum(t *testing.T) {
 	f, _ := NewTransform("moving_average", []any{int64(2)}, 0)
-	got, _ := f(ps(0.1, 0.2, 0.7))
-	running := ((0.1 + 0.2) - 0.1 + 0.7) / 2
+	a, b, c := 0.1, 0.2, 0.7 // variables: constant arithmetic would be exact
+	got, _ := f(ps(a, b, c))
+	running := ((a + b) - a + c) / 2
 	if v := got[1].Value.(float64); v != running {
 		t.Fatalf("moving_average = %v, want running-sum %v", v, running)
 	}
-	if running == (0.2+0.7)/2 {
+	if running == (b+c)/2 {
 		t.Fatal("test values do not distinguish running sum from re-summing")
 	}
 }
