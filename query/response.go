@@ -49,8 +49,12 @@ type ResultSeries struct {
 	// ignored and Row.Values holds one value per column.
 	NoTime bool
 	Rows   []Row
-	// Partial says the series continues in the next WriteResult call of the same
-	// statement (the executor emits a long series in pieces).
+	// Partial says the series may continue in the next WriteResult call of the
+	// same statement: if that call starts with the same series (name, tags and
+	// columns), its rows join this one. An executor that cannot know whether a
+	// series is complete can always set it. The rendered "partial" flag does not
+	// come from here: it marks a series continued in a later chunk, or one cut by
+	// Close.
 	Partial bool
 }
 
@@ -407,7 +411,7 @@ func (r *ResponseWriter) failStatement() {
 	st := r.st
 	if r.chunked {
 		if st.ser {
-			r.cutSeries(st.serCont)
+			r.cutSeries(false)
 		}
 		return
 	}
@@ -425,7 +429,7 @@ func (r *ResponseWriter) endStatement(cut bool) {
 	if !r.csv {
 		r.openResult(st)
 		if st.ser {
-			r.closeSeries(st.serCont)
+			r.closeSeries(cut)
 		}
 		r.closeResult(st.msgs, cut, st.err)
 		if r.chunked {
