@@ -927,3 +927,51 @@ func BenchmarkResponseWriter(b *testing.B) {
 type countWriter int
 
 func (c *countWriter) Write(p []byte) (int, error) { *c += countWriter(len(p)); return len(p), nil }
+
+type writeCounter struct {
+	bytes.Buffer
+	writes int
+}
+
+func (w *writeCounter) Write(p []byte) (int, error) { w.writes++; return w.Buffer.Write(p) }
+
+// TestResponseWriter_StreamsCompletedStatements checks that a non-chunked answer
+// goes out as statements complete, while an error still retracts the statement
+// in progress even after megabytes of output.
+func TestResponseWriter_StreamsCompletedStatements(t *testing.T) {
+	var w writeCounter
+	rw := NewResponseWriter(&w, Encoding{}, false, 0)
+	big := benchResults(5000)
+	for id := range 3 {
+		big.StatementID = id
+		if err := rw.WriteResult(big); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := w.writes
+	big.StatementID, big.Partial = 3, true
+	rw.WriteResult(big)
+	rw.WriteResult(&StatementResult{StatementID: 3, Err: "boom"})
+	if err := rw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if before < 2 {
+		t.Errorf("%d writes before the last statement: completed statements were held back", before)
+	}
+	var doc struct {
+		Results []struct {
+			StatementID int `json:"statement_id"`
+			Series      []struct {
+				Values [][]any `json:"values"`
+			} `json:"series"`
+			Err string `json:"error"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal(w.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Results) != 4 || len(doc.Results[2].Series[0].Values) != 5000 ||
+		doc.Results[3].Err != "boom" || doc.Results[3].Series != nil {
+		t.Errorf("unexpected answer shape: %d results", len(doc.Results))
+	}
+}
