@@ -1,0 +1,242 @@
+package query
+
+import (
+	"math"
+
+	"github.com/strata-db/strata/query/influxql"
+)
+
+// evalExpr evaluates a select-list expression for one row. ref resolves field and
+// tag names, call resolves function calls (nil in raw queries). Arithmetic follows
+// InfluxQL: integers stay integers under + - * %, division yields a float, a
+// division by zero yields 0, and any null operand yields null.
+func evalExpr(ex influxql.Expr, ref func(string) any, call func(*influxql.Call) any) any {
+	switch x := ex.(type) {
+	case *influxql.VarRef:
+		return ref(x.Val)
+	case *influxql.Call:
+		if call == nil {
+			return nil
+		}
+		return call(x)
+	case *influxql.ParenExpr:
+		return evalExpr(x.Expr, ref, call)
+	case *influxql.IntegerLiteral:
+		return x.Val
+	case *influxql.NumberLiteral:
+		return x.Val
+	case *influxql.StringLiteral:
+		return x.Val
+	case *influxql.BooleanLiteral:
+		return x.Val
+	case *influxql.BinaryExpr:
+		return arith(x.Op, evalExpr(x.LHS, ref, call), evalExpr(x.RHS, ref, call))
+	}
+	return nil
+}
+
+func arith(op influxql.Token, l, r any) any {
+	if l == nil || r == nil {
+		return nil
+	}
+	if li, ok := l.(int64); ok {
+		if ri, ok := r.(int64); ok {
+			switch op {
+			case influxql.ADD:
+				return li + ri
+			case influxql.SUB:
+				return li - ri
+			case influxql.MUL:
+				return li * ri
+			case influxql.DIV:
+				if ri == 0 {
+					return int64(0)
+				}
+				return float64(li) / float64(ri)
+			case influxql.MOD:
+				if ri == 0 {
+					return int64(0)
+				}
+				return li % ri
+			case influxql.BITWISE_AND:
+				return li & ri
+			case influxql.BITWISE_OR:
+				return li | ri
+			case influxql.BITWISE_XOR:
+				return li ^ ri
+			}
+			return nil
+		}
+	}
+	if lb, ok := l.(bool); ok {
+		if rb, ok := r.(bool); ok {
+			switch op {
+			case influxql.BITWISE_AND:
+				return lb && rb
+			case influxql.BITWISE_OR:
+				return lb || rb
+			case influxql.BITWISE_XOR:
+				return lb != rb
+			}
+		}
+		return nil
+	}
+	lf, lok := toFloat(l)
+	rf, rok := toFloat(r)
+	if !lok || !rok {
+		return nil
+	}
+	switch op {
+	case influxql.ADD:
+		return lf + rf
+	case influxql.SUB:
+		return lf - rf
+	case influxql.MUL:
+		return lf * rf
+	case influxql.DIV:
+		if rf == 0 {
+			return float64(0)
+		}
+		return lf / rf
+	case influxql.MOD:
+		if rf == 0 {
+			return float64(0)
+		}
+		return math.Mod(lf, rf)
+	}
+	return nil
+}
+
+// evalCond evaluates a WHERE condition on a row's field values and its series'
+// tags. A comparison with a missing value is false.
+func evalCond(cond influxql.Expr, fields map[string]any, tags map[string]string) bool {
+	v := evalCondValue(cond, fields, tags)
+	b, ok := v.(bool)
+	return ok && b
+}
+
+func evalCondValue(ex influxql.Expr, fields map[string]any, tags map[string]string) any {
+	switch x := ex.(type) {
+	case *influxql.ParenExpr:
+		return evalCondValue(x.Expr, fields, tags)
+	case *influxql.BooleanLiteral:
+		return x.Val
+	case *influxql.VarRef:
+		if v, ok := fields[x.Val]; ok {
+			return v
+		}
+		if v, ok := tags[x.Val]; ok {
+			return v
+		}
+		return nil
+	case *influxql.IntegerLiteral:
+		return x.Val
+	case *influxql.NumberLiteral:
+		return x.Val
+	case *influxql.StringLiteral:
+		return x.Val
+	case *influxql.RegexLiteral:
+		return x
+	case *influxql.BinaryExpr:
+		switch x.Op {
+		case influxql.AND:
+			return evalCond(x.LHS, fields, tags) && evalCond(x.RHS, fields, tags)
+		case influxql.OR:
+			return evalCond(x.LHS, fields, tags) || evalCond(x.RHS, fields, tags)
+		}
+		l := evalCondValue(x.LHS, fields, tags)
+		r := evalCondValue(x.RHS, fields, tags)
+		switch x.Op {
+		case influxql.EQ, influxql.NEQ, influxql.LT, influxql.LTE, influxql.GT, influxql.GTE:
+			return compare(x.Op, l, r)
+		case influxql.EQREGEX, influxql.NEQREGEX:
+			s, ok := l.(string)
+			re, rok := r.(*influxql.RegexLiteral)
+			if !ok || !rok {
+				return false
+			}
+			m := re.Val.MatchString(s)
+			if x.Op == influxql.NEQREGEX {
+				return !m
+			}
+			return m
+		default:
+			return arith(x.Op, l, r)
+		}
+	}
+	return nil
+}
+
+func compare(op influxql.Token, l, r any) bool {
+	if l == nil || r == nil {
+		return false
+	}
+	var c int
+	switch lv := l.(type) {
+	case string:
+		rv, ok := r.(string)
+		if !ok {
+			return false
+		}
+		switch {
+		case lv < rv:
+			c = -1
+		case lv > rv:
+			c = 1
+		}
+	case bool:
+		rv, ok := r.(bool)
+		if !ok {
+			return false
+		}
+		if op != influxql.EQ && op != influxql.NEQ {
+			return false
+		}
+		if (lv == rv) == (op == influxql.EQ) {
+			return true
+		}
+		return false
+	default:
+		if li, ok := l.(int64); ok {
+			if ri, ok := r.(int64); ok {
+				switch {
+				case li < ri:
+					c = -1
+				case li > ri:
+					c = 1
+				}
+				return cmpResult(op, c)
+			}
+		}
+		lf, lok := toFloat(l)
+		rf, rok := toFloat(r)
+		if !lok || !rok {
+			return false
+		}
+		switch {
+		case lf < rf:
+			c = -1
+		case lf > rf:
+			c = 1
+		}
+	}
+	return cmpResult(op, c)
+}
+
+func cmpResult(op influxql.Token, c int) bool {
+	switch op {
+	case influxql.EQ:
+		return c == 0
+	case influxql.NEQ:
+		return c != 0
+	case influxql.LT:
+		return c < 0
+	case influxql.LTE:
+		return c <= 0
+	case influxql.GT:
+		return c > 0
+	case influxql.GTE:
+		return c >= 0
+	}
+	return false
+}

@@ -1,0 +1,321 @@
+package query
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/strata-db/strata/query/influxql"
+	"github.com/strata-db/strata/storage"
+)
+
+// Store is what the query engine needs from the storage engine.
+type Store interface {
+	CreateDatabase(name string, rp *storage.RetentionPolicy) error
+	DropDatabase(name string) error
+	Databases() []string
+	RetentionPolicies(db string) ([]storage.RetentionPolicyInfo, error)
+	CreateRetentionPolicy(db string, rp storage.RetentionPolicy, makeDefault bool) error
+	AlterRetentionPolicy(db, name string, u storage.RetentionPolicyUpdate) error
+	DropRetentionPolicy(db, name string) error
+	Bucket(db, rp string) (storage.BucketID, error)
+
+	Measurements(b storage.BucketID) ([]string, error)
+	Fields(b storage.BucketID, m string) ([]storage.FieldInfo, error)
+	TagKeys(b storage.BucketID, m string) ([]string, error)
+	TagValues(b storage.BucketID, m, k string) ([]string, []*roaring.Bitmap, error)
+	SeriesIDs(b storage.BucketID, m string, expr *storage.TagExpr) (*roaring.Bitmap, error)
+	Series(id storage.SeriesID) (m []byte, tags []storage.Tag, ok bool)
+	NewCursor(b storage.BucketID, s storage.SeriesID, f storage.FieldID, min, max int64) (*storage.Cursor, error)
+
+	DropMeasurement(b storage.BucketID, m string) error
+	DropSeries(b storage.BucketID, m string, expr *storage.TagExpr) (int, error)
+	Delete(b storage.BucketID, m string, expr *storage.TagExpr, min, max int64) error
+
+	NewBatch(b storage.BucketID) (*storage.Batch, error)
+	Write(b *storage.Batch) (storage.WriteResult, error)
+}
+
+// Limits bound what one query may cost. Zero values take the defaults.
+type Limits struct {
+	// MaxSeries is the most series one SELECT may read (0: 1,000,000).
+	MaxSeries int
+	// MaxPoints is the most points one SELECT may read, across series (0: no limit
+	// beyond MaxBuckets; raw queries stream).
+	MaxPoints int64
+	// MaxBuckets is the most GROUP BY time windows one series may produce (0:
+	// 1,000,000): GROUP BY time(1ns) over a day must fail cleanly, not exhaust
+	// memory.
+	MaxBuckets int64
+	// Timeout ends a statement that runs longer (0: none).
+	Timeout time.Duration
+}
+
+// Executor runs parsed InfluxQL statements against a Store.
+type Executor struct {
+	store   Store
+	log     *slog.Logger
+	limits  Limits
+	now     func() time.Time
+	queries *queryRegistry
+}
+
+// NewExecutor returns an executor over store.
+func NewExecutor(store Store, log *slog.Logger, limits Limits) *Executor {
+	if limits.MaxSeries <= 0 {
+		limits.MaxSeries = 1_000_000
+	}
+	if limits.MaxBuckets <= 0 {
+		limits.MaxBuckets = 1_000_000
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Executor{store: store, log: log, limits: limits, now: time.Now, queries: newQueryRegistry()}
+}
+
+// ExecOptions are the request-level settings of one query.
+type ExecOptions struct {
+	Database        string // db parameter: default database
+	RetentionPolicy string // rp parameter: default retention policy
+	ReadOnly        bool   // a GET request: DDL runs but warns, as InfluxDB 1.x does
+	Now             time.Time
+}
+
+// errorf makes a statement error: reported in results[i].error, not as an HTTP
+// failure.
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
+// Execute runs every statement of q in order, handing each result to emit. After a
+// failing statement the rest are not run (InfluxDB 1.x behaves so).
+func (e *Executor) Execute(ctx context.Context, q *influxql.Query, opts ExecOptions, emit func(*StatementResult) error) error {
+	if opts.Now.IsZero() {
+		opts.Now = e.now()
+	}
+	ctx, done := e.queries.register(ctx, q.String(), opts.Database)
+	defer done()
+	for i, stmt := range q.Statements {
+		res := e.executeStatement(ctx, stmt, opts)
+		res.StatementID = i
+		if opts.ReadOnly && res.Err == "" && isWriteStatement(stmt) {
+			res.Messages = append(res.Messages, ResponseMessage{
+				Level: "warning",
+				Text:  fmt.Sprintf("deprecated use of '%s' in a read only context, please use a POST request instead", stmt.String()),
+			})
+		}
+		if err := emit(res); err != nil {
+			return err
+		}
+		if res.Err != "" {
+			break
+		}
+	}
+	return nil
+}
+
+func (e *Executor) executeStatement(ctx context.Context, stmt influxql.Statement, opts ExecOptions) *StatementResult {
+	if e.limits.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, e.limits.Timeout)
+		defer cancel()
+	}
+	var res *StatementResult
+	var err error
+	switch s := stmt.(type) {
+	case *influxql.SelectStatement:
+		res, err = e.executeSelect(ctx, s, opts)
+	case *influxql.ExplainStatement:
+		res, err = e.executeExplain(ctx, s, opts)
+	default:
+		res, err = e.executeMeta(ctx, stmt, opts)
+	}
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = errorf("query timeout: the statement ran longer than %v", e.limits.Timeout)
+		}
+		return &StatementResult{Err: err.Error()}
+	}
+	if res == nil {
+		res = &StatementResult{}
+	}
+	return res
+}
+
+// isWriteStatement tells the statements InfluxDB warns about on GET.
+func isWriteStatement(stmt influxql.Statement) bool {
+	switch s := stmt.(type) {
+	case *influxql.SelectStatement:
+		return s.Target != nil
+	case *influxql.ShowDatabasesStatement, *influxql.ShowMeasurementsStatement, *influxql.ShowTagKeysStatement,
+		*influxql.ShowTagValuesStatement, *influxql.ShowFieldKeysStatement, *influxql.ShowSeriesStatement,
+		*influxql.ShowRetentionPoliciesStatement, *influxql.ShowUsersStatement, *influxql.ShowContinuousQueriesStatement,
+		*influxql.ShowQueriesStatement, *influxql.ShowSeriesCardinalityStatement, *influxql.ShowMeasurementCardinalityStatement,
+		*influxql.ExplainStatement:
+		return false
+	}
+	return true
+}
+
+// resolveBucket finds the bucket a statement reads: the database and retention
+// policy named in the source if any, else the request's.
+func (e *Executor) resolveBucket(db, rp string, opts ExecOptions) (storage.BucketID, string, error) {
+	if db == "" {
+		db = opts.Database
+	}
+	if rp == "" {
+		rp = opts.RetentionPolicy
+	}
+	if db == "" {
+		return 0, "", errorf("database name required")
+	}
+	b, err := e.store.Bucket(db, rp)
+	if err != nil {
+		var nf *storage.DatabaseNotFoundError
+		if errors.As(err, &nf) {
+			return 0, db, errorf("database not found: %s", db)
+		}
+		return 0, db, err
+	}
+	return b, db, nil
+}
+
+// tagExpr converts a condition that references only tags into a storage predicate.
+// isTag tells which names are tags; time conditions must have been removed
+// (influxql.TimeCondition). It returns nil for a nil condition (every series).
+func tagExpr(cond influxql.Expr) (*storage.TagExpr, error) {
+	switch c := cond.(type) {
+	case nil:
+		return nil, nil
+	case *influxql.ParenExpr:
+		return tagExpr(c.Expr)
+	case *influxql.BooleanLiteral:
+		if c.Val {
+			return nil, nil
+		}
+		// false: match nothing (a regex that never matches a key's absence or value).
+		return &storage.TagExpr{Op: storage.TagMatch, Key: "\x00", Regex: regexp.MustCompile(`a\A`)}, nil
+	case *influxql.BinaryExpr:
+		switch c.Op {
+		case influxql.AND, influxql.OR:
+			l, err := tagExpr(c.LHS)
+			if err != nil {
+				return nil, err
+			}
+			r, err := tagExpr(c.RHS)
+			if err != nil {
+				return nil, err
+			}
+			if l == nil || r == nil { // "true" on one side
+				if c.Op == influxql.AND {
+					if l == nil {
+						return r, nil
+					}
+					return l, nil
+				}
+				return nil, nil
+			}
+			op := storage.TagAnd
+			if c.Op == influxql.OR {
+				op = storage.TagOr
+			}
+			return &storage.TagExpr{Op: op, LHS: l, RHS: r}, nil
+		case influxql.EQ, influxql.NEQ, influxql.EQREGEX, influxql.NEQREGEX:
+			ref, lit := c.LHS, c.RHS
+			if _, ok := ref.(*influxql.VarRef); !ok {
+				ref, lit = lit, ref
+			}
+			v, ok := ref.(*influxql.VarRef)
+			if !ok {
+				return nil, errorf("invalid tag comparison: %s", c.String())
+			}
+			switch l := lit.(type) {
+			case *influxql.StringLiteral:
+				switch c.Op {
+				case influxql.EQ:
+					return &storage.TagExpr{Op: storage.TagEq, Key: v.Val, Value: l.Val}, nil
+				case influxql.NEQ:
+					return &storage.TagExpr{Op: storage.TagNotEq, Key: v.Val, Value: l.Val}, nil
+				}
+			case *influxql.RegexLiteral:
+				switch c.Op {
+				case influxql.EQREGEX:
+					return &storage.TagExpr{Op: storage.TagMatch, Key: v.Val, Regex: l.Val}, nil
+				case influxql.NEQREGEX:
+					return &storage.TagExpr{Op: storage.TagNotMatch, Key: v.Val, Regex: l.Val}, nil
+				}
+			case *influxql.VarRef:
+				// Comparing a tag to an identifier ("value" in double quotes) matches
+				// nothing in InfluxDB.
+				return tagExpr(&influxql.BooleanLiteral{Val: false})
+			}
+			return nil, errorf("invalid tag comparison: %s", c.String())
+		}
+	}
+	return nil, errorf("invalid tag condition: %s", cond.String())
+}
+
+// queryRegistry tracks running queries for SHOW QUERIES and KILL QUERY.
+type queryRegistry struct {
+	mu      sync.Mutex
+	next    uint64
+	running map[uint64]*runningQuery
+}
+
+type runningQuery struct {
+	id     uint64
+	text   string
+	db     string
+	start  time.Time
+	cancel context.CancelFunc
+}
+
+func newQueryRegistry() *queryRegistry {
+	return &queryRegistry{running: map[uint64]*runningQuery{}}
+}
+
+// register records a starting query; done must be called when it ends.
+func (r *queryRegistry) register(ctx context.Context, text, db string) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	r.mu.Lock()
+	r.next++
+	q := &runningQuery{id: r.next, text: text, db: db, start: time.Now(), cancel: cancel}
+	r.running[q.id] = q
+	r.mu.Unlock()
+	return ctx, func() {
+		r.mu.Lock()
+		delete(r.running, q.id)
+		r.mu.Unlock()
+		cancel()
+	}
+}
+
+// list returns the running queries ordered by ID.
+func (r *queryRegistry) list() []runningQuery {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]runningQuery, 0, len(r.running))
+	for _, q := range r.running {
+		out = append(out, *q)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
+	return out
+}
+
+// kill cancels query id; false if no such query runs.
+func (r *queryRegistry) kill(id uint64) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	q := r.running[id]
+	if q == nil {
+		return false
+	}
+	q.cancel()
+	return true
+}

@@ -1,0 +1,480 @@
+package query
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/strata-db/strata/query/funcs"
+	"github.com/strata-db/strata/query/influxql"
+	"github.com/strata-db/strata/storage"
+)
+
+// A selectPlan is a SELECT statement analysed against the schema of the sources it
+// reads: which fields each output column needs, which calls compute them, how rows
+// are grouped into series and windows.
+type selectPlan struct {
+	stmt *influxql.SelectStatement
+	tr   influxql.TimeRange // inclusive [Min, Max] in ns
+
+	interval, offset time.Duration // GROUP BY time; interval 0: none
+	loc              *time.Location
+	fill             influxql.FillOption
+	fillValue        any
+	ascending        bool
+
+	columns []string        // output column names after "time"
+	exprs   []influxql.Expr // one per output column, wildcards and regexes expanded
+	calls   []*callPlan     // distinct aggregate/selector calls, innermost first
+	raw     bool            // no calls: rows are stored points
+
+	// Fields read per measurement come from the expressions; tags select from the
+	// series. isTag tells one from the other for the measurement being read.
+	tagCond   *storage.TagExpr
+	fieldCond influxql.Expr
+
+	groupAll   bool
+	groupKeys  []string
+	groupRegex []*regexp.Regexp
+}
+
+// callPlan is one aggregate or selector call of the statement, possibly wrapped in
+// a transformation (derivative(mean(x))) — the wrapper is applied to the call's
+// output series.
+type callPlan struct {
+	expr      *influxql.Call // the expression as written (the outermost call)
+	name      string         // the aggregate/selector's name ("count_distinct" for count(distinct(x)))
+	field     string         // the field it reads
+	args      []any          // literal arguments after the field
+	transform string         // "" or the transformation wrapped around it
+	targs     []any          // the transformation's literal arguments
+	window    funcs.WindowFunc
+	rawTrans  bool // a transformation of raw values (derivative(x)): no aggregate inside
+}
+
+// schema is what the plan needs to know of one source measurement.
+type schema struct {
+	fields map[string]storage.FieldType
+	tags   map[string]bool
+}
+
+func (s *schema) fieldNames() []string {
+	out := make([]string, 0, len(s.fields))
+	for f := range s.fields {
+		out = append(out, f)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (s *schema) tagNames() []string {
+	out := make([]string, 0, len(s.tags))
+	for t := range s.tags {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// isSelectorName reports whether a call name is a selector.
+func isSelectorName(n string) bool { return funcs.IsSelector(n) }
+
+// multiRow tells functions that return several rows per window.
+func multiRow(n string) bool {
+	switch n {
+	case "top", "bottom", "distinct", "sample":
+		return true
+	}
+	return false
+}
+
+// planSelect analyses stmt against the union schema of the measurements it reads.
+func (e *Executor) planSelect(stmt *influxql.SelectStatement, sch *schema, now time.Time) (*selectPlan, error) {
+	p := &selectPlan{stmt: stmt, loc: stmt.TimeZone(), ascending: stmt.TimeAscending()}
+	fs := stmt.FillSpec()
+	p.fill, p.fillValue = fs.Option, fs.Value
+
+	rest, tr, err := influxql.TimeCondition(stmt.Condition, now, p.loc)
+	if err != nil {
+		return nil, err
+	}
+	p.tr = tr
+	tagPart, fieldPart := influxql.SplitPredicates(rest, func(name string) bool { return sch.tags[name] })
+	if p.tagCond, err = tagExpr(tagPart); err != nil {
+		return nil, err
+	}
+	p.fieldCond = fieldPart
+
+	if p.interval, p.offset, err = stmt.GroupByTime(now); err != nil {
+		return nil, err
+	}
+	g := stmt.GroupByTags()
+	p.groupAll, p.groupKeys, p.groupRegex = g.All, g.Keys, g.Regexes
+
+	// Expand wildcards and regexes in the select list.
+	for _, f := range stmt.Fields {
+		if err := p.addField(f, sch); err != nil {
+			return nil, err
+		}
+	}
+	p.raw = len(p.calls) == 0
+	if p.raw && p.interval > 0 {
+		return nil, errorf("GROUP BY requires at least one aggregate function")
+	}
+	for _, c := range p.calls {
+		if multiRow(c.name) && len(p.calls) > 1 {
+			return nil, errorf("%s() cannot be combined with other functions or fields", c.name)
+		}
+	}
+	dedupColumnNames(p.columns)
+	return p, nil
+}
+
+// addField adds the output columns of one select-list field.
+func (p *selectPlan) addField(f *influxql.Field, sch *schema) error {
+	switch x := f.Expr.(type) {
+	case *influxql.Wildcard:
+		// SELECT *: every field and, for raw queries, every tag (not the GROUP BY ones).
+		names := sch.fieldNames()
+		if x.Type != influxql.AnyField {
+			names = append(names, sch.tagNames()...)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			if p.isGroupTag(n) && sch.tags[n] {
+				continue
+			}
+			p.columns = append(p.columns, n)
+			p.exprs = append(p.exprs, &influxql.VarRef{Val: n})
+		}
+		return nil
+	case *influxql.RegexLiteral:
+		for _, n := range append(sch.fieldNames(), sch.tagNames()...) {
+			if x.Val.MatchString(n) && !(p.isGroupTag(n) && sch.tags[n]) {
+				p.columns = append(p.columns, n)
+				p.exprs = append(p.exprs, &influxql.VarRef{Val: n})
+			}
+		}
+		return nil
+	case *influxql.Call:
+		// mean(*) and max(/re/) expand to one column per matching field.
+		if expanded, ok, err := p.expandCall(x, f.Alias, sch); ok || err != nil {
+			if err != nil {
+				return err
+			}
+			for _, c := range expanded {
+				if err := p.addExpr(c.expr, c.name, sch); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	name := f.Alias
+	if name == "" {
+		name = columnName(f.Expr)
+	}
+	return p.addExpr(f.Expr, name, sch)
+}
+
+type namedExpr struct {
+	expr influxql.Expr
+	name string
+}
+
+// expandCall expands a call whose field argument is * or a regex.
+func (p *selectPlan) expandCall(c *influxql.Call, alias string, sch *schema) ([]namedExpr, bool, error) {
+	inner, wrap := c, (*influxql.Call)(nil)
+	if funcs.IsTransform(c.Name) && len(c.Args) > 0 {
+		if ic, ok := c.Args[0].(*influxql.Call); ok {
+			inner, wrap = ic, c
+		}
+	}
+	if len(inner.Args) == 0 {
+		return nil, false, nil
+	}
+	arg := inner.Args[0]
+	if d, ok := arg.(*influxql.Call); ok && d.Name == "distinct" && len(d.Args) == 1 {
+		arg = d.Args[0]
+	}
+	var match func(string) bool
+	switch a := arg.(type) {
+	case *influxql.Wildcard:
+		match = func(string) bool { return true }
+	case *influxql.RegexLiteral:
+		match = a.Val.MatchString
+	default:
+		return nil, false, nil
+	}
+	var out []namedExpr
+	for _, fname := range sch.fieldNames() {
+		if !match(fname) {
+			continue
+		}
+		if _, err := funcs.OutputType(callName(inner), funcType(sch.fields[fname])); err != nil {
+			continue // mean(*) skips the string fields
+		}
+		ref := &influxql.VarRef{Val: fname}
+		nc := &influxql.Call{Name: inner.Name, Args: append([]influxql.Expr{ref}, inner.Args[1:]...)}
+		if d, ok := inner.Args[0].(*influxql.Call); ok && d.Name == "distinct" {
+			nc.Args[0] = &influxql.Call{Name: "distinct", Args: []influxql.Expr{ref}}
+		}
+		var ex influxql.Expr = nc
+		name := inner.Name + "_" + fname
+		if wrap != nil {
+			ex = &influxql.Call{Name: wrap.Name, Args: append([]influxql.Expr{nc}, wrap.Args[1:]...)}
+			name = wrap.Name + "_" + fname
+		}
+		if alias != "" {
+			name = alias + "_" + fname
+		}
+		out = append(out, namedExpr{ex, name})
+	}
+	return out, true, nil
+}
+
+func callName(c *influxql.Call) string {
+	if c.Name == "count" && len(c.Args) == 1 {
+		if d, ok := c.Args[0].(*influxql.Call); ok && d.Name == "distinct" {
+			return "count_distinct"
+		}
+	}
+	return strings.ToLower(c.Name)
+}
+
+func funcType(t storage.FieldType) funcs.Type { return funcs.Type(t) }
+
+// addExpr adds one output column computing ex, registering the calls inside it.
+func (p *selectPlan) addExpr(ex influxql.Expr, name string, sch *schema) error {
+	var err error
+	influxql.Walk(ex, func(n influxql.Node) {
+		if err != nil {
+			return
+		}
+		c, ok := n.(*influxql.Call)
+		if !ok {
+			return
+		}
+		err = p.addCall(c, sch)
+	})
+	if err != nil {
+		return err
+	}
+	p.columns = append(p.columns, name)
+	p.exprs = append(p.exprs, ex)
+	return nil
+}
+
+// addCall registers call c (once: Walk also visits calls nested in a transform,
+// which the transform's plan already covers).
+func (p *selectPlan) addCall(c *influxql.Call, sch *schema) error {
+	for _, have := range p.calls {
+		if have.expr == c || (have.transform != "" && len(have.expr.Args) > 0 && have.expr.Args[0] == c) {
+			return nil
+		}
+	}
+	cp := &callPlan{expr: c}
+	inner := c
+	name := strings.ToLower(c.Name)
+	if funcs.IsTransform(name) {
+		if len(c.Args) == 0 {
+			return errorf("invalid number of arguments for %s, expected at least 1, got 0", name)
+		}
+		cp.transform = name
+		targs, err := literalArgs(c.Args[1:])
+		if err != nil {
+			return err
+		}
+		cp.targs = targs
+		ic, ok := c.Args[0].(*influxql.Call)
+		if !ok {
+			// derivative(x): a transformation of the raw values.
+			ref, ok := c.Args[0].(*influxql.VarRef)
+			if !ok {
+				return errorf("expected field argument in %s()", name)
+			}
+			cp.rawTrans = true
+			cp.field = ref.Val
+			p.calls = append(p.calls, cp)
+			return nil
+		}
+		inner = ic
+	}
+	cp.name = callName(inner)
+	if funcs.IsTransform(cp.name) {
+		return errorf("%s cannot be nested in %s", cp.name, name)
+	}
+	if len(inner.Args) == 0 {
+		return errorf("invalid number of arguments for %s, expected at least 1, got 0", cp.name)
+	}
+	arg := inner.Args[0]
+	if d, ok := arg.(*influxql.Call); ok && d.Name == "distinct" && len(d.Args) == 1 {
+		if cp.name == "count_distinct" {
+			arg = d.Args[0]
+		}
+	}
+	ref, ok := arg.(*influxql.VarRef)
+	if !ok {
+		return errorf("expected field argument in %s()", cp.name)
+	}
+	cp.field = ref.Val
+	rest := inner.Args[1:]
+	if cp.name == "top" || cp.name == "bottom" {
+		// top(field, [tag or field names...,] N)
+		for _, a := range rest {
+			if r, ok := a.(*influxql.VarRef); ok {
+				cp.args = append(cp.args, r.Val)
+			}
+		}
+		lits, err := literalArgs(filterLiterals(rest))
+		if err != nil {
+			return err
+		}
+		cp.args = append(cp.args, lits...)
+	} else {
+		lits, err := literalArgs(rest)
+		if err != nil {
+			return err
+		}
+		cp.args = lits
+	}
+	w, err := funcs.NewWindowFunc(cp.name, cp.args)
+	if err != nil {
+		return err
+	}
+	cp.window = w
+	if t, ok := sch.fields[cp.field]; ok {
+		if _, err := funcs.OutputType(cp.name, funcType(t)); err != nil {
+			return err
+		}
+	}
+	p.calls = append(p.calls, cp)
+	return nil
+}
+
+func filterLiterals(args []influxql.Expr) []influxql.Expr {
+	var out []influxql.Expr
+	for _, a := range args {
+		if _, ok := a.(*influxql.VarRef); !ok {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// literalArgs converts literal call arguments to Go values.
+func literalArgs(args []influxql.Expr) ([]any, error) {
+	out := make([]any, 0, len(args))
+	for _, a := range args {
+		switch l := a.(type) {
+		case *influxql.IntegerLiteral:
+			out = append(out, l.Val)
+		case *influxql.NumberLiteral:
+			out = append(out, l.Val)
+		case *influxql.DurationLiteral:
+			out = append(out, l.Val)
+		case *influxql.StringLiteral:
+			out = append(out, l.Val)
+		case *influxql.BooleanLiteral:
+			out = append(out, l.Val)
+		default:
+			return nil, errorf("expected literal argument, got %s", a.String())
+		}
+	}
+	return out, nil
+}
+
+func (p *selectPlan) isGroupTag(name string) bool {
+	if p.groupAll {
+		return true
+	}
+	for _, k := range p.groupKeys {
+		if k == name {
+			return true
+		}
+	}
+	for _, re := range p.groupRegex {
+		if re.MatchString(name) {
+			return true
+		}
+	}
+	return false
+}
+
+// groupTags returns the GROUP BY tag keys present for a series' tag set.
+func (p *selectPlan) groupTagKeys(allTags []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	if p.groupAll {
+		return allTags
+	}
+	for _, k := range p.groupKeys {
+		if !seen[k] {
+			out = append(out, k)
+			seen[k] = true
+		}
+	}
+	for _, re := range p.groupRegex {
+		for _, k := range allTags {
+			if re.MatchString(k) && !seen[k] {
+				out = append(out, k)
+				seen[k] = true
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// columnName names an output column as InfluxDB 1.x does: a field by its name, a
+// call by its function name, an expression by the names inside it joined by "_".
+func columnName(ex influxql.Expr) string {
+	switch x := ex.(type) {
+	case *influxql.VarRef:
+		return x.Val
+	case *influxql.Call:
+		return strings.ToLower(x.Name)
+	case *influxql.ParenExpr:
+		return columnName(x.Expr)
+	case *influxql.BinaryExpr:
+		return strings.Join(outerNames(x), "_")
+	}
+	return ""
+}
+
+func outerNames(ex influxql.Expr) []string {
+	switch x := ex.(type) {
+	case *influxql.VarRef:
+		return []string{x.Val}
+	case *influxql.Call:
+		return []string{strings.ToLower(x.Name)}
+	case *influxql.ParenExpr:
+		return outerNames(x.Expr)
+	case *influxql.BinaryExpr:
+		return append(outerNames(x.LHS), outerNames(x.RHS)...)
+	}
+	return nil
+}
+
+// dedupColumnNames renames repeated column names name, name_1, name_2...
+func dedupColumnNames(cols []string) {
+	seen := map[string]int{}
+	for i, c := range cols {
+		if n, ok := seen[c]; ok {
+			for {
+				n++
+				cand := fmt.Sprintf("%s_%d", c, n)
+				if _, taken := seen[cand]; !taken {
+					seen[c] = n
+					cols[i] = cand
+					seen[cand] = 0
+					break
+				}
+			}
+			continue
+		}
+		seen[c] = 0
+	}
+}

@@ -1,0 +1,1194 @@
+package query
+
+import (
+	"context"
+	"math"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/strata-db/strata/query/funcs"
+	"github.com/strata-db/strata/query/influxql"
+	"github.com/strata-db/strata/storage"
+	"github.com/strata-db/strata/storage/block"
+)
+
+// seriesRef is one input series of a SELECT: a stored series, or a series of a
+// subquery's result held in memory.
+type seriesRef struct {
+	bucket      storage.BucketID
+	id          storage.SeriesID
+	measurement string
+	tags        map[string]string
+	key         string // measurement and sorted tags: the output order
+	mem         map[string][]funcs.Point
+}
+
+// group is the set of input series that make one output series.
+type group struct {
+	measurement string
+	tags        map[string]string
+	key         string
+	series      []*seriesRef
+}
+
+// execStats counts what a SELECT touched, for EXPLAIN ANALYZE and limits.
+type execStats struct {
+	series        atomic.Int64
+	blocksDecoded atomic.Int64
+	blocksStats   atomic.Int64
+	points        atomic.Int64
+}
+
+// source is the resolved input of a SELECT: its series and their union schema.
+type source struct {
+	series []*seriesRef
+	schema *schema
+}
+
+// selectRun is one execution of a planned SELECT.
+type selectRun struct {
+	e     *Executor
+	ctx   context.Context
+	plan  *selectPlan
+	now   time.Time
+	stats *execStats
+}
+
+func (e *Executor) executeSelect(ctx context.Context, stmt *influxql.SelectStatement, opts ExecOptions) (*StatementResult, error) {
+	if err := stmt.Validate(); err != nil {
+		return nil, err
+	}
+	series, _, err := e.runSelect(ctx, stmt, opts, &execStats{})
+	if err != nil {
+		return nil, err
+	}
+	if stmt.Target != nil {
+		return e.writeInto(stmt, opts, series)
+	}
+	return &StatementResult{Series: series, Location: stmt.Location}, nil
+}
+
+// runSelect plans and executes stmt, returning the output series.
+func (e *Executor) runSelect(ctx context.Context, stmt *influxql.SelectStatement, opts ExecOptions, stats *execStats) ([]*ResultSeries, *selectPlan, error) {
+	src, err := e.resolveSources(ctx, stmt, opts, stats)
+	if err != nil {
+		return nil, nil, err
+	}
+	plan, err := e.planSelect(stmt, src.schema, opts.Now)
+	if err != nil {
+		return nil, nil, err
+	}
+	if plan.tr.Empty() {
+		return nil, plan, nil
+	}
+	run := &selectRun{e: e, ctx: ctx, plan: plan, now: opts.Now, stats: stats}
+	refs, err := run.filterSeries(src)
+	if err != nil {
+		return nil, nil, err
+	}
+	groups := run.groupSeries(refs)
+	// SLIMIT/SOFFSET choose among the output series before any is computed.
+	if stmt.SOffset > 0 {
+		if stmt.SOffset >= len(groups) {
+			groups = nil
+		} else {
+			groups = groups[stmt.SOffset:]
+		}
+	}
+	if stmt.SLimit > 0 && len(groups) > stmt.SLimit {
+		groups = groups[:stmt.SLimit]
+	}
+	out, err := run.executeGroups(groups)
+	return out, plan, err
+}
+
+// resolveSources finds the series a SELECT reads and their schema: stored
+// measurements (tag predicates resolved on the index later, in filterSeries) or
+// subquery results.
+func (e *Executor) resolveSources(ctx context.Context, stmt *influxql.SelectStatement, opts ExecOptions, stats *execStats) (*source, error) {
+	src := &source{schema: &schema{fields: map[string]storage.FieldType{}, tags: map[string]bool{}}}
+	for _, s := range stmt.Sources {
+		switch x := s.(type) {
+		case *influxql.SubQuery:
+			inner, _, err := e.runSelect(ctx, x.Statement, opts, stats)
+			if err != nil {
+				return nil, err
+			}
+			for _, rs := range inner {
+				ref := &seriesRef{measurement: rs.Name, tags: rs.Tags, mem: map[string][]funcs.Point{}}
+				ref.key = seriesKey(rs.Name, rs.Tags)
+				for k := range rs.Tags {
+					src.schema.tags[k] = true
+				}
+				for ci, col := range rs.Columns {
+					if ci == 0 {
+						continue // time
+					}
+					var pts []funcs.Point
+					for _, row := range rs.Rows {
+						v := row.Values[ci-1]
+						if v == nil {
+							continue
+						}
+						pts = append(pts, funcs.Point{Time: row.Time, Value: v})
+						if _, ok := src.schema.fields[col]; !ok {
+							src.schema.fields[col] = storage.FieldType(funcs.TypeOf(v))
+						}
+					}
+					ref.mem[col] = pts
+				}
+				src.series = append(src.series, ref)
+			}
+		case *influxql.Measurement:
+			b, _, err := e.resolveBucket(x.Database, x.RetentionPolicy, opts)
+			if err != nil {
+				return nil, err
+			}
+			ms, err := e.store.Measurements(b)
+			if err != nil {
+				return nil, err
+			}
+			for _, m := range ms {
+				if x.Regex != nil && !x.Regex.Val.MatchString(m) || x.Regex == nil && x.Name != m {
+					continue
+				}
+				fields, err := e.store.Fields(b, m)
+				if err != nil {
+					return nil, err
+				}
+				for _, f := range fields {
+					if _, ok := src.schema.fields[f.Name]; !ok {
+						src.schema.fields[f.Name] = f.Type
+					}
+				}
+				keys, err := e.store.TagKeys(b, m)
+				if err != nil {
+					return nil, err
+				}
+				for _, k := range keys {
+					src.schema.tags[k] = true
+				}
+				// A placeholder: the series of this measurement are looked up once the
+				// plan knows the tag predicate.
+				src.series = append(src.series, &seriesRef{bucket: b, measurement: m})
+			}
+		}
+	}
+	return src, nil
+}
+
+// filterSeries expands stored measurements into their series matching the tag
+// predicate (on the index) and filters subquery series by it.
+func (r *selectRun) filterSeries(src *source) ([]*seriesRef, error) {
+	var out []*seriesRef
+	for _, s := range src.series {
+		if s.mem != nil {
+			if matchTags(r.plan.tagCond, s.tags) {
+				out = append(out, s)
+			}
+			continue
+		}
+		ids, err := r.e.store.SeriesIDs(s.bucket, s.measurement, r.plan.tagCond)
+		if err != nil {
+			return nil, err
+		}
+		if n := len(out) + int(ids.GetCardinality()); n > r.e.limits.MaxSeries {
+			return nil, errorf("max-select-series limit exceeded: (%d/%d)", n, r.e.limits.MaxSeries)
+		}
+		it := ids.Iterator()
+		for it.HasNext() {
+			sid := storage.SeriesID(it.Next())
+			m, tags, ok := r.e.store.Series(sid)
+			if !ok {
+				continue
+			}
+			ref := &seriesRef{bucket: s.bucket, id: sid, measurement: string(m), tags: make(map[string]string, len(tags))}
+			for _, t := range tags {
+				ref.tags[string(t.Key)] = string(t.Value)
+			}
+			ref.key = seriesKey(ref.measurement, ref.tags)
+			out = append(out, ref)
+		}
+	}
+	return out, nil
+}
+
+// matchTags evaluates a tag predicate on a tag set (for in-memory series).
+func matchTags(x *storage.TagExpr, tags map[string]string) bool {
+	if x == nil {
+		return true
+	}
+	switch x.Op {
+	case storage.TagAnd:
+		return matchTags(x.LHS, tags) && matchTags(x.RHS, tags)
+	case storage.TagOr:
+		return matchTags(x.LHS, tags) || matchTags(x.RHS, tags)
+	case storage.TagEq:
+		return tags[x.Key] == x.Value
+	case storage.TagNotEq:
+		return tags[x.Key] != x.Value
+	case storage.TagMatch:
+		return x.Regex.MatchString(tags[x.Key])
+	case storage.TagNotMatch:
+		return !x.Regex.MatchString(tags[x.Key])
+	}
+	return false
+}
+
+func seriesKey(m string, tags map[string]string) string {
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString(m)
+	for _, k := range keys {
+		b.WriteByte(0)
+		b.WriteString(k)
+		b.WriteByte(0)
+		b.WriteString(tags[k])
+	}
+	return b.String()
+}
+
+// groupSeries splits series into output series: by measurement and the values of
+// the GROUP BY tags.
+func (r *selectRun) groupSeries(refs []*seriesRef) []*group {
+	sort.Slice(refs, func(i, j int) bool { return refs[i].key < refs[j].key })
+	// The set of GROUP BY keys is the same for every series of a statement: with
+	// GROUP BY * or a regex, the union of the matching tag keys.
+	var all []string
+	seen := map[string]bool{}
+	for _, s := range refs {
+		for k := range s.tags {
+			if !seen[k] {
+				seen[k] = true
+				all = append(all, k)
+			}
+		}
+	}
+	sort.Strings(all)
+	keys := r.plan.groupTagKeys(all)
+	byKey := map[string]*group{}
+	var out []*group
+	for _, s := range refs {
+		var tags map[string]string
+		if len(keys) > 0 {
+			tags = make(map[string]string, len(keys))
+			for _, k := range keys {
+				tags[k] = s.tags[k]
+			}
+		}
+		k := seriesKey(s.measurement, tags)
+		g := byKey[k]
+		if g == nil {
+			g = &group{measurement: s.measurement, tags: tags, key: k}
+			byKey[k] = g
+			out = append(out, g)
+		}
+		g.series = append(g.series, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
+	return out
+}
+
+// executeGroups computes every output series, groups in parallel across cores.
+func (r *selectRun) executeGroups(groups []*group) ([]*ResultSeries, error) {
+	out := make([]*ResultSeries, len(groups))
+	errs := make([]error, len(groups))
+	workers := runtime.GOMAXPROCS(0)
+	if workers > len(groups) {
+		workers = len(groups)
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(groups) {
+					return
+				}
+				if err := r.ctx.Err(); err != nil {
+					errs[i] = err
+					return
+				}
+				out[i], errs[i] = r.executeGroup(groups[i])
+			}
+		}()
+	}
+	wg.Wait()
+	var res []*ResultSeries
+	for i := range groups {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		if out[i] != nil && len(out[i].Rows) > 0 {
+			res = append(res, out[i])
+		}
+	}
+	return res, nil
+}
+
+func (r *selectRun) executeGroup(g *group) (*ResultSeries, error) {
+	p := r.plan
+	rs := &ResultSeries{Name: g.measurement, Tags: g.tags, Columns: append([]string{"time"}, p.columns...)}
+	var rows []Row
+	var err error
+	if p.raw {
+		rows, err = r.rawRows(g)
+	} else {
+		rows, err = r.aggregateRows(g)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !p.ascending {
+		for i, j := 0, len(rows)-1; i < j; i, j = i+1, j-1 {
+			rows[i], rows[j] = rows[j], rows[i]
+		}
+	}
+	if off := p.stmt.Offset; off > 0 {
+		if off >= len(rows) {
+			rows = nil
+		} else {
+			rows = rows[off:]
+		}
+	}
+	if lim := p.stmt.Limit; lim > 0 && len(rows) > lim {
+		rows = rows[:lim]
+	}
+	rs.Rows = rows
+	return rs, nil
+}
+
+// ---- reading ----
+
+// readField returns the points of one field of one series within the plan's range,
+// in time order; at most max points when max > 0.
+func (r *selectRun) readField(s *seriesRef, field string, max int) ([]funcs.Point, error) {
+	p := r.plan
+	if s.mem != nil {
+		var out []funcs.Point
+		for _, pt := range s.mem[field] {
+			if pt.Time >= p.tr.Min && pt.Time <= p.tr.Max {
+				out = append(out, pt)
+			}
+		}
+		return out, nil
+	}
+	fid, ok := r.fieldID(s, field)
+	if !ok {
+		return nil, nil
+	}
+	cur, err := r.e.store.NewCursor(s.bucket, s.id, fid, p.tr.Min, p.tr.Max)
+	if err != nil {
+		return nil, err
+	}
+	var out []funcs.Point
+	for cur.Next() {
+		col, err := cur.Column()
+		if err != nil {
+			return nil, err
+		}
+		out = appendPoints(out, col)
+		if max > 0 && len(out) >= max {
+			out = out[:max]
+			break
+		}
+	}
+	r.stats.blocksDecoded.Add(int64(cur.BlocksDecoded()))
+	r.stats.points.Add(int64(len(out)))
+	if err := cur.Err(); err != nil {
+		return nil, err
+	}
+	if lim := r.e.limits.MaxPoints; lim > 0 && r.stats.points.Load() > lim {
+		return nil, errorf("max-select-point limit exceeded: (%d/%d)", r.stats.points.Load(), lim)
+	}
+	return out, nil
+}
+
+// fieldID finds the ID of a stored series' field.
+func (r *selectRun) fieldID(s *seriesRef, field string) (storage.FieldID, bool) {
+	fields, err := r.e.store.Fields(s.bucket, s.measurement)
+	if err != nil {
+		return 0, false
+	}
+	i := sort.Search(len(fields), func(i int) bool { return fields[i].Name >= field })
+	if i < len(fields) && fields[i].Name == field {
+		return fields[i].ID, true
+	}
+	return 0, false
+}
+
+func appendPoints(out []funcs.Point, c *block.Column) []funcs.Point {
+	for i, t := range c.Times {
+		var v any
+		switch c.Type {
+		case block.Float:
+			v = c.Floats[i]
+		case block.Integer:
+			v = c.Ints[i]
+		case block.Unsigned:
+			v = c.Uints[i]
+		case block.String:
+			v = string(c.Strings[i])
+		case block.Boolean:
+			v = c.Bools[i]
+		}
+		out = append(out, funcs.Point{Time: t, Value: v})
+	}
+	return out
+}
+
+// seriesRow is one timestamp of one series with the values of the fields read.
+type seriesRow struct {
+	time   int64
+	values map[string]any
+	series *seriesRef
+}
+
+// readRows merges the given fields of one series into rows by timestamp, keeping
+// those that pass the field condition. max > 0 stops after that many rows.
+func (r *selectRun) readRows(s *seriesRef, fields []string, max int) ([]seriesRow, error) {
+	byTime := map[int64]int{}
+	var rows []seriesRow
+	for _, f := range fields {
+		pts, err := r.readField(s, f, 0)
+		if err != nil {
+			return nil, err
+		}
+		for _, pt := range pts {
+			i, ok := byTime[pt.Time]
+			if !ok {
+				i = len(rows)
+				byTime[pt.Time] = i
+				rows = append(rows, seriesRow{time: pt.Time, values: map[string]any{}, series: s})
+			}
+			rows[i].values[f] = pt.Value
+		}
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].time < rows[j].time })
+	if r.plan.fieldCond != nil {
+		kept := rows[:0]
+		for _, row := range rows {
+			if evalCond(r.plan.fieldCond, row.values, s.tags) {
+				kept = append(kept, row)
+			}
+		}
+		rows = kept
+	}
+	if max > 0 && len(rows) > max {
+		rows = rows[:max]
+	}
+	return rows, nil
+}
+
+// neededFields lists the stored fields an expression list reads (not tags).
+func (r *selectRun) neededFields(exprs []influxql.Expr, s *seriesRef) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(n influxql.Node) {
+		if v, ok := n.(*influxql.VarRef); ok && !r.isTagOf(s, v.Val) && !seen[v.Val] {
+			seen[v.Val] = true
+			out = append(out, v.Val)
+		}
+	}
+	for _, ex := range exprs {
+		influxql.Walk(ex, add)
+	}
+	if r.plan.fieldCond != nil {
+		influxql.Walk(r.plan.fieldCond, add)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (r *selectRun) isTagOf(s *seriesRef, name string) bool {
+	if _, ok := s.tags[name]; ok {
+		return true
+	}
+	if s.mem != nil {
+		_, isField := s.mem[name]
+		return !isField
+	}
+	// A tag key of the measurement that this series lacks is still a tag.
+	keys, _ := r.e.store.TagKeys(s.bucket, s.measurement)
+	for _, k := range keys {
+		if k == name {
+			return true
+		}
+	}
+	return false
+}
+
+// ---- raw queries ----
+
+func (r *selectRun) rawRows(g *group) ([]Row, error) {
+	p := r.plan
+	max := 0
+	if p.ascending && p.stmt.Limit > 0 {
+		max = p.stmt.Limit + p.stmt.Offset // no series contributes more rows than that
+	}
+	var all []seriesRow
+	for _, s := range g.series {
+		r.stats.series.Add(1)
+		rows, err := r.readRows(s, r.neededFields(p.exprs, s), 0)
+		if err != nil {
+			return nil, err
+		}
+		if max > 0 && len(rows) > max {
+			rows = rows[:max]
+		}
+		all = append(all, rows...)
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].time < all[j].time })
+	out := make([]Row, 0, len(all))
+	for _, sr := range all {
+		vals := make([]any, len(p.exprs))
+		hasField := false
+		for i, ex := range p.exprs {
+			vals[i] = evalExpr(ex, func(name string) any {
+				if v, ok := sr.values[name]; ok {
+					return v
+				}
+				if v, ok := sr.series.tags[name]; ok && r.isTagOf(sr.series, name) {
+					return v
+				}
+				return nil
+			}, nil)
+			if vals[i] != nil && !isTagExpr(ex, sr.series, r) {
+				hasField = true
+			}
+		}
+		if !hasField {
+			continue // a row is printed only for points that have a selected field
+		}
+		out = append(out, Row{Time: sr.time, Values: vals})
+	}
+	return out, nil
+}
+
+func isTagExpr(ex influxql.Expr, s *seriesRef, r *selectRun) bool {
+	v, ok := ex.(*influxql.VarRef)
+	return ok && r.isTagOf(s, v.Val)
+}
+
+// ---- aggregates ----
+
+// windowOf returns the start of the GROUP BY time window holding t.
+func (r *selectRun) windowOf(t int64) int64 {
+	p := r.plan
+	if p.interval <= 0 {
+		return r.rangeStart()
+	}
+	iv, off := int64(p.interval), int64(p.offset)
+	if p.loc != nil && p.loc != time.UTC && p.interval%(24*time.Hour) == 0 {
+		// Day-multiple windows start at local midnight in tz(), across DST changes.
+		_, zoff := time.Unix(0, t).In(p.loc).Zone()
+		local := t + int64(zoff)*1e9
+		ws := floorDiv(local-off, iv)*iv + off
+		_, z2 := time.Unix(0, ws-int64(zoff)*1e9).In(p.loc).Zone()
+		start := ws - int64(z2)*1e9
+		if start > t { // the zone changed between the window start and t
+			start = ws - int64(zoff)*1e9
+		}
+		return start
+	}
+	return floorDiv(t-off, iv)*iv + off
+}
+
+// nextWindow returns the start of the window after the one starting at ws.
+func (r *selectRun) nextWindow(ws int64) int64 {
+	p := r.plan
+	if p.loc != nil && p.loc != time.UTC && p.interval%(24*time.Hour) == 0 {
+		return r.windowOf(ws + int64(p.interval) + int64(2*time.Hour))
+	}
+	return ws + int64(p.interval)
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+// rangeStart is the time InfluxDB gives aggregates without GROUP BY time: the
+// range's lower bound, or the epoch when there is none.
+func (r *selectRun) rangeStart() int64 {
+	if r.plan.tr.HasMin() {
+		return r.plan.tr.Min
+	}
+	return 0
+}
+
+// callResult is one call's output for one group: points in time order.
+type callResult struct {
+	byWindow map[int64][]funcs.Point
+}
+
+func (r *selectRun) aggregateRows(g *group) ([]Row, error) {
+	p := r.plan
+	for range g.series {
+		r.stats.series.Add(1)
+	}
+	// Aux references: VarRefs outside calls, filled from the selected point.
+	auxNames := auxRefs(p.exprs)
+	results := make([]*callResult, len(p.calls))
+	windows := map[int64]bool{}
+	for ci, c := range p.calls {
+		res, err := r.computeCall(g, c, auxNames)
+		if err != nil {
+			return nil, err
+		}
+		results[ci] = res
+		for ws := range res.byWindow {
+			windows[ws] = true
+		}
+	}
+	if len(windows) == 0 {
+		return nil, nil
+	}
+	// The windows to print: with fill other than none, every window of the range.
+	var starts []int64
+	if p.interval > 0 && p.fill != influxql.NoFill {
+		first, last := int64(math.MaxInt64), int64(math.MinInt64)
+		for ws := range windows {
+			first = min(first, ws)
+			last = max(last, ws)
+		}
+		if p.tr.HasMin() {
+			first = r.windowOf(p.tr.Min)
+		}
+		end := p.tr.Max
+		if !p.tr.HasMax() {
+			end = r.now.UnixNano()
+		}
+		last = max(last, r.windowOf(end))
+		n := int64(0)
+		for ws := first; ws <= last; ws = r.nextWindow(ws) {
+			if n++; n > r.e.limits.MaxBuckets {
+				return nil, errorf("max-select-buckets limit exceeded: (%d/%d)", n, r.e.limits.MaxBuckets)
+			}
+			starts = append(starts, ws)
+		}
+	} else {
+		for ws := range windows {
+			starts = append(starts, ws)
+		}
+		sort.Slice(starts, func(i, j int) bool { return starts[i] < starts[j] })
+	}
+
+	// One series of points per call, fill applied, then transformations.
+	perCall := make([][]funcs.Point, len(p.calls))
+	for ci, c := range p.calls {
+		pts, err := r.assembleCall(c, results[ci], starts, len(p.calls))
+		if err != nil {
+			return nil, err
+		}
+		perCall[ci] = pts
+	}
+	return r.mergeCallRows(perCall, auxNames), nil
+}
+
+// auxRefs lists the VarRefs of the select list outside any call.
+func auxRefs(exprs []influxql.Expr) []string {
+	var out []string
+	var walk func(ex influxql.Expr)
+	walk = func(ex influxql.Expr) {
+		switch x := ex.(type) {
+		case *influxql.VarRef:
+			out = append(out, x.Val)
+		case *influxql.BinaryExpr:
+			walk(x.LHS)
+			walk(x.RHS)
+		case *influxql.ParenExpr:
+			walk(x.Expr)
+		}
+	}
+	for _, ex := range exprs {
+		walk(ex)
+	}
+	return out
+}
+
+// computeCall computes one call for every window of a group.
+func (r *selectRun) computeCall(g *group, c *callPlan, aux []string) (*callResult, error) {
+	res := &callResult{byWindow: map[int64][]funcs.Point{}}
+	if c.rawTrans {
+		// derivative(x) and friends over the raw values: one "window".
+		var pts []funcs.Point
+		for _, s := range g.series {
+			sp, err := r.readField(s, c.field, 0)
+			if err != nil {
+				return nil, err
+			}
+			pts = append(pts, sp...)
+		}
+		sort.SliceStable(pts, func(i, j int) bool { return pts[i].Time < pts[j].Time })
+		if len(pts) > 0 {
+			res.byWindow[r.rangeStart()] = pts
+		}
+		return res, nil
+	}
+	if acc, ok := funcs.NewAccumulator(c.name); ok && len(aux) == 0 && r.plan.fieldCond == nil && allStored(g) {
+		return r.accumulate(g, c, acc)
+	}
+	// General path: collect each window's points, then the window function.
+	inputs := map[int64][]funcs.Point{}
+	for _, s := range g.series {
+		var pts []funcs.Point
+		if len(aux) == 0 && r.plan.fieldCond == nil && (c.name != "top" && c.name != "bottom" || !hasStringArgs(c.args)) {
+			var err error
+			if pts, err = r.readField(s, c.field, 0); err != nil {
+				return nil, err
+			}
+		} else {
+			rows, err := r.readRows(s, r.rowFields(c, aux, s), 0)
+			if err != nil {
+				return nil, err
+			}
+			for _, row := range rows {
+				v, ok := row.values[c.field]
+				if !ok {
+					continue
+				}
+				pt := funcs.Point{Time: row.time, Value: v}
+				for _, name := range topTagArgs(c) {
+					pt.Aux = append(pt.Aux, lookup(row, name))
+				}
+				for _, name := range aux {
+					pt.Aux = append(pt.Aux, lookup(row, name))
+				}
+				pts = append(pts, pt)
+			}
+		}
+		for _, pt := range pts {
+			ws := r.windowOf(pt.Time)
+			inputs[ws] = append(inputs[ws], pt)
+		}
+	}
+	for ws, pts := range inputs {
+		sort.SliceStable(pts, func(i, j int) bool { return pts[i].Time < pts[j].Time })
+		out, err := c.window(pts, ws)
+		if err != nil {
+			return nil, err
+		}
+		if len(out) > 0 {
+			res.byWindow[ws] = out
+		}
+	}
+	return res, nil
+}
+
+func hasStringArgs(args []any) bool {
+	for _, a := range args {
+		if _, ok := a.(string); ok {
+			return true
+		}
+	}
+	return false
+}
+
+func topTagArgs(c *callPlan) []string {
+	if c.name != "top" && c.name != "bottom" {
+		return nil
+	}
+	var out []string
+	for _, a := range c.args {
+		if s, ok := a.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func lookup(row seriesRow, name string) any {
+	if v, ok := row.values[name]; ok {
+		return v
+	}
+	if v, ok := row.series.tags[name]; ok {
+		return v
+	}
+	return nil
+}
+
+// rowFields lists the fields a row-path call reads.
+func (r *selectRun) rowFields(c *callPlan, aux []string, s *seriesRef) []string {
+	names := []string{c.field}
+	for _, n := range append(topTagArgs(c), aux...) {
+		if !r.isTagOf(s, n) {
+			names = append(names, n)
+		}
+	}
+	if r.plan.fieldCond != nil {
+		influxql.Walk(r.plan.fieldCond, func(n influxql.Node) {
+			if v, ok := n.(*influxql.VarRef); ok && !r.isTagOf(s, v.Val) {
+				names = append(names, v.Val)
+			}
+		})
+	}
+	sort.Strings(names)
+	out := names[:0]
+	for i, n := range names {
+		if i == 0 || names[i-1] != n {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func allStored(g *group) bool {
+	for _, s := range g.series {
+		if s.mem != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// accumulate is the hot path: streaming accumulators per window, fed block by
+// block, answering from block headers when a block lies in one window.
+func (r *selectRun) accumulate(g *group, c *callPlan, proto funcs.Accumulator) (*callResult, error) {
+	p := r.plan
+	accs := map[int64]funcs.Accumulator{}
+	get := func(ws int64) funcs.Accumulator {
+		a := accs[ws]
+		if a == nil {
+			a, _ = funcs.NewAccumulator(c.name)
+			accs[ws] = a
+		}
+		return a
+	}
+	var points int64
+	for _, s := range g.series {
+		fid, ok := r.fieldID(s, c.field)
+		if !ok {
+			continue
+		}
+		cur, err := r.e.store.NewCursor(s.bucket, s.id, fid, p.tr.Min, p.tr.Max)
+		if err != nil {
+			return nil, err
+		}
+		for cur.Next() {
+			if h := cur.Stats(); h != nil && (p.interval <= 0 || r.windowOf(h.MinTime) == r.windowOf(h.MaxTime)) {
+				if get(r.windowOf(h.MinTime)).AddStats(statsOf(h)) {
+					r.stats.blocksStats.Add(1)
+					points += int64(h.Count)
+					continue
+				}
+			}
+			col, err := cur.Column()
+			if err != nil {
+				return nil, err
+			}
+			points += int64(col.Len())
+			for i := 0; i < col.Len(); {
+				ws := r.windowOf(col.Times[i])
+				j := i + 1
+				if p.interval > 0 {
+					end := r.nextWindow(ws)
+					j = i + sort.Search(col.Len()-i, func(k int) bool { return col.Times[i+k] >= end })
+					if j == i {
+						j = i + 1
+					}
+				} else {
+					j = col.Len()
+				}
+				a := get(ws)
+				switch col.Type {
+				case block.Float:
+					a.AddFloats(col.Times[i:j], col.Floats[i:j])
+				case block.Integer:
+					a.AddInts(col.Times[i:j], col.Ints[i:j])
+				case block.Unsigned:
+					a.AddUints(col.Times[i:j], col.Uints[i:j])
+				default:
+					// count, first and last of strings and booleans: through points.
+					w, err := funcs.NewWindowFunc(c.name, nil)
+					if err != nil {
+						return nil, err
+					}
+					_ = w
+					return r.fallbackCall(g, c)
+				}
+				i = j
+			}
+		}
+		r.stats.blocksDecoded.Add(int64(cur.BlocksDecoded()))
+		if err := cur.Err(); err != nil {
+			return nil, err
+		}
+		for _, a := range accs {
+			a.EndSeries()
+		}
+	}
+	r.stats.points.Add(points)
+	res := &callResult{byWindow: map[int64][]funcs.Point{}}
+	for ws, a := range accs {
+		if pt, ok := a.Result(ws); ok {
+			res.byWindow[ws] = []funcs.Point{pt}
+		}
+	}
+	_ = proto
+	return res, nil
+}
+
+// fallbackCall computes a call through window functions (non-numeric columns).
+func (r *selectRun) fallbackCall(g *group, c *callPlan) (*callResult, error) {
+	res := &callResult{byWindow: map[int64][]funcs.Point{}}
+	inputs := map[int64][]funcs.Point{}
+	for _, s := range g.series {
+		pts, err := r.readField(s, c.field, 0)
+		if err != nil {
+			return nil, err
+		}
+		for _, pt := range pts {
+			ws := r.windowOf(pt.Time)
+			inputs[ws] = append(inputs[ws], pt)
+		}
+	}
+	for ws, pts := range inputs {
+		sort.SliceStable(pts, func(i, j int) bool { return pts[i].Time < pts[j].Time })
+		out, err := c.window(pts, ws)
+		if err != nil {
+			return nil, err
+		}
+		if len(out) > 0 {
+			res.byWindow[ws] = out
+		}
+	}
+	return res, nil
+}
+
+func statsOf(h *block.Header) funcs.Stats {
+	return funcs.Stats{
+		Type: uint8(h.Type), Count: h.Count, MinTime: h.MinTime, MaxTime: h.MaxTime,
+		FMin: h.FMin, FMax: h.FMax, FSum: h.FSum, FFirst: h.FFirst, FLast: h.FLast,
+		IMin: h.IMin, IMax: h.IMax, ISum: h.ISum, IFirst: h.IFirst, ILast: h.ILast,
+		UMin: h.UMin, UMax: h.UMax, USum: h.USum, UFirst: h.UFirst, ULast: h.ULast,
+	}
+}
+
+// assembleCall turns one call's per-window results into its output points: times
+// per InfluxDB's rules, fill applied, then the transformation if any.
+func (r *selectRun) assembleCall(c *callPlan, res *callResult, starts []int64, ncalls int) ([]funcs.Point, error) {
+	p := r.plan
+	if c.rawTrans {
+		var pts []funcs.Point
+		for _, ws := range starts {
+			pts = append(pts, res.byWindow[ws]...)
+		}
+		tf, err := funcs.NewTransform(c.transform, c.targs, p.interval)
+		if err != nil {
+			return nil, err
+		}
+		return tf(pts)
+	}
+	// A lone selector without GROUP BY time keeps its point's time; everything else
+	// is timed at the window (or range) start.
+	ownTime := p.interval <= 0 && ncalls == 1 && isSelectorName(c.name) && c.transform == ""
+	if multiRow(c.name) && c.name != "distinct" {
+		ownTime = true
+	}
+	var pts []funcs.Point
+	var prev *funcs.Point
+	for _, ws := range starts {
+		got := res.byWindow[ws]
+		if len(got) == 0 {
+			switch p.fill {
+			case influxql.NoFill:
+				continue
+			case influxql.NullFill:
+				pts = append(pts, funcs.Point{Time: ws})
+			case influxql.NumberFill:
+				pts = append(pts, funcs.Point{Time: ws, Value: fillNumber(p.fillValue, c)})
+			case influxql.PreviousFill:
+				if prev != nil {
+					pts = append(pts, funcs.Point{Time: ws, Value: prev.Value, Aux: prev.Aux})
+				} else {
+					pts = append(pts, funcs.Point{Time: ws})
+				}
+			case influxql.LinearFill:
+				pts = append(pts, funcs.Point{Time: ws, Value: linearMarker{}})
+			}
+			continue
+		}
+		for _, pt := range got {
+			if !ownTime {
+				pt.Time = ws
+			}
+			pts = append(pts, pt)
+		}
+		last := got[len(got)-1]
+		prev = &last
+	}
+	if p.fill == influxql.LinearFill {
+		interpolate(pts)
+	}
+	if c.transform == "" {
+		return pts, nil
+	}
+	tf, err := funcs.NewTransform(c.transform, c.targs, p.interval)
+	if err != nil {
+		return nil, err
+	}
+	return tf(pts)
+}
+
+type linearMarker struct{}
+
+// interpolate replaces linear-fill markers with values on the line between the
+// nearest windows with values; markers without both neighbours become null.
+func interpolate(pts []funcs.Point) {
+	for i := range pts {
+		if _, ok := pts[i].Value.(linearMarker); !ok {
+			continue
+		}
+		pts[i].Value = nil
+		var l, h = -1, -1
+		for j := i - 1; j >= 0; j-- {
+			if _, ok := pts[j].Value.(linearMarker); !ok && pts[j].Value != nil {
+				l = j
+				break
+			}
+		}
+		for j := i + 1; j < len(pts); j++ {
+			if _, ok := pts[j].Value.(linearMarker); !ok && pts[j].Value != nil {
+				h = j
+				break
+			}
+		}
+		if l < 0 || h < 0 {
+			continue
+		}
+		lv, lok := toFloat(pts[l].Value)
+		hv, hok := toFloat(pts[h].Value)
+		if !lok || !hok {
+			continue
+		}
+		frac := float64(pts[i].Time-pts[l].Time) / float64(pts[h].Time-pts[l].Time)
+		v := lv + (hv-lv)*frac
+		if _, isInt := pts[l].Value.(int64); isInt {
+			pts[i].Value = int64(v)
+		} else {
+			pts[i].Value = v
+		}
+	}
+}
+
+func fillNumber(v any, c *callPlan) any {
+	return v
+}
+
+func toFloat(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, true
+	case int64:
+		return float64(x), true
+	case uint64:
+		return float64(x), true
+	}
+	return 0, false
+}
+
+// mergeCallRows builds the output rows from each call's points, joined on time.
+func (r *selectRun) mergeCallRows(perCall [][]funcs.Point, aux []string) []Row {
+	p := r.plan
+	var times []int64
+	seen := map[int64]bool{}
+	for _, pts := range perCall {
+		for _, pt := range pts {
+			if !seen[pt.Time] {
+				seen[pt.Time] = true
+				times = append(times, pt.Time)
+			}
+		}
+	}
+	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+	// Multi-row results (top, distinct...) keep their rows as they come.
+	if len(perCall) == 1 && len(perCall[0]) > len(times) {
+		rows := make([]Row, 0, len(perCall[0]))
+		for _, pt := range perCall[0] {
+			rows = append(rows, r.buildRow(pt.Time, []funcs.Point{pt}, aux))
+		}
+		sort.SliceStable(rows, func(i, j int) bool { return rows[i].Time < rows[j].Time })
+		return rows
+	}
+	idx := make([]int, len(perCall))
+	rows := make([]Row, 0, len(times))
+	for _, t := range times {
+		vals := make([]funcs.Point, len(perCall))
+		for ci, pts := range perCall {
+			if idx[ci] < len(pts) && pts[idx[ci]].Time == t {
+				vals[ci] = pts[idx[ci]]
+				idx[ci]++
+			} else {
+				vals[ci] = funcs.Point{Time: t}
+			}
+		}
+		rows = append(rows, r.buildRow(t, vals, aux))
+	}
+	_ = p
+	return rows
+}
+
+// buildRow evaluates the select list for one row given each call's value.
+func (r *selectRun) buildRow(t int64, vals []funcs.Point, aux []string) Row {
+	p := r.plan
+	callIndex := func(c *influxql.Call) int {
+		for i, cp := range p.calls {
+			if cp.expr == c {
+				return i
+			}
+		}
+		return -1
+	}
+	// Aux values come from the (single) selector's point.
+	var auxVals []any
+	for _, v := range vals {
+		if v.Aux != nil {
+			auxVals = v.Aux
+			break
+		}
+	}
+	auxOffset := 0
+	if len(p.calls) == 1 {
+		auxOffset = len(topTagArgs(p.calls[0]))
+	}
+	row := Row{Time: t, Values: make([]any, len(p.exprs))}
+	for i, ex := range p.exprs {
+		row.Values[i] = evalExpr(ex, func(name string) any {
+			for ai, a := range aux {
+				if a == name && auxOffset+ai < len(auxVals) {
+					return auxVals[auxOffset+ai]
+				}
+			}
+			return nil
+		}, func(c *influxql.Call) any {
+			if ci := callIndex(c); ci >= 0 {
+				return vals[ci].Value
+			}
+			return nil
+		})
+	}
+	// top/bottom with tag arguments print those tags as columns after the value.
+	if len(p.calls) == 1 && len(topTagArgs(p.calls[0])) > 0 && len(vals) == 1 {
+		tagVals := vals[0].Aux
+		n := len(topTagArgs(p.calls[0]))
+		if len(tagVals) >= n {
+			row.Values = append(row.Values, tagVals[:n]...)
+		}
+	}
+	return row
+}
