@@ -37,7 +37,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet, http.MethodPost:
 	case http.MethodOptions:
-		w.WriteHeader(http.StatusNoContent)
+		w.WriteHeader(http.StatusOK) // CORS preflight, as InfluxDB answers it
 		return
 	default:
 		w.Header().Set("Allow", "GET, POST")

@@ -25,10 +25,12 @@ type selectPlan struct {
 	fillValue        any
 	ascending        bool
 
-	columns []string        // output column names after "time"
-	exprs   []influxql.Expr // one per output column, wildcards and regexes expanded
-	calls   []*callPlan     // distinct aggregate/selector calls, innermost first
-	raw     bool            // no calls: rows are stored points
+	columns   []string        // output column names after the time column
+	timeAlias string          // SELECT time AS x renames the time column
+	extraCols []string        // columns after the expressions: top/bottom tag arguments
+	exprs     []influxql.Expr // one per output column, wildcards and regexes expanded
+	calls     []*callPlan     // distinct aggregate/selector calls, innermost first
+	raw       bool            // no calls: rows are stored points
 
 	// Fields read per measurement come from the expressions; tags select from the
 	// series. isTag tells one from the other for the measurement being read.
@@ -101,7 +103,12 @@ func (e *Executor) planSelect(stmt *influxql.SelectStatement, sch *schema, now t
 		return nil, err
 	}
 	p.tr = tr
-	tagPart, fieldPart := influxql.SplitPredicates(rest, func(name string) bool { return sch.tags[name] })
+	// A name that is not a field is a tag, even one no series has (InfluxDB: a
+	// missing tag compares as the empty string).
+	tagPart, fieldPart := influxql.SplitPredicates(rest, func(name string) bool {
+		_, isField := sch.fields[name]
+		return sch.tags[name] || !isField
+	})
 	if p.tagCond, err = tagExpr(tagPart); err != nil {
 		return nil, err
 	}
@@ -135,6 +142,14 @@ func (e *Executor) planSelect(stmt *influxql.SelectStatement, sch *schema, now t
 // addField adds the output columns of one select-list field.
 func (p *selectPlan) addField(f *influxql.Field, sch *schema) error {
 	switch x := f.Expr.(type) {
+	case *influxql.VarRef:
+		if x.Val == "time" {
+			// The time column is always first; naming it only renames it.
+			if f.Alias != "" {
+				p.timeAlias = f.Alias
+			}
+			return nil
+		}
 	case *influxql.Wildcard:
 		// SELECT *: every field and, for raw queries, every tag (not the GROUP BY ones).
 		names := sch.fieldNames()
@@ -264,6 +279,14 @@ func (p *selectPlan) addExpr(ex influxql.Expr, name string, sch *schema) error {
 	}
 	p.columns = append(p.columns, name)
 	p.exprs = append(p.exprs, ex)
+	// top(x, tag, N) and bottom() print the tags' values as columns after the value.
+	if c, ok := ex.(*influxql.Call); ok {
+		for _, cp := range p.calls {
+			if cp.expr == c {
+				p.extraCols = append(p.extraCols, topTagArgs(cp)...)
+			}
+		}
+	}
 	return nil
 }
 

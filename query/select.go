@@ -339,7 +339,12 @@ func (r *selectRun) executeGroups(groups []*group) ([]*ResultSeries, error) {
 
 func (r *selectRun) executeGroup(g *group) (*ResultSeries, error) {
 	p := r.plan
-	rs := &ResultSeries{Name: g.measurement, Tags: g.tags, Columns: append([]string{"time"}, p.columns...)}
+	timeCol := "time"
+	if p.timeAlias != "" {
+		timeCol = p.timeAlias
+	}
+	cols := append([]string{timeCol}, p.columns...)
+	rs := &ResultSeries{Name: g.measurement, Tags: g.tags, Columns: append(cols, p.extraCols...)}
 	var rows []Row
 	var err error
 	if p.raw {
@@ -743,9 +748,13 @@ func (r *selectRun) computeCall(g *group, c *callPlan, aux []string) (*callResul
 	if acc, ok := funcs.NewAccumulator(c.name); ok && len(aux) == 0 && r.plan.fieldCond == nil && allStored(g) {
 		return r.accumulate(g, c, acc)
 	}
-	// General path: collect each window's points, then the window function.
+	// General path: collect each window's points, then the window function. Points
+	// of equal time are ordered by descending series key, the order InfluxDB 1.x's
+	// merge yields on the recorded data (order-sensitive float arithmetic, such as
+	// stddev's running mean, then matches bit for bit).
 	inputs := map[int64][]funcs.Point{}
-	for _, s := range g.series {
+	for si := len(g.series) - 1; si >= 0; si-- {
+		s := g.series[si]
 		var pts []funcs.Point
 		if len(aux) == 0 && r.plan.fieldCond == nil && (c.name != "top" && c.name != "bottom" || !hasStringArgs(c.args)) {
 			var err error
@@ -870,6 +879,7 @@ func (r *selectRun) accumulate(g *group, c *callPlan, proto funcs.Accumulator) (
 		return a
 	}
 	var points int64
+	var desc []*block.Column
 	for _, s := range g.series {
 		fid, ok := r.fieldID(s, c.field)
 		if !ok {
@@ -880,7 +890,7 @@ func (r *selectRun) accumulate(g *group, c *callPlan, proto funcs.Accumulator) (
 			return nil, err
 		}
 		for cur.Next() {
-			if h := cur.Stats(); h != nil && (p.interval <= 0 || r.windowOf(h.MinTime) == r.windowOf(h.MaxTime)) {
+			if h := cur.Stats(); h != nil && p.ascending && (p.interval <= 0 || r.windowOf(h.MinTime) == r.windowOf(h.MaxTime)) {
 				if get(r.windowOf(h.MinTime)).AddStats(statsOf(h)) {
 					r.stats.blocksStats.Add(1)
 					points += int64(h.Count)
@@ -892,38 +902,22 @@ func (r *selectRun) accumulate(g *group, c *callPlan, proto funcs.Accumulator) (
 				return nil, err
 			}
 			points += int64(col.Len())
-			for i := 0; i < col.Len(); {
-				ws := r.windowOf(col.Times[i])
-				j := i + 1
-				if p.interval > 0 {
-					end := r.nextWindow(ws)
-					j = i + sort.Search(col.Len()-i, func(k int) bool { return col.Times[i+k] >= end })
-					if j == i {
-						j = i + 1
-					}
-				} else {
-					j = col.Len()
-				}
-				a := get(ws)
-				switch col.Type {
-				case block.Float:
-					a.AddFloats(col.Times[i:j], col.Floats[i:j])
-				case block.Integer:
-					a.AddInts(col.Times[i:j], col.Ints[i:j])
-				case block.Unsigned:
-					a.AddUints(col.Times[i:j], col.Uints[i:j])
-				default:
-					// count, first and last of strings and booleans: through points.
-					w, err := funcs.NewWindowFunc(c.name, nil)
-					if err != nil {
-						return nil, err
-					}
-					_ = w
-					return r.fallbackCall(g, c)
-				}
-				i = j
+			if !p.ascending {
+				// ORDER BY time DESC: InfluxDB folds the points newest first, and float
+				// sums depend on the order; feed them reversed, last chunk first.
+				desc = append(desc, reversedColumn(col))
+				continue
+			}
+			if !r.feed(col, get) {
+				return r.fallbackCall(g, c)
 			}
 		}
+		for i := len(desc) - 1; i >= 0; i-- {
+			if !r.feed(desc[i], get) {
+				return r.fallbackCall(g, c)
+			}
+		}
+		desc = desc[:0]
 		r.stats.blocksDecoded.Add(int64(cur.BlocksDecoded()))
 		if err := cur.Err(); err != nil {
 			return nil, err
@@ -941,6 +935,64 @@ func (r *selectRun) accumulate(g *group, c *callPlan, proto funcs.Accumulator) (
 	}
 	_ = proto
 	return res, nil
+}
+
+// feed folds a column into the accumulators of its windows; its times run in one
+// direction (ascending, or descending for ORDER BY DESC). It returns false for a
+// column the accumulators cannot take (strings, booleans).
+func (r *selectRun) feed(col *block.Column, get func(int64) funcs.Accumulator) bool {
+	n := col.Len()
+	for i := 0; i < n; {
+		ws := r.windowOf(col.Times[i])
+		j := n
+		if r.plan.interval > 0 {
+			j = i + 1
+			if r.plan.ascending {
+				end := r.nextWindow(ws)
+				j = i + sort.Search(n-i, func(k int) bool { return col.Times[i+k] >= end })
+			} else {
+				for j < n && col.Times[j] >= ws {
+					j++
+				}
+			}
+			if j <= i {
+				j = i + 1
+			}
+		}
+		a := get(ws)
+		switch col.Type {
+		case block.Float:
+			a.AddFloats(col.Times[i:j], col.Floats[i:j])
+		case block.Integer:
+			a.AddInts(col.Times[i:j], col.Ints[i:j])
+		case block.Unsigned:
+			a.AddUints(col.Times[i:j], col.Uints[i:j])
+		default:
+			return false
+		}
+		i = j
+	}
+	return true
+}
+
+func reversedColumn(c *block.Column) *block.Column {
+	out := &block.Column{Type: c.Type}
+	for i := c.Len() - 1; i >= 0; i-- {
+		out.Times = append(out.Times, c.Times[i])
+		switch c.Type {
+		case block.Float:
+			out.Floats = append(out.Floats, c.Floats[i])
+		case block.Integer:
+			out.Ints = append(out.Ints, c.Ints[i])
+		case block.Unsigned:
+			out.Uints = append(out.Uints, c.Uints[i])
+		case block.String:
+			out.Strings = append(out.Strings, c.Strings[i])
+		case block.Boolean:
+			out.Bools = append(out.Bools, c.Bools[i])
+		}
+	}
+	return out
 }
 
 // fallbackCall computes a call through window functions (non-numeric columns).
@@ -1009,7 +1061,13 @@ func (r *selectRun) assembleCall(c *callPlan, res *callResult, starts []int64, n
 			case influxql.NoFill:
 				continue
 			case influxql.NullFill:
-				pts = append(pts, funcs.Point{Time: ws})
+				if c.transform == "" && (c.name == "count" || c.name == "count_distinct") && p.interval > 0 && len(res.byWindow) > 0 {
+					// An empty window of a field the group has counts zero points:
+					// InfluxDB prints 0, not null.
+					pts = append(pts, funcs.Point{Time: ws, Value: int64(0)})
+				} else {
+					pts = append(pts, funcs.Point{Time: ws})
+				}
 			case influxql.NumberFill:
 				pts = append(pts, funcs.Point{Time: ws, Value: fillNumber(p.fillValue, c)})
 			case influxql.PreviousFill:

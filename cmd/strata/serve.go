@@ -202,6 +202,7 @@ func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg 
 	mux.HandleFunc("/api/v2/write", writes.ServeV2)
 	mux.Handle("/query", queries)
 	mux.HandleFunc("/ping", servePing)
+	mux.HandleFunc("/status", servePing) // deprecated alias of /ping kept by InfluxDB 1.x
 	mux.HandleFunc("/health", serveHealth)
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
