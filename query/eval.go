@@ -109,26 +109,20 @@ func arith(op influxql.Token, l, r any) any {
 
 // evalCond evaluates a WHERE condition on a row's field values and its series'
 // tags. A comparison with a missing value is false.
-func evalCond(cond influxql.Expr, fields map[string]any, tags map[string]string) bool {
-	v := evalCondValue(cond, fields, tags)
+func evalCond(cond influxql.Expr, lookup func(string) any) bool {
+	v := evalCondValue(cond, lookup)
 	b, ok := v.(bool)
 	return ok && b
 }
 
-func evalCondValue(ex influxql.Expr, fields map[string]any, tags map[string]string) any {
+func evalCondValue(ex influxql.Expr, lookup func(string) any) any {
 	switch x := ex.(type) {
 	case *influxql.ParenExpr:
-		return evalCondValue(x.Expr, fields, tags)
+		return evalCondValue(x.Expr, lookup)
 	case *influxql.BooleanLiteral:
 		return x.Val
 	case *influxql.VarRef:
-		if v, ok := fields[x.Val]; ok {
-			return v
-		}
-		if v, ok := tags[x.Val]; ok {
-			return v
-		}
-		return nil
+		return lookup(x.Val)
 	case *influxql.IntegerLiteral:
 		return x.Val
 	case *influxql.NumberLiteral:
@@ -140,12 +134,12 @@ func evalCondValue(ex influxql.Expr, fields map[string]any, tags map[string]stri
 	case *influxql.BinaryExpr:
 		switch x.Op {
 		case influxql.AND:
-			return evalCond(x.LHS, fields, tags) && evalCond(x.RHS, fields, tags)
+			return evalCond(x.LHS, lookup) && evalCond(x.RHS, lookup)
 		case influxql.OR:
-			return evalCond(x.LHS, fields, tags) || evalCond(x.RHS, fields, tags)
+			return evalCond(x.LHS, lookup) || evalCond(x.RHS, lookup)
 		}
-		l := evalCondValue(x.LHS, fields, tags)
-		r := evalCondValue(x.RHS, fields, tags)
+		l := evalCondValue(x.LHS, lookup)
+		r := evalCondValue(x.RHS, lookup)
 		switch x.Op {
 		case influxql.EQ, influxql.NEQ, influxql.LT, influxql.LTE, influxql.GT, influxql.GTE:
 			return compare(x.Op, l, r)

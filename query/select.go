@@ -5,6 +5,7 @@ import (
 	"math"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -56,6 +57,9 @@ type selectRun struct {
 	plan  *selectPlan
 	now   time.Time
 	stats *execStats
+
+	infoMu sync.Mutex
+	infos  map[string]*measurementInfo
 }
 
 func (e *Executor) executeSelect(ctx context.Context, stmt *influxql.SelectStatement, opts ExecOptions) (*StatementResult, error) {
@@ -355,7 +359,7 @@ func (r *selectRun) executeGroup(g *group) (*ResultSeries, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !p.ascending {
+	if !p.ascending && !p.raw { // raw rows come newest first already
 		for i, j := 0, len(rows)-1; i < j; i, j = i+1, j-1 {
 			rows[i], rows[j] = rows[j], rows[i]
 		}
@@ -376,9 +380,41 @@ func (r *selectRun) executeGroup(g *group) (*ResultSeries, error) {
 
 // ---- reading ----
 
+// measurementInfo caches what every series of one stored measurement shares: its
+// tag keys and fields, looked up once per statement instead of once per row.
+type measurementInfo struct {
+	tags   map[string]bool
+	fields map[string]storage.FieldInfo
+}
+
+func (r *selectRun) measurementInfo(s *seriesRef) *measurementInfo {
+	key := strconv.FormatUint(uint64(s.bucket), 10) + "\x00" + s.measurement
+	r.infoMu.Lock()
+	defer r.infoMu.Unlock()
+	if mi := r.infos[key]; mi != nil {
+		return mi
+	}
+	mi := &measurementInfo{tags: map[string]bool{}, fields: map[string]storage.FieldInfo{}}
+	if keys, err := r.e.store.TagKeys(s.bucket, s.measurement); err == nil {
+		for _, k := range keys {
+			mi.tags[k] = true
+		}
+	}
+	if fields, err := r.e.store.Fields(s.bucket, s.measurement); err == nil {
+		for _, f := range fields {
+			mi.fields[f.Name] = f
+		}
+	}
+	if r.infos == nil {
+		r.infos = map[string]*measurementInfo{}
+	}
+	r.infos[key] = mi
+	return mi
+}
+
 // readField returns the points of one field of one series within the plan's range,
-// in time order; at most max points when max > 0.
-func (r *selectRun) readField(s *seriesRef, field string, max int) ([]funcs.Point, error) {
+// in time order (newest first if desc); at most max points when max > 0.
+func (r *selectRun) readField(s *seriesRef, field string, max int, desc bool) ([]funcs.Point, error) {
 	p := r.plan
 	if s.mem != nil {
 		var out []funcs.Point
@@ -386,6 +422,12 @@ func (r *selectRun) readField(s *seriesRef, field string, max int) ([]funcs.Poin
 			if pt.Time >= p.tr.Min && pt.Time <= p.tr.Max {
 				out = append(out, pt)
 			}
+		}
+		if desc {
+			reversePoints(out)
+		}
+		if max > 0 && len(out) > max {
+			out = out[:max]
 		}
 		return out, nil
 	}
@@ -397,13 +439,20 @@ func (r *selectRun) readField(s *seriesRef, field string, max int) ([]funcs.Poin
 	if err != nil {
 		return nil, err
 	}
+	if desc {
+		cur.Descending()
+	}
 	var out []funcs.Point
 	for cur.Next() {
 		col, err := cur.Column()
 		if err != nil {
 			return nil, err
 		}
+		n := len(out)
 		out = appendPoints(out, col)
+		if desc {
+			reversePoints(out[n:])
+		}
 		if max > 0 && len(out) >= max {
 			out = out[:max]
 			break
@@ -420,17 +469,16 @@ func (r *selectRun) readField(s *seriesRef, field string, max int) ([]funcs.Poin
 	return out, nil
 }
 
+func reversePoints(p []funcs.Point) {
+	for i, j := 0, len(p)-1; i < j; i, j = i+1, j-1 {
+		p[i], p[j] = p[j], p[i]
+	}
+}
+
 // fieldID finds the ID of a stored series' field.
 func (r *selectRun) fieldID(s *seriesRef, field string) (storage.FieldID, bool) {
-	fields, err := r.e.store.Fields(s.bucket, s.measurement)
-	if err != nil {
-		return 0, false
-	}
-	i := sort.Search(len(fields), func(i int) bool { return fields[i].Name >= field })
-	if i < len(fields) && fields[i].Name == field {
-		return fields[i].ID, true
-	}
-	return 0, false
+	f, ok := r.measurementInfo(s).fields[field]
+	return f.ID, ok
 }
 
 func appendPoints(out []funcs.Point, c *block.Column) []funcs.Point {
@@ -453,45 +501,87 @@ func appendPoints(out []funcs.Point, c *block.Column) []funcs.Point {
 	return out
 }
 
-// seriesRow is one timestamp of one series with the values of the fields read.
+// seriesRow is one timestamp of one series with the values of the fields read,
+// indexed like the fields list it was read with.
 type seriesRow struct {
 	time   int64
-	values map[string]any
+	vals   []any
 	series *seriesRef
 }
 
-// readRows merges the given fields of one series into rows by timestamp, keeping
-// those that pass the field condition. max > 0 stops after that many rows.
-func (r *selectRun) readRows(s *seriesRef, fields []string, max int) ([]seriesRow, error) {
-	byTime := map[int64]int{}
-	var rows []seriesRow
-	for _, f := range fields {
-		pts, err := r.readField(s, f, 0)
+// rowReader reads rows of given fields; index maps a field name to its position.
+type rowReader struct {
+	fields []string
+	index  map[string]int
+}
+
+func newRowReader(fields []string) *rowReader {
+	rr := &rowReader{fields: fields, index: make(map[string]int, len(fields))}
+	for i, f := range fields {
+		rr.index[f] = i
+	}
+	return rr
+}
+
+// value resolves a name in a row: a field read, else a tag of the row's series.
+func (rr *rowReader) value(row *seriesRow, name string) any {
+	if i, ok := rr.index[name]; ok {
+		return row.vals[i]
+	}
+	if v, ok := row.series.tags[name]; ok {
+		return v
+	}
+	return nil
+}
+
+// readRows merges the fields of one series into rows by timestamp (newest first if
+// desc), keeping those that pass the field condition. max > 0 stops after that
+// many rows.
+func (r *selectRun) readRows(s *seriesRef, rr *rowReader, max int, desc bool) ([]seriesRow, error) {
+	perField := max
+	if r.plan.fieldCond != nil {
+		perField = 0 // the condition may reject rows: read on
+	}
+	cols := make([][]funcs.Point, len(rr.fields))
+	for i, f := range rr.fields {
+		pts, err := r.readField(s, f, perField, desc)
 		if err != nil {
 			return nil, err
 		}
-		for _, pt := range pts {
-			i, ok := byTime[pt.Time]
-			if !ok {
-				i = len(rows)
-				byTime[pt.Time] = i
-				rows = append(rows, seriesRow{time: pt.Time, values: map[string]any{}, series: s})
-			}
-			rows[i].values[f] = pt.Value
-		}
+		cols[i] = pts
 	}
-	sort.Slice(rows, func(i, j int) bool { return rows[i].time < rows[j].time })
-	if r.plan.fieldCond != nil {
-		kept := rows[:0]
-		for _, row := range rows {
-			if evalCond(r.plan.fieldCond, row.values, s.tags) {
-				kept = append(kept, row)
+	before := func(a, b int64) bool { return a < b }
+	if desc {
+		before = func(a, b int64) bool { return a > b }
+	}
+	idx := make([]int, len(cols))
+	var rows []seriesRow
+	for {
+		// The next timestamp is the earliest (latest) at the head of any column.
+		found := false
+		var t int64
+		for i, c := range cols {
+			if idx[i] < len(c) && (!found || before(c[idx[i]].Time, t)) {
+				t, found = c[idx[i]].Time, true
 			}
 		}
-		rows = kept
-	}
-	if max > 0 && len(rows) > max {
-		rows = rows[:max]
+		if !found {
+			break
+		}
+		row := seriesRow{time: t, vals: make([]any, len(cols)), series: s}
+		for i, c := range cols {
+			if idx[i] < len(c) && c[idx[i]].Time == t {
+				row.vals[i] = c[idx[i]].Value
+				idx[i]++
+			}
+		}
+		if r.plan.fieldCond != nil && !evalCond(r.plan.fieldCond, func(name string) any { return rr.value(&row, name) }) {
+			continue
+		}
+		rows = append(rows, row)
+		if max > 0 && len(rows) >= max {
+			break
+		}
 	}
 	return rows, nil
 }
@@ -525,50 +615,49 @@ func (r *selectRun) isTagOf(s *seriesRef, name string) bool {
 		return !isField
 	}
 	// A tag key of the measurement that this series lacks is still a tag.
-	keys, _ := r.e.store.TagKeys(s.bucket, s.measurement)
-	for _, k := range keys {
-		if k == name {
-			return true
-		}
-	}
-	return false
+	return r.measurementInfo(s).tags[name]
 }
 
 // ---- raw queries ----
 
 func (r *selectRun) rawRows(g *group) ([]Row, error) {
 	p := r.plan
+	desc := !p.ascending
 	max := 0
-	if p.ascending && p.stmt.Limit > 0 {
+	if p.stmt.Limit > 0 {
 		max = p.stmt.Limit + p.stmt.Offset // no series contributes more rows than that
 	}
 	var all []seriesRow
+	var readers []*rowReader
 	for _, s := range g.series {
 		r.stats.series.Add(1)
-		rows, err := r.readRows(s, r.neededFields(p.exprs, s), 0)
+		rr := newRowReader(r.neededFields(p.exprs, s))
+		rows, err := r.readRows(s, rr, max, desc)
 		if err != nil {
 			return nil, err
 		}
-		if max > 0 && len(rows) > max {
-			rows = rows[:max]
-		}
 		all = append(all, rows...)
+		for range rows {
+			readers = append(readers, rr)
+		}
 	}
-	sort.SliceStable(all, func(i, j int) bool { return all[i].time < all[j].time })
+	order := make([]int, len(all))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(i, j int) bool {
+		if desc {
+			return all[order[i]].time > all[order[j]].time
+		}
+		return all[order[i]].time < all[order[j]].time
+	})
 	out := make([]Row, 0, len(all))
-	for _, sr := range all {
+	for _, k := range order {
+		sr, rr := &all[k], readers[k]
 		vals := make([]any, len(p.exprs))
 		hasField := false
 		for i, ex := range p.exprs {
-			vals[i] = evalExpr(ex, func(name string) any {
-				if v, ok := sr.values[name]; ok {
-					return v
-				}
-				if v, ok := sr.series.tags[name]; ok && r.isTagOf(sr.series, name) {
-					return v
-				}
-				return nil
-			}, nil)
+			vals[i] = evalExpr(ex, func(name string) any { return rr.value(sr, name) }, nil)
 			if vals[i] != nil && !isTagExpr(ex, sr.series, r) {
 				hasField = true
 			}
@@ -577,6 +666,9 @@ func (r *selectRun) rawRows(g *group) ([]Row, error) {
 			continue // a row is printed only for points that have a selected field
 		}
 		out = append(out, Row{Time: sr.time, Values: vals})
+		if max > 0 && len(out) >= max {
+			break
+		}
 	}
 	return out, nil
 }
@@ -733,7 +825,7 @@ func (r *selectRun) computeCall(g *group, c *callPlan, aux []string) (*callResul
 		// derivative(x) and friends over the raw values: one "window".
 		var pts []funcs.Point
 		for _, s := range g.series {
-			sp, err := r.readField(s, c.field, 0)
+			sp, err := r.readField(s, c.field, 0, false)
 			if err != nil {
 				return nil, err
 			}
@@ -758,25 +850,27 @@ func (r *selectRun) computeCall(g *group, c *callPlan, aux []string) (*callResul
 		var pts []funcs.Point
 		if len(aux) == 0 && r.plan.fieldCond == nil && (c.name != "top" && c.name != "bottom" || !hasStringArgs(c.args)) {
 			var err error
-			if pts, err = r.readField(s, c.field, 0); err != nil {
+			if pts, err = r.readField(s, c.field, 0, false); err != nil {
 				return nil, err
 			}
 		} else {
-			rows, err := r.readRows(s, r.rowFields(c, aux, s), 0)
+			rr := newRowReader(r.rowFields(c, aux, s))
+			rows, err := r.readRows(s, rr, 0, false)
 			if err != nil {
 				return nil, err
 			}
-			for _, row := range rows {
-				v, ok := row.values[c.field]
-				if !ok {
+			for i := range rows {
+				row := &rows[i]
+				v := rr.value(row, c.field)
+				if v == nil {
 					continue
 				}
 				pt := funcs.Point{Time: row.time, Value: v}
 				for _, name := range topTagArgs(c) {
-					pt.Aux = append(pt.Aux, lookup(row, name))
+					pt.Aux = append(pt.Aux, rr.value(row, name))
 				}
 				for _, name := range aux {
-					pt.Aux = append(pt.Aux, lookup(row, name))
+					pt.Aux = append(pt.Aux, rr.value(row, name))
 				}
 				pts = append(pts, pt)
 			}
@@ -821,15 +915,6 @@ func topTagArgs(c *callPlan) []string {
 	return out
 }
 
-func lookup(row seriesRow, name string) any {
-	if v, ok := row.values[name]; ok {
-		return v
-	}
-	if v, ok := row.series.tags[name]; ok {
-		return v
-	}
-	return nil
-}
 
 // rowFields lists the fields a row-path call reads.
 func (r *selectRun) rowFields(c *callPlan, aux []string, s *seriesRef) []string {
@@ -1000,7 +1085,7 @@ func (r *selectRun) fallbackCall(g *group, c *callPlan) (*callResult, error) {
 	res := &callResult{byWindow: map[int64][]funcs.Point{}}
 	inputs := map[int64][]funcs.Point{}
 	for _, s := range g.series {
-		pts, err := r.readField(s, c.field, 0)
+		pts, err := r.readField(s, c.field, 0, false)
 		if err != nil {
 			return nil, err
 		}

@@ -177,6 +177,15 @@ func (e *Engine) NewCursor(b BucketID, s SeriesID, f FieldID, min, max int64) (*
 	return c, nil
 }
 
+// Descending makes the cursor return its chunks newest first (each chunk's values
+// stay in ascending order), so ORDER BY time DESC LIMIT n reads only the newest
+// blocks. Call it before the first Next.
+func (c *Cursor) Descending() {
+	for i, j := 0, len(c.clusters)-1; i < j; i, j = i+1, j-1 {
+		c.clusters[i], c.clusters[j] = c.clusters[j], c.clusters[i]
+	}
+}
+
 // Next moves to the next chunk; it returns false at the end or on error (see Err).
 func (c *Cursor) Next() bool {
 	if c.err != nil || c.i >= len(c.clusters) {
