@@ -915,7 +915,6 @@ func topTagArgs(c *callPlan) []string {
 	return out
 }
 
-
 // rowFields lists the fields a row-path call reads.
 func (r *selectRun) rowFields(c *callPlan, aux []string, s *seriesRef) []string {
 	names := []string{c.field}
