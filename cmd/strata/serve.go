@@ -15,6 +15,7 @@ import (
 	"net/http/pprof"
 	"os/signal"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/strata-db/strata/compaction"
 	"github.com/strata-db/strata/ingest"
 	"github.com/strata-db/strata/query"
 	"github.com/strata-db/strata/storage"
@@ -41,6 +43,11 @@ type serveConfig struct {
 	logLevel      string
 	logFormat     string
 	shutdownWait  time.Duration
+	queryTimeout  time.Duration
+	maxSelSeries  int
+	maxSelBuckets int64
+	maxSelPoints  int64
+	retentionTick time.Duration
 }
 
 func serveCommand(args []string, stdout, stderr io.Writer) int {
@@ -56,6 +63,11 @@ func serveCommand(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&cfg.logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&cfg.shutdownWait, "shutdown-timeout", 30*time.Second, "on SIGINT/SIGTERM, how long in-flight requests may take to finish")
+	fs.DurationVar(&cfg.queryTimeout, "query-timeout", 0, "end a query statement that runs longer than this with an error (0: no limit)")
+	fs.IntVar(&cfg.maxSelSeries, "max-select-series", 1_000_000, "most series one SELECT may read")
+	fs.Int64Var(&cfg.maxSelBuckets, "max-select-buckets", 1_000_000, "most GROUP BY time windows one SELECT may produce per series")
+	fs.Int64Var(&cfg.maxSelPoints, "max-select-points", 0, "most points one SELECT may read (0: no limit)")
+	fs.DurationVar(&cfg.retentionTick, "retention-check-interval", 30*time.Minute, "how often data older than its retention policy is deleted")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: strata serve [flags]
 
@@ -114,6 +126,9 @@ type server struct {
 	ln   net.Listener
 	log  *slog.Logger
 	done chan error // Serve's result
+
+	stopBackground context.CancelFunc // retention enforcement
+	background     sync.WaitGroup
 }
 
 // startServer opens the storage in cfg.dataDir and starts serving HTTP on
@@ -151,6 +166,15 @@ func startServer(cfg serveConfig, log *slog.Logger) (*server, error) {
 	}
 	log.Info("strata listening", "addr", ln.Addr().String(), "data_dir", cfg.dataDir, "version", version)
 	go func() { s.done <- s.http.Serve(ln) }()
+	var bg context.Context
+	bg, s.stopBackground = context.WithCancel(context.Background())
+	if cfg.retentionTick > 0 {
+		s.background.Add(1)
+		go func() {
+			defer s.background.Done()
+			compaction.NewRetentionEnforcer(eng, log).Run(bg, cfg.retentionTick)
+		}()
+	}
 	return s, nil
 }
 
@@ -166,6 +190,8 @@ func (s *server) shutdown(wait time.Duration) error {
 	if err := s.http.Shutdown(ctx); err != nil {
 		s.log.Warn("in-flight requests did not finish in time", "err", err)
 	}
+	s.stopBackground()
+	s.background.Wait()
 	s.log.Info("flushing and closing storage")
 	if err := s.eng.Close(); err != nil {
 		return fmt.Errorf("close storage: %w", err)
@@ -186,6 +212,8 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(ad
 	}
 	select {
 	case err := <-s.done:
+		s.stopBackground()
+		s.background.Wait()
 		s.eng.Close()
 		return err
 	case <-ctx.Done():
@@ -195,7 +223,12 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(ad
 
 func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg *prometheus.Registry) http.Handler {
 	writes := ingest.NewHandler(eng, ingest.Options{MaxBodySize: cfg.maxBodySize, Logger: log, Registerer: reg})
-	queries := query.NewHandler(eng, query.Options{Logger: log})
+	queries := query.NewHandler(eng, query.Options{Logger: log, Limits: query.Limits{
+		MaxSeries:  cfg.maxSelSeries,
+		MaxBuckets: cfg.maxSelBuckets,
+		MaxPoints:  cfg.maxSelPoints,
+		Timeout:    cfg.queryTimeout,
+	}})
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/write", writes.ServeV1)

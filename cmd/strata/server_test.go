@@ -43,6 +43,7 @@ func testConfig(dir string) serveConfig {
 		flushInterval: 10 * time.Minute,
 		maxSeries:     1_000_000,
 		shutdownWait:  10 * time.Second,
+		retentionTick: time.Hour,
 	}
 }
 
