@@ -211,6 +211,7 @@ func (h *Handler) write(w http.ResponseWriter, r *http.Request, api apiVersion, 
 	if err != nil {
 		return h.storeError(w, api, err)
 	}
+	defer batch.Release() // after the response is written: it quotes the batch's errors
 	var lineErrs []string
 	parseFailed, parsed := 0, 0
 	p := st.parser

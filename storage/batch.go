@@ -26,6 +26,7 @@ type Batch struct {
 	values   []batchValue
 	arena    []byte // series keys and string values, referenced by offset
 	newField []newField
+	rec      []byte // the WAL record, reused across uses of a pooled batch
 	rejected int
 	errs     []error // rejection reasons, in order; capped at maxBatchErrors
 	oldest   int64   // points before this are beyond the retention policy
@@ -67,12 +68,33 @@ func (e *Engine) NewBatch(id BucketID) (*Batch, error) {
 	if err != nil {
 		return nil, err
 	}
-	batch := &Batch{e: e, bkt: b, oldest: math.MinInt64}
+	batch, _ := e.batches.Get().(*Batch)
+	if batch == nil {
+		batch = &Batch{}
+	}
+	batch.e, batch.bkt, batch.oldest = e, b, math.MinInt64
 	if d := b.rp.Duration; d > 0 {
 		batch.oldest = time.Now().Add(-d).UnixNano()
 	}
 	return batch, nil
 }
+
+// Release returns the batch's memory for reuse by later batches. The batch must not
+// be used afterwards. Releasing is optional; it saves the allocations of growing
+// a batch's buffers anew for every request (most of a write's garbage).
+func (b *Batch) Release() {
+	e := b.e
+	// A batch grown by an unusually large request is not kept: it would pin memory.
+	if cap(b.arena) > maxPooledBatchBytes {
+		return
+	}
+	*b = Batch{points: b.points[:0], values: b.values[:0], arena: b.arena[:0], errs: b.errs[:0], rec: b.rec[:0]}
+	e.batches.Put(b)
+}
+
+// maxPooledBatchBytes: a 5,000-line TSBS batch needs ~1 MB of arena; keep batches up
+// to 16 MB (25 MB bodies are the limit) and let the rare larger ones go.
+const maxPooledBatchBytes = 16 << 20
 
 // Len returns the number of accepted points in the batch.
 func (b *Batch) Len() int { return len(b.points) - b.droppedLate }

@@ -80,6 +80,8 @@ type Engine struct {
 	catMu sync.RWMutex
 	cat   *catalog
 
+	batches sync.Pool // *Batch, see Batch.Release
+
 	stop chan struct{}
 	bg   sync.WaitGroup
 }
@@ -478,7 +480,9 @@ func (e *Engine) resolve(b *Batch) ([]byte, error) {
 			return nil, &DatabaseNotFoundError{Name: b.bkt.db.name}
 		}
 	}
-	return encodeWriteRecord(make([]byte, 0, 64+len(b.arena)+len(b.values)*10), b, seriesDefs, fieldDefs), nil
+	// The WAL copies the record on Append, so the batch's buffer is reused.
+	b.rec = encodeWriteRecord(b.rec[:0], b, seriesDefs, fieldDefs)
+	return b.rec, nil
 }
 
 // resolveNewFields fills in the field IDs of p's values that were new when Add saw
