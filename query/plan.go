@@ -294,7 +294,7 @@ func (p *selectPlan) addExpr(ex influxql.Expr, name string, sch *schema) error {
 // which the transform's plan already covers).
 func (p *selectPlan) addCall(c *influxql.Call, sch *schema) error {
 	for _, have := range p.calls {
-		if have.expr == c || (have.transform != "" && len(have.expr.Args) > 0 && have.expr.Args[0] == c) {
+		if containsNode(have.expr, c) {
 			return nil
 		}
 	}
@@ -375,6 +375,19 @@ func (p *selectPlan) addCall(c *influxql.Call, sch *schema) error {
 	}
 	p.calls = append(p.calls, cp)
 	return nil
+}
+
+// containsNode reports whether n is ex or nested in it: the distinct() of
+// count(distinct(x)) and the aggregate inside a transformation belong to the call
+// that holds them, not to calls of their own.
+func containsNode(ex influxql.Expr, n influxql.Node) bool {
+	found := false
+	influxql.Walk(ex, func(m influxql.Node) {
+		if m == n {
+			found = true
+		}
+	})
+	return found
 }
 
 func filterLiterals(args []influxql.Expr) []influxql.Expr {

@@ -1,0 +1,622 @@
+package query
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/strata-db/strata/query/influxql"
+	"github.com/strata-db/strata/storage"
+)
+
+// The tests in this file check SELECT against expectations computed here, by plain
+// loops over the points the test wrote (a model of the stored data), never by
+// calling the code under test. Every query runs through Executor.Execute on a real
+// storage engine.
+
+// selSeries is one series of the model: its field values by time. Writing the
+// same timestamp again replaces the value, as the engine does (last write wins).
+type selSeries struct {
+	m      string
+	tags   map[string]string
+	fields map[string]map[int64]any
+}
+
+// selPt is one point to write.
+type selPt struct {
+	m      string
+	tags   map[string]string
+	t      int64
+	fields map[string]any
+}
+
+// selEnv is a storage engine, an executor over it, and the model of what was
+// written to database "db".
+type selEnv struct {
+	eng    *storage.Engine
+	ex     *Executor
+	series map[string]*selSeries
+	now    time.Time
+}
+
+func newSelEnv(t testing.TB, limits Limits) *selEnv {
+	t.Helper()
+	eng := openMetaEngine(t)
+	if err := eng.CreateDatabase("db", nil); err != nil {
+		t.Fatal(err)
+	}
+	return &selEnv{
+		eng:    eng,
+		ex:     NewExecutor(eng, nil, limits),
+		series: map[string]*selSeries{},
+		now:    time.Unix(0, t0).Add(365 * 24 * time.Hour),
+	}
+}
+
+func selKey(m string, tags map[string]string) string {
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	s := m
+	for _, k := range keys {
+		s += "," + k + "=" + tags[k]
+	}
+	return s
+}
+
+func (env *selEnv) write(t testing.TB, pts ...selPt) {
+	t.Helper()
+	b, err := env.eng.Bucket("db", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, err := env.eng.NewBatch(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pts {
+		keys := make([]string, 0, len(p.tags))
+		for k := range p.tags {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var tags []storage.Tag
+		for _, k := range keys {
+			tags = append(tags, storage.Tag{Key: []byte(k), Value: []byte(p.tags[k])})
+		}
+		fnames := make([]string, 0, len(p.fields))
+		for f := range p.fields {
+			fnames = append(fnames, f)
+		}
+		sort.Strings(fnames)
+		var fields []storage.FieldValue
+		for _, f := range fnames {
+			fields = append(fields, metaField(f, p.fields[f]))
+		}
+		if err := batch.Add([]byte(p.m), tags, fields, p.t); err != nil {
+			t.Fatal(err)
+		}
+		key := selKey(p.m, p.tags)
+		s := env.series[key]
+		if s == nil {
+			s = &selSeries{m: p.m, tags: p.tags, fields: map[string]map[int64]any{}}
+			env.series[key] = s
+		}
+		for f, v := range p.fields {
+			if s.fields[f] == nil {
+				s.fields[f] = map[int64]any{}
+			}
+			s.fields[f][p.t] = v
+		}
+	}
+	if _, err := env.eng.Write(batch); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// run executes q (one statement) and returns its series or its error text.
+func (env *selEnv) run(t testing.TB, q string) ([]*ResultSeries, string) {
+	t.Helper()
+	res := env.runResult(t, q)
+	return res.Series, res.Err
+}
+
+func (env *selEnv) runResult(t testing.TB, q string) *StatementResult {
+	t.Helper()
+	parsed, err := influxql.ParseQuery(q)
+	if err != nil {
+		t.Fatalf("parse %q: %v", q, err)
+	}
+	var out *StatementResult
+	err = env.ex.Execute(context.Background(), parsed, ExecOptions{Database: "db", Now: env.now}, func(r *StatementResult) error {
+		if out == nil {
+			out = r
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return out
+}
+
+func (env *selEnv) mustRun(t testing.TB, q string) []*ResultSeries {
+	t.Helper()
+	s, e := env.run(t, q)
+	if e != "" {
+		t.Fatalf("%s: %s", q, e)
+	}
+	return s
+}
+
+// selRow is one model row: a timestamp of one series with all its field values.
+type selRow struct {
+	t      int64
+	s      *selSeries
+	fields map[string]any
+}
+
+func (r selRow) get(name string) any {
+	if v, ok := r.fields[name]; ok {
+		return v
+	}
+	if v, ok := r.s.tags[name]; ok {
+		return v
+	}
+	return nil
+}
+
+// rows returns the model rows of measurement m within [min, max] of the series
+// keep accepts, ordered by time then series key.
+func (env *selEnv) rows(m string, min, max int64, keep func(*selSeries) bool) []selRow {
+	var out []selRow
+	for _, key := range env.sortedKeys() {
+		s := env.series[key]
+		if s.m != m || keep != nil && !keep(s) {
+			continue
+		}
+		byTime := map[int64]map[string]any{}
+		for f, vals := range s.fields {
+			for ts, v := range vals {
+				if ts < min || ts > max {
+					continue
+				}
+				if byTime[ts] == nil {
+					byTime[ts] = map[string]any{}
+				}
+				byTime[ts][f] = v
+			}
+		}
+		for ts, fs := range byTime {
+			out = append(out, selRow{t: ts, s: s, fields: fs})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].t != out[j].t {
+			return out[i].t < out[j].t
+		}
+		return selKey(out[i].s.m, out[i].s.tags) < selKey(out[j].s.m, out[j].s.tags)
+	})
+	return out
+}
+
+func (env *selEnv) sortedKeys() []string {
+	keys := make([]string, 0, len(env.series))
+	for k := range env.series {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// ---- comparison ----
+
+// selEqual compares two values: same Go type, floats within a relative 1e-9
+// (summation order may differ), NaN never expected.
+func selEqual(got, want any) bool {
+	if g, ok := got.(int); ok {
+		got = int64(g)
+	}
+	switch w := want.(type) {
+	case float64:
+		g, ok := got.(float64)
+		if !ok {
+			return false
+		}
+		d := math.Abs(g - w)
+		return d <= 1e-9 || d <= 1e-9*math.Max(math.Abs(g), math.Abs(w))
+	default:
+		return got == want
+	}
+}
+
+func fmtSeries(ss []*ResultSeries) string {
+	var b strings.Builder
+	for _, s := range ss {
+		fmt.Fprintf(&b, "%s %v %v\n", s.Name, s.Tags, s.Columns)
+		for i, r := range s.Rows {
+			if i == 40 {
+				fmt.Fprintf(&b, "  ... %d rows\n", len(s.Rows))
+				break
+			}
+			fmt.Fprintf(&b, "  %s", time.Unix(0, r.Time).UTC().Format(time.RFC3339Nano))
+			for _, v := range r.Values {
+				fmt.Fprintf(&b, " %T(%v)", v, v)
+			}
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
+}
+
+// checkSeries fails t when got and want differ; empty and nil tags are equal.
+func checkSeries(t testing.TB, q string, got, want []*ResultSeries) {
+	t.Helper()
+	fail := func(format string, args ...any) {
+		t.Helper()
+		t.Fatalf("%s\n%s\ngot:\n%swant:\n%s", q, fmt.Sprintf(format, args...), fmtSeries(got), fmtSeries(want))
+	}
+	if len(got) != len(want) {
+		fail("got %d series, want %d", len(got), len(want))
+	}
+	for i := range want {
+		g, w := got[i], want[i]
+		if g.Name != w.Name || fmt.Sprint(g.Columns) != fmt.Sprint(w.Columns) || len(g.Tags)+len(w.Tags) > 0 && fmt.Sprint(g.Tags) != fmt.Sprint(w.Tags) {
+			fail("series %d: got %s %v %v, want %s %v %v", i, g.Name, g.Tags, g.Columns, w.Name, w.Tags, w.Columns)
+		}
+		if len(g.Rows) != len(w.Rows) {
+			fail("series %d: got %d rows, want %d", i, len(g.Rows), len(w.Rows))
+		}
+		for j := range w.Rows {
+			gr, wr := g.Rows[j], w.Rows[j]
+			if gr.Time != wr.Time || len(gr.Values) != len(wr.Values) {
+				fail("series %d row %d: got %d %v, want %d %v", i, j, gr.Time, gr.Values, wr.Time, wr.Values)
+			}
+			for k := range wr.Values {
+				if !selEqual(gr.Values[k], wr.Values[k]) {
+					fail("series %d row %d col %s: got %T(%v), want %T(%v)", i, j, w.Columns[k+1], gr.Values[k], gr.Values[k], wr.Values[k], wr.Values[k])
+				}
+			}
+		}
+	}
+}
+
+// ---- reference aggregates: plain loops over the model's values ----
+
+func floorDivT(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+func asFloat(v any) float64 {
+	switch x := v.(type) {
+	case float64:
+		return x
+	case int64:
+		return float64(x)
+	}
+	panic(fmt.Sprintf("not a number: %T", v))
+}
+
+// refAgg computes InfluxDB 1.x's answer of aggregate name over pts (time order):
+// its value and the time of the selected point for selectors. ok is false when
+// the function yields no row.
+func refAgg(name string, pts []selRow, field string, arg float64) (val any, at int64, ok bool) {
+	var vals []any
+	var times []int64
+	for _, r := range pts {
+		if v, has := r.fields[field]; has {
+			vals = append(vals, v)
+			times = append(times, r.t)
+		}
+	}
+	n := len(vals)
+	if n == 0 {
+		return nil, 0, false
+	}
+	_, isInt := vals[0].(int64)
+	switch name {
+	case "count":
+		return int64(n), 0, true
+	case "sum":
+		if isInt {
+			s := int64(0)
+			for _, v := range vals {
+				s += v.(int64)
+			}
+			return s, 0, true
+		}
+		s := 0.0
+		for _, v := range vals {
+			s += v.(float64)
+		}
+		return s, 0, true
+	case "mean":
+		s := 0.0
+		for _, v := range vals {
+			s += asFloat(v)
+		}
+		return s / float64(n), 0, true
+	case "min", "max":
+		best := 0
+		for i := 1; i < n; i++ {
+			a, b := asFloat(vals[i]), asFloat(vals[best])
+			if name == "min" && a < b || name == "max" && a > b {
+				best = i
+			}
+		}
+		return vals[best], times[best], true
+	case "first":
+		return vals[0], times[0], true
+	case "last":
+		return vals[n-1], times[n-1], true
+	case "spread":
+		lo, hi := vals[0], vals[0]
+		for _, v := range vals {
+			if asFloat(v) < asFloat(lo) {
+				lo = v
+			}
+			if asFloat(v) > asFloat(hi) {
+				hi = v
+			}
+		}
+		if isInt {
+			return hi.(int64) - lo.(int64), 0, true
+		}
+		return hi.(float64) - lo.(float64), 0, true
+	case "median":
+		f := make([]float64, n)
+		for i, v := range vals {
+			f[i] = asFloat(v)
+		}
+		sort.Float64s(f)
+		if n%2 == 1 {
+			return f[n/2], 0, true
+		}
+		return (f[n/2-1] + f[n/2]) / 2, 0, true
+	case "percentile":
+		idx := make([]int, n)
+		for i := range idx {
+			idx[i] = i
+		}
+		sort.SliceStable(idx, func(a, b int) bool { return asFloat(vals[idx[a]]) < asFloat(vals[idx[b]]) })
+		i := int(math.Floor(float64(n)*arg/100+0.5)) - 1
+		if i < 0 || i >= n {
+			return nil, 0, false
+		}
+		return vals[idx[i]], times[idx[i]], true
+	case "stddev":
+		if n < 2 {
+			return nil, 0, true
+		}
+		mean := 0.0
+		for _, v := range vals {
+			mean += asFloat(v)
+		}
+		mean /= float64(n)
+		ss := 0.0
+		for _, v := range vals {
+			d := asFloat(v) - mean
+			ss += d * d
+		}
+		return math.Sqrt(ss / float64(n-1)), 0, true
+	case "count_distinct":
+		seen := map[any]bool{}
+		for _, v := range vals {
+			seen[v] = true
+		}
+		return int64(len(seen)), 0, true
+	}
+	panic("refAgg: unknown " + name)
+}
+
+// refDistinct returns the distinct values of field, ascending.
+func refDistinct(pts []selRow, field string) []any {
+	seen := map[int64]bool{}
+	var out []int64
+	for _, r := range pts {
+		if v, ok := r.fields[field].(int64); ok && !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	res := make([]any, len(out))
+	for i, v := range out {
+		res[i] = v
+	}
+	return res
+}
+
+// ---- the random data set ----
+
+const (
+	selHour = int64(time.Hour)
+)
+
+// cpuData writes measurement cpu: hosts h0..h3 in regions r0/r1, float x, integer
+// i (0..49, so distinct values repeat), a sparse float y; points every 20-80 s over
+// two hours with a per-series nanosecond offset, so no two series share a time,
+// and a 20-minute hole in h2.
+func cpuData(t testing.TB, env *selEnv, seed int64) {
+	rng := rand.New(rand.NewSource(seed))
+	var pts []selPt
+	for h := 0; h < 4; h++ {
+		tags := map[string]string{"host": fmt.Sprintf("h%d", h), "region": fmt.Sprintf("r%d", h%2)}
+		for ts := t0 + int64(h)*int64(time.Millisecond); ts < t0+2*selHour; ts += int64(20+rng.Intn(60)) * int64(time.Second) {
+			if h == 2 && ts > t0+30*int64(time.Minute) && ts < t0+50*int64(time.Minute) {
+				continue
+			}
+			f := map[string]any{"x": math.Round(rng.Float64()*10000) / 100, "i": int64(rng.Intn(50))}
+			if rng.Intn(4) == 0 {
+				f["y"] = rng.NormFloat64()
+			}
+			pts = append(pts, selPt{m: "cpu", tags: tags, t: ts, fields: f})
+		}
+	}
+	env.write(t, pts...)
+}
+
+// selWindow is the UTC GROUP BY time window start of ts.
+func selWindow(ts, iv, off int64) int64 { return floorDivT(ts-off, iv)*iv + off }
+
+// TestSelectAggregates checks every aggregate and selector over random data,
+// ungrouped, by time, by tag and both, under tag and field conditions.
+func TestSelectAggregates(t *testing.T) {
+	env := newSelEnv(t, Limits{})
+	cpuData(t, env, 1)
+	min, max := t0, t0+2*selHour-1
+	rangeCond := fmt.Sprintf("time >= %d AND time < %d", t0, t0+2*selHour)
+
+	wheres := []struct {
+		cond string
+		keep func(r selRow) bool
+	}{
+		{"", func(selRow) bool { return true }},
+		{"host = 'h1'", func(r selRow) bool { return r.s.tags["host"] == "h1" }},
+		{"host != 'h1'", func(r selRow) bool { return r.s.tags["host"] != "h1" }},
+		{"host =~ /h[12]/", func(r selRow) bool { return r.s.tags["host"] == "h1" || r.s.tags["host"] == "h2" }},
+		{"host !~ /^h[01]$/", func(r selRow) bool { return r.s.tags["host"] != "h0" && r.s.tags["host"] != "h1" }},
+		{"(host = 'h0' OR region = 'r1') AND host != 'h3'", func(r selRow) bool {
+			h := r.s.tags["host"]
+			return (h == "h0" || r.s.tags["region"] == "r1") && h != "h3"
+		}},
+		{"x > 50", func(r selRow) bool { v, ok := r.fields["x"].(float64); return ok && v > 50 }},
+		{"i < 20 OR x >= 90", func(r selRow) bool {
+			i, iok := r.fields["i"].(int64)
+			x, xok := r.fields["x"].(float64)
+			return iok && i < 20 || xok && x >= 90
+		}},
+		{"region = 'r0' AND i >= 10", func(r selRow) bool {
+			i, ok := r.fields["i"].(int64)
+			return r.s.tags["region"] == "r0" && ok && i >= 10
+		}},
+	}
+	calls := []struct {
+		expr, name, field, col string
+		arg                    float64
+	}{
+		{"count(x)", "count", "x", "count", 0},
+		{"count(y)", "count", "y", "count", 0},
+		{"sum(x)", "sum", "x", "sum", 0},
+		{"sum(i)", "sum", "i", "sum", 0},
+		{"mean(x)", "mean", "x", "mean", 0},
+		{"mean(i)", "mean", "i", "mean", 0},
+		{"min(x)", "min", "x", "min", 0},
+		{"max(x)", "max", "x", "max", 0},
+		{"first(x)", "first", "x", "first", 0},
+		{"last(i)", "last", "i", "last", 0},
+		{"spread(x)", "spread", "x", "spread", 0},
+		{"spread(i)", "spread", "i", "spread", 0},
+		{"median(x)", "median", "x", "median", 0},
+		{"median(i)", "median", "i", "median", 0},
+		{"percentile(x, 90)", "percentile", "x", "percentile", 90},
+		{"percentile(x, 5)", "percentile", "x", "percentile", 5},
+		{"stddev(x)", "stddev", "x", "stddev", 0},
+		{"stddev(y)", "stddev", "y", "stddev", 0},
+		{"count(distinct(i))", "count_distinct", "i", "count", 0},
+		{"distinct(i)", "distinct", "i", "distinct", 0},
+	}
+	groupings := []struct {
+		clause   string
+		interval int64
+		byHost   bool
+	}{
+		{"", 0, false},
+		{"GROUP BY time(10m) fill(none)", int64(10 * time.Minute), false},
+		{"GROUP BY host", 0, true},
+		{"GROUP BY time(25m), host fill(none)", int64(25 * time.Minute), true},
+	}
+	all := env.rows("cpu", min, max, nil)
+	queries, wantRows := 0, 0
+	for _, w := range wheres {
+		var rows []selRow
+		for _, r := range all {
+			if w.keep(r) {
+				rows = append(rows, r)
+			}
+		}
+		for _, g := range groupings {
+			// Group the model rows: by host if asked, then by window.
+			byGroup := map[string][]selRow{}
+			var groupKeys []string
+			for _, r := range rows {
+				k := ""
+				if g.byHost {
+					k = r.s.tags["host"]
+				}
+				if _, ok := byGroup[k]; !ok {
+					groupKeys = append(groupKeys, k)
+				}
+				byGroup[k] = append(byGroup[k], r)
+			}
+			sort.Strings(groupKeys)
+			for _, c := range calls {
+				cond := rangeCond
+				if w.cond != "" {
+					cond = "(" + w.cond + ") AND " + rangeCond
+				}
+				q := fmt.Sprintf("SELECT %s FROM cpu WHERE %s %s", c.expr, cond, g.clause)
+				var want []*ResultSeries
+				for _, k := range groupKeys {
+					var tags map[string]string
+					if g.byHost {
+						tags = map[string]string{"host": k}
+					}
+					rs := &ResultSeries{Name: "cpu", Tags: tags, Columns: []string{"time", c.col}}
+					windows := map[int64][]selRow{}
+					var starts []int64
+					for _, r := range byGroup[k] {
+						ws := min
+						if g.interval > 0 {
+							ws = selWindow(r.t, g.interval, 0)
+						}
+						if _, ok := windows[ws]; !ok {
+							starts = append(starts, ws)
+						}
+						windows[ws] = append(windows[ws], r)
+					}
+					sort.Slice(starts, func(i, j int) bool { return starts[i] < starts[j] })
+					for _, ws := range starts {
+						if c.name == "distinct" {
+							for _, v := range refDistinct(windows[ws], c.field) {
+								rs.Rows = append(rs.Rows, Row{Time: ws, Values: []any{v}})
+							}
+							continue
+						}
+						v, at, ok := refAgg(c.name, windows[ws], c.field, c.arg)
+						if !ok {
+							continue
+						}
+						ts := ws
+						if g.interval == 0 && (c.name == "min" || c.name == "max" || c.name == "first" || c.name == "last" || c.name == "percentile") {
+							ts = at // a lone selector keeps its point's time
+						}
+						rs.Rows = append(rs.Rows, Row{Time: ts, Values: []any{v}})
+					}
+					if len(rs.Rows) > 0 {
+						want = append(want, rs)
+					}
+				}
+				checkSeries(t, q, env.mustRun(t, q), want)
+				queries++
+				for _, rs := range want {
+					wantRows += len(rs.Rows)
+				}
+			}
+		}
+	}
+	if queries < 500 || wantRows < 10000 {
+		t.Fatalf("only %d queries ran, expecting %d rows", queries, wantRows)
+	}
+}
