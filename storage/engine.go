@@ -600,8 +600,9 @@ func (e *Engine) mergeBack(h *head) {
 	old.mu.Lock()
 	for sid, s := range old.series {
 		for _, f := range s.fields {
-			for i, t := range f.col.Times {
-				v := columnValue(&f.col, i)
+			col := f.column()
+			for i, t := range col.Times {
+				v := columnValue(col, i)
 				h.append(s.bucket, sid, f.id, t, v)
 			}
 		}
@@ -657,7 +658,7 @@ func (e *Engine) writeHead(h *head, walStart wal.SegmentID) error {
 			continue // its database was dropped
 		}
 		for _, f := range s.fields {
-			col := sortDedup(&f.col)
+			col := sortDedup(f.column())
 			for i := 0; i < len(col.Times); {
 				j := i + 1
 				part := partitionStart(col.Times[i])

@@ -30,9 +30,71 @@ type seriesHead struct {
 }
 
 type fieldHead struct {
-	id    FieldID
-	col   block.Column // in arrival order; sortDedup makes it block-ready
-	arena []byte       // backing store of string values
+	id     FieldID
+	typ    FieldType
+	chunks []*block.Column // in arrival order; fixed capacity, never reallocated
+	arena  []byte          // backing store of string values
+}
+
+// Head chunk sizes: a field's values go into chunks that are filled, never grown,
+// so appending never copies what is buffered and a full head holds no doubling
+// slack. Chunks start small (a series written once a minute should not reserve
+// kilobytes) and double up to headChunkMax.
+const (
+	headChunkMin = 32
+	headChunkMax = 1024
+)
+
+// appendValue adds one value, starting a new chunk when the last is full.
+func (f *fieldHead) appendValue(t int64, v value) {
+	var c *block.Column
+	if n := len(f.chunks); n > 0 {
+		c = f.chunks[n-1]
+	}
+	if c == nil || len(c.Times) == cap(c.Times) {
+		size := headChunkMin
+		if c != nil {
+			size = min(2*cap(c.Times), headChunkMax)
+		}
+		c = &block.Column{Type: f.typ, Times: make([]int64, 0, size)}
+		switch f.typ {
+		case block.Float:
+			c.Floats = make([]float64, 0, size)
+		case block.Integer:
+			c.Ints = make([]int64, 0, size)
+		case block.Unsigned:
+			c.Uints = make([]uint64, 0, size)
+		case block.Boolean:
+			c.Bools = make([]bool, 0, size)
+		case block.String:
+			c.Strings = make([][]byte, 0, size)
+		}
+		f.chunks = append(f.chunks, c)
+	}
+	appendValue(c, &f.arena, t, v)
+}
+
+// len returns the number of buffered values.
+func (f *fieldHead) len() int {
+	n := 0
+	for _, c := range f.chunks {
+		n += len(c.Times)
+	}
+	return n
+}
+
+// column returns all buffered values as one column, in arrival order.
+func (f *fieldHead) column() *block.Column {
+	if len(f.chunks) == 1 {
+		return f.chunks[0]
+	}
+	out := &block.Column{Type: f.typ}
+	for _, c := range f.chunks {
+		for i := range c.Times {
+			copyRow(out, c, i)
+		}
+	}
+	return out
 }
 
 func newHead() *head {
@@ -45,7 +107,7 @@ func (s *seriesHead) field(id FieldID, t FieldType) *fieldHead {
 			return f
 		}
 	}
-	f := &fieldHead{id: id, col: block.Column{Type: t}}
+	f := &fieldHead{id: id, typ: t}
 	s.fields = append(s.fields, f)
 	return f
 }
@@ -58,7 +120,7 @@ func (h *head) append(db BucketID, s SeriesID, f FieldID, t int64, v value) {
 		h.series[s] = sh
 	}
 	fh := sh.field(f, v.typ)
-	appendValue(&fh.col, &fh.arena, t, v)
+	fh.appendValue(t, v)
 	h.bytes += headBytesPerValue + int64(len(v.str))
 	h.points++
 }
@@ -76,10 +138,12 @@ func (h *head) snapshot(s SeriesID, f FieldID, min, max int64) *block.Column {
 		if fh.id != f {
 			continue
 		}
-		out := &block.Column{Type: fh.col.Type}
-		for i, t := range fh.col.Times {
-			if t >= min && t <= max {
-				copyRow(out, &fh.col, i)
+		out := &block.Column{Type: fh.typ}
+		for _, c := range fh.chunks {
+			for i, t := range c.Times {
+				if t >= min && t <= max {
+					copyRow(out, c, i)
+				}
 			}
 		}
 		if len(out.Times) == 0 {
@@ -120,13 +184,19 @@ func (h *head) deleteRange(ids []SeriesID, min, max int64) {
 			continue
 		}
 		for _, f := range s.fields {
-			kept := block.Column{Type: f.col.Type}
-			for i, t := range f.col.Times {
-				if t < min || t > max {
-					copyRow(&kept, &f.col, i)
+			var kept []*block.Column
+			for _, c := range f.chunks {
+				k := &block.Column{Type: c.Type}
+				for i, t := range c.Times {
+					if t < min || t > max {
+						copyRow(k, c, i)
+					}
+				}
+				if len(k.Times) > 0 {
+					kept = append(kept, k)
 				}
 			}
-			f.col = kept
+			f.chunks = kept
 		}
 	}
 }
