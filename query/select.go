@@ -1153,7 +1153,7 @@ func (r *selectRun) assembleCall(c *callPlan, res *callResult, starts []int64, n
 					pts = append(pts, funcs.Point{Time: ws})
 				}
 			case influxql.NumberFill:
-				pts = append(pts, funcs.Point{Time: ws, Value: fillNumber(p.fillValue, c)})
+				pts = append(pts, funcs.Point{Time: ws, Value: fillNumber(p.fillValue, res)})
 			case influxql.PreviousFill:
 				if prev != nil {
 					pts = append(pts, funcs.Point{Time: ws, Value: prev.Value, Aux: prev.Aux})
@@ -1228,7 +1228,40 @@ func interpolate(pts []funcs.Point) {
 	}
 }
 
-func fillNumber(v any, c *callPlan) any {
+// fillNumber converts the fill(<number>) value to the type of the call's other
+// windows, as InfluxDB's fill iterators do (fill(2.5) on sum(int) prints 2): a
+// fill value of another type would make SELECT INTO write a conflicting field.
+func fillNumber(v any, res *callResult) any {
+	var like any
+	for _, pts := range res.byWindow {
+		for _, pt := range pts {
+			if pt.Value != nil {
+				like = pt.Value
+				break
+			}
+		}
+		if like != nil {
+			break
+		}
+	}
+	f, ok := toFloat(v)
+	if !ok {
+		return v
+	}
+	switch like.(type) {
+	case float64:
+		return f
+	case int64:
+		if i, isInt := v.(int64); isInt {
+			return i
+		}
+		return int64(f)
+	case uint64:
+		if f < 0 {
+			return uint64(0)
+		}
+		return uint64(f)
+	}
 	return v
 }
 

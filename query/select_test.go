@@ -620,3 +620,138 @@ func TestSelectAggregates(t *testing.T) {
 		t.Fatalf("only %d queries ran, expecting %d rows", queries, wantRows)
 	}
 }
+
+// refFill computes GROUP BY time output of one aggregate over rows with fill:
+// every window from the one holding min to the one holding max, InfluxDB 1.x's
+// fill rules for the empty ones (fill is "null", "none", "previous", "linear" or a
+// number; count prints 0 for null).
+func refFill(rows []selRow, fn, field string, min, max, iv, off int64, fill string) []Row {
+	first, last := selWindow(min, iv, off), selWindow(max, iv, off)
+	type win struct {
+		ws  int64
+		val any
+	}
+	var wins []win
+	for ws := first; ws <= last; ws += iv {
+		var in []selRow
+		for _, r := range rows {
+			if r.t >= ws && r.t < ws+iv && r.t >= min && r.t <= max {
+				in = append(in, r)
+			}
+		}
+		v, _, ok := refAgg(fn, in, field, 0)
+		if !ok {
+			v = nil
+		}
+		wins = append(wins, win{ws, v})
+	}
+	outInt := fn == "count" || fn == "sum" && field == "i"
+	var out []Row
+	var prev any
+	for k, w := range wins {
+		v := w.val
+		if v == nil {
+			switch fill {
+			case "none":
+				continue
+			case "null":
+				if fn == "count" {
+					v = int64(0)
+				}
+			case "previous":
+				v = prev
+			case "linear":
+				lo, hi := -1, -1
+				for j := k - 1; j >= 0 && lo < 0; j-- {
+					if wins[j].val != nil {
+						lo = j
+					}
+				}
+				for j := k + 1; j < len(wins) && hi < 0; j++ {
+					if wins[j].val != nil {
+						hi = j
+					}
+				}
+				if lo >= 0 && hi >= 0 {
+					m := (asFloat(wins[hi].val) - asFloat(wins[lo].val)) / float64(wins[hi].ws-wins[lo].ws)
+					f := m*float64(w.ws-wins[lo].ws) + asFloat(wins[lo].val)
+					if outInt {
+						v = int64(f)
+					} else {
+						v = f
+					}
+				}
+			default:
+				var num float64
+				fmt.Sscan(fill, &num)
+				if outInt {
+					v = int64(num)
+				} else {
+					v = num
+				}
+			}
+		} else {
+			prev = v
+		}
+		out = append(out, Row{Time: w.ws, Values: []any{v}})
+	}
+	return out
+}
+
+// TestSelectFillEdges checks every fill mode where windows are hard: the range
+// starting and ending inside a window, empty first and last windows, a gap in the
+// middle, offsets, negative offsets, and a series with no point in the range.
+func TestSelectFillEdges(t *testing.T) {
+	env := newSelEnv(t, Limits{})
+	rng := rand.New(rand.NewSource(2))
+	minute := int64(time.Minute)
+	var pts []selPt
+	a := map[string]string{"host": "a"}
+	for _, span := range [][2]int64{{2, 3}, {21, 39}, {51, 52}, {63, 77}, {97, 99}} {
+		for m := span[0]; m < span[1]; m++ {
+			ts := t0 + m*minute + int64(rng.Intn(50))*int64(time.Second)
+			pts = append(pts, selPt{m: "cpu", tags: a, t: ts, fields: map[string]any{"x": float64(rng.Intn(1000)) / 10, "i": int64(rng.Intn(100))}})
+		}
+	}
+	// Host b has points only before the range: no series for it.
+	pts = append(pts, selPt{m: "cpu", tags: map[string]string{"host": "b"}, t: t0 + minute, fields: map[string]any{"x": 1.0, "i": int64(1)}})
+	env.write(t, pts...)
+
+	min, max := t0+5*minute, t0+95*minute-1
+	rows := env.rows("cpu", min, max, func(s *selSeries) bool { return s.tags["host"] == "a" })
+	if len(rows) < 30 {
+		t.Fatalf("only %d rows in range", len(rows))
+	}
+	type fnCase struct{ expr, fn, field, col string }
+	fns := []fnCase{
+		{"mean(x)", "mean", "x", "mean"},
+		{"count(x)", "count", "x", "count"},
+		{"sum(i)", "sum", "i", "sum"},
+		{"max(x)", "max", "x", "max"},
+	}
+	windows := []struct {
+		clause  string
+		iv, off int64
+	}{
+		{"time(10m)", 10 * minute, 0},
+		{"time(10m, 3m)", 10 * minute, 3 * minute},
+		{"time(10m, -3m)", 10 * minute, -3 * minute},
+		{"time(7m)", 7 * minute, 0},
+		{"time(30m, 20m)", 30 * minute, 20 * minute},
+	}
+	for _, fill := range []string{"null", "none", "previous", "linear", "7", "2.5"} {
+		for _, w := range windows {
+			for _, f := range fns {
+				fillClause := " fill(" + fill + ")"
+				if fill == "null" && f.fn == "mean" {
+					fillClause = "" // the default
+				}
+				q := fmt.Sprintf("SELECT %s FROM cpu WHERE time >= %d AND time < %d GROUP BY %s, host%s",
+					f.expr, min, max+1, w.clause, fillClause)
+				want := []*ResultSeries{{Name: "cpu", Tags: a, Columns: []string{"time", f.col},
+					Rows: refFill(rows, f.fn, f.field, min, max, w.iv, w.off, fill)}}
+				checkSeries(t, q, env.mustRun(t, q), want)
+			}
+		}
+	}
+}
