@@ -755,3 +755,120 @@ func TestSelectFillEdges(t *testing.T) {
 		}
 	}
 }
+
+// renderJSON renders one statement's result as /query answers it.
+func renderJSON(t testing.TB, res *StatementResult) string {
+	t.Helper()
+	var b strings.Builder
+	w := NewResponseWriter(&b, Encoding{}, false, 0)
+	if err := w.WriteResult(res); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// TestSelectTimeZoneDST checks tz('Europe/Berlin') across both 2024 DST changes:
+// GROUP BY time(1d) windows start at local midnight, so the last Sunday of March
+// has 23 hours and that of October 25; times print with the offset of the day;
+// GROUP BY time(1h) keeps hourly windows through the change.
+func TestSelectTimeZoneDST(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skip("no tzdata:", err)
+	}
+	env := newSelEnv(t, Limits{})
+	step := 20 * time.Minute
+	var pts []selPt
+	for _, start := range []time.Time{
+		time.Date(2024, 3, 28, 12, 0, 0, 0, time.UTC),
+		time.Date(2024, 10, 24, 12, 0, 0, 0, time.UTC),
+	} {
+		for ts, k := start, int64(0); ts.Before(start.Add(5 * 24 * time.Hour)); ts, k = ts.Add(step), k+1 {
+			pts = append(pts, selPt{m: "cpu", tags: map[string]string{"host": "a"}, t: ts.UnixNano(), fields: map[string]any{"i": k % 13}})
+		}
+	}
+	env.write(t, pts...)
+	rows := env.rows("cpu", math.MinInt64, math.MaxInt64, nil)
+
+	for _, c := range []struct {
+		name     string
+		from, to time.Time // local midnights
+		days     []int     // expected window lengths in hours
+	}{
+		{"spring", time.Date(2024, 3, 29, 0, 0, 0, 0, berlin), time.Date(2024, 4, 2, 0, 0, 0, 0, berlin), []int{24, 24, 23, 24}},
+		{"autumn", time.Date(2024, 10, 25, 0, 0, 0, 0, berlin), time.Date(2024, 10, 29, 0, 0, 0, 0, berlin), []int{24, 24, 25, 24}},
+	} {
+		t.Run(c.name+"/1d", func(t *testing.T) {
+			q := fmt.Sprintf("SELECT count(i), sum(i) FROM cpu WHERE time >= %d AND time < %d GROUP BY time(1d) tz('Europe/Berlin')",
+				c.from.UnixNano(), c.to.UnixNano())
+			var want []Row
+			var js []string
+			for d, day := 0, c.from; day.Before(c.to); d, day = d+1, day.AddDate(0, 0, 1) {
+				next := day.AddDate(0, 0, 1)
+				if h := int(next.Sub(day) / time.Hour); h != c.days[d] {
+					t.Fatalf("%v has %d hours, want %d", day, h, c.days[d])
+				}
+				n, sum := int64(0), int64(0)
+				for _, r := range rows {
+					if r.t >= day.UnixNano() && r.t < next.UnixNano() {
+						n++
+						sum += r.fields["i"].(int64)
+					}
+				}
+				if n != int64(c.days[d]*3) {
+					t.Fatalf("%v: model has %d points", day, n)
+				}
+				want = append(want, Row{Time: day.UnixNano(), Values: []any{n, sum}})
+				js = append(js, fmt.Sprintf(`["%s",%d,%d]`, day.Format(time.RFC3339), n, sum))
+			}
+			res := env.runResult(t, q)
+			if res.Err != "" {
+				t.Fatal(res.Err)
+			}
+			checkSeries(t, q, res.Series, []*ResultSeries{{Name: "cpu", Columns: []string{"time", "count", "sum"}, Rows: want}})
+			wantJSON := `{"results":[{"statement_id":0,"series":[{"name":"cpu","columns":["time","count","sum"],"values":[` +
+				strings.Join(js, ",") + `]}]}]}`
+			if got := renderJSON(t, res); got != wantJSON {
+				t.Fatalf("rendered:\n%s\nwant:\n%s", got, wantJSON)
+			}
+		})
+		t.Run(c.name+"/1h", func(t *testing.T) {
+			// The 6 hours around the change, in UTC hours.
+			mid := c.from.AddDate(0, 0, 2).Add(-3 * time.Hour) // local 21:00 before the change day
+			from, to := mid.Add(4*time.Hour), mid.Add(10*time.Hour)
+			q := fmt.Sprintf("SELECT count(i) FROM cpu WHERE time >= %d AND time < %d GROUP BY time(1h) tz('Europe/Berlin')",
+				from.UnixNano(), to.UnixNano())
+			var want []Row
+			var js []string
+			offsets := map[string]bool{}
+			for h := from; h.Before(to); h = h.Add(time.Hour) {
+				n := int64(0)
+				for _, r := range rows {
+					if r.t >= h.UnixNano() && r.t < h.Add(time.Hour).UnixNano() {
+						n++
+					}
+				}
+				want = append(want, Row{Time: h.UnixNano(), Values: []any{n}})
+				s := h.In(berlin).Format(time.RFC3339)
+				offsets[s[len(s)-6:]] = true
+				js = append(js, fmt.Sprintf(`["%s",%d]`, s, n))
+			}
+			if !offsets["+01:00"] || !offsets["+02:00"] {
+				t.Fatalf("hours do not cross the change: %v", js)
+			}
+			res := env.runResult(t, q)
+			if res.Err != "" {
+				t.Fatal(res.Err)
+			}
+			checkSeries(t, q, res.Series, []*ResultSeries{{Name: "cpu", Columns: []string{"time", "count"}, Rows: want}})
+			wantJSON := `{"results":[{"statement_id":0,"series":[{"name":"cpu","columns":["time","count"],"values":[` +
+				strings.Join(js, ",") + `]}]}]}`
+			if got := renderJSON(t, res); got != wantJSON {
+				t.Fatalf("rendered:\n%s\nwant:\n%s", got, wantJSON)
+			}
+		})
+	}
+}
