@@ -127,8 +127,9 @@ type server struct {
 	log  *slog.Logger
 	done chan error // Serve's result
 
-	stopBackground context.CancelFunc // retention enforcement
+	stopBackground context.CancelFunc // retention enforcement, block merging
 	background     sync.WaitGroup
+	merger         *compaction.BlockMerger
 }
 
 // startServer opens the storage in cfg.dataDir and starts serving HTTP on
@@ -137,6 +138,7 @@ func startServer(cfg serveConfig, log *slog.Logger) (*server, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	flushed := make(chan struct{}, 1)
 	eng, err := storage.Open(storage.Options{
 		Dir:                  cfg.dataDir,
 		HeadMaxBytes:         cfg.headMaxBytes,
@@ -144,6 +146,12 @@ func startServer(cfg serveConfig, log *slog.Logger) (*server, error) {
 		MaxSeriesPerDatabase: cfg.maxSeries,
 		Logger:               log,
 		Registerer:           reg,
+		AfterFlush: func() {
+			select {
+			case flushed <- struct{}{}:
+			default: // a merge is already due
+			}
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open storage in %s: %w", cfg.dataDir, err)
@@ -168,6 +176,12 @@ func startServer(cfg serveConfig, log *slog.Logger) (*server, error) {
 	go func() { s.done <- s.http.Serve(ln) }()
 	var bg context.Context
 	bg, s.stopBackground = context.WithCancel(context.Background())
+	s.merger = compaction.NewBlockMerger(eng, log)
+	s.background.Add(1)
+	go func() {
+		defer s.background.Done()
+		s.merger.Run(bg, flushed, 10*time.Minute)
+	}()
 	if cfg.retentionTick > 0 {
 		s.background.Add(1)
 		go func() {
@@ -193,6 +207,15 @@ func (s *server) shutdown(wait time.Duration) error {
 	s.stopBackground()
 	s.background.Wait()
 	s.log.Info("flushing and closing storage")
+	// Flush, then merge what the flushes of this run left in several blocks, so
+	// the data at rest is in its final form.
+	if err := s.eng.Flush(); err != nil {
+		s.log.Error("flush", "err", err)
+	} else if n, err := s.merger.MergeOnce(context.Background()); err != nil {
+		s.log.Error("block merge", "err", err)
+	} else if n > 0 {
+		s.log.Info("blocks merged", "partitions", n)
+	}
 	if err := s.eng.Close(); err != nil {
 		return fmt.Errorf("close storage: %w", err)
 	}

@@ -1,0 +1,92 @@
+package compaction
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand"
+	"testing"
+
+	"github.com/strata-db/strata/storage"
+)
+
+// TestMergeKeepsDataAndLeavesOneBlock writes one series in several flushes, with
+// out-of-order points and overwrites across flushes, then merges: every partition
+// ends with one block and the data is exactly the last write of every timestamp.
+func TestMergeKeepsDataAndLeavesOneBlock(t *testing.T) {
+	e, err := storage.Open(storage.Options{Dir: t.TempDir(), NoSync: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	e.CreateDatabase("db", nil)
+	b, _ := e.Bucket("db", "")
+	day := storage.PartitionWidth
+	want := map[int64]float64{}
+	rng := rand.New(rand.NewSource(1))
+	for flush := 0; flush < 4; flush++ {
+		batch, _ := e.NewBatch(b)
+		for i := 0; i < 500; i++ {
+			ts := rng.Int63n(2*day/1e9) * 1e9 // two days, second resolution, collisions likely
+			v := float64(flush*1000 + i)
+			if err := batch.Add([]byte("m"), nil, []storage.FieldValue{{Key: []byte("v"), Type: storage.Float, Float: v}}, ts); err != nil {
+				t.Fatal(err)
+			}
+			want[ts] = v // last write wins
+		}
+		if _, err := e.Write(batch); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	blocks := func() (n int, parts int) {
+		e.ScanPartitions(func(p storage.PartitionInfo) bool { n += p.Blocks; parts++; return true })
+		return
+	}
+	if n, parts := blocks(); parts != 2 || n != 8 {
+		t.Fatalf("before merging: %d blocks in %d partitions, want 8 in 2", n, parts)
+	}
+	merged, err := NewBlockMerger(e, nil).MergeOnce(context.Background())
+	if err != nil || merged != 2 {
+		t.Fatalf("merged %d partitions, err %v", merged, err)
+	}
+	if n, parts := blocks(); parts != 2 || n != 2 {
+		t.Fatalf("after merging: %d blocks in %d partitions, want 2 in 2", n, parts)
+	}
+	got := map[int64]float64{}
+	e.ReadSeries(b, "m", nil, math.MinInt64, math.MaxInt64, func(s *storage.SeriesData) error {
+		c := s.Fields["v"]
+		for i, ts := range c.Times {
+			got[ts] = c.Floats[i]
+		}
+		return nil
+	})
+	if len(got) != len(want) {
+		t.Fatalf("%d points after merge, want %d", len(got), len(want))
+	}
+	for ts, v := range want {
+		if got[ts] != v {
+			t.Fatalf("t=%d: %v, want %v (last write)", ts, got[ts], v)
+		}
+	}
+	// A later write still beats the merged block.
+	batch, _ := e.NewBatch(b)
+	var anyTS int64
+	for ts := range want {
+		anyTS = ts
+		break
+	}
+	batch.Add([]byte("m"), nil, []storage.FieldValue{{Key: []byte("v"), Type: storage.Float, Float: -1}}, anyTS)
+	e.Write(batch)
+	e.Flush()
+	NewBlockMerger(e, nil).MergeOnce(context.Background())
+	e.ReadSeries(b, "m", nil, anyTS, anyTS, func(s *storage.SeriesData) error {
+		if v := s.Fields["v"].Floats[0]; v != -1 {
+			t.Fatalf("overwrite after merge lost: %v", v)
+		}
+		return nil
+	})
+}

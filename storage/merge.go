@@ -1,0 +1,157 @@
+package storage
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+
+	"github.com/cockroachdb/pebble"
+
+	"github.com/strata-db/strata/storage/block"
+)
+
+// Block merging: every flush writes its own blocks, so a series field that was
+// flushed several times holds several small blocks per partition, each with its
+// own key, header and compression context. Merging them into as few blocks as
+// maxBlockPoints allows reads fewer keys and compresses better (0.985 bytes/value
+// for a day of TSBS floats in one block against 1.03-1.08 for 1,000-2,000-point
+// blocks). package compaction decides when; this file does it.
+
+// PartitionInfo summarises the blocks of one series field within one partition.
+type PartitionInfo struct {
+	Bucket    BucketID
+	Series    SeriesID
+	Field     FieldID
+	Partition int64 // start of the partition, ns
+	Blocks    int
+	Points    int // sum of the blocks' counts (duplicates across blocks counted twice)
+	Bytes     int
+}
+
+// ScanPartitions calls fn for every series field and partition holding blocks, in
+// key order, reading block headers only. fn returning false stops the scan.
+func (e *Engine) ScanPartitions(fn func(PartitionInfo) bool) error {
+	it, err := e.pebble.NewIter(&pebble.IterOptions{LowerBound: []byte{kindBlock}, UpperBound: []byte{kindBlock + 1}})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	var cur PartitionInfo
+	var curPrefix []byte
+	emit := func() bool {
+		if cur.Blocks == 0 {
+			return true
+		}
+		return fn(cur)
+	}
+	for it.First(); it.Valid(); it.Next() {
+		k := it.Key()
+		maxTime, _, err := parseBlockKey(k)
+		if err != nil {
+			return err
+		}
+		hdr, err := block.DecodeHeader(it.Value())
+		if err != nil {
+			return fmt.Errorf("block %x: %w", k, err)
+		}
+		part := partitionStart(maxTime)
+		prefix := k[:13]
+		if cur.Blocks > 0 && bytes.Equal(prefix, curPrefix) && part == cur.Partition {
+			cur.Blocks++
+			cur.Points += hdr.Count
+			cur.Bytes += len(it.Value())
+			continue
+		}
+		if !emit() {
+			return nil
+		}
+		curPrefix = append(curPrefix[:0], prefix...)
+		cur = PartitionInfo{
+			Bucket:    BucketID(binary.BigEndian.Uint32(k[1:5])),
+			Series:    SeriesID(binary.BigEndian.Uint32(k[5:9])),
+			Field:     FieldID(binary.BigEndian.Uint32(k[9:13])),
+			Partition: part,
+			Blocks:    1,
+			Points:    hdr.Count,
+			Bytes:     len(it.Value()),
+		}
+	}
+	if err := it.Error(); err != nil {
+		return err
+	}
+	emit()
+	return nil
+}
+
+// MergePartition rewrites the blocks of one series field in one partition as the
+// fewest blocks maxBlockPoints allows (split evenly), resolving overlaps with last
+// write wins. The rewrite is one atomic Pebble batch; it needs no WAL record: the
+// data is the same, and a crash before the next flush just keeps the old blocks.
+// It returns false when there was nothing to merge.
+func (e *Engine) MergePartition(p PartitionInfo) (bool, error) {
+	e.flushMu.Lock() // no flush, drop or delete rewrites these blocks meanwhile
+	defer e.flushMu.Unlock()
+	e.catMu.RLock()
+	live := e.cat.series[p.Series] != nil
+	e.catMu.RUnlock()
+	if !live {
+		return false, nil
+	}
+	lower := blockKey(nil, p.Bucket, p.Series, p.Field, p.Partition, 0)
+	upper := blockKey(nil, p.Bucket, p.Series, p.Field, p.Partition+PartitionWidth, 0)
+	it, err := e.pebble.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return false, err
+	}
+	dec := block.NewDecoder()
+	var cols []*block.Column
+	var prios []uint64
+	var keys [][]byte
+	for it.First(); it.Valid(); it.Next() {
+		_, seq, err := parseBlockKey(it.Key())
+		if err != nil {
+			it.Close()
+			return false, err
+		}
+		col := &block.Column{}
+		if err := dec.Decode(col, it.Value()); err != nil {
+			it.Close()
+			return false, fmt.Errorf("block %x: %w", it.Key(), err)
+		}
+		cols = append(cols, col)
+		prios = append(prios, seq)
+		keys = append(keys, bytes.Clone(it.Key()))
+	}
+	if err := it.Close(); err != nil {
+		return false, err
+	}
+	if len(cols) < 2 {
+		return false, nil
+	}
+	merged := mergeColumns(cols, prios)
+	seq := uint64(0)
+	for _, s := range prios {
+		seq = max(seq, s)
+	}
+	pb := e.pebble.NewBatch()
+	for _, k := range keys {
+		pb.Delete(k, nil)
+	}
+	enc := block.NewEncoder()
+	n := merged.Len()
+	parts := (n + maxBlockPoints - 1) / maxBlockPoints
+	for i := 0; i < n; {
+		j := min(n, i+(n+parts-1)/parts)
+		chunk := sliceColumn(merged, i, j)
+		v, err := enc.Encode(nil, chunk)
+		if err != nil {
+			pb.Close()
+			return false, err
+		}
+		// The merged blocks take the newest sequence number of their sources: they
+		// hold the winners of every overlap, and newer flushes still beat them.
+		pb.Set(blockKey(nil, p.Bucket, p.Series, p.Field, chunk.Times[chunk.Len()-1], seq), v, nil)
+		i = j
+	}
+	return true, pb.Commit(pebble.NoSync)
+}
