@@ -138,8 +138,8 @@ func Open(opts Options) (*Engine, error) {
 		// files on reclaims the replaced blocks within a flush or two instead of
 		// letting dead data sit until four (Pebble's default) pile up.
 		L0CompactionThreshold: 2,
-		Cache:        cache,
-		Logger:       pebbleLogger{opts.Logger},
+		Cache:                 cache,
+		Logger:                pebbleLogger{opts.Logger},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open index: %w", err)
