@@ -1059,3 +1059,198 @@ func TestSelectHeadAndBlocks(t *testing.T) {
 	}
 	t.Run("three generations", check)
 }
+
+// TestSelectRaw checks raw selects: SELECT *, fields and tags, arithmetic, ORDER BY
+// time DESC, LIMIT/OFFSET/SLIMIT/SOFFSET, several measurements and a regex FROM.
+func TestSelectRaw(t *testing.T) {
+	env := newSelEnv(t, Limits{})
+	cpuData(t, env, 4)
+	var mem []selPt
+	for k := int64(0); k < 40; k++ {
+		mem = append(mem, selPt{m: "mem", tags: map[string]string{"host": fmt.Sprintf("h%d", k%2)}, t: t0 + k*int64(3*time.Minute) + 5, fields: map[string]any{"used": k * 3}})
+	}
+	env.write(t, mem...)
+	min, max := t0+10*int64(time.Minute), t0+100*int64(time.Minute)
+	rng := fmt.Sprintf("time >= %d AND time <= %d", min, max)
+	host := func(h string) func(*selSeries) bool { return func(s *selSeries) bool { return s.tags["host"] == h } }
+	reverse := func(rs []Row) []Row {
+		out := make([]Row, len(rs))
+		for i, r := range rs {
+			out[len(rs)-1-i] = r
+		}
+		return out
+	}
+	build := func(rows []selRow, f func(r selRow) []any) []Row {
+		var out []Row
+		for _, r := range rows {
+			if v := f(r); v != nil {
+				out = append(out, Row{Time: r.t, Values: v})
+			}
+		}
+		return out
+	}
+	cols := func(c ...string) []string { return append([]string{"time"}, c...) }
+
+	h1 := env.rows("cpu", min, max, host("h1"))
+	star := build(h1, func(r selRow) []any { return []any{"h1", r.get("i"), "r1", r.get("x"), r.get("y")} })
+	all := env.rows("cpu", min, max, nil)
+	arith := build(h1, func(r selRow) []any {
+		x, i := r.fields["x"].(float64), r.fields["i"].(int64)
+		return []any{x + float64(i), x * 2, x / 0, i % 7, i - 1, float64(i) / 4, i * i}
+	})
+	var byHost []*ResultSeries
+	for _, h := range []string{"h0", "h1", "h2", "h3"} {
+		rs := build(env.rows("cpu", min, max, host(h)), func(r selRow) []any { return []any{r.get("x")} })
+		byHost = append(byHost, &ResultSeries{Name: "cpu", Tags: map[string]string{"host": h}, Columns: cols("x"), Rows: rs[3:8]})
+	}
+	yOnly := build(all, func(r selRow) []any {
+		if r.fields["y"] == nil {
+			return nil // a row prints only where a selected field has a value
+		}
+		return []any{r.get("host"), r.get("y")}
+	})
+	cpuH0 := build(env.rows("cpu", min, max, host("h0")), func(r selRow) []any { return []any{nil, r.get("x")} })
+	memH0 := build(env.rows("mem", min, max, host("h0")), func(r selRow) []any { return []any{r.get("used"), nil} })
+
+	cases := []struct {
+		q    string
+		want []*ResultSeries
+	}{
+		{"SELECT * FROM cpu WHERE host = 'h1' AND " + rng,
+			[]*ResultSeries{{Name: "cpu", Columns: cols("host", "i", "region", "x", "y"), Rows: star}}},
+		{"SELECT * FROM cpu WHERE host = 'h1' AND " + rng + " ORDER BY time DESC LIMIT 7 OFFSET 2",
+			[]*ResultSeries{{Name: "cpu", Columns: cols("host", "i", "region", "x", "y"), Rows: reverse(star)[2:9]}}},
+		{"SELECT x + i, x * 2, x / 0, i % 7, i - 1, i / 4, i * i FROM cpu WHERE host = 'h1' AND " + rng,
+			[]*ResultSeries{{Name: "cpu", Columns: cols("x_i", "x", "x_1", "i", "i_1", "i_2", "i_i"), Rows: arith}}},
+		{"SELECT host, y FROM cpu WHERE " + rng,
+			[]*ResultSeries{{Name: "cpu", Columns: cols("host", "y"), Rows: yOnly}}},
+		{"SELECT x FROM cpu WHERE " + rng + " GROUP BY host LIMIT 5 OFFSET 3", byHost},
+		{"SELECT x FROM cpu WHERE " + rng + " GROUP BY host LIMIT 5 OFFSET 3 SLIMIT 2 SOFFSET 1", byHost[1:3]},
+		{"SELECT used, x FROM cpu, mem WHERE host = 'h0' AND " + rng, []*ResultSeries{
+			{Name: "cpu", Columns: cols("used", "x"), Rows: cpuH0},
+			{Name: "mem", Columns: cols("used", "x"), Rows: memH0}}},
+		{"SELECT used FROM /^me/ WHERE host = 'h0' AND " + rng + " ORDER BY time DESC", []*ResultSeries{
+			{Name: "mem", Columns: cols("used"), Rows: reverse(build(env.rows("mem", min, max, host("h0")), func(r selRow) []any { return []any{r.get("used")} }))}}},
+		{"SELECT x FROM cpu WHERE host = 'nope' AND " + rng, nil},
+	}
+	for _, c := range cases {
+		checkSeries(t, c.q, env.mustRun(t, c.q), c.want)
+	}
+}
+
+// TestSelectTransformations checks derivative, non_negative_derivative,
+// difference, moving_average, cumulative_sum and elapsed over GROUP BY time
+// aggregates and over raw points.
+func TestSelectTransformations(t *testing.T) {
+	env := newSelEnv(t, Limits{})
+	cpuData(t, env, 5)
+	min, max := t0, t0+2*selHour-1
+	rng := fmt.Sprintf("time >= %d AND time <= %d", min, max)
+	raw := env.rows("cpu", min, max, func(s *selSeries) bool { return s.tags["host"] == "h0" })
+	iv := int64(10 * time.Minute)
+	starts, wins := byWindow(raw, iv, 0, min)
+	if len(starts) != 12 {
+		t.Fatalf("h0 has points in %d windows, want all 12", len(starts))
+	}
+	type tp struct {
+		t int64
+		v any
+	}
+	agg := func(fn, field string) []tp {
+		var out []tp
+		for _, ws := range starts {
+			v, _, _ := refAgg(fn, wins[ws], field, 0)
+			out = append(out, tp{ws, v})
+		}
+		return out
+	}
+	rawPts := func(field string) []tp {
+		var out []tp
+		for _, r := range raw {
+			out = append(out, tp{r.t, r.fields[field]})
+		}
+		return out
+	}
+	derivative := func(in []tp, unit int64, nonNeg bool) []Row {
+		var out []Row
+		for k := 1; k < len(in); k++ {
+			d := (asFloat(in[k].v) - asFloat(in[k-1].v)) / (float64(in[k].t-in[k-1].t) / float64(unit))
+			if nonNeg && d < 0 {
+				continue
+			}
+			out = append(out, Row{Time: in[k].t, Values: []any{d}})
+		}
+		return out
+	}
+	difference := func(in []tp) []Row {
+		var out []Row
+		for k := 1; k < len(in); k++ {
+			var d any
+			if a, ok := in[k].v.(int64); ok {
+				d = a - in[k-1].v.(int64)
+			} else {
+				d = in[k].v.(float64) - in[k-1].v.(float64)
+			}
+			out = append(out, Row{Time: in[k].t, Values: []any{d}})
+		}
+		return out
+	}
+	movingAvg := func(in []tp, n int) []Row {
+		var out []Row
+		for k := n - 1; k < len(in); k++ {
+			s := 0.0
+			for j := k - n + 1; j <= k; j++ {
+				s += asFloat(in[j].v)
+			}
+			out = append(out, Row{Time: in[k].t, Values: []any{s / float64(n)}})
+		}
+		return out
+	}
+	cumSum := func(in []tp) []Row {
+		var out []Row
+		var si int64
+		var sf float64
+		for _, p := range in {
+			if v, ok := p.v.(int64); ok {
+				si += v
+				out = append(out, Row{Time: p.t, Values: []any{si}})
+			} else {
+				sf += p.v.(float64)
+				out = append(out, Row{Time: p.t, Values: []any{sf}})
+			}
+		}
+		return out
+	}
+	elapsed := func(in []tp, unit int64) []Row {
+		var out []Row
+		for k := 1; k < len(in); k++ {
+			out = append(out, Row{Time: in[k].t, Values: []any{(in[k].t - in[k-1].t) / unit}})
+		}
+		return out
+	}
+	sec, minute := int64(time.Second), int64(time.Minute)
+	cases := []struct {
+		sel, group, col string
+		rows            []Row
+	}{
+		{"derivative(mean(x), 1m)", "GROUP BY time(10m)", "derivative", derivative(agg("mean", "x"), minute, false)},
+		// Without a unit, a derivative over GROUP BY time is per interval.
+		{"derivative(mean(x))", "GROUP BY time(10m)", "derivative", derivative(agg("mean", "x"), iv, false)},
+		{"derivative(x)", "", "derivative", derivative(rawPts("x"), sec, false)},
+		{"non_negative_derivative(max(x), 1s)", "GROUP BY time(10m)", "non_negative_derivative", derivative(agg("max", "x"), sec, true)},
+		{"difference(max(i))", "GROUP BY time(10m)", "difference", difference(agg("max", "i"))},
+		{"moving_average(mean(x), 3)", "GROUP BY time(10m)", "moving_average", movingAvg(agg("mean", "x"), 3)},
+		{"cumulative_sum(sum(i))", "GROUP BY time(10m)", "cumulative_sum", cumSum(agg("sum", "i"))},
+		{"elapsed(mean(x), 1m)", "GROUP BY time(10m)", "elapsed", elapsed(agg("mean", "x"), minute)},
+		{"derivative(x, 1s)", "", "derivative", derivative(rawPts("x"), sec, false)},
+		{"non_negative_derivative(x, 1m)", "", "non_negative_derivative", derivative(rawPts("x"), minute, true)},
+		{"difference(i)", "", "difference", difference(rawPts("i"))},
+		{"moving_average(x, 4)", "", "moving_average", movingAvg(rawPts("x"), 4)},
+		{"cumulative_sum(x)", "", "cumulative_sum", cumSum(rawPts("x"))},
+		{"elapsed(x, 1ms)", "", "elapsed", elapsed(rawPts("x"), int64(time.Millisecond))},
+	}
+	for _, c := range cases {
+		q := fmt.Sprintf("SELECT %s FROM cpu WHERE host = 'h0' AND %s %s", c.sel, rng, c.group)
+		checkSeries(t, q, env.mustRun(t, q), []*ResultSeries{{Name: "cpu", Columns: []string{"time", c.col}, Rows: c.rows}})
+	}
+}
