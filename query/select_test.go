@@ -1254,3 +1254,175 @@ func TestSelectTransformations(t *testing.T) {
 		checkSeries(t, q, env.mustRun(t, q), []*ResultSeries{{Name: "cpu", Columns: []string{"time", c.col}, Rows: c.rows}})
 	}
 }
+
+// TestSelectSelectorsSubqueryInto checks selectors with aux fields and tags,
+// top/bottom with a tag argument, a subquery and SELECT INTO.
+func TestSelectSelectorsSubqueryInto(t *testing.T) {
+	env := newSelEnv(t, Limits{})
+	cpuData(t, env, 6)
+	min, max := t0, t0+2*selHour-1
+	rng := fmt.Sprintf("time >= %d AND time <= %d", min, max)
+	all := env.rows("cpu", min, max, nil)
+	argBest := func(rows []selRow, field string, better func(a, b float64) bool) selRow {
+		best := rows[0]
+		for _, r := range rows[1:] {
+			if better(asFloat(r.fields[field]), asFloat(best.fields[field])) {
+				best = r
+			}
+		}
+		return best
+	}
+	gt := func(a, b float64) bool { return a > b }
+	lt := func(a, b float64) bool { return a < b }
+	byTimeRows := func(rows []Row) []Row {
+		sort.SliceStable(rows, func(i, j int) bool { return rows[i].Time < rows[j].Time })
+		return rows
+	}
+
+	t.Run("aux", func(t *testing.T) {
+		// max(x) with the host tag and i field of the chosen point, per 30 minutes.
+		iv := int64(30 * time.Minute)
+		starts, wins := byWindow(all, iv, 0, min)
+		var want []Row
+		for _, ws := range starts {
+			b := argBest(wins[ws], "x", gt)
+			want = append(want, Row{Time: ws, Values: []any{b.fields["x"], b.s.tags["host"], b.fields["i"]}})
+		}
+		q := "SELECT max(x), host, i FROM cpu WHERE " + rng + " GROUP BY time(30m)"
+		checkSeries(t, q, env.mustRun(t, q), []*ResultSeries{{Name: "cpu", Columns: []string{"time", "max", "host", "i"}, Rows: want}})
+
+		// min(x) per host without GROUP BY time keeps the point's own time.
+		var wantHosts []*ResultSeries
+		for _, h := range []string{"h0", "h1", "h2", "h3"} {
+			rows := env.rows("cpu", min, max, func(s *selSeries) bool { return s.tags["host"] == h })
+			b := argBest(rows, "x", lt)
+			wantHosts = append(wantHosts, &ResultSeries{Name: "cpu", Tags: map[string]string{"host": h}, Columns: []string{"time", "min", "region", "i"},
+				Rows: []Row{{Time: b.t, Values: []any{b.fields["x"], b.s.tags["region"], b.fields["i"]}}}})
+		}
+		q = "SELECT min(x), region, i FROM cpu WHERE " + rng + " GROUP BY host"
+		checkSeries(t, q, env.mustRun(t, q), wantHosts)
+	})
+
+	t.Run("top bottom", func(t *testing.T) {
+		// top(x, host, 2): the largest x of each host, then the two largest of those.
+		var perHost []selRow
+		for _, h := range []string{"h0", "h1", "h2", "h3"} {
+			rows := env.rows("cpu", min, max, func(s *selSeries) bool { return s.tags["host"] == h })
+			perHost = append(perHost, argBest(rows, "x", gt))
+		}
+		sort.Slice(perHost, func(i, j int) bool { return perHost[i].fields["x"].(float64) > perHost[j].fields["x"].(float64) })
+		var want []Row
+		for _, r := range perHost[:2] {
+			want = append(want, Row{Time: r.t, Values: []any{r.fields["x"], r.s.tags["host"]}})
+		}
+		q := "SELECT top(x, host, 2) FROM cpu WHERE " + rng
+		checkSeries(t, q, env.mustRun(t, q), []*ResultSeries{{Name: "cpu", Columns: []string{"time", "top", "host"}, Rows: byTimeRows(want)}})
+
+		// bottom(x, 3) per hour: the three smallest of each window, own times.
+		starts, wins := byWindow(all, selHour, 0, min)
+		want = nil
+		for _, ws := range starts {
+			rows := append([]selRow(nil), wins[ws]...)
+			sort.SliceStable(rows, func(i, j int) bool { return rows[i].fields["x"].(float64) < rows[j].fields["x"].(float64) })
+			var w []Row
+			for _, r := range rows[:3] {
+				w = append(w, Row{Time: r.t, Values: []any{r.fields["x"]}})
+			}
+			want = append(want, byTimeRows(w)...)
+		}
+		q = "SELECT bottom(x, 3) FROM cpu WHERE " + rng + " GROUP BY time(1h)"
+		checkSeries(t, q, env.mustRun(t, q), []*ResultSeries{{Name: "cpu", Columns: []string{"time", "bottom"}, Rows: want}})
+	})
+
+	t.Run("subquery", func(t *testing.T) {
+		// Inner: the mean of x per host and minute (empty minutes print null and
+		// are not points of the outer query); outer: their max per 10 minutes.
+		type hm struct {
+			t int64
+			m float64
+		}
+		var inner []hm
+		for _, h := range []string{"h0", "h1", "h2", "h3"} {
+			rows := env.rows("cpu", min, max, func(s *selSeries) bool { return s.tags["host"] == h })
+			starts, wins := byWindow(rows, int64(time.Minute), 0, min)
+			for _, ws := range starts {
+				v, _, _ := refAgg("mean", wins[ws], "x", 0)
+				inner = append(inner, hm{ws, v.(float64)})
+			}
+		}
+		iv := int64(10 * time.Minute)
+		best := map[int64]float64{}
+		for _, p := range inner {
+			ws := selWindow(p.t, iv, 0)
+			if b, ok := best[ws]; !ok || p.m > b {
+				best[ws] = p.m
+			}
+		}
+		var want []Row
+		for ws := min; ws <= max; ws += iv {
+			want = append(want, Row{Time: ws, Values: []any{best[ws]}})
+		}
+		q := fmt.Sprintf("SELECT max(m) FROM (SELECT mean(x) AS m FROM cpu WHERE %s GROUP BY time(1m), host) WHERE %s GROUP BY time(10m)", rng, rng)
+		checkSeries(t, q, env.mustRun(t, q), []*ResultSeries{{Name: "cpu", Columns: []string{"time", "max"}, Rows: want}})
+	})
+
+	t.Run("into", func(t *testing.T) {
+		iv := int64(10 * time.Minute)
+		var want []*ResultSeries
+		written := int64(0)
+		for _, h := range []string{"h0", "h1", "h2", "h3"} {
+			rows := env.rows("cpu", min, max, func(s *selSeries) bool { return s.tags["host"] == h })
+			starts, wins := byWindow(rows, iv, 0, min)
+			rs := &ResultSeries{Name: "cpu_10m", Tags: map[string]string{"host": h}, Columns: []string{"time", "mean"}}
+			for _, ws := range starts {
+				v, _, _ := refAgg("mean", wins[ws], "x", 0)
+				rs.Rows = append(rs.Rows, Row{Time: ws, Values: []any{v}})
+			}
+			written += int64(len(rs.Rows))
+			want = append(want, rs)
+		}
+		if len(want[2].Rows) >= 12 {
+			t.Fatal("h2 should miss a window")
+		}
+		q := "SELECT mean(x) INTO cpu_10m FROM cpu WHERE " + rng + " GROUP BY time(10m), host"
+		checkSeries(t, q, env.mustRun(t, q), []*ResultSeries{{Name: "result", Columns: []string{"time", "written"}, Rows: []Row{{Time: 0, Values: []any{written}}}}})
+		q = "SELECT mean FROM cpu_10m GROUP BY host"
+		checkSeries(t, q, env.mustRun(t, q), want)
+	})
+}
+
+// TestSelectLimits checks that MaxSeries, MaxBuckets and Timeout end a statement
+// with a clear error instead of exhausting memory or time.
+func TestSelectLimits(t *testing.T) {
+	year := fmt.Sprintf("time >= %d AND time < %d", t0, t0+365*24*selHour)
+	cases := []struct {
+		name   string
+		limits Limits
+		q      string
+		err    string
+	}{
+		{"series", Limits{MaxSeries: 3}, "SELECT x FROM cpu WHERE " + year, "max-select-series limit exceeded: (4/3)"},
+		{"series ok", Limits{MaxSeries: 4}, "SELECT count(x) FROM cpu WHERE " + year, ""},
+		{"buckets default", Limits{}, "SELECT count(x) FROM cpu WHERE " + year + " GROUP BY time(1s)", "max-select-buckets limit exceeded"},
+		{"buckets", Limits{MaxBuckets: 100}, "SELECT mean(x) FROM cpu WHERE " + year + " GROUP BY time(1d), host", "max-select-buckets limit exceeded"},
+		{"buckets fill none", Limits{MaxBuckets: 100}, "SELECT mean(x) FROM cpu WHERE " + year + " GROUP BY time(1m) fill(none)", ""},
+		{"points", Limits{MaxPoints: 50}, "SELECT x FROM cpu WHERE " + year, "max-select-point limit exceeded"},
+		{"timeout", Limits{Timeout: time.Nanosecond}, "SELECT mean(x) FROM cpu WHERE " + year + " GROUP BY time(1m), host", "query timeout"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			env := newSelEnv(t, c.limits)
+			cpuData(t, env, 7)
+			series, err := env.run(t, c.q)
+			if c.err == "" {
+				if err != "" || len(series) == 0 {
+					t.Fatalf("%s: error %q, %d series", c.q, err, len(series))
+				}
+				return
+			}
+			if !strings.Contains(err, c.err) {
+				t.Fatalf("%s: error %q, want %q", c.q, err, c.err)
+			}
+		})
+	}
+}
