@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/cockroachdb/pebble"
 
 	"github.com/strata-db/strata/storage/block"
@@ -98,6 +99,34 @@ type measurement struct {
 	name   string
 	fields map[string]*FieldInfo
 	series int // number of series, kept for SHOW statements and metrics
+
+	// The measurement's tag index: every series, and the series of each tag key
+	// and value. Loaded from Pebble's posting lists at open, updated as series come
+	// and go; see index.go.
+	all  *roaring.Bitmap
+	tags map[string]map[string]*roaring.Bitmap
+}
+
+// indexSeries adds series id with the given tags to the measurement's index.
+func (m *measurement) indexSeries(id SeriesID, tags []Tag) {
+	if m.all == nil {
+		m.all = roaring.New()
+		m.tags = map[string]map[string]*roaring.Bitmap{}
+	}
+	m.all.Add(uint32(id))
+	for _, t := range tags {
+		vals := m.tags[string(t.Key)]
+		if vals == nil {
+			vals = map[string]*roaring.Bitmap{}
+			m.tags[string(t.Key)] = vals
+		}
+		bm := vals[string(t.Value)]
+		if bm == nil {
+			bm = roaring.New()
+			vals[string(t.Value)] = bm
+		}
+		bm.Add(uint32(id))
+	}
 }
 
 // seriesInfo is what the engine remembers of every series. Guarded by Engine.catMu.
@@ -267,6 +296,9 @@ func (c *catalog) load(db *pebble.DB) error {
 	}); err != nil {
 		return err
 	}
+	if err := c.loadPostings(db); err != nil {
+		return err
+	}
 	for name, target := range map[string]*uint32{
 		metaNextSeriesID: (*uint32)(&c.nextSeriesID),
 		metaNextBucketID: (*uint32)(&c.nextBucketID),
@@ -327,4 +359,69 @@ func getMeta(db *pebble.DB, name string) ([]byte, error) {
 	out := bytes.Clone(v)
 	closer.Close()
 	return out, nil
+}
+
+// loadPostings reads the persisted posting lists into the measurements' in-memory
+// index (Pebble folds each list's merge operands as it reads it, once).
+func (c *catalog) loadPostings(db *pebble.DB) error {
+	if err := scanPrefix(db, []byte{kindMeasurement}, func(k, v []byte) error {
+		if len(k) < 5 {
+			return fmt.Errorf("posting list %x: %w", k, errBadKey)
+		}
+		b := c.buckets[BucketID(binary.BigEndian.Uint32(k[1:5]))]
+		if b == nil {
+			return nil
+		}
+		m, _, err := readLP(k[5:])
+		if err != nil {
+			return err
+		}
+		bm := roaring.New()
+		if err := bm.UnmarshalBinary(v); err != nil {
+			return fmt.Errorf("posting list %x: %w", k, err)
+		}
+		meas := b.measurement(m)
+		if meas.all == nil {
+			meas.all = bm
+			meas.tags = map[string]map[string]*roaring.Bitmap{}
+		} else {
+			meas.all.Or(bm)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	return scanPrefix(db, []byte{kindTagPosting}, func(k, v []byte) error {
+		if len(k) < 5 {
+			return fmt.Errorf("posting list %x: %w", k, errBadKey)
+		}
+		b := c.buckets[BucketID(binary.BigEndian.Uint32(k[1:5]))]
+		if b == nil {
+			return nil
+		}
+		m, rest, err := readLP(k[5:])
+		if err != nil {
+			return err
+		}
+		key, value, err := readLP(rest)
+		if err != nil {
+			return err
+		}
+		bm := roaring.New()
+		if err := bm.UnmarshalBinary(v); err != nil {
+			return fmt.Errorf("posting list %x: %w", k, err)
+		}
+		meas := b.measurement(m)
+		if meas.tags == nil {
+			meas.all = roaring.New()
+			meas.tags = map[string]map[string]*roaring.Bitmap{}
+		}
+		vals := meas.tags[string(key)]
+		if vals == nil {
+			vals = map[string]*roaring.Bitmap{}
+			meas.tags[string(key)] = vals
+		}
+		vals[string(value)] = bm
+		return nil
+	})
 }

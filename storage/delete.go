@@ -4,8 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"sort"
 
+	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/cockroachdb/pebble"
 
 	"github.com/strata-db/strata/storage/block"
@@ -121,13 +121,19 @@ func (e *Engine) dropSeries(b BucketID, m string, dropFields bool, ids []SeriesI
 // heads. The caller holds commitMu (so no posting list changes under it).
 func (e *Engine) applyDropSeries(id BucketID, m string, dropFields bool, ids []SeriesID) error {
 	pb := e.pebble.NewBatch()
-	postings := map[string][]uint32{}
 	e.catMu.Lock()
 	b := e.cat.buckets[id]
 	if b == nil {
 		e.catMu.Unlock()
 		return pb.Close()
 	}
+	// Posting lists shrink in memory first; their new state is then written whole
+	// (a Set replaces the list and its merge operands). Nothing is read from Pebble.
+	type posting struct {
+		key []byte
+		bm  *roaring.Bitmap
+	}
+	changed := map[string]posting{}
 	for _, sid := range ids {
 		info := e.cat.series[sid]
 		if info == nil || info.bucket != id {
@@ -141,19 +147,47 @@ func (e *Engine) applyDropSeries(id BucketID, m string, dropFields bool, ids []S
 		}
 		delete(b.series, string(info.key))
 		delete(e.cat.series, sid)
-		if meas := b.measurements[string(mm)]; meas != nil {
-			meas.series--
-		}
 		pb.Delete(seriesByKeyKey(id, info.key), nil)
 		pb.Delete(seriesByIDKey(sid), nil)
-		mk := string(measurementKey(id, mm))
-		postings[mk] = append(postings[mk], uint32(sid))
-		for _, t := range tags {
-			tk := string(tagPostingKey(id, mm, t.Key, t.Value))
-			postings[tk] = append(postings[tk], uint32(sid))
-		}
 		p := blockSeriesPrefix(id, sid)
 		pb.DeleteRange(p, prefixEnd(p), nil)
+		meas := b.measurements[string(mm)]
+		if meas == nil || meas.all == nil {
+			continue
+		}
+		meas.series--
+		meas.all.Remove(uint32(sid))
+		mk := measurementKey(id, mm)
+		changed[string(mk)] = posting{mk, meas.all}
+		for _, t := range tags {
+			vals := meas.tags[string(t.Key)]
+			bm := vals[string(t.Value)]
+			if bm == nil {
+				continue
+			}
+			bm.Remove(uint32(sid))
+			tk := tagPostingKey(id, mm, t.Key, t.Value)
+			changed[string(tk)] = posting{tk, bm}
+			if bm.IsEmpty() {
+				delete(vals, string(t.Value))
+				if len(vals) == 0 {
+					delete(meas.tags, string(t.Key))
+				}
+			}
+		}
+	}
+	for _, p := range changed {
+		if p.bm.IsEmpty() {
+			pb.Delete(p.key, nil)
+			continue
+		}
+		v, err := p.bm.ToBytes()
+		if err != nil {
+			e.catMu.Unlock()
+			pb.Close()
+			return err
+		}
+		pb.Set(p.key, v, nil)
 	}
 	if dropFields {
 		if meas := b.measurements[m]; meas != nil {
@@ -164,33 +198,6 @@ func (e *Engine) applyDropSeries(id BucketID, m string, dropFields bool, ids []S
 		}
 	}
 	e.catMu.Unlock()
-	// Posting lists shrink by read-modify-write; commitMu keeps merges out meanwhile.
-	keys := make([]string, 0, len(postings))
-	for k := range postings {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		bm, err := readBitmap(e.pebble, []byte(k))
-		if err != nil {
-			pb.Close()
-			return err
-		}
-		for _, sid := range postings[k] {
-			bm.Remove(sid)
-		}
-		if bm.IsEmpty() {
-			pb.Delete([]byte(k), nil)
-			continue
-		}
-		bm.RunOptimize()
-		v, err := bm.ToBytes()
-		if err != nil {
-			pb.Close()
-			return err
-		}
-		pb.Set([]byte(k), v, nil)
-	}
 	e.headsMu.RLock()
 	heads := []*head{e.active, e.flushing}
 	e.headsMu.RUnlock()

@@ -322,8 +322,9 @@ func (e *Engine) removeOrphans() error {
 	return b.Commit(pebble.NoSync)
 }
 
-// writeSeries adds the catalog entries and index postings of a new series to pb.
-// Posting lists grow by Merge, so no existing list is read.
+// writeSeries adds the catalog entries and index postings of a new series to pb,
+// and the series to the in-memory index. Posting lists grow by Merge, so no
+// existing list is read. The caller holds catMu (or is replaying, alone).
 func (e *Engine) writeSeries(pb *pebble.Batch, d *bucket, id SeriesID, key []byte) {
 	pb.Set(seriesByKeyKey(d.id, key), appendU32(nil, uint32(id)), nil)
 	pb.Set(seriesByIDKey(id), append(appendU32(nil, uint32(d.id)), key...), nil)
@@ -333,6 +334,7 @@ func (e *Engine) writeSeries(pb *pebble.Batch, d *bucket, id SeriesID, key []byt
 	for _, t := range tags {
 		pb.Merge(tagPostingKey(d.id, m, t.Key, t.Value), one, nil)
 	}
+	d.measurement(m).indexSeries(id, tags)
 }
 
 // WriteResult tells what happened to a batch.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"sort"
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/cockroachdb/pebble"
@@ -55,23 +56,6 @@ func bitmapOf(ids []SeriesID) []byte {
 	return b
 }
 
-// readBitmap returns the posting list stored under key (empty if none).
-func readBitmap(r pebble.Reader, key []byte) (*roaring.Bitmap, error) {
-	v, closer, err := r.Get(key)
-	if err == pebble.ErrNotFound {
-		return roaring.New(), nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer closer.Close()
-	bm := roaring.New()
-	if err := bm.UnmarshalBinary(v); err != nil {
-		return nil, fmt.Errorf("tag index %x: %w", key, err)
-	}
-	return bm, nil
-}
-
 // TagOp is the operator of a TagExpr node.
 type TagOp uint8
 
@@ -96,34 +80,44 @@ type TagExpr struct {
 	Regex    *regexp.Regexp // TagMatch, TagNotMatch
 }
 
+// The tag index is read from memory: each measurement's posting lists are loaded
+// from Pebble at open (catalog.loadPostings) and kept up to date under catMu as
+// series are created and dropped. Pebble holds the durable copy; reading it per
+// query meant merging every posting list's operands again (the write path adds
+// one operand per new series), which dominated small queries.
+
 // SeriesIDs returns the IDs of the series of measurement m in bucket b matching expr,
-// resolved on the tag index alone.
+// resolved on the tag index alone. The bitmap is the caller's.
 func (e *Engine) SeriesIDs(b BucketID, m string, expr *TagExpr) (*roaring.Bitmap, error) {
-	d, err := e.bucketByID(b)
-	if err != nil {
-		return nil, err
+	e.catMu.RLock()
+	defer e.catMu.RUnlock()
+	d := e.cat.buckets[b]
+	if d == nil {
+		return nil, ErrBucketDropped
 	}
-	all, err := readBitmap(e.pebble, measurementKey(d.id, []byte(m)))
-	if err != nil {
-		return nil, err
+	meas := d.measurements[m]
+	if meas == nil || meas.all == nil || meas.all.IsEmpty() {
+		return roaring.New(), nil
 	}
-	if expr == nil || all.IsEmpty() {
-		return all, nil
+	if expr == nil {
+		return meas.all.Clone(), nil
 	}
-	return e.evalTagExpr(d.id, []byte(m), all, expr)
+	return evalTagExpr(meas, meas.all, expr)
 }
 
-func (e *Engine) evalTagExpr(db BucketID, m []byte, all *roaring.Bitmap, x *TagExpr) (*roaring.Bitmap, error) {
+// evalTagExpr evaluates x over one measurement's index. The caller holds catMu;
+// every bitmap returned is new (the index's own are never modified).
+func evalTagExpr(meas *measurement, all *roaring.Bitmap, x *TagExpr) (*roaring.Bitmap, error) {
 	switch x.Op {
 	case TagAnd, TagOr:
-		l, err := e.evalTagExpr(db, m, all, x.LHS)
+		l, err := evalTagExpr(meas, all, x.LHS)
 		if err != nil {
 			return nil, err
 		}
 		if x.Op == TagAnd && l.IsEmpty() {
 			return l, nil
 		}
-		r, err := e.evalTagExpr(db, m, all, x.RHS)
+		r, err := evalTagExpr(meas, all, x.RHS)
 		if err != nil {
 			return nil, err
 		}
@@ -135,32 +129,22 @@ func (e *Engine) evalTagExpr(db BucketID, m []byte, all *roaring.Bitmap, x *TagE
 		return l, nil
 	case TagEq, TagNotEq:
 		var eq *roaring.Bitmap
-		var err error
 		if x.Value == "" {
 			// Series without the tag: all minus those having any value of it.
-			having, err := e.tagValuesUnion(db, m, x.Key, nil)
-			if err != nil {
-				return nil, err
-			}
-			eq = roaring.AndNot(all, having)
-		} else if eq, err = readBitmap(e.pebble, tagPostingKey(db, m, []byte(x.Key), []byte(x.Value))); err != nil {
-			return nil, err
+			eq = roaring.AndNot(all, tagValuesUnion(meas, x.Key, nil))
+		} else if bm := meas.tags[x.Key][x.Value]; bm != nil {
+			eq = bm.Clone()
+		} else {
+			eq = roaring.New()
 		}
 		if x.Op == TagEq {
 			return eq, nil
 		}
 		return roaring.AndNot(all, eq), nil
 	case TagMatch, TagNotMatch:
-		matched, err := e.tagValuesUnion(db, m, x.Key, x.Regex)
-		if err != nil {
-			return nil, err
-		}
+		matched := tagValuesUnion(meas, x.Key, x.Regex)
 		if x.Regex.MatchString("") {
-			having, err := e.tagValuesUnion(db, m, x.Key, nil)
-			if err != nil {
-				return nil, err
-			}
-			matched.Or(roaring.AndNot(all, having))
+			matched.Or(roaring.AndNot(all, tagValuesUnion(meas, x.Key, nil)))
 		}
 		if x.Op == TagMatch {
 			return matched, nil
@@ -171,61 +155,58 @@ func (e *Engine) evalTagExpr(db BucketID, m []byte, all *roaring.Bitmap, x *TagE
 }
 
 // tagValuesUnion ORs the posting lists of every value of tag key k (matching re if
-// not nil) in measurement m.
-func (e *Engine) tagValuesUnion(db BucketID, m []byte, k string, re *regexp.Regexp) (*roaring.Bitmap, error) {
-	out := roaring.New()
-	prefix := tagKeyPrefix(db, m, []byte(k))
-	err := scanPrefix(e.pebble, prefix, func(key, v []byte) error {
-		if re != nil && !re.Match(key[len(prefix):]) {
-			return nil
+// not nil). The caller holds catMu.
+func tagValuesUnion(meas *measurement, k string, re *regexp.Regexp) *roaring.Bitmap {
+	var lists []*roaring.Bitmap
+	for v, bm := range meas.tags[k] {
+		if re == nil || re.MatchString(v) {
+			lists = append(lists, bm)
 		}
-		var bm roaring.Bitmap
-		if err := bm.UnmarshalBinary(v); err != nil {
-			return fmt.Errorf("tag index %x: %w", key, err)
-		}
-		out.Or(&bm)
-		return nil
-	})
-	return out, err
+	}
+	return roaring.FastOr(lists...)
 }
 
 // TagKeys returns the sorted tag keys of measurement m.
 func (e *Engine) TagKeys(b BucketID, m string) ([]string, error) {
-	d, err := e.bucketByID(b)
-	if err != nil {
-		return nil, err
+	e.catMu.RLock()
+	defer e.catMu.RUnlock()
+	d := e.cat.buckets[b]
+	if d == nil {
+		return nil, ErrBucketDropped
 	}
-	prefix := tagMeasurementPrefix(d.id, []byte(m))
-	var keys []string
-	err = scanPrefix(e.pebble, prefix, func(key, _ []byte) error {
-		k, _, err := readLP(key[len(prefix):])
-		if err != nil {
-			return err
+	meas := d.measurements[m]
+	if meas == nil {
+		return nil, nil
+	}
+	keys := make([]string, 0, len(meas.tags))
+	for k, vals := range meas.tags {
+		if len(vals) > 0 {
+			keys = append(keys, k)
 		}
-		if len(keys) == 0 || keys[len(keys)-1] != string(k) {
-			keys = append(keys, string(k))
-		}
-		return nil
-	})
-	return keys, err
+	}
+	sort.Strings(keys)
+	return keys, nil
 }
 
 // TagValues returns the sorted values of tag key k in measurement m, with the series
-// holding each.
+// holding each (the bitmaps are the caller's).
 func (e *Engine) TagValues(b BucketID, m, k string) (values []string, series []*roaring.Bitmap, err error) {
-	d, err := e.bucketByID(b)
-	if err != nil {
-		return nil, nil, err
+	e.catMu.RLock()
+	defer e.catMu.RUnlock()
+	d := e.cat.buckets[b]
+	if d == nil {
+		return nil, nil, ErrBucketDropped
 	}
-	prefix := tagKeyPrefix(d.id, []byte(m), []byte(k))
-	err = scanPrefix(e.pebble, prefix, func(key, v []byte) error {
-		bm := roaring.New()
-		if err := bm.UnmarshalBinary(v); err != nil {
-			return err
-		}
-		values = append(values, string(key[len(prefix):]))
-		series = append(series, bm)
-		return nil
-	})
-	return values, series, err
+	meas := d.measurements[m]
+	if meas == nil {
+		return nil, nil, nil
+	}
+	for v := range meas.tags[k] {
+		values = append(values, v)
+	}
+	sort.Strings(values)
+	for _, v := range values {
+		series = append(series, meas.tags[k][v].Clone())
+	}
+	return values, series, nil
 }
