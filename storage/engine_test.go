@@ -572,3 +572,41 @@ func sumFloats(v []float64) float64 {
 	}
 	return s
 }
+
+// TestHeadPointsMergeOnlyWithTheirBlocks: an old and a new point in the head must
+// not pull every block between them into one merge.
+func TestHeadPointsMergeOnlyWithTheirBlocks(t *testing.T) {
+	e := openTestEngine(t, t.TempDir(), Options{})
+	defer e.Close()
+	e.CreateDatabase("db", nil)
+	day := PartitionWidth
+	for d := int64(0); d < 5; d++ { // five days, one block each
+		write(t, e, "db", pt{"m", nil, map[string]any{"v": float64(d)}, d * day},
+			pt{"m", nil, map[string]any{"v": float64(d)}, d*day + 1000})
+	}
+	if err := e.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	// Head: one point inside day 0's block, one after everything.
+	write(t, e, "db", pt{"m", nil, map[string]any{"v": 99.0}, 500}, pt{"m", nil, map[string]any{"v": 77.0}, 9 * day})
+	bk := bucketOf(t, e, "db")
+	ids, _ := e.SeriesIDs(bk, "m", nil)
+	f, _ := e.Fields(bk, "m")
+	cur, err := e.NewCursor(bk, SeriesID(ids.Minimum()), f[0].ID, math.MinInt64, math.MaxInt64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chunks, untouched, values int
+	for cur.Next() {
+		chunks++
+		if cur.Stats() != nil {
+			untouched++
+		}
+		col, _ := cur.Column()
+		values += col.Len()
+	}
+	// Day 0 merged with the head point inside it; days 1-4 untouched; the new point alone.
+	if chunks != 6 || untouched != 4 || values != 12 {
+		t.Fatalf("chunks=%d untouched=%d values=%d, want 6, 4, 12", chunks, untouched, values)
+	}
+}

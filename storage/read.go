@@ -160,6 +160,12 @@ func (e *Engine) NewCursor(b BucketID, s SeriesID, f FieldID, min, max int64) (*
 		return nil, err
 	}
 
+	// A head snapshot is one sorted column that may hold an old point and a new
+	// one; as one source it would overlap, and force the decoding and merging of,
+	// every block in between. Cut it at the blocks' extents instead, so head points
+	// merge only with the blocks they fall into.
+	srcs = splitHeadSources(srcs)
+
 	// Group overlapping sources into clusters; clusters are disjoint and ordered.
 	sort.Slice(srcs, func(i, j int) bool { return srcs[i].min < srcs[j].min })
 	for i := 0; i < len(srcs); {
@@ -184,6 +190,59 @@ func (c *Cursor) Descending() {
 	for i, j := 0, len(c.clusters)-1; i < j; i, j = i+1, j-1 {
 		c.clusters[i], c.clusters[j] = c.clusters[j], c.clusters[i]
 	}
+}
+
+// splitHeadSources cuts every head source into pieces that each lie within one
+// extent of the stored blocks (overlapping blocks joined) or between two extents.
+func splitHeadSources(srcs []source) []source {
+	var extents [][2]int64
+	for _, s := range srcs {
+		if s.col == nil {
+			extents = append(extents, [2]int64{s.min, s.max})
+		}
+	}
+	if len(extents) == 0 {
+		return srcs
+	}
+	sort.Slice(extents, func(i, j int) bool { return extents[i][0] < extents[j][0] })
+	merged := extents[:1]
+	for _, x := range extents[1:] {
+		last := &merged[len(merged)-1]
+		if x[0] <= last[1] {
+			last[1] = max(last[1], x[1])
+			continue
+		}
+		merged = append(merged, x)
+	}
+	out := srcs[:0:0]
+	for _, s := range srcs {
+		if s.col == nil {
+			out = append(out, s)
+			continue
+		}
+		// Walk the sorted column, cutting where it enters or leaves an extent.
+		times := s.col.Times
+		e := 0
+		for i := 0; i < len(times); {
+			for e < len(merged) && merged[e][1] < times[i] {
+				e++
+			}
+			var end int64 // last time of this piece (inclusive)
+			switch {
+			case e == len(merged):
+				end = times[len(times)-1]
+			case times[i] >= merged[e][0]:
+				end = merged[e][1] // inside extent e
+			default:
+				end = merged[e][0] - 1 // before extent e
+			}
+			j := i + sort.Search(len(times)-i, func(k int) bool { return times[i+k] > end })
+			piece := sliceColumn(s.col, i, j)
+			out = append(out, source{min: times[i], max: times[j-1], prio: s.prio, col: piece})
+			i = j
+		}
+	}
+	return out
 }
 
 // Next moves to the next chunk; it returns false at the end or on error (see Err).
