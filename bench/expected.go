@@ -222,14 +222,15 @@ func highCPURows(d *Dataset, q Query) Result {
 	return Result{Series: []Series{s}}
 }
 
-// lastPoints computes lastpoint: one series per hostname, ordered by hostname, with
-// the host's last row.
+// lastPoints computes lastpoint: one series per hostname with the host's last row,
+// the series in descending hostname order — ORDER BY time DESC reverses the series
+// order too in InfluxDB 1.x (verified against 1.6.7 in the race, bench/race).
 func lastPoints(d *Dataset) Result {
 	if d.NumPoints == 0 {
 		return Result{}
 	}
 	hosts := hostSet(d, Query{})
-	slices.SortFunc(hosts, func(a, b int) int { return cmp.Compare(d.Hosts[a].Name, d.Hosts[b].Name) })
+	slices.SortFunc(hosts, func(a, b int) int { return cmp.Compare(d.Hosts[b].Name, d.Hosts[a].Name) })
 	cols := wildcardColumns("hostname")
 	var res Result
 	for _, h := range hosts {

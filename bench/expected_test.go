@@ -158,11 +158,11 @@ func TestExpected(t *testing.T) {
 			want: Result{},
 		},
 		{
-			name: "lastpoint",
+			name: "lastpoint (series in descending order under ORDER BY time DESC)",
 			q:    Query{Type: "lastpoint", Start: math.MinInt64, End: math.MaxInt64},
 			want: Result{Series: []Series{
-				{Name: "cpu", Tags: host0, Columns: wildcardColumns("hostname"), Values: [][]any{h0row}},
 				{Name: "cpu", Tags: host1, Columns: wildcardColumns("hostname"), Values: [][]any{h1row}},
+				{Name: "cpu", Tags: host0, Columns: wildcardColumns("hostname"), Values: [][]any{h0row}},
 			}},
 		},
 		{

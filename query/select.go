@@ -297,7 +297,14 @@ func (r *selectRun) groupSeries(refs []*seriesRef) []*group {
 		}
 		g.series = append(g.series, s)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
+	// Series come in key order; under ORDER BY time DESC, InfluxDB 1.x emits them
+	// in reverse key order too.
+	sort.Slice(out, func(i, j int) bool {
+		if r.plan.ascending {
+			return out[i].key < out[j].key
+		}
+		return out[i].key > out[j].key
+	})
 	return out
 }
 
@@ -415,11 +422,10 @@ func (r *selectRun) measurementInfo(s *seriesRef) *measurementInfo {
 // readField returns the points of one field of one series within the plan's range,
 // in time order (newest first if desc); at most max points when max > 0.
 func (r *selectRun) readField(s *seriesRef, field string, max int, desc bool) ([]funcs.Point, error) {
-	p := r.plan
 	if s.mem != nil {
 		var out []funcs.Point
 		for _, pt := range s.mem[field] {
-			if pt.Time >= p.tr.Min && pt.Time <= p.tr.Max {
+			if pt.Time >= r.plan.tr.Min && pt.Time <= r.plan.tr.Max {
 				out = append(out, pt)
 			}
 		}
@@ -431,6 +437,18 @@ func (r *selectRun) readField(s *seriesRef, field string, max int, desc bool) ([
 		}
 		return out, nil
 	}
+	col, err := r.readColumn(s, field, max, desc)
+	if err != nil || col == nil {
+		return nil, err
+	}
+	return appendPoints(nil, col), nil
+}
+
+// readColumn reads one field of a stored series within the plan's range as a typed
+// column, newest first if desc, at most max values when max > 0. Nil if the
+// series' measurement lacks the field.
+func (r *selectRun) readColumn(s *seriesRef, field string, max int, desc bool) (*block.Column, error) {
+	p := r.plan
 	fid, ok := r.fieldID(s, field)
 	if !ok {
 		return nil, nil
@@ -442,31 +460,101 @@ func (r *selectRun) readField(s *seriesRef, field string, max int, desc bool) ([
 	if desc {
 		cur.Descending()
 	}
-	var out []funcs.Point
+	var out *block.Column
 	for cur.Next() {
+		if desc && max == 1 {
+			// The newest point of an untouched block is in its header: ORDER BY time
+			// DESC LIMIT 1 (TSBS lastpoint) decodes nothing.
+			if h := cur.Stats(); h != nil {
+				if c, ok := lastOfHeader(h); ok {
+					out = c
+					r.stats.blocksStats.Add(1)
+					break
+				}
+			}
+		}
 		col, err := cur.Column()
 		if err != nil {
 			return nil, err
 		}
-		n := len(out)
-		out = appendPoints(out, col)
-		if desc {
-			reversePoints(out[n:])
+		if out == nil {
+			out = &block.Column{Type: col.Type}
 		}
-		if max > 0 && len(out) >= max {
-			out = out[:max]
+		if desc {
+			for i := col.Len() - 1; i >= 0 && (max <= 0 || out.Len() < max); i-- {
+				copyRow(out, col, i)
+			}
+		} else {
+			for i := 0; i < col.Len() && (max <= 0 || out.Len() < max); i++ {
+				copyRow(out, col, i)
+			}
+		}
+		if max > 0 && out.Len() >= max {
 			break
 		}
 	}
 	r.stats.blocksDecoded.Add(int64(cur.BlocksDecoded()))
-	r.stats.points.Add(int64(len(out)))
 	if err := cur.Err(); err != nil {
 		return nil, err
 	}
+	if out == nil {
+		return nil, nil
+	}
+	r.stats.points.Add(int64(out.Len()))
 	if lim := r.e.limits.MaxPoints; lim > 0 && r.stats.points.Load() > lim {
 		return nil, errorf("max-select-point limit exceeded: (%d/%d)", r.stats.points.Load(), lim)
 	}
 	return out, nil
+}
+
+// lastOfHeader returns a block's newest value from its header (numeric types).
+func lastOfHeader(h *block.Header) (*block.Column, bool) {
+	c := &block.Column{Type: h.Type, Times: []int64{h.MaxTime}}
+	switch h.Type {
+	case block.Float:
+		c.Floats = []float64{h.FLast}
+	case block.Integer:
+		c.Ints = []int64{h.ILast}
+	case block.Unsigned:
+		c.Uints = []uint64{h.ULast}
+	default:
+		return nil, false
+	}
+	return c, true
+}
+
+// copyRow appends row i of src to dst (same type).
+func copyRow(dst, src *block.Column, i int) {
+	dst.Times = append(dst.Times, src.Times[i])
+	switch src.Type {
+	case block.Float:
+		dst.Floats = append(dst.Floats, src.Floats[i])
+	case block.Integer:
+		dst.Ints = append(dst.Ints, src.Ints[i])
+	case block.Unsigned:
+		dst.Uints = append(dst.Uints, src.Uints[i])
+	case block.Boolean:
+		dst.Bools = append(dst.Bools, src.Bools[i])
+	case block.String:
+		dst.Strings = append(dst.Strings, src.Strings[i])
+	}
+}
+
+// cell boxes row i of a column.
+func cell(c *block.Column, i int) any {
+	switch c.Type {
+	case block.Float:
+		return c.Floats[i]
+	case block.Integer:
+		return c.Ints[i]
+	case block.Unsigned:
+		return c.Uints[i]
+	case block.String:
+		return string(c.Strings[i])
+	case block.Boolean:
+		return c.Bools[i]
+	}
+	return nil
 }
 
 func reversePoints(p []funcs.Point) {
@@ -536,19 +624,50 @@ func (rr *rowReader) value(row *seriesRow, name string) any {
 
 // readRows merges the fields of one series into rows by timestamp (newest first if
 // desc), keeping those that pass the field condition. max > 0 stops after that
-// many rows.
+// many rows. With a condition, rows are found on the condition's fields alone and
+// the other fields are boxed only for the rows that pass.
 func (r *selectRun) readRows(s *seriesRef, rr *rowReader, max int, desc bool) ([]seriesRow, error) {
 	perField := max
 	if r.plan.fieldCond != nil {
 		perField = 0 // the condition may reject rows: read on
 	}
-	cols := make([][]funcs.Point, len(rr.fields))
+	cols := make([]*block.Column, len(rr.fields))
 	for i, f := range rr.fields {
-		pts, err := r.readField(s, f, perField, desc)
-		if err != nil {
-			return nil, err
+		var c *block.Column
+		if s.mem != nil {
+			pts, err := r.readField(s, f, perField, desc)
+			if err != nil {
+				return nil, err
+			}
+			c = pointsColumn(pts)
+		} else {
+			var err error
+			if c, err = r.readColumn(s, f, perField, desc); err != nil {
+				return nil, err
+			}
 		}
-		cols[i] = pts
+		if c == nil {
+			c = &block.Column{}
+		}
+		cols[i] = c
+	}
+	// The fields whose times make rows: with a condition, only the ones it reads
+	// (a row where all of them are missing cannot pass a comparison).
+	drivers := make([]bool, len(cols))
+	anyDriver := false
+	if r.plan.fieldCond != nil {
+		influxql.Walk(r.plan.fieldCond, func(n influxql.Node) {
+			if v, ok := n.(*influxql.VarRef); ok {
+				if i, ok := rr.index[v.Val]; ok {
+					drivers[i], anyDriver = true, true
+				}
+			}
+		})
+	}
+	if !anyDriver {
+		for i := range drivers {
+			drivers[i] = true
+		}
 	}
 	before := func(a, b int64) bool { return a < b }
 	if desc {
@@ -556,27 +675,47 @@ func (r *selectRun) readRows(s *seriesRef, rr *rowReader, max int, desc bool) ([
 	}
 	idx := make([]int, len(cols))
 	var rows []seriesRow
+	scratch := seriesRow{vals: make([]any, len(cols)), series: s}
 	for {
-		// The next timestamp is the earliest (latest) at the head of any column.
 		found := false
 		var t int64
 		for i, c := range cols {
-			if idx[i] < len(c) && (!found || before(c[idx[i]].Time, t)) {
-				t, found = c[idx[i]].Time, true
+			if drivers[i] && idx[i] < c.Len() && (!found || before(c.Times[idx[i]], t)) {
+				t, found = c.Times[idx[i]], true
 			}
 		}
 		if !found {
 			break
 		}
-		row := seriesRow{time: t, vals: make([]any, len(cols)), series: s}
+		// Advance every column to t; take the values at t.
 		for i, c := range cols {
-			if idx[i] < len(c) && c[idx[i]].Time == t {
-				row.vals[i] = c[idx[i]].Value
+			for idx[i] < c.Len() && before(c.Times[idx[i]], t) {
 				idx[i]++
 			}
 		}
-		if r.plan.fieldCond != nil && !evalCond(r.plan.fieldCond, func(name string) any { return rr.value(&row, name) }) {
-			continue
+		scratch.time = t
+		if r.plan.fieldCond != nil {
+			for i, c := range cols {
+				scratch.vals[i] = nil
+				if drivers[i] && idx[i] < c.Len() && c.Times[idx[i]] == t {
+					scratch.vals[i] = cell(c, idx[i])
+				}
+			}
+			if !evalCond(r.plan.fieldCond, func(name string) any { return rr.value(&scratch, name) }) {
+				for i, c := range cols {
+					if drivers[i] && idx[i] < c.Len() && c.Times[idx[i]] == t {
+						idx[i]++
+					}
+				}
+				continue
+			}
+		}
+		row := seriesRow{time: t, vals: make([]any, len(cols)), series: s}
+		for i, c := range cols {
+			if idx[i] < c.Len() && c.Times[idx[i]] == t {
+				row.vals[i] = cell(c, idx[i])
+				idx[i]++
+			}
 		}
 		rows = append(rows, row)
 		if max > 0 && len(rows) >= max {
@@ -584,6 +723,36 @@ func (r *selectRun) readRows(s *seriesRef, rr *rowReader, max int, desc bool) ([
 		}
 	}
 	return rows, nil
+}
+
+// pointsColumn turns in-memory points (a subquery's column, one value type or
+// mixed) into a column; mixed types are kept boxed in a float/any-free way by
+// falling back to the points' own values.
+func pointsColumn(pts []funcs.Point) *block.Column {
+	c := &block.Column{}
+	if len(pts) == 0 {
+		return c
+	}
+	c.Type = block.Type(funcs.TypeOf(pts[0].Value))
+	for _, p := range pts {
+		if block.Type(funcs.TypeOf(p.Value)) != c.Type {
+			continue // a subquery column mixing types: keep the first type's values
+		}
+		c.Times = append(c.Times, p.Time)
+		switch v := p.Value.(type) {
+		case float64:
+			c.Floats = append(c.Floats, v)
+		case int64:
+			c.Ints = append(c.Ints, v)
+		case uint64:
+			c.Uints = append(c.Uints, v)
+		case string:
+			c.Strings = append(c.Strings, []byte(v))
+		case bool:
+			c.Bools = append(c.Bools, v)
+		}
+	}
+	return c
 }
 
 // neededFields lists the stored fields an expression list reads (not tags).
