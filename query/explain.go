@@ -171,6 +171,7 @@ func (e *Executor) blocksOf(run *selectRun, s *seriesRef, field string) int {
 	if err != nil {
 		return 0
 	}
+	defer cur.Close()
 	n := 0
 	for cur.Next() {
 		n++

@@ -476,6 +476,7 @@ func metaCountPoints(t *testing.T, e *storage.Engine, b storage.BucketID, m stri
 				}
 				n += col.Len()
 			}
+			c.Close()
 		}
 	}
 	return n

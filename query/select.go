@@ -457,6 +457,7 @@ func (r *selectRun) readColumn(s *seriesRef, field string, max int, desc bool) (
 	if err != nil {
 		return nil, err
 	}
+	defer cur.Close()
 	if desc {
 		cur.Descending()
 	}
@@ -1006,8 +1007,8 @@ func (r *selectRun) computeCall(g *group, c *callPlan, aux []string) (*callResul
 		}
 		return res, nil
 	}
-	if acc, ok := funcs.NewAccumulator(c.name); ok && len(aux) == 0 && r.plan.fieldCond == nil && allStored(g) {
-		return r.accumulate(g, c, acc)
+	if _, ok := funcs.NewAccumulator(c.name); ok && len(aux) == 0 && r.plan.fieldCond == nil && allStored(g) {
+		return r.accumulate(g, c)
 	}
 	// General path: collect each window's points, then the window function. Points
 	// of equal time are ordered by descending series key, the order InfluxDB 1.x's
@@ -1120,8 +1121,7 @@ func allStored(g *group) bool {
 
 // accumulate is the hot path: streaming accumulators per window, fed block by
 // block, answering from block headers when a block lies in one window.
-func (r *selectRun) accumulate(g *group, c *callPlan, proto funcs.Accumulator) (*callResult, error) {
-	p := r.plan
+func (r *selectRun) accumulate(g *group, c *callPlan) (*callResult, error) {
 	accs := map[int64]funcs.Accumulator{}
 	get := func(ws int64) funcs.Accumulator {
 		a := accs[ws]
@@ -1132,48 +1132,13 @@ func (r *selectRun) accumulate(g *group, c *callPlan, proto funcs.Accumulator) (
 		return a
 	}
 	var points int64
-	var desc []*block.Column
 	for _, s := range g.series {
-		fid, ok := r.fieldID(s, c.field)
-		if !ok {
-			continue
-		}
-		cur, err := r.e.store.NewCursor(s.bucket, s.id, fid, p.tr.Min, p.tr.Max)
+		fallback, err := r.accumulateSeries(s, c, get, &points)
 		if err != nil {
 			return nil, err
 		}
-		for cur.Next() {
-			if h := cur.Stats(); h != nil && p.ascending && (p.interval <= 0 || r.windowOf(h.MinTime) == r.windowOf(h.MaxTime)) {
-				if get(r.windowOf(h.MinTime)).AddStats(statsOf(h)) {
-					r.stats.blocksStats.Add(1)
-					points += int64(h.Count)
-					continue
-				}
-			}
-			col, err := cur.Column()
-			if err != nil {
-				return nil, err
-			}
-			points += int64(col.Len())
-			if !p.ascending {
-				// ORDER BY time DESC: InfluxDB folds the points newest first, and float
-				// sums depend on the order; feed them reversed, last chunk first.
-				desc = append(desc, reversedColumn(col))
-				continue
-			}
-			if !r.feed(col, get) {
-				return r.fallbackCall(g, c)
-			}
-		}
-		for i := len(desc) - 1; i >= 0; i-- {
-			if !r.feed(desc[i], get) {
-				return r.fallbackCall(g, c)
-			}
-		}
-		desc = desc[:0]
-		r.stats.blocksDecoded.Add(int64(cur.BlocksDecoded()))
-		if err := cur.Err(); err != nil {
-			return nil, err
+		if fallback {
+			return r.fallbackCall(g, c)
 		}
 		for _, a := range accs {
 			a.EndSeries()
@@ -1186,8 +1151,53 @@ func (r *selectRun) accumulate(g *group, c *callPlan, proto funcs.Accumulator) (
 			res.byWindow[ws] = []funcs.Point{pt}
 		}
 	}
-	_ = proto
 	return res, nil
+}
+
+// accumulateSeries folds one series' values of c's field into the accumulators.
+// fallback reports a column the accumulators cannot take (strings, booleans).
+func (r *selectRun) accumulateSeries(s *seriesRef, c *callPlan, get func(int64) funcs.Accumulator, points *int64) (fallback bool, err error) {
+	p := r.plan
+	fid, ok := r.fieldID(s, c.field)
+	if !ok {
+		return false, nil
+	}
+	cur, err := r.e.store.NewCursor(s.bucket, s.id, fid, p.tr.Min, p.tr.Max)
+	if err != nil {
+		return false, err
+	}
+	defer cur.Close()
+	var desc []*block.Column
+	for cur.Next() {
+		if h := cur.Stats(); h != nil && p.ascending && (p.interval <= 0 || r.windowOf(h.MinTime) == r.windowOf(h.MaxTime)) {
+			if get(r.windowOf(h.MinTime)).AddStats(statsOf(h)) {
+				r.stats.blocksStats.Add(1)
+				*points += int64(h.Count)
+				continue
+			}
+		}
+		col, err := cur.Column()
+		if err != nil {
+			return false, err
+		}
+		*points += int64(col.Len())
+		if !p.ascending {
+			// ORDER BY time DESC: InfluxDB folds the points newest first, and float
+			// sums depend on the order; feed them reversed, last chunk first.
+			desc = append(desc, reversedColumn(col))
+			continue
+		}
+		if !r.feed(col, get) {
+			return true, nil
+		}
+	}
+	for i := len(desc) - 1; i >= 0; i-- {
+		if !r.feed(desc[i], get) {
+			return true, nil
+		}
+	}
+	r.stats.blocksDecoded.Add(int64(cur.BlocksDecoded()))
+	return false, cur.Err()
 }
 
 // feed folds a column into the accumulators of its windows; its times run in one

@@ -284,6 +284,7 @@ func (e *Engine) hasPointsOutside(b BucketID, sid SeriesID, fields []FieldInfo, 
 			if err != nil {
 				return false, err
 			}
+			defer c.Close()
 			for c.Next() {
 				col, err := c.Column()
 				if err != nil {

@@ -539,6 +539,7 @@ func TestCursorStatsOnlyForWholeBlocks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer cur.Close()
 	var stats, sum, n int
 	for cur.Next() {
 		col, err := cur.Column()
@@ -596,6 +597,7 @@ func TestHeadPointsMergeOnlyWithTheirBlocks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer cur.Close()
 	var chunks, untouched, values int
 	for cur.Next() {
 		chunks++

@@ -92,7 +92,7 @@ type source struct {
 	min, max int64
 	prio     uint64
 	col      *block.Column // head snapshot, or nil for a block
-	raw      []byte        // encoded block
+	key      []byte        // block key; the body is read only if decoded
 	hdr      block.Header
 }
 
@@ -102,6 +102,7 @@ type source struct {
 // merge of overlapping sources.
 type Cursor struct {
 	min, max int64
+	it       *pebble.Iterator // kept open: block bodies are read when decoded
 	clusters [][]source
 	i        int
 	cur      []source
@@ -140,6 +141,7 @@ func (e *Engine) NewCursor(b BucketID, s SeriesID, f FieldID, min, max int64) (*
 	if err != nil {
 		return nil, err
 	}
+	c.it = it
 	for it.First(); it.Valid(); it.Next() {
 		_, seq, err := parseBlockKey(it.Key())
 		if err != nil {
@@ -154,9 +156,10 @@ func (e *Engine) NewCursor(b BucketID, s SeriesID, f FieldID, min, max int64) (*
 		if hdr.MaxTime < min || hdr.MinTime > max {
 			continue
 		}
-		srcs = append(srcs, source{min: hdr.MinTime, max: hdr.MaxTime, prio: seq, raw: bytes.Clone(it.Value()), hdr: hdr})
+		srcs = append(srcs, source{min: hdr.MinTime, max: hdr.MaxTime, prio: seq, key: bytes.Clone(it.Key()), hdr: hdr})
 	}
-	if err := it.Close(); err != nil {
+	if err := it.Error(); err != nil {
+		it.Close()
 		return nil, err
 	}
 
@@ -260,7 +263,7 @@ func (c *Cursor) Next() bool {
 // block lying wholly inside the cursor's time range, so its count, sum, min, max,
 // first and last are the chunk's; otherwise nil.
 func (c *Cursor) Stats() *block.Header {
-	if len(c.cur) != 1 || c.cur[0].raw == nil {
+	if len(c.cur) != 1 || c.cur[0].key == nil {
 		return nil
 	}
 	h := &c.cur[0].hdr
@@ -280,8 +283,7 @@ func (c *Cursor) Column() (*block.Column, error) {
 		s := &c.cur[0]
 		col := s.col
 		if col == nil {
-			if err := c.dec.Decode(&c.col, s.raw); err != nil {
-				c.err = err
+			if err := c.decode(&c.col, s.key); err != nil {
 				return nil, err
 			}
 			c.blocks++
@@ -300,8 +302,7 @@ func (c *Cursor) Column() (*block.Column, error) {
 			continue
 		}
 		col := &block.Column{}
-		if err := c.dec.Decode(col, s.raw); err != nil {
-			c.err = err
+		if err := c.decode(col, s.key); err != nil {
 			return nil, err
 		}
 		c.blocks++
@@ -309,6 +310,33 @@ func (c *Cursor) Column() (*block.Column, error) {
 	}
 	c.out = trimColumn(mergeColumns(cols, prio), c.min, c.max)
 	return c.out, nil
+}
+
+// decode reads the block stored under key through the cursor's iterator (a
+// consistent view: merges and deletes since NewCursor do not affect it).
+func (c *Cursor) decode(col *block.Column, key []byte) error {
+	if !c.it.SeekGE(key) || !bytes.Equal(c.it.Key(), key) {
+		c.err = fmt.Errorf("block %x vanished from the cursor's view", key)
+		if err := c.it.Error(); err != nil {
+			c.err = err
+		}
+		return c.err
+	}
+	if err := c.dec.Decode(col, c.it.Value()); err != nil {
+		c.err = fmt.Errorf("block %x: %w", key, err)
+		return c.err
+	}
+	return nil
+}
+
+// Close releases the cursor's view of the store. Every cursor must be closed.
+func (c *Cursor) Close() error {
+	if c.it == nil {
+		return nil
+	}
+	err := c.it.Close()
+	c.it = nil
+	return err
 }
 
 // Err returns the first error the cursor met.
@@ -351,6 +379,7 @@ func (e *Engine) ReadSeries(b BucketID, m string, expr *TagExpr, min, max int64,
 				iterErr = err
 				return false
 			}
+			defer cur.Close()
 			all := &block.Column{Type: f.Type}
 			for cur.Next() {
 				col, err := cur.Column()

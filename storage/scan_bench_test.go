@@ -54,6 +54,7 @@ func BenchmarkCursorScan(b *testing.B) {
 			}
 			values += col.Len()
 		}
+		cur.Close()
 	}
 	b.ReportMetric(float64(values)/b.Elapsed().Seconds(), "values/s")
 	b.SetBytes(int64(values / b.N * 16)) // as 8-byte time + 8-byte value
