@@ -30,19 +30,33 @@ func NewBlockMerger(store BlockStore, log *slog.Logger) *BlockMerger {
 	return &BlockMerger{store: store, log: log}
 }
 
-// minBlocksToMerge: a partition is rewritten once it holds this many blocks. Two is
-// the lowest that gains anything; every merge rewrites the partition, so a series
-// flushed every few minutes gets its current day rewritten at each flush — the
-// price of keeping reads and bytes on disk at the one-block optimum. The scan that
-// finds candidates reads block headers only.
-const minBlocksToMerge = 2
+// A partition is rewritten once it holds enough blocks to be worth it. A cold
+// partition (its day ended over an hour ago: late writes are rare) is merged from
+// two blocks, its final form. The partition still being written gets a new block
+// at every flush; rewriting it each time would rewrite the day so far at every
+// flush, so it waits for hotMergeBlocks: the write amplification stays bounded
+// (each value rewritten about once per hotMergeBlocks flushes) and reads meet at
+// most that many blocks per day.
+const (
+	coldMergeBlocks = 2
+	hotMergeBlocks  = 8
+	coldAfter       = time.Hour
+)
+
+func mergeThreshold(p storage.PartitionInfo, now time.Time) int {
+	if p.Partition+storage.PartitionWidth+int64(coldAfter) < now.UnixNano() {
+		return coldMergeBlocks
+	}
+	return hotMergeBlocks
+}
 
 // MergeOnce merges every partition holding several blocks and returns how many it
 // rewrote.
 func (m *BlockMerger) MergeOnce(ctx context.Context) (int, error) {
+	now := time.Now()
 	var todo []storage.PartitionInfo
 	if err := m.store.ScanPartitions(func(p storage.PartitionInfo) bool {
-		if p.Blocks >= minBlocksToMerge {
+		if p.Blocks >= mergeThreshold(p, now) {
 			todo = append(todo, p)
 		}
 		return ctx.Err() == nil

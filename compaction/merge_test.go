@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand"
 	"testing"
+	"time"
 
 	"github.com/strata-db/strata/storage"
 )
@@ -89,4 +90,23 @@ func TestMergeKeepsDataAndLeavesOneBlock(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+func TestMergeThresholdHotAndCold(t *testing.T) {
+	day := storage.PartitionWidth
+	now := time.Unix(0, 100*day+2*int64(time.Hour)) // two hours into day 100
+	cases := []struct {
+		partition int64
+		want      int
+	}{
+		{100 * day, hotMergeBlocks}, // being written
+		{99 * day, coldMergeBlocks}, // ended two hours ago
+		{0, coldMergeBlocks},        // long gone
+		{101 * day, hotMergeBlocks}, // ahead of the clock
+	}
+	for _, c := range cases {
+		if got := mergeThreshold(storage.PartitionInfo{Partition: c.partition}, now); got != c.want {
+			t.Errorf("partition %d: threshold %d, want %d", c.partition/day, got, c.want)
+		}
+	}
 }

@@ -125,7 +125,7 @@ func embeddedStrata(dataDir string, log *slog.Logger) func() (string, func() err
 			dataDir:       dataDir,
 			httpAddr:      "127.0.0.1:0",
 			maxBodySize:   25_000_000,
-			headMaxBytes:  128 << 20,
+			headMaxBytes:  32 << 20,
 			flushInterval: 10 * time.Minute,
 			maxSeries:     1_000_000,
 			logLevel:      "warn",

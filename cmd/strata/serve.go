@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"syscall"
@@ -48,6 +49,7 @@ type serveConfig struct {
 	maxSelBuckets int64
 	maxSelPoints  int64
 	retentionTick time.Duration
+	memoryLimit   int64
 }
 
 func serveCommand(args []string, stdout, stderr io.Writer) int {
@@ -57,7 +59,8 @@ func serveCommand(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.dataDir, "data-dir", "./strata-data", "directory holding the database (created if missing)")
 	fs.StringVar(&cfg.httpAddr, "http-addr", "127.0.0.1:8086", "HOST:PORT the HTTP API listens on (port 0 picks a free one)")
 	fs.Int64Var(&cfg.maxBodySize, "max-body-size", 25_000_000, "largest write request body accepted, in bytes as sent (compressed); larger ones get 413")
-	fs.Int64Var(&cfg.headMaxBytes, "head-max-bytes", 128<<20, "memory for recent points before they are flushed to column blocks, in bytes")
+	fs.Int64Var(&cfg.headMaxBytes, "head-max-bytes", 32<<20, "memory for recent points before they are flushed to column blocks, in bytes (block merging makes small flushes cheap at rest)")
+	fs.Int64Var(&cfg.memoryLimit, "memory-limit", 0, "soft limit on the Go runtime's memory, in bytes (0: none): the garbage collector works harder as the process nears it")
 	fs.DurationVar(&cfg.flushInterval, "flush-interval", 10*time.Minute, "flush recent points to column blocks at least this often (bounds WAL replay after a crash)")
 	fs.IntVar(&cfg.maxSeries, "max-series-per-database", 1_000_000, "reject points that would create more series in one database (-1: no limit)")
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -94,6 +97,9 @@ Flags:
 	if err != nil {
 		fmt.Fprintf(stderr, "strata serve: %v\n", err)
 		return 2
+	}
+	if cfg.memoryLimit > 0 {
+		debug.SetMemoryLimit(cfg.memoryLimit)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

@@ -39,7 +39,7 @@ func testConfig(dir string) serveConfig {
 		dataDir:       dir,
 		httpAddr:      "127.0.0.1:0",
 		maxBodySize:   25_000_000,
-		headMaxBytes:  128 << 20,
+		headMaxBytes:  32 << 20,
 		flushInterval: 10 * time.Minute,
 		maxSeries:     1_000_000,
 		shutdownWait:  10 * time.Second,
