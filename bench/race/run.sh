@@ -6,7 +6,7 @@
 #
 # Usage: bench/race/run.sh [--quick] [--rounds N] [--targets strata,vm,influxd]
 #        [--hosts N] [--duration D] [--workers W] [--batch B] [--query-runs R]
-#        [--rev REV | --worktree] [--out DIR]
+#        [--rev REV | --worktree] [--out DIR] [--strata-flags "FLAGS"]
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -38,6 +38,7 @@ while [[ $# -gt 0 ]]; do
     --rev) rev=$2; shift 2 ;;
     --worktree) worktree=1; shift ;;
     --out) out=$2; shift 2 ;;
+    --strata-flags) strata_flags=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -177,7 +178,8 @@ start_strata() {
   local port; port=$(free_port)
   data="$tmp/strata-data"
   url="http://127.0.0.1:$port"
-  "$tmp/strata" serve --data-dir "$data" --http-addr "127.0.0.1:$port" --log-level warn \
+  # shellcheck disable=SC2086 # strata_flags is a list of flags
+  "$tmp/strata" serve --data-dir "$data" --http-addr "127.0.0.1:$port" --log-level warn ${strata_flags:-} \
     >"$run_dir/server.log" 2>&1 &
   server_pid=$!
   wait_http "$url/ping" 60
