@@ -486,9 +486,11 @@ func (r *selectRun) readColumn(s *seriesRef, field string, max int, desc bool) (
 				copyRow(out, col, i)
 			}
 		} else {
-			for i := 0; i < col.Len() && (max <= 0 || out.Len() < max); i++ {
-				copyRow(out, col, i)
+			n := col.Len()
+			if max > 0 && out.Len()+n > max {
+				n = max - out.Len()
 			}
+			appendRows(out, col, n)
 		}
 		if max > 0 && out.Len() >= max {
 			break
@@ -524,6 +526,26 @@ func lastOfHeader(h *block.Header) (*block.Column, bool) {
 	return c, true
 }
 
+// appendRows appends the first n rows of src to dst (same type) in bulk.
+func appendRows(dst, src *block.Column, n int) {
+	dst.Times = append(dst.Times, src.Times[:n]...)
+	switch src.Type {
+	case block.Float:
+		dst.Floats = append(dst.Floats, src.Floats[:n]...)
+	case block.Integer:
+		dst.Ints = append(dst.Ints, src.Ints[:n]...)
+	case block.Unsigned:
+		dst.Uints = append(dst.Uints, src.Uints[:n]...)
+	case block.Boolean:
+		dst.Bools = append(dst.Bools, src.Bools[:n]...)
+	case block.String:
+		for _, s := range src.Strings[:n] {
+			// The cursor reuses its decode buffer: strings must be copied out.
+			dst.Strings = append(dst.Strings, append([]byte(nil), s...))
+		}
+	}
+}
+
 // copyRow appends row i of src to dst (same type).
 func copyRow(dst, src *block.Column, i int) {
 	dst.Times = append(dst.Times, src.Times[i])
@@ -537,7 +559,8 @@ func copyRow(dst, src *block.Column, i int) {
 	case block.Boolean:
 		dst.Bools = append(dst.Bools, src.Bools[i])
 	case block.String:
-		dst.Strings = append(dst.Strings, src.Strings[i])
+		// The cursor reuses its decode buffer: strings must be copied out.
+		dst.Strings = append(dst.Strings, append([]byte(nil), src.Strings[i]...))
 	}
 }
 

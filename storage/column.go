@@ -109,36 +109,69 @@ func sortDedup(c *block.Column) *block.Column {
 }
 
 // mergeColumns merges sorted, deduplicated columns of one field into one. On equal
-// timestamps the column with the higher priority wins (newer data).
+// timestamps the column with the higher priority wins (newer data). It is a linear
+// k-way merge that copies runs in bulk: overlapping blocks usually overlap in a
+// small region (writers committing slightly out of order around a flush), so most
+// of each input is copied with one append.
 func mergeColumns(cols []*block.Column, prio []uint64) *block.Column {
-	type row struct {
-		t    int64
-		prio uint64
-		col  int
-		i    int
-	}
 	n := 0
 	for _, c := range cols {
 		n += len(c.Times)
 	}
-	rows := make([]row, 0, n)
-	for ci, c := range cols {
-		for i, t := range c.Times {
-			rows = append(rows, row{t, prio[ci], ci, i})
+	out := &block.Column{Type: cols[0].Type, Times: make([]int64, 0, n)}
+	idx := make([]int, len(cols))
+	for {
+		best := -1
+		var bt int64
+		for i, c := range cols {
+			if idx[i] >= len(c.Times) {
+				continue
+			}
+			t := c.Times[idx[i]]
+			if best < 0 || t < bt || (t == bt && prio[i] > prio[best]) {
+				best, bt = i, t
+			}
+		}
+		if best < 0 {
+			return out
+		}
+		// The best source may run on until the earliest head of the others.
+		limit := int64(math.MaxInt64)
+		for i, c := range cols {
+			if i != best && idx[i] < len(c.Times) && c.Times[idx[i]] < limit {
+				limit = c.Times[idx[i]]
+			}
+		}
+		src := cols[best]
+		start := idx[best]
+		end := start + 1
+		if limit > bt {
+			end = start + sort.Search(len(src.Times)-start, func(k int) bool { return src.Times[start+k] >= limit })
+		}
+		appendRange(out, src, start, end)
+		idx[best] = end
+		last := src.Times[end-1]
+		for i, c := range cols { // drop what the copied rows shadow
+			for idx[i] < len(c.Times) && c.Times[idx[i]] <= last {
+				idx[i]++
+			}
 		}
 	}
-	sort.Slice(rows, func(a, b int) bool {
-		if rows[a].t != rows[b].t {
-			return rows[a].t < rows[b].t
-		}
-		return rows[a].prio > rows[b].prio
-	})
-	out := &block.Column{Type: cols[0].Type}
-	for k, r := range rows {
-		if k > 0 && rows[k-1].t == r.t {
-			continue
-		}
-		copyRow(out, cols[r.col], r.i)
+}
+
+// appendRange appends rows [i, j) of src to dst (same type).
+func appendRange(dst, src *block.Column, i, j int) {
+	dst.Times = append(dst.Times, src.Times[i:j]...)
+	switch src.Type {
+	case block.Float:
+		dst.Floats = append(dst.Floats, src.Floats[i:j]...)
+	case block.Integer:
+		dst.Ints = append(dst.Ints, src.Ints[i:j]...)
+	case block.Unsigned:
+		dst.Uints = append(dst.Uints, src.Uints[i:j]...)
+	case block.Boolean:
+		dst.Bools = append(dst.Bools, src.Bools[i:j]...)
+	case block.String:
+		dst.Strings = append(dst.Strings, src.Strings[i:j]...)
 	}
-	return out
 }

@@ -1,0 +1,64 @@
+package storage
+
+import (
+	"math/rand"
+	"sort"
+	"testing"
+
+	"github.com/strata-db/strata/storage/block"
+)
+
+// TestMergeColumnsMatchesLastWriteWins checks the k-way merge against a map that
+// applies the sources from lowest to highest priority.
+func TestMergeColumnsMatchesLastWriteWins(t *testing.T) {
+	rng := rand.New(rand.NewSource(7))
+	for round := 0; round < 500; round++ {
+		k := 1 + rng.Intn(4)
+		cols := make([]*block.Column, k)
+		prio := make([]uint64, k)
+		for i := range cols {
+			prio[i] = uint64(rng.Intn(10)*10 + i) // distinct priorities
+			set := map[int64]bool{}
+			n := rng.Intn(40)
+			base := int64(rng.Intn(60))
+			for len(set) < n {
+				set[base+int64(rng.Intn(50))] = true
+			}
+			c := &block.Column{Type: block.Float}
+			for ts := range set {
+				c.Times = append(c.Times, ts)
+			}
+			sort.Slice(c.Times, func(a, b int) bool { return c.Times[a] < c.Times[b] })
+			for range c.Times {
+				c.Floats = append(c.Floats, float64(i))
+			}
+			cols[i] = c
+		}
+		if cols[0].Len() == 0 && k == 1 {
+			continue
+		}
+		order := make([]int, k)
+		for i := range order {
+			order[i] = i
+		}
+		sort.Slice(order, func(a, b int) bool { return prio[order[a]] < prio[order[b]] })
+		want := map[int64]float64{}
+		for _, i := range order {
+			for j, ts := range cols[i].Times {
+				want[ts] = cols[i].Floats[j]
+			}
+		}
+		got := mergeColumns(cols, prio)
+		if got.Len() != len(want) || len(got.Floats) != got.Len() {
+			t.Fatalf("round %d: %d rows, want %d", round, got.Len(), len(want))
+		}
+		for j, ts := range got.Times {
+			if j > 0 && got.Times[j-1] >= ts {
+				t.Fatalf("round %d: times not strictly increasing", round)
+			}
+			if got.Floats[j] != want[ts] {
+				t.Fatalf("round %d: t=%d from source %v, want %v", round, ts, got.Floats[j], want[ts])
+			}
+		}
+	}
+}
