@@ -9,6 +9,7 @@ import (
 	"math/rand"
 	"regexp"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 
@@ -610,5 +611,27 @@ func TestHeadPointsMergeOnlyWithTheirBlocks(t *testing.T) {
 	// Day 0 merged with the head point inside it; days 1-4 untouched; the new point alone.
 	if chunks != 6 || untouched != 4 || values != 12 {
 		t.Fatalf("chunks=%d untouched=%d values=%d, want 6, 4, 12", chunks, untouched, values)
+	}
+}
+
+// TestStringsAcrossBlocks reads a string field spanning several blocks: decoded
+// strings must not alias a buffer the next block's decode overwrites.
+func TestStringsAcrossBlocks(t *testing.T) {
+	e := openTestEngine(t, t.TempDir(), Options{})
+	defer e.Close()
+	e.CreateDatabase("db", nil)
+	day := PartitionWidth
+	want := map[int64]any{}
+	for d := int64(0); d < 3; d++ {
+		for i := int64(0); i < 5; i++ {
+			v := fmt.Sprintf("day%d-point%d-%s", d, i, strings.Repeat("x", int(d+i)))
+			write(t, e, "db", pt{"m", nil, map[string]any{"s": v}, d*day + i})
+			want[d*day+i] = v
+		}
+	}
+	e.Flush()
+	got := readAll(t, e, "db", "m", nil, math.MinInt64, math.MaxInt64)
+	if !sameData(got, map[string]map[string]map[int64]any{"m": {"s": want}}) {
+		t.Fatalf("got %v", got)
 	}
 }

@@ -390,6 +390,12 @@ func (e *Engine) ReadSeries(b BucketID, m string, expr *TagExpr, min, max int64,
 				for i := range col.Times {
 					copyRow(all, col, i)
 				}
+				if col.Type == block.String {
+					// Decoded strings live in the cursor's reused buffer: own them.
+					for i := len(all.Strings) - col.Len(); i < len(all.Strings); i++ {
+						all.Strings[i] = bytes.Clone(all.Strings[i])
+					}
+				}
 			}
 			if len(all.Times) > 0 {
 				sd.Fields[f.Name] = all
