@@ -580,6 +580,9 @@ func (e *Engine) startFlushLocked() error {
 		return fmt.Errorf("rotate wal: %w", err)
 	}
 	e.headsMu.Lock()
+	e.active.mu.Lock()
+	e.active.frozen = true
+	e.active.mu.Unlock()
 	e.flushing = e.active
 	e.active = newHead()
 	e.headsMu.Unlock()
@@ -620,6 +623,7 @@ func (e *Engine) mergeBack(h *head) {
 			}
 		}
 	}
+	h.frozen = false // it takes writes again
 	old.mu.Unlock()
 	h.mu.Unlock()
 	e.active = h

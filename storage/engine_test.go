@@ -474,6 +474,32 @@ func TestConcurrentWritersWithFlushes(t *testing.T) {
 	e := openTestEngine(t, dir, Options{HeadMaxBytes: 64 << 10})
 	e.CreateDatabase("db", nil)
 	const writers, batches, perBatch = 4, 40, 50
+	// A reader runs throughout: head snapshots sort fields written out of order
+	// and hand out views while writers append and flushes freeze heads (-race).
+	stopReading := make(chan struct{})
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		bk := bucketOf(t, e, "db")
+		for {
+			select {
+			case <-stopReading:
+				return
+			default:
+			}
+			e.ReadSeries(bk, "cpu", nil, math.MinInt64, math.MaxInt64, func(s *SeriesData) error {
+				for _, c := range s.Fields {
+					for i := 1; i < c.Len(); i++ {
+						if c.Times[i] <= c.Times[i-1] {
+							t.Errorf("reader saw unsorted times")
+							return nil
+						}
+					}
+				}
+				return nil
+			})
+		}
+	}()
 	var wg sync.WaitGroup
 	for w := 0; w < writers; w++ {
 		wg.Add(1)
@@ -483,7 +509,7 @@ func TestConcurrentWritersWithFlushes(t *testing.T) {
 			for b := 0; b < batches; b++ {
 				var pts []pt
 				for i := 0; i < perBatch; i++ {
-					ts := int64(b*perBatch + i)
+					ts := int64(b*perBatch + perBatch - 1 - i) // out of order within a batch
 					host := fmt.Sprintf("h%d", rng.Intn(5))
 					pts = append(pts, pt{"cpu", map[string]string{"w": fmt.Sprint(w), "host": host}, map[string]any{"v": float64(ts)}, ts})
 				}
@@ -499,6 +525,8 @@ func TestConcurrentWritersWithFlushes(t *testing.T) {
 		}(w)
 	}
 	wg.Wait()
+	close(stopReading)
+	<-readerDone
 	count := func() int {
 		n := 0
 		for _, f := range readAll(t, e, "db", "cpu", nil, math.MinInt64, math.MaxInt64) {

@@ -22,6 +22,9 @@ type head struct {
 	series map[SeriesID]*seriesHead
 	bytes  int64
 	points int64
+	// frozen is set when the head starts being flushed: the flush reads it without
+	// locks, so from then on nothing may change it, not even a read's sort.
+	frozen bool
 }
 
 type seriesHead struct {
@@ -34,6 +37,12 @@ type fieldHead struct {
 	typ    FieldType
 	chunks []*block.Column // in arrival order; fixed capacity, never reallocated
 	arena  []byte          // backing store of string values
+	// sorted: every time is greater than the one before, across chunks, so the
+	// chunks can be read as they are. Concurrent writers commit batches slightly
+	// out of order; the first read after that sorts the field once (sortInPlace).
+	sorted bool
+	last   int64  // the greatest time appended
+	gen    uint64 // bumped by every change, so a sort made under the read lock can be installed safely
 }
 
 // Head chunk sizes: a field's values go into chunks that are filled, never grown,
@@ -47,6 +56,13 @@ const (
 
 // appendValue adds one value, starting a new chunk when the last is full.
 func (f *fieldHead) appendValue(t int64, v value) {
+	if len(f.chunks) > 0 && t <= f.last {
+		f.sorted = false
+	}
+	if len(f.chunks) == 0 || t > f.last {
+		f.last = t
+	}
+	f.gen++
 	var c *block.Column
 	if n := len(f.chunks); n > 0 {
 		c = f.chunks[n-1]
@@ -107,7 +123,7 @@ func (s *seriesHead) field(id FieldID, t FieldType) *fieldHead {
 			return f
 		}
 	}
-	f := &fieldHead{id: id, typ: t}
+	f := &fieldHead{id: id, typ: t, sorted: true}
 	s.fields = append(s.fields, f)
 	return f
 }
@@ -125,31 +141,65 @@ func (h *head) append(db BucketID, s SeriesID, f FieldID, t int64, v value) {
 	h.points++
 }
 
-// snapshot returns a sorted, deduplicated copy of series s, field f within
-// [min, max], or nil if the head holds none.
-func (h *head) snapshot(s SeriesID, f FieldID, min, max int64) *block.Column {
+// snapshot returns series s, field f within [min, max] as sorted, deduplicated,
+// non-overlapping columns in time order, or nil if the head holds none. They are
+// views of the head's chunks, which are append-only (an append writes past every
+// view's end; deletions replace chunks rather than edit them), so nothing is
+// copied; they must not be modified.
+func (h *head) snapshot(s SeriesID, f FieldID, min, max int64) []*block.Column {
 	h.mu.RLock()
+	fh := h.field(s, f)
+	if fh == nil {
+		h.mu.RUnlock()
+		return nil
+	}
+	if !fh.sorted {
+		// Sort once, then let every later read take views.
+		sorted, gen := sortDedup(fh.column()), fh.gen
+		// Views are taken before the sorted column is installed: once installed,
+		// appends change its slice headers.
+		views := viewsOf([]*block.Column{sorted}, min, max)
+		frozen := h.frozen
+		h.mu.RUnlock()
+		if !frozen {
+			h.mu.Lock()
+			if fh.gen == gen {
+				fh.chunks = []*block.Column{sorted}
+				fh.sorted = true
+				fh.gen++
+			}
+			h.mu.Unlock()
+		}
+		return views
+	}
 	defer h.mu.RUnlock()
+	return viewsOf(fh.chunks, min, max)
+}
+
+// viewsOf cuts time-sorted chunks to [min, max] without copying.
+func viewsOf(chunks []*block.Column, min, max int64) []*block.Column {
+	var out []*block.Column
+	for _, c := range chunks {
+		n := len(c.Times)
+		if n == 0 || c.Times[n-1] < min || c.Times[0] > max {
+			continue
+		}
+		if v := trimColumn(sliceColumn(c, 0, n), min, max); len(v.Times) > 0 {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func (h *head) field(s SeriesID, f FieldID) *fieldHead {
 	sh := h.series[s]
 	if sh == nil {
 		return nil
 	}
 	for _, fh := range sh.fields {
-		if fh.id != f {
-			continue
+		if fh.id == f {
+			return fh
 		}
-		out := &block.Column{Type: fh.typ}
-		for _, c := range fh.chunks {
-			for i, t := range c.Times {
-				if t >= min && t <= max {
-					copyRow(out, c, i)
-				}
-			}
-		}
-		if len(out.Times) == 0 {
-			return nil
-		}
-		return sortDedup(out)
 	}
 	return nil
 }
@@ -197,6 +247,7 @@ func (h *head) deleteRange(ids []SeriesID, min, max int64) {
 				}
 			}
 			f.chunks = kept
+			f.gen++
 		}
 	}
 }

@@ -127,11 +127,11 @@ func (e *Engine) NewCursor(b BucketID, s SeriesID, f FieldID, min, max int64) (*
 	e.headsMu.RLock()
 	active, flushing := e.active, e.flushing
 	e.headsMu.RUnlock()
-	if col := active.snapshot(s, f, min, max); col != nil {
+	for _, col := range active.snapshot(s, f, min, max) {
 		srcs = append(srcs, source{min: col.Times[0], max: col.Times[len(col.Times)-1], prio: prioActive, col: col})
 	}
 	if flushing != nil {
-		if col := flushing.snapshot(s, f, min, max); col != nil {
+		for _, col := range flushing.snapshot(s, f, min, max) {
 			srcs = append(srcs, source{min: col.Times[0], max: col.Times[len(col.Times)-1], prio: prioFlushing, col: col})
 		}
 	}
