@@ -163,7 +163,7 @@ func (h *head) snapshot(s SeriesID, f FieldID, min, max int64) []*block.Column {
 		h.mu.RUnlock()
 		if !frozen {
 			h.mu.Lock()
-			if fh.gen == gen {
+			if !h.frozen && fh.gen == gen { // a flush may have frozen it meanwhile
 				fh.chunks = []*block.Column{sorted}
 				fh.sorted = true
 				fh.gen++

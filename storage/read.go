@@ -101,6 +101,7 @@ type source struct {
 // whose header statistics a caller may use instead of decoding it (Stats), or the
 // merge of overlapping sources.
 type Cursor struct {
+	e        *Engine
 	min, max int64
 	it       *pebble.Iterator // kept open: block bodies are read when decoded
 	clusters [][]source
@@ -119,7 +120,12 @@ func (e *Engine) NewCursor(b BucketID, s SeriesID, f FieldID, min, max int64) (*
 	if err != nil {
 		return nil, err
 	}
-	c := &Cursor{min: min, max: max, dec: block.NewDecoder()}
+	c := &Cursor{min: min, max: max, e: e}
+	if bufs, ok := e.cursorBufs.Get().(*cursorBuffers); ok {
+		c.dec, c.col = bufs.dec, bufs.col
+	} else {
+		c.dec = block.NewDecoder()
+	}
 	var srcs []source
 
 	// Heads before blocks: a flush that completes while we read then shows its data
@@ -274,7 +280,7 @@ func (c *Cursor) Stats() *block.Header {
 }
 
 // Column returns the current chunk's values within the range, decoding as needed. The
-// column is valid until the next call to Next.
+// column is valid until the next call to Next or Close.
 func (c *Cursor) Column() (*block.Column, error) {
 	if c.out != nil {
 		return c.out, nil
@@ -329,13 +335,24 @@ func (c *Cursor) decode(col *block.Column, key []byte) error {
 	return nil
 }
 
-// Close releases the cursor's view of the store. Every cursor must be closed.
+// cursorBuffers are a closed cursor's decoder and decode buffers, reused by the
+// next cursor: a query opens a cursor per series and field, and growing fresh
+// buffers for each (allocation and zeroing) cost as much as decoding.
+type cursorBuffers struct {
+	dec *block.Decoder
+	col block.Column
+}
+
+// Close releases the cursor's view of the store and its buffers: columns it
+// returned are invalid afterwards. Every cursor must be closed.
 func (c *Cursor) Close() error {
 	if c.it == nil {
 		return nil
 	}
 	err := c.it.Close()
 	c.it = nil
+	c.e.cursorBufs.Put(&cursorBuffers{dec: c.dec, col: c.col})
+	c.dec, c.col, c.out, c.cur = nil, block.Column{}, nil, nil
 	return err
 }
 
