@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
 	"os/signal"
 	"runtime/debug"
 	"strconv"
@@ -50,6 +51,7 @@ type serveConfig struct {
 	maxSelPoints  int64
 	retentionTick time.Duration
 	memoryLimit   int64
+	gcPercent     int
 }
 
 func serveCommand(args []string, stdout, stderr io.Writer) int {
@@ -61,6 +63,9 @@ func serveCommand(args []string, stdout, stderr io.Writer) int {
 	fs.Int64Var(&cfg.maxBodySize, "max-body-size", 25_000_000, "largest write request body accepted, in bytes as sent (compressed); larger ones get 413")
 	fs.Int64Var(&cfg.headMaxBytes, "head-max-bytes", 32<<20, "memory for recent points before they are flushed to column blocks, in bytes (block merging makes small flushes cheap at rest)")
 	fs.Int64Var(&cfg.memoryLimit, "memory-limit", 0, "soft limit on the Go runtime's memory, in bytes (0: none): the garbage collector works harder as the process nears it")
+	// 50 rather than Go's 100: measured on TSBS cpu (100 hosts x 24 h, strata bench
+	// --url --pid), peak RSS 263 MB -> 192 MB for 7.6 -> 6.4 M values/s.
+	fs.IntVar(&cfg.gcPercent, "gc-percent", 50, "garbage collection target: heap growth over live data before a collection, in percent (Go's GOGC); lower trades CPU for memory")
 	fs.DurationVar(&cfg.flushInterval, "flush-interval", 10*time.Minute, "flush recent points to column blocks at least this often (bounds WAL replay after a crash)")
 	fs.IntVar(&cfg.maxSeries, "max-series-per-database", 1_000_000, "reject points that would create more series in one database (-1: no limit)")
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -100,6 +105,9 @@ Flags:
 	}
 	if cfg.memoryLimit > 0 {
 		debug.SetMemoryLimit(cfg.memoryLimit)
+	}
+	if cfg.gcPercent > 0 && os.Getenv("GOGC") == "" { // an explicit GOGC wins
+		debug.SetGCPercent(cfg.gcPercent)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
