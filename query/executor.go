@@ -137,8 +137,11 @@ func (e *Executor) executeStatement(ctx context.Context, stmt influxql.Statement
 		res, err = e.executeMeta(ctx, stmt, opts)
 	}
 	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
+		switch {
+		case errors.Is(err, context.DeadlineExceeded):
 			err = errorf("query timeout: the statement ran longer than %v", e.limits.Timeout)
+		case errors.Is(err, context.Canceled):
+			err = errorf("query interrupted") // KILL QUERY, or the client went away
 		}
 		return &StatementResult{Err: err.Error()}
 	}
@@ -157,7 +160,8 @@ func isWriteStatement(stmt influxql.Statement) bool {
 		*influxql.ShowTagValuesStatement, *influxql.ShowFieldKeysStatement, *influxql.ShowSeriesStatement,
 		*influxql.ShowRetentionPoliciesStatement, *influxql.ShowUsersStatement, *influxql.ShowContinuousQueriesStatement,
 		*influxql.ShowQueriesStatement, *influxql.ShowSeriesCardinalityStatement, *influxql.ShowMeasurementCardinalityStatement,
-		*influxql.ExplainStatement:
+		*influxql.ExplainStatement,
+		*influxql.DeleteSeriesStatement: // InfluxDB 1.x does not warn for DELETE
 		return false
 	}
 	return true

@@ -1481,7 +1481,6 @@ func toFloat(v any) (float64, bool) {
 
 // mergeCallRows builds the output rows from each call's points, joined on time.
 func (r *selectRun) mergeCallRows(perCall [][]funcs.Point, aux []string) []Row {
-	p := r.plan
 	var times []int64
 	seen := map[int64]bool{}
 	for _, pts := range perCall {
@@ -1516,7 +1515,6 @@ func (r *selectRun) mergeCallRows(perCall [][]funcs.Point, aux []string) []Row {
 		}
 		rows = append(rows, r.buildRow(t, vals, aux))
 	}
-	_ = p
 	return rows
 }
 
