@@ -482,15 +482,18 @@ func (r *selectRun) readColumn(s *seriesRef, field string, max int, desc bool) (
 			out = &block.Column{Type: col.Type}
 		}
 		if desc {
+			n := out.Len()
 			for i := col.Len() - 1; i >= 0 && (max <= 0 || out.Len() < max); i-- {
-				copyRow(out, col, i)
+				out.AppendRow(col, i)
 			}
+			out.OwnStrings(n) // the cursor reuses its decode buffer
 		} else {
-			n := col.Len()
+			n, start := col.Len(), out.Len()
 			if max > 0 && out.Len()+n > max {
 				n = max - out.Len()
 			}
-			appendRows(out, col, n)
+			out.AppendRows(col, 0, n)
+			out.OwnStrings(start) // the cursor reuses its decode buffer
 		}
 		if max > 0 && out.Len() >= max {
 			break
@@ -524,44 +527,6 @@ func lastOfHeader(h *block.Header) (*block.Column, bool) {
 		return nil, false
 	}
 	return c, true
-}
-
-// appendRows appends the first n rows of src to dst (same type) in bulk.
-func appendRows(dst, src *block.Column, n int) {
-	dst.Times = append(dst.Times, src.Times[:n]...)
-	switch src.Type {
-	case block.Float:
-		dst.Floats = append(dst.Floats, src.Floats[:n]...)
-	case block.Integer:
-		dst.Ints = append(dst.Ints, src.Ints[:n]...)
-	case block.Unsigned:
-		dst.Uints = append(dst.Uints, src.Uints[:n]...)
-	case block.Boolean:
-		dst.Bools = append(dst.Bools, src.Bools[:n]...)
-	case block.String:
-		for _, s := range src.Strings[:n] {
-			// The cursor reuses its decode buffer: strings must be copied out.
-			dst.Strings = append(dst.Strings, append([]byte(nil), s...))
-		}
-	}
-}
-
-// copyRow appends row i of src to dst (same type).
-func copyRow(dst, src *block.Column, i int) {
-	dst.Times = append(dst.Times, src.Times[i])
-	switch src.Type {
-	case block.Float:
-		dst.Floats = append(dst.Floats, src.Floats[i])
-	case block.Integer:
-		dst.Ints = append(dst.Ints, src.Ints[i])
-	case block.Unsigned:
-		dst.Uints = append(dst.Uints, src.Uints[i])
-	case block.Boolean:
-		dst.Bools = append(dst.Bools, src.Bools[i])
-	case block.String:
-		// The cursor reuses its decode buffer: strings must be copied out.
-		dst.Strings = append(dst.Strings, append([]byte(nil), src.Strings[i]...))
-	}
 }
 
 // cell boxes row i of a column.
@@ -1033,7 +998,15 @@ func (r *selectRun) computeCall(g *group, c *callPlan, aux []string) (*callResul
 	if _, ok := funcs.NewAccumulator(c.name); ok && len(aux) == 0 && r.plan.fieldCond == nil && allStored(g) {
 		return r.accumulate(g, c)
 	}
-	// General path: collect each window's points, then the window function. Points
+	return r.windowCall(g, c, aux)
+}
+
+// windowCall computes a call through its window function: each window's points
+// collected, then the function. It is the path of every call the accumulators
+// do not take (and of those they give up on: strings, booleans).
+func (r *selectRun) windowCall(g *group, c *callPlan, aux []string) (*callResult, error) {
+	res := &callResult{byWindow: map[int64][]funcs.Point{}}
+	// Points
 	// of equal time are ordered by descending series key, the order InfluxDB 1.x's
 	// merge yields on the recorded data (order-sensitive float arithmetic, such as
 	// stddev's running mean, then matches bit for bit).
@@ -1161,7 +1134,7 @@ func (r *selectRun) accumulate(g *group, c *callPlan) (*callResult, error) {
 			return nil, err
 		}
 		if fallback {
-			return r.fallbackCall(g, c)
+			return r.windowCall(g, c, nil)
 		}
 		for _, a := range accs {
 			a.EndSeries()
@@ -1279,33 +1252,6 @@ func reversedColumn(c *block.Column) *block.Column {
 		}
 	}
 	return out
-}
-
-// fallbackCall computes a call through window functions (non-numeric columns).
-func (r *selectRun) fallbackCall(g *group, c *callPlan) (*callResult, error) {
-	res := &callResult{byWindow: map[int64][]funcs.Point{}}
-	inputs := map[int64][]funcs.Point{}
-	for _, s := range g.series {
-		pts, err := r.readField(s, c.field, 0, false)
-		if err != nil {
-			return nil, err
-		}
-		for _, pt := range pts {
-			ws := r.windowOf(pt.Time)
-			inputs[ws] = append(inputs[ws], pt)
-		}
-	}
-	for ws, pts := range inputs {
-		sort.SliceStable(pts, func(i, j int) bool { return pts[i].Time < pts[j].Time })
-		out, err := c.window(pts, ws)
-		if err != nil {
-			return nil, err
-		}
-		if len(out) > 0 {
-			res.byWindow[ws] = out
-		}
-	}
-	return res, nil
 }
 
 func statsOf(h *block.Header) funcs.Stats {

@@ -34,23 +34,6 @@ func appendValue(c *block.Column, arena *[]byte, t int64, v value) {
 	}
 }
 
-// copyRow appends row i of src to dst (same type).
-func copyRow(dst, src *block.Column, i int) {
-	dst.Times = append(dst.Times, src.Times[i])
-	switch src.Type {
-	case block.Float:
-		dst.Floats = append(dst.Floats, src.Floats[i])
-	case block.Integer:
-		dst.Ints = append(dst.Ints, src.Ints[i])
-	case block.Unsigned:
-		dst.Uints = append(dst.Uints, src.Uints[i])
-	case block.Boolean:
-		dst.Bools = append(dst.Bools, src.Bools[i])
-	case block.String:
-		dst.Strings = append(dst.Strings, src.Strings[i])
-	}
-}
-
 // sliceColumn returns the rows [i, j) of c as a column sharing c's arrays.
 func sliceColumn(c *block.Column, i, j int) *block.Column {
 	out := &block.Column{Type: c.Type, Times: c.Times[i:j]}
@@ -103,7 +86,7 @@ func sortDedup(c *block.Column) *block.Column {
 		if k+1 < len(perm) && c.Times[perm[k+1]] == c.Times[i] {
 			continue // a later write of the same timestamp follows
 		}
-		copyRow(out, c, i)
+		out.AppendRow(c, i)
 	}
 	return out
 }
@@ -148,7 +131,7 @@ func mergeColumns(cols []*block.Column, prio []uint64) *block.Column {
 		if limit > bt {
 			end = start + sort.Search(len(src.Times)-start, func(k int) bool { return src.Times[start+k] >= limit })
 		}
-		appendRange(out, src, start, end)
+		out.AppendRows(src, start, end)
 		idx[best] = end
 		last := src.Times[end-1]
 		for i, c := range cols { // drop what the copied rows shadow
@@ -156,22 +139,5 @@ func mergeColumns(cols []*block.Column, prio []uint64) *block.Column {
 				idx[i]++
 			}
 		}
-	}
-}
-
-// appendRange appends rows [i, j) of src to dst (same type).
-func appendRange(dst, src *block.Column, i, j int) {
-	dst.Times = append(dst.Times, src.Times[i:j]...)
-	switch src.Type {
-	case block.Float:
-		dst.Floats = append(dst.Floats, src.Floats[i:j]...)
-	case block.Integer:
-		dst.Ints = append(dst.Ints, src.Ints[i:j]...)
-	case block.Unsigned:
-		dst.Uints = append(dst.Uints, src.Uints[i:j]...)
-	case block.Boolean:
-		dst.Bools = append(dst.Bools, src.Bools[i:j]...)
-	case block.String:
-		dst.Strings = append(dst.Strings, src.Strings[i:j]...)
 	}
 }

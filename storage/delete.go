@@ -370,7 +370,7 @@ func (e *Engine) trimBlocks(pb *pebble.Batch, enc *block.Encoder, dec *block.Dec
 		kept := &block.Column{Type: col.Type}
 		for i, t := range col.Times {
 			if t < min || t > max {
-				copyRow(kept, &col, i)
+				kept.AppendRow(&col, i)
 			}
 		}
 		pb.Delete(it.Key(), nil)

@@ -121,7 +121,7 @@ func (f *fieldHead) column() *block.Column {
 	out := &block.Column{Type: f.typ}
 	for _, c := range f.chunks {
 		for i := range c.Times {
-			copyRow(out, c, i)
+			out.AppendRow(c, i)
 		}
 	}
 	return out
@@ -252,7 +252,7 @@ func (h *head) deleteRange(ids []SeriesID, min, max int64) {
 				k := &block.Column{Type: c.Type}
 				for i, t := range c.Times {
 					if t < min || t > max {
-						copyRow(k, c, i)
+						k.AppendRow(c, i)
 					}
 				}
 				if len(k.Times) > 0 {

@@ -404,15 +404,10 @@ func (e *Engine) ReadSeries(b BucketID, m string, expr *TagExpr, min, max int64,
 					iterErr = err
 					return false
 				}
-				for i := range col.Times {
-					copyRow(all, col, i)
-				}
-				if col.Type == block.String {
-					// Decoded strings live in the cursor's reused buffer: own them.
-					for i := len(all.Strings) - col.Len(); i < len(all.Strings); i++ {
-						all.Strings[i] = bytes.Clone(all.Strings[i])
-					}
-				}
+				n := all.Len()
+				all.AppendRows(col, 0, col.Len())
+				// Decoded strings live in the cursor's reused buffer: own them.
+				all.OwnStrings(n)
 			}
 			if len(all.Times) > 0 {
 				sd.Fields[f.Name] = all
