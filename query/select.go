@@ -26,6 +26,7 @@ type seriesRef struct {
 	tags        map[string]string
 	key         string // measurement and sorted tags: the output order
 	mem         map[string][]funcs.Point
+	info        *measurementInfo // cached by measurementInfo; a series belongs to one group, one worker
 }
 
 // group is the set of input series that make one output series.
@@ -395,6 +396,14 @@ type measurementInfo struct {
 }
 
 func (r *selectRun) measurementInfo(s *seriesRef) *measurementInfo {
+	if s.info != nil {
+		return s.info
+	}
+	s.info = r.lookupMeasurementInfo(s)
+	return s.info
+}
+
+func (r *selectRun) lookupMeasurementInfo(s *seriesRef) *measurementInfo {
 	key := strconv.FormatUint(uint64(s.bucket), 10) + "\x00" + s.measurement
 	r.infoMu.Lock()
 	defer r.infoMu.Unlock()
@@ -587,9 +596,35 @@ type seriesRow struct {
 }
 
 // rowReader reads rows of given fields; index maps a field name to its position.
+// cols, set by layout, says per select-list expression where its value comes
+// from, so that the row loop does no name lookups.
 type rowReader struct {
 	fields []string
 	index  map[string]int
+	cols   []exprSource
+}
+
+type exprSource struct {
+	field int    // index into fields for a plain field reference, else -1
+	tag   bool   // a plain tag reference
+	name  string // the tag's name
+}
+
+// layout resolves each expression of a series' rows once.
+func (rr *rowReader) layout(exprs []influxql.Expr, s *seriesRef, r *selectRun) {
+	rr.cols = make([]exprSource, len(exprs))
+	for i, ex := range exprs {
+		rr.cols[i] = exprSource{field: -1}
+		v, ok := ex.(*influxql.VarRef)
+		if !ok {
+			continue
+		}
+		if r.isTagOf(s, v.Val) {
+			rr.cols[i].tag, rr.cols[i].name = true, v.Val
+		} else if k, ok := rr.index[v.Val]; ok {
+			rr.cols[i].field = k
+		}
+	}
 }
 
 func newRowReader(fields []string) *rowReader {
@@ -790,6 +825,7 @@ func (r *selectRun) rawRows(g *group) ([]Row, error) {
 	for _, s := range g.series {
 		r.stats.series.Add(1)
 		rr := newRowReader(r.neededFields(p.exprs, s))
+		rr.layout(p.exprs, s, r)
 		rows, err := r.readRows(s, rr, max, desc)
 		if err != nil {
 			return nil, err
@@ -815,8 +851,17 @@ func (r *selectRun) rawRows(g *group) ([]Row, error) {
 		vals := make([]any, len(p.exprs))
 		hasField := false
 		for i, ex := range p.exprs {
-			vals[i] = evalExpr(ex, func(name string) any { return rr.value(sr, name) }, nil)
-			if vals[i] != nil && !isTagExpr(ex, sr.series, r) {
+			switch col := rr.cols[i]; {
+			case col.field >= 0: // a plain field reference: no evaluation
+				vals[i] = sr.vals[col.field]
+			case col.tag:
+				if v, ok := sr.series.tags[col.name]; ok {
+					vals[i] = v
+				}
+			default:
+				vals[i] = evalExpr(ex, func(name string) any { return rr.value(sr, name) }, nil)
+			}
+			if vals[i] != nil && !rr.cols[i].tag {
 				hasField = true
 			}
 		}
@@ -829,11 +874,6 @@ func (r *selectRun) rawRows(g *group) ([]Row, error) {
 		}
 	}
 	return out, nil
-}
-
-func isTagExpr(ex influxql.Expr, s *seriesRef, r *selectRun) bool {
-	v, ok := ex.(*influxql.VarRef)
-	return ok && r.isTagOf(s, v.Val)
 }
 
 // ---- aggregates ----
