@@ -34,6 +34,7 @@ type Store interface {
 	SeriesIDs(b storage.BucketID, m string, expr *storage.TagExpr) (*roaring.Bitmap, error)
 	Series(id storage.SeriesID) (m []byte, tags []storage.Tag, ok bool)
 	NewCursor(b storage.BucketID, s storage.SeriesID, f storage.FieldID, min, max int64) (*storage.Cursor, error)
+	Snapshot() (*storage.Snapshot, error)
 
 	DropMeasurement(b storage.BucketID, m string) error
 	DropSeries(b storage.BucketID, m string, expr *storage.TagExpr) (int, error)

@@ -26,7 +26,8 @@ type seriesRef struct {
 	tags        map[string]string
 	key         string // measurement and sorted tags: the output order
 	mem         map[string][]funcs.Point
-	info        *measurementInfo // cached by measurementInfo; a series belongs to one group, one worker
+	info        *measurementInfo  // cached by measurementInfo; a series belongs to one group, one worker
+	snap        *storage.Snapshot // its group's view of the store while the group runs
 }
 
 // group is the set of input series that make one output series.
@@ -351,6 +352,23 @@ func (r *selectRun) executeGroups(groups []*group) ([]*ResultSeries, error) {
 
 func (r *selectRun) executeGroup(g *group) (*ResultSeries, error) {
 	p := r.plan
+	// One snapshot per group: its cursors (one per series and field, opened one at a
+	// time by this worker) share a Pebble iterator instead of creating one each.
+	if !allMem(g) {
+		snap, err := r.e.store.Snapshot()
+		if err != nil {
+			return nil, err
+		}
+		defer snap.Close()
+		for _, s := range g.series {
+			s.snap = snap
+		}
+		defer func() {
+			for _, s := range g.series {
+				s.snap = nil
+			}
+		}()
+	}
 	timeCol := "time"
 	if p.timeAlias != "" {
 		timeCol = p.timeAlias
@@ -457,12 +475,11 @@ func (r *selectRun) readField(s *seriesRef, field string, max int, desc bool) ([
 // column, newest first if desc, at most max values when max > 0. Nil if the
 // series' measurement lacks the field.
 func (r *selectRun) readColumn(s *seriesRef, field string, max int, desc bool) (*block.Column, error) {
-	p := r.plan
 	fid, ok := r.fieldID(s, field)
 	if !ok {
 		return nil, nil
 	}
-	cur, err := r.e.store.NewCursor(s.bucket, s.id, fid, p.tr.Min, p.tr.Max)
+	cur, err := r.cursor(s, fid)
 	if err != nil {
 		return nil, err
 	}
@@ -520,6 +537,24 @@ func (r *selectRun) readColumn(s *seriesRef, field string, max int, desc bool) (
 		return nil, errorf("max-select-point limit exceeded: (%d/%d)", r.stats.points.Load(), lim)
 	}
 	return out, nil
+}
+
+// cursor opens a cursor over one field of a stored series within the plan's range,
+// through the series' group snapshot when it has one.
+func (r *selectRun) cursor(s *seriesRef, fid storage.FieldID) (*storage.Cursor, error) {
+	if s.snap != nil {
+		return s.snap.NewCursor(s.bucket, s.id, fid, r.plan.tr.Min, r.plan.tr.Max)
+	}
+	return r.e.store.NewCursor(s.bucket, s.id, fid, r.plan.tr.Min, r.plan.tr.Max)
+}
+
+func allMem(g *group) bool {
+	for _, s := range g.series {
+		if s.mem == nil {
+			return false
+		}
+	}
+	return true
 }
 
 // lastOfHeader returns a block's newest value from its header (numeric types).
@@ -1198,7 +1233,7 @@ func (r *selectRun) accumulateSeries(s *seriesRef, c *callPlan, get func(int64) 
 	if !ok {
 		return false, nil
 	}
-	cur, err := r.e.store.NewCursor(s.bucket, s.id, fid, p.tr.Min, p.tr.Max)
+	cur, err := r.cursor(s, fid)
 	if err != nil {
 		return false, err
 	}

@@ -104,6 +104,7 @@ type Cursor struct {
 	e        *Engine
 	min, max int64
 	it       *pebble.Iterator // kept open: block bodies are read when decoded
+	shared   bool             // it belongs to a Snapshot: Close leaves it open
 	clusters [][]source
 	i        int
 	cur      []source
@@ -116,23 +117,61 @@ type Cursor struct {
 
 // NewCursor opens a cursor over field f of series s of bucket b within [min, max].
 func (e *Engine) NewCursor(b BucketID, s SeriesID, f FieldID, min, max int64) (*Cursor, error) {
+	// Heads before blocks: a flush that completes while we read then shows its data
+	// twice (deduplicated below) instead of not at all.
+	e.headsMu.RLock()
+	active, flushing := e.active, e.flushing
+	e.headsMu.RUnlock()
+	return e.newCursor(active, flushing, nil, b, s, f, min, max)
+}
+
+// Snapshot is a consistent view for a sequence of cursors: the heads and one
+// Pebble iterator, taken together, shared by the cursors opened from it. A query
+// opens a cursor per series and field; creating a Pebble iterator for each was a
+// quarter of a small query's time. Cursors from a snapshot must be used one at a
+// time (closed before the next is opened); a snapshot is used by one goroutine.
+type Snapshot struct {
+	e                *Engine
+	active, flushing *head
+	it               *pebble.Iterator
+}
+
+// Snapshot pins the engine's current state for reading.
+func (e *Engine) Snapshot() (*Snapshot, error) {
+	e.headsMu.RLock()
+	defer e.headsMu.RUnlock()
+	// Taken under headsMu: no flush can move data from a pinned head into blocks
+	// the iterator does not see without the head staying pinned here.
+	it, err := e.pebble.NewIter(&pebble.IterOptions{LowerBound: []byte{kindBlock}, UpperBound: []byte{kindBlock + 1}})
+	if err != nil {
+		return nil, err
+	}
+	return &Snapshot{e: e, active: e.active, flushing: e.flushing, it: it}, nil
+}
+
+// NewCursor opens a cursor over field f of series s of bucket b within [min, max]
+// as of the snapshot.
+func (sn *Snapshot) NewCursor(b BucketID, s SeriesID, f FieldID, min, max int64) (*Cursor, error) {
+	return sn.e.newCursor(sn.active, sn.flushing, sn.it, b, s, f, min, max)
+}
+
+// Close releases the snapshot's iterator.
+func (sn *Snapshot) Close() error { return sn.it.Close() }
+
+// newCursor builds a cursor over the given heads and, if shared is not nil, that
+// iterator (re-bounded) instead of a new one.
+func (e *Engine) newCursor(active, flushing *head, shared *pebble.Iterator, b BucketID, s SeriesID, f FieldID, min, max int64) (*Cursor, error) {
 	d, err := e.bucketByID(b)
 	if err != nil {
 		return nil, err
 	}
-	c := &Cursor{min: min, max: max, e: e}
+	c := &Cursor{min: min, max: max, e: e, shared: shared != nil}
 	if bufs, ok := e.cursorBufs.Get().(*cursorBuffers); ok {
 		c.dec, c.col = bufs.dec, bufs.col
 	} else {
 		c.dec = block.NewDecoder()
 	}
 	var srcs []source
-
-	// Heads before blocks: a flush that completes while we read then shows its data
-	// twice (deduplicated below) instead of not at all.
-	e.headsMu.RLock()
-	active, flushing := e.active, e.flushing
-	e.headsMu.RUnlock()
 	for _, col := range active.snapshot(s, f, min, max) {
 		srcs = append(srcs, source{min: col.Times[0], max: col.Times[len(col.Times)-1], prio: prioActive, col: col})
 	}
@@ -143,20 +182,24 @@ func (e *Engine) NewCursor(b BucketID, s SeriesID, f FieldID, min, max int64) (*
 	}
 
 	lower, upper := blockScanBounds(d.id, s, f, min, max)
-	it, err := e.pebble.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
-	if err != nil {
-		return nil, err
+	it := shared
+	if it == nil {
+		if it, err = e.pebble.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper}); err != nil {
+			return nil, err
+		}
+	} else {
+		it.SetBounds(lower, upper)
 	}
 	c.it = it
 	for it.First(); it.Valid(); it.Next() {
 		_, seq, err := parseBlockKey(it.Key())
 		if err != nil {
-			it.Close()
+			c.releaseIt()
 			return nil, err
 		}
 		hdr, err := block.DecodeHeader(it.Value())
 		if err != nil {
-			it.Close()
+			c.releaseIt()
 			return nil, fmt.Errorf("block %x: %w", it.Key(), err)
 		}
 		if hdr.MaxTime < min || hdr.MinTime > max {
@@ -165,7 +208,7 @@ func (e *Engine) NewCursor(b BucketID, s SeriesID, f FieldID, min, max int64) (*
 		srcs = append(srcs, source{min: hdr.MinTime, max: hdr.MaxTime, prio: seq, key: bytes.Clone(it.Key()), hdr: hdr})
 	}
 	if err := it.Error(); err != nil {
-		it.Close()
+		c.releaseIt()
 		return nil, err
 	}
 
@@ -349,11 +392,19 @@ func (c *Cursor) Close() error {
 	if c.it == nil {
 		return nil
 	}
-	err := c.it.Close()
+	err := c.releaseIt()
 	c.it = nil
 	c.e.cursorBufs.Put(&cursorBuffers{dec: c.dec, col: c.col})
 	c.dec, c.col, c.out, c.cur = nil, block.Column{}, nil, nil
 	return err
+}
+
+// releaseIt closes the cursor's iterator unless it is a snapshot's.
+func (c *Cursor) releaseIt() error {
+	if c.shared {
+		return nil
+	}
+	return c.it.Close()
 }
 
 // Err returns the first error the cursor met.
