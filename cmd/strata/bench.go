@@ -117,21 +117,12 @@ Flags:
 }
 
 // embeddedStrata returns a Start function for bench.Embedded that runs serve on
-// 127.0.0.1:0 with the serve command's defaults. Stopping cancels serve's context,
+// 127.0.0.1:0 with the serve command's defaults (defaultServeConfig). Stopping cancels serve's context,
 // which shuts down gracefully and flushes, and waits for serve to return.
 func embeddedStrata(dataDir string, log *slog.Logger) func() (string, func() error, error) {
 	return func() (string, func() error, error) {
-		cfg := serveConfig{
-			dataDir:       dataDir,
-			httpAddr:      "127.0.0.1:0",
-			maxBodySize:   25_000_000,
-			headMaxBytes:  32 << 20,
-			flushInterval: 10 * time.Minute,
-			maxSeries:     1_000_000,
-			logLevel:      "warn",
-			logFormat:     "text",
-			shutdownWait:  30 * time.Second,
-		}
+		cfg := defaultServeConfig()
+		cfg.dataDir, cfg.httpAddr, cfg.logLevel = dataDir, "127.0.0.1:0", "warn"
 		ctx, cancel := context.WithCancel(context.Background())
 		addrc := make(chan string, 1)
 		done := make(chan error, 1)

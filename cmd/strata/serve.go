@@ -54,28 +54,52 @@ type serveConfig struct {
 	gcPercent     int
 }
 
+// defaultServeConfig is the configuration of `strata serve` without flags; the
+// embedded server of `strata bench` and the tests start from it too.
+func defaultServeConfig() serveConfig {
+	return serveConfig{
+		dataDir:       "./strata-data",
+		httpAddr:      "127.0.0.1:8086",
+		maxBodySize:   25_000_000,
+		headMaxBytes:  32 << 20,
+		memoryLimit:   0,
+		gcPercent:     50,
+		flushInterval: 10 * time.Minute,
+		maxSeries:     1_000_000,
+		logLevel:      "info",
+		logFormat:     "text",
+		shutdownWait:  30 * time.Second,
+		queryTimeout:  0,
+		maxSelSeries:  1_000_000,
+		maxSelBuckets: 1_000_000,
+		maxSelPoints:  0,
+		retentionTick: 30 * time.Minute,
+	}
+}
+
 func serveCommand(args []string, stdout, stderr io.Writer) int {
 	var cfg serveConfig
+	d := defaultServeConfig()
 	fs := flag.NewFlagSet("strata serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&cfg.dataDir, "data-dir", "./strata-data", "directory holding the database (created if missing)")
-	fs.StringVar(&cfg.httpAddr, "http-addr", "127.0.0.1:8086", "HOST:PORT the HTTP API listens on (port 0 picks a free one)")
-	fs.Int64Var(&cfg.maxBodySize, "max-body-size", 25_000_000, "largest write request body accepted, in bytes as sent (compressed); larger ones get 413")
-	fs.Int64Var(&cfg.headMaxBytes, "head-max-bytes", 32<<20, "memory for recent points before they are flushed to column blocks, in bytes (block merging makes small flushes cheap at rest)")
-	fs.Int64Var(&cfg.memoryLimit, "memory-limit", 0, "soft limit on the Go runtime's memory, in bytes (0: none): the garbage collector works harder as the process nears it")
+	fs.StringVar(&cfg.dataDir, "data-dir", d.dataDir, "directory holding the database (created if missing)")
+	fs.StringVar(&cfg.httpAddr, "http-addr", d.httpAddr, "HOST:PORT the HTTP API listens on (port 0 picks a free one)")
+	fs.Int64Var(&cfg.maxBodySize, "max-body-size", d.maxBodySize, "largest write request body accepted, in bytes as sent (compressed); larger ones get 413")
+	fs.Int64Var(&cfg.headMaxBytes, "head-max-bytes", d.headMaxBytes, "memory for recent points before they are flushed to column blocks, in bytes (block merging makes small flushes cheap at rest)")
+	fs.Int64Var(&cfg.memoryLimit, "memory-limit", d.memoryLimit, "soft limit on the Go runtime's memory, in bytes (0: none): the garbage collector works harder as the process nears it")
 	// 50 rather than Go's 100: measured on TSBS cpu (100 hosts x 24 h, strata bench
 	// --url --pid), peak RSS 263 MB -> 192 MB for 7.6 -> 6.4 M values/s.
-	fs.IntVar(&cfg.gcPercent, "gc-percent", 50, "garbage collection target: heap growth over live data before a collection, in percent (Go's GOGC); lower trades CPU for memory")
-	fs.DurationVar(&cfg.flushInterval, "flush-interval", 10*time.Minute, "flush recent points to column blocks at least this often (bounds WAL replay after a crash)")
-	fs.IntVar(&cfg.maxSeries, "max-series-per-database", 1_000_000, "reject points that would create more series in one database (-1: no limit)")
-	fs.StringVar(&cfg.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	fs.StringVar(&cfg.logFormat, "log-format", "text", "log format: text or json")
-	fs.DurationVar(&cfg.shutdownWait, "shutdown-timeout", 30*time.Second, "on SIGINT/SIGTERM, how long in-flight requests may take to finish")
-	fs.DurationVar(&cfg.queryTimeout, "query-timeout", 0, "end a query statement that runs longer than this with an error (0: no limit)")
-	fs.IntVar(&cfg.maxSelSeries, "max-select-series", 1_000_000, "most series one SELECT may read")
-	fs.Int64Var(&cfg.maxSelBuckets, "max-select-buckets", 1_000_000, "most GROUP BY time windows one SELECT may produce per series")
-	fs.Int64Var(&cfg.maxSelPoints, "max-select-points", 0, "most points one SELECT may read (0: no limit)")
-	fs.DurationVar(&cfg.retentionTick, "retention-check-interval", 30*time.Minute, "how often data older than its retention policy is deleted")
+	fs.IntVar(&cfg.gcPercent, "gc-percent", d.gcPercent, "garbage collection target: heap growth over live data before a collection, in percent (Go's GOGC); lower trades CPU for memory")
+	fs.DurationVar(&cfg.flushInterval, "flush-interval", d.flushInterval, "flush recent points to column blocks at least this often (bounds WAL replay after a crash)")
+	fs.IntVar(&cfg.maxSeries, "max-series-per-database", d.maxSeries, "reject points that would create more series in one database (-1: no limit)")
+	fs.StringVar(&cfg.logLevel, "log-level", d.logLevel, "log level: debug, info, warn or error")
+	fs.StringVar(&cfg.logFormat, "log-format", d.logFormat, "log format: text or json")
+	fs.DurationVar(&cfg.shutdownWait, "shutdown-timeout", d.shutdownWait, "on SIGINT/SIGTERM, how long in-flight requests may take to finish")
+	fs.DurationVar(&cfg.queryTimeout, "query-timeout", d.queryTimeout, "end a query statement that runs longer than this with an error (0: no limit)")
+	fs.IntVar(&cfg.maxSelSeries, "max-select-series", d.maxSelSeries, "most series one SELECT may read")
+	fs.Int64Var(&cfg.maxSelBuckets, "max-select-buckets", d.maxSelBuckets, "most GROUP BY time windows one SELECT may produce per series")
+	fs.Int64Var(&cfg.maxSelPoints, "max-select-points", d.maxSelPoints, "most points one SELECT may read (0: no limit)")
+	fs.DurationVar(&cfg.retentionTick, "retention-check-interval", d.retentionTick, "how often data older than its retention policy is deleted")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: strata serve [flags]
 

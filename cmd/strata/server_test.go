@@ -35,16 +35,10 @@ func quietLogger() *slog.Logger {
 }
 
 func testConfig(dir string) serveConfig {
-	return serveConfig{
-		dataDir:       dir,
-		httpAddr:      "127.0.0.1:0",
-		maxBodySize:   25_000_000,
-		headMaxBytes:  32 << 20,
-		flushInterval: 10 * time.Minute,
-		maxSeries:     1_000_000,
-		shutdownWait:  10 * time.Second,
-		retentionTick: time.Hour,
-	}
+	cfg := defaultServeConfig()
+	cfg.dataDir, cfg.httpAddr, cfg.shutdownWait = dir, "127.0.0.1:0", 10*time.Second
+	cfg.retentionTick = time.Hour
+	return cfg
 }
 
 // startTestServer runs the real server in-process on a loopback port.
