@@ -35,6 +35,7 @@ type Store interface {
 	Series(id storage.SeriesID) (m []byte, tags []storage.Tag, ok bool)
 	NewCursor(b storage.BucketID, s storage.SeriesID, f storage.FieldID, min, max int64) (*storage.Cursor, error)
 	Snapshot() (*storage.Snapshot, error)
+	HasPoints(b storage.BucketID, s storage.SeriesID, f storage.FieldID, min, max int64) (bool, error)
 
 	DropMeasurement(b storage.BucketID, m string) error
 	DropSeries(b storage.BucketID, m string, expr *storage.TagExpr) (int, error)

@@ -555,30 +555,12 @@ func (e *Executor) matchingSeries(ctx context.Context, b storage.BucketID, m str
 // hasPoints tells whether series sid has a point of any field within tr.
 func (e *Executor) hasPoints(b storage.BucketID, sid storage.SeriesID, fields []storage.FieldInfo, tr influxql.TimeRange) (bool, error) {
 	for _, f := range fields {
-		found, err := e.fieldHasPoints(b, sid, f.ID, tr)
+		found, err := e.store.HasPoints(b, sid, f.ID, tr.Min, tr.Max)
 		if err != nil || found {
 			return found, err
 		}
 	}
 	return false, nil
-}
-
-func (e *Executor) fieldHasPoints(b storage.BucketID, sid storage.SeriesID, f storage.FieldID, tr influxql.TimeRange) (bool, error) {
-	c, err := e.store.NewCursor(b, sid, f, tr.Min, tr.Max)
-	if err != nil {
-		return false, err
-	}
-	defer c.Close()
-	for c.Next() {
-		col, err := c.Column()
-		if err != nil {
-			return false, err
-		}
-		if col.Len() > 0 {
-			return true, nil
-		}
-	}
-	return false, c.Err()
 }
 
 func (e *Executor) showMeasurements(ctx context.Context, s *influxql.ShowMeasurementsStatement, opts ExecOptions) (*StatementResult, error) {
@@ -859,7 +841,7 @@ func (e *Executor) showFieldKeys(s *influxql.ShowFieldKeysStatement, opts ExecOp
 			}
 			ser := &ResultSeries{Name: m, Columns: []string{"fieldKey", "fieldType"}, NoTime: true}
 			for _, f := range fields[lo:hi] {
-				ser.Rows = append(ser.Rows, Row{Values: []any{f.Name, storage.FieldTypeName(f.Type)}})
+				ser.Rows = append(ser.Rows, Row{Values: []any{f.Name, f.Type.String()}})
 			}
 			res.Series = append(res.Series, ser)
 		}

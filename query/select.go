@@ -784,9 +784,9 @@ func (r *selectRun) readRows(s *seriesRef, rr *rowReader, max int, desc bool) ([
 	return rows, nil
 }
 
-// pointsColumn turns in-memory points (a subquery's column, one value type or
-// mixed) into a column; mixed types are kept boxed in a float/any-free way by
-// falling back to the points' own values.
+// pointsColumn turns in-memory points (a subquery's column) into a typed column of
+// the first point's type. A subquery column mixing types keeps only the values of
+// that type.
 func pointsColumn(pts []funcs.Point) *block.Column {
 	c := &block.Column{}
 	if len(pts) == 0 {

@@ -27,6 +27,7 @@ type (
 )
 
 // FieldType is the type of a field's values; the numbering is the line protocol's.
+// Its String is InfluxDB's word for it ("float", "integer", ...).
 type FieldType = block.Type
 
 // Field types.
@@ -37,23 +38,6 @@ const (
 	String   = block.String
 	Boolean  = block.Boolean
 )
-
-// FieldTypeName returns InfluxDB's word for a field type ("float", "integer", ...).
-func FieldTypeName(t FieldType) string {
-	switch t {
-	case Float:
-		return "float"
-	case Integer:
-		return "integer"
-	case Unsigned:
-		return "unsigned"
-	case String:
-		return "string"
-	case Boolean:
-		return "boolean"
-	}
-	return fmt.Sprintf("type(%d)", uint8(t))
-}
 
 // Tag is one tag of a series.
 type Tag struct{ Key, Value []byte }

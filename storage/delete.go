@@ -102,15 +102,7 @@ func (e *Engine) dropSeries(b BucketID, m string, dropFields bool, ids []SeriesI
 	if e.closed {
 		return ErrClosed
 	}
-	rec := []byte{recordDropSeries}
-	rec = binary.AppendUvarint(rec, uint64(b))
-	rec = appendLP(rec, []byte(m))
-	flags := byte(0)
-	if dropFields {
-		flags = dropFieldsFlag
-	}
-	rec = append(rec, flags)
-	rec = appendIDs(rec, ids)
+	rec := encodeDropRecord(dropRecord{bucket: b, measurement: m, dropFields: dropFields, drop: ids})
 	if err := e.wal.Write(rec); err != nil {
 		return fmt.Errorf("wal: %w", err)
 	}
@@ -261,12 +253,7 @@ func (e *Engine) deleteRange(b BucketID, m string, ids []SeriesID, min, max int6
 			drop = append(drop, sid)
 		}
 	}
-	rec := []byte{recordDeleteRange}
-	rec = binary.AppendUvarint(rec, uint64(b))
-	rec = binary.AppendVarint(rec, min)
-	rec = binary.AppendVarint(rec, max)
-	rec = appendIDs(rec, trim)
-	rec = appendIDs(rec, drop)
+	rec := encodeDropRecord(dropRecord{deleteRange: true, bucket: b, min: min, max: max, trim: trim, drop: drop})
 	if err := e.wal.Write(rec); err != nil {
 		return fmt.Errorf("wal: %w", err)
 	}
@@ -276,23 +263,14 @@ func (e *Engine) deleteRange(b BucketID, m string, ids []SeriesID, min, max int6
 // hasPointsOutside tells whether series sid has any point outside [min, max].
 func (e *Engine) hasPointsOutside(b BucketID, sid SeriesID, fields []FieldInfo, min, max int64) (bool, error) {
 	for _, f := range fields {
-		for _, r := range [][2]int64{{math.MinInt64, min - 1}, {max + 1, math.MaxInt64}} {
-			if r[0] > r[1] || (r[0] == math.MinInt64 && min == math.MinInt64) || (r[1] == math.MaxInt64 && max == math.MaxInt64) {
-				continue
+		if min > math.MinInt64 {
+			if found, err := e.HasPoints(b, sid, f.ID, math.MinInt64, min-1); err != nil || found {
+				return found, err
 			}
-			c, err := e.NewCursor(b, sid, f.ID, r[0], r[1])
-			if err != nil {
-				return false, err
-			}
-			defer c.Close()
-			for c.Next() {
-				col, err := c.Column()
-				if err != nil {
-					return false, err
-				}
-				if col.Len() > 0 {
-					return true, nil
-				}
+		}
+		if max < math.MaxInt64 {
+			if found, err := e.HasPoints(b, sid, f.ID, max+1, math.MaxInt64); err != nil || found {
+				return found, err
 			}
 		}
 	}
@@ -386,26 +364,66 @@ func (e *Engine) trimBlocks(pb *pebble.Batch, enc *block.Encoder, dec *block.Dec
 	return it.Error()
 }
 
+// dropRecord is a decoded drop-series (deleteRange false) or delete-range record
+// (docs/format/wal-records.md).
+type dropRecord struct {
+	deleteRange bool
+	bucket      BucketID
+	measurement string // drop-series only
+	dropFields  bool   // drop-series only
+	min, max    int64  // delete-range only
+	trim        []SeriesID
+	drop        []SeriesID
+}
+
+func encodeDropRecord(d dropRecord) []byte {
+	if d.deleteRange {
+		rec := []byte{recordDeleteRange}
+		rec = binary.AppendUvarint(rec, uint64(d.bucket))
+		rec = binary.AppendVarint(rec, d.min)
+		rec = binary.AppendVarint(rec, d.max)
+		rec = appendIDs(rec, d.trim)
+		return appendIDs(rec, d.drop)
+	}
+	rec := []byte{recordDropSeries}
+	rec = binary.AppendUvarint(rec, uint64(d.bucket))
+	rec = appendLP(rec, []byte(d.measurement))
+	flags := byte(0)
+	if d.dropFields {
+		flags = dropFieldsFlag
+	}
+	rec = append(rec, flags)
+	return appendIDs(rec, d.drop)
+}
+
+func decodeDropRecord(rec []byte) (dropRecord, error) {
+	if len(rec) == 0 || (rec[0] != recordDropSeries && rec[0] != recordDeleteRange) {
+		return dropRecord{}, fmt.Errorf("%w: unknown record type", errBadRecord)
+	}
+	r := &recordReader{b: rec[1:]}
+	d := dropRecord{deleteRange: rec[0] == recordDeleteRange, bucket: BucketID(r.uvarint())}
+	if d.deleteRange {
+		d.min, d.max = r.varint(), r.varint()
+		d.trim, d.drop = r.ids(), r.ids()
+	} else {
+		d.measurement = string(r.lp())
+		d.dropFields = r.byte1()&dropFieldsFlag != 0
+		d.drop = r.ids()
+	}
+	if r.err == nil && len(r.b) != 0 {
+		r.fail()
+	}
+	return d, r.err
+}
+
 // replayDrop applies a drop or delete record during WAL replay.
 func (e *Engine) replayDrop(rec []byte) error {
-	r := &recordReader{b: rec[1:]}
-	b := BucketID(r.uvarint())
-	switch rec[0] {
-	case recordDropSeries:
-		m := string(r.lp())
-		flags := r.byte1()
-		ids := r.ids()
-		if r.err != nil {
-			return r.err
-		}
-		return e.applyDropSeries(b, m, flags&dropFieldsFlag != 0, ids)
-	case recordDeleteRange:
-		min, max := r.varint(), r.varint()
-		trim, drop := r.ids(), r.ids()
-		if r.err != nil {
-			return r.err
-		}
-		return e.applyDeleteRange(b, min, max, trim, drop)
+	d, err := decodeDropRecord(rec)
+	if err != nil {
+		return err
 	}
-	return fmt.Errorf("%w: unknown record type %d", errBadRecord, rec[0])
+	if d.deleteRange {
+		return e.applyDeleteRange(d.bucket, d.min, d.max, d.trim, d.drop)
+	}
+	return e.applyDropSeries(d.bucket, d.measurement, d.dropFields, d.drop)
 }

@@ -210,6 +210,15 @@ func (e *Engine) checkFormat() error {
 	if len(v) != 4 || binary.BigEndian.Uint32(v) != KeyFormatVersion {
 		return fmt.Errorf("storage: data directory has key format %x, this build reads %d", v, KeyFormatVersion)
 	}
+	// Range scans stop at partition boundaries: blocks cut with another width would
+	// be silently missed.
+	p, err := getMeta(e.pebble, metaPartition)
+	if err != nil {
+		return err
+	}
+	if len(p) != 8 || int64(binary.BigEndian.Uint64(p)) != PartitionWidth {
+		return fmt.Errorf("storage: data directory's blocks are cut into partitions of %x ns, this build uses %d", p, PartitionWidth)
+	}
 	return nil
 }
 

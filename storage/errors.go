@@ -35,7 +35,7 @@ type FieldTypeConflictError struct {
 
 func (e *FieldTypeConflictError) Error() string {
 	return fmt.Sprintf("field type conflict: input field %q on measurement %q is type %s, already exists as type %s",
-		e.Field, e.Measurement, FieldTypeName(e.Type), FieldTypeName(e.Existing))
+		e.Field, e.Measurement, e.Type, e.Existing)
 }
 
 // InvalidFieldNameError: the point's only field is named "time".

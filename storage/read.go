@@ -87,6 +87,29 @@ func (e *Engine) Series(id SeriesID) (m []byte, tags []Tag, ok bool) {
 	return m, tags, true
 }
 
+// HasPoints tells whether field f of series s in bucket b has a point within
+// [min, max]. It stops at the first chunk, decoding at most one block.
+func (e *Engine) HasPoints(b BucketID, s SeriesID, f FieldID, min, max int64) (bool, error) {
+	c, err := e.NewCursor(b, s, f, min, max)
+	if err != nil {
+		return false, err
+	}
+	defer c.Close()
+	for c.Next() {
+		if h := c.Stats(); h != nil && h.Count > 0 {
+			return true, nil // a whole block inside the range: no decoding needed
+		}
+		col, err := c.Column()
+		if err != nil {
+			return false, err
+		}
+		if col.Len() > 0 {
+			return true, nil
+		}
+	}
+	return false, c.Err()
+}
+
 // source is one input of a cursor: a head snapshot or a stored block.
 type source struct {
 	min, max int64

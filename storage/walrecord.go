@@ -155,7 +155,7 @@ func decodeWriteRecord(rec []byte) (*writeRecord, error) {
 	return w, r.err
 }
 
-// forEachPoint calls fn for every value of every point of the record.
+// forEachValue calls fn for every value of every point of the record.
 func (w *writeRecord) forEachValue(fn func(s SeriesID, f FieldID, t int64, v value)) error {
 	r := &recordReader{b: w.points}
 	for i := 0; i < w.n && r.err == nil; i++ {

@@ -300,7 +300,7 @@ func answerFromStorage(t *testing.T, eng *storage.Engine, db, q string, epochNS 
 			fields, _ := eng.Fields(bk, m)
 			var vals [][]any
 			for _, f := range fields {
-				vals = append(vals, []any{f.Name, storage.FieldTypeName(f.Type)})
+				vals = append(vals, []any{f.Name, f.Type.String()})
 			}
 			series = append(series, map[string]any{"name": m, "columns": []any{"fieldKey", "fieldType"}, "values": vals})
 		}
