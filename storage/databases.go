@@ -85,8 +85,9 @@ func (e *Engine) bucketByID(id BucketID) (*bucket, error) {
 }
 
 // CreateDatabase creates database name with retention policy rp (nil: "autogen",
-// keeping data forever) as its default. Creating an existing database is not an
-// error unless rp conflicts with the policy of that name it has.
+// keeping data forever, or no policy at all under Options.NoRetentionAutoCreate)
+// as its default. Creating an existing database is not an error unless rp
+// conflicts with the policy of that name it has.
 func (e *Engine) CreateDatabase(name string, rp *RetentionPolicy) error {
 	e.commitMu.Lock()
 	defer e.commitMu.Unlock()
@@ -99,6 +100,7 @@ func (e *Engine) CreateDatabase(name string, rp *RetentionPolicy) error {
 	if rp != nil {
 		policy = *rp
 	}
+	withRP := rp != nil || !e.opts.NoRetentionAutoCreate
 	if d := e.cat.byName[name]; d != nil {
 		if rp != nil {
 			if b := d.rps[policy.Name]; b == nil || b.rp != policy {
@@ -107,11 +109,16 @@ func (e *Engine) CreateDatabase(name string, rp *RetentionPolicy) error {
 		}
 		return nil
 	}
+	if !withRP {
+		policy.Name = "" // no default policy until one is created as DEFAULT
+	}
 	id := e.cat.nextBucketID
 	pb := e.pebble.NewBatch()
 	pb.Set(databaseKey(name), appendLP(nil, []byte(policy.Name)), nil)
-	pb.Set(retentionKey(name, policy.Name), retentionValue(id, policy), nil)
-	pb.Set(metaKey(metaNextBucketID), appendU32(nil, uint32(id+1)), nil)
+	if withRP {
+		pb.Set(retentionKey(name, policy.Name), retentionValue(id, policy), nil)
+		pb.Set(metaKey(metaNextBucketID), appendU32(nil, uint32(id+1)), nil)
+	}
 	if err := pb.Commit(pebble.NoSync); err != nil {
 		return err
 	}
@@ -122,7 +129,9 @@ func (e *Engine) CreateDatabase(name string, rp *RetentionPolicy) error {
 	}
 	d := &database{name: name, defaultRP: policy.Name, rps: map[string]*bucket{}}
 	e.cat.byName[name] = d
-	e.cat.addBucket(d, id, policy)
+	if withRP {
+		e.cat.addBucket(d, id, policy)
+	}
 	return nil
 }
 

@@ -189,3 +189,48 @@ func TestDeleteRange(t *testing.T) {
 	}
 	e.Close()
 }
+
+// Under NoRetentionAutoCreate a database starts without policies; that survives a
+// restart (also one with the option off: it applies at creation only), and writes
+// need a policy first.
+func TestCreateDatabaseWithoutRetentionAutoCreate(t *testing.T) {
+	dir := t.TempDir()
+	e := openTestEngine(t, dir, Options{NoRetentionAutoCreate: true})
+	if err := e.CreateDatabase("db", nil); err != nil {
+		t.Fatal(err)
+	}
+	check := func(stage string, e *Engine, want int) {
+		t.Helper()
+		rps, err := e.RetentionPolicies("db")
+		if err != nil || len(rps) != want {
+			t.Fatalf("%s: policies %v %v, want %d", stage, rps, err, want)
+		}
+	}
+	check("created", e, 0)
+	if _, err := e.Bucket("db", ""); !errors.As(err, new(*RetentionPolicyNotFoundError)) {
+		t.Fatalf("default policy of a database without one: %v", err)
+	}
+	if err := e.CreateDatabase("db", nil); err != nil {
+		t.Fatalf("re-create: %v", err)
+	}
+	e.Close()
+	e = openTestEngine(t, dir, Options{})
+	check("reopened", e, 0)
+	if got := e.Databases(); len(got) != 1 || got[0] != "db" {
+		t.Fatalf("databases %v", got)
+	}
+	rp := RetentionPolicy{Name: "rp0", Duration: time.Hour, ShardGroupDuration: time.Hour, Replication: 1}
+	if err := e.CreateRetentionPolicy("db", rp, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Bucket("db", ""); err == nil {
+		t.Fatal("a policy not created as DEFAULT became the default")
+	}
+	if err := e.CreateDatabase("other", nil); err != nil { // the option is off now
+		t.Fatal(err)
+	}
+	if rps, _ := e.RetentionPolicies("other"); len(rps) != 1 || rps[0].Name != "autogen" || !rps[0].Default {
+		t.Fatalf("other: %v", rps)
+	}
+	e.Close()
+}

@@ -35,6 +35,10 @@ type Options struct {
 	// MaxSeriesPerDatabase rejects points that would create more series. Default
 	// 1,000,000 (InfluxDB's default); negative means no limit.
 	MaxSeriesPerDatabase int
+	// NoRetentionAutoCreate makes CreateDatabase without a policy create the
+	// database with none (InfluxDB's meta.retention-autocreate = false): writes
+	// then need a policy created first. The default creates "autogen".
+	NoRetentionAutoCreate bool
 	// WALSegmentSize is the WAL's segment size. Default: the wal package's.
 	WALSegmentSize int64
 	// AfterFlush, if set, is called (in the flushing goroutine) after each

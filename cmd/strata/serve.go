@@ -52,6 +52,7 @@ type serveConfig struct {
 	retentionTick time.Duration
 	memoryLimit   int64
 	gcPercent     int
+	rpAutoCreate  bool
 }
 
 // defaultServeConfig is the configuration of `strata serve` without flags; the
@@ -74,6 +75,7 @@ func defaultServeConfig() serveConfig {
 		maxSelBuckets: 1_000_000,
 		maxSelPoints:  0,
 		retentionTick: 30 * time.Minute,
+		rpAutoCreate:  true,
 	}
 }
 
@@ -99,6 +101,7 @@ func serveCommand(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.maxSelSeries, "max-select-series", d.maxSelSeries, "most series one SELECT may read")
 	fs.Int64Var(&cfg.maxSelBuckets, "max-select-buckets", d.maxSelBuckets, "most GROUP BY time windows one SELECT may produce per series")
 	fs.Int64Var(&cfg.maxSelPoints, "max-select-points", d.maxSelPoints, "most points one SELECT may read (0: no limit)")
+	fs.BoolVar(&cfg.rpAutoCreate, "retention-autocreate", d.rpAutoCreate, "CREATE DATABASE without a retention policy creates the default policy \"autogen\" (keep forever); false: the database gets none until one is created (InfluxDB's meta.retention-autocreate)")
 	fs.DurationVar(&cfg.retentionTick, "retention-check-interval", d.retentionTick, "how often data older than its retention policy is deleted")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: strata serve [flags]
@@ -178,12 +181,13 @@ func startServer(cfg serveConfig, log *slog.Logger) (*server, error) {
 
 	flushed := make(chan struct{}, 1)
 	eng, err := storage.Open(storage.Options{
-		Dir:                  cfg.dataDir,
-		HeadMaxBytes:         cfg.headMaxBytes,
-		FlushInterval:        cfg.flushInterval,
-		MaxSeriesPerDatabase: cfg.maxSeries,
-		Logger:               log,
-		Registerer:           reg,
+		Dir:                   cfg.dataDir,
+		HeadMaxBytes:          cfg.headMaxBytes,
+		FlushInterval:         cfg.flushInterval,
+		MaxSeriesPerDatabase:  cfg.maxSeries,
+		NoRetentionAutoCreate: !cfg.rpAutoCreate,
+		Logger:                log,
+		Registerer:            reg,
 		AfterFlush: func() {
 			select {
 			case flushed <- struct{}{}:
