@@ -162,6 +162,7 @@ func isWriteStatement(stmt influxql.Statement) bool {
 		*influxql.ShowTagValuesStatement, *influxql.ShowFieldKeysStatement, *influxql.ShowSeriesStatement,
 		*influxql.ShowRetentionPoliciesStatement, *influxql.ShowUsersStatement, *influxql.ShowContinuousQueriesStatement,
 		*influxql.ShowQueriesStatement, *influxql.ShowSeriesCardinalityStatement, *influxql.ShowMeasurementCardinalityStatement,
+		*influxql.ShowTagKeyCardinalityStatement, *influxql.ShowTagValuesCardinalityStatement, *influxql.ShowFieldKeyCardinalityStatement,
 		*influxql.ExplainStatement,
 		*influxql.DeleteSeriesStatement: // InfluxDB 1.x does not warn for DELETE
 		return false

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -63,6 +64,12 @@ func (e *Executor) executeMeta(ctx context.Context, stmt influxql.Statement, opt
 		return e.showFieldKeys(s, opts)
 	case *influxql.ShowSeriesStatement:
 		return e.showSeries(ctx, s, opts)
+	case *influxql.ShowTagKeyCardinalityStatement:
+		return e.showTagKeyCardinality(ctx, s, opts)
+	case *influxql.ShowTagValuesCardinalityStatement:
+		return e.showTagValuesCardinality(ctx, s, opts)
+	case *influxql.ShowFieldKeyCardinalityStatement:
+		return e.showFieldKeyCardinality(ctx, s, opts)
 	case *influxql.ShowSeriesCardinalityStatement:
 		return e.showSeriesCardinality(ctx, s, opts)
 	case *influxql.ShowMeasurementCardinalityStatement:
@@ -516,8 +523,34 @@ func indexCondition(cond influxql.Expr, opts ExecOptions) (*storage.TagExpr, inf
 		return nil, tr, err
 	}
 	expr, err := tagExpr(rest)
-	return expr, tr, err
+	return indexNotMatch(expr), tr, err
 }
+
+// indexNotMatch gives `key !~ /re/` the meaning InfluxDB 1.x's index gives it in
+// SHOW TAG KEYS, TAG VALUES and SERIES: a series without the key matches exactly
+// when re matches the empty string (as it would for =~), not the other way round.
+// So `region !~ /us/` leaves out series that have no region.
+func indexNotMatch(x *storage.TagExpr) *storage.TagExpr {
+	if x == nil {
+		return nil
+	}
+	switch x.Op {
+	case storage.TagAnd, storage.TagOr:
+		return &storage.TagExpr{Op: x.Op, LHS: indexNotMatch(x.LHS), RHS: indexNotMatch(x.RHS)}
+	case storage.TagNotMatch:
+		has := &storage.TagExpr{Op: storage.TagMatch, Key: x.Key, Regex: anyValue}
+		if x.Regex.MatchString("") {
+			lacks := &storage.TagExpr{Op: storage.TagNotMatch, Key: x.Key, Regex: anyValue}
+			return &storage.TagExpr{Op: storage.TagOr, LHS: x, RHS: lacks}
+		}
+		return &storage.TagExpr{Op: storage.TagAnd, LHS: x, RHS: has}
+	}
+	return x
+}
+
+// anyValue matches every tag value a series can carry (they are never empty),
+// and not the empty string that stands for a missing key.
+var anyValue = regexp.MustCompile(`.`)
 
 // matchingSeries returns the series of measurement m matching expr, and when tr is
 // bounded only those with a point in it (InfluxDB reads the data then, not the
@@ -600,11 +633,11 @@ func (e *Executor) showMeasurements(ctx context.Context, s *influxql.ShowMeasure
 				if err := ctx.Err(); err != nil {
 					return nil, err
 				}
-				ids, err := e.store.SeriesIDs(b, m, expr)
+				ok, err := e.measurementMatches(b, m, expr)
 				if err != nil {
 					return nil, err
 				}
-				if ids.IsEmpty() {
+				if !ok {
 					continue
 				}
 			}
@@ -617,6 +650,37 @@ func (e *Executor) showMeasurements(ctx context.Context, s *influxql.ShowMeasure
 		return &StatementResult{}, nil
 	}
 	return result(&ResultSeries{Name: "measurements", Columns: []string{"name"}, NoTime: true, Rows: stringRows(names[lo:hi])}), nil
+}
+
+// measurementMatches evaluates SHOW MEASUREMENTS' WHERE on the measurement as
+// InfluxDB 1.x's index does: `k = v` and `k =~ /re/` hold if some series
+// matches; `k != v` and `k !~ /re/` hold if the measurement has key k and no
+// series carries a value that `=` or `=~` would match; AND and OR combine those.
+func (e *Executor) measurementMatches(b storage.BucketID, m string, x *storage.TagExpr) (bool, error) {
+	some := func(x *storage.TagExpr) (bool, error) {
+		ids, err := e.store.SeriesIDs(b, m, x)
+		return err == nil && !ids.IsEmpty(), err
+	}
+	switch x.Op {
+	case storage.TagAnd, storage.TagOr:
+		l, err := e.measurementMatches(b, m, x.LHS)
+		if err != nil || l == (x.Op == storage.TagOr) {
+			return l, err
+		}
+		return e.measurementMatches(b, m, x.RHS)
+	case storage.TagNotEq, storage.TagNotMatch:
+		has := &storage.TagExpr{Op: storage.TagMatch, Key: x.Key, Regex: anyValue}
+		if ok, err := some(has); err != nil || !ok {
+			return false, err
+		}
+		pos := &storage.TagExpr{Op: storage.TagEq, Key: x.Key, Value: x.Value}
+		if x.Op == storage.TagNotMatch {
+			pos = &storage.TagExpr{Op: storage.TagMatch, Key: x.Key, Regex: x.Regex}
+		}
+		ok, err := some(&storage.TagExpr{Op: storage.TagAnd, LHS: pos, RHS: has})
+		return !ok, err
+	}
+	return some(x)
 }
 
 // existingDB resolves a statement's database and checks that it exists.

@@ -70,6 +70,37 @@ type ShowFieldKeysStatement struct {
 	Offset   int
 }
 
+// ShowTagKeyCardinalityStatement is SHOW TAG KEY [EXACT] CARDINALITY [ON db]
+// [FROM] [WHERE]: the number of tag keys of each measurement.
+type ShowTagKeyCardinalityStatement struct {
+	Exact     bool
+	Database  string
+	Sources   Sources
+	Condition Expr
+}
+
+// ShowTagValuesCardinalityStatement is SHOW TAG VALUES [EXACT] CARDINALITY
+// [ON db] [FROM] WITH KEY <op> <keys> [WHERE]: the number of distinct values of
+// the selected keys in each measurement. Op and TagKeyExpr are as in
+// ShowTagValuesStatement.
+type ShowTagValuesCardinalityStatement struct {
+	Exact      bool
+	Database   string
+	Sources    Sources
+	Op         Token
+	TagKeyExpr Expr
+	Condition  Expr
+}
+
+// ShowFieldKeyCardinalityStatement is SHOW FIELD KEY [EXACT] CARDINALITY
+// [ON db] [FROM] [WHERE]: the number of field keys of each measurement.
+type ShowFieldKeyCardinalityStatement struct {
+	Exact     bool
+	Database  string
+	Sources   Sources
+	Condition Expr
+}
+
 // ShowSeriesStatement is SHOW SERIES [ON db] [FROM] [WHERE] [LIMIT] [OFFSET].
 type ShowSeriesStatement struct {
 	Database  string
@@ -189,6 +220,9 @@ func (*ShowSeriesCardinalityStatement) stmt()      {}
 func (*ShowTagKeysStatement) stmt()                {}
 func (*ShowTagValuesStatement) stmt()              {}
 func (*ShowFieldKeysStatement) stmt()              {}
+func (*ShowTagKeyCardinalityStatement) stmt()      {}
+func (*ShowTagValuesCardinalityStatement) stmt()   {}
+func (*ShowFieldKeyCardinalityStatement) stmt()    {}
 func (*ShowSeriesStatement) stmt()                 {}
 func (*ShowRetentionPoliciesStatement) stmt()      {}
 func (*ShowUsersStatement) stmt()                  {}
@@ -215,6 +249,9 @@ func (*ShowSeriesCardinalityStatement) node()      {}
 func (*ShowTagKeysStatement) node()                {}
 func (*ShowTagValuesStatement) node()              {}
 func (*ShowFieldKeysStatement) node()              {}
+func (*ShowTagKeyCardinalityStatement) node()      {}
+func (*ShowTagValuesCardinalityStatement) node()   {}
+func (*ShowFieldKeyCardinalityStatement) node()    {}
 func (*ShowSeriesStatement) node()                 {}
 func (*ShowRetentionPoliciesStatement) node()      {}
 func (*ShowUsersStatement) node()                  {}
@@ -343,6 +380,48 @@ func (s *ShowFieldKeysStatement) String() string {
 	w.on(s.Database)
 	w.from(s.Sources)
 	w.limits(s.Limit, s.Offset)
+	return w.String()
+}
+
+func (w *stmtWriter) cardinality(what string, exact bool) {
+	w.WriteString("SHOW ")
+	w.WriteString(what)
+	if exact {
+		w.WriteString(" EXACT")
+	}
+	w.WriteString(" CARDINALITY")
+}
+
+func (s *ShowTagKeyCardinalityStatement) String() string {
+	var w stmtWriter
+	w.cardinality("TAG KEY", s.Exact)
+	w.on(s.Database)
+	w.from(s.Sources)
+	w.where(s.Condition)
+	return w.String()
+}
+
+func (s *ShowTagValuesCardinalityStatement) String() string {
+	var w stmtWriter
+	w.cardinality("TAG VALUES", s.Exact)
+	w.on(s.Database)
+	w.from(s.Sources)
+	w.WriteString(" WITH KEY ")
+	w.WriteString(s.Op.String())
+	w.WriteByte(' ')
+	if s.TagKeyExpr != nil {
+		w.WriteString(s.TagKeyExpr.String())
+	}
+	w.where(s.Condition)
+	return w.String()
+}
+
+func (s *ShowFieldKeyCardinalityStatement) String() string {
+	var w stmtWriter
+	w.cardinality("FIELD KEY", s.Exact)
+	w.on(s.Database)
+	w.from(s.Sources)
+	w.where(s.Condition)
 	return w.String()
 }
 

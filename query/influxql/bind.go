@@ -70,6 +70,12 @@ func visitExprSlots(st Statement, fn func(*Expr) error) error {
 		slot(&s.Condition)
 	case *ShowTagValuesStatement:
 		slot(&s.Condition)
+	case *ShowTagKeyCardinalityStatement:
+		slot(&s.Condition)
+	case *ShowTagValuesCardinalityStatement:
+		slot(&s.Condition)
+	case *ShowFieldKeyCardinalityStatement:
+		slot(&s.Condition)
 	case *ShowSeriesStatement:
 		slot(&s.Condition)
 	case *DeleteSeriesStatement:

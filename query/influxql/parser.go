@@ -244,10 +244,22 @@ func (p *parser) parseShowStatement() (Statement, error) {
 	case DATABASES:
 		return &ShowDatabasesStatement{}, nil
 	case FIELD:
-		if err := p.expect(KEYS); err != nil {
-			return nil, err
+		kw := p.scanIgnoreWS()
+		switch kw.tok {
+		case KEYS:
+			return p.parseShowFieldKeys()
+		case KEY:
+			exact, err := p.parseCardinalityKeyword()
+			if err != nil {
+				return nil, err
+			}
+			s := &ShowFieldKeyCardinalityStatement{Exact: exact}
+			if s.Database, s.Sources, s.Condition, err = p.parseOnFromWhere(); err != nil {
+				return nil, err
+			}
+			return s, nil
 		}
-		return p.parseShowFieldKeys()
+		return nil, newParseError(kw.str(), []string{"KEYS"}, kw.pos) // as 1.x words it
 	case MEASUREMENT:
 		exact, err := p.parseCardinalityKeyword()
 		if err != nil {
@@ -291,10 +303,34 @@ func (p *parser) parseShowStatement() (Statement, error) {
 		switch kw.tok {
 		case KEYS:
 			return p.parseShowTagKeys()
+		case KEY:
+			exact, err := p.parseCardinalityKeyword()
+			if err != nil {
+				return nil, err
+			}
+			s := &ShowTagKeyCardinalityStatement{Exact: exact}
+			if s.Database, s.Sources, s.Condition, err = p.parseOnFromWhere(); err != nil {
+				return nil, err
+			}
+			return s, nil
 		case VALUES:
+			nx := p.scanIgnoreWS()
+			p.unscan(nx)
+			if nx.tok == EXACT || nx.tok == CARDINALITY {
+				exact, err := p.parseCardinalityKeyword()
+				if err != nil {
+					return nil, err
+				}
+				v, err := p.parseShowTagValuesClauses()
+				if err != nil {
+					return nil, err
+				}
+				return &ShowTagValuesCardinalityStatement{Exact: exact, Database: v.Database, Sources: v.Sources,
+					Op: v.Op, TagKeyExpr: v.TagKeyExpr, Condition: v.Condition}, nil
+			}
 			return p.parseShowTagValues()
 		}
-		return nil, newParseError(kw.str(), []string{"KEYS", "VALUES"}, kw.pos)
+		return nil, newParseError(kw.str(), []string{"KEYS", "VALUES"}, kw.pos) // 1.x leaves KEY out too
 	case USERS:
 		return &ShowUsersStatement{}, nil
 	}
@@ -400,6 +436,19 @@ func (p *parser) parseShowTagKeys() (*ShowTagKeysStatement, error) {
 }
 
 func (p *parser) parseShowTagValues() (*ShowTagValuesStatement, error) {
+	s, err := p.parseShowTagValuesClauses()
+	if err != nil {
+		return nil, err
+	}
+	if s.Limit, s.Offset, err = p.parseLimitOffset(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// parseShowTagValuesClauses parses [ON] [FROM] WITH KEY ... [WHERE], which the
+// listing and the cardinality form share.
+func (p *parser) parseShowTagValuesClauses() (*ShowTagValuesStatement, error) {
 	s := &ShowTagValuesStatement{}
 	var err error
 	if s.Database, err = p.parseOn(); err != nil {
@@ -455,9 +504,6 @@ func (p *parser) parseShowTagValues() (*ShowTagValuesStatement, error) {
 		return nil, newParseError(op.str(), []string{"=", "!=", "=~", "!~", "IN"}, op.pos)
 	}
 	if s.Condition, err = p.parseCondition(); err != nil {
-		return nil, err
-	}
-	if s.Limit, s.Offset, err = p.parseLimitOffset(); err != nil {
 		return nil, err
 	}
 	return s, nil
