@@ -59,6 +59,9 @@ type selectRun struct {
 	plan  *selectPlan
 	now   time.Time
 	stats *execStats
+	// keepFrom, when set, drops output rows before it: the range was extended
+	// back so that derivative(mean(x)) and friends have their earlier windows.
+	keepFrom *int64
 
 	infoMu sync.Mutex
 	infos  map[string]*measurementInfo
@@ -92,6 +95,7 @@ func (e *Executor) runSelect(ctx context.Context, stmt *influxql.SelectStatement
 		return nil, plan, nil
 	}
 	run := &selectRun{e: e, ctx: ctx, plan: plan, now: opts.Now, stats: stats}
+	run.extendForTransforms()
 	refs, err := run.filterSeries(src)
 	if err != nil {
 		return nil, nil, err
@@ -961,6 +965,51 @@ func (r *selectRun) rangeStart() int64 {
 	return 0
 }
 
+// transformLead is how many GROUP BY time windows before the range a
+// transformation of an aggregate needs, as InfluxDB 1.x reads them: one for
+// derivative, difference and elapsed, N-1 for moving_average(_, N).
+func transformLead(c *callPlan) int64 {
+	if c.rawTrans {
+		return 0
+	}
+	switch c.transform {
+	case "derivative", "non_negative_derivative", "difference", "non_negative_difference", "elapsed":
+		return 1
+	case "moving_average":
+		if len(c.targs) > 0 {
+			if n, ok := c.targs[0].(int64); ok && n > 1 {
+				return n - 1
+			}
+		}
+	}
+	return 0
+}
+
+// extendForTransforms moves the start of a GROUP BY time range back by the
+// windows the transformations need, so that the first window of the range has
+// its predecessors (filled as the statement says); rows before the range are
+// dropped again in aggregateRows.
+func (r *selectRun) extendForTransforms() {
+	p := r.plan
+	if p.interval <= 0 || !p.tr.HasMin() || !p.ascending {
+		return
+	}
+	var lead int64
+	for _, c := range p.calls {
+		lead = max(lead, transformLead(c))
+	}
+	if lead == 0 {
+		return
+	}
+	first := r.windowOf(p.tr.Min)
+	ext := first - lead*int64(p.interval)
+	if ext > first { // overflow near the start of time: leave the range alone
+		return
+	}
+	r.keepFrom = &first
+	p.tr.Min = ext
+}
+
 // callResult is one call's output for one group: points in time order.
 type callResult struct {
 	byWindow map[int64][]funcs.Point
@@ -1027,7 +1076,15 @@ func (r *selectRun) aggregateRows(g *group) ([]Row, error) {
 		}
 		perCall[ci] = pts
 	}
-	return r.mergeCallRows(perCall, auxNames), nil
+	rows := r.mergeCallRows(perCall, auxNames)
+	if r.keepFrom != nil {
+		i := 0
+		for i < len(rows) && rows[i].Time < *r.keepFrom {
+			i++
+		}
+		rows = rows[i:]
+	}
+	return rows, nil
 }
 
 // auxRefs lists the VarRefs of the select list outside any call.
@@ -1368,7 +1425,7 @@ func (r *selectRun) assembleCall(c *callPlan, res *callResult, starts []int64, n
 			case influxql.NoFill:
 				continue
 			case influxql.NullFill:
-				if c.transform == "" && (c.name == "count" || c.name == "count_distinct") && p.interval > 0 && len(res.byWindow) > 0 {
+				if (c.name == "count" || c.name == "count_distinct") && p.interval > 0 && len(res.byWindow) > 0 {
 					// An empty window of a field the group has counts zero points:
 					// InfluxDB prints 0, not null.
 					pts = append(pts, funcs.Point{Time: ws, Value: int64(0)})

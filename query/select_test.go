@@ -1255,6 +1255,42 @@ func TestSelectTransformations(t *testing.T) {
 	}
 }
 
+// TestSelectTransformLeadWindows checks that a transformation of a GROUP BY
+// time aggregate sees the windows before the range (filled as asked), as 1.x
+// reads them, and that no row before the range is printed.
+func TestSelectTransformLeadWindows(t *testing.T) {
+	env := newSelEnv(t, Limits{})
+	sec := int64(time.Second)
+	for i, v := range map[int64]float64{-3: 100, 0: 10, 1: 15, 4: 30, 5: 35} {
+		env.write(t, selPt{m: "cpu", t: t0 + i*sec, fields: map[string]any{"v": v}})
+	}
+	at := func(s int64, v ...any) Row { return Row{Time: t0 + s*sec, Values: v} }
+	rng := fmt.Sprintf("time >= %d AND time <= %d GROUP BY time(2s)", t0, t0+5*sec)
+	cases := []struct {
+		sel  string
+		fill string
+		cols []string
+		rows []Row
+	}{
+		// The window before the range, [-2s, 0), is empty (100 at -3s is two
+		// windows back), so count there is 0 and mean is null.
+		{"difference(count(v))", "", []string{"difference"}, []Row{at(0, int64(2)), at(2, int64(-2)), at(4, int64(2))}},
+		{"moving_average(count(v), 2)", "fill(0)", []string{"moving_average"}, []Row{at(0, 1.0), at(2, 1.0), at(4, 1.0)}},
+		{"moving_average(count(v), 3)", "fill(0)", []string{"moving_average"}, []Row{at(0, 1.0), at(2, 2.0/3), at(4, 4.0/3)}},
+		{"difference(mean(v))", "fill(previous)", []string{"difference"}, []Row{at(2, 0.0), at(4, 20.0)}},
+		{"mean(v), difference(mean(v))", "fill(0)", []string{"mean", "difference"},
+			[]Row{at(0, 12.5, 12.5), at(2, 0.0, -12.5), at(4, 32.5, 32.5)}},
+	}
+	for _, c := range cases {
+		q := fmt.Sprintf("SELECT %s FROM cpu WHERE %s %s", c.sel, rng, c.fill)
+		checkSeries(t, q, env.mustRun(t, q), []*ResultSeries{{Name: "cpu", Columns: append([]string{"time"}, c.cols...), Rows: c.rows}})
+	}
+	// Two windows back, [-4s, -2s), holds 100; null windows are skipped.
+	q := fmt.Sprintf("SELECT moving_average(mean(v), 3) FROM cpu WHERE time >= %d AND time <= %d GROUP BY time(2s)", t0, t0+5*sec)
+	checkSeries(t, q, env.mustRun(t, q), []*ResultSeries{{Name: "cpu", Columns: []string{"time", "moving_average"},
+		Rows: []Row{at(4, (100+12.5+32.5)/3)}}})
+}
+
 // TestSelectSelectorsSubqueryInto checks selectors with aux fields and tags,
 // top/bottom with a tag argument, a subquery and SELECT INTO.
 func TestSelectSelectorsSubqueryInto(t *testing.T) {
