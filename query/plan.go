@@ -211,7 +211,7 @@ func (p *selectPlan) expandCall(c *influxql.Call, alias string, sch *schema) ([]
 		return nil, false, nil
 	}
 	arg := inner.Args[0]
-	if d, ok := arg.(*influxql.Call); ok && d.Name == "distinct" && len(d.Args) == 1 {
+	if d, ok := arg.(*influxql.Call); ok && strings.EqualFold(d.Name, "distinct") && len(d.Args) == 1 {
 		arg = d.Args[0]
 	}
 	var match func(string) bool
@@ -233,7 +233,7 @@ func (p *selectPlan) expandCall(c *influxql.Call, alias string, sch *schema) ([]
 		}
 		ref := &influxql.VarRef{Val: fname}
 		nc := &influxql.Call{Name: inner.Name, Args: append([]influxql.Expr{ref}, inner.Args[1:]...)}
-		if d, ok := inner.Args[0].(*influxql.Call); ok && d.Name == "distinct" {
+		if d, ok := inner.Args[0].(*influxql.Call); ok && strings.EqualFold(d.Name, "distinct") {
 			nc.Args[0] = &influxql.Call{Name: "distinct", Args: []influxql.Expr{ref}}
 		}
 		var ex influxql.Expr = nc
@@ -251,8 +251,8 @@ func (p *selectPlan) expandCall(c *influxql.Call, alias string, sch *schema) ([]
 }
 
 func callName(c *influxql.Call) string {
-	if c.Name == "count" && len(c.Args) == 1 {
-		if d, ok := c.Args[0].(*influxql.Call); ok && d.Name == "distinct" {
+	if strings.EqualFold(c.Name, "count") && len(c.Args) == 1 {
+		if d, ok := c.Args[0].(*influxql.Call); ok && strings.EqualFold(d.Name, "distinct") {
 			return "count_distinct"
 		}
 	}
@@ -333,7 +333,7 @@ func (p *selectPlan) addCall(c *influxql.Call, sch *schema) error {
 		return errorf("invalid number of arguments for %s, expected at least 1, got 0", cp.name)
 	}
 	arg := inner.Args[0]
-	if d, ok := arg.(*influxql.Call); ok && d.Name == "distinct" && len(d.Args) == 1 {
+	if d, ok := arg.(*influxql.Call); ok && strings.EqualFold(d.Name, "distinct") && len(d.Args) == 1 {
 		if cp.name == "count_distinct" {
 			arg = d.Args[0]
 		}

@@ -443,7 +443,8 @@ func refDistinct(pts []selRow, field string) []any {
 			out = append(out, v)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	// pts are in time order, so out is in first-seen order, as 1.x emits them
+	// (the data set has no two points at one time).
 	res := make([]any, len(out))
 	for i, v := range out {
 		res[i] = v
@@ -1289,6 +1290,20 @@ func TestSelectTransformLeadWindows(t *testing.T) {
 	q := fmt.Sprintf("SELECT moving_average(mean(v), 3) FROM cpu WHERE time >= %d AND time <= %d GROUP BY time(2s)", t0, t0+5*sec)
 	checkSeries(t, q, env.mustRun(t, q), []*ResultSeries{{Name: "cpu", Columns: []string{"time", "moving_average"},
 		Rows: []Row{at(4, (100+12.5+32.5)/3)}}})
+}
+
+// TestSelectCountDistinctSpellings: count(distinct(x)), the SQL spelling
+// COUNT(DISTINCT x) and any letter case mean the same.
+func TestSelectCountDistinctSpellings(t *testing.T) {
+	env := newSelEnv(t, Limits{})
+	for i, v := range []float64{3, 1, 3, 2, 1} {
+		env.write(t, selPt{m: "m", t: t0 + int64(i), fields: map[string]any{"v": v}})
+	}
+	for _, sel := range []string{"count(distinct(v))", "COUNT(DISTINCT v)", "Count(Distinct(v))", "count(DISTINCT v)"} {
+		q := "SELECT " + sel + " FROM m"
+		checkSeries(t, q, env.mustRun(t, q), []*ResultSeries{{Name: "m", Columns: []string{"time", "count"},
+			Rows: []Row{{Time: 0, Values: []any{int64(3)}}}}})
+	}
 }
 
 // TestSelectSelectorsSubqueryInto checks selectors with aux fields and tags,

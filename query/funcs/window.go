@@ -352,54 +352,73 @@ func stddevFunc(pts []Point, ws int64, t Type) []Point {
 	return one(ws, math.Sqrt(ss/float64(len(v)-1)))
 }
 
-// distinctFunc returns each distinct value once, in ascending order (false
-// before true), all at the window start.
+// distinctFunc returns each distinct value once, ordered as InfluxDB 1.x
+// emits them: by the time the value is first seen, equal times by value (false
+// before true).
 func distinctFunc(pts []Point, ws int64, t Type) []Point {
 	var out []Point
 	emit := func(v any) { out = append(out, Point{Time: ws, Value: v}) }
 	switch t {
 	case Float:
-		for _, v := range uniqSorted(values[float64](pts), cmp.Compare[float64]) {
+		for _, v := range firstSeen[float64](pts, cmp.Compare[float64]) {
 			emit(v)
 		}
 	case Integer:
-		for _, v := range uniqSorted(values[int64](pts), cmp.Compare[int64]) {
+		for _, v := range firstSeen[int64](pts, cmp.Compare[int64]) {
 			emit(v)
 		}
 	case Unsigned:
-		for _, v := range uniqSorted(values[uint64](pts), cmp.Compare[uint64]) {
+		for _, v := range firstSeen[uint64](pts, cmp.Compare[uint64]) {
 			emit(v)
 		}
 	case String:
-		for _, v := range uniqSorted(values[string](pts), strings.Compare) {
+		for _, v := range firstSeen[string](pts, strings.Compare) {
 			emit(v)
 		}
 	default:
-		var seen [2]bool
-		for _, b := range values[bool](pts) {
-			if b {
-				seen[1] = true
-			} else {
-				seen[0] = true
+		for _, v := range firstSeen[bool](pts, func(a, b bool) int {
+			switch {
+			case a == b:
+				return 0
+			case b:
+				return -1
 			}
-		}
-		if seen[0] {
-			emit(false)
-		}
-		if seen[1] {
-			emit(true)
+			return 1
+		}) {
+			emit(v)
 		}
 	}
 	return out
 }
 
-func countDistinctFunc(pts []Point, ws int64, t Type) []Point {
-	return one(ws, int64(len(distinctFunc(pts, ws, t))))
+// firstSeen returns the distinct values of type T among pts ordered by the time
+// each first appears, then by compare.
+func firstSeen[T comparable](pts []Point, compare func(a, b T) int) []T {
+	first := map[T]int64{}
+	var out []T
+	for i := range pts {
+		v, ok := pts[i].Value.(T)
+		if !ok {
+			continue
+		}
+		if at, seen := first[v]; !seen {
+			first[v] = pts[i].Time
+			out = append(out, v)
+		} else if pts[i].Time < at {
+			first[v] = pts[i].Time
+		}
+	}
+	slices.SortFunc(out, func(a, b T) int {
+		if c := cmp.Compare(first[a], first[b]); c != 0 {
+			return c
+		}
+		return compare(a, b)
+	})
+	return out
 }
 
-func uniqSorted[T comparable](v []T, compare func(a, b T) int) []T {
-	slices.SortFunc(v, compare)
-	return slices.Compact(v)
+func countDistinctFunc(pts []Point, ws int64, t Type) []Point {
+	return one(ws, int64(len(distinctFunc(pts, ws, t))))
 }
 
 // selectorFunc returns min, max, first or last with the accumulator's tie
