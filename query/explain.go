@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -223,7 +225,7 @@ func describeTagExpr(x *storage.TagExpr) string {
 
 // writeInto runs SELECT ... INTO: the result rows become points of the target
 // measurement (GROUP BY tags become tags), and the answer is the count written.
-func (e *Executor) writeInto(stmt *influxql.SelectStatement, opts ExecOptions, series []*ResultSeries) (*StatementResult, error) {
+func (e *Executor) writeInto(stmt *influxql.SelectStatement, opts ExecOptions, series []*ResultSeries, tagCols []string) (*StatementResult, error) {
 	t := stmt.Target.Measurement
 	b, _, err := e.resolveBucket(t.Database, t.RetentionPolicy, opts)
 	if err != nil {
@@ -247,7 +249,14 @@ func (e *Executor) writeInto(stmt *influxql.SelectStatement, opts ExecOptions, s
 		}
 		for _, row := range rs.Rows {
 			var fields []storage.FieldValue
+			rowTags := tags
 			for i, v := range row.Values {
+				if slices.Contains(tagCols, rs.Columns[i+1]) {
+					if s, ok := v.(string); ok && s != "" && rs.Tags[rs.Columns[i+1]] == "" {
+						rowTags = append(rowTags[:len(rowTags):len(rowTags)], storage.Tag{Key: []byte(rs.Columns[i+1]), Value: []byte(s)})
+					}
+					continue
+				}
 				f, ok := fieldValueOf(rs.Columns[i+1], v)
 				if ok {
 					fields = append(fields, f)
@@ -256,7 +265,10 @@ func (e *Executor) writeInto(stmt *influxql.SelectStatement, opts ExecOptions, s
 			if len(fields) == 0 {
 				continue
 			}
-			if err := batch.Add([]byte(name), tags, fields, row.Time); err == nil {
+			if len(rowTags) > len(tags) {
+				sort.Slice(rowTags, func(i, j int) bool { return string(rowTags[i].Key) < string(rowTags[j].Key) })
+			}
+			if err := batch.Add([]byte(name), rowTags, fields, row.Time); err == nil {
 				written++
 			}
 		}

@@ -27,7 +27,8 @@ type selectPlan struct {
 
 	columns   []string        // output column names after the time column
 	timeAlias string          // SELECT time AS x renames the time column
-	extraCols []string        // columns after the expressions: top/bottom tag arguments
+	extraCols []string        // top/bottom tag arguments: columns right after the call's
+	extraAt   int             // index in columns the extraCols go before
 	exprs     []influxql.Expr // one per output column, wildcards and regexes expanded
 	calls     []*callPlan     // distinct aggregate/selector calls, innermost first
 	raw       bool            // no calls: rows are stored points
@@ -284,6 +285,7 @@ func (p *selectPlan) addExpr(ex influxql.Expr, name string, sch *schema) error {
 		for _, cp := range p.calls {
 			if cp.expr == c {
 				p.extraCols = append(p.extraCols, topTagArgs(cp)...)
+				p.extraAt = len(p.columns)
 			}
 		}
 	}
@@ -354,6 +356,11 @@ func (p *selectPlan) addCall(c *influxql.Call, sch *schema) error {
 		lits, err := literalArgs(filterLiterals(rest))
 		if err != nil {
 			return err
+		}
+		if len(lits) > 0 {
+			if n, ok := lits[len(lits)-1].(int64); ok && p.stmt.Limit > 0 && n > int64(p.stmt.Limit) {
+				return errorf("limit (%d) in %s function can not be larger than the LIMIT (%d) in the select statement", n, cp.name, p.stmt.Limit)
+			}
 		}
 		cp.args = append(cp.args, lits...)
 	} else {

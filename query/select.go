@@ -71,12 +71,13 @@ func (e *Executor) executeSelect(ctx context.Context, stmt *influxql.SelectState
 	if err := stmt.Validate(); err != nil {
 		return nil, err
 	}
-	series, _, err := e.runSelect(ctx, stmt, opts, &execStats{})
+	series, plan, err := e.runSelect(ctx, stmt, opts, &execStats{})
 	if err != nil {
 		return nil, err
 	}
 	if stmt.Target != nil {
-		return e.writeInto(stmt, opts, series)
+		// The tags top() and bottom() print stay tags in the target, as in 1.x.
+		return e.writeInto(stmt, opts, series, plan.extraCols)
 	}
 	return &StatementResult{Series: series, Location: stmt.Location}, nil
 }
@@ -377,8 +378,9 @@ func (r *selectRun) executeGroup(g *group) (*ResultSeries, error) {
 	if p.timeAlias != "" {
 		timeCol = p.timeAlias
 	}
-	cols := append([]string{timeCol}, p.columns...)
-	rs := &ResultSeries{Name: g.measurement, Tags: g.tags, Columns: append(cols, p.extraCols...)}
+	cols := append([]string{timeCol}, p.columns[:p.extraAt]...)
+	cols = append(append(cols, p.extraCols...), p.columns[p.extraAt:]...)
+	rs := &ResultSeries{Name: g.measurement, Tags: g.tags, Columns: cols}
 	var rows []Row
 	var err error
 	if p.raw {
@@ -1640,7 +1642,8 @@ func (r *selectRun) buildRow(t int64, vals []funcs.Point, aux []string) Row {
 		tagVals := vals[0].Aux
 		n := len(topTagArgs(p.calls[0]))
 		if len(tagVals) >= n {
-			row.Values = append(row.Values, tagVals[:n]...)
+			rest := append([]any(nil), row.Values[p.extraAt:]...)
+			row.Values = append(append(row.Values[:p.extraAt], tagVals[:n]...), rest...)
 		}
 	}
 	return row

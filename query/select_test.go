@@ -1368,6 +1368,27 @@ func TestSelectSelectorsSubqueryInto(t *testing.T) {
 		}
 		q := "SELECT top(x, host, 2) FROM cpu WHERE " + rng
 		checkSeries(t, q, env.mustRun(t, q), []*ResultSeries{{Name: "cpu", Columns: []string{"time", "top", "host"}, Rows: byTimeRows(want)}})
+		// The tag argument comes right after the value, before selected tags.
+		var withRegion []Row
+		for _, r := range perHost[:2] {
+			withRegion = append(withRegion, Row{Time: r.t, Values: []any{r.fields["x"], r.s.tags["host"], r.s.tags["region"]}})
+		}
+		q = "SELECT top(x, host, 2), region FROM cpu WHERE " + rng
+		checkSeries(t, q, env.mustRun(t, q), []*ResultSeries{{Name: "cpu", Columns: []string{"time", "top", "host", "region"}, Rows: byTimeRows(withRegion)}})
+		if _, err := env.run(t, "SELECT top(x, 3) FROM cpu LIMIT 2"); err != "limit (3) in top function can not be larger than the LIMIT (2) in the select statement" {
+			t.Errorf("top N over LIMIT: %q", err)
+		}
+		// INTO keeps the tag argument a tag of the points written.
+		q = "SELECT top(x, host, 2) INTO cpu_top FROM cpu WHERE " + rng
+		checkSeries(t, q, env.mustRun(t, q), []*ResultSeries{{Name: "result", Columns: []string{"time", "written"}, Rows: []Row{{Time: 0, Values: []any{int64(2)}}}}})
+		var wantTop []*ResultSeries
+		for _, r := range perHost[:2] {
+			wantTop = append(wantTop, &ResultSeries{Name: "cpu_top", Tags: map[string]string{"host": r.s.tags["host"]}, Columns: []string{"time", "top"},
+				Rows: []Row{{Time: r.t, Values: []any{r.fields["x"]}}}})
+		}
+		sort.Slice(wantTop, func(i, j int) bool { return wantTop[i].Tags["host"] < wantTop[j].Tags["host"] })
+		q = "SELECT top FROM cpu_top GROUP BY host"
+		checkSeries(t, q, env.mustRun(t, q), wantTop)
 
 		// bottom(x, 3) per hour: the three smallest of each window, own times.
 		starts, wins := byWindow(all, selHour, 0, min)
