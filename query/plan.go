@@ -153,24 +153,26 @@ func (p *selectPlan) addField(f *influxql.Field, sch *schema) error {
 		}
 	case *influxql.Wildcard:
 		// SELECT *: every field and, for raw queries, every tag (not the GROUP BY ones).
-		names := sch.fieldNames()
+		// A field and a tag of one name give two columns, the field's first
+		// (k, then k_1 for the tag), each reference typed to read the right one.
+		refs := typedRefs(sch, sch.fieldNames(), influxql.AnyField)
 		if x.Type != influxql.AnyField {
-			names = append(names, sch.tagNames()...)
+			refs = append(refs, typedRefs(sch, sch.tagNames(), influxql.Tag)...)
 		}
-		sort.Strings(names)
-		for _, n := range names {
-			if p.isGroupTag(n) && sch.tags[n] {
+		sort.SliceStable(refs, func(i, j int) bool { return refs[i].Val < refs[j].Val })
+		for _, ref := range refs {
+			if sch.tags[ref.Val] && ref.Type != influxql.AnyField && p.isGroupTag(ref.Val) {
 				continue
 			}
-			p.columns = append(p.columns, n)
-			p.exprs = append(p.exprs, &influxql.VarRef{Val: n})
+			p.columns = append(p.columns, ref.Val)
+			p.exprs = append(p.exprs, ref)
 		}
 		return nil
 	case *influxql.RegexLiteral:
-		for _, n := range append(sch.fieldNames(), sch.tagNames()...) {
-			if x.Val.MatchString(n) && !(p.isGroupTag(n) && sch.tags[n]) {
-				p.columns = append(p.columns, n)
-				p.exprs = append(p.exprs, &influxql.VarRef{Val: n})
+		for _, ref := range append(typedRefs(sch, sch.fieldNames(), influxql.AnyField), typedRefs(sch, sch.tagNames(), influxql.Tag)...) {
+			if x.Val.MatchString(ref.Val) && !(sch.tags[ref.Val] && ref.Type != influxql.AnyField && p.isGroupTag(ref.Val)) {
+				p.columns = append(p.columns, ref.Val)
+				p.exprs = append(p.exprs, ref)
 			}
 		}
 		return nil
@@ -193,6 +195,19 @@ func (p *selectPlan) addField(f *influxql.Field, sch *schema) error {
 		name = columnName(f.Expr)
 	}
 	return p.addExpr(f.Expr, name, sch)
+}
+
+// typedRefs makes a reference to each name, of type t (AnyField or Tag) when
+// the name is both a field and a tag; otherwise untyped, reading whichever it is.
+func typedRefs(sch *schema, names []string, t influxql.DataType) []*influxql.VarRef {
+	out := make([]*influxql.VarRef, len(names))
+	for i, n := range names {
+		out[i] = &influxql.VarRef{Val: n}
+		if _, isField := sch.fields[n]; isField && sch.tags[n] {
+			out[i].Type = t
+		}
+	}
+	return out
 }
 
 type namedExpr struct {

@@ -660,7 +660,8 @@ func (rr *rowReader) layout(exprs []influxql.Expr, s *seriesRef, r *selectRun) {
 		if !ok {
 			continue
 		}
-		if r.isTagOf(s, v.Val) {
+		// A typed reference (SELECT * of a key that is both) reads what it names.
+		if v.Type == influxql.Tag || v.Type != influxql.AnyField && r.isTagOf(s, v.Val) {
 			rr.cols[i].tag, rr.cols[i].name = true, v.Val
 		} else if k, ok := rr.index[v.Val]; ok {
 			rr.cols[i].field = k
@@ -825,7 +826,7 @@ func (r *selectRun) neededFields(exprs []influxql.Expr, s *seriesRef) []string {
 	seen := map[string]bool{}
 	var out []string
 	add := func(n influxql.Node) {
-		if v, ok := n.(*influxql.VarRef); ok && !r.isTagOf(s, v.Val) && !seen[v.Val] {
+		if v, ok := n.(*influxql.VarRef); ok && (v.Type == influxql.AnyField || v.Type != influxql.Tag && !r.isTagOf(s, v.Val)) && !seen[v.Val] {
 			seen[v.Val] = true
 			out = append(out, v.Val)
 		}
@@ -842,6 +843,11 @@ func (r *selectRun) neededFields(exprs []influxql.Expr, s *seriesRef) []string {
 
 func (r *selectRun) isTagOf(s *seriesRef, name string) bool {
 	if _, ok := s.tags[name]; ok {
+		if s.mem == nil {
+			// A field of the same name wins, as in 1.x (k::tag reads the tag).
+			_, isField := r.measurementInfo(s).fields[name]
+			return !isField
+		}
 		return true
 	}
 	if s.mem != nil {

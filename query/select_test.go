@@ -1306,6 +1306,31 @@ func TestSelectCountDistinctSpellings(t *testing.T) {
 	}
 }
 
+// TestSelectTagAndFieldOfOneName: SELECT * prints the field as k and the tag as
+// k_1; a plain k reads the field, k::tag the tag, as in 1.x.
+func TestSelectTagAndFieldOfOneName(t *testing.T) {
+	env := newSelEnv(t, Limits{})
+	env.write(t, selPt{m: "net", tags: map[string]string{"core": "1", "host": "a"}, t: t0, fields: map[string]any{"core": int64(2), "rx": int64(10)}},
+		selPt{m: "net", tags: map[string]string{"core": "2", "host": "b"}, t: t0 + 1, fields: map[string]any{"core": int64(3), "rx": int64(40)}})
+	cases := []struct {
+		q    string
+		cols []string
+		rows []Row
+	}{
+		{"SELECT * FROM net", []string{"time", "core", "core_1", "host", "rx"},
+			[]Row{{Time: t0, Values: []any{int64(2), "1", "a", int64(10)}}, {Time: t0 + 1, Values: []any{int64(3), "2", "b", int64(40)}}}},
+		{"SELECT core, rx FROM net", []string{"time", "core", "rx"},
+			[]Row{{Time: t0, Values: []any{int64(2), int64(10)}}, {Time: t0 + 1, Values: []any{int64(3), int64(40)}}}},
+		{"SELECT core::tag, rx FROM net", []string{"time", "core", "rx"},
+			[]Row{{Time: t0, Values: []any{"1", int64(10)}}, {Time: t0 + 1, Values: []any{"2", int64(40)}}}},
+		{"SELECT /o/ FROM net", []string{"time", "core", "core_1", "host"},
+			[]Row{{Time: t0, Values: []any{int64(2), "1", "a"}}, {Time: t0 + 1, Values: []any{int64(3), "2", "b"}}}},
+	}
+	for _, c := range cases {
+		checkSeries(t, c.q, env.mustRun(t, c.q), []*ResultSeries{{Name: "net", Columns: c.cols, Rows: c.rows}})
+	}
+}
+
 // TestSelectSelectorsSubqueryInto checks selectors with aux fields and tags,
 // top/bottom with a tag argument, a subquery and SELECT INTO.
 func TestSelectSelectorsSubqueryInto(t *testing.T) {
