@@ -62,6 +62,9 @@ type selectRun struct {
 	// keepFrom, when set, drops output rows before it: the range was extended
 	// back so that derivative(mean(x)) and friends have their earlier windows.
 	keepFrom *int64
+	// implicitStart: the range had no lower bound and reads only the last
+	// max-select-buckets windows; output still starts at the first with data.
+	implicitStart bool
 
 	infoMu sync.Mutex
 	infos  map[string]*measurementInfo
@@ -96,6 +99,7 @@ func (e *Executor) runSelect(ctx context.Context, stmt *influxql.SelectStatement
 		return nil, plan, nil
 	}
 	run := &selectRun{e: e, ctx: ctx, plan: plan, now: opts.Now, stats: stats}
+	run.limitImplicitStart()
 	run.extendForTransforms()
 	refs, err := run.filterSeries(src)
 	if err != nil {
@@ -993,13 +997,34 @@ func transformLead(c *callPlan) int64 {
 	return 0
 }
 
+// limitImplicitStart gives a GROUP BY time query without a lower time bound
+// the start InfluxDB 1.x gives it under max-select-buckets: the last that many
+// windows up to the range's end are read, not an error for older data.
+func (r *selectRun) limitImplicitStart() {
+	p, n := r.plan, r.e.limits.MaxBuckets
+	if p.interval <= 0 || p.tr.HasMin() || n <= 0 || p.fill == influxql.NoFill {
+		return
+	}
+	end := p.tr.Max
+	if !p.tr.HasMax() {
+		end = r.now.UnixNano()
+	}
+	last := r.windowOf(end)
+	start := last - (n-1)*int64(p.interval)
+	if start > last || (n-1) > math.MaxInt64/int64(p.interval) {
+		return // before the start of time: nothing to cut
+	}
+	p.tr.Min = start
+	r.implicitStart = true
+}
+
 // extendForTransforms moves the start of a GROUP BY time range back by the
 // windows the transformations need, so that the first window of the range has
 // its predecessors (filled as the statement says); rows before the range are
 // dropped again in aggregateRows.
 func (r *selectRun) extendForTransforms() {
 	p := r.plan
-	if p.interval <= 0 || !p.tr.HasMin() || !p.ascending {
+	if p.interval <= 0 || !p.tr.HasMin() || r.implicitStart || !p.ascending {
 		return
 	}
 	var lead int64
@@ -1053,7 +1078,7 @@ func (r *selectRun) aggregateRows(g *group) ([]Row, error) {
 			first = min(first, ws)
 			last = max(last, ws)
 		}
-		if p.tr.HasMin() {
+		if p.tr.HasMin() && !r.implicitStart {
 			first = r.windowOf(p.tr.Min)
 		}
 		end := p.tr.Max

@@ -1292,6 +1292,36 @@ func TestSelectTransformLeadWindows(t *testing.T) {
 		Rows: []Row{at(4, (100+12.5+32.5)/3)}}})
 }
 
+// TestSelectImplicitStartUnderBucketLimit: without a lower time bound, GROUP
+// BY time reads the last max-select-buckets windows, printed from the first
+// with data, instead of failing on older data (1.x's implicit start).
+func TestSelectImplicitStartUnderBucketLimit(t *testing.T) {
+	env := newSelEnv(t, Limits{MaxBuckets: 5})
+	h := int64(time.Hour)
+	for _, p := range []struct {
+		at int64
+		v  float64
+	}{{11*h + h/2, 1}, {12 * h, 3}, {16*h + h/2, 5}} {
+		env.write(t, selPt{m: "fills", t: t0 + p.at, fields: map[string]any{"v": p.v}})
+	}
+	at := func(hour int64, v any) Row { return Row{Time: t0 + hour*h, Values: []any{v}} }
+	cases := []struct {
+		end  int64
+		rows []Row
+	}{
+		{18, []Row{at(16, 5.0), at(17, nil)}},
+		{17, []Row{at(12, 3.0), at(13, nil), at(14, nil), at(15, nil), at(16, 5.0)}},
+	}
+	for _, c := range cases {
+		q := fmt.Sprintf("SELECT mean(v) FROM fills WHERE time < %d GROUP BY time(1h)", t0+c.end*h)
+		checkSeries(t, q, env.mustRun(t, q), []*ResultSeries{{Name: "fills", Columns: []string{"time", "mean"}, Rows: c.rows}})
+	}
+	// An explicit lower bound still counts every window against the limit.
+	if _, err := env.run(t, fmt.Sprintf("SELECT mean(v) FROM fills WHERE time >= %d AND time < %d GROUP BY time(1h)", t0, t0+17*h)); !strings.Contains(err, "max-select-buckets limit exceeded") {
+		t.Errorf("bounded range over the limit: %q", err)
+	}
+}
+
 // TestSelectCountDistinctSpellings: count(distinct(x)), the SQL spelling
 // COUNT(DISTINCT x) and any letter case mean the same.
 func TestSelectCountDistinctSpellings(t *testing.T) {
