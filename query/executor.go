@@ -258,9 +258,20 @@ func tagExpr(cond influxql.Expr) (*storage.TagExpr, error) {
 					return &storage.TagExpr{Op: storage.TagNotMatch, Key: v.Val, Regex: l.Val}, nil
 				}
 			case *influxql.VarRef:
-				// Comparing a tag to an identifier ("value" in double quotes) matches
-				// nothing in InfluxDB.
-				return tagExpr(&influxql.BooleanLiteral{Val: false})
+				// Tag against tag compares keys, not values, as 1.x's index does:
+				// k = j holds for series that have both keys, k != j for those with
+				// k and not j. So comparing a tag to an identifier that is no tag
+				// ("value" in double quotes) matches nothing.
+				has := func(k string) *storage.TagExpr {
+					return &storage.TagExpr{Op: storage.TagMatch, Key: k, Regex: anyValue}
+				}
+				switch c.Op {
+				case influxql.EQ:
+					return &storage.TagExpr{Op: storage.TagAnd, LHS: has(v.Val), RHS: has(l.Val)}, nil
+				case influxql.NEQ:
+					lacks := &storage.TagExpr{Op: storage.TagNotMatch, Key: l.Val, Regex: anyValue}
+					return &storage.TagExpr{Op: storage.TagAnd, LHS: has(v.Val), RHS: lacks}, nil
+				}
 			}
 			return nil, errorf("invalid tag comparison: %s", c.String())
 		}

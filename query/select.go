@@ -746,6 +746,31 @@ func (r *selectRun) readRows(s *seriesRef, rr *rowReader, max int, desc bool) ([
 	idx := make([]int, len(cols))
 	var rows []seriesRow
 	scratch := seriesRow{vals: make([]any, len(cols)), series: s}
+	var condLookup func(string) any
+	if r.plan.fieldCond != nil {
+		// A tag the series lacks, or a name that is neither tag nor field,
+		// compares as the empty string, as in the index (1.x).
+		var info *measurementInfo
+		if s.mem == nil {
+			info = r.measurementInfo(s)
+		}
+		condLookup = func(name string) any {
+			if v := rr.value(&scratch, name); v != nil || info == nil {
+				return v
+			}
+			if _, isField := info.fields[name]; isField {
+				return nil
+			}
+			return ""
+		}
+		// A condition true without any of its fields (tag != 'x' OR f > 1 on a
+		// series without that tag value) lets every row of the series through.
+		if anyDriver && evalCond(r.plan.fieldCond, condLookup) {
+			for i := range drivers {
+				drivers[i] = true
+			}
+		}
+	}
 	for {
 		found := false
 		var t int64
@@ -771,7 +796,7 @@ func (r *selectRun) readRows(s *seriesRef, rr *rowReader, max int, desc bool) ([
 					scratch.vals[i] = cell(c, idx[i])
 				}
 			}
-			if !evalCond(r.plan.fieldCond, func(name string) any { return rr.value(&scratch, name) }) {
+			if !evalCond(r.plan.fieldCond, condLookup) {
 				for i, c := range cols {
 					if drivers[i] && idx[i] < c.Len() && c.Times[idx[i]] == t {
 						idx[i]++

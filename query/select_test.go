@@ -1322,6 +1322,44 @@ func TestSelectImplicitStartUnderBucketLimit(t *testing.T) {
 	}
 }
 
+// TestSelectWhereMissingTagsAndTagPairs: a missing tag compares as "" also
+// when OR-ed with a field test (rows without that field included), and tag
+// against tag compares the keys' presence, as 1.x's index does.
+func TestSelectWhereMissingTagsAndTagPairs(t *testing.T) {
+	env := newSelEnv(t, Limits{})
+	env.write(t,
+		selPt{m: "ev", tags: map[string]string{"tn": "paul"}, t: t0, fields: map[string]any{"foo": "bar"}},
+		selPt{m: "ev", tags: map[string]string{"tn": "paul"}, t: t0 + 1, fields: map[string]any{"foo": "baz"}},
+		selPt{m: "ev", tags: map[string]string{"tn": "todd", "zone": "a"}, t: t0 + 2, fields: map[string]any{"foo": "bar"}},
+		selPt{m: "ev", tags: map[string]string{"tn": "todd", "zone": "a"}, t: t0 + 3, fields: map[string]any{"other": 1.0}})
+	row := func(i int64, foo any) Row { return Row{Time: t0 + i, Values: []any{foo}} }
+	all := []Row{row(0, "bar"), row(1, "baz"), row(2, "bar")}
+	cases := []struct {
+		where string
+		rows  []Row
+	}{
+		{"nope != 'paul' OR foo = 'bar'", all},
+		{"nope = 'paul' OR foo = 'bar'", []Row{row(0, "bar"), row(2, "bar")}},
+		{"tn != 'paul' OR foo = 'bar'", []Row{row(0, "bar"), row(2, "bar")}},
+		{"tn != 'paul' OR foo = 'baz'", []Row{row(1, "baz"), row(2, "bar")}},
+		{"tn = tn", all},
+		{"tn = zone", []Row{row(2, "bar")}},
+		{"tn != zone", []Row{row(0, "bar"), row(1, "baz")}},
+		{`tn = "paul"`, nil},
+	}
+	for _, c := range cases {
+		q := "SELECT foo FROM ev WHERE " + c.where
+		var want []*ResultSeries
+		if c.rows != nil {
+			want = []*ResultSeries{{Name: "ev", Columns: []string{"time", "foo"}, Rows: c.rows}}
+		}
+		checkSeries(t, q, env.mustRun(t, q), want)
+	}
+	// The row with only "other" passes a condition its series satisfies on tags.
+	q := "SELECT other FROM ev WHERE zone = 'a' OR foo = 'x'"
+	checkSeries(t, q, env.mustRun(t, q), []*ResultSeries{{Name: "ev", Columns: []string{"time", "other"}, Rows: []Row{{Time: t0 + 3, Values: []any{1.0}}}}})
+}
+
 // TestSelectCountDistinctSpellings: count(distinct(x)), the SQL spelling
 // COUNT(DISTINCT x) and any letter case mean the same.
 func TestSelectCountDistinctSpellings(t *testing.T) {
