@@ -13,7 +13,7 @@ import (
 func evalExpr(ex influxql.Expr, ref func(string) any, call func(*influxql.Call) any) any {
 	switch x := ex.(type) {
 	case *influxql.VarRef:
-		return ref(x.Val)
+		return castValue(ref(x.Val), x.Type)
 	case *influxql.Call:
 		if call == nil {
 			return nil
@@ -33,6 +33,47 @@ func evalExpr(ex influxql.Expr, ref func(string) any, call func(*influxql.Call) 
 		return arith(x.Op, evalExpr(x.LHS, ref, call), evalExpr(x.RHS, ref, call))
 	}
 	return nil
+}
+
+// castValue applies a reference's ::type to a value as 1.x does: float and
+// integer convert into each other (a float truncates toward zero), a value of
+// any other type than the one asked for is null; ::field, ::tag and no cast
+// leave it as it is.
+func castValue(v any, t influxql.DataType) any {
+	switch t {
+	case influxql.Float:
+		switch x := v.(type) {
+		case float64:
+			return x
+		case int64:
+			return float64(x)
+		case uint64:
+			return float64(x)
+		}
+		return nil
+	case influxql.Integer:
+		switch x := v.(type) {
+		case int64:
+			return x
+		case float64:
+			if math.IsNaN(x) || x >= math.MaxInt64 || x < math.MinInt64 {
+				return nil
+			}
+			return int64(x)
+		}
+		return nil
+	case influxql.String:
+		if x, ok := v.(string); ok {
+			return x
+		}
+		return nil
+	case influxql.Boolean:
+		if x, ok := v.(bool); ok {
+			return x
+		}
+		return nil
+	}
+	return v
 }
 
 func arith(op influxql.Token, l, r any) any {

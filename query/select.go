@@ -650,9 +650,10 @@ type rowReader struct {
 }
 
 type exprSource struct {
-	field int    // index into fields for a plain field reference, else -1
-	tag   bool   // a plain tag reference
-	name  string // the tag's name
+	field int               // index into fields for a plain field reference, else -1
+	cast  influxql.DataType // the reference's ::type
+	tag   bool              // a plain tag reference
+	name  string            // the tag's name
 }
 
 // layout resolves each expression of a series' rows once.
@@ -668,7 +669,7 @@ func (rr *rowReader) layout(exprs []influxql.Expr, s *seriesRef, r *selectRun) {
 		if v.Type == influxql.Tag || v.Type != influxql.AnyField && r.isTagOf(s, v.Val) {
 			rr.cols[i].tag, rr.cols[i].name = true, v.Val
 		} else if k, ok := rr.index[v.Val]; ok {
-			rr.cols[i].field = k
+			rr.cols[i].field, rr.cols[i].cast = k, v.Type
 		}
 	}
 }
@@ -929,7 +930,7 @@ func (r *selectRun) rawRows(g *group) ([]Row, error) {
 		for i, ex := range p.exprs {
 			switch col := rr.cols[i]; {
 			case col.field >= 0: // a plain field reference: no evaluation
-				vals[i] = sr.vals[col.field]
+				vals[i] = castValue(sr.vals[col.field], col.cast)
 			case col.tag:
 				if v, ok := sr.series.tags[col.name]; ok {
 					vals[i] = v

@@ -1360,6 +1360,17 @@ func TestSelectWhereMissingTagsAndTagPairs(t *testing.T) {
 	checkSeries(t, q, env.mustRun(t, q), []*ResultSeries{{Name: "ev", Columns: []string{"time", "other"}, Rows: []Row{{Time: t0 + 3, Values: []any{1.0}}}}})
 }
 
+// TestSelectCasts: ::integer truncates a float, ::float widens an integer, a
+// cast to another type is null, in plain references and in arithmetic.
+func TestSelectCasts(t *testing.T) {
+	env := newSelEnv(t, Limits{})
+	env.write(t, selPt{m: "c", t: t0, fields: map[string]any{"f": 28.6, "i": int64(7)}},
+		selPt{m: "c", t: t0 + 1, fields: map[string]any{"f": -3.7, "i": int64(-2)}})
+	q := "SELECT f::integer, i::float, f::string, f::integer + 1, f FROM c"
+	checkSeries(t, q, env.mustRun(t, q), []*ResultSeries{{Name: "c", Columns: []string{"time", "f", "i", "f_1", "f_2", "f_3"},
+		Rows: []Row{{Time: t0, Values: []any{int64(28), 7.0, nil, int64(29), 28.6}}, {Time: t0 + 1, Values: []any{int64(-3), -2.0, nil, int64(-2), -3.7}}}}})
+}
+
 // TestSelectCountDistinctSpellings: count(distinct(x)), the SQL spelling
 // COUNT(DISTINCT x) and any letter case mean the same.
 func TestSelectCountDistinctSpellings(t *testing.T) {

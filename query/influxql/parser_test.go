@@ -287,6 +287,7 @@ func TestParseQuery_Invalid(t *testing.T) {
 		{`SELECT x FROM m GROUP BY time(1m) fill()`, `fill requires an argument, e.g.: 0, null, none, previous, linear at line 1, char 40`},
 		{`SELECT x FROM m GROUP BY time(1m) fill(bogus)`, `fill requires an argument, e.g.: 0, null, none, previous, linear at line 1, char 40`},
 		{`SELECT x FROM m tz('Nowhere/City')`, `unable to find time zone Nowhere/City at line 1, char 20`},
+		{`SELECT usage_user FROM cpu LIMIT 1 tz('Nope/Zone')`, `unable to find time zone Nope/Zone at line 1, char 39`},
 		{`SELECT x FROM m ORDER BY 1`, `found 1, expected identifier, ASC, DESC at line 1, char 26`},
 		{`SELECT name FROM m`, `found name, expected identifier, string, number, bool at line 1, char 8`},
 		{`SHOW`, `found EOF, expected CONTINUOUS, DATABASES, FIELD, MEASUREMENT, MEASUREMENTS, QUERIES, RETENTION, SERIES, TAG, USERS at line 1, char 5`},
