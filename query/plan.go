@@ -131,8 +131,11 @@ func (e *Executor) planSelect(stmt *influxql.SelectStatement, sch *schema, now t
 	if p.raw && p.interval > 0 {
 		return nil, errorf("GROUP BY requires at least one aggregate function")
 	}
+	// sample(*, N) is one select-list entry expanded to a call per field, which
+	// 1.x accepts; combining sample() with anything else it does not.
+	oneSample := len(stmt.Fields) == 1 && len(p.calls) > 0 && p.calls[0].name == "sample"
 	for _, c := range p.calls {
-		if multiRow(c.name) && len(p.calls) > 1 {
+		if multiRow(c.name) && len(p.calls) > 1 && !(oneSample && c.name == "sample") {
 			return nil, errorf("%s() cannot be combined with other functions or fields", c.name)
 		}
 	}

@@ -652,6 +652,11 @@ func (r *ResponseWriter) jsonRow(row *Row, noTime bool) {
 func (r *ResponseWriter) closeSeries(partial bool) {
 	st := r.st
 	empty := st.serRows < 0
+	if !r.chunked && st.serRows > DefaultChunkSize {
+		// 1.x builds a non-chunked answer from 10,000-row pieces and keeps the
+		// first piece's "partial":true on the merged series; clients see it.
+		partial = true
+	}
 	if st.serRows > 0 {
 		r.nl(5)
 		r.buf = append(r.buf, ']')

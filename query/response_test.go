@@ -975,3 +975,22 @@ func TestResponseWriter_StreamsCompletedStatements(t *testing.T) {
 		t.Errorf("unexpected answer shape: %d results", len(doc.Results))
 	}
 }
+
+// TestResponseWriter_LongSeriesPartialUnchunked: non-chunked, a series of more
+// than DefaultChunkSize rows says "partial":true, as 1.x's answer does (it keeps
+// the flag of the first 10,000-row piece); one of exactly that many does not.
+func TestResponseWriter_LongSeriesPartialUnchunked(t *testing.T) {
+	for _, n := range []int{DefaultChunkSize, DefaultChunkSize + 1} {
+		s := series("cpu", nil, []string{"time", "value"})
+		for i := 0; i < n; i++ {
+			s.Rows = append(s.Rows, row(int64(i), int64(i)))
+		}
+		out := render(t, Encoding{}, false, 0, &StatementResult{Series: []*ResultSeries{s}})
+		if got, want := strings.Contains(out, `"partial":true`), n > DefaultChunkSize; got != want {
+			t.Errorf("%d rows: partial %v, want %v", n, got, want)
+		}
+		if got := strings.Count(out, `],[`) + 1; got != n {
+			t.Errorf("%d rows: rendered %d", n, got)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,6 +27,7 @@ type seriesRef struct {
 	tags        map[string]string
 	key         string // measurement and sorted tags: the output order
 	mem         map[string][]funcs.Point
+	memTimes    []int64          // a subquery series' row times, rows of null values too
 	info        *measurementInfo  // cached by measurementInfo; a series belongs to one group, one worker
 	snap        *storage.Snapshot // its group's view of the store while the group runs
 }
@@ -136,6 +138,10 @@ func (e *Executor) resolveSources(ctx context.Context, stmt *influxql.SelectStat
 			for _, rs := range inner {
 				ref := &seriesRef{measurement: rs.Name, tags: rs.Tags, mem: map[string][]funcs.Point{}}
 				ref.key = seriesKey(rs.Name, rs.Tags)
+				for _, row := range rs.Rows {
+					ref.memTimes = append(ref.memTimes, row.Time)
+				}
+				slices.Sort(ref.memTimes) // the inner query may be ORDER BY time DESC
 				for k := range rs.Tags {
 					src.schema.tags[k] = true
 				}
@@ -647,6 +653,7 @@ type rowReader struct {
 	fields []string
 	index  map[string]int
 	cols   []exprSource
+	sel    []int // the fields the expressions read: a row with one of them prints
 }
 
 type exprSource struct {
@@ -659,6 +666,19 @@ type exprSource struct {
 // layout resolves each expression of a series' rows once.
 func (rr *rowReader) layout(exprs []influxql.Expr, s *seriesRef, r *selectRun) {
 	rr.cols = make([]exprSource, len(exprs))
+	seen := map[int]bool{}
+	for _, ex := range exprs {
+		influxql.Walk(ex, func(n influxql.Node) {
+			v, ok := n.(*influxql.VarRef)
+			if !ok || v.Type == influxql.Tag || v.Type != influxql.AnyField && r.isTagOf(s, v.Val) {
+				return
+			}
+			if k, ok := rr.index[v.Val]; ok && !seen[k] {
+				seen[k] = true
+				rr.sel = append(rr.sel, k)
+			}
+		})
+	}
 	for i, ex := range exprs {
 		rr.cols[i] = exprSource{field: -1}
 		v, ok := ex.(*influxql.VarRef)
@@ -739,6 +759,12 @@ func (r *selectRun) readRows(s *seriesRef, rr *rowReader, max int, desc bool) ([
 		for i := range drivers {
 			drivers[i] = true
 		}
+	}
+	if s.mem != nil && r.plan.fieldCond == nil {
+		// Every row of a subquery is a row of the outer query, also one whose
+		// selected values are all null (1.x emits the inner points as they are).
+		cols = append(cols, r.memTimesColumn(s, desc))
+		drivers = append(drivers, true)
 	}
 	before := func(a, b int64) bool { return a < b }
 	if desc {
@@ -824,6 +850,22 @@ func (r *selectRun) readRows(s *seriesRef, rr *rowReader, max int, desc bool) ([
 // pointsColumn turns in-memory points (a subquery's column) into a typed column of
 // the first point's type. A subquery column mixing types keeps only the values of
 // that type.
+// memTimesColumn is a column of a subquery series' row times within the range
+// (values unused), in read order.
+func (r *selectRun) memTimesColumn(s *seriesRef, desc bool) *block.Column {
+	c := &block.Column{Type: block.Boolean}
+	for _, t := range s.memTimes {
+		if t >= r.plan.tr.Min && t <= r.plan.tr.Max && (len(c.Times) == 0 || t != c.Times[len(c.Times)-1]) {
+			c.Times = append(c.Times, t)
+			c.Bools = append(c.Bools, false)
+		}
+	}
+	if desc {
+		slices.Reverse(c.Times)
+	}
+	return c
+}
+
 func pointsColumn(pts []funcs.Point) *block.Column {
 	c := &block.Column{}
 	if len(pts) == 0 {
@@ -917,10 +959,13 @@ func (r *selectRun) rawRows(g *group) ([]Row, error) {
 		order[i] = i
 	}
 	sort.SliceStable(order, func(i, j int) bool {
+		ti, tj := all[order[i]].time, all[order[j]].time
 		if desc {
-			return all[order[i]].time > all[order[j]].time
+			// Newest first, and points of one time in reverse series order:
+			// 1.x reads the whole merge backwards.
+			return ti > tj || ti == tj && order[i] > order[j]
 		}
-		return all[order[i]].time < all[order[j]].time
+		return ti < tj
 	})
 	out := make([]Row, 0, len(all))
 	for _, k := range order {
@@ -938,11 +983,16 @@ func (r *selectRun) rawRows(g *group) ([]Row, error) {
 			default:
 				vals[i] = evalExpr(ex, func(name string) any { return rr.value(sr, name) }, nil)
 			}
-			if vals[i] != nil && !rr.cols[i].tag {
+		}
+		// A row prints for a point that has a field the expressions read, even
+		// when they evaluate to null (f1 + f2 without f2), as in 1.x.
+		for _, k := range rr.sel {
+			if sr.vals[k] != nil {
 				hasField = true
+				break
 			}
 		}
-		if !hasField {
+		if !hasField && sr.series.mem == nil {
 			continue // a row is printed only for points that have a selected field
 		}
 		out = append(out, Row{Time: sr.time, Values: vals})

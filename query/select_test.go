@@ -1371,6 +1371,45 @@ func TestSelectCasts(t *testing.T) {
 		Rows: []Row{{Time: t0, Values: []any{int64(28), 7.0, nil, int64(29), 28.6}}, {Time: t0 + 1, Values: []any{int64(-3), -2.0, nil, int64(-2), -3.7}}}}})
 }
 
+// TestSelectRowsAsIn1x: rows of one time from several series come in reverse
+// series order under ORDER BY time DESC; a row prints for a point with a field
+// the expressions read even when they are null (f1 + f2 without f2), and every
+// row of a subquery is a row of the outer query; sample(*, N) is allowed.
+func TestSelectRowsAsIn1x(t *testing.T) {
+	env := newSelEnv(t, Limits{})
+	sec := int64(time.Second)
+	env.write(t,
+		selPt{m: "mem", tags: map[string]string{"host": "a"}, t: t0 + sec, fields: map[string]any{"free": 1.0}},
+		selPt{m: "mem", tags: map[string]string{"host": "a"}, t: t0 + 2*sec, fields: map[string]any{"free": 2.0}},
+		selPt{m: "mem", tags: map[string]string{"host": "b"}, t: t0 + sec, fields: map[string]any{"used": 3.0}},
+		selPt{m: "mem", tags: map[string]string{"host": "b"}, t: t0 + 2*sec, fields: map[string]any{"used": 4.0}},
+		selPt{m: "m0", t: t0, fields: map[string]any{"f2": 4.0, "f3": 2.0}},
+		selPt{m: "m0", t: t0 + 10*sec, fields: map[string]any{"f1": 5.0, "f3": 8.0}},
+		selPt{m: "m0", t: t0 + 20*sec, fields: map[string]any{"f1": 5.0, "f2": 3.0, "f3": 6.0}})
+	at := func(s int64, v ...any) Row { return Row{Time: t0 + s*sec, Values: v} }
+	cases := []struct {
+		q    string
+		name string
+		cols []string
+		rows []Row
+	}{
+		{"SELECT used, free FROM mem ORDER BY time DESC", "mem", []string{"time", "used", "free"},
+			[]Row{at(2, 4.0, nil), at(2, nil, 2.0), at(1, 3.0, nil), at(1, nil, 1.0)}},
+		{"SELECT used, free FROM mem", "mem", []string{"time", "used", "free"},
+			[]Row{at(1, nil, 1.0), at(1, 3.0, nil), at(2, nil, 2.0), at(2, 4.0, nil)}},
+		{"SELECT f1 + f2 + f3 AS sum FROM m0", "m0", []string{"time", "sum"}, []Row{at(0, nil), at(10, nil), at(20, 14.0)}},
+		{"SELECT sum FROM (SELECT f1 + f2 + f3 AS sum FROM m0)", "m0", []string{"time", "sum"}, []Row{at(0, nil), at(10, nil), at(20, 14.0)}},
+		{"SELECT sample(*, 5) FROM m0", "m0", []string{"time", "sample_f1", "sample_f2", "sample_f3"},
+			[]Row{at(0, nil, 4.0, 2.0), at(10, 5.0, nil, 8.0), at(20, 5.0, 3.0, 6.0)}},
+	}
+	for _, c := range cases {
+		checkSeries(t, c.q, env.mustRun(t, c.q), []*ResultSeries{{Name: c.name, Columns: c.cols, Rows: c.rows}})
+	}
+	if _, err := env.run(t, "SELECT sample(f1, 1), sample(f2, 1) FROM m0"); err == "" {
+		t.Error("two sample() calls: no error")
+	}
+}
+
 // TestSelectCountDistinctSpellings: count(distinct(x)), the SQL spelling
 // COUNT(DISTINCT x) and any letter case mean the same.
 func TestSelectCountDistinctSpellings(t *testing.T) {
