@@ -27,7 +27,7 @@ type seriesRef struct {
 	tags        map[string]string
 	key         string // measurement and sorted tags: the output order
 	mem         map[string][]funcs.Point
-	memTimes    []int64          // a subquery series' row times, rows of null values too
+	memTimes    []int64           // a subquery series' row times, rows of null values too
 	info        *measurementInfo  // cached by measurementInfo; a series belongs to one group, one worker
 	snap        *storage.Snapshot // its group's view of the store while the group runs
 }

@@ -81,7 +81,41 @@ func defaultServeConfig() serveConfig {
 
 func serveCommand(args []string, stdout, stderr io.Writer) int {
 	var cfg serveConfig
-	d := defaultServeConfig()
+	fs := serveFlags(&cfg, defaultServeConfig(), stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "strata serve: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	logger, err := newLogger(stderr, cfg.logLevel, cfg.logFormat)
+	if err != nil {
+		fmt.Fprintf(stderr, "strata serve: %v\n", err)
+		return 2
+	}
+	if cfg.memoryLimit > 0 {
+		debug.SetMemoryLimit(cfg.memoryLimit)
+	}
+	if cfg.gcPercent > 0 && os.Getenv("GOGC") == "" { // an explicit GOGC wins
+		debug.SetGCPercent(cfg.gcPercent)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := serve(ctx, cfg, logger, nil); err != nil {
+		logger.Error("server stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// serveFlags binds the flags of `strata serve` to cfg, each defaulting to its
+// value in d; the tests parse case settings through it too.
+func serveFlags(cfg *serveConfig, d serveConfig, stderr io.Writer) *flag.FlagSet {
+	*cfg = d
 	fs := flag.NewFlagSet("strata serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.dataDir, "data-dir", d.dataDir, "directory holding the database (created if missing)")
@@ -115,34 +149,7 @@ Flags:
 `)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "strata serve: unexpected argument %q\n", fs.Arg(0))
-		return 2
-	}
-	logger, err := newLogger(stderr, cfg.logLevel, cfg.logFormat)
-	if err != nil {
-		fmt.Fprintf(stderr, "strata serve: %v\n", err)
-		return 2
-	}
-	if cfg.memoryLimit > 0 {
-		debug.SetMemoryLimit(cfg.memoryLimit)
-	}
-	if cfg.gcPercent > 0 && os.Getenv("GOGC") == "" { // an explicit GOGC wins
-		debug.SetGCPercent(cfg.gcPercent)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	if err := serve(ctx, cfg, logger, nil); err != nil {
-		logger.Error("server stopped", "err", err)
-		return 1
-	}
-	return 0
+	return fs
 }
 
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
