@@ -131,7 +131,11 @@ func (e *Executor) resolveSources(ctx context.Context, stmt *influxql.SelectStat
 	for _, s := range stmt.Sources {
 		switch x := s.(type) {
 		case *influxql.SubQuery:
-			inner, _, err := e.runSelect(ctx, x.Statement, opts, stats)
+			sub, err := withOuterTimeRange(x.Statement, stmt, opts)
+			if err != nil {
+				return nil, err
+			}
+			inner, _, err := e.runSelect(ctx, sub, opts, stats)
 			if err != nil {
 				return nil, err
 			}
@@ -200,6 +204,37 @@ func (e *Executor) resolveSources(ctx context.Context, stmt *influxql.SelectStat
 		}
 	}
 	return src, nil
+}
+
+// withOuterTimeRange returns the subquery inner restricted to the outer
+// statement's time range, as 1.x runs it: the inner query reads no more than the
+// outer can use (and its GROUP BY time windows are those of that range).
+func withOuterTimeRange(inner, outer *influxql.SelectStatement, opts ExecOptions) (*influxql.SelectStatement, error) {
+	_, tr, err := influxql.TimeCondition(outer.Condition, opts.Now, outer.TimeZone())
+	if err != nil || !tr.HasMin() && !tr.HasMax() {
+		return inner, err
+	}
+	cond := inner.Condition
+	if cond != nil {
+		cond = &influxql.ParenExpr{Expr: cond}
+	}
+	bound := func(op influxql.Token, t int64) {
+		b := &influxql.BinaryExpr{Op: op, LHS: &influxql.VarRef{Val: "time"}, RHS: &influxql.IntegerLiteral{Val: t}}
+		if cond == nil {
+			cond = b
+		} else {
+			cond = &influxql.BinaryExpr{Op: influxql.AND, LHS: cond, RHS: b}
+		}
+	}
+	if tr.HasMin() {
+		bound(influxql.GTE, tr.Min)
+	}
+	if tr.HasMax() {
+		bound(influxql.LTE, tr.Max)
+	}
+	cp := *inner
+	cp.Condition = cond
+	return &cp, nil
 }
 
 // filterSeries expands stored measurements into their series matching the tag

@@ -1410,6 +1410,26 @@ func TestSelectRowsAsIn1x(t *testing.T) {
 	}
 }
 
+// TestSelectSubqueryTakesOuterTimeRange: the inner query of a subquery reads
+// the outer statement's time range, so its GROUP BY time windows are those of a
+// 4-second outer window, not everything since the first point.
+func TestSelectSubqueryTakesOuterTimeRange(t *testing.T) {
+	env := newSelEnv(t, Limits{MaxBuckets: 10})
+	sec := int64(time.Second)
+	env.write(t, selPt{m: "cpu", t: t0 - 3600*sec, fields: map[string]any{"v": 100.0}},
+		selPt{m: "cpu", t: t0 + sec, fields: map[string]any{"v": 2.0}},
+		selPt{m: "cpu", t: t0 + sec + 1, fields: map[string]any{"v": 4.0}},
+		selPt{m: "cpu", t: t0 + 3*sec, fields: map[string]any{"v": 6.0}})
+	rng := fmt.Sprintf("time >= %d AND time < %d", t0, t0+4*sec)
+	q := "SELECT max(m) FROM (SELECT mean(v) AS m FROM cpu GROUP BY time(1s)) WHERE " + rng + " GROUP BY time(2s)"
+	checkSeries(t, q, env.mustRun(t, q), []*ResultSeries{{Name: "cpu", Columns: []string{"time", "max"},
+		Rows: []Row{{Time: t0, Values: []any{3.0}}, {Time: t0 + 2*sec, Values: []any{6.0}}}}})
+	// The inner range intersects the outer one.
+	q = fmt.Sprintf("SELECT count(m) FROM (SELECT mean(v) AS m FROM cpu WHERE time >= %d GROUP BY time(1s) fill(none)) WHERE %s", t0+2*sec, rng)
+	checkSeries(t, q, env.mustRun(t, q), []*ResultSeries{{Name: "cpu", Columns: []string{"time", "count"},
+		Rows: []Row{{Time: t0, Values: []any{int64(1)}}}}})
+}
+
 // TestSelectCountDistinctSpellings: count(distinct(x)), the SQL spelling
 // COUNT(DISTINCT x) and any letter case mean the same.
 func TestSelectCountDistinctSpellings(t *testing.T) {
