@@ -29,6 +29,7 @@ type selectPlan struct {
 	timeAlias string          // SELECT time AS x renames the time column
 	extraCols []string        // top/bottom tag arguments: columns right after the call's
 	extraAt   int             // index in columns the extraCols go before
+	aliased   []int           // columns named by AS: kept as written
 	exprs     []influxql.Expr // one per output column, wildcards and regexes expanded
 	calls     []*callPlan     // distinct aggregate/selector calls, innermost first
 	raw       bool            // no calls: rows are stored points
@@ -139,7 +140,7 @@ func (e *Executor) planSelect(stmt *influxql.SelectStatement, sch *schema, now t
 			return nil, errorf("%s() cannot be combined with other functions or fields", c.name)
 		}
 	}
-	dedupColumnNames(p.columns)
+	dedupColumnNames(p.columns, p.aliased)
 	return p, nil
 }
 
@@ -197,7 +198,13 @@ func (p *selectPlan) addField(f *influxql.Field, sch *schema) error {
 	if name == "" {
 		name = columnName(f.Expr)
 	}
-	return p.addExpr(f.Expr, name, sch)
+	if err := p.addExpr(f.Expr, name, sch); err != nil {
+		return err
+	}
+	if f.Alias != "" {
+		p.aliased = append(p.aliased, len(p.columns)-1)
+	}
+	return nil
 }
 
 // typedRefs makes a reference to each name, of type t (AnyField or Tag) when
@@ -519,23 +526,33 @@ func outerNames(ex influxql.Expr) []string {
 	return nil
 }
 
-// dedupColumnNames renames repeated column names name, name_1, name_2...
-func dedupColumnNames(cols []string) {
+// dedupColumnNames renames repeated generated column names name, name_1,
+// name_2..., as 1.x does: names given with AS (the aliased indexes) are kept as
+// written, even twice, and a generated name that one of them takes moves on.
+func dedupColumnNames(cols []string, aliased []int) {
 	seen := map[string]int{}
+	isAlias := map[int]bool{}
+	for _, i := range aliased {
+		isAlias[i] = true
+		seen[cols[i]] = 1
+	}
 	for i, c := range cols {
+		if isAlias[i] {
+			continue
+		}
 		if n, ok := seen[c]; ok {
 			for {
-				n++
 				cand := fmt.Sprintf("%s_%d", c, n)
 				if _, taken := seen[cand]; !taken {
-					seen[c] = n
+					seen[c] = n + 1
 					cols[i] = cand
-					seen[cand] = 0
+					seen[cand] = 1
 					break
 				}
+				n++
 			}
 			continue
 		}
-		seen[c] = 0
+		seen[c] = 1
 	}
 }

@@ -1430,6 +1430,29 @@ func TestSelectSubqueryTakesOuterTimeRange(t *testing.T) {
 		Rows: []Row{{Time: t0, Values: []any{int64(1)}}}}})
 }
 
+// TestSelectColumnNames: generated names repeat as name_1, name_2; names given
+// with AS are kept, even twice, as 1.x names them.
+func TestSelectColumnNames(t *testing.T) {
+	env := newSelEnv(t, Limits{})
+	env.write(t, selPt{m: "m", t: t0, fields: map[string]any{"v": 2.0}})
+	cases := []struct {
+		sel  string
+		cols []string
+	}{
+		{"mean(v), mean(v), mean(v)", []string{"mean", "mean_1", "mean_2"}},
+		{"mean(v) AS a, max(v) AS a", []string{"a", "a"}},
+		{"max(v) AS mean, mean(v)", []string{"mean", "mean_1"}},
+		{"mean(v), max(v) AS mean_1, min(v) AS mean", []string{"mean_2", "mean_1", "mean"}},
+	}
+	for _, c := range cases {
+		q := "SELECT " + c.sel + " FROM m"
+		ss := env.mustRun(t, q)
+		if len(ss) != 1 || fmt.Sprint(ss[0].Columns[1:]) != fmt.Sprint(c.cols) {
+			t.Errorf("%s: columns %v, want %v", q, fmtSeries(ss), c.cols)
+		}
+	}
+}
+
 // TestSelectCountDistinctSpellings: count(distinct(x)), the SQL spelling
 // COUNT(DISTINCT x) and any letter case mean the same.
 func TestSelectCountDistinctSpellings(t *testing.T) {
