@@ -67,6 +67,7 @@ type Executor struct {
 	limits  Limits
 	now     func() time.Time
 	queries *queryRegistry
+	started time.Time // for SHOW DIAGNOSTICS' uptime
 }
 
 // NewExecutor returns an executor over store.
@@ -80,7 +81,7 @@ func NewExecutor(store Store, log *slog.Logger, limits Limits) *Executor {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Executor{store: store, log: log, limits: limits, now: time.Now, queries: newQueryRegistry()}
+	return &Executor{store: store, log: log, limits: limits, now: time.Now, queries: newQueryRegistry(), started: time.Now()}
 }
 
 // ExecOptions are the request-level settings of one query.
@@ -163,6 +164,7 @@ func isWriteStatement(stmt influxql.Statement) bool {
 		*influxql.ShowRetentionPoliciesStatement, *influxql.ShowUsersStatement, *influxql.ShowContinuousQueriesStatement,
 		*influxql.ShowQueriesStatement, *influxql.ShowSeriesCardinalityStatement, *influxql.ShowMeasurementCardinalityStatement,
 		*influxql.ShowTagKeyCardinalityStatement, *influxql.ShowTagValuesCardinalityStatement, *influxql.ShowFieldKeyCardinalityStatement,
+		*influxql.ShowStatsStatement, *influxql.ShowDiagnosticsStatement,
 		*influxql.ExplainStatement,
 		*influxql.DeleteSeriesStatement: // InfluxDB 1.x does not warn for DELETE
 		return false
@@ -312,6 +314,13 @@ func (r *queryRegistry) register(ctx context.Context, text, db string) (context.
 		r.mu.Unlock()
 		cancel()
 	}
+}
+
+// counts returns how many queries run now and how many have started.
+func (r *queryRegistry) counts() (active int, started uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.running), r.next
 }
 
 // list returns the running queries ordered by ID.

@@ -83,6 +83,10 @@ func (e *Executor) executeMeta(ctx context.Context, stmt influxql.Statement, opt
 		return e.showContinuousQueries(), nil
 	case *influxql.ShowQueriesStatement:
 		return e.showQueries(), nil
+	case *influxql.ShowStatsStatement:
+		return e.showStats(s)
+	case *influxql.ShowDiagnosticsStatement:
+		return e.showDiagnostics(s)
 	case *influxql.KillQueryStatement:
 		if !e.queries.kill(s.QueryID) {
 			return nil, errorf("no such query id: %d", s.QueryID)

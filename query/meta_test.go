@@ -3,9 +3,11 @@ package query
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -767,5 +769,67 @@ func BenchmarkShowSeries(b *testing.B) {
 		if err := ex.Execute(context.Background(), q, opts, emit); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestShowStatsAndDiagnostics(t *testing.T) {
+	_, ex := metaFixture(t)
+	run := func(q string) *StatementResult {
+		t.Helper()
+		parsed, err := influxql.ParseQuery(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out *StatementResult
+		if err := ex.Execute(context.Background(), parsed, ExecOptions{}, func(r *StatementResult) error { out = r; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if out == nil || out.Err != "" {
+			t.Fatalf("%s: %+v", q, out)
+		}
+		return out
+	}
+	modules := func(r *StatementResult) []string {
+		var out []string
+		for _, s := range r.Series {
+			out = append(out, s.Name)
+		}
+		return out
+	}
+	col := func(s *ResultSeries, name string) any {
+		for i, c := range s.Columns {
+			if c == name {
+				return s.Rows[0].Values[i]
+			}
+		}
+		t.Fatalf("%s has no column %s: %v", s.Name, name, s.Columns)
+		return nil
+	}
+	stats := run(`SHOW STATS`)
+	if got := fmt.Sprint(modules(stats)); got != "[runtime queryExecutor database database]" {
+		t.Fatalf("SHOW STATS modules %s", got)
+	}
+	if n := col(stats.Series[0], "NumGoroutine").(int64); n < 1 {
+		t.Errorf("NumGoroutine %d", n)
+	}
+	if n := col(stats.Series[1], "queriesActive").(int64); n != 1 { // SHOW STATS itself
+		t.Errorf("queriesActive %d", n)
+	}
+	db := run(`SHOW STATS FOR 'database'`)
+	if len(db.Series) != 2 || db.Series[0].Tags["database"] != "oracle" ||
+		col(db.Series[0], "numMeasurements") != int64(4) || col(db.Series[0], "numSeries") != int64(10) ||
+		col(db.Series[1], "numSeries") != int64(0) {
+		t.Errorf("database stats %s", fmtSeries(db.Series))
+	}
+	diag := run(`SHOW DIAGNOSTICS`)
+	if got := fmt.Sprint(modules(diag)); got != "[build network runtime system]" {
+		t.Fatalf("SHOW DIAGNOSTICS modules %s", got)
+	}
+	rt := run(`SHOW DIAGNOSTICS FOR 'runtime'`)
+	if len(rt.Series) != 1 || col(rt.Series[0], "GOOS") != runtime.GOOS {
+		t.Errorf("runtime diagnostics %s", fmtSeries(rt.Series))
+	}
+	if none := run(`SHOW STATS FOR 'shard'`); len(none.Series) != 0 {
+		t.Errorf("unknown module: %s", fmtSeries(none.Series))
 	}
 }

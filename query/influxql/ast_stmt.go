@@ -121,6 +121,12 @@ type ShowUsersStatement struct{}
 // ShowContinuousQueriesStatement is SHOW CONTINUOUS QUERIES.
 type ShowContinuousQueriesStatement struct{}
 
+// ShowStatsStatement is SHOW STATS [FOR 'module'].
+type ShowStatsStatement struct{ Module string }
+
+// ShowDiagnosticsStatement is SHOW DIAGNOSTICS [FOR 'module'].
+type ShowDiagnosticsStatement struct{ Module string }
+
 // ShowQueriesStatement is SHOW QUERIES.
 type ShowQueriesStatement struct{}
 
@@ -228,6 +234,8 @@ func (*ShowRetentionPoliciesStatement) stmt()      {}
 func (*ShowUsersStatement) stmt()                  {}
 func (*ShowContinuousQueriesStatement) stmt()      {}
 func (*ShowQueriesStatement) stmt()                {}
+func (*ShowStatsStatement) stmt()                  {}
+func (*ShowDiagnosticsStatement) stmt()            {}
 func (*CreateDatabaseStatement) stmt()             {}
 func (*DropDatabaseStatement) stmt()               {}
 func (*DropMeasurementStatement) stmt()            {}
@@ -257,6 +265,8 @@ func (*ShowRetentionPoliciesStatement) node()      {}
 func (*ShowUsersStatement) node()                  {}
 func (*ShowContinuousQueriesStatement) node()      {}
 func (*ShowQueriesStatement) node()                {}
+func (*ShowStatsStatement) node()                  {}
+func (*ShowDiagnosticsStatement) node()            {}
 func (*CreateDatabaseStatement) node()             {}
 func (*DropDatabaseStatement) node()               {}
 func (*DropMeasurementStatement) node()            {}
@@ -423,6 +433,19 @@ func (s *ShowFieldKeyCardinalityStatement) String() string {
 	w.from(s.Sources)
 	w.where(s.Condition)
 	return w.String()
+}
+
+func (s *ShowStatsStatement) String() string { return "SHOW STATS" + forModule(s.Module) }
+
+func (s *ShowDiagnosticsStatement) String() string {
+	return "SHOW DIAGNOSTICS" + forModule(s.Module)
+}
+
+func forModule(m string) string {
+	if m == "" {
+		return ""
+	}
+	return " FOR " + QuoteString(m)
 }
 
 func (s *ShowSeriesStatement) String() string {

@@ -243,6 +243,15 @@ func (p *parser) parseShowStatement() (Statement, error) {
 		return &ShowContinuousQueriesStatement{}, nil
 	case DATABASES:
 		return &ShowDatabasesStatement{}, nil
+	case DIAGNOSTICS, STATS:
+		module, err := p.parseForModule()
+		if err != nil {
+			return nil, err
+		}
+		if it.tok == STATS {
+			return &ShowStatsStatement{Module: module}, nil
+		}
+		return &ShowDiagnosticsStatement{Module: module}, nil
 	case FIELD:
 		kw := p.scanIgnoreWS()
 		switch kw.tok {
@@ -334,7 +343,21 @@ func (p *parser) parseShowStatement() (Statement, error) {
 	case USERS:
 		return &ShowUsersStatement{}, nil
 	}
-	return nil, newParseError(it.str(), []string{"CONTINUOUS", "DATABASES", "FIELD", "MEASUREMENT", "MEASUREMENTS", "QUERIES", "RETENTION", "SERIES", "TAG", "USERS"}, it.pos)
+	return nil, newParseError(it.str(), []string{"CONTINUOUS", "DATABASES", "DIAGNOSTICS", "FIELD", "MEASUREMENT", "MEASUREMENTS", "QUERIES", "RETENTION", "SERIES", "STATS", "TAG", "USERS"}, it.pos)
+}
+
+// parseForModule parses SHOW STATS' and SHOW DIAGNOSTICS' optional FOR 'module'.
+func (p *parser) parseForModule() (string, error) {
+	it := p.scanIgnoreWS()
+	if it.tok != FOR {
+		p.unscan(it)
+		return "", nil
+	}
+	m := p.scanIgnoreWS()
+	if m.tok != STRING {
+		return "", newParseError(m.str(), []string{"string"}, m.pos)
+	}
+	return m.lit, nil
 }
 
 // parseCardinalityKeyword parses `[EXACT] CARDINALITY`.
