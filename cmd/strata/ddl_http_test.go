@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net/url"
 	"strings"
 	"testing"
@@ -123,4 +124,42 @@ func TestDDLOverHTTP(t *testing.T) {
 	}
 	s, base = startTestServer(t, testConfig(dir))
 	step(t, base, "", `SHOW DATABASES`, res(`{"name":"databases","columns":["name"]}`))
+}
+
+// TestRetentionAutoCreateFlag: with --retention-autocreate=false CREATE DATABASE
+// makes no policy, writes are refused until one is created as DEFAULT, and the
+// database stays policy-less across a restart with the default flag.
+func TestRetentionAutoCreateFlag(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(dir)
+	if err := serveFlags(&cfg, cfg, io.Discard).Parse([]string{"--retention-autocreate=false"}); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.rpAutoCreate || !defaultServeConfig().rpAutoCreate {
+		t.Fatal("flag not parsed, or the default is not true")
+	}
+	s, base := startTestServer(t, cfg)
+	const noRPs = `{"results":[{"statement_id":0,"series":[{"columns":["name","duration","shardGroupDuration","replicaN","default"]}]}]}`
+	step := func(base, q, want string) {
+		t.Helper()
+		if r := queryDB(t, base, "", q); r.status != 200 || strings.TrimSuffix(r.body, "\n") != want {
+			t.Fatalf("%s:\n got: %d %s\nwant: %s", q, r.status, r.body, want)
+		}
+	}
+	step(base, `CREATE DATABASE bare`, `{"results":[{"statement_id":0}]}`)
+	step(base, `SHOW RETENTION POLICIES ON bare`, noRPs)
+	if r := do(t, "POST", base+"/write?db=bare", []byte("m v=1"), nil); r.status == 204 || !strings.Contains(r.body, "retention policy not found") {
+		t.Fatalf("write without a policy: %d %s", r.status, r.body)
+	}
+	s.shutdown(5 * time.Second)
+
+	s, base = startTestServer(t, testConfig(dir)) // the default flag: autogen for new databases only
+	defer func() { s.shutdown(5 * time.Second) }()
+	step(base, `SHOW RETENTION POLICIES ON bare`, noRPs)
+	step(base, `CREATE RETENTION POLICY rp0 ON bare DURATION 1h REPLICATION 1 DEFAULT`, `{"results":[{"statement_id":0}]}`)
+	if r := do(t, "POST", base+"/write?db=bare", []byte("m v=1"), nil); r.status != 204 {
+		t.Fatalf("write after CREATE RETENTION POLICY ... DEFAULT: %d %s", r.status, r.body)
+	}
+	step(base, `CREATE DATABASE other`, `{"results":[{"statement_id":0}]}`)
+	step(base, `SHOW RETENTION POLICIES ON other`, `{"results":[{"statement_id":0,"series":[{"columns":["name","duration","shardGroupDuration","replicaN","default"],"values":[["autogen","0s","168h0m0s",1,true]]}]}]}`)
 }
