@@ -8,13 +8,16 @@ import (
 )
 
 // integralState is integral() over one window without GROUP BY time (funcs'
-// NewWindowFunc("integral")): the trapezoid rule over the time-sorted points,
-// of which several sharing a time count as the one that came last.
+// NewWindowFunc("integral")): the trapezoid rule over the time-sorted points.
+// Several points at one time act as InfluxDB's reducer treats them: the
+// trapezoid arriving at that time uses the first of them (in), the one
+// leaving it the last (out).
 //
-// The state keeps the points a merge can still change: the first point F,
-// the last point L and the one before it P (of the distinct times), and the
-// area up to P. A later partial whose first time equals L's replaces L's
-// value (it came later), so the last trapezoid is only added in Final.
+// The state keeps the area from its first to its last time and both end
+// points with their in and out values, which is all a merge needs: joining a
+// later partial adds the trapezoid from this one's last out value to the
+// other's first in value, or nothing when the two share that time (the
+// shared time's in value is then this one's, its out value the other's).
 //
 // Precondition: partials must be time-disjoint, touching allowed: every time
 // of one partial ≤ every time of the other. Merge orders the two by time (a
@@ -25,20 +28,21 @@ import (
 // and rounds differently once merged.
 //
 // Under GROUP BY time InfluxDB closes each window with a value interpolated
-// at its end from the next window's first point (funcs.IntegralSeries); F and
-// L are what that needs, but this state does not compute it.
+// at its end from the next window's first point (funcs.IntegralSeries); the
+// end points are what that needs, but this state does not compute it.
 type integralState struct {
 	adders
-	unit  time.Duration
-	m     int64 // distinct times seen
-	f     tpoint
-	p, l  tpoint
-	inner float64 // area from F to P
+	unit        time.Duration
+	m           int64 // distinct times seen
+	first, last tpoint
+	area        float64
 }
 
+// tpoint is one distinct time with the first (in) and last (out) value seen
+// at it.
 type tpoint struct {
-	t int64
-	v float64
+	t       int64
+	in, out float64
 }
 
 func newIntegral(t funcs.Type, unit time.Duration) state {
@@ -65,38 +69,33 @@ func integralOf[T number](s *integralState) func([]int64, []T) error {
 	}
 }
 
-// seg is one trapezoid, with funcs' operation order.
+// seg is the trapezoid from a to b, with funcs' operation order.
 func (s *integralState) seg(a, b tpoint) float64 {
-	return 0.5 * (b.v + a.v) * (float64(b.t-a.t) / float64(s.unit))
+	return 0.5 * (b.in + a.out) * (float64(b.t-a.t) / float64(s.unit))
 }
 
 func (s *integralState) point(t int64, v float64) error {
 	switch {
 	case s.m == 0:
-		s.f, s.l, s.m = tpoint{t, v}, tpoint{t, v}, 1
-	case t == s.l.t:
-		s.l.v = v
-		if s.m == 1 {
-			s.f.v = v
-		}
-	case t < s.l.t:
-		return fmt.Errorf("%w: time %d after %d", ErrOrder, t, s.l.t)
+		s.first, s.last, s.m = tpoint{t, v, v}, tpoint{t, v, v}, 1
+	case t == s.last.t:
+		s.setLastOut(v)
+	case t < s.last.t:
+		return fmt.Errorf("%w: time %d after %d", ErrOrder, t, s.last.t)
 	default:
-		if s.m >= 2 {
-			s.inner += s.seg(s.p, s.l)
-		}
-		s.p, s.l = s.l, tpoint{t, v}
+		p := tpoint{t, v, v}
+		s.area += s.seg(s.last, p)
+		s.last = p
 		s.m++
 	}
 	return nil
 }
 
-// full is the whole area from F to L.
-func (s *integralState) full() float64 {
-	if s.m < 2 {
-		return 0
+func (s *integralState) setLastOut(v float64) {
+	s.last.out = v
+	if s.m == 1 {
+		s.first.out = v
 	}
-	return s.inner + s.seg(s.p, s.l)
 }
 
 func (s *integralState) AddStats(st funcs.Stats) (bool, error) {
@@ -120,42 +119,32 @@ func (s *integralState) Merge(other State) error {
 	case s.m == 0:
 		*s = *o
 		return nil
-	case s.l.t <= o.f.t:
+	case s.last.t <= o.first.t:
 		s.join(o)
 		return nil
-	case o.l.t <= s.f.t:
+	case o.last.t <= s.first.t:
 		c := *o
 		c.join(s)
 		*s = c
 		return nil
 	}
 	return fmt.Errorf("%w: integral partials overlap in time ([%d, %d] and [%d, %d])",
-		ErrOrder, s.f.t, s.l.t, o.f.t, o.l.t)
+		ErrOrder, s.first.t, s.last.t, o.first.t, o.last.t)
 }
 
 // join appends b, whose times are all ≥ s's, to s (both non-empty).
 func (s *integralState) join(b *integralState) {
-	if s.l.t == b.f.t {
-		// The shared time takes b's value: b's points came later.
-		s.l.v = b.f.v
-		if s.m == 1 {
-			s.f.v = b.f.v
+	if s.last.t == b.first.t {
+		s.area += b.area
+		s.setLastOut(b.first.out)
+		if b.m > 1 {
+			s.last = b.last
 		}
-		if b.m == 1 {
-			return
-		}
-		s.inner = s.full() + b.inner
-		s.p, s.l = b.p, b.l
 		s.m += b.m - 1
 		return
 	}
-	if b.m == 1 {
-		s.inner = s.full()
-		s.p, s.l = s.l, b.l
-	} else {
-		s.inner = s.full() + s.seg(s.l, b.f) + b.inner
-		s.p, s.l = b.p, b.l
-	}
+	s.area += s.seg(s.last, b.first) + b.area
+	s.last = b.last
 	s.m += b.m
 }
 
@@ -166,32 +155,30 @@ func (s *integralState) Final(ws int64) []funcs.Point {
 	if s.m == 0 {
 		return nil
 	}
-	if s.l.t == ws {
-		if s.typ == funcs.Float && (s.m >= 2 || s.f.t != 0) {
+	if s.last.t == ws {
+		if s.typ == funcs.Float && (s.m >= 2 || s.first.t != 0) {
 			return one(ws, 0.0)
 		}
 		return nil
 	}
-	return one(ws, s.full())
+	return one(ws, s.area)
 }
 
 func (s *integralState) AppendBinary(dst []byte) []byte { return appendState(dst, s) }
 
-// Fields: unit <uvarint ns>, m <uvarint>; m ≥ 1: F time <varint>, value <8b>;
-// m ≥ 2: L time, value; m ≥ 3: P time, value, inner <8b>. With m = 2, P is F
-// and the inner area is 0.
+// Fields: unit <uvarint ns>, m <uvarint>; m = 1: time <varint>, in <8b>,
+// out <8b>; m ≥ 2: first time <varint>, first in <8b>, last time <varint>,
+// last in <8b>, last out <8b>, area <8b>.
 func (s *integralState) appendFields(b []byte) []byte {
 	b = appendUvarint(b, uint64(s.unit))
 	b = appendUvarint(b, uint64(s.m))
-	if s.m >= 1 {
-		b = appendFloat(appendVarint(b, s.f.t), s.f.v)
-	}
-	if s.m >= 2 {
-		b = appendFloat(appendVarint(b, s.l.t), s.l.v)
-	}
-	if s.m >= 3 {
-		b = appendFloat(appendVarint(b, s.p.t), s.p.v)
-		b = appendFloat(b, s.inner)
+	switch {
+	case s.m == 1:
+		b = appendFloat(appendFloat(appendVarint(b, s.first.t), s.first.in), s.first.out)
+	case s.m >= 2:
+		b = appendFloat(appendVarint(b, s.first.t), s.first.in)
+		b = appendFloat(appendFloat(appendVarint(b, s.last.t), s.last.in), s.last.out)
+		b = appendFloat(b, s.area)
 	}
 	return b
 }
@@ -206,27 +193,18 @@ func (s *integralState) decodeFields(r *reader) error {
 		return fmt.Errorf("%w: integral unit %d", ErrCorrupt, unit)
 	}
 	s.unit = time.Duration(unit)
-	if s.m >= 1 {
-		s.f = tpoint{r.varint(), r.float()}
-		s.l = s.f
+	switch {
+	case s.m == 1:
+		s.first = tpoint{t: r.varint(), in: r.float(), out: r.float()}
+		s.last = s.first
+	case s.m >= 2:
+		s.first = tpoint{t: r.varint(), in: r.float()}
+		s.last = tpoint{t: r.varint(), in: r.float(), out: r.float()}
+		s.area = r.float()
+		// m distinct times fit between first and last.
+		if r.err == nil && (s.first.t >= s.last.t || uint64(s.m-1) > uint64(s.last.t)-uint64(s.first.t)) {
+			return fmt.Errorf("%w: integral of %d times in [%d, %d]", ErrCorrupt, s.m, s.first.t, s.last.t)
+		}
 	}
-	if s.m >= 2 {
-		s.l = tpoint{r.varint(), r.float()}
-		s.p = s.f
-	}
-	if s.m >= 3 {
-		s.p = tpoint{r.varint(), r.float()}
-		s.inner = r.float()
-	}
-	if r.err != nil {
-		return r.err
-	}
-	ok := s.m < 2 || s.f.t < s.l.t
-	if s.m >= 3 {
-		ok = s.f.t < s.p.t && s.p.t < s.l.t && uint64(s.m-1) <= uint64(s.l.t)-uint64(s.f.t)
-	}
-	if !ok {
-		return fmt.Errorf("%w: integral points out of order", ErrCorrupt)
-	}
-	return nil
+	return r.err
 }
