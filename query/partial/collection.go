@@ -313,14 +313,17 @@ func (s *setState[T]) Merge(other State) error {
 	if err != nil {
 		return err
 	}
-	n := len(s.set)
-	for v := range o.set {
-		if _, ok := s.set[v]; !ok {
-			n++
+	if len(s.set)+len(o.set) > MaxValues {
+		// Only count the union when it might be too large.
+		n := len(s.set)
+		for v := range o.set {
+			if _, ok := s.set[v]; !ok {
+				n++
+			}
 		}
-	}
-	if err := checkRoom(s.kind, n, 0); err != nil {
-		return err
+		if err := checkRoom(s.kind, n, 0); err != nil {
+			return err
+		}
 	}
 	for v := range o.set {
 		s.set[v] = struct{}{}
