@@ -37,7 +37,7 @@ func Decode(b []byte) (State, error) {
 	}
 	// Arguments are fields; a placeholder passes newState's checks and
 	// decodeFields overwrites it.
-	s, err := newState(k, t, params{unit: 1})
+	s, err := newState(k, t, params{unit: 1, limit: 1})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s does not take %s values", ErrCorrupt, k, t)
 	}

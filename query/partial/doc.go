@@ -18,11 +18,11 @@
 // routing), codec.go (the header and value encodings, Decode), and one file
 // per family: count.go, sum.go (sum, mean, spread), selector.go (min, max,
 // first, last), stddev.go, integral.go, collection.go (median, percentile,
-// mode, distinct, count_distinct). The byte format is specified in
+// mode, distinct, count_distinct), topk.go (top, bottom). The byte format is specified in
 // docs/format/partial-aggregates.md, pinned by testdata/partial/*.bin.
 //
-// To add a state (a sketch such as HLL, DDSketch or count-min, or bounded
-// top/bottom on the reserved tags 16 and 17):
+// To add a state (a sketch such as HLL, DDSketch or count-min, on the tags
+// reserved from 32):
 //   - give it a new Kind constant (never reuse or renumber a tag) and a name
 //     in kindNames;
 //   - implement the unexported state interface: embed adders and bind the

@@ -99,6 +99,13 @@ var goldens = []golden{
 	{"distinct.bin", "distinct", funcs.Unsigned, nil, func(s State) error {
 		return cols(s, []int64{1, 2, 3, 4}, []uint64{3, 1, 3, 2})
 	}, 9, []funcs.Point{{Time: 9, Value: uint64(1)}, {Time: 9, Value: uint64(2)}, {Time: 9, Value: uint64(3)}}},
+	{"top.bin", "top", funcs.Float, []any{int64(2)}, func(s State) error {
+		// 5 twice: the earlier wins; then in time order.
+		return cols(s, []int64{1, 2, 3, 4}, []float64{1, 5, 2, 5})
+	}, 0, []funcs.Point{{Time: 2, Value: 5.0}, {Time: 4, Value: 5.0}}},
+	{"bottom.bin", "bottom", funcs.Integer, []any{int64(2)}, func(s State) error {
+		return cols(s, []int64{1, 2, 3, 4, 5}, []int64{4, -1, 7, -1, -3})
+	}, 0, []funcs.Point{{Time: 2, Value: int64(-1)}, {Time: 5, Value: int64(-3)}}},
 	{"count_distinct.bin", "count_distinct", funcs.String, nil, func(s State) error {
 		return cols(s, []int64{1, 2, 3}, []string{"x", "y", "x"})
 	}, 0, []funcs.Point{{Time: 0, Value: int64(2)}}},
@@ -153,10 +160,11 @@ func TestGolden(t *testing.T) {
 // TestGoldenSpecExamples pins the hex of the fixtures quoted in the format spec.
 func TestGoldenSpecExamples(t *testing.T) {
 	for file, want := range map[string]string{
-		"count.bin": "01010103",
-		"min.bin":   "010402012806",
-		"sum.bin":   "01020202fdffffffffffffffff010109",
-		"first.bin": "010604010a0163",
+		"count.bin":  "01010103",
+		"min.bin":    "010402012806",
+		"sum.bin":    "01020202fdffffffffffffffff010109",
+		"first.bin":  "010604010a0163",
+		"bottom.bin": "01110202020a050401",
 	} {
 		b, err := os.ReadFile(filepath.Join(goldenDir, file))
 		if err != nil {

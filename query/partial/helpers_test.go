@@ -25,6 +25,8 @@ var calls = []fcall{
 	{"percentile", []any{50.0}}, {"percentile", []any{int64(90)}}, {"percentile", []any{0.0}},
 	{"percentile", []any{33.3}}, {"percentile", []any{99.9}}, {"percentile", []any{100.0}},
 	{"percentile", []any{150.0}},
+	{"top", []any{int64(1)}}, {"top", []any{int64(3)}}, {"bottom", []any{int64(2)}},
+	{"bottom", []any{int64(7)}},
 }
 
 var allTypes = []funcs.Type{funcs.Float, funcs.Integer, funcs.Unsigned, funcs.String, funcs.Boolean}

@@ -65,8 +65,8 @@ type State interface {
 // kind tag of the binary encoding and must never change.
 type Kind uint8
 
-// The kinds. Tags 16 and 17 are reserved for bounded top and bottom states,
-// 32 and up for sketches (HLL, DDSketch, count-min).
+// The kinds. Tags 32 and up are reserved for sketches (HLL, DDSketch,
+// count-min).
 const (
 	Count         Kind = 1
 	Sum           Kind = 2
@@ -83,13 +83,15 @@ const (
 	Mode          Kind = 13
 	Distinct      Kind = 14
 	CountDistinct Kind = 15
+	Top           Kind = 16
+	Bottom        Kind = 17
 )
 
 var kindNames = map[Kind]string{
 	Count: "count", Sum: "sum", Mean: "mean", Min: "min", Max: "max", First: "first",
 	Last: "last", Spread: "spread", Stddev: "stddev", Integral: "integral",
 	Median: "median", Percentile: "percentile", Mode: "mode", Distinct: "distinct",
-	CountDistinct: "count_distinct",
+	CountDistinct: "count_distinct", Top: "top", Bottom: "bottom",
 }
 
 // String returns the InfluxQL function name ("count_distinct" for
@@ -128,21 +130,21 @@ const MaxValues = 1 << 24
 // takes them (percentile's N, integral's unit). Errors for unknown functions,
 // bad arguments and unsupported types carry InfluxDB's texts, from funcs.
 //
-// top, bottom and sample have no partial state here: sample keeps a random
-// reservoir whose draws depend on seeing the points in one pass, and top and
-// bottom, though they have a bounded mergeable state (the best N points with
-// ties to the earlier time, one per tag tuple), need the tag columns
-// (Aux) that partial states do not carry yet; they are reserved kinds 16 and
-// 17. Transformations run over the aggregated series, not over windows, and
-// are never partial.
+// top and bottom have a bounded state (the best N points, see topk.go) but
+// only without tag arguments: with them each tag tuple contributes its own
+// best point, and partial states do not carry tag columns (Aux). sample has
+// none: its reservoir's random draws depend on seeing every point in one
+// pass, so two samples do not merge into a sample of the union.
+// Transformations run over the aggregated series, not over windows, and are
+// never partial. These calls return an error wrapping ErrNotMergeable.
 func New(name string, in funcs.Type, args ...any) (State, error) {
 	k, ok := kindOf(name)
 	if !ok {
 		if funcs.IsTransform(name) {
 			return nil, fmt.Errorf("%w: %s is a transformation over the aggregated series", ErrNotMergeable, name)
 		}
-		if funcs.IsSelector(name) || funcs.IsAggregate(name) {
-			return nil, fmt.Errorf("%w: %s (top, bottom and sample keep chosen points with their tags; not implemented)", ErrNotMergeable, name)
+		if name == "sample" {
+			return nil, fmt.Errorf("%w: sample draws at random over one pass; samples of parts do not merge", ErrNotMergeable)
 		}
 	}
 	// funcs validates the arguments with InfluxDB's texts.
@@ -156,6 +158,16 @@ func New(name string, in funcs.Type, args ...any) (State, error) {
 		return nil, err
 	}
 	var p params
+	if k == Top || k == Bottom {
+		if len(args) > 1 {
+			return nil, fmt.Errorf("%w: %s with tag arguments needs the tag columns, which partial states do not carry", ErrNotMergeable, name)
+		}
+		n := args[0].(int64) // funcs checked it is an int64 ≥ 1
+		if n > MaxValues/2 {
+			return nil, fmt.Errorf("%w: %s limit %d, at most %d", ErrTooLarge, name, n, MaxValues/2)
+		}
+		p.limit = int(n)
+	}
 	switch k {
 	case Percentile:
 		switch v := args[0].(type) {
@@ -184,8 +196,9 @@ func kindOf(name string) (Kind, bool) {
 
 // params are the call arguments a kind keeps in its state.
 type params struct {
-	pct  float64       // percentile's N
-	unit time.Duration // integral's unit
+	pct   float64       // percentile's N
+	unit  time.Duration // integral's unit
+	limit int           // top's and bottom's N
 }
 
 // newState builds an empty state of a kind and a type the kind accepts.
@@ -213,6 +226,11 @@ func newState(k Kind, t funcs.Type, p params) (state, error) {
 		return newIntegral(t, p.unit), nil
 	case Median, Percentile, Mode, Distinct, CountDistinct:
 		return newCollection(k, t, p.pct), nil
+	case Top, Bottom:
+		if p.limit < 1 {
+			return nil, fmt.Errorf("%w: %s limit %d", ErrCorrupt, k, p.limit)
+		}
+		return newTop(k, t, p.limit), nil
 	}
 	return nil, fmt.Errorf("%w: unknown kind %d", ErrCorrupt, k)
 }

@@ -18,8 +18,11 @@ func TestNewErrors(t *testing.T) {
 		is   error  // errors.Is target, or nil
 		text string // substring of the message
 	}{
-		{"top", funcs.Float, []any{int64(3)}, ErrNotMergeable, "top, bottom and sample"},
-		{"bottom", funcs.Integer, []any{int64(3)}, ErrNotMergeable, "bottom"},
+		{"top", funcs.Float, []any{"host", int64(3)}, ErrNotMergeable, "top with tag arguments"},
+		{"bottom", funcs.Integer, []any{"host", "dc", int64(3)}, ErrNotMergeable, "bottom with tag"},
+		{"top", funcs.Float, []any{int64(1 << 30)}, ErrTooLarge, "top limit"},
+		{"top", funcs.Float, []any{int64(0)}, nil, "limit (0) in top function must be at least 1"},
+		{"top", funcs.String, []any{int64(2)}, nil, "unsupported top iterator type"},
 		{"sample", funcs.Float, []any{int64(3)}, ErrNotMergeable, "sample"},
 		{"derivative", funcs.Float, nil, ErrNotMergeable, "transformation"},
 		{"cumulative_sum", funcs.Float, nil, ErrNotMergeable, "transformation"},
@@ -90,6 +93,8 @@ func TestMergeMismatch(t *testing.T) {
 		{mustNew(t, "distinct", funcs.String), mustNew(t, "count_distinct", funcs.String)},
 		{mustNew(t, "percentile", funcs.Float, 50.0), mustNew(t, "percentile", funcs.Float, 90.0)},
 		{mustNew(t, "integral", funcs.Float), mustNew(t, "integral", funcs.Float, time.Minute)},
+		{mustNew(t, "top", funcs.Float, int64(2)), mustNew(t, "top", funcs.Float, int64(3))},
+		{mustNew(t, "top", funcs.Float, int64(2)), mustNew(t, "bottom", funcs.Float, int64(2))},
 		{mustNew(t, "count", funcs.Float), nil},
 	}
 	for _, c := range cases {
@@ -255,6 +260,8 @@ func TestDecodeErrors(t *testing.T) {
 		"integral order": append([]byte{1, 10, 1, 1, 2, 10},
 			append(make([]byte, 8), append([]byte{10}, make([]byte, 24)...)...)...),
 		"percentile NaN": append([]byte{1, 12, 1}, append(appendFloat(nil, math.NaN()), 0)...),
+		"top limit 0":    {1, 16, 1, 0, 0},
+		"top too many":   {1, 16, 2, 1, 3, 0, 0, 0, 0, 0, 0},
 		"count overflow": {1, 1, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01},
 	}
 	for name, b := range cases {
