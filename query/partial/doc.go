@@ -6,6 +6,21 @@
 // merge late data into them, for a result cache of states, and for
 // multi-node queries that ship encoded states to the coordinator.
 //
+// What the next users must know about merging:
+//   - Rollups with late data: a stored window state merges a late partial
+//     like any other, for every kind but integral, whose partials must be
+//     time-disjoint (a late point inside the window means recomputing it).
+//   - Series: sum and mean follow InfluxDB's per-series arithmetic; call
+//     EndSeries on a partial that covers whole series before merging it
+//     with partials of other series (a node's share of a group), not on
+//     time slices of one series.
+//   - Sketches are further Kinds in the same encoding (tags from 32), with
+//     the same Merge and AppendBinary contract.
+//   - Encoded states are self-describing (version, kind, input type,
+//     arguments), so a coordinator can Decode what nodes ship and Merge it
+//     without knowing the query; Merge checks that kind, type and
+//     arguments agree.
+//
 // The results are query/funcs' (InfluxDB 1.x's): Final returns what
 // funcs.NewWindowFunc returns for the same points, with the same tie rules,
 // integer wrapping and null for the stddev of one value. Where a merge
