@@ -181,6 +181,24 @@ func checkGroup(r *rand.Rand, c fcall, typ funcs.Type) error {
 		}
 	}
 
+	if useAcc {
+		// One state fed series by series, no merges: funcs.Accumulator's
+		// result bit for bit, float sums and means included.
+		one, err := New(c.name, typ, c.args...)
+		if err != nil {
+			return err
+		}
+		for _, s := range series {
+			if err := feed(r, one, s, false); err != nil {
+				return err
+			}
+			one.EndSeries()
+		}
+		if err := sameResult(one.Final(ws), want, 0); err != nil {
+			return fmt.Errorf("one state over %v: %v", series, err)
+		}
+	}
+
 	var perSeries []State
 	for _, s := range series {
 		k := 1 + r.IntN(4)

@@ -34,6 +34,11 @@ type State interface {
 	// the time of the extreme, which the header lacks, unless the block
 	// holds one value or cannot change the result); the caller then decodes
 	// the block and uses the typed adds. A block of another type is an error.
+	// Float sum and mean take the header's sum (added in time order from
+	// the block's first value): bit for bit what the typed adds give when
+	// the block starts the state's open series, else rounded once like a
+	// merge. (funcs.Accumulator decodes float blocks instead, to keep
+	// InfluxDB's order of additions across blocks.)
 	AddStats(s funcs.Stats) (ok bool, err error)
 
 	// EndSeries marks that everything added so far belongs to finished
