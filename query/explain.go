@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/strata-db/strata/query/funcs"
 	"github.com/strata-db/strata/query/influxql"
 	"github.com/strata-db/strata/storage"
 )
@@ -15,7 +16,7 @@ import (
 // "QUERY PLAN" column; ANALYZE also runs the statement and reports what it touched.
 func (e *Executor) executeExplain(ctx context.Context, s *influxql.ExplainStatement, opts ExecOptions) (*StatementResult, error) {
 	stmt := s.Statement
-	if err := stmt.Validate(); err != nil {
+	if err := stmt.Validate(funcs.Registry{}); err != nil {
 		return nil, err
 	}
 	stats := &execStats{}

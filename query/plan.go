@@ -298,19 +298,20 @@ func (p *selectPlan) addCall(c *influxql.Call, sch *schema) error {
 			return nil
 		}
 	}
+	name := strings.ToLower(c.Name)
+	if funcs.IsMath(name) {
+		// Evaluated per row (evalExpr); Walk visits the calls inside it.
+		return checkMathTypes(c, name, sch)
+	}
 	cp := &callPlan{expr: c}
 	inner := c
-	name := strings.ToLower(c.Name)
 	if funcs.IsTransform(name) {
 		if len(c.Args) == 0 {
 			return errorf("invalid number of arguments for %s, expected at least 1, got 0", name)
 		}
 		cp.transform = name
-		targs, err := literalArgs(c.Args[1:])
-		if err != nil {
-			return err
-		}
-		cp.targs = targs
+		tf, _ := funcs.Lookup(name)
+		cp.targs = tf.CallArgs(c)
 		ic, ok := c.Args[0].(*influxql.Call)
 		if !ok {
 			// derivative(x): a transformation of the raw values.
@@ -343,27 +344,13 @@ func (p *selectPlan) addCall(c *influxql.Call, sch *schema) error {
 		return errorf("expected field argument in %s()", cp.name)
 	}
 	cp.field = ref.Val
-	rest := inner.Args[1:]
-	if cp.name == "top" || cp.name == "bottom" {
-		// top(field, [tag or field names...,] N)
-		for _, a := range rest {
-			if r, ok := a.(*influxql.VarRef); ok {
-				cp.args = append(cp.args, r.Val)
-			}
-		}
-		lits, err := literalArgs(filterLiterals(rest))
-		if err != nil {
-			return err
-		}
-		cp.args = append(cp.args, lits...)
-	} else {
-		lits, err := literalArgs(rest)
-		if err != nil {
-			return err
-		}
-		cp.args = lits
+	f, ok := funcs.Lookup(cp.name)
+	if !ok {
+		return errorf("undefined function %s()", inner.Name)
 	}
-	w, err := funcs.NewWindowFunc(cp.name, cp.args)
+	// top(field, [tag or field names...,] N): the names come first, as strings.
+	cp.args = f.CallArgs(inner)
+	w, err := f.NewWindow(cp.args)
 	if err != nil {
 		return err
 	}
@@ -390,36 +377,21 @@ func containsNode(ex influxql.Expr, n influxql.Node) bool {
 	return found
 }
 
-func filterLiterals(args []influxql.Expr) []influxql.Expr {
-	var out []influxql.Expr
-	for _, a := range args {
-		if _, ok := a.(*influxql.VarRef); !ok {
-			out = append(out, a)
+// checkMathTypes rejects a math function over a field whose type it does not
+// take (abs of a string), as InfluxDB does before reading; other arguments'
+// types are known only per row, where a wrong one yields null.
+func checkMathTypes(c *influxql.Call, name string, sch *schema) error {
+	f, _ := funcs.Lookup(name)
+	in := make([]funcs.Type, len(c.Args))
+	for i, a := range c.Args {
+		if ref, ok := a.(*influxql.VarRef); ok {
+			if t, ok := sch.fields[ref.Val]; ok {
+				in[i] = funcType(t)
+			}
 		}
 	}
-	return out
-}
-
-// literalArgs converts literal call arguments to Go values.
-func literalArgs(args []influxql.Expr) ([]any, error) {
-	out := make([]any, 0, len(args))
-	for _, a := range args {
-		switch l := a.(type) {
-		case *influxql.IntegerLiteral:
-			out = append(out, l.Val)
-		case *influxql.NumberLiteral:
-			out = append(out, l.Val)
-		case *influxql.DurationLiteral:
-			out = append(out, l.Val)
-		case *influxql.StringLiteral:
-			out = append(out, l.Val)
-		case *influxql.BooleanLiteral:
-			out = append(out, l.Val)
-		default:
-			return nil, errorf("expected literal argument, got %s", a.String())
-		}
-	}
-	return out, nil
+	_, err := f.MathType(in)
+	return err
 }
 
 func (p *selectPlan) isGroupTag(name string) bool {

@@ -65,7 +65,7 @@ type selectRun struct {
 }
 
 func (e *Executor) executeSelect(ctx context.Context, stmt *influxql.SelectStatement, opts ExecOptions) (*StatementResult, error) {
-	if err := stmt.Validate(); err != nil {
+	if err := stmt.Validate(funcs.Registry{}); err != nil {
 		return nil, err
 	}
 	series, _, err := e.runSelect(ctx, stmt, opts, &execStats{})
@@ -1043,6 +1043,12 @@ func auxRefs(exprs []influxql.Expr) []string {
 			walk(x.RHS)
 		case *influxql.ParenExpr:
 			walk(x.Expr)
+		case *influxql.Call:
+			if funcs.IsMath(strings.ToLower(x.Name)) {
+				for _, a := range x.Args {
+					walk(a)
+				}
+			}
 		}
 	}
 	for _, ex := range exprs {
