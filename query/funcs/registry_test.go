@@ -25,7 +25,7 @@ func TestRegistryComplete(t *testing.T) {
 		"moving_average": "moving_average(mean(x), 3)", "cumulative_sum": "cumulative_sum(sum(x))",
 		"elapsed": "elapsed(count(x), 1ms)", "holt_winters": "holt_winters(mean(x), 5, 2)",
 		"holt_winters_with_fit": "holt_winters_with_fit(mean(x), 5, 0)",
-		"abs": "abs(x)", "acos": "acos(x)", "asin": "asin(x)", "atan": "atan(x)", "atan2": "atan2(x, 2)",
+		"abs":                   "abs(x)", "acos": "acos(x)", "asin": "asin(x)", "atan": "atan(x)", "atan2": "atan2(x, 2)",
 		"ceil": "ceil(x)", "cos": "cos(x)", "exp": "exp(x)", "floor": "floor(x)", "ln": "ln(x)",
 		"log": "log(x, 10)", "log2": "log2(x)", "log10": "log10(x)", "pow": "pow(x, 2)", "round": "round(x)",
 		"sin": "sin(x)", "sqrt": "sqrt(x)", "tan": "tan(x)",
