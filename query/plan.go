@@ -1,6 +1,7 @@
 package query
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"sort"
@@ -12,12 +13,17 @@ import (
 	"github.com/strata-db/strata/storage"
 )
 
-// A selectPlan is a SELECT statement analysed against the schema of the sources it
-// reads: which fields each output column needs, which calls compute them, how rows
-// are grouped into series and windows.
+// A selectPlan is one SELECT statement analysed against the schema of the sources
+// it reads, once: which fields each output column needs, which calls compute them
+// and by which path, how rows are grouped into series and windows, ordered and
+// limited. select.go runs it; EXPLAIN prints it (String) and, with ANALYZE, runs
+// the same plan.
 type selectPlan struct {
 	stmt *influxql.SelectStatement
+	src  *source            // sources and their union schema, resolved once
 	tr   influxql.TimeRange // inclusive [Min, Max] in ns
+	// emptyRange: the WHERE time range holds no instant; nothing is read.
+	emptyRange bool
 
 	interval, offset time.Duration // GROUP BY time; interval 0: none
 	loc              *time.Location
@@ -48,12 +54,48 @@ type selectPlan struct {
 type callPlan struct {
 	expr      *influxql.Call // the expression as written (the outermost call)
 	name      string         // the aggregate/selector's name ("count_distinct" for count(distinct(x)))
+	fn        *funcs.Func    // its registry entry (nil for a transformation of raw values)
 	field     string         // the field it reads
 	args      []any          // literal arguments after the field
 	transform string         // "" or the transformation wrapped around it
+	trans     *funcs.Func    // the transformation's registry entry
 	targs     []any          // the transformation's literal arguments
+	tfunc     funcs.TransformFunc
 	window    funcs.WindowFunc
 	rawTrans  bool // a transformation of raw values (derivative(x)): no aggregate inside
+
+	inType, outType funcs.Type // the field's type (Unknown if no source has it) and the result's
+	path            execPath
+}
+
+// execPath is how the executor computes one call, chosen by the planner.
+type execPath uint8
+
+const (
+	// pathHeaders: a streaming accumulator fed block by block, a block that lies
+	// in one window answered from its header statistics without decoding.
+	pathHeaders execPath = iota + 1
+	// pathAccumulator: a streaming accumulator over decoded blocks (ORDER BY
+	// time DESC folds newest first, which block headers cannot).
+	pathAccumulator
+	// pathWindow: each window's points collected, then the window function.
+	pathWindow
+	// pathRawTransform: a transformation over the raw points (derivative(x)).
+	pathRawTransform
+)
+
+func (p execPath) String() string {
+	switch p {
+	case pathHeaders:
+		return "accumulator, block headers where a block fits one window"
+	case pathAccumulator:
+		return "accumulator over decoded blocks (no header fast path: ORDER BY time DESC)"
+	case pathWindow:
+		return "window function over points"
+	case pathRawTransform:
+		return "transformation of raw points"
+	}
+	return "?"
 }
 
 // schema is what the plan needs to know of one source measurement.
@@ -80,21 +122,19 @@ func (s *schema) tagNames() []string {
 	return out
 }
 
-// isSelectorName reports whether a call name is a selector.
-func isSelectorName(n string) bool { return funcs.IsSelector(n) }
-
-// multiRow tells functions that return several rows per window.
-func multiRow(n string) bool {
-	switch n {
-	case "top", "bottom", "distinct", "sample":
-		return true
+// prepareSelect resolves stmt's sources (running its subqueries) and plans it.
+func (e *Executor) prepareSelect(ctx context.Context, stmt *influxql.SelectStatement, opts ExecOptions, stats *execStats) (*selectPlan, error) {
+	src, err := e.resolveSources(ctx, stmt, opts, stats)
+	if err != nil {
+		return nil, err
 	}
-	return false
+	return e.planSelect(stmt, src, opts.Now)
 }
 
-// planSelect analyses stmt against the union schema of the measurements it reads.
-func (e *Executor) planSelect(stmt *influxql.SelectStatement, sch *schema, now time.Time) (*selectPlan, error) {
-	p := &selectPlan{stmt: stmt, loc: stmt.TimeZone(), ascending: stmt.TimeAscending()}
+// planSelect analyses stmt against the union schema of the sources it reads.
+func (e *Executor) planSelect(stmt *influxql.SelectStatement, src *source, now time.Time) (*selectPlan, error) {
+	sch := src.schema
+	p := &selectPlan{stmt: stmt, src: src, loc: stmt.TimeZone(), ascending: stmt.TimeAscending()}
 	fs := stmt.FillSpec()
 	p.fill, p.fillValue = fs.Option, fs.Value
 
@@ -103,6 +143,7 @@ func (e *Executor) planSelect(stmt *influxql.SelectStatement, sch *schema, now t
 		return nil, err
 	}
 	p.tr = tr
+	p.emptyRange = tr.Empty()
 	// A name that is not a field is a tag, even one no series has (InfluxDB: a
 	// missing tag compares as the empty string).
 	tagPart, fieldPart := influxql.SplitPredicates(rest, func(name string) bool {
@@ -131,12 +172,77 @@ func (e *Executor) planSelect(stmt *influxql.SelectStatement, sch *schema, now t
 		return nil, errorf("GROUP BY requires at least one aggregate function")
 	}
 	for _, c := range p.calls {
-		if multiRow(c.name) && len(p.calls) > 1 {
+		if c.fn != nil && c.fn.MultiRow && len(p.calls) > 1 {
 			return nil, errorf("%s() cannot be combined with other functions or fields", c.name)
 		}
 	}
+	if err := p.choosePaths(); err != nil {
+		return nil, err
+	}
 	dedupColumnNames(p.columns)
 	return p, nil
+}
+
+// choosePaths decides how each call runs and its output type. A streaming
+// accumulator needs a function that has one, a numeric field (strings and
+// booleans go through points), no other fields to carry along, no per-row field
+// filter and stored series (subquery results are points already); block headers
+// answer for it only in ascending time order.
+func (p *selectPlan) choosePaths() error {
+	aux := len(auxRefs(p.exprs)) > 0
+	stored := len(p.src.subqueries) == 0
+	for _, c := range p.calls {
+		if t, ok := p.src.schema.fields[c.field]; ok {
+			c.inType = funcType(t)
+		}
+		if c.rawTrans {
+			c.path = pathRawTransform
+			c.outType = c.inType
+		} else {
+			c.path = pathWindow
+			numeric := c.inType == funcs.Unknown || c.inType == funcs.Float || c.inType == funcs.Integer || c.inType == funcs.Unsigned
+			if _, ok := c.fn.NewAccumulator(); ok && numeric && !aux && p.fieldCond == nil && stored {
+				c.path = pathAccumulator
+				if c.fn.HeaderStats && p.ascending {
+					c.path = pathHeaders
+				}
+			}
+			c.outType = c.inType
+			if c.inType != funcs.Unknown {
+				c.outType, _ = c.fn.OutputType(c.inType) // a wrong type was refused by addCall
+			}
+		}
+		if c.trans != nil {
+			tf, err := c.trans.NewTransform(c.targs, p.interval)
+			if err != nil {
+				return err
+			}
+			c.tfunc = tf
+			if c.outType != funcs.Unknown {
+				out, err := c.trans.OutputType(c.outType)
+				if err != nil {
+					return err
+				}
+				c.outType = out
+			}
+		}
+	}
+	return nil
+}
+
+// limitSeries applies SLIMIT and SOFFSET: they choose among the output series
+// before any is computed.
+func (p *selectPlan) limitSeries(groups []*group) []*group {
+	if off := p.stmt.SOffset; off > 0 {
+		if off >= len(groups) {
+			return nil
+		}
+		groups = groups[off:]
+	}
+	if lim := p.stmt.SLimit; lim > 0 && len(groups) > lim {
+		groups = groups[:lim]
+	}
+	return groups
 }
 
 // addField adds the output columns of one select-list field.
@@ -310,8 +416,8 @@ func (p *selectPlan) addCall(c *influxql.Call, sch *schema) error {
 			return errorf("invalid number of arguments for %s, expected at least 1, got 0", name)
 		}
 		cp.transform = name
-		tf, _ := funcs.Lookup(name)
-		cp.targs = tf.CallArgs(c)
+		cp.trans, _ = funcs.Lookup(name)
+		cp.targs = cp.trans.CallArgs(c)
 		ic, ok := c.Args[0].(*influxql.Call)
 		if !ok {
 			// derivative(x): a transformation of the raw values.
@@ -350,6 +456,7 @@ func (p *selectPlan) addCall(c *influxql.Call, sch *schema) error {
 	}
 	// top(field, [tag or field names...,] N): the names come first, as strings.
 	cp.args = f.CallArgs(inner)
+	cp.fn = f
 	w, err := f.NewWindow(cp.args)
 	if err != nil {
 		return err
