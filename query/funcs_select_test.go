@@ -73,6 +73,11 @@ func TestSelectMath(t *testing.T) {
 	}
 	checkSeries(t, q, env.mustRun(t, q), []*ResultSeries{{Name: "m", Columns: []string{"time", "abs", "round", "sqrt"}, Rows: want}})
 
+	// A lone selector carries the other fields of its point, through math too.
+	q = fmt.Sprintf("SELECT max(x), abs(i) * 2, floor(x) FROM m WHERE %s", rng)
+	checkSeries(t, q, env.mustRun(t, q), []*ResultSeries{{Name: "m", Columns: []string{"time", "max", "abs", "floor"},
+		Rows: []Row{{Time: t0 + 3*sec, Values: []any{vals[3], 2 * ints[3], math.Floor(vals[3])}}}}})
+
 	for _, e := range []struct{ q, err string }{
 		{"SELECT abs(s) FROM m", "invalid argument type for the first argument in abs(): string"},
 		{"SELECT pow(x, s) FROM m", "invalid argument type for the second argument in pow(): string"},

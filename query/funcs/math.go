@@ -2,36 +2,9 @@ package funcs
 
 import "math"
 
-// mathFunc is one of the scalar functions InfluxDB 1.8 documents: applied to
-// each row's value (a raw field or an aggregate's result), nested anywhere in
-// an expression.
-type mathFunc struct {
-	name   string
-	args   int
-	apply  func(args []any) any
-	typeOf func(in []Type) (Type, error)
-}
-
-var mathFuncs = []mathFunc{
-	{"abs", 1, unaryKeep(math.Abs, absInt), sameType("abs")},
-	{"ceil", 1, unaryKeep(math.Ceil, nil), sameType("ceil")},
-	{"floor", 1, unaryKeep(math.Floor, nil), sameType("floor")},
-	{"round", 1, unaryKeep(math.Round, nil), sameType("round")},
-	{"sin", 1, unaryFloat(math.Sin), floatType("sin")},
-	{"cos", 1, unaryFloat(math.Cos), floatType("cos")},
-	{"tan", 1, unaryFloat(math.Tan), floatType("tan")},
-	{"asin", 1, unaryFloat(math.Asin), floatType("asin")},
-	{"acos", 1, unaryFloat(math.Acos), floatType("acos")},
-	{"atan", 1, unaryFloat(math.Atan), floatType("atan")},
-	{"exp", 1, unaryFloat(math.Exp), floatType("exp")},
-	{"ln", 1, unaryFloat(math.Log), floatType("ln")},
-	{"log2", 1, unaryFloat(math.Log2), floatType("log2")},
-	{"log10", 1, unaryFloat(math.Log10), floatType("log10")},
-	{"sqrt", 1, unaryFloat(math.Sqrt), floatType("sqrt")},
-	{"atan2", 2, binaryFloat(math.Atan2), floatType("atan2")},
-	{"pow", 2, binaryFloat(math.Pow), floatType("pow")},
-	{"log", 2, binaryFloat(func(x, b float64) float64 { return math.Log(x) / math.Log(b) }), floatType("log")},
-}
+// The math functions InfluxDB 1.8 documents apply to each row's value (a raw
+// field or an aggregate's result), nested anywhere in an expression. Their
+// entries are in table.go; these are their arithmetic and type rules.
 
 // asFloat64 converts a numeric value; false for nil, strings and booleans.
 func asFloat64(v any) (float64, bool) {
@@ -75,6 +48,9 @@ func unaryKeep(f func(float64) float64, fi func(int64) int64) func([]any) any {
 		return nil
 	}
 }
+
+// logBase is log(x, b): the logarithm of x in base b.
+func logBase(x, b float64) float64 { return math.Log(x) / math.Log(b) }
 
 // absInt wraps at math.MinInt64 as two's complement negation does.
 func absInt(x int64) int64 {

@@ -1,6 +1,9 @@
 package funcs
 
-import "time"
+import (
+	gomath "math"
+	"time"
+)
 
 // table declares every InfluxQL function, once. The validator
 // (influxql.Validate through Registry), the planner, the accumulator choice
@@ -88,9 +91,28 @@ func init() {
 			first: aggregateOnly, literals: holtWintersArgs(name), transform: newHoltWinters(name)})
 	}
 
-	// Math functions, applied per value.
-	for _, m := range mathFuncs {
-		add(&Func{Name: m.name, Kind: Math, accepts: numericTypes, minArgs: m.args, maxArgs: m.args,
-			first: valueArgs, math: m.apply, mathType: m.typeOf})
+	// Math functions, applied per value: abs, ceil, floor and round keep
+	// integer types, the others return floats.
+	math := func(name string, args int, apply func([]any) any, typeOf func(string) func([]Type) (Type, error)) {
+		add(&Func{Name: name, Kind: Math, accepts: numericTypes, minArgs: args, maxArgs: args,
+			first: valueArgs, math: apply, mathType: typeOf(name)})
 	}
+	math("abs", 1, unaryKeep(gomath.Abs, absInt), sameType)
+	math("ceil", 1, unaryKeep(gomath.Ceil, nil), sameType)
+	math("floor", 1, unaryKeep(gomath.Floor, nil), sameType)
+	math("round", 1, unaryKeep(gomath.Round, nil), sameType)
+	math("sin", 1, unaryFloat(gomath.Sin), floatType)
+	math("cos", 1, unaryFloat(gomath.Cos), floatType)
+	math("tan", 1, unaryFloat(gomath.Tan), floatType)
+	math("asin", 1, unaryFloat(gomath.Asin), floatType)
+	math("acos", 1, unaryFloat(gomath.Acos), floatType)
+	math("atan", 1, unaryFloat(gomath.Atan), floatType)
+	math("exp", 1, unaryFloat(gomath.Exp), floatType)
+	math("ln", 1, unaryFloat(gomath.Log), floatType)
+	math("log2", 1, unaryFloat(gomath.Log2), floatType)
+	math("log10", 1, unaryFloat(gomath.Log10), floatType)
+	math("sqrt", 1, unaryFloat(gomath.Sqrt), floatType)
+	math("atan2", 2, binaryFloat(gomath.Atan2), floatType)
+	math("pow", 2, binaryFloat(gomath.Pow), floatType)
+	math("log", 2, binaryFloat(logBase), floatType)
 }
