@@ -126,11 +126,17 @@ func (e *Executor) countBlocks(refs []*seriesRef, p *selectPlan) (int, error) {
 		if s.mem != nil {
 			continue
 		}
-		for _, f := range run.neededFields(p.exprs, s) {
-			n += e.blocksOf(run, s, f)
-		}
+		// Each field once: a call's field is also among the expressions' names.
+		seen := map[string]bool{}
+		fields := run.neededFields(p.exprs, s)
 		for _, c := range p.calls {
-			n += e.blocksOf(run, s, c.field)
+			fields = append(fields, c.field)
+		}
+		for _, f := range fields {
+			if !seen[f] {
+				seen[f] = true
+				n += e.blocksOf(run, s, f)
+			}
 		}
 	}
 	return n, nil

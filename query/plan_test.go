@@ -141,6 +141,11 @@ func TestExplainAnalyzeRunsThePlan(t *testing.T) {
 		}
 	}
 	q := planCases[len(planCases)-1].q
+	// Everything is flushed and one field is read: the upper bound is exact.
+	bound := explainCount(t, env, q, "NUMBER OF BLOCKS (upper bound, before header pruning)")
+	if used := explainCount(t, env, q, "BLOCKS DECODED") + explainCount(t, env, q, "BLOCKS ANSWERED FROM HEADERS"); bound != used {
+		t.Errorf("%s: %d blocks in the bound, %d decoded or answered from headers", q, bound, used)
+	}
 	if n := explainCount(t, env, q, "BLOCKS ANSWERED FROM HEADERS"); n != 0 {
 		// GROUP BY time(1m) over one-minute points: each block spans many
 		// windows, so none is answered from its header.
