@@ -66,6 +66,7 @@ type callPlan struct {
 
 	inType, outType funcs.Type // the field's type (Unknown if no source has it) and the result's
 	path            execPath
+	why             string // why the path is not the fastest the function has ("" if it is)
 }
 
 // execPath is how the executor computes one call, chosen by the planner.
@@ -89,7 +90,7 @@ func (p execPath) String() string {
 	case pathHeaders:
 		return "accumulator, block headers where a block fits one window"
 	case pathAccumulator:
-		return "accumulator over decoded blocks (no header fast path: ORDER BY time DESC)"
+		return "accumulator over decoded blocks"
 	case pathWindow:
 		return "window function over points"
 	case pathRawTransform:
@@ -199,13 +200,25 @@ func (p *selectPlan) choosePaths() error {
 			c.path = pathRawTransform
 			c.outType = c.inType
 		} else {
-			c.path = pathWindow
+			c.path, c.why = pathWindow, ""
 			numeric := c.inType == funcs.Unknown || c.inType == funcs.Float || c.inType == funcs.Integer || c.inType == funcs.Unsigned
-			if _, ok := c.fn.NewAccumulator(); ok && numeric && !aux && p.fieldCond == nil && stored {
+			_, hasAcc := c.fn.NewAccumulator()
+			switch {
+			case !hasAcc:
+			case !numeric:
+				c.why = c.inType.String() + " field"
+			case aux:
+				c.why = "other fields carried with the selected point"
+			case p.fieldCond != nil:
+				c.why = "field filter per row"
+			case !stored:
+				c.why = "subquery source"
+			case !c.fn.HeaderStats:
 				c.path = pathAccumulator
-				if c.fn.HeaderStats && p.ascending {
-					c.path = pathHeaders
-				}
+			case !p.ascending:
+				c.path, c.why = pathAccumulator, "ORDER BY time DESC"
+			default:
+				c.path = pathHeaders
 			}
 			c.outType = c.inType
 			if c.inType != funcs.Unknown {

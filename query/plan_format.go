@@ -133,15 +133,19 @@ func (p *selectPlan) describeCall(parent *planNode, c *callPlan) {
 		return
 	}
 	inner := fmt.Sprintf("%s(%s)", c.name, c.field)
+	path := c.path.String()
+	if c.why != "" {
+		path += " (" + c.why + ")"
+	}
 	if c.transform == "" {
-		n := parent.add("CALL %s: %s, %s; path: %s", c.expr.String(), c.fn.Kind, sig, c.path)
+		n := parent.add("CALL %s: %s, %s; path: %s", c.expr.String(), c.fn.Kind, sig, path)
 		if c.fn.MultiRow {
 			n.add("several rows per window")
 		}
 		return
 	}
 	n := parent.add("CALL %s: %s over %s, %s", c.expr.String(), c.trans.Kind, c.fn.Kind, sig)
-	n.add("%s: %s per window; path: %s", inner, c.fn.Kind, c.path)
+	n.add("%s: %s per window; path: %s", inner, c.fn.Kind, path)
 	n.add("%s over each series' windows, after fill", c.transform)
 }
 
