@@ -2,7 +2,9 @@ package query
 
 import (
 	"math"
+	"strings"
 
+	"github.com/strata-db/strata/query/funcs"
 	"github.com/strata-db/strata/query/influxql"
 )
 
@@ -15,6 +17,15 @@ func evalExpr(ex influxql.Expr, ref func(string) any, call func(*influxql.Call) 
 	case *influxql.VarRef:
 		return castValue(ref(x.Val), x.Type)
 	case *influxql.Call:
+		if f, ok := funcs.Lookup(strings.ToLower(x.Name)); ok && f.Kind == funcs.Math {
+			// Math functions apply per row to whatever their arguments are:
+			// raw values, aggregate results, other expressions.
+			args := make([]any, len(x.Args))
+			for i, a := range x.Args {
+				args[i] = evalExpr(a, ref, call)
+			}
+			return f.Apply(args)
+		}
 		if call == nil {
 			return nil
 		}

@@ -6,71 +6,51 @@ import (
 	"math"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 
+	"github.com/strata-db/strata/query/funcs"
 	"github.com/strata-db/strata/query/influxql"
 	"github.com/strata-db/strata/storage"
 )
 
 // executeExplain answers EXPLAIN [ANALYZE] SELECT with the plan as text rows in a
-// "QUERY PLAN" column; ANALYZE also runs the statement and reports what it touched.
+// "QUERY PLAN" column: the plan's tree (selectPlan.String), then what resolving
+// the tag predicate found. ANALYZE runs the same plan the SELECT would run
+// (executePlan: the same paths, SLIMIT/SOFFSET, empty-range check) and reports
+// what it touched; it does not write the INTO target.
 func (e *Executor) executeExplain(ctx context.Context, s *influxql.ExplainStatement, opts ExecOptions) (*StatementResult, error) {
 	stmt := s.Statement
-	if err := stmt.Validate(); err != nil {
+	if err := stmt.Validate(funcs.Registry{}); err != nil {
 		return nil, err
 	}
 	stats := &execStats{}
 	start := time.Now()
-	src, err := e.resolveSources(ctx, stmt, opts, stats)
+	plan, err := e.prepareSelect(ctx, stmt, opts, stats)
 	if err != nil {
 		return nil, err
 	}
-	plan, err := e.planSelect(stmt, src.schema, opts.Now)
+	var (
+		run            *selectRun
+		refs           []*seriesRef
+		groups         []*group
+		planned        time.Duration
+		execStart      time.Time
+		subqueryPoints = stats.points.Load()
+	)
+	series, err := e.executePlan(ctx, plan, opts, stats, func(r *selectRun, rf []*seriesRef, g []*group) bool {
+		run, refs, groups = r, rf, g
+		planned = time.Since(start)
+		execStart = time.Now()
+		return s.Analyze
+	})
 	if err != nil {
 		return nil, err
 	}
-	run := &selectRun{e: e, ctx: ctx, plan: plan, now: opts.Now, stats: stats}
-	refs, err := run.filterSeries(src)
-	if err != nil {
-		return nil, err
-	}
-	groups := run.groupSeries(refs)
-	planned := time.Since(start)
-
-	var lines []string
+	lines := plan.lines()
 	add := func(format string, args ...any) { lines = append(lines, fmt.Sprintf(format, args...)) }
-	add("QUERY: %s", stmt.String())
-	add("TIME RANGE: %s", formatRange(plan.tr))
-	if plan.tagCond != nil {
-		add("TAG PREDICATE (roaring bitmap index): %s", describeTagExpr(plan.tagCond))
+	if run == nil { // empty time range: executePlan stopped before the index
+		planned = time.Since(start)
 	}
-	if plan.fieldCond != nil {
-		add("FIELD FILTER (per row): %s", plan.fieldCond.String())
-	}
-	if plan.raw {
-		add("MODE: raw points")
-	} else {
-		add("MODE: aggregate")
-		if plan.interval > 0 {
-			add("WINDOWS: GROUP BY time(%v, offset %v) fill(%s)", plan.interval, plan.offset, fillName(plan.fill))
-		}
-		for _, c := range plan.calls {
-			path := "window function over points"
-			switch {
-			case c.rawTrans:
-				path = "transformation of raw points"
-			case accumulatorPath(c, plan):
-				path = "streaming accumulator, block headers where a block fits one window"
-			}
-			desc := fmt.Sprintf("%s(%s)", c.name, c.field)
-			if c.transform != "" {
-				desc = fmt.Sprintf("%s(%s)", c.transform, desc)
-			}
-			add("CALL %s: %s", desc, path)
-		}
-	}
-	add("COLUMNS: %s", strings.Join(append([]string{"time"}, plan.columns...), ", "))
 	add("NUMBER OF SERIES: %d", len(refs))
 	add("NUMBER OF OUTPUT SERIES (groups): %d", len(groups))
 	if stored := countStored(refs); stored > 0 {
@@ -83,20 +63,22 @@ func (e *Executor) executeExplain(ctx context.Context, s *influxql.ExplainStatem
 	}
 	add("PLANNING TIME: %v", planned.Round(time.Microsecond))
 	if s.Analyze {
-		execStart := time.Now()
-		series, err := run.executeGroups(groups)
-		if err != nil {
-			return nil, err
-		}
 		rows := 0
 		for _, rs := range series {
 			rows += len(rs.Rows)
 		}
-		add("EXECUTION TIME: %v", time.Since(execStart).Round(time.Microsecond))
+		var elapsed time.Duration
+		if run != nil {
+			elapsed = time.Since(execStart)
+		}
+		add("EXECUTION TIME: %v", elapsed.Round(time.Microsecond))
 		add("SERIES READ: %d", stats.series.Load())
 		add("BLOCKS DECODED: %d", stats.blocksDecoded.Load())
 		add("BLOCKS ANSWERED FROM HEADERS: %d", stats.blocksStats.Load())
 		add("POINTS READ: %d", stats.points.Load())
+		if subqueryPoints > 0 {
+			add("POINTS READ BY SUBQUERIES (included above): %d", subqueryPoints)
+		}
 		add("ROWS RETURNED: %d", rows)
 	}
 	rs := &ResultSeries{Columns: []string{"QUERY PLAN"}, NoTime: true}
@@ -104,14 +86,6 @@ func (e *Executor) executeExplain(ctx context.Context, s *influxql.ExplainStatem
 		rs.Rows = append(rs.Rows, Row{Values: []any{l}})
 	}
 	return &StatementResult{Series: []*ResultSeries{rs}}, nil
-}
-
-func accumulatorPath(c *callPlan, p *selectPlan) bool {
-	switch c.name {
-	case "count", "sum", "mean", "min", "max", "first", "last", "spread":
-		return !c.rawTrans && p.fieldCond == nil && len(auxRefs(p.exprs)) == 0
-	}
-	return false
 }
 
 func countStored(refs []*seriesRef) int {
@@ -154,11 +128,17 @@ func (e *Executor) countBlocks(refs []*seriesRef, p *selectPlan) (int, error) {
 		if s.mem != nil {
 			continue
 		}
-		for _, f := range run.neededFields(p.exprs, s) {
-			n += e.blocksOf(run, s, f)
-		}
+		// Each field once: a call's field is also among the expressions' names.
+		seen := map[string]bool{}
+		fields := run.neededFields(p.exprs, s)
 		for _, c := range p.calls {
-			n += e.blocksOf(run, s, c.field)
+			fields = append(fields, c.field)
+		}
+		for _, f := range fields {
+			if !seen[f] {
+				seen[f] = true
+				n += e.blocksOf(run, s, f)
+			}
 		}
 	}
 	return n, nil

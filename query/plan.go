@@ -1,6 +1,7 @@
 package query
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"sort"
@@ -12,12 +13,17 @@ import (
 	"github.com/strata-db/strata/storage"
 )
 
-// A selectPlan is a SELECT statement analysed against the schema of the sources it
-// reads: which fields each output column needs, which calls compute them, how rows
-// are grouped into series and windows.
+// A selectPlan is one SELECT statement analysed against the schema of the sources
+// it reads, once: which fields each output column needs, which calls compute them
+// and by which path, how rows are grouped into series and windows, ordered and
+// limited. select.go runs it; EXPLAIN prints it (String) and, with ANALYZE, runs
+// the same plan.
 type selectPlan struct {
 	stmt *influxql.SelectStatement
+	src  *source            // sources and their union schema, resolved once
 	tr   influxql.TimeRange // inclusive [Min, Max] in ns
+	// emptyRange: the WHERE time range holds no instant; nothing is read.
+	emptyRange bool
 
 	interval, offset time.Duration // GROUP BY time; interval 0: none
 	loc              *time.Location
@@ -50,12 +56,49 @@ type selectPlan struct {
 type callPlan struct {
 	expr      *influxql.Call // the expression as written (the outermost call)
 	name      string         // the aggregate/selector's name ("count_distinct" for count(distinct(x)))
+	fn        *funcs.Func    // its registry entry (nil for a transformation of raw values)
 	field     string         // the field it reads
 	args      []any          // literal arguments after the field
 	transform string         // "" or the transformation wrapped around it
+	trans     *funcs.Func    // the transformation's registry entry
 	targs     []any          // the transformation's literal arguments
+	tfunc     funcs.TransformFunc
 	window    funcs.WindowFunc
 	rawTrans  bool // a transformation of raw values (derivative(x)): no aggregate inside
+
+	inType, outType funcs.Type // the field's type (Unknown if no source has it) and the result's
+	path            execPath
+	why             string // why the path is not the fastest the function has ("" if it is)
+}
+
+// execPath is how the executor computes one call, chosen by the planner.
+type execPath uint8
+
+const (
+	// pathHeaders: a streaming accumulator fed block by block, a block that lies
+	// in one window answered from its header statistics without decoding.
+	pathHeaders execPath = iota + 1
+	// pathAccumulator: a streaming accumulator over decoded blocks (ORDER BY
+	// time DESC folds newest first, which block headers cannot).
+	pathAccumulator
+	// pathWindow: each window's points collected, then the window function.
+	pathWindow
+	// pathRawTransform: a transformation over the raw points (derivative(x)).
+	pathRawTransform
+)
+
+func (p execPath) String() string {
+	switch p {
+	case pathHeaders:
+		return "accumulator, block headers where a block fits one window"
+	case pathAccumulator:
+		return "accumulator over decoded blocks"
+	case pathWindow:
+		return "window function over points"
+	case pathRawTransform:
+		return "transformation of raw points"
+	}
+	return "?"
 }
 
 // schema is what the plan needs to know of one source measurement.
@@ -82,21 +125,19 @@ func (s *schema) tagNames() []string {
 	return out
 }
 
-// isSelectorName reports whether a call name is a selector.
-func isSelectorName(n string) bool { return funcs.IsSelector(n) }
-
-// multiRow tells functions that return several rows per window.
-func multiRow(n string) bool {
-	switch n {
-	case "top", "bottom", "distinct", "sample":
-		return true
+// prepareSelect resolves stmt's sources (running its subqueries) and plans it.
+func (e *Executor) prepareSelect(ctx context.Context, stmt *influxql.SelectStatement, opts ExecOptions, stats *execStats) (*selectPlan, error) {
+	src, err := e.resolveSources(ctx, stmt, opts, stats)
+	if err != nil {
+		return nil, err
 	}
-	return false
+	return e.planSelect(stmt, src, opts.Now)
 }
 
-// planSelect analyses stmt against the union schema of the measurements it reads.
-func (e *Executor) planSelect(stmt *influxql.SelectStatement, sch *schema, now time.Time) (*selectPlan, error) {
-	p := &selectPlan{stmt: stmt, loc: stmt.TimeZone(), ascending: stmt.TimeAscending()}
+// planSelect analyses stmt against the union schema of the sources it reads.
+func (e *Executor) planSelect(stmt *influxql.SelectStatement, src *source, now time.Time) (*selectPlan, error) {
+	sch := src.schema
+	p := &selectPlan{stmt: stmt, src: src, loc: stmt.TimeZone(), ascending: stmt.TimeAscending()}
 	fs := stmt.FillSpec()
 	p.fill, p.fillValue = fs.Option, fs.Value
 
@@ -105,6 +146,7 @@ func (e *Executor) planSelect(stmt *influxql.SelectStatement, sch *schema, now t
 		return nil, err
 	}
 	p.tr = tr
+	p.emptyRange = tr.Empty()
 	// A name that is not a field is a tag, even one no series has (InfluxDB: a
 	// missing tag compares as the empty string).
 	tagPart, fieldPart := influxql.SplitPredicates(rest, func(name string) bool {
@@ -136,12 +178,89 @@ func (e *Executor) planSelect(stmt *influxql.SelectStatement, sch *schema, now t
 	// 1.x accepts; combining sample() with anything else it does not.
 	oneSample := len(stmt.Fields) == 1 && len(p.calls) > 0 && p.calls[0].name == "sample"
 	for _, c := range p.calls {
-		if multiRow(c.name) && len(p.calls) > 1 && !(oneSample && c.name == "sample") {
+		if c.fn != nil && c.fn.MultiRow && len(p.calls) > 1 && !(oneSample && c.name == "sample") {
 			return nil, errorf("%s() cannot be combined with other functions or fields", c.name)
 		}
 	}
+	if err := p.choosePaths(); err != nil {
+		return nil, err
+	}
 	dedupColumnNames(p.columns, p.aliased)
 	return p, nil
+}
+
+// choosePaths decides how each call runs and its output type. A streaming
+// accumulator needs a function that has one, a numeric field (strings and
+// booleans go through points), no other fields to carry along, no per-row field
+// filter and stored series (subquery results are points already); block headers
+// answer for it only in ascending time order.
+func (p *selectPlan) choosePaths() error {
+	aux := len(auxRefs(p.exprs)) > 0
+	stored := len(p.src.subqueries) == 0
+	for _, c := range p.calls {
+		if t, ok := p.src.schema.fields[c.field]; ok {
+			c.inType = funcType(t)
+		}
+		if c.rawTrans {
+			c.path = pathRawTransform
+			c.outType = c.inType
+		} else {
+			c.path, c.why = pathWindow, ""
+			numeric := c.inType == funcs.Unknown || c.inType == funcs.Float || c.inType == funcs.Integer || c.inType == funcs.Unsigned
+			_, hasAcc := c.fn.NewAccumulator()
+			switch {
+			case !hasAcc:
+			case !numeric:
+				c.why = c.inType.String() + " field"
+			case aux:
+				c.why = "other fields carried with the selected point"
+			case p.fieldCond != nil:
+				c.why = "field filter per row"
+			case !stored:
+				c.why = "subquery source"
+			case !c.fn.HeaderStats:
+				c.path = pathAccumulator
+			case !p.ascending:
+				c.path, c.why = pathAccumulator, "ORDER BY time DESC"
+			default:
+				c.path = pathHeaders
+			}
+			c.outType = c.inType
+			if c.inType != funcs.Unknown {
+				c.outType, _ = c.fn.OutputType(c.inType) // a wrong type was refused by addCall
+			}
+		}
+		if c.trans != nil {
+			tf, err := c.trans.NewTransform(c.targs, p.interval)
+			if err != nil {
+				return err
+			}
+			c.tfunc = tf
+			if c.outType != funcs.Unknown {
+				out, err := c.trans.OutputType(c.outType)
+				if err != nil {
+					return err
+				}
+				c.outType = out
+			}
+		}
+	}
+	return nil
+}
+
+// limitSeries applies SLIMIT and SOFFSET: they choose among the output series
+// before any is computed.
+func (p *selectPlan) limitSeries(groups []*group) []*group {
+	if off := p.stmt.SOffset; off > 0 {
+		if off >= len(groups) {
+			return nil
+		}
+		groups = groups[off:]
+	}
+	if lim := p.stmt.SLimit; lim > 0 && len(groups) > lim {
+		groups = groups[:lim]
+	}
+	return groups
 }
 
 // addField adds the output columns of one select-list field.
@@ -325,19 +444,20 @@ func (p *selectPlan) addCall(c *influxql.Call, sch *schema) error {
 			return nil
 		}
 	}
+	name := strings.ToLower(c.Name)
+	if funcs.IsMath(name) {
+		// Evaluated per row (evalExpr); Walk visits the calls inside it.
+		return checkMathTypes(c, name, sch)
+	}
 	cp := &callPlan{expr: c}
 	inner := c
-	name := strings.ToLower(c.Name)
 	if funcs.IsTransform(name) {
 		if len(c.Args) == 0 {
 			return errorf("invalid number of arguments for %s, expected at least 1, got 0", name)
 		}
 		cp.transform = name
-		targs, err := literalArgs(c.Args[1:])
-		if err != nil {
-			return err
-		}
-		cp.targs = targs
+		cp.trans, _ = funcs.Lookup(name)
+		cp.targs = cp.trans.CallArgs(c)
 		ic, ok := c.Args[0].(*influxql.Call)
 		if !ok {
 			// derivative(x): a transformation of the raw values.
@@ -370,32 +490,19 @@ func (p *selectPlan) addCall(c *influxql.Call, sch *schema) error {
 		return errorf("expected field argument in %s()", cp.name)
 	}
 	cp.field = ref.Val
-	rest := inner.Args[1:]
-	if cp.name == "top" || cp.name == "bottom" {
-		// top(field, [tag or field names...,] N)
-		for _, a := range rest {
-			if r, ok := a.(*influxql.VarRef); ok {
-				cp.args = append(cp.args, r.Val)
-			}
-		}
-		lits, err := literalArgs(filterLiterals(rest))
-		if err != nil {
-			return err
-		}
-		if len(lits) > 0 {
-			if n, ok := lits[len(lits)-1].(int64); ok && p.stmt.Limit > 0 && n > int64(p.stmt.Limit) {
-				return errorf("limit (%d) in %s function can not be larger than the LIMIT (%d) in the select statement", n, cp.name, p.stmt.Limit)
-			}
-		}
-		cp.args = append(cp.args, lits...)
-	} else {
-		lits, err := literalArgs(rest)
-		if err != nil {
-			return err
-		}
-		cp.args = lits
+	f, ok := funcs.Lookup(cp.name)
+	if !ok {
+		return errorf("undefined function %s()", inner.Name)
 	}
-	w, err := funcs.NewWindowFunc(cp.name, cp.args)
+	// top(field, [tag or field names...,] N): the names come first, as strings.
+	cp.args = f.CallArgs(inner)
+	cp.fn = f
+	if (cp.name == "top" || cp.name == "bottom") && len(cp.args) > 0 {
+		if n, ok := cp.args[len(cp.args)-1].(int64); ok && p.stmt.Limit > 0 && n > int64(p.stmt.Limit) {
+			return errorf("limit (%d) in %s function can not be larger than the LIMIT (%d) in the select statement", n, cp.name, p.stmt.Limit)
+		}
+	}
+	w, err := f.NewWindow(cp.args)
 	if err != nil {
 		return err
 	}
@@ -422,36 +529,21 @@ func containsNode(ex influxql.Expr, n influxql.Node) bool {
 	return found
 }
 
-func filterLiterals(args []influxql.Expr) []influxql.Expr {
-	var out []influxql.Expr
-	for _, a := range args {
-		if _, ok := a.(*influxql.VarRef); !ok {
-			out = append(out, a)
+// checkMathTypes rejects a math function over a field whose type it does not
+// take (abs of a string), as InfluxDB does before reading; other arguments'
+// types are known only per row, where a wrong one yields null.
+func checkMathTypes(c *influxql.Call, name string, sch *schema) error {
+	f, _ := funcs.Lookup(name)
+	in := make([]funcs.Type, len(c.Args))
+	for i, a := range c.Args {
+		if ref, ok := a.(*influxql.VarRef); ok {
+			if t, ok := sch.fields[ref.Val]; ok {
+				in[i] = funcType(t)
+			}
 		}
 	}
-	return out
-}
-
-// literalArgs converts literal call arguments to Go values.
-func literalArgs(args []influxql.Expr) ([]any, error) {
-	out := make([]any, 0, len(args))
-	for _, a := range args {
-		switch l := a.(type) {
-		case *influxql.IntegerLiteral:
-			out = append(out, l.Val)
-		case *influxql.NumberLiteral:
-			out = append(out, l.Val)
-		case *influxql.DurationLiteral:
-			out = append(out, l.Val)
-		case *influxql.StringLiteral:
-			out = append(out, l.Val)
-		case *influxql.BooleanLiteral:
-			out = append(out, l.Val)
-		default:
-			return nil, errorf("expected literal argument, got %s", a.String())
-		}
-	}
-	return out, nil
+	_, err := f.MathType(in)
+	return err
 }
 
 func (p *selectPlan) isGroupTag(name string) bool {

@@ -50,8 +50,9 @@ type execStats struct {
 
 // source is the resolved input of a SELECT: its series and their union schema.
 type source struct {
-	series []*seriesRef
-	schema *schema
+	series     []*seriesRef
+	schema     *schema
+	subqueries []*selectPlan // the plans of the FROM subqueries, for EXPLAIN
 }
 
 // selectRun is one execution of a planned SELECT.
@@ -73,7 +74,7 @@ type selectRun struct {
 }
 
 func (e *Executor) executeSelect(ctx context.Context, stmt *influxql.SelectStatement, opts ExecOptions) (*StatementResult, error) {
-	if err := stmt.Validate(); err != nil {
+	if err := stmt.Validate(funcs.Registry{}); err != nil {
 		return nil, err
 	}
 	series, plan, err := e.runSelect(ctx, stmt, opts, &execStats{})
@@ -89,38 +90,41 @@ func (e *Executor) executeSelect(ctx context.Context, stmt *influxql.SelectState
 
 // runSelect plans and executes stmt, returning the output series.
 func (e *Executor) runSelect(ctx context.Context, stmt *influxql.SelectStatement, opts ExecOptions, stats *execStats) ([]*ResultSeries, *selectPlan, error) {
-	src, err := e.resolveSources(ctx, stmt, opts, stats)
+	plan, err := e.prepareSelect(ctx, stmt, opts, stats)
 	if err != nil {
 		return nil, nil, err
 	}
-	plan, err := e.planSelect(stmt, src.schema, opts.Now)
+	out, err := e.executePlan(ctx, plan, opts, stats, nil)
 	if err != nil {
 		return nil, nil, err
 	}
-	if plan.tr.Empty() {
-		return nil, plan, nil
+	return out, plan, nil
+}
+
+// executePlan runs a plan: the series matching its tag predicate, grouped into
+// output series, SLIMIT/SOFFSET applied, each group computed. EXPLAIN ANALYZE
+// runs the same; observe, when set, sees the groups before they are computed
+// and stops there by returning false (plain EXPLAIN).
+func (e *Executor) executePlan(ctx context.Context, plan *selectPlan, opts ExecOptions, stats *execStats, observe func(*selectRun, []*seriesRef, []*group) bool) ([]*ResultSeries, error) {
+	if plan.emptyRange {
+		return nil, nil
 	}
 	run := &selectRun{e: e, ctx: ctx, plan: plan, now: opts.Now, stats: stats}
+	refs, err := run.filterSeries(plan.src)
+	if err != nil {
+		return nil, err
+	}
+	groups := plan.limitSeries(run.groupSeries(refs))
+	if observe != nil && !observe(run, refs, groups) {
+		return nil, nil
+	}
+	// The windows read beyond the statement's range (EXPLAIN prints that
+	// range): on a copy, so the plan stays what was prepared.
+	read := *plan
+	run.plan = &read
 	run.limitImplicitStart()
 	run.extendForTransforms()
-	refs, err := run.filterSeries(src)
-	if err != nil {
-		return nil, nil, err
-	}
-	groups := run.groupSeries(refs)
-	// SLIMIT/SOFFSET choose among the output series before any is computed.
-	if stmt.SOffset > 0 {
-		if stmt.SOffset >= len(groups) {
-			groups = nil
-		} else {
-			groups = groups[stmt.SOffset:]
-		}
-	}
-	if stmt.SLimit > 0 && len(groups) > stmt.SLimit {
-		groups = groups[:stmt.SLimit]
-	}
-	out, err := run.executeGroups(groups)
-	return out, plan, err
+	return run.executeGroups(groups)
 }
 
 // resolveSources finds the series a SELECT reads and their schema: stored
@@ -135,10 +139,11 @@ func (e *Executor) resolveSources(ctx context.Context, stmt *influxql.SelectStat
 			if err != nil {
 				return nil, err
 			}
-			inner, _, err := e.runSelect(ctx, sub, opts, stats)
+			inner, innerPlan, err := e.runSelect(ctx, sub, opts, stats)
 			if err != nil {
 				return nil, err
 			}
+			src.subqueries = append(src.subqueries, innerPlan)
 			for _, rs := range inner {
 				ref := &seriesRef{measurement: rs.Name, tags: rs.Tags, mem: map[string][]funcs.Point{}}
 				ref.key = seriesKey(rs.Name, rs.Tags)
@@ -1244,6 +1249,12 @@ func auxRefs(exprs []influxql.Expr) []string {
 			walk(x.RHS)
 		case *influxql.ParenExpr:
 			walk(x.Expr)
+		case *influxql.Call:
+			if funcs.IsMath(strings.ToLower(x.Name)) {
+				for _, a := range x.Args {
+					walk(a)
+				}
+			}
 		}
 	}
 	for _, ex := range exprs {
@@ -1255,7 +1266,7 @@ func auxRefs(exprs []influxql.Expr) []string {
 // computeCall computes one call for every window of a group.
 func (r *selectRun) computeCall(g *group, c *callPlan, aux []string) (*callResult, error) {
 	res := &callResult{byWindow: map[int64][]funcs.Point{}}
-	if c.rawTrans {
+	if c.path == pathRawTransform {
 		// derivative(x) and friends over the raw values: one "window".
 		var pts []funcs.Point
 		for _, s := range g.series {
@@ -1271,7 +1282,7 @@ func (r *selectRun) computeCall(g *group, c *callPlan, aux []string) (*callResul
 		}
 		return res, nil
 	}
-	if _, ok := funcs.NewAccumulator(c.name); ok && len(aux) == 0 && r.plan.fieldCond == nil && allStored(g) {
+	if c.path == pathHeaders || c.path == pathAccumulator {
 		return r.accumulate(g, c)
 	}
 	return r.windowCall(g, c, aux)
@@ -1382,15 +1393,6 @@ func (r *selectRun) rowFields(c *callPlan, aux []string, s *seriesRef) []string 
 	return out
 }
 
-func allStored(g *group) bool {
-	for _, s := range g.series {
-		if s.mem != nil {
-			return false
-		}
-	}
-	return true
-}
-
 // accumulate is the hot path: streaming accumulators per window, fed block by
 // block, answering from block headers when a block lies in one window.
 func (r *selectRun) accumulate(g *group, c *callPlan) (*callResult, error) {
@@ -1398,7 +1400,7 @@ func (r *selectRun) accumulate(g *group, c *callPlan) (*callResult, error) {
 	get := func(ws int64) funcs.Accumulator {
 		a := accs[ws]
 		if a == nil {
-			a, _ = funcs.NewAccumulator(c.name)
+			a, _ = c.fn.NewAccumulator()
 			accs[ws] = a
 		}
 		return a
@@ -1441,7 +1443,7 @@ func (r *selectRun) accumulateSeries(s *seriesRef, c *callPlan, get func(int64) 
 	defer cur.Close()
 	var desc []*block.Column
 	for cur.Next() {
-		if h := cur.Stats(); h != nil && p.ascending && (p.interval <= 0 || r.windowOf(h.MinTime) == r.windowOf(h.MaxTime)) {
+		if h := cur.Stats(); h != nil && c.path == pathHeaders && (p.interval <= 0 || r.windowOf(h.MinTime) == r.windowOf(h.MaxTime)) {
 			if get(r.windowOf(h.MinTime)).AddStats(statsOf(h)) {
 				r.stats.blocksStats.Add(1)
 				*points += int64(h.Count)
@@ -1543,21 +1545,17 @@ func statsOf(h *block.Header) funcs.Stats {
 // per InfluxDB's rules, fill applied, then the transformation if any.
 func (r *selectRun) assembleCall(c *callPlan, res *callResult, starts []int64, ncalls int) ([]funcs.Point, error) {
 	p := r.plan
-	if c.rawTrans {
+	if c.path == pathRawTransform {
 		var pts []funcs.Point
 		for _, ws := range starts {
 			pts = append(pts, res.byWindow[ws]...)
 		}
-		tf, err := funcs.NewTransform(c.transform, c.targs, p.interval)
-		if err != nil {
-			return nil, err
-		}
-		return tf(pts)
+		return c.tfunc(pts)
 	}
 	// A lone selector without GROUP BY time keeps its point's time; everything else
 	// is timed at the window (or range) start.
-	ownTime := p.interval <= 0 && ncalls == 1 && isSelectorName(c.name) && c.transform == ""
-	if multiRow(c.name) && c.name != "distinct" {
+	ownTime := p.interval <= 0 && ncalls == 1 && c.fn.Kind == funcs.Selector && c.transform == ""
+	if c.fn.MultiRow && c.name != "distinct" {
 		ownTime = true
 	}
 	var pts []funcs.Point
@@ -1604,11 +1602,7 @@ func (r *selectRun) assembleCall(c *callPlan, res *callResult, starts []int64, n
 	if c.transform == "" {
 		return pts, nil
 	}
-	tf, err := funcs.NewTransform(c.transform, c.targs, p.interval)
-	if err != nil {
-		return nil, err
-	}
-	return tf(pts)
+	return c.tfunc(pts)
 }
 
 type linearMarker struct{}

@@ -65,11 +65,14 @@ func fuzzSelect(p *fuzzPicker) string {
 			if p.next()%2 == 0 {
 				inner = num()
 			}
-			return p.pick("derivative", "non_negative_derivative", "difference", "moving_average", "cumulative_sum", "elapsed") +
-				"(" + inner + p.pick("", ", 1s", ", 2", ", 1m") + ")"
+			return p.pick("derivative", "non_negative_derivative", "difference", "moving_average", "cumulative_sum", "elapsed", "holt_winters", "holt_winters_with_fit") +
+				"(" + inner + p.pick("", ", 1s", ", 2", ", 1m", ", 3, 2", ", 2, 0") + ")"
 		case 6:
 			if depth > 2 {
 				return num()
+			}
+			if p.next()%3 == 0 {
+				return p.pick("abs", "sqrt", "round", "ln", "floor", "pow", "atan2", "log") + "(" + expr(depth+1) + p.pick("", ", 2") + ")"
 			}
 			return expr(depth+1) + " " + p.pick("+", "-", "*", "/", "%") + " " + expr(depth+1)
 		case 7:

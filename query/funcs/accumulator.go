@@ -43,28 +43,15 @@ type Stats struct {
 	UMin, UMax, USum, UFirst, ULast uint64
 }
 
-// NewAccumulator returns a streaming accumulator for count, sum, mean, min,
-// max, first, last or spread, and false for any other function.
+// NewAccumulator returns the streaming accumulator of function name (count,
+// sum, mean, min, max, first, last, spread: the entries of table.go with an
+// accumulator), and false for any other function.
 func NewAccumulator(name string) (Accumulator, bool) {
-	switch name {
-	case "count":
-		return &countAcc{}, true
-	case "sum":
-		return &sumAcc{}, true
-	case "mean":
-		return &meanAcc{}, true
-	case "min":
-		return &selAcc{kind: selMin}, true
-	case "max":
-		return &selAcc{kind: selMax}, true
-	case "first":
-		return &selAcc{kind: selFirst}, true
-	case "last":
-		return &selAcc{kind: selLast}, true
-	case "spread":
-		return &spreadAcc{}, true
+	f, ok := table[name]
+	if !ok {
+		return nil, false
 	}
-	return nil, false
+	return f.NewAccumulator()
 }
 
 // ---- count ----

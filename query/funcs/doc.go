@@ -1,16 +1,37 @@
-// Package funcs is Strata's InfluxQL function library: the aggregates
-// (count, sum, mean, median, mode, spread, stddev, integral, distinct,
-// count(distinct)), the selectors (min, max, first, last, percentile, top,
-// bottom, sample) and the transformations (derivative, non_negative_derivative,
-// difference, non_negative_difference, moving_average, cumulative_sum, elapsed).
+// Package funcs is Strata's InfluxQL function library and its one registry:
+// every function InfluxQL can call is declared once, as an entry of table.go
+// (a *Func): its name; its kind (aggregate, selector, transform, math); its
+// argument rules with InfluxDB 1.x's exact error texts; the input types it
+// accepts and its output type; its implementation constructor (a window
+// function, a transformation, a streaming accumulator, a per-row math
+// function); and whether its accumulator answers whole storage blocks from
+// their headers.
 //
-// It owns the arithmetic only. The planner classifies calls with IsAggregate,
-// IsSelector, IsTransform and OutputType; the executor builds a WindowFunc per
-// call with NewWindowFunc and feeds it one group's points per time window, or,
-// for the hot simple aggregates, folds decoded columns and block statistics
-// into an Accumulator without materializing points. Transformations run once
-// per group over the already aggregated series (NewTransform). Nothing here
-// touches storage or HTTP.
+// Everything else reads that entry. The InfluxQL validator
+// (influxql.SelectStatement.Validate) asks Registry about every call, so the
+// argument checks live here and nowhere else; the planner in query/ takes
+// kind, output type and constructors from Lookup and chooses each call's
+// execution path from them; EXPLAIN prints what the planner chose.
+//
+// To add a function: add its entry to table.go and its arithmetic in a file
+// of its own (math.go, holtwinters.go are examples), and a call of it to
+// TestRegistryComplete, which fails until the entry is complete.
+//
+// The functions: the aggregates (count, sum, mean, median, mode, spread,
+// stddev, integral, distinct, count(distinct)), the selectors (min, max,
+// first, last, percentile, top, bottom, sample), the transformations
+// (derivative, non_negative_derivative, difference, non_negative_difference,
+// moving_average, cumulative_sum, elapsed, holt_winters,
+// holt_winters_with_fit) and the math functions of InfluxDB 1.8 (abs, acos,
+// asin, atan, atan2, ceil, cos, exp, floor, ln, log, log2, log10, pow, round,
+// sin, sqrt, tan).
+//
+// The executor builds a WindowFunc per call and feeds it one group's points
+// per time window, or, for the hot simple aggregates, folds decoded columns
+// and block statistics into an Accumulator without materializing points.
+// Transformations run once per group over the already aggregated series.
+// Math functions apply per row (Func.Apply). Nothing here touches storage or
+// HTTP.
 //
 // The numbers are InfluxDB 1.x's (checked against answers recorded from a live
 // 1.6.7): the tie rules of the selectors, integer wrapping in sum, the

@@ -120,7 +120,7 @@ func seriesType(pts []Point) (Type, error) {
 // literalType names an argument's Go type the way InfluxDB's parser names the
 // literal in its argument errors.
 func literalType(v any) string {
-	switch v.(type) {
+	switch x := v.(type) {
 	case float64:
 		return "*influxql.NumberLiteral"
 	case int64, int:
@@ -131,6 +131,8 @@ func literalType(v any) string {
 		return "*influxql.BooleanLiteral"
 	case time.Duration:
 		return "*influxql.DurationLiteral"
+	case exprArg:
+		return x.typeName()
 	case nil:
 		return "<nil>"
 	}

@@ -14,15 +14,16 @@ type TransformFunc func(pts []Point) ([]Point, error)
 // N int64 > 1), elapsed (args: optional unit, default 1ns). interval is the
 // GROUP BY time interval, 0 without GROUP BY time.
 func NewTransform(name string, args []any, interval time.Duration) (TransformFunc, error) {
-	s, ok := specs[name]
+	f, ok := table[name]
 	if !ok {
 		return nil, errUndefined(name)
 	}
-	if s.kind != kindTransform {
-		return nil, errorf("%s is not a transformation", name)
-	}
-	switch name {
-	case "derivative", "non_negative_derivative":
+	return f.NewTransform(args, interval)
+}
+
+func newDerivative(name string) func([]any, time.Duration) (TransformFunc, error) {
+	nonNeg := name == "non_negative_derivative"
+	return func(args []any, interval time.Duration) (TransformFunc, error) {
 		def := time.Second
 		if interval > 0 {
 			def = interval
@@ -31,38 +32,47 @@ func NewTransform(name string, args []any, interval time.Duration) (TransformFun
 		if err != nil {
 			return nil, err
 		}
-		nonNeg := name == "non_negative_derivative"
 		return typed(name, func(pts []Point, t Type) []Point { return derivative(pts, t, unit, nonNeg) }), nil
-	case "difference", "non_negative_difference":
-		if len(args) != 0 {
-			return nil, argCountError(name, 1, 1, len(args))
-		}
-		nonNeg := name == "non_negative_difference"
-		return typed(name, func(pts []Point, t Type) []Point { return difference(pts, t, nonNeg) }), nil
-	case "cumulative_sum":
-		if len(args) != 0 {
-			return nil, argCountError(name, 1, 1, len(args))
-		}
-		return typed(name, cumulativeSum), nil
-	case "moving_average":
-		if len(args) != 1 {
-			return nil, argCountError(name, 2, 2, len(args))
-		}
-		n, ok := args[0].(int64)
-		if !ok {
-			return nil, errorf("second argument for moving_average must be an integer, got %s", literalType(args[0]))
-		}
-		if n <= 1 {
-			return nil, errorf("moving_average window must be greater than 1, got %d", n)
-		}
-		return typed(name, func(pts []Point, t Type) []Point { return movingAverage(pts, t, int(n)) }), nil
-	default: // elapsed
-		unit, err := durationArg(name, args, time.Nanosecond)
-		if err != nil {
-			return nil, err
-		}
-		return typed(name, func(pts []Point, _ Type) []Point { return elapsed(pts, int64(unit)) }), nil
 	}
+}
+
+func newDifference(name string) func([]any, time.Duration) (TransformFunc, error) {
+	nonNeg := name == "non_negative_difference"
+	return func(args []any, _ time.Duration) (TransformFunc, error) {
+		if len(args) != 0 {
+			return nil, argCountError(name, 1, 1, len(args))
+		}
+		return typed(name, func(pts []Point, t Type) []Point { return difference(pts, t, nonNeg) }), nil
+	}
+}
+
+func newCumulativeSum(args []any, _ time.Duration) (TransformFunc, error) {
+	if len(args) != 0 {
+		return nil, argCountError("cumulative_sum", 1, 1, len(args))
+	}
+	return typed("cumulative_sum", cumulativeSum), nil
+}
+
+func newMovingAverage(args []any, _ time.Duration) (TransformFunc, error) {
+	if len(args) != 1 {
+		return nil, argCountError("moving_average", 2, 2, len(args))
+	}
+	n, ok := args[0].(int64)
+	if !ok {
+		return nil, errorf("second argument for moving_average must be an integer, got %s", literalType(args[0]))
+	}
+	if n <= 1 {
+		return nil, errorf("moving_average window must be greater than 1, got %d", n)
+	}
+	return typed("moving_average", func(pts []Point, t Type) []Point { return movingAverage(pts, t, int(n)) }), nil
+}
+
+func newElapsed(args []any, _ time.Duration) (TransformFunc, error) {
+	unit, err := durationArg("elapsed", args, time.Nanosecond)
+	if err != nil {
+		return nil, err
+	}
+	return typed("elapsed", func(pts []Point, _ Type) []Point { return elapsed(pts, int64(unit)) }), nil
 }
 
 func typed(name string, f func([]Point, Type) []Point) TransformFunc {

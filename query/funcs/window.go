@@ -25,51 +25,67 @@ type WindowFunc func(pts []Point, windowStart int64) ([]Point, error)
 // each Point's Aux; integral's unit (time.Duration). Errors carry InfluxDB's
 // texts.
 func NewWindowFunc(name string, args []any) (WindowFunc, error) {
-	s, ok := specs[name]
-	if !ok || s.kind == kindTransform {
-		if ok {
-			return nil, errorf("%s is a transformation, not a window function", name)
-		}
+	f, ok := table[name]
+	if !ok {
 		return nil, errUndefined(name)
 	}
-	switch name {
-	case "integral":
-		unit, err := durationArg(name, args, time.Second)
-		if err != nil {
+	return f.NewWindow(args)
+}
+
+func newIntegral(args []any) (WindowFunc, error) {
+	unit, err := durationArg("integral", args, time.Second)
+	if err != nil {
+		return nil, err
+	}
+	return func(pts []Point, ws int64) ([]Point, error) {
+		return integralWindow(pts, ws, unit)
+	}, nil
+}
+
+func newPercentile(args []any) (WindowFunc, error) {
+	if len(args) != 1 {
+		return nil, argCountError("percentile", 2, 2, len(args))
+	}
+	var p float64
+	switch v := args[0].(type) {
+	case float64:
+		p = v
+	case int64:
+		p = float64(v)
+	default:
+		return nil, errorf("expected float argument in percentile()")
+	}
+	return func(pts []Point, ws int64) ([]Point, error) { return percentile(pts, p) }, nil
+}
+
+func newSample(args []any) (WindowFunc, error) {
+	if len(args) != 1 {
+		return nil, argCountError("sample", 2, 2, len(args))
+	}
+	n, ok := args[0].(int64)
+	if !ok {
+		return nil, errorf("expected integer argument in sample()")
+	}
+	if n < 1 {
+		return nil, errorf("sample window must be greater than 1, got %d", n)
+	}
+	return func(pts []Point, ws int64) ([]Point, error) { return sample(pts, ws, int(n)) }, nil
+}
+
+func topBottomArity(name string) func(int) error {
+	return func(n int) error {
+		if n < 2 {
+			return errorf("invalid number of arguments for %s, expected at least 2, got %d", name, n)
+		}
+		return nil
+	}
+}
+
+func newTopBottom(name string) func(args []any) (WindowFunc, error) {
+	top := name == "top"
+	return func(args []any) (WindowFunc, error) {
+		if err := topBottomArity(name)(len(args) + 1); err != nil {
 			return nil, err
-		}
-		return func(pts []Point, ws int64) ([]Point, error) {
-			return integralWindow(pts, ws, unit)
-		}, nil
-	case "percentile":
-		if len(args) != 1 {
-			return nil, argCountError(name, 2, 2, len(args))
-		}
-		var p float64
-		switch v := args[0].(type) {
-		case float64:
-			p = v
-		case int64:
-			p = float64(v)
-		default:
-			return nil, errorf("expected float argument in percentile()")
-		}
-		return func(pts []Point, ws int64) ([]Point, error) { return percentile(pts, p) }, nil
-	case "sample":
-		if len(args) != 1 {
-			return nil, argCountError(name, 2, 2, len(args))
-		}
-		n, ok := args[0].(int64)
-		if !ok {
-			return nil, errorf("expected integer argument in sample()")
-		}
-		if n < 1 {
-			return nil, errorf("sample window must be greater than 1, got %d", n)
-		}
-		return func(pts []Point, ws int64) ([]Point, error) { return sample(pts, ws, int(n)) }, nil
-	case "top", "bottom":
-		if len(args) < 1 {
-			return nil, errorf("invalid number of arguments for %s, expected at least 2, got %d", name, len(args)+1)
 		}
 		n, ok := args[len(args)-1].(int64)
 		if !ok {
@@ -84,49 +100,41 @@ func NewWindowFunc(name string, args []any) (WindowFunc, error) {
 				return nil, errorf("only fields or tags are allowed in %s(), found %s", name, literalString(a))
 			}
 		}
-		top := name == "top"
 		return func(pts []Point, ws int64) ([]Point, error) { return topBottom(name, pts, int(n), tags, top) }, nil
 	}
-	if len(args) != 0 {
-		if name == "distinct" || name == "count_distinct" {
-			return nil, errorf("distinct function can only have one argument")
-		}
-		return nil, argCountError(name, 1, 1, len(args))
+}
+
+func distinctArity(n int) error {
+	switch {
+	case n == 0:
+		return errorf("distinct function requires at least one argument")
+	case n > 1:
+		return errorf("distinct function can only have one argument")
 	}
-	f := windowFuncs[name]
-	return func(pts []Point, ws int64) ([]Point, error) {
-		t, err := checkType(name, pts)
-		if err != nil || t == Unknown {
-			return nil, err
+	return nil
+}
+
+// newSimple returns the constructor of an argument-less window function.
+func newSimple(name string, f simpleFunc) func(args []any) (WindowFunc, error) {
+	return func(args []any) (WindowFunc, error) {
+		if len(args) != 0 {
+			if name == "distinct" || name == "count_distinct" {
+				return nil, distinctArity(len(args) + 1)
+			}
+			return nil, argCountError(name, 1, 1, len(args))
 		}
-		return f(pts, ws, t), nil
-	}, nil
+		return func(pts []Point, ws int64) ([]Point, error) {
+			t, err := checkType(name, pts)
+			if err != nil || t == Unknown {
+				return nil, err
+			}
+			return f(pts, ws, t), nil
+		}, nil
+	}
 }
 
 // simpleFunc is an argument-less window function over a checked type t.
 type simpleFunc func(pts []Point, ws int64, t Type) []Point
-
-var windowFuncs map[string]simpleFunc
-
-func init() {
-	// Assigned here rather than in the declaration: the functions reference
-	// helpers that reference specs, and Go rejects the initialization cycle.
-	windowFuncs = map[string]simpleFunc{
-		"count":          countFunc,
-		"sum":            sumFunc,
-		"mean":           meanFunc,
-		"median":         medianFunc,
-		"mode":           modeFunc,
-		"spread":         spreadFunc,
-		"stddev":         stddevFunc,
-		"distinct":       distinctFunc,
-		"count_distinct": countDistinctFunc,
-		"min":            selectorFunc(selMin),
-		"max":            selectorFunc(selMax),
-		"first":          selectorFunc(selFirst),
-		"last":           selectorFunc(selLast),
-	}
-}
 
 // tv is one non-nil value with its time and index in the caller's slice.
 type tv[T any] struct {

@@ -20,7 +20,8 @@
 //	parser.go    ParseQuery/ParseStatement/ParseExpr, ParseError, statements
 //	parser_expr.go  expressions (precedence climbing) and SELECT clauses
 //	duration.go  duration literals: <int><unit> groups, units ns u µ ms s m h d w
-//	validate.go  InfluxDB's semantic checks on SELECT (functions, aggregates)
+//	validate.go  InfluxDB's semantic checks on SELECT; the function rules come
+//	             from a Functions (query/funcs.Registry), not from here
 //	analyze.go   time ranges, predicate split, GROUP BY helpers for the planner
 //	bind.go      $param substitution from JSON-decoded values
 //

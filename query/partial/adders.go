@@ -1,0 +1,129 @@
+package partial
+
+import (
+	"fmt"
+
+	"github.com/strata-db/strata/query/funcs"
+)
+
+// adders routes the typed Add methods to a state's one typed fold. A state
+// embeds it and binds the fold for its own type; the other four methods
+// report ErrType. The fold is only called with equal, non-zero lengths.
+type adders struct {
+	kind Kind
+	typ  funcs.Type
+	f    func([]int64, []float64) error
+	i    func([]int64, []int64) error
+	u    func([]int64, []uint64) error
+	s    func([]int64, []string) error
+	b    func([]int64, []bool) error
+}
+
+func (a *adders) Kind() Kind       { return a.kind }
+func (a *adders) Type() funcs.Type { return a.typ }
+
+func (a *adders) AddFloats(ts []int64, vs []float64) error {
+	return call(a, a.f, ts, vs, funcs.Float)
+}
+func (a *adders) AddInts(ts []int64, vs []int64) error { return call(a, a.i, ts, vs, funcs.Integer) }
+func (a *adders) AddUints(ts []int64, vs []uint64) error {
+	return call(a, a.u, ts, vs, funcs.Unsigned)
+}
+func (a *adders) AddStrings(ts []int64, vs []string) error {
+	return call(a, a.s, ts, vs, funcs.String)
+}
+func (a *adders) AddBools(ts []int64, vs []bool) error { return call(a, a.b, ts, vs, funcs.Boolean) }
+
+// EndSeries is a no-op for every kind but sum and mean, which override it.
+func (a *adders) EndSeries() {}
+
+func call[T any](a *adders, f func([]int64, []T) error, ts []int64, vs []T, t funcs.Type) error {
+	if f == nil {
+		return fmt.Errorf("%w: %s state of %s values given %s values", ErrType, a.kind, a.typ, t)
+	}
+	if len(ts) != len(vs) {
+		return fmt.Errorf("partial: %d times for %d values", len(ts), len(vs))
+	}
+	if len(vs) == 0 {
+		return nil
+	}
+	return f(ts, vs)
+}
+
+// bind sets the fold of T's type.
+func bind[T any](a *adders, k Kind, t funcs.Type, f func([]int64, []T) error) {
+	a.kind, a.typ = k, t
+	switch g := any(f).(type) {
+	case func([]int64, []float64) error:
+		a.f = g
+	case func([]int64, []int64) error:
+		a.i = g
+	case func([]int64, []uint64) error:
+		a.u = g
+	case func([]int64, []string) error:
+		a.s = g
+	case func([]int64, []bool) error:
+		a.b = g
+	}
+}
+
+// sameAs returns other as the receiver's concrete type when kind and type
+// match, for Merge.
+func sameAs[S State](recv S, other State) (S, error) {
+	o, ok := other.(S)
+	if !ok || other.Kind() != recv.Kind() || other.Type() != recv.Type() {
+		var zero S
+		if other == nil {
+			return zero, fmt.Errorf("%w: merge of nil into %s", ErrMismatch, recv.Kind())
+		}
+		return zero, fmt.Errorf("%w: cannot merge %s of %s into %s of %s", ErrMismatch,
+			other.Kind(), other.Type(), recv.Kind(), recv.Type())
+	}
+	return o, nil
+}
+
+// checkStats validates a block's statistics against the state's type.
+func checkStats(a *adders, s funcs.Stats) error {
+	if funcs.Type(s.Type) != a.typ {
+		return fmt.Errorf("%w: %s block statistics for a %s state of %s values", ErrType,
+			funcs.Type(s.Type), a.kind, a.typ)
+	}
+	if s.Count < 0 {
+		return fmt.Errorf("partial: negative block count %d", s.Count)
+	}
+	return nil
+}
+
+func one(ws int64, v any) []funcs.Point { return []funcs.Point{{Time: ws, Value: v}} }
+
+// number is the numeric column types.
+type number interface{ float64 | int64 | uint64 }
+
+// value is every column type.
+type value interface {
+	float64 | int64 | uint64 | string | bool
+}
+
+// ordered is the types compared with < (booleans are mapped by their states).
+type ordered interface {
+	float64 | int64 | uint64 | string
+}
+
+// statsOf picks the fields of T's type out of block statistics.
+func statsOf[T number](s funcs.Stats) (sum, min, max, first, last T) {
+	switch p := any(&sum).(type) {
+	case *float64:
+		*p = s.FSum
+		*any(&min).(*float64), *any(&max).(*float64) = s.FMin, s.FMax
+		*any(&first).(*float64), *any(&last).(*float64) = s.FFirst, s.FLast
+	case *int64:
+		*p = s.ISum
+		*any(&min).(*int64), *any(&max).(*int64) = s.IMin, s.IMax
+		*any(&first).(*int64), *any(&last).(*int64) = s.IFirst, s.ILast
+	case *uint64:
+		*p = s.USum
+		*any(&min).(*uint64), *any(&max).(*uint64) = s.UMin, s.UMax
+		*any(&first).(*uint64), *any(&last).(*uint64) = s.UFirst, s.ULast
+	}
+	return
+}

@@ -1,0 +1,214 @@
+package partial
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+
+	"github.com/strata-db/strata/query/funcs"
+)
+
+// FormatVersion is the first byte of every encoded state
+// (docs/format/partial-aggregates.md). Decode rejects other versions.
+const FormatVersion = 2
+
+// appendState writes the header and the state's fields.
+func appendState(dst []byte, s state) []byte {
+	dst = append(dst, FormatVersion, byte(s.Kind()), byte(s.Type()))
+	return s.appendFields(dst)
+}
+
+// Decode reads one encoded state; b must hold exactly one. It never panics,
+// and allocates at most a small multiple of len(b): every count is checked
+// against the bytes that remain before anything is allocated.
+func Decode(b []byte) (State, error) {
+	if len(b) < 3 {
+		return nil, fmt.Errorf("%w: %d bytes, shorter than the header", ErrCorrupt, len(b))
+	}
+	if b[0] != FormatVersion {
+		return nil, fmt.Errorf("%w: format version %d, want %d", ErrCorrupt, b[0], FormatVersion)
+	}
+	k, t := Kind(b[1]), funcs.Type(b[2])
+	if _, ok := kindNames[k]; !ok {
+		return nil, fmt.Errorf("%w: unknown kind tag %d", ErrCorrupt, b[1])
+	}
+	if t < funcs.Float || t > funcs.Boolean {
+		return nil, fmt.Errorf("%w: unknown value type %d", ErrCorrupt, b[2])
+	}
+	// Arguments are fields; a placeholder passes newState's checks and
+	// decodeFields overwrites it.
+	s, err := newState(k, t, params{unit: 1, limit: 1})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s does not take %s values", ErrCorrupt, k, t)
+	}
+	r := &reader{b: b[3:]}
+	if err := s.decodeFields(r); err != nil {
+		return nil, err
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	if len(r.b) != 0 {
+		return nil, fmt.Errorf("%w: %d trailing bytes after %s state", ErrCorrupt, len(r.b), k)
+	}
+	return s, nil
+}
+
+// reader consumes an encoding; the first error sticks and later reads
+// return zero values, so field decoders check r.err once at the end.
+type reader struct {
+	b   []byte
+	err error
+}
+
+func (r *reader) fail(format string, args ...any) {
+	if r.err == nil {
+		r.err = fmt.Errorf("%w: "+format, append([]any{ErrCorrupt}, args...)...)
+	}
+	r.b = nil
+}
+
+func (r *reader) byte() byte {
+	if len(r.b) < 1 {
+		r.fail("truncated")
+		return 0
+	}
+	c := r.b[0]
+	r.b = r.b[1:]
+	return c
+}
+
+func (r *reader) uvarint() uint64 {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.fail("bad uvarint")
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) varint() int64 {
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.fail("bad varint")
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) fixed64() uint64 {
+	if len(r.b) < 8 {
+		r.fail("truncated")
+		return 0
+	}
+	v := binary.LittleEndian.Uint64(r.b)
+	r.b = r.b[8:]
+	return v
+}
+
+func (r *reader) float() float64 { return math.Float64frombits(r.fixed64()) }
+
+// flag reads a 0/1 byte.
+func (r *reader) flag() bool {
+	switch r.byte() {
+	case 0:
+		return false
+	case 1:
+		return true
+	}
+	r.fail("flag byte not 0 or 1")
+	return false
+}
+
+// count reads a uvarint element count whose elements take at least min bytes
+// each, refusing counts the remaining input cannot hold (bounded allocation).
+func (r *reader) count(min int) int {
+	n := r.uvarint()
+	if r.err != nil {
+		return 0
+	}
+	if n > uint64(len(r.b)/min) || n > MaxValues {
+		r.fail("count %d larger than the input allows", n)
+		return 0
+	}
+	return int(n)
+}
+
+// nonNegative reads a uvarint that must fit an int (counts of values folded).
+func (r *reader) nonNegative() int64 {
+	n := r.uvarint()
+	if n > math.MaxInt64 {
+		r.fail("count %d overflows", n)
+		return 0
+	}
+	return int64(n)
+}
+
+func appendFloat(b []byte, f float64) []byte {
+	return binary.LittleEndian.AppendUint64(b, math.Float64bits(f))
+}
+
+func appendFlag(b []byte, f bool) []byte {
+	if f {
+		return append(b, 1)
+	}
+	return append(b, 0)
+}
+
+// appendVal encodes one value of a column type: float 8 bytes LE, integer a
+// zigzag varint, unsigned a uvarint, string a uvarint length and the bytes,
+// boolean one byte 0/1.
+func appendVal[T value](b []byte, v T) []byte {
+	switch x := any(v).(type) {
+	case float64:
+		return appendFloat(b, x)
+	case int64:
+		return binary.AppendVarint(b, x)
+	case uint64:
+		return binary.AppendUvarint(b, x)
+	case string:
+		b = binary.AppendUvarint(b, uint64(len(x)))
+		return append(b, x...)
+	case bool:
+		return appendFlag(b, x)
+	}
+	panic("partial: unreachable value type")
+}
+
+// readVal decodes what appendVal encodes.
+func readVal[T value](r *reader) T {
+	var v T
+	switch p := any(&v).(type) {
+	case *float64:
+		*p = r.float()
+	case *int64:
+		*p = r.varint()
+	case *uint64:
+		*p = r.uvarint()
+	case *string:
+		n := r.uvarint()
+		if n > uint64(len(r.b)) {
+			r.fail("string of %d bytes, %d left", n, len(r.b))
+			return v
+		}
+		*p = string(r.b[:n])
+		r.b = r.b[n:]
+	case *bool:
+		*p = r.flag()
+	}
+	return v
+}
+
+// minSize is the fewest bytes one encoded T takes, for count checks.
+func minSize[T value]() int {
+	var v T
+	if _, ok := any(v).(float64); ok {
+		return 8
+	}
+	return 1
+}
+
+func appendUvarint(b []byte, v uint64) []byte { return binary.AppendUvarint(b, v) }
+func appendVarint(b []byte, v int64) []byte   { return binary.AppendVarint(b, v) }
