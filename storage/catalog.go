@@ -67,6 +67,19 @@ type database struct {
 	name      string
 	defaultRP string
 	rps       map[string]*bucket
+	// created orders SHOW DATABASES: an ID from the bucket sequence taken at
+	// creation (0 for databases written before it was kept: their first bucket).
+	created BucketID
+}
+
+// databaseValue is the value of a database's catalog key: the default policy
+// and the creation order.
+func databaseValue(d *database) []byte {
+	v := appendLP(nil, []byte(d.defaultRP))
+	if d.created != 0 {
+		v = appendU32(v, uint32(d.created))
+	}
+	return v
 }
 
 // bucket is the in-memory catalog of one retention policy of a database. Guarded by
@@ -219,11 +232,18 @@ func (c *catalog) addField(d *bucket, m []byte, name string, id FieldID, t Field
 func (c *catalog) load(db *pebble.DB) error {
 	// Databases and their retention policies (buckets).
 	if err := scanPrefix(db, []byte{kindDatabase}, func(k, v []byte) error {
-		rp, _, err := readLP(v)
+		rp, rest, err := readLP(v)
 		if err != nil {
 			return fmt.Errorf("database %q: %w", k[1:], err)
 		}
-		c.byName[string(k[1:])] = &database{name: string(k[1:]), defaultRP: string(rp), rps: map[string]*bucket{}}
+		d := &database{name: string(k[1:]), defaultRP: string(rp), rps: map[string]*bucket{}}
+		if len(rest) == 4 {
+			d.created = BucketID(binary.BigEndian.Uint32(rest))
+			if d.created >= c.nextBucketID {
+				c.nextBucketID = d.created + 1
+			}
+		}
+		c.byName[d.name] = d
 		return nil
 	}); err != nil {
 		return err

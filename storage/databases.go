@@ -112,13 +112,17 @@ func (e *Engine) CreateDatabase(name string, rp *RetentionPolicy) error {
 	if !withRP {
 		policy.Name = "" // no default policy until one is created as DEFAULT
 	}
+	// The database takes an ID of the bucket sequence for its creation order
+	// (its first bucket's, when it has one), so SHOW DATABASES lists it where
+	// it was created even without a policy.
 	id := e.cat.nextBucketID
+	d := &database{name: name, defaultRP: policy.Name, rps: map[string]*bucket{}, created: id}
 	pb := e.pebble.NewBatch()
-	pb.Set(databaseKey(name), appendLP(nil, []byte(policy.Name)), nil)
+	pb.Set(databaseKey(name), databaseValue(d), nil)
 	if withRP {
 		pb.Set(retentionKey(name, policy.Name), retentionValue(id, policy), nil)
-		pb.Set(metaKey(metaNextBucketID), appendU32(nil, uint32(id+1)), nil)
 	}
+	pb.Set(metaKey(metaNextBucketID), appendU32(nil, uint32(id+1)), nil)
 	if err := pb.Commit(pebble.NoSync); err != nil {
 		return err
 	}
@@ -127,10 +131,11 @@ func (e *Engine) CreateDatabase(name string, rp *RetentionPolicy) error {
 	if err := e.persist(); err != nil {
 		return err
 	}
-	d := &database{name: name, defaultRP: policy.Name, rps: map[string]*bucket{}}
 	e.cat.byName[name] = d
 	if withRP {
 		e.cat.addBucket(d, id, policy)
+	} else {
+		e.cat.nextBucketID = id + 1
 	}
 	return nil
 }
@@ -207,10 +212,13 @@ func (e *Engine) Databases() []string {
 	}
 	var out []entry
 	for n, d := range e.cat.byName {
-		first := BucketID(^uint32(0))
-		for _, b := range d.rps {
-			if b.id < first {
-				first = b.id
+		first := d.created
+		if first == 0 { // created before the order was kept: its first bucket
+			first = BucketID(^uint32(0))
+			for _, b := range d.rps {
+				if b.id < first {
+					first = b.id
+				}
 			}
 		}
 		out = append(out, entry{n, first})
@@ -270,7 +278,7 @@ func (e *Engine) CreateRetentionPolicy(db string, rp RetentionPolicy, makeDefaul
 	pb.Set(retentionKey(db, rp.Name), retentionValue(id, rp), nil)
 	pb.Set(metaKey(metaNextBucketID), appendU32(nil, uint32(id+1)), nil)
 	if makeDefault {
-		pb.Set(databaseKey(db), appendLP(nil, []byte(rp.Name)), nil)
+		pb.Set(databaseKey(db), databaseValue(&database{defaultRP: rp.Name, created: d.created}), nil)
 	}
 	if err := pb.Commit(pebble.NoSync); err != nil {
 		return err
@@ -320,7 +328,7 @@ func (e *Engine) AlterRetentionPolicy(db, name string, u RetentionPolicyUpdate) 
 	pb := e.pebble.NewBatch()
 	pb.Set(retentionKey(db, name), retentionValue(b.id, rp), nil)
 	if u.MakeDefault {
-		pb.Set(databaseKey(db), appendLP(nil, []byte(name)), nil)
+		pb.Set(databaseKey(db), databaseValue(&database{defaultRP: name, created: d.created}), nil)
 	}
 	if err := pb.Commit(pebble.NoSync); err != nil {
 		return err

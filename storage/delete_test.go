@@ -219,6 +219,15 @@ func TestCreateDatabaseWithoutRetentionAutoCreate(t *testing.T) {
 	if got := e.Databases(); len(got) != 1 || got[0] != "db" {
 		t.Fatalf("databases %v", got)
 	}
+	// Creation order holds for a policy-less database too, across a restart.
+	if err := e.CreateDatabase("a_later", nil); err != nil {
+		t.Fatal(err)
+	}
+	e.Close()
+	e = openTestEngine(t, dir, Options{})
+	if got := e.Databases(); fmt.Sprint(got) != "[db a_later]" {
+		t.Fatalf("databases %v, want creation order", got)
+	}
 	rp := RetentionPolicy{Name: "rp0", Duration: time.Hour, ShardGroupDuration: time.Hour, Replication: 1}
 	if err := e.CreateRetentionPolicy("db", rp, false); err != nil {
 		t.Fatal(err)
@@ -231,6 +240,18 @@ func TestCreateDatabaseWithoutRetentionAutoCreate(t *testing.T) {
 	}
 	if rps, _ := e.RetentionPolicies("other"); len(rps) != 1 || rps[0].Name != "autogen" || !rps[0].Default {
 		t.Fatalf("other: %v", rps)
+	}
+	// Making rp0 the default keeps the creation order.
+	if err := e.AlterRetentionPolicy("db", "rp0", RetentionPolicyUpdate{MakeDefault: true}); err != nil {
+		t.Fatal(err)
+	}
+	e.Close()
+	e = openTestEngine(t, dir, Options{})
+	if got := e.Databases(); fmt.Sprint(got) != "[db a_later other]" {
+		t.Fatalf("databases %v, want creation order", got)
+	}
+	if _, err := e.Bucket("db", ""); err != nil {
+		t.Fatalf("default policy after ALTER ... DEFAULT and a restart: %v", err)
 	}
 	e.Close()
 }

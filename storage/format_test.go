@@ -49,6 +49,8 @@ func TestKeyLayoutGolden(t *testing.T) {
 		{"meta format", metaKey(metaFormat)},
 		{"meta wal_start", metaKey(metaWALStart)},
 		{"database", databaseKey("metrics")},
+		{"database value", databaseValue(&database{defaultRP: "autogen", created: 7})},
+		{"database value old", databaseValue(&database{defaultRP: "autogen"})},
 		{"retention policy", retentionKey("metrics", "autogen")},
 		{"retention value", retentionValue(7, DefaultRetentionPolicy())},
 		{"series key", sk},
