@@ -12,6 +12,12 @@
 // Golden plans of representative statements are in testdata/plans
 // (go test -run TestPlanGolden -update).
 //
+// Every other statement runs in meta.go (SHOW, CREATE, DROP, DELETE), with the
+// SHOW ... CARDINALITY statements of tag keys, tag values and field keys in
+// meta_cardinality.go and SHOW STATS / SHOW DIAGNOSTICS in meta_stats.go. Where
+// InfluxDB 1.x's answer is the specification, its own HTTP test suite is
+// replayed by cmd/strata's TestInfluxDBSuite.
+//
 // To add an InfluxQL function, touch one place: its entry in
 // query/funcs/table.go (the function registry). The validator, the planner, the
 // executor's choice of path and EXPLAIN all read that entry.
