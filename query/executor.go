@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -67,6 +68,8 @@ type Executor struct {
 	limits  Limits
 	now     func() time.Time
 	queries *queryRegistry
+
+	rowsExamined atomic.Int64 // see RowsExamined
 }
 
 // NewExecutor returns an executor over store.
@@ -125,7 +128,7 @@ func (e *Executor) Execute(ctx context.Context, q *influxql.Query, opts ExecOpti
 func (e *Executor) executeStatement(ctx context.Context, stmt influxql.Statement, opts ExecOptions) *StatementResult {
 	if e.limits.Timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, e.limits.Timeout)
+		ctx, cancel = context.WithTimeoutCause(ctx, e.limits.Timeout, errTimeout)
 		defer cancel()
 	}
 	var res *StatementResult
@@ -139,11 +142,11 @@ func (e *Executor) executeStatement(ctx context.Context, stmt influxql.Statement
 		res, err = e.executeMeta(ctx, stmt, opts)
 	}
 	if err != nil {
-		switch {
-		case errors.Is(err, context.DeadlineExceeded):
-			err = errorf("query timeout: the statement ran longer than %v", e.limits.Timeout)
-		case errors.Is(err, context.Canceled):
-			err = errorf("query interrupted") // KILL QUERY, or the client went away
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			// A loop that returned the bare context error: say why it stopped.
+			if stop := stopErr(ctx); stop != nil {
+				err = stop
+			}
 		}
 		return &StatementResult{Err: err.Error()}
 	}
@@ -279,7 +282,7 @@ type runningQuery struct {
 	text   string
 	db     string
 	start  time.Time
-	cancel context.CancelFunc
+	cancel context.CancelCauseFunc
 }
 
 func newQueryRegistry() *queryRegistry {
@@ -288,7 +291,7 @@ func newQueryRegistry() *queryRegistry {
 
 // register records a starting query; done must be called when it ends.
 func (r *queryRegistry) register(ctx context.Context, text, db string) (context.Context, func()) {
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := context.WithCancelCause(ctx)
 	r.mu.Lock()
 	r.next++
 	q := &runningQuery{id: r.next, text: text, db: db, start: time.Now(), cancel: cancel}
@@ -298,7 +301,7 @@ func (r *queryRegistry) register(ctx context.Context, text, db string) (context.
 		r.mu.Lock()
 		delete(r.running, q.id)
 		r.mu.Unlock()
-		cancel()
+		cancel(nil)
 	}
 }
 
@@ -322,6 +325,6 @@ func (r *queryRegistry) kill(id uint64) bool {
 	if q == nil {
 		return false
 	}
-	q.cancel()
+	q.cancel(errKilled)
 	return true
 }

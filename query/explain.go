@@ -223,7 +223,7 @@ func describeTagExpr(x *storage.TagExpr) string {
 
 // writeInto runs SELECT ... INTO: the result rows become points of the target
 // measurement (GROUP BY tags become tags), and the answer is the count written.
-func (e *Executor) writeInto(stmt *influxql.SelectStatement, opts ExecOptions, series []*ResultSeries) (*StatementResult, error) {
+func (e *Executor) writeInto(ctx context.Context, stmt *influxql.SelectStatement, opts ExecOptions, series []*ResultSeries) (*StatementResult, error) {
 	t := stmt.Target.Measurement
 	b, _, err := e.resolveBucket(t.Database, t.RetentionPolicy, opts)
 	if err != nil {
@@ -234,6 +234,7 @@ func (e *Executor) writeInto(stmt *influxql.SelectStatement, opts ExecOptions, s
 		return nil, err
 	}
 	written := int64(0)
+	cc := e.canceller(ctx)
 	for _, rs := range series {
 		name := t.Name
 		if name == "" || name == ":MEASUREMENT" {
@@ -246,6 +247,9 @@ func (e *Executor) writeInto(stmt *influxql.SelectStatement, opts ExecOptions, s
 			}
 		}
 		for _, row := range rs.Rows {
+			if err := cc.tick(); err != nil {
+				return nil, err
+			}
 			var fields []storage.FieldValue
 			for i, v := range row.Values {
 				f, ok := fieldValueOf(rs.Columns[i+1], v)

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -69,8 +70,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if r.FormValue("async") == "true" {
-		// Fire and forget, as InfluxDB 1.x: the client reads nothing back.
-		go h.exec.Execute(r.Context(), q, h.options(r), func(*StatementResult) error { return nil })
+		// Fire and forget, as InfluxDB 1.x: the client reads nothing back. The
+		// statements outlive the request (its context ends when this returns), while
+		// --query-timeout and KILL QUERY still apply: Execute registers them.
+		go h.exec.Execute(context.WithoutCancel(r.Context()), q, h.options(r), func(*StatementResult) error { return nil })
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}

@@ -781,7 +781,11 @@ func (e *Executor) showTagValues(ctx context.Context, s *influxql.ShowTagValuesS
 				if err != nil {
 					return nil, err
 				}
+				cc := e.canceller(ctx)
 				for i, v := range vals {
+					if err := cc.tick(); err != nil {
+						return nil, err
+					}
 					if ids != nil && !series[i].Intersects(ids) {
 						continue
 					}
@@ -870,7 +874,11 @@ func (e *Executor) showSeries(ctx context.Context, s *influxql.ShowSeriesStateme
 			}
 			start := len(keys)
 			it := ids.Iterator()
+			cc := e.canceller(ctx)
 			for it.HasNext() {
+				if err := cc.tick(); err != nil {
+					return nil, err
+				}
 				mm, tags, ok := e.store.Series(storage.SeriesID(it.Next()))
 				if !ok {
 					continue // dropped meanwhile

@@ -73,7 +73,7 @@ func (e *Executor) executeSelect(ctx context.Context, stmt *influxql.SelectState
 		return nil, err
 	}
 	if stmt.Target != nil {
-		return e.writeInto(stmt, opts, series)
+		return e.writeInto(ctx, stmt, opts, series)
 	}
 	return &StatementResult{Series: series, Location: stmt.Location}, nil
 }
@@ -135,7 +135,11 @@ func (e *Executor) resolveSources(ctx context.Context, stmt *influxql.SelectStat
 						continue // time
 					}
 					var pts []funcs.Point
+					cc := e.canceller(ctx)
 					for _, row := range rs.Rows {
+						if err := cc.tick(); err != nil {
+							return nil, err
+						}
 						v := row.Values[ci-1]
 						if v == nil {
 							continue
@@ -206,7 +210,11 @@ func (r *selectRun) filterSeries(src *source) ([]*seriesRef, error) {
 			return nil, errorf("max-select-series limit exceeded: (%d/%d)", n, r.e.limits.MaxSeries)
 		}
 		it := ids.Iterator()
+		cc := r.e.canceller(r.ctx)
 		for it.HasNext() {
+			if err := cc.tick(); err != nil {
+				return nil, err
+			}
 			sid := storage.SeriesID(it.Next())
 			m, tags, ok := r.e.store.Series(sid)
 			if !ok {
@@ -329,7 +337,7 @@ func (r *selectRun) executeGroups(groups []*group) ([]*ResultSeries, error) {
 				if i >= len(groups) {
 					return
 				}
-				if err := r.ctx.Err(); err != nil {
+				if err := stopErr(r.ctx); err != nil {
 					errs[i] = err
 					return
 				}
@@ -451,7 +459,11 @@ func (r *selectRun) lookupMeasurementInfo(s *seriesRef) *measurementInfo {
 func (r *selectRun) readField(s *seriesRef, field string, max int, desc bool) ([]funcs.Point, error) {
 	if s.mem != nil {
 		var out []funcs.Point
+		cc := r.e.canceller(r.ctx)
 		for _, pt := range s.mem[field] {
+			if err := cc.tick(); err != nil {
+				return nil, err
+			}
 			if pt.Time >= r.plan.tr.Min && pt.Time <= r.plan.tr.Max {
 				out = append(out, pt)
 			}
@@ -488,6 +500,7 @@ func (r *selectRun) readColumn(s *seriesRef, field string, max int, desc bool) (
 		cur.Descending()
 	}
 	var out *block.Column
+	cc := r.e.canceller(r.ctx)
 	for cur.Next() {
 		if desc && max == 1 {
 			// The newest point of an untouched block is in its header: ORDER BY time
@@ -502,6 +515,9 @@ func (r *selectRun) readColumn(s *seriesRef, field string, max int, desc bool) (
 		}
 		col, err := cur.Column()
 		if err != nil {
+			return nil, err
+		}
+		if err := cc.add(col.Len()); err != nil {
 			return nil, err
 		}
 		if out == nil {
@@ -735,7 +751,11 @@ func (r *selectRun) readRows(s *seriesRef, rr *rowReader, max int, desc bool) ([
 	idx := make([]int, len(cols))
 	var rows []seriesRow
 	scratch := seriesRow{vals: make([]any, len(cols)), series: s}
+	cc := r.e.canceller(r.ctx)
 	for {
+		if err := cc.tick(); err != nil {
+			return nil, err
+		}
 		found := false
 		var t int64
 		for i, c := range cols {
@@ -881,7 +901,11 @@ func (r *selectRun) rawRows(g *group) ([]Row, error) {
 		return all[order[i]].time < all[order[j]].time
 	})
 	out := make([]Row, 0, len(all))
+	cc := r.e.canceller(r.ctx)
 	for _, k := range order {
+		if err := cc.tick(); err != nil {
+			return nil, err
+		}
 		sr, rr := &all[k], readers[k]
 		vals := make([]any, len(p.exprs))
 		hasField := false
@@ -1006,6 +1030,11 @@ func (r *selectRun) aggregateRows(g *group) ([]Row, error) {
 		last = max(last, r.windowOf(end))
 		n := int64(0)
 		for ws := first; ws <= last; ws = r.nextWindow(ws) {
+			if n&(checkEvery-1) == 0 {
+				if err := stopErr(r.ctx); err != nil {
+					return nil, err
+				}
+			}
 			if n++; n > r.e.limits.MaxBuckets {
 				return nil, errorf("max-select-buckets limit exceeded: (%d/%d)", n, r.e.limits.MaxBuckets)
 			}
@@ -1116,7 +1145,11 @@ func (r *selectRun) windowCall(g *group, c *callPlan, aux []string) (*callResult
 				pts = append(pts, pt)
 			}
 		}
+		cc := r.e.canceller(r.ctx)
 		for _, pt := range pts {
+			if err := cc.tick(); err != nil {
+				return nil, err
+			}
 			ws := r.windowOf(pt.Time)
 			inputs[ws] = append(inputs[ws], pt)
 		}
@@ -1239,7 +1272,11 @@ func (r *selectRun) accumulateSeries(s *seriesRef, c *callPlan, get func(int64) 
 	}
 	defer cur.Close()
 	var desc []*block.Column
+	cc := r.e.canceller(r.ctx)
 	for cur.Next() {
+		if err := stopErr(r.ctx); err != nil {
+			return false, err
+		}
 		if h := cur.Stats(); h != nil && p.ascending && (p.interval <= 0 || r.windowOf(h.MinTime) == r.windowOf(h.MaxTime)) {
 			if get(r.windowOf(h.MinTime)).AddStats(statsOf(h)) {
 				r.stats.blocksStats.Add(1)
@@ -1252,6 +1289,9 @@ func (r *selectRun) accumulateSeries(s *seriesRef, c *callPlan, get func(int64) 
 			return false, err
 		}
 		*points += int64(col.Len())
+		if err := cc.add(col.Len()); err != nil {
+			return false, err
+		}
 		if !p.ascending {
 			// ORDER BY time DESC: InfluxDB folds the points newest first, and float
 			// sums depend on the order; feed them reversed, last chunk first.

@@ -1407,7 +1407,7 @@ func TestSelectLimits(t *testing.T) {
 		{"buckets", Limits{MaxBuckets: 100}, "SELECT mean(x) FROM cpu WHERE " + year + " GROUP BY time(1d), host", "max-select-buckets limit exceeded"},
 		{"buckets fill none", Limits{MaxBuckets: 100}, "SELECT mean(x) FROM cpu WHERE " + year + " GROUP BY time(1m) fill(none)", ""},
 		{"points", Limits{MaxPoints: 50}, "SELECT x FROM cpu WHERE " + year, "max-select-point limit exceeded"},
-		{"timeout", Limits{Timeout: time.Nanosecond}, "SELECT mean(x) FROM cpu WHERE " + year + " GROUP BY time(1m), host", "query timeout"},
+		{"timeout", Limits{Timeout: time.Nanosecond}, "SELECT mean(x) FROM cpu WHERE " + year + " GROUP BY time(1m), host", "query-timeout limit exceeded"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -290,6 +290,11 @@ func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg 
 		MaxPoints:  cfg.maxSelPoints,
 		Timeout:    cfg.queryTimeout,
 	}})
+	exec := queries.Executor()
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "strata_query_rows_examined_total",
+		Help: "Rows (points, series) the query engine's loops have handled: its progress, which stops when a query is stopped.",
+	}, func() float64 { return float64(exec.RowsExamined()) }))
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/write", writes.ServeV1)
