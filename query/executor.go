@@ -98,9 +98,12 @@ type ExecOptions struct {
 // failure.
 func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
 
-// Execute runs every statement of q in order, handing each result to emit. After a
-// failing statement the rest are not run (InfluxDB 1.x behaves so).
-func (e *Executor) Execute(ctx context.Context, q *influxql.Query, opts ExecOptions, emit func(*StatementResult) error) error {
+// Execute runs every statement of q in order, streaming each one's results into
+// sink as they are produced (see ResultSink for the protocol). After a failing
+// statement the rest are not run (InfluxDB 1.x behaves so). The error is the
+// sink's, or the context's when the query was stopped between statements; a
+// statement's own failure is its result's Err.
+func (e *Executor) Execute(ctx context.Context, q *influxql.Query, opts ExecOptions, sink ResultSink) error {
 	if opts.Now.IsZero() {
 		opts.Now = e.now()
 	}
@@ -115,7 +118,7 @@ func (e *Executor) Execute(ctx context.Context, q *influxql.Query, opts ExecOpti
 				Text:  fmt.Sprintf("deprecated use of '%s' in a read only context, please use a POST request instead", stmt.String()),
 			})
 		}
-		if err := emit(res); err != nil {
+		if err := sink.WriteResult(res); err != nil {
 			return err
 		}
 		if res.Err != "" {

@@ -136,17 +136,14 @@ func (env *selEnv) runResult(t testing.TB, q string) *StatementResult {
 	if err != nil {
 		t.Fatalf("parse %q: %v", q, err)
 	}
-	var out *StatementResult
-	err = env.ex.Execute(context.Background(), parsed, ExecOptions{Database: "db", Now: env.now}, func(r *StatementResult) error {
-		if out == nil {
-			out = r
-		}
-		return nil
-	})
-	if err != nil {
+	var c Collector
+	if err := env.ex.Execute(context.Background(), parsed, ExecOptions{Database: "db", Now: env.now}, &c); err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
-	return out
+	if len(c.Results) == 0 {
+		return nil
+	}
+	return c.Results[0]
 }
 
 func (env *selEnv) mustRun(t testing.TB, q string) []*ResultSeries {
@@ -767,20 +764,6 @@ func TestSelectFillEdges(t *testing.T) {
 			}
 		}
 	}
-}
-
-// renderJSON renders one statement's result as /query answers it.
-func renderJSON(t testing.TB, res *StatementResult) string {
-	t.Helper()
-	var b strings.Builder
-	w := NewResponseWriter(&b, Encoding{}, false, 0)
-	if err := w.WriteResult(res); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // TestSelectTimeZoneDST checks tz('Europe/Berlin') across both 2024 DST changes:

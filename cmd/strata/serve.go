@@ -26,6 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/strata-db/strata/compaction"
+	"github.com/strata-db/strata/httpapi"
 	"github.com/strata-db/strata/ingest"
 	"github.com/strata-db/strata/query"
 	"github.com/strata-db/strata/storage"
@@ -284,13 +285,13 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(ad
 
 func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg *prometheus.Registry) http.Handler {
 	writes := ingest.NewHandler(eng, ingest.Options{MaxBodySize: cfg.maxBodySize, Logger: log, Registerer: reg})
-	queries := query.NewHandler(eng, query.Options{Logger: log, Limits: query.Limits{
+	exec := query.NewExecutor(eng, log, query.Limits{
 		MaxSeries:  cfg.maxSelSeries,
 		MaxBuckets: cfg.maxSelBuckets,
 		MaxPoints:  cfg.maxSelPoints,
 		Timeout:    cfg.queryTimeout,
-	}})
-	exec := queries.Executor()
+	})
+	queries := httpapi.NewQueryHandler(exec, log)
 	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "strata_query_rows_examined_total",
 		Help: "Rows (points, series) the query engine's loops have handled: its progress, which stops when a query is stopped.",

@@ -1,4 +1,4 @@
-package query
+package httpapi
 
 import (
 	"context"
@@ -8,33 +8,27 @@ import (
 	"strings"
 	"time"
 
+	"github.com/strata-db/strata/query"
 	"github.com/strata-db/strata/query/influxql"
 )
 
-// Options configure the query handler.
-type Options struct {
-	Logger *slog.Logger
-	Limits Limits
-}
-
-// Handler serves /query in InfluxDB 1.x's JSON (or CSV).
-type Handler struct {
-	exec *Executor
+// QueryHandler serves /query in InfluxDB 1.x's JSON (or CSV): it parses the
+// request, runs the statements on the executor and renders the stream of results
+// the executor produces as they come.
+type QueryHandler struct {
+	exec *query.Executor
 	log  *slog.Logger
 }
 
-// NewHandler returns the /query handler over store.
-func NewHandler(store Store, opts Options) *Handler {
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
+// NewQueryHandler returns the /query handler over exec.
+func NewQueryHandler(exec *query.Executor, log *slog.Logger) *QueryHandler {
+	if log == nil {
+		log = slog.Default()
 	}
-	return &Handler{exec: NewExecutor(store, opts.Logger, opts.Limits), log: opts.Logger}
+	return &QueryHandler{exec: exec, log: log}
 }
 
-// Executor returns the handler's executor.
-func (h *Handler) Executor() *Executor { return h.exec }
-
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (h *QueryHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet, http.MethodPost:
 	case http.MethodOptions:
@@ -73,7 +67,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Fire and forget, as InfluxDB 1.x: the client reads nothing back. The
 		// statements outlive the request (its context ends when this returns), while
 		// --query-timeout and KILL QUERY still apply: Execute registers them.
-		go h.exec.Execute(context.WithoutCancel(r.Context()), q, h.options(r), func(*StatementResult) error { return nil })
+		discard := query.SinkFunc(func(*query.StatementResult) error { return nil })
+		go h.exec.Execute(context.WithoutCancel(r.Context()), q, h.options(r), discard)
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
@@ -82,7 +77,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	rw := NewResponseWriter(w, enc, chunked, size)
 	start := time.Now()
-	err = h.exec.Execute(r.Context(), q, h.options(r), rw.WriteResult)
+	err = h.exec.Execute(r.Context(), q, h.options(r), rw)
 	if cerr := rw.Close(); err == nil {
 		err = cerr
 	}
@@ -92,8 +87,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.log.Debug("query", "q", text, "duration", time.Since(start))
 }
 
-func (h *Handler) options(r *http.Request) ExecOptions {
-	return ExecOptions{
+func (h *QueryHandler) options(r *http.Request) query.ExecOptions {
+	return query.ExecOptions{
 		Database:        r.FormValue("db"),
 		RetentionPolicy: r.FormValue("rp"),
 		ReadOnly:        r.Method == http.MethodGet,
