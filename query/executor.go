@@ -110,7 +110,11 @@ func (e *Executor) Execute(ctx context.Context, q *influxql.Query, opts ExecOpti
 	ctx, done := e.queries.register(ctx, q.String(), opts.Database)
 	defer done()
 	for i, stmt := range q.Statements {
-		res := e.executeStatement(ctx, stmt, opts)
+		out := &stmtSink{sink: sink, id: i}
+		res := e.executeStatement(ctx, stmt, opts, out)
+		if out.err != nil {
+			return out.err // the sink failed: nobody to answer
+		}
 		res.StatementID = i
 		if opts.ReadOnly && res.Err == "" && isWriteStatement(stmt) {
 			res.Messages = append(res.Messages, ResponseMessage{
@@ -128,7 +132,7 @@ func (e *Executor) Execute(ctx context.Context, q *influxql.Query, opts ExecOpti
 	return nil
 }
 
-func (e *Executor) executeStatement(ctx context.Context, stmt influxql.Statement, opts ExecOptions) *StatementResult {
+func (e *Executor) executeStatement(ctx context.Context, stmt influxql.Statement, opts ExecOptions, out *stmtSink) *StatementResult {
 	if e.limits.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, e.limits.Timeout, errTimeout)
@@ -138,7 +142,7 @@ func (e *Executor) executeStatement(ctx context.Context, stmt influxql.Statement
 	var err error
 	switch s := stmt.(type) {
 	case *influxql.SelectStatement:
-		res, err = e.executeSelect(ctx, s, opts)
+		res, err = e.executeSelect(ctx, s, opts, out)
 	case *influxql.ExplainStatement:
 		res, err = e.executeExplain(ctx, s, opts)
 	default:
@@ -157,6 +161,24 @@ func (e *Executor) executeStatement(ctx context.Context, stmt influxql.Statement
 		res = &StatementResult{}
 	}
 	return res
+}
+
+// stmtSink is one statement's way into the query's sink: it numbers the pieces a
+// streaming statement sends before its final result and remembers a sink failure.
+type stmtSink struct {
+	sink ResultSink
+	id   int
+	loc  *time.Location
+	err  error
+}
+
+// send hands one series piece to the sink as a partial result of the statement.
+func (o *stmtSink) send(s *ResultSeries) error {
+	if o.err != nil {
+		return o.err
+	}
+	o.err = o.sink.WriteResult(&StatementResult{StatementID: o.id, Series: []*ResultSeries{s}, Partial: true, Location: o.loc})
+	return o.err
 }
 
 // isWriteStatement tells the statements InfluxDB warns about on GET.

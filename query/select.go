@@ -64,13 +64,27 @@ type selectRun struct {
 	infos  map[string]*measurementInfo
 }
 
-func (e *Executor) executeSelect(ctx context.Context, stmt *influxql.SelectStatement, opts ExecOptions) (*StatementResult, error) {
+func (e *Executor) executeSelect(ctx context.Context, stmt *influxql.SelectStatement, opts ExecOptions, out *stmtSink) (*StatementResult, error) {
 	if err := stmt.Validate(); err != nil {
 		return nil, err
 	}
-	series, _, err := e.runSelect(ctx, stmt, opts, &execStats{})
+	run, groups, err := e.prepareSelect(ctx, stmt, opts, &execStats{})
 	if err != nil {
 		return nil, err
+	}
+	if run != nil && run.plan.raw && stmt.Target == nil && out != nil {
+		// Raw rows leave in batches while the scan goes on (stream.go).
+		out.loc = stmt.Location
+		if err := run.streamRaw(groups, out.send); err != nil {
+			return nil, err
+		}
+		return &StatementResult{Location: stmt.Location}, nil
+	}
+	var series []*ResultSeries
+	if run != nil {
+		if series, err = run.executeGroups(groups); err != nil {
+			return nil, err
+		}
 	}
 	if stmt.Target != nil {
 		return e.writeInto(ctx, stmt, opts, series)
@@ -78,8 +92,32 @@ func (e *Executor) executeSelect(ctx context.Context, stmt *influxql.SelectState
 	return &StatementResult{Series: series, Location: stmt.Location}, nil
 }
 
-// runSelect plans and executes stmt, returning the output series.
-func (e *Executor) runSelect(ctx context.Context, stmt *influxql.SelectStatement, opts ExecOptions, stats *execStats) ([]*ResultSeries, *selectPlan, error) {
+// streamSelect plans and executes stmt, handing its output series to emit as
+// they are produced: a raw statement's in batches (consecutive pieces of one
+// series), an aggregate's whole.
+func (e *Executor) streamSelect(ctx context.Context, stmt *influxql.SelectStatement, opts ExecOptions, stats *execStats, emit func(*ResultSeries) error) error {
+	run, groups, err := e.prepareSelect(ctx, stmt, opts, stats)
+	if err != nil || run == nil {
+		return err
+	}
+	if run.plan.raw {
+		return run.streamRaw(groups, emit)
+	}
+	series, err := run.executeGroups(groups)
+	if err != nil {
+		return err
+	}
+	for _, rs := range series {
+		if err := emit(rs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// prepareSelect plans stmt and finds its output groups, SLIMIT and SOFFSET
+// applied; a nil run means the time range is empty (no rows).
+func (e *Executor) prepareSelect(ctx context.Context, stmt *influxql.SelectStatement, opts ExecOptions, stats *execStats) (*selectRun, []*group, error) {
 	src, err := e.resolveSources(ctx, stmt, opts, stats)
 	if err != nil {
 		return nil, nil, err
@@ -89,7 +127,7 @@ func (e *Executor) runSelect(ctx context.Context, stmt *influxql.SelectStatement
 		return nil, nil, err
 	}
 	if plan.tr.Empty() {
-		return nil, plan, nil
+		return nil, nil, nil
 	}
 	run := &selectRun{e: e, ctx: ctx, plan: plan, now: opts.Now, stats: stats}
 	refs, err := run.filterSeries(src)
@@ -108,8 +146,7 @@ func (e *Executor) runSelect(ctx context.Context, stmt *influxql.SelectStatement
 	if stmt.SLimit > 0 && len(groups) > stmt.SLimit {
 		groups = groups[:stmt.SLimit]
 	}
-	out, err := run.executeGroups(groups)
-	return out, plan, err
+	return run, groups, nil
 }
 
 // resolveSources finds the series a SELECT reads and their schema: stored
@@ -120,25 +157,27 @@ func (e *Executor) resolveSources(ctx context.Context, stmt *influxql.SelectStat
 	for _, s := range stmt.Sources {
 		switch x := s.(type) {
 		case *influxql.SubQuery:
-			inner, _, err := e.runSelect(ctx, x.Statement, opts, stats)
-			if err != nil {
-				return nil, err
-			}
-			for _, rs := range inner {
-				ref := &seriesRef{measurement: rs.Name, tags: rs.Tags, mem: map[string][]funcs.Point{}}
-				ref.key = seriesKey(rs.Name, rs.Tags)
-				for k := range rs.Tags {
-					src.schema.tags[k] = true
+			// The inner rows arrive as a stream (in batches when raw) and become
+			// in-memory points piece by piece, never held twice.
+			var last *seriesRef
+			err := e.streamSelect(ctx, x.Statement, opts, stats, func(rs *ResultSeries) error {
+				key := seriesKey(rs.Name, rs.Tags)
+				if last == nil || last.key != key {
+					last = &seriesRef{measurement: rs.Name, tags: rs.Tags, key: key, mem: map[string][]funcs.Point{}}
+					for k := range rs.Tags {
+						src.schema.tags[k] = true
+					}
+					src.series = append(src.series, last)
 				}
+				cc := e.canceller(ctx)
 				for ci, col := range rs.Columns {
 					if ci == 0 {
 						continue // time
 					}
-					var pts []funcs.Point
-					cc := e.canceller(ctx)
+					pts := last.mem[col]
 					for _, row := range rs.Rows {
 						if err := cc.tick(); err != nil {
-							return nil, err
+							return err
 						}
 						v := row.Values[ci-1]
 						if v == nil {
@@ -149,9 +188,12 @@ func (e *Executor) resolveSources(ctx context.Context, stmt *influxql.SelectStat
 							src.schema.fields[col] = storage.FieldType(funcs.TypeOf(v))
 						}
 					}
-					ref.mem[col] = pts
+					last.mem[col] = pts
 				}
-				src.series = append(src.series, ref)
+				return nil
+			})
+			if err != nil {
+				return nil, err
 			}
 		case *influxql.Measurement:
 			b, _, err := e.resolveBucket(x.Database, x.RetentionPolicy, opts)
@@ -360,6 +402,14 @@ func (r *selectRun) executeGroups(groups []*group) ([]*ResultSeries, error) {
 
 func (r *selectRun) executeGroup(g *group) (*ResultSeries, error) {
 	p := r.plan
+	if p.raw {
+		// Ordered, limited and offset by the group's stream (stream.go).
+		rows, err := r.rawRows(g)
+		if err != nil {
+			return nil, err
+		}
+		return &ResultSeries{Name: g.measurement, Tags: g.tags, Columns: r.columnsOf(), Rows: rows}, nil
+	}
 	// One snapshot per group: its cursors (one per series and field, opened one at a
 	// time by this worker) share a Pebble iterator instead of creating one each.
 	if !allMem(g) {
@@ -383,17 +433,11 @@ func (r *selectRun) executeGroup(g *group) (*ResultSeries, error) {
 	}
 	cols := append([]string{timeCol}, p.columns...)
 	rs := &ResultSeries{Name: g.measurement, Tags: g.tags, Columns: append(cols, p.extraCols...)}
-	var rows []Row
-	var err error
-	if p.raw {
-		rows, err = r.rawRows(g)
-	} else {
-		rows, err = r.aggregateRows(g)
-	}
+	rows, err := r.aggregateRows(g)
 	if err != nil {
 		return nil, err
 	}
-	if !p.ascending && !p.raw { // raw rows come newest first already
+	if !p.ascending {
 		for i, j := 0, len(rows)-1; i < j; i, j = i+1, j-1 {
 			rows[i], rows[j] = rows[j], rows[i]
 		}
@@ -697,113 +741,6 @@ func (rr *rowReader) value(row *seriesRow, name string) any {
 	return nil
 }
 
-// readRows merges the fields of one series into rows by timestamp (newest first if
-// desc), keeping those that pass the field condition. max > 0 stops after that
-// many rows. With a condition, rows are found on the condition's fields alone and
-// the other fields are boxed only for the rows that pass.
-func (r *selectRun) readRows(s *seriesRef, rr *rowReader, max int, desc bool) ([]seriesRow, error) {
-	perField := max
-	if r.plan.fieldCond != nil {
-		perField = 0 // the condition may reject rows: read on
-	}
-	cols := make([]*block.Column, len(rr.fields))
-	for i, f := range rr.fields {
-		var c *block.Column
-		if s.mem != nil {
-			pts, err := r.readField(s, f, perField, desc)
-			if err != nil {
-				return nil, err
-			}
-			c = pointsColumn(pts)
-		} else {
-			var err error
-			if c, err = r.readColumn(s, f, perField, desc); err != nil {
-				return nil, err
-			}
-		}
-		if c == nil {
-			c = &block.Column{}
-		}
-		cols[i] = c
-	}
-	// The fields whose times make rows: with a condition, only the ones it reads
-	// (a row where all of them are missing cannot pass a comparison).
-	drivers := make([]bool, len(cols))
-	anyDriver := false
-	if r.plan.fieldCond != nil {
-		influxql.Walk(r.plan.fieldCond, func(n influxql.Node) {
-			if v, ok := n.(*influxql.VarRef); ok {
-				if i, ok := rr.index[v.Val]; ok {
-					drivers[i], anyDriver = true, true
-				}
-			}
-		})
-	}
-	if !anyDriver {
-		for i := range drivers {
-			drivers[i] = true
-		}
-	}
-	before := func(a, b int64) bool { return a < b }
-	if desc {
-		before = func(a, b int64) bool { return a > b }
-	}
-	idx := make([]int, len(cols))
-	var rows []seriesRow
-	scratch := seriesRow{vals: make([]any, len(cols)), series: s}
-	cc := r.e.canceller(r.ctx)
-	for {
-		if err := cc.tick(); err != nil {
-			return nil, err
-		}
-		found := false
-		var t int64
-		for i, c := range cols {
-			if drivers[i] && idx[i] < c.Len() && (!found || before(c.Times[idx[i]], t)) {
-				t, found = c.Times[idx[i]], true
-			}
-		}
-		if !found {
-			break
-		}
-		// Advance every column to t; take the values at t.
-		for i, c := range cols {
-			for idx[i] < c.Len() && before(c.Times[idx[i]], t) {
-				idx[i]++
-			}
-		}
-		scratch.time = t
-		if r.plan.fieldCond != nil {
-			for i, c := range cols {
-				scratch.vals[i] = nil
-				if drivers[i] && idx[i] < c.Len() && c.Times[idx[i]] == t {
-					scratch.vals[i] = cell(c, idx[i])
-				}
-			}
-			if !evalCond(r.plan.fieldCond, func(name string) any { return rr.value(&scratch, name) }) {
-				for i, c := range cols {
-					if drivers[i] && idx[i] < c.Len() && c.Times[idx[i]] == t {
-						idx[i]++
-					}
-				}
-				continue
-			}
-		}
-		row := seriesRow{time: t, vals: make([]any, len(cols)), series: s}
-		for i, c := range cols {
-			if idx[i] < c.Len() && c.Times[idx[i]] == t {
-				row.vals[i] = cell(c, idx[i])
-				idx[i]++
-			}
-		}
-		rows = append(rows, row)
-		if max > 0 && len(rows) >= max {
-			break
-		}
-	}
-	return rows, nil
-}
-
 // pointsColumn turns in-memory points (a subquery's column) into a typed column of
 // the first point's type. A subquery column mixing types keeps only the values of
 // that type.
@@ -866,74 +803,7 @@ func (r *selectRun) isTagOf(s *seriesRef, name string) bool {
 	return r.measurementInfo(s).tags[name]
 }
 
-// ---- raw queries ----
-
-func (r *selectRun) rawRows(g *group) ([]Row, error) {
-	p := r.plan
-	desc := !p.ascending
-	max := 0
-	if p.stmt.Limit > 0 {
-		max = p.stmt.Limit + p.stmt.Offset // no series contributes more rows than that
-	}
-	var all []seriesRow
-	var readers []*rowReader
-	for _, s := range g.series {
-		r.stats.series.Add(1)
-		rr := newRowReader(r.neededFields(p.exprs, s))
-		rr.layout(p.exprs, s, r)
-		rows, err := r.readRows(s, rr, max, desc)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, rows...)
-		for range rows {
-			readers = append(readers, rr)
-		}
-	}
-	order := make([]int, len(all))
-	for i := range order {
-		order[i] = i
-	}
-	sort.SliceStable(order, func(i, j int) bool {
-		if desc {
-			return all[order[i]].time > all[order[j]].time
-		}
-		return all[order[i]].time < all[order[j]].time
-	})
-	out := make([]Row, 0, len(all))
-	cc := r.e.canceller(r.ctx)
-	for _, k := range order {
-		if err := cc.tick(); err != nil {
-			return nil, err
-		}
-		sr, rr := &all[k], readers[k]
-		vals := make([]any, len(p.exprs))
-		hasField := false
-		for i, ex := range p.exprs {
-			switch col := rr.cols[i]; {
-			case col.field >= 0: // a plain field reference: no evaluation
-				vals[i] = sr.vals[col.field]
-			case col.tag:
-				if v, ok := sr.series.tags[col.name]; ok {
-					vals[i] = v
-				}
-			default:
-				vals[i] = evalExpr(ex, func(name string) any { return rr.value(sr, name) }, nil)
-			}
-			if vals[i] != nil && !rr.cols[i].tag {
-				hasField = true
-			}
-		}
-		if !hasField {
-			continue // a row is printed only for points that have a selected field
-		}
-		out = append(out, Row{Time: sr.time, Values: vals})
-		if max > 0 && len(out) >= max {
-			break
-		}
-	}
-	return out, nil
-}
+// ---- raw queries: stream.go ----
 
 // ---- aggregates ----
 
