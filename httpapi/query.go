@@ -76,8 +76,11 @@ func (h *QueryHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", enc.ContentType())
 	w.WriteHeader(http.StatusOK)
 	rw := NewResponseWriter(w, enc, chunked, size)
+	opts := h.options(r)
+	opts.Budget = h.exec.NewBudget() // the engine and the rendered answer share it
+	rw.SetBudget(opts.Budget)
 	start := time.Now()
-	err = h.exec.Execute(r.Context(), q, h.options(r), rw)
+	err = h.exec.Execute(r.Context(), q, opts, rw)
 	if cerr := rw.Close(); err == nil {
 		err = cerr
 	}

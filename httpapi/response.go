@@ -145,6 +145,9 @@ type ResponseWriter struct {
 	err    error // sticky: the first write error, or errClosed
 	closed bool
 
+	budget  *query.Budget // nil: no accounting
+	charged int64         // bytes of buf accounted in budget
+
 	// JSON: non-chunked document state.
 	docOpen bool // `{"results":[` is in buf or written
 
@@ -162,6 +165,9 @@ type stmtState struct {
 	msgs []query.ResponseMessage
 	err  string
 	last bool // the last piece was Partial: the statement was cut if it ends now
+	// overBudget: the output outgrew the memory budget; the statement's answer is
+	// that error, and later pieces render nothing.
+	overBudget bool
 
 	start     int  // offset in buf where the statement's output starts
 	opened    bool // JSON: the result object is open in buf
@@ -222,9 +228,14 @@ func (r *ResponseWriter) WriteResult(res *query.StatementResult) error {
 	if res.Err != "" {
 		r.failStatement()
 	}
+	var over error // the budget ran out while rendering this piece
 	for _, s := range res.Series {
+		if st.overBudget || over != nil {
+			break // the statement's answer is its error now
+		}
 		if r.csv {
 			r.csvSeries(s)
+			over = r.charge()
 			continue
 		}
 		if !(st.ser && st.serCont && sameSeries(st, s)) {
@@ -240,11 +251,25 @@ func (r *ResponseWriter) WriteResult(res *query.StatementResult) error {
 			}
 			r.jsonRow(&s.Rows[i], s.NoTime)
 			st.serRows++
+			if i%256 == 255 {
+				if over = r.charge(); over != nil {
+					break
+				}
+			}
 		}
 		st.serCont = s.Partial
 	}
+	if over == nil {
+		over = r.charge()
+	}
+	if over != nil {
+		// Held output over the query's budget: the statement ends with the error,
+		// its retractable output dropped (non-chunked) as for any statement error.
+		r.failStatement()
+		st.overBudget, st.err = true, over.Error()
+	}
 	st.msgs = append(st.msgs, res.Messages...)
-	if res.Err != "" {
+	if res.Err != "" && !st.overBudget {
 		st.err = res.Err
 	}
 	st.last = res.Partial
@@ -252,7 +277,32 @@ func (r *ResponseWriter) WriteResult(res *query.StatementResult) error {
 		r.endStatement(false)
 	}
 	r.maybeFlush()
+	r.charge() // what went out or was dropped is given back
+	if over != nil && res.Partial && r.err == nil {
+		return over // the executor stops the statement; its answer is written
+	}
 	return r.err
+}
+
+// SetBudget makes the writer account the output it holds (the statement in
+// progress, rendered, or the chunk being filled) in the query's memory budget:
+// past the budget the statement ends with query.ErrMemoryBudget's error.
+func (r *ResponseWriter) SetBudget(b *query.Budget) { r.budget = b }
+
+// charge brings the buffer's accounted size up to date; an error (wrapping
+// query.ErrMemoryBudget) when it may not grow.
+func (r *ResponseWriter) charge() error {
+	delta := int64(len(r.buf)) - r.charged
+	if delta < 0 {
+		r.budget.Release(-delta)
+		r.charged += delta
+		return nil
+	}
+	if err := r.budget.Grow(delta); err != nil {
+		return err
+	}
+	r.charged += delta
+	return nil
 }
 
 // Close ends the response. A statement left Partial is rendered as cut
@@ -280,6 +330,7 @@ func (r *ResponseWriter) Close() error {
 		r.buf = append(r.buf, '\n')
 	}
 	r.send()
+	r.charge()
 	if r.err == nil {
 		r.err = errClosed
 		return nil

@@ -59,6 +59,9 @@ type Limits struct {
 	MaxBuckets int64
 	// Timeout ends a statement that runs longer (0: none).
 	Timeout time.Duration
+	// MaxMemory is the most memory, in bytes, one query may hold (see Budget;
+	// 0: no limit).
+	MaxMemory int64
 }
 
 // Executor runs parsed InfluxQL statements against a Store.
@@ -92,6 +95,10 @@ type ExecOptions struct {
 	RetentionPolicy string // rp parameter: default retention policy
 	ReadOnly        bool   // a GET request: DDL runs but warns, as InfluxDB 1.x does
 	Now             time.Time
+	// Budget accounts the query's memory; nil: Execute makes one from the
+	// executor's limits. A caller that also buffers the answer (httpapi's
+	// non-chunked renderer) passes the budget it accounts that buffer in.
+	Budget *Budget
 }
 
 // errorf makes a statement error: reported in results[i].error, not as an HTTP
@@ -107,11 +114,16 @@ func (e *Executor) Execute(ctx context.Context, q *influxql.Query, opts ExecOpti
 	if opts.Now.IsZero() {
 		opts.Now = e.now()
 	}
+	if opts.Budget == nil {
+		opts.Budget = e.NewBudget()
+	}
 	ctx, done := e.queries.register(ctx, q.String(), opts.Database)
 	defer done()
 	for i, stmt := range q.Statements {
 		out := &stmtSink{sink: sink, id: i}
-		res := e.executeStatement(ctx, stmt, opts, out)
+		mem := &stmtMem{b: opts.Budget}
+		res := e.executeStatement(withMem(ctx, mem), stmt, opts, out)
+		mem.end() // the final piece is plain data now: rendering it is the sink's
 		if out.err != nil {
 			return out.err // the sink failed: nobody to answer
 		}
@@ -177,8 +189,12 @@ func (o *stmtSink) send(s *ResultSeries) error {
 	if o.err != nil {
 		return o.err
 	}
-	o.err = o.sink.WriteResult(&StatementResult{StatementID: o.id, Series: []*ResultSeries{s}, Partial: true, Location: o.loc})
-	return o.err
+	err := o.sink.WriteResult(&StatementResult{StatementID: o.id, Series: []*ResultSeries{s}, Partial: true, Location: o.loc})
+	if errors.Is(err, ErrMemoryBudget) {
+		return err // the statement fails with it; the sink still takes its answer
+	}
+	o.err = err
+	return err
 }
 
 // isWriteStatement tells the statements InfluxDB warns about on GET.

@@ -8,7 +8,7 @@ import "time"
 // series says that series may continue in the first series of the next piece
 // (same name, tags and columns). So a statement starts with its first piece, a
 // series header travels with every piece of the series, and rows come in batches
-// of bounded size (a raw SELECT sends at most Limits.BatchRows rows per piece
+// of bounded size (a raw SELECT sends at most 1,024 rows per piece
 // while it scans). The statement's last piece has Partial false; an error comes
 // as a last piece with Err set, after whatever pieces were already sent (a
 // renderer that buffers a statement discards them, as InfluxDB's non-chunked

@@ -36,6 +36,7 @@ type group struct {
 	tags        map[string]string
 	key         string
 	series      []*seriesRef
+	held        int64 // bytes of transient data accounted while it runs (holdGroup)
 }
 
 // execStats counts what a SELECT touched, for EXPLAIN ANALYZE and limits.
@@ -187,6 +188,9 @@ func (e *Executor) resolveSources(ctx context.Context, stmt *influxql.SelectStat
 						if _, ok := src.schema.fields[col]; !ok {
 							src.schema.fields[col] = storage.FieldType(funcs.TypeOf(v))
 						}
+					}
+					if err := memOf(ctx).hold(int64(len(pts)-len(last.mem[col])) * pointBytes); err != nil {
+						return err // held until the statement ends
 					}
 					last.mem[col] = pts
 				}
@@ -433,8 +437,13 @@ func (r *selectRun) executeGroup(g *group) (*ResultSeries, error) {
 	}
 	cols := append([]string{timeCol}, p.columns...)
 	rs := &ResultSeries{Name: g.measurement, Tags: g.tags, Columns: append(cols, p.extraCols...)}
+	mem := memOf(r.ctx)
+	defer func() { mem.release(g.held); g.held = 0 }()
 	rows, err := r.aggregateRows(g)
 	if err != nil {
+		return nil, err
+	}
+	if err := mem.hold(rowsSize(rows)); err != nil { // until the statement ends
 		return nil, err
 	}
 	if !p.ascending {
@@ -454,6 +463,16 @@ func (r *selectRun) executeGroup(g *group) (*ResultSeries, error) {
 	}
 	rs.Rows = rows
 	return rs, nil
+}
+
+// holdGroup accounts n bytes of a group's working data (window inputs,
+// accumulators, per-call points) until the group is done.
+func (r *selectRun) holdGroup(g *group, n int64) error {
+	if err := memOf(r.ctx).hold(n); err != nil {
+		return err
+	}
+	g.held += n
+	return nil
 }
 
 // ---- reading ----
@@ -917,11 +936,17 @@ func (r *selectRun) aggregateRows(g *group) ([]Row, error) {
 		sort.Slice(starts, func(i, j int) bool { return starts[i] < starts[j] })
 	}
 
+	if err := r.holdGroup(g, int64(len(starts))*startBytes); err != nil {
+		return nil, err
+	}
 	// One series of points per call, fill applied, then transformations.
 	perCall := make([][]funcs.Point, len(p.calls))
 	for ci, c := range p.calls {
 		pts, err := r.assembleCall(c, results[ci], starts, len(p.calls))
 		if err != nil {
+			return nil, err
+		}
+		if err := r.holdGroup(g, int64(len(pts))*pointBytes); err != nil {
 			return nil, err
 		}
 		perCall[ci] = pts
@@ -959,6 +984,9 @@ func (r *selectRun) computeCall(g *group, c *callPlan, aux []string) (*callResul
 		for _, s := range g.series {
 			sp, err := r.readField(s, c.field, 0, false)
 			if err != nil {
+				return nil, err
+			}
+			if err := r.holdGroup(g, int64(len(sp))*2*pointBytes); err != nil {
 				return nil, err
 			}
 			pts = append(pts, sp...)
@@ -999,6 +1027,9 @@ func (r *selectRun) windowCall(g *group, c *callPlan, aux []string) (*callResult
 			if err != nil {
 				return nil, err
 			}
+			if err := r.holdGroup(g, int64(len(rows))*int64(rowBytes+valueBytes*len(rr.fields))); err != nil {
+				return nil, err
+			}
 			for i := range rows {
 				row := &rows[i]
 				v := rr.value(row, c.field)
@@ -1014,6 +1045,10 @@ func (r *selectRun) windowCall(g *group, c *callPlan, aux []string) (*callResult
 				}
 				pts = append(pts, pt)
 			}
+		}
+		// The series' points, and their copy by window.
+		if err := r.holdGroup(g, int64(len(pts))*2*pointBytes); err != nil {
+			return nil, err
 		}
 		cc := r.e.canceller(r.ctx)
 		for _, pt := range pts {
@@ -1097,17 +1132,24 @@ func allStored(g *group) bool {
 // block, answering from block headers when a block lies in one window.
 func (r *selectRun) accumulate(g *group, c *callPlan) (*callResult, error) {
 	accs := map[int64]funcs.Accumulator{}
+	var memErr error
 	get := func(ws int64) funcs.Accumulator {
 		a := accs[ws]
 		if a == nil {
 			a, _ = funcs.NewAccumulator(c.name)
 			accs[ws] = a
+			if err := r.holdGroup(g, accBytes); err != nil && memErr == nil {
+				memErr = err
+			}
 		}
 		return a
 	}
 	var points int64
 	for _, s := range g.series {
 		fallback, err := r.accumulateSeries(s, c, get, &points)
+		if err == nil {
+			err = memErr
+		}
 		if err != nil {
 			return nil, err
 		}

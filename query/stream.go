@@ -34,13 +34,15 @@ type fieldStream struct {
 	max  int             // stop after this many points (0: no limit)
 	desc bool
 	cc   canceller
+	mem  *stmtMem
+	held int64 // bytes accounted for col
 	err  error
 }
 
 // newFieldStream opens field of s. A series' measurement without the field gives
 // an empty stream.
 func (r *selectRun) newFieldStream(s *seriesRef, field string, max int, desc bool) (*fieldStream, error) {
-	f := &fieldStream{r: r, max: max, desc: desc, cc: r.e.canceller(r.ctx)}
+	f := &fieldStream{r: r, max: max, desc: desc, cc: r.e.canceller(r.ctx), mem: memOf(r.ctx)}
 	if s.mem != nil {
 		pts, err := r.readField(s, field, max, false)
 		if err != nil {
@@ -99,6 +101,12 @@ func (f *fieldStream) valid() bool {
 		}
 		f.col, f.i = col, 0
 		f.account(col.Len())
+		// The decoded block stays in hand while the merge takes its points.
+		f.mem.release(f.held)
+		f.held = int64(col.Len()) * colBytes
+		if err := f.mem.hold(f.held); err != nil {
+			f.held, f.err = 0, err
+		}
 	}
 }
 
@@ -127,6 +135,8 @@ func (f *fieldStream) value() any  { return cell(f.col, f.at()) }
 func (f *fieldStream) advance()    { f.i++; f.n++ }
 
 func (f *fieldStream) close() {
+	f.mem.release(f.held)
+	f.held = 0
 	if f.cur != nil {
 		f.r.stats.blocksDecoded.Add(int64(f.cur.BlocksDecoded()))
 		f.cur.Close()
@@ -429,9 +439,10 @@ func (h *streamHeap) Pop() any {
 // EXPLAIN ANALYZE); plain raw SELECTs stream through streamRaw instead.
 func (r *selectRun) rawRows(g *group) ([]Row, error) {
 	var out []Row
+	mem := memOf(r.ctx)
 	err := r.scanGroup(g, func(rows []Row) error {
 		out = append(out, rows...)
-		return nil
+		return mem.hold(rowsSize(rows)) // until the statement ends
 	})
 	return out, err
 }
@@ -497,8 +508,10 @@ func (r *selectRun) streamRaw(groups []*group, emit func(*ResultSeries) error) e
 	cols := r.columnsOf()
 	type piece struct {
 		rows []Row
+		size int64 // accounted in the budget until emitted
 		err  error
 	}
+	mem := memOf(r.ctx)
 	queues := make([]chan piece, len(groups))
 	for i := range queues {
 		queues[i] = make(chan piece, 2)
@@ -525,7 +538,12 @@ func (r *selectRun) streamRaw(groups []*group, emit func(*ResultSeries) error) e
 					}
 				}
 				err := r.scanGroup(groups[i], func(rows []Row) error {
-					if !send(piece{rows: rows}) {
+					size := rowsSize(rows)
+					if err := mem.hold(size); err != nil {
+						return err
+					}
+					if !send(piece{rows: rows, size: size}) {
+						mem.release(size)
 						return stopErr(ctx)
 					}
 					return nil
@@ -544,7 +562,9 @@ func (r *selectRun) streamRaw(groups []*group, emit func(*ResultSeries) error) e
 				err = p.err
 				break
 			}
-			if err = emit(&ResultSeries{Name: g.measurement, Tags: g.tags, Columns: cols, Rows: p.rows, Partial: true}); err != nil {
+			err = emit(&ResultSeries{Name: g.measurement, Tags: g.tags, Columns: cols, Rows: p.rows, Partial: true})
+			mem.release(p.size) // the sink has it now (and accounts what it keeps)
+			if err != nil {
 				break
 			}
 		}

@@ -50,6 +50,7 @@ type serveConfig struct {
 	maxSelSeries  int
 	maxSelBuckets int64
 	maxSelPoints  int64
+	maxQueryMem   int64
 	retentionTick time.Duration
 	memoryLimit   int64
 	gcPercent     int
@@ -74,6 +75,11 @@ func defaultServeConfig() serveConfig {
 		maxSelSeries:  1_000_000,
 		maxSelBuckets: 1_000_000,
 		maxSelPoints:  0,
+		// 256 MiB: the largest answer of the TSBS day (SELECT * over 8.6 M values,
+		// about 150 MB of JSON) still fits unchunked, while one runaway query
+		// (GROUP BY time(1s) over weeks, an unchunked dump) stops with an error at a
+		// quarter of a 1 GiB machine instead of taking the process down.
+		maxQueryMem:   256 << 20,
 		retentionTick: 30 * time.Minute,
 	}
 }
@@ -100,6 +106,7 @@ func serveCommand(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.maxSelSeries, "max-select-series", d.maxSelSeries, "most series one SELECT may read")
 	fs.Int64Var(&cfg.maxSelBuckets, "max-select-buckets", d.maxSelBuckets, "most GROUP BY time windows one SELECT may produce per series")
 	fs.Int64Var(&cfg.maxSelPoints, "max-select-points", d.maxSelPoints, "most points one SELECT may read (0: no limit)")
+	fs.Int64Var(&cfg.maxQueryMem, "max-query-memory", d.maxQueryMem, "most memory one query may hold, in bytes: rows it materializes, window states, decoded blocks, the unchunked answer (0: no limit); past it the statement ends with an error (chunked raw SELECTs stream and stay far below it)")
 	fs.DurationVar(&cfg.retentionTick, "retention-check-interval", d.retentionTick, "how often data older than its retention policy is deleted")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: strata serve [flags]
@@ -290,6 +297,7 @@ func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg 
 		MaxBuckets: cfg.maxSelBuckets,
 		MaxPoints:  cfg.maxSelPoints,
 		Timeout:    cfg.queryTimeout,
+		MaxMemory:  cfg.maxQueryMem,
 	})
 	queries := httpapi.NewQueryHandler(exec, log)
 	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
