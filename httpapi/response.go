@@ -266,6 +266,7 @@ func (r *ResponseWriter) WriteResult(res *query.StatementResult) error {
 		// Held output over the query's budget: the statement ends with the error,
 		// its retractable output dropped (non-chunked) as for any statement error.
 		r.failStatement()
+		r.buf = append([]byte(nil), r.buf...) // let go of the grown capacity too
 		st.overBudget, st.err = true, over.Error()
 	}
 	st.msgs = append(st.msgs, res.Messages...)
@@ -290,9 +291,14 @@ func (r *ResponseWriter) WriteResult(res *query.StatementResult) error {
 func (r *ResponseWriter) SetBudget(b *query.Budget) { r.budget = b }
 
 // charge brings the buffer's accounted size up to date; an error (wrapping
-// query.ErrMemoryBudget) when it may not grow.
+// query.ErrMemoryBudget) when it may not grow. It charges the capacity: that is
+// what the buffer holds (append doubles it as an unchunked answer grows).
 func (r *ResponseWriter) charge() error {
-	delta := int64(len(r.buf)) - r.charged
+	if cap(r.buf) > 2*flushThreshold && len(r.buf) < cap(r.buf)/4 {
+		// A large answer went out: give the big buffer back rather than hold it.
+		r.buf = append(make([]byte, 0, 2*flushThreshold), r.buf...)
+	}
+	delta := int64(cap(r.buf)) - r.charged
 	if delta < 0 {
 		r.budget.Release(-delta)
 		r.charged += delta
@@ -330,6 +336,7 @@ func (r *ResponseWriter) Close() error {
 		r.buf = append(r.buf, '\n')
 	}
 	r.send()
+	r.buf = nil
 	r.charge()
 	if r.err == nil {
 		r.err = errClosed

@@ -14,11 +14,11 @@ import "time"
 // renderer that buffers a statement discards them, as InfluxDB's non-chunked
 // answer does).
 //
-// WriteResult may keep nothing of a piece after it returns: the executor reuses
-// nothing it handed over, but a sink that holds pieces (Collector) pays for them
-// in the query's memory budget. An error from WriteResult ends the query, except
-// one wrapping ErrMemoryBudget, which ends the statement with that error as its
-// result.
+// A sink may keep the pieces (the executor reuses nothing it handed over); what
+// it keeps is its own to account: httpapi's writer charges its buffer to
+// ExecOptions.Budget, Collector keeps everything (for tests and tools). An error
+// from WriteResult ends the query, except one wrapping ErrMemoryBudget, which
+// ends the statement with that error as its result.
 type ResultSink interface {
 	WriteResult(*StatementResult) error
 }
