@@ -73,10 +73,11 @@ func (e *Executor) executeSelect(ctx context.Context, stmt *influxql.SelectState
 	if err != nil {
 		return nil, err
 	}
-	if run != nil && run.plan.raw && stmt.Target == nil && out != nil {
-		// Raw rows leave in batches while the scan goes on (stream.go).
+	if run != nil && stmt.Target == nil && out != nil {
+		// Rows leave in batches as they are produced: while the scan goes on for
+		// raw rows, group by group for aggregates (stream.go).
 		out.loc = stmt.Location
-		if err := run.streamRaw(groups, out.send); err != nil {
+		if err := run.streamGroups(groups, out.send); err != nil {
 			return nil, err
 		}
 		return &StatementResult{Location: stmt.Location}, nil
@@ -94,26 +95,13 @@ func (e *Executor) executeSelect(ctx context.Context, stmt *influxql.SelectState
 }
 
 // streamSelect plans and executes stmt, handing its output series to emit as
-// they are produced: a raw statement's in batches (consecutive pieces of one
-// series), an aggregate's whole.
+// they are produced, in batches (consecutive pieces of one series).
 func (e *Executor) streamSelect(ctx context.Context, stmt *influxql.SelectStatement, opts ExecOptions, stats *execStats, emit func(*ResultSeries) error) error {
 	run, groups, err := e.prepareSelect(ctx, stmt, opts, stats)
 	if err != nil || run == nil {
 		return err
 	}
-	if run.plan.raw {
-		return run.streamRaw(groups, emit)
-	}
-	series, err := run.executeGroups(groups)
-	if err != nil {
-		return err
-	}
-	for _, rs := range series {
-		if err := emit(rs); err != nil {
-			return err
-		}
-	}
-	return nil
+	return run.streamGroups(groups, emit)
 }
 
 // prepareSelect plans stmt and finds its output groups, SLIMIT and SOFFSET
@@ -393,11 +381,17 @@ func (r *selectRun) executeGroups(groups []*group) ([]*ResultSeries, error) {
 	}
 	wg.Wait()
 	var res []*ResultSeries
+	mem := memOf(r.ctx)
 	for i := range groups {
 		if errs[i] != nil {
 			return nil, errs[i]
 		}
 		if out[i] != nil && len(out[i].Rows) > 0 {
+			if !r.plan.raw { // rawRows has held its rows already
+				if err := mem.hold(rowsSize(out[i].Rows)); err != nil { // until the statement ends
+					return nil, err
+				}
+			}
 			res = append(res, out[i])
 		}
 	}
@@ -443,9 +437,7 @@ func (r *selectRun) executeGroup(g *group) (*ResultSeries, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := mem.hold(rowsSize(rows)); err != nil { // until the statement ends
-		return nil, err
-	}
+
 	if !p.ascending {
 		for i, j := 0, len(rows)-1; i < j; i, j = i+1, j-1 {
 			rows[i], rows[j] = rows[j], rows[i]

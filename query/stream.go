@@ -435,8 +435,8 @@ func (h *streamHeap) Pop() any {
 	return x
 }
 
-// rawRows reads one raw group's output rows into memory (SELECT INTO, subqueries,
-// EXPLAIN ANALYZE); plain raw SELECTs stream through streamRaw instead.
+// rawRows reads one raw group's output rows into memory (SELECT INTO, EXPLAIN
+// ANALYZE); plain SELECTs and subqueries stream through streamGroups instead.
 func (r *selectRun) rawRows(g *group) ([]Row, error) {
 	var out []Row
 	mem := memOf(r.ctx)
@@ -493,12 +493,14 @@ func (r *selectRun) scanGroup(g *group, emit func([]Row) error) error {
 	return nil
 }
 
-// streamRaw runs the groups of a raw SELECT and hands their rows to emit in
-// output order, in batches, as they are produced: groups run in parallel across
-// cores, each into a short queue the caller drains in order, so what is in flight
-// stays a few batches per worker. emit gets each group's series header with every
-// batch (Partial: the next batch may continue it).
-func (r *selectRun) streamRaw(groups []*group, emit func(*ResultSeries) error) error {
+// streamGroups runs the groups of a SELECT and hands their rows to emit in
+// output order, in batches of at most rawBatchRows, as they are produced: groups
+// run in parallel across cores, each into a short queue the caller drains in
+// order. A raw group's batches leave while it scans, so what is in flight stays a
+// few batches per worker; an aggregate group's once it is computed, so at most a
+// group per worker waits. emit gets each group's series header with every batch
+// (Partial: the next batch may continue it).
+func (r *selectRun) streamGroups(groups []*group, emit func(*ResultSeries) error) error {
 	if len(groups) == 0 {
 		return nil
 	}
@@ -506,11 +508,6 @@ func (r *selectRun) streamRaw(groups []*group, emit func(*ResultSeries) error) e
 	defer cancel(nil)
 	r.ctx = ctx
 	cols := r.columnsOf()
-	type piece struct {
-		rows []Row
-		size int64 // accounted in the budget until emitted
-		err  error
-	}
 	mem := memOf(r.ctx)
 	queues := make([]chan piece, len(groups))
 	for i := range queues {
@@ -537,17 +534,22 @@ func (r *selectRun) streamRaw(groups []*group, emit func(*ResultSeries) error) e
 						return false
 					}
 				}
-				err := r.scanGroup(groups[i], func(rows []Row) error {
-					size := rowsSize(rows)
-					if err := mem.hold(size); err != nil {
-						return err
-					}
-					if !send(piece{rows: rows, size: size}) {
-						mem.release(size)
-						return stopErr(ctx)
-					}
-					return nil
-				})
+				var err error
+				if r.plan.raw {
+					err = r.scanGroup(groups[i], func(rows []Row) error {
+						size := rowsSize(rows)
+						if err := mem.hold(size); err != nil {
+							return err
+						}
+						if !send(piece{rows: rows, size: size}) {
+							mem.release(size)
+							return stopErr(ctx)
+						}
+						return nil
+					})
+				} else {
+					err = r.sendGroup(groups[i], func(p piece) bool { return send(p) }, mem)
+				}
 				if err != nil {
 					send(piece{err: err})
 				}
@@ -578,6 +580,38 @@ func (r *selectRun) streamRaw(groups []*group, emit func(*ResultSeries) error) e
 	cancel(err)
 	wg.Wait()
 	return err
+}
+
+// sendGroup computes an aggregate group and sends its rows in batches; each
+// batch stays accounted in mem until the emitter has handed it on.
+func (r *selectRun) sendGroup(g *group, send func(piece) bool, mem *stmtMem) error {
+	if err := stopErr(r.ctx); err != nil {
+		return err
+	}
+	rs, err := r.executeGroup(g)
+	if err != nil || rs == nil {
+		return err
+	}
+	if err := mem.hold(rowsSize(rs.Rows)); err != nil {
+		return err
+	}
+	for rows := rs.Rows; len(rows) > 0; {
+		n := min(len(rows), rawBatchRows)
+		p := piece{rows: rows[:n:n], size: rowsSize(rows[:n])}
+		rows = rows[n:]
+		if !send(p) {
+			mem.release(p.size + rowsSize(rows))
+			return stopErr(r.ctx)
+		}
+	}
+	return nil
+}
+
+// piece is a batch of one group's rows on its way to the emitter.
+type piece struct {
+	rows []Row
+	size int64 // accounted in the budget until emitted
+	err  error
 }
 
 // columnsOf is the output columns of the statement: time (or its alias), the

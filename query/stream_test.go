@@ -105,6 +105,13 @@ func TestRawStream(t *testing.T) {
 		}
 		return out
 	}
+	counts := func(h string, rows []Row) *ResultSeries {
+		out := make([]Row, len(rows))
+		for i, r := range rows {
+			out[i] = Row{Time: r.Time, Values: []any{int64(1)}}
+		}
+		return &ResultSeries{Name: "cpu", Tags: map[string]string{"host": h}, Columns: []string{"time", "count"}, Rows: out}
+	}
 	cases := []struct {
 		q         string
 		want      []*ResultSeries
@@ -119,6 +126,9 @@ func TestRawStream(t *testing.T) {
 		{"SELECT x FROM cpu GROUP BY host ORDER BY time DESC LIMIT 1", []*ResultSeries{
 			perHost("h2", reverse(hostRows("h2"))[:1]), perHost("h1", reverse(hostRows("h1"))[:1]), perHost("h0", reverse(hostRows("h0"))[:1])}, 3},
 		{"SELECT host, x, y FROM cpu WHERE x < 0", nil, 0},
+		// Aggregates leave group by group, each in batches.
+		{"SELECT count(x) FROM cpu GROUP BY time(1s), host fill(none) SLIMIT 2", []*ResultSeries{
+			counts("h0", hostRows("h0")), counts("h1", hostRows("h1"))}, 2 * n / rawBatchRows},
 	}
 	for _, c := range cases {
 		parsed, err := influxql.ParseQuery(c.q)
