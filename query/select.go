@@ -943,7 +943,8 @@ func (r *selectRun) aggregateRows(g *group) ([]Row, error) {
 		}
 		perCall[ci] = pts
 	}
-	return r.mergeCallRows(perCall, auxNames), nil
+	rows := r.mergeCallRows(perCall, auxNames)
+	return rows, stopErr(r.ctx) // mergeCallRows looks at the context too
 }
 
 // auxRefs lists the VarRefs of the select list outside any call.
@@ -1305,7 +1306,11 @@ func (r *selectRun) assembleCall(c *callPlan, res *callResult, starts []int64, n
 	}
 	var pts []funcs.Point
 	var prev *funcs.Point
+	cc := r.e.canceller(r.ctx)
 	for _, ws := range starts {
+		if err := cc.tick(); err != nil {
+			return nil, err
+		}
 		got := res.byWindow[ws]
 		if len(got) == 0 {
 			switch p.fill {
@@ -1468,7 +1473,11 @@ func (r *selectRun) mergeCallRows(perCall [][]funcs.Point, aux []string) []Row {
 	}
 	idx := make([]int, len(perCall))
 	rows := make([]Row, 0, len(times))
+	cc := r.e.canceller(r.ctx)
 	for _, t := range times {
+		if cc.tick() != nil {
+			return nil // stopped: aggregateRows returns the context's error
+		}
 		vals := make([]funcs.Point, len(perCall))
 		for ci, pts := range perCall {
 			if idx[ci] < len(pts) && pts[idx[ci]].Time == t {

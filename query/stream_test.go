@@ -208,3 +208,51 @@ func TestRawStreamBackpressure(t *testing.T) {
 		t.Fatalf("%d rows, want %d", rows, hosts*n)
 	}
 }
+
+// TestStopInsideWindowLoops cancels an aggregate over a million windows per
+// series: the window loops (fill, assembly, row building) look at the context,
+// so Execute returns promptly with the stop's error.
+func TestStopInsideWindowLoops(t *testing.T) {
+	env := newSelEnv(t, Limits{MaxBuckets: 10_000_000})
+	streamData(t, env, 3, 2000)
+	q := fmt.Sprintf("SELECT mean(x), max(y) FROM cpu WHERE time >= %d AND time < %d GROUP BY time(1ms), host",
+		t0, t0+int64(2000*time.Second))
+	parsed, err := influxql.ParseQuery(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []string{"timeout", "kill"} {
+		ctx, cancel := context.WithCancel(context.Background())
+		ex := env.ex
+		if kind == "timeout" {
+			ex = NewExecutor(env.eng, nil, Limits{MaxBuckets: 10_000_000, Timeout: 300 * time.Millisecond})
+		}
+		var c Collector
+		done := make(chan error, 1)
+		start := time.Now()
+		go func() { done <- ex.Execute(ctx, parsed, ExecOptions{Database: "db", Now: env.now}, &c) }()
+		var stopped time.Time
+		if kind == "kill" {
+			time.Sleep(300 * time.Millisecond)
+			running := ex.queries.list()
+			if len(running) != 1 {
+				t.Fatalf("%d running queries", len(running))
+			}
+			stopped = time.Now()
+			ex.queries.kill(running[0].id)
+		} else {
+			stopped = start.Add(300 * time.Millisecond)
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		want := map[string]string{"timeout": "query-timeout limit exceeded", "kill": "query interrupted"}[kind]
+		if len(c.Results) != 1 || c.Results[0].Err != want {
+			t.Fatalf("%s: results %+v", kind, c.Results)
+		}
+		if d := time.Since(stopped); d > 250*time.Millisecond {
+			t.Errorf("%s: Execute returned %v after the stop", kind, d)
+		}
+	}
+}
