@@ -291,3 +291,29 @@ func TestQueryTimeoutStops(t *testing.T) {
 	}
 	assertStopped(t, base, busy)
 }
+
+// TestAsyncSelectInto checks that async=true runs its statements past the end of
+// the request: a SELECT INTO sent so writes all its points.
+func TestAsyncSelectInto(t *testing.T) {
+	s, base := startTestServer(t, testConfig(t.TempDir()))
+	defer s.shutdown(5 * time.Second)
+	loadSlowData(t, base, 2, 20_000)
+	r := do(t, "POST", base+"/query?db=slow&async=true",
+		[]byte("q="+url.QueryEscape("SELECT usage INTO copied FROM cpu GROUP BY *")),
+		map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+	if r.status != http.StatusNoContent || r.body != "" {
+		t.Fatalf("async: %d %q", r.status, r.body)
+	}
+	want := `{"results":[{"statement_id":0,"series":[{"name":"copied","columns":["time","count"],"values":[["1970-01-01T00:00:00Z",40000]]}]}]}`
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		got := do(t, "GET", base+"/query?db=slow&q="+url.QueryEscape("SELECT count(usage) FROM copied"), nil, nil).body
+		if strings.TrimSpace(got) == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 20s: %s", got)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
