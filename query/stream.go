@@ -44,7 +44,9 @@ type fieldStream struct {
 func (r *selectRun) newFieldStream(s *seriesRef, field string, max int, desc bool) (*fieldStream, error) {
 	f := &fieldStream{r: r, max: max, desc: desc, cc: r.e.canceller(r.ctx), mem: memOf(r.ctx)}
 	if s.mem != nil {
-		pts, err := r.readField(s, field, max, false)
+		// In time order, all of them: the stream walks them backwards when desc
+		// and stops at max itself.
+		pts, err := r.readField(s, field, 0, false)
 		if err != nil {
 			return nil, err
 		}
@@ -450,6 +452,9 @@ func (r *selectRun) rawRows(g *group) ([]Row, error) {
 // scanGroup runs one raw group, handing its rows to emit in batches of at most
 // rawBatchRows, under the group's snapshot. emit owns each batch.
 func (r *selectRun) scanGroup(g *group, emit func([]Row) error) error {
+	if err := stopErr(r.ctx); err != nil {
+		return err // stopped: the groups left need not open their cursors
+	}
 	if !allMem(g) {
 		snap, err := r.e.store.Snapshot()
 		if err != nil {

@@ -126,6 +126,10 @@ func TestRawStream(t *testing.T) {
 		{"SELECT x FROM cpu GROUP BY host ORDER BY time DESC LIMIT 1", []*ResultSeries{
 			perHost("h2", reverse(hostRows("h2"))[:1]), perHost("h1", reverse(hostRows("h1"))[:1]), perHost("h0", reverse(hostRows("h0"))[:1])}, 3},
 		{"SELECT host, x, y FROM cpu WHERE x < 0", nil, 0},
+		{"SELECT x FROM (SELECT x, host FROM cpu WHERE host = 'h0') ORDER BY time DESC LIMIT 3 OFFSET 1", []*ResultSeries{
+			{Name: "cpu", Columns: []string{"time", "x"}, Rows: reverse(hostRows("h0"))[1:4]}}, 1},
+		{"SELECT x FROM (SELECT x FROM cpu GROUP BY host) WHERE host = 'h2' LIMIT 2", []*ResultSeries{
+			{Name: "cpu", Columns: []string{"time", "x"}, Rows: hostRows("h2")[:2]}}, 1},
 		// Aggregates leave group by group, each in batches.
 		{"SELECT count(x) FROM cpu GROUP BY time(1s), host fill(none) SLIMIT 2", []*ResultSeries{
 			counts("h0", hostRows("h0")), counts("h1", hostRows("h1"))}, 2 * n / rawBatchRows},
