@@ -221,62 +221,6 @@ func describeTagExpr(x *storage.TagExpr) string {
 	return "?"
 }
 
-// writeInto runs SELECT ... INTO: the result rows become points of the target
-// measurement (GROUP BY tags become tags), and the answer is the count written.
-func (e *Executor) writeInto(ctx context.Context, stmt *influxql.SelectStatement, opts ExecOptions, series []*ResultSeries) (*StatementResult, error) {
-	t := stmt.Target.Measurement
-	b, _, err := e.resolveBucket(t.Database, t.RetentionPolicy, opts)
-	if err != nil {
-		return nil, err
-	}
-	batch, err := e.store.NewBatch(b)
-	if err != nil {
-		return nil, err
-	}
-	written := int64(0)
-	cc := e.canceller(ctx)
-	for _, rs := range series {
-		name := t.Name
-		if name == "" || name == ":MEASUREMENT" {
-			name = rs.Name
-		}
-		tags := make([]storage.Tag, 0, len(rs.Tags))
-		for _, k := range sortedKeys(rs.Tags) {
-			if rs.Tags[k] != "" {
-				tags = append(tags, storage.Tag{Key: []byte(k), Value: []byte(rs.Tags[k])})
-			}
-		}
-		for _, row := range rs.Rows {
-			if err := cc.tick(); err != nil {
-				return nil, err
-			}
-			var fields []storage.FieldValue
-			for i, v := range row.Values {
-				f, ok := fieldValueOf(rs.Columns[i+1], v)
-				if ok {
-					fields = append(fields, f)
-				}
-			}
-			if len(fields) == 0 {
-				continue
-			}
-			if err := batch.Add([]byte(name), tags, fields, row.Time); err == nil {
-				written++
-			}
-		}
-	}
-	res, err := e.store.Write(batch)
-	if err != nil {
-		return nil, err
-	}
-	written = int64(res.Written)
-	return &StatementResult{Series: []*ResultSeries{{
-		Name:    "result",
-		Columns: []string{"time", "written"},
-		Rows:    []Row{{Time: 0, Values: []any{written}}},
-	}}}, nil
-}
-
 func fieldValueOf(name string, v any) (storage.FieldValue, bool) {
 	f := storage.FieldValue{Key: []byte(name)}
 	switch x := v.(type) {

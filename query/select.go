@@ -73,7 +73,17 @@ func (e *Executor) executeSelect(ctx context.Context, stmt *influxql.SelectState
 	if err != nil {
 		return nil, err
 	}
-	if run != nil && stmt.Target == nil && out != nil {
+	if stmt.Target != nil {
+		// SELECT ... INTO writes the rows as they stream, a batch at a time.
+		w := &intoWriter{e: e, ctx: ctx, stmt: stmt, opts: opts}
+		if run != nil {
+			if err := run.streamGroups(groups, w.add); err != nil {
+				return nil, err
+			}
+		}
+		return w.result()
+	}
+	if run != nil && out != nil {
 		// Rows leave in batches as they are produced: while the scan goes on for
 		// raw rows, group by group for aggregates (stream.go).
 		out.loc = stmt.Location
@@ -87,9 +97,6 @@ func (e *Executor) executeSelect(ctx context.Context, stmt *influxql.SelectState
 		if series, err = run.executeGroups(groups); err != nil {
 			return nil, err
 		}
-	}
-	if stmt.Target != nil {
-		return e.writeInto(ctx, stmt, opts, series)
 	}
 	return &StatementResult{Series: series, Location: stmt.Location}, nil
 }

@@ -260,3 +260,25 @@ func TestStopInsideWindowLoops(t *testing.T) {
 		}
 	}
 }
+
+// TestIntoStreams checks SELECT ... INTO over more points than one write batch:
+// every row is written, the count answered is the sum of the batches', and the
+// tags of GROUP BY * come along.
+func TestIntoStreams(t *testing.T) {
+	env := newSelEnv(t, Limits{})
+	streamData(t, env, 3, 20000)
+	res := env.runResult(t, "SELECT x, y INTO copy FROM cpu GROUP BY *")
+	want := `{"results":[{"statement_id":0,"series":[{"name":"result","columns":["time","written"],"values":[["1970-01-01T00:00:00Z",60000]]}]}]}`
+	if got := renderJSON(t, res); got != want {
+		t.Fatalf("into: %s", got)
+	}
+	res = env.runResult(t, "SELECT count(x), count(y) FROM copy GROUP BY host")
+	if res.Err != "" || len(res.Series) != 3 {
+		t.Fatalf("copy: %+v", res)
+	}
+	for _, s := range res.Series {
+		if v := s.Rows[0].Values; v[0] != int64(20000) || v[1] != int64(20000-6667) {
+			t.Errorf("copy %v: counts %v", s.Tags, v)
+		}
+	}
+}
