@@ -220,6 +220,44 @@ func TestQueryStops(t *testing.T) {
 		assertStopped(t, base, busy)
 	})
 
+	t.Run("chunked streams", func(t *testing.T) {
+		// The first chunk arrives while the scan has most of the way to go, and a
+		// client that stops reading holds the scan back (TCP fills, the writer
+		// blocks, the engine's queues fill): the engine has examined a fraction of
+		// the rows when the client resumes.
+		r0 := rowsExamined(t, base)
+		resp, err := http.Get(base + "/query?db=slow&chunked=true&chunk_size=1000&q=" + url.QueryEscape("SELECT usage FROM cpu GROUP BY host"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		br := bufio.NewReaderSize(resp.Body, 1<<16)
+		if _, err := br.ReadSlice('\n'); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(300 * time.Millisecond) // the server runs as far as the buffers let it
+		held := rowsExamined(t, base) - r0
+		rows := 0
+		for {
+			line, err := br.ReadBytes('\n')
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows += strings.Count(string(line), "],[") + 1
+		}
+		full := rowsExamined(t, base) - r0
+		t.Logf("examined %d of %d while the client held the first chunk", held, full)
+		if held*2 > full {
+			t.Errorf("examined %d of %d while the client read nothing: not streaming", held, full)
+		}
+		if rows < 4*200_000-10_000 {
+			t.Errorf("about %d rows, want 800000", rows)
+		}
+	})
+
 	t.Run("async", func(t *testing.T) {
 		// async=true runs detached from the request: still working after the 204,
 		// until KILL QUERY stops it.
