@@ -12,11 +12,13 @@ import (
 	"github.com/strata-db/strata/storage/block"
 )
 
-// Raw SELECTs stream: a series' fields are merged into rows by timestamp as their
-// cursors yield blocks (rowStream), a group's series are merged by time into the
-// output order (groupStream), and the rows leave in batches of rawBatchRows while
-// the scan goes on. What a raw query holds is a block per open cursor plus the
-// batches in flight, whatever the size of the answer.
+// SELECTs stream. Raw: a series' fields are merged into rows by timestamp as
+// their cursors yield blocks (rowStream), a group's series are merged by time into
+// the output order (groupStream), and the rows leave in batches of rawBatchRows
+// while the scan goes on; what a raw query holds is a block per open cursor plus
+// the batches in flight, whatever the size of the answer. Aggregates: each group
+// is computed whole (its windows), then leaves in batches while the next groups
+// compute (streamGroups), so a query holds a group per worker.
 
 // rawBatchRows is the most rows one piece of a streamed raw result holds: small
 // enough that a chunked answer starts at once and the batches in flight cost
