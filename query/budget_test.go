@@ -141,3 +141,16 @@ func TestMemoryBudgetExceeded(t *testing.T) {
 		}
 	}
 }
+
+// TestMemoryBudgetShowSeries checks that listing series counts against the budget.
+func TestMemoryBudgetShowSeries(t *testing.T) {
+	env := newSelEnv(t, Limits{MaxMemory: 64 << 10})
+	var pts []selPt
+	for i := 0; i < 5000; i++ {
+		pts = append(pts, selPt{m: "cpu", tags: map[string]string{"host": fmt.Sprintf("host-%05d", i)}, t: t0, fields: map[string]any{"x": 1.0}})
+	}
+	env.write(t, pts...)
+	if res := env.runResult(t, "SHOW SERIES"); !strings.HasPrefix(res.Err, "max-query-memory limit exceeded: (") {
+		t.Fatalf("SHOW SERIES over budget: %q", res.Err)
+	}
+}

@@ -884,6 +884,9 @@ func (e *Executor) showSeries(ctx context.Context, s *influxql.ShowSeriesStateme
 					continue // dropped meanwhile
 				}
 				buf = appendSeriesKey(buf[:0], mm, tags)
+				if err := memOf(ctx).hold(int64(len(buf)) + valueBytes); err != nil {
+					return nil, err // held until the statement ends
+				}
 				keys = append(keys, string(buf))
 			}
 			sort.Strings(keys[start:])
