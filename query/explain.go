@@ -82,13 +82,12 @@ func (e *Executor) executeExplain(ctx context.Context, s *influxql.ExplainStatem
 	add("PLANNING TIME: %v", planned.Round(time.Microsecond))
 	if s.Analyze {
 		execStart := time.Now()
-		series, err := run.executeGroups(groups)
-		if err != nil {
-			return nil, err
-		}
-		rows := 0
-		for _, rs := range series {
+		rows := 0 // counted as the rows stream by, not held
+		if err := run.streamGroups(groups, func(rs *ResultSeries) error {
 			rows += len(rs.Rows)
+			return nil
+		}); err != nil {
+			return nil, err
 		}
 		add("EXECUTION TIME: %v", time.Since(execStart).Round(time.Microsecond))
 		add("SERIES READ: %d", stats.series.Load())

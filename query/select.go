@@ -3,7 +3,6 @@ package query
 import (
 	"context"
 	"math"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -83,22 +82,15 @@ func (e *Executor) executeSelect(ctx context.Context, stmt *influxql.SelectState
 		}
 		return w.result()
 	}
-	if run != nil && out != nil {
+	if run != nil {
 		// Rows leave in batches as they are produced: while the scan goes on for
 		// raw rows, group by group for aggregates (stream.go).
 		out.loc = stmt.Location
 		if err := run.streamGroups(groups, out.send); err != nil {
 			return nil, err
 		}
-		return &StatementResult{Location: stmt.Location}, nil
 	}
-	var series []*ResultSeries
-	if run != nil {
-		if series, err = run.executeGroups(groups); err != nil {
-			return nil, err
-		}
-	}
-	return &StatementResult{Series: series, Location: stmt.Location}, nil
+	return &StatementResult{Location: stmt.Location}, nil
 }
 
 // streamSelect plans and executes stmt, handing its output series to emit as
@@ -359,62 +351,10 @@ func (r *selectRun) groupSeries(refs []*seriesRef) []*group {
 	return out
 }
 
-// executeGroups computes every output series, groups in parallel across cores.
-func (r *selectRun) executeGroups(groups []*group) ([]*ResultSeries, error) {
-	out := make([]*ResultSeries, len(groups))
-	errs := make([]error, len(groups))
-	workers := runtime.GOMAXPROCS(0)
-	if workers > len(groups) {
-		workers = len(groups)
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(groups) {
-					return
-				}
-				if err := stopErr(r.ctx); err != nil {
-					errs[i] = err
-					return
-				}
-				out[i], errs[i] = r.executeGroup(groups[i])
-			}
-		}()
-	}
-	wg.Wait()
-	var res []*ResultSeries
-	mem := memOf(r.ctx)
-	for i := range groups {
-		if errs[i] != nil {
-			return nil, errs[i]
-		}
-		if out[i] != nil && len(out[i].Rows) > 0 {
-			if !r.plan.raw { // rawRows has held its rows already
-				if err := mem.hold(rowsSize(out[i].Rows)); err != nil { // until the statement ends
-					return nil, err
-				}
-			}
-			res = append(res, out[i])
-		}
-	}
-	return res, nil
-}
-
+// executeGroup computes one aggregate group's output series (raw groups stream
+// through scanGroup instead).
 func (r *selectRun) executeGroup(g *group) (*ResultSeries, error) {
 	p := r.plan
-	if p.raw {
-		// Ordered, limited and offset by the group's stream (stream.go).
-		rows, err := r.rawRows(g)
-		if err != nil {
-			return nil, err
-		}
-		return &ResultSeries{Name: g.measurement, Tags: g.tags, Columns: r.columnsOf(), Rows: rows}, nil
-	}
 	// One snapshot per group: its cursors (one per series and field, opened one at a
 	// time by this worker) share a Pebble iterator instead of creating one each.
 	if !allMem(g) {
@@ -444,7 +384,6 @@ func (r *selectRun) executeGroup(g *group) (*ResultSeries, error) {
 	if err != nil {
 		return nil, err
 	}
-
 	if !p.ascending {
 		for i, j := 0, len(rows)-1; i < j; i, j = i+1, j-1 {
 			rows[i], rows[j] = rows[j], rows[i]

@@ -439,18 +439,6 @@ func (h *streamHeap) Pop() any {
 	return x
 }
 
-// rawRows reads one raw group's output rows into memory (SELECT INTO, EXPLAIN
-// ANALYZE); plain SELECTs and subqueries stream through streamGroups instead.
-func (r *selectRun) rawRows(g *group) ([]Row, error) {
-	var out []Row
-	mem := memOf(r.ctx)
-	err := r.scanGroup(g, func(rows []Row) error {
-		out = append(out, rows...)
-		return mem.hold(rowsSize(rows)) // until the statement ends
-	})
-	return out, err
-}
-
 // scanGroup runs one raw group, handing its rows to emit in batches of at most
 // rawBatchRows, under the group's snapshot. emit owns each batch.
 func (r *selectRun) scanGroup(g *group, emit func([]Row) error) error {
