@@ -15,16 +15,67 @@ const module = "github.com/strata-db/strata/"
 // forbidden maps a package (by directory prefix) to the project packages it must
 // not import, so the dependency direction stays what doc.go describes.
 var forbidden = map[string][]string{
-	"wal":                 {"storage", "ingest", "query", "compaction", "bench", "cmd"},
-	"storage":             {"ingest", "query", "compaction", "bench", "cmd"},
+	"wal":                 {"storage", "ingest", "query", "compaction", "bench", "cmd", "httpapi"},
+	"storage":             {"ingest", "query", "compaction", "bench", "cmd", "httpapi"},
 	"ingest/lineprotocol": {"storage", "wal", "query", "compaction", "bench", "cmd", "ingest"},
-	"query/influxql":      {"storage", "wal", "ingest", "compaction", "bench", "cmd", "query"},
-	"query/partial":       {"storage", "wal", "ingest", "compaction", "bench", "cmd", "query"},
+	"query/influxql":      {"storage", "wal", "ingest", "compaction", "bench", "cmd", "query", "httpapi"},
+	"query/partial":       {"storage", "wal", "ingest", "compaction", "bench", "cmd", "query", "httpapi"},
 	"ingest":              {"query", "wal", "compaction", "bench", "cmd"},
-	"query":               {"ingest", "wal", "compaction", "bench", "cmd"},
+	"query":               {"ingest", "wal", "compaction", "bench", "cmd", "httpapi"},
 	"compaction":          {"ingest", "query", "bench", "cmd"},
 	"bench":               {"cmd"},
 	"storage/block":       {"storage", "wal", "ingest", "query", "compaction", "bench", "cmd"},
+	// The HTTP API of queries drives the engine; it reaches storage only through
+	// query's Store interface.
+	"httpapi": {"storage", "wal", "ingest", "compaction", "bench", "cmd"},
+}
+
+// forbiddenStd maps a package (by directory prefix, sub-packages included) to the
+// standard-library packages it must not import: the query engine knows nothing of
+// HTTP, which lives in httpapi.
+var forbiddenStd = map[string][]string{
+	"query": {"net/http"},
+}
+
+// TestStdImports fails when a package imports a standard package its layer must
+// not know (net/http in the engine).
+func TestStdImports(t *testing.T) {
+	fset := token.NewFileSet()
+	checked := 0
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") {
+			return nil
+		}
+		dir := filepath.ToSlash(filepath.Dir(path))
+		for prefix, bad := range forbiddenStd {
+			if dir != prefix && !strings.HasPrefix(dir, prefix+"/") {
+				continue
+			}
+			checked++
+			f, err := parser.ParseFile(fset, path, nil, parser.ImportsOnly)
+			if err != nil {
+				return err
+			}
+			for _, imp := range f.Imports {
+				p := strings.Trim(imp.Path.Value, `"`)
+				for _, b := range bad {
+					if p == b || strings.HasPrefix(p, b+"/") {
+						t.Errorf("%s imports %s: %s must not", path, p, prefix)
+					}
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if checked == 0 {
+		t.Fatal("no files of the restricted packages found: the walk is broken")
+	}
 }
 
 // TestImportDirection fails when a package imports one it must not: lower layers

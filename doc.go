@@ -1,11 +1,13 @@
 // Package strata is the root of Strata, a single-binary time-series database that
 // speaks InfluxDB's line protocol and InfluxQL. It holds no code: the tree is
 // organised by the path data takes, and imports flow one way,
-// cmd → ingest, query, bench → storage → wal (architecture_test.go enforces it):
+// cmd → ingest, httpapi, bench → query → storage → wal (architecture_test.go
+// enforces it):
 //
 //	cmd/strata        the binary: flags, HTTP server wiring, metrics registry
 //	ingest            /write and /api/v2/write; ingest/lineprotocol is the pure parser
-//	query             /query; query/influxql is the language front end
+//	httpapi           /query over HTTP: parameters and InfluxDB 1.x's JSON/CSV renderers
+//	query             the InfluxQL engine, streaming results; query/influxql is the front end
 //	storage           series, tag index, head, column blocks (storage/block) in Pebble
 //	compaction        merges and rewrites stored blocks
 //	wal               the write-ahead log of opaque records

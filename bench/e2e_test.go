@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strata-db/strata/httpapi"
 	"github.com/strata-db/strata/ingest"
 	"github.com/strata-db/strata/query"
 	"github.com/strata-db/strata/storage"
@@ -28,7 +29,7 @@ func embeddedStrata(t *testing.T, dir string) *Embedded {
 		mux := http.NewServeMux()
 		w := ingest.NewHandler(eng, ingest.Options{Logger: log})
 		mux.HandleFunc("/write", w.ServeV1)
-		mux.Handle("/query", query.NewHandler(eng, query.Options{Logger: log}))
+		mux.Handle("/query", httpapi.NewQueryHandler(query.NewExecutor(eng, log, query.Limits{}), log))
 		srv := httptest.NewServer(mux)
 		return srv.URL, func() error { srv.Close(); return eng.Close() }, nil
 	}}

@@ -1,16 +1,23 @@
-// Package query answers InfluxQL over HTTP (/query) in InfluxDB 1.x's JSON. The
-// language front end (lexer, parser, AST) is query/influxql; this package executes
-// statements against the storage engine through the small Store interface it
-// declares, so storage never depends on it.
+// Package query executes InfluxQL against the storage engine through the small
+// Store interface it declares, so storage never depends on it. The language front
+// end (lexer, parser, AST) is query/influxql; the HTTP API and InfluxDB's JSON
+// and CSV renderers are in package httpapi, and nothing here imports net/http.
 //
 // A SELECT is planned once (plan.go) into a selectPlan: sources and their schema
 // resolved, each call's registry entry, output type and execution path chosen
 // (block-header fast path, accumulator, window function, transformation),
-// windows, fill, order, limits and SLIMIT/SOFFSET. select.go runs that plan
-// (executePlan) and reads each call's path from it; EXPLAIN prints it as a tree
-// (plan_format.go) and EXPLAIN ANALYZE runs the same executePlan with counters.
+// windows, fill, order, limits and SLIMIT/SOFFSET. select.go and stream.go run
+// that plan and read each call's path from it; EXPLAIN prints it as a tree
+// (plan_format.go) and EXPLAIN ANALYZE runs the same plan with counters.
 // Golden plans of representative statements are in testdata/plans
 // (go test -run TestPlanGolden -update).
+//
+// Executor.Execute streams each statement's results into a ResultSink as they
+// are produced (result.go describes the protocol); raw SELECTs send bounded
+// batches of rows while they scan. Long loops look at the statement's context
+// through a canceller (cancel.go), so KILL QUERY, --query-timeout and a client
+// that went away stop the work within milliseconds. A per-query Budget
+// (budget.go) bounds what a statement may hold.
 //
 // Every other statement runs in meta.go (SHOW, CREATE, DROP, DELETE), with the
 // SHOW ... CARDINALITY statements of tag keys, tag values and field keys in

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -58,6 +59,9 @@ type Limits struct {
 	MaxBuckets int64
 	// Timeout ends a statement that runs longer (0: none).
 	Timeout time.Duration
+	// MaxMemory is the most memory, in bytes, one query may hold (see Budget;
+	// 0: no limit).
+	MaxMemory int64
 }
 
 // Executor runs parsed InfluxQL statements against a Store.
@@ -68,6 +72,8 @@ type Executor struct {
 	now     func() time.Time
 	queries *queryRegistry
 	started time.Time // for SHOW DIAGNOSTICS' uptime
+
+	rowsExamined atomic.Int64 // see RowsExamined
 }
 
 // NewExecutor returns an executor over store.
@@ -90,22 +96,38 @@ type ExecOptions struct {
 	RetentionPolicy string // rp parameter: default retention policy
 	ReadOnly        bool   // a GET request: DDL runs but warns, as InfluxDB 1.x does
 	Now             time.Time
+	// Budget accounts the query's memory; nil: Execute makes one from the
+	// executor's limits. A caller that also buffers the answer (httpapi's
+	// non-chunked renderer) passes the budget it accounts that buffer in.
+	Budget *Budget
 }
 
 // errorf makes a statement error: reported in results[i].error, not as an HTTP
 // failure.
 func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
 
-// Execute runs every statement of q in order, handing each result to emit. After a
-// failing statement the rest are not run (InfluxDB 1.x behaves so).
-func (e *Executor) Execute(ctx context.Context, q *influxql.Query, opts ExecOptions, emit func(*StatementResult) error) error {
+// Execute runs every statement of q in order, streaming each one's results into
+// sink as they are produced (see ResultSink for the protocol). After a failing
+// statement the rest are not run (InfluxDB 1.x behaves so). The error is the
+// sink's, or the context's when the query was stopped between statements; a
+// statement's own failure is its result's Err.
+func (e *Executor) Execute(ctx context.Context, q *influxql.Query, opts ExecOptions, sink ResultSink) error {
 	if opts.Now.IsZero() {
 		opts.Now = e.now()
+	}
+	if opts.Budget == nil {
+		opts.Budget = e.NewBudget()
 	}
 	ctx, done := e.queries.register(ctx, q.String(), opts.Database)
 	defer done()
 	for i, stmt := range q.Statements {
-		res := e.executeStatement(ctx, stmt, opts)
+		out := &stmtSink{sink: sink, id: i}
+		mem := &stmtMem{b: opts.Budget}
+		res := e.executeStatement(withMem(ctx, mem), stmt, opts, out)
+		mem.end() // the final piece is plain data now: rendering it is the sink's
+		if out.err != nil {
+			return out.err // the sink failed: nobody to answer
+		}
 		res.StatementID = i
 		if opts.ReadOnly && res.Err == "" && isWriteStatement(stmt) {
 			res.Messages = append(res.Messages, ResponseMessage{
@@ -113,7 +135,7 @@ func (e *Executor) Execute(ctx context.Context, q *influxql.Query, opts ExecOpti
 				Text:  fmt.Sprintf("deprecated use of '%s' in a read only context, please use a POST request instead", stmt.String()),
 			})
 		}
-		if err := emit(res); err != nil {
+		if err := sink.WriteResult(res); err != nil {
 			return err
 		}
 		if res.Err != "" {
@@ -123,28 +145,28 @@ func (e *Executor) Execute(ctx context.Context, q *influxql.Query, opts ExecOpti
 	return nil
 }
 
-func (e *Executor) executeStatement(ctx context.Context, stmt influxql.Statement, opts ExecOptions) *StatementResult {
+func (e *Executor) executeStatement(ctx context.Context, stmt influxql.Statement, opts ExecOptions, out *stmtSink) *StatementResult {
 	if e.limits.Timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, e.limits.Timeout)
+		ctx, cancel = context.WithTimeoutCause(ctx, e.limits.Timeout, errTimeout)
 		defer cancel()
 	}
 	var res *StatementResult
 	var err error
 	switch s := stmt.(type) {
 	case *influxql.SelectStatement:
-		res, err = e.executeSelect(ctx, s, opts)
+		res, err = e.executeSelect(ctx, s, opts, out)
 	case *influxql.ExplainStatement:
 		res, err = e.executeExplain(ctx, s, opts)
 	default:
 		res, err = e.executeMeta(ctx, stmt, opts)
 	}
 	if err != nil {
-		switch {
-		case errors.Is(err, context.DeadlineExceeded):
-			err = errorf("query timeout: the statement ran longer than %v", e.limits.Timeout)
-		case errors.Is(err, context.Canceled):
-			err = errorf("query interrupted") // KILL QUERY, or the client went away
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			// A loop that returned the bare context error: say why it stopped.
+			if stop := stopErr(ctx); stop != nil {
+				err = stop
+			}
 		}
 		return &StatementResult{Err: err.Error()}
 	}
@@ -152,6 +174,28 @@ func (e *Executor) executeStatement(ctx context.Context, stmt influxql.Statement
 		res = &StatementResult{}
 	}
 	return res
+}
+
+// stmtSink is one statement's way into the query's sink: it numbers the pieces a
+// streaming statement sends before its final result and remembers a sink failure.
+type stmtSink struct {
+	sink ResultSink
+	id   int
+	loc  *time.Location
+	err  error
+}
+
+// send hands one series piece to the sink as a partial result of the statement.
+func (o *stmtSink) send(s *ResultSeries) error {
+	if o.err != nil {
+		return o.err
+	}
+	err := o.sink.WriteResult(&StatementResult{StatementID: o.id, Series: []*ResultSeries{s}, Partial: true, Location: o.loc})
+	if errors.Is(err, ErrMemoryBudget) {
+		return err // the statement fails with it; the sink still takes its answer
+	}
+	o.err = err
+	return err
 }
 
 // isWriteStatement tells the statements InfluxDB warns about on GET.
@@ -293,7 +337,7 @@ type runningQuery struct {
 	text   string
 	db     string
 	start  time.Time
-	cancel context.CancelFunc
+	cancel context.CancelCauseFunc
 }
 
 func newQueryRegistry() *queryRegistry {
@@ -302,7 +346,7 @@ func newQueryRegistry() *queryRegistry {
 
 // register records a starting query; done must be called when it ends.
 func (r *queryRegistry) register(ctx context.Context, text, db string) (context.Context, func()) {
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := context.WithCancelCause(ctx)
 	r.mu.Lock()
 	r.next++
 	q := &runningQuery{id: r.next, text: text, db: db, start: time.Now(), cancel: cancel}
@@ -312,7 +356,7 @@ func (r *queryRegistry) register(ctx context.Context, text, db string) (context.
 		r.mu.Lock()
 		delete(r.running, q.id)
 		r.mu.Unlock()
-		cancel()
+		cancel(nil)
 	}
 }
 
@@ -343,6 +387,6 @@ func (r *queryRegistry) kill(id uint64) bool {
 	if q == nil {
 		return false
 	}
-	q.cancel()
+	q.cancel(errKilled)
 	return true
 }

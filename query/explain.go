@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"slices"
-	"sort"
 	"time"
 
 	"github.com/strata-db/strata/query/funcs"
@@ -16,7 +14,8 @@ import (
 // executeExplain answers EXPLAIN [ANALYZE] SELECT with the plan as text rows in a
 // "QUERY PLAN" column: the plan's tree (selectPlan.String), then what resolving
 // the tag predicate found. ANALYZE runs the same plan the SELECT would run
-// (executePlan: the same paths, SLIMIT/SOFFSET, empty-range check) and reports
+// (startPlan and streamGroups: the same paths, SLIMIT/SOFFSET, empty-range
+// check) and reports
 // what it touched; it does not write the INTO target.
 func (e *Executor) executeExplain(ctx context.Context, s *influxql.ExplainStatement, opts ExecOptions) (*StatementResult, error) {
 	stmt := s.Statement
@@ -29,28 +28,14 @@ func (e *Executor) executeExplain(ctx context.Context, s *influxql.ExplainStatem
 	if err != nil {
 		return nil, err
 	}
-	var (
-		run            *selectRun
-		refs           []*seriesRef
-		groups         []*group
-		planned        time.Duration
-		execStart      time.Time
-		subqueryPoints = stats.points.Load()
-	)
-	series, err := e.executePlan(ctx, plan, opts, stats, func(r *selectRun, rf []*seriesRef, g []*group) bool {
-		run, refs, groups = r, rf, g
-		planned = time.Since(start)
-		execStart = time.Now()
-		return s.Analyze
-	})
+	subqueryPoints := stats.points.Load()
+	run, refs, groups, err := e.startPlan(ctx, plan, opts, stats)
 	if err != nil {
 		return nil, err
 	}
+	planned := time.Since(start)
 	lines := plan.lines()
 	add := func(format string, args ...any) { lines = append(lines, fmt.Sprintf(format, args...)) }
-	if run == nil { // empty time range: executePlan stopped before the index
-		planned = time.Since(start)
-	}
 	add("NUMBER OF SERIES: %d", len(refs))
 	add("NUMBER OF OUTPUT SERIES (groups): %d", len(groups))
 	if stored := countStored(refs); stored > 0 {
@@ -63,15 +48,17 @@ func (e *Executor) executeExplain(ctx context.Context, s *influxql.ExplainStatem
 	}
 	add("PLANNING TIME: %v", planned.Round(time.Microsecond))
 	if s.Analyze {
-		rows := 0
-		for _, rs := range series {
-			rows += len(rs.Rows)
-		}
-		var elapsed time.Duration
+		execStart := time.Now()
+		rows := 0 // counted as the rows stream by, not held
 		if run != nil {
-			elapsed = time.Since(execStart)
+			if err := run.streamGroups(groups, func(rs *ResultSeries) error {
+				rows += len(rs.Rows)
+				return nil
+			}); err != nil {
+				return nil, err
+			}
 		}
-		add("EXECUTION TIME: %v", elapsed.Round(time.Microsecond))
+		add("EXECUTION TIME: %v", time.Since(execStart).Round(time.Microsecond))
 		add("SERIES READ: %d", stats.series.Load())
 		add("BLOCKS DECODED: %d", stats.blocksDecoded.Load())
 		add("BLOCKS ANSWERED FROM HEADERS: %d", stats.blocksStats.Load())
@@ -201,68 +188,6 @@ func describeTagExpr(x *storage.TagExpr) string {
 		return fmt.Sprintf("%s !~ /%s/", x.Key, x.Regex)
 	}
 	return "?"
-}
-
-// writeInto runs SELECT ... INTO: the result rows become points of the target
-// measurement (GROUP BY tags become tags), and the answer is the count written.
-func (e *Executor) writeInto(stmt *influxql.SelectStatement, opts ExecOptions, series []*ResultSeries, tagCols []string) (*StatementResult, error) {
-	t := stmt.Target.Measurement
-	b, _, err := e.resolveBucket(t.Database, t.RetentionPolicy, opts)
-	if err != nil {
-		return nil, err
-	}
-	batch, err := e.store.NewBatch(b)
-	if err != nil {
-		return nil, err
-	}
-	written := int64(0)
-	for _, rs := range series {
-		name := t.Name
-		if name == "" || name == ":MEASUREMENT" {
-			name = rs.Name
-		}
-		tags := make([]storage.Tag, 0, len(rs.Tags))
-		for _, k := range sortedKeys(rs.Tags) {
-			if rs.Tags[k] != "" {
-				tags = append(tags, storage.Tag{Key: []byte(k), Value: []byte(rs.Tags[k])})
-			}
-		}
-		for _, row := range rs.Rows {
-			var fields []storage.FieldValue
-			rowTags := tags
-			for i, v := range row.Values {
-				if slices.Contains(tagCols, rs.Columns[i+1]) {
-					if s, ok := v.(string); ok && s != "" && rs.Tags[rs.Columns[i+1]] == "" {
-						rowTags = append(rowTags[:len(rowTags):len(rowTags)], storage.Tag{Key: []byte(rs.Columns[i+1]), Value: []byte(s)})
-					}
-					continue
-				}
-				f, ok := fieldValueOf(rs.Columns[i+1], v)
-				if ok {
-					fields = append(fields, f)
-				}
-			}
-			if len(fields) == 0 {
-				continue
-			}
-			if len(rowTags) > len(tags) {
-				sort.Slice(rowTags, func(i, j int) bool { return string(rowTags[i].Key) < string(rowTags[j].Key) })
-			}
-			if err := batch.Add([]byte(name), rowTags, fields, row.Time); err == nil {
-				written++
-			}
-		}
-	}
-	res, err := e.store.Write(batch)
-	if err != nil {
-		return nil, err
-	}
-	written = int64(res.Written)
-	return &StatementResult{Series: []*ResultSeries{{
-		Name:    "result",
-		Columns: []string{"time", "written"},
-		Rows:    []Row{{Time: 0, Values: []any{written}}},
-	}}}, nil
 }
 
 func fieldValueOf(name string, v any) (storage.FieldValue, bool) {

@@ -849,7 +849,11 @@ func (e *Executor) showTagValues(ctx context.Context, s *influxql.ShowTagValuesS
 				if err != nil {
 					return nil, err
 				}
+				cc := e.canceller(ctx)
 				for i, v := range vals {
+					if err := cc.tick(); err != nil {
+						return nil, err
+					}
 					if ids != nil && !series[i].Intersects(ids) {
 						continue
 					}
@@ -938,12 +942,19 @@ func (e *Executor) showSeries(ctx context.Context, s *influxql.ShowSeriesStateme
 			}
 			start := len(keys)
 			it := ids.Iterator()
+			cc := e.canceller(ctx)
 			for it.HasNext() {
+				if err := cc.tick(); err != nil {
+					return nil, err
+				}
 				mm, tags, ok := e.store.Series(storage.SeriesID(it.Next()))
 				if !ok {
 					continue // dropped meanwhile
 				}
 				buf = appendSeriesKey(buf[:0], mm, tags)
+				if err := memOf(ctx).hold(int64(len(buf)) + valueBytes); err != nil {
+					return nil, err // held until the statement ends
+				}
 				keys = append(keys, string(buf))
 			}
 			sort.Strings(keys[start:])

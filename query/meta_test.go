@@ -1,7 +1,6 @@
 package query
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -89,26 +88,27 @@ func runMeta(t testing.TB, ex *Executor, q string, opts ExecOptions) string {
 	if err != nil {
 		t.Fatalf("parse %q: %v", q, err)
 	}
-	var buf bytes.Buffer
-	w := NewResponseWriter(&buf, Encoding{}, false, 0)
+	var c Collector
+	if err := ex.Execute(context.Background(), parsed, opts, &c); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
 	var errs []string
-	err = ex.Execute(context.Background(), parsed, opts, func(r *StatementResult) error {
+	var ok []*StatementResult
+	for _, r := range c.Results {
 		if r.Err != "" {
 			errs = append(errs, r.Err)
-			return nil
+		} else {
+			ok = append(ok, r)
 		}
-		return w.WriteResult(r)
-	})
-	if err != nil {
-		t.Fatalf("%s: %v", q, err)
 	}
 	if len(errs) > 0 {
 		return "error: " + strings.Join(errs, "; ")
 	}
-	if err := w.Close(); err != nil {
+	out, err := renderResults(ok)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return strings.TrimSuffix(buf.String(), "\n")
+	return out
 }
 
 // metaFixture writes a small copy of the compat data set's schema: db "oracle"
@@ -330,10 +330,10 @@ func TestShowQueriesAndKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	var res *StatementResult
-	if err := ex.Execute(context.Background(), q, ExecOptions{Database: "oracle"}, func(r *StatementResult) error {
+	if err := ex.Execute(context.Background(), q, ExecOptions{Database: "oracle"}, SinkFunc(func(r *StatementResult) error {
 		res = r
 		return nil
-	}); err != nil {
+	})); err != nil {
 		t.Fatal(err)
 	}
 	if res.Err != "" || len(res.Series) != 1 {
@@ -726,7 +726,7 @@ func FuzzMetaStatements(f *testing.F) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_ = ex.Execute(ctx, parsed, ExecOptions{Database: "oracle"}, func(*StatementResult) error { return nil })
+		_ = ex.Execute(ctx, parsed, ExecOptions{Database: "oracle"}, SinkFunc(func(*StatementResult) error { return nil }))
 	})
 }
 
@@ -749,7 +749,7 @@ func BenchmarkShowSeries(b *testing.B) {
 		b.Fatal(err)
 	}
 	var size int64
-	emit := func(r *StatementResult) error {
+	emit := SinkFunc(func(r *StatementResult) error {
 		size = 0
 		for _, s := range r.Series {
 			for _, row := range s.Rows {
@@ -757,7 +757,7 @@ func BenchmarkShowSeries(b *testing.B) {
 			}
 		}
 		return nil
-	}
+	})
 	opts := ExecOptions{Database: "bench"}
 	if err := ex.Execute(context.Background(), q, opts, emit); err != nil {
 		b.Fatal(err)
@@ -781,7 +781,7 @@ func TestShowStatsAndDiagnostics(t *testing.T) {
 			t.Fatal(err)
 		}
 		var out *StatementResult
-		if err := ex.Execute(context.Background(), parsed, ExecOptions{}, func(r *StatementResult) error { out = r; return nil }); err != nil {
+		if err := ex.Execute(context.Background(), parsed, ExecOptions{}, SinkFunc(func(r *StatementResult) error { out = r; return nil })); err != nil {
 			t.Fatal(err)
 		}
 		if out == nil || out.Err != "" {

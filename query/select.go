@@ -3,7 +3,6 @@ package query
 import (
 	"context"
 	"math"
-	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -38,6 +37,7 @@ type group struct {
 	tags        map[string]string
 	key         string
 	series      []*seriesRef
+	held        int64 // bytes of transient data accounted while it runs (holdGroup)
 }
 
 // execStats counts what a SELECT touched, for EXPLAIN ANALYZE and limits.
@@ -73,58 +73,77 @@ type selectRun struct {
 	infos  map[string]*measurementInfo
 }
 
-func (e *Executor) executeSelect(ctx context.Context, stmt *influxql.SelectStatement, opts ExecOptions) (*StatementResult, error) {
+func (e *Executor) executeSelect(ctx context.Context, stmt *influxql.SelectStatement, opts ExecOptions, out *stmtSink) (*StatementResult, error) {
 	if err := stmt.Validate(funcs.Registry{}); err != nil {
 		return nil, err
 	}
-	series, plan, err := e.runSelect(ctx, stmt, opts, &execStats{})
+	stats := &execStats{}
+	plan, err := e.prepareSelect(ctx, stmt, opts, stats)
+	if err != nil {
+		return nil, err
+	}
+	run, _, groups, err := e.startPlan(ctx, plan, opts, stats)
 	if err != nil {
 		return nil, err
 	}
 	if stmt.Target != nil {
-		// The tags top() and bottom() print stay tags in the target, as in 1.x.
-		return e.writeInto(stmt, opts, series, plan.extraCols)
+		// SELECT ... INTO writes the rows as they stream, a batch at a time; the
+		// tags top() and bottom() print stay tags in the target, as in 1.x.
+		w := &intoWriter{e: e, ctx: ctx, stmt: stmt, opts: opts, tagCols: plan.extraCols}
+		if run != nil {
+			if err := run.streamGroups(groups, w.add); err != nil {
+				return nil, err
+			}
+		}
+		return w.result()
 	}
-	return &StatementResult{Series: series, Location: stmt.Location}, nil
+	if run != nil {
+		// Rows leave in batches as they are produced: while the scan goes on for
+		// raw rows, group by group for aggregates (stream.go).
+		out.loc = stmt.Location
+		if err := run.streamGroups(groups, out.send); err != nil {
+			return nil, err
+		}
+	}
+	return &StatementResult{Location: stmt.Location}, nil
 }
 
-// runSelect plans and executes stmt, returning the output series.
-func (e *Executor) runSelect(ctx context.Context, stmt *influxql.SelectStatement, opts ExecOptions, stats *execStats) ([]*ResultSeries, *selectPlan, error) {
+// streamSelect plans and executes stmt, handing its output series to emit as
+// they are produced, in batches (consecutive pieces of one series). It returns
+// the plan, which EXPLAIN prints for subqueries.
+func (e *Executor) streamSelect(ctx context.Context, stmt *influxql.SelectStatement, opts ExecOptions, stats *execStats, emit func(*ResultSeries) error) (*selectPlan, error) {
 	plan, err := e.prepareSelect(ctx, stmt, opts, stats)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	out, err := e.executePlan(ctx, plan, opts, stats, nil)
-	if err != nil {
-		return nil, nil, err
+	run, _, groups, err := e.startPlan(ctx, plan, opts, stats)
+	if err != nil || run == nil {
+		return plan, err
 	}
-	return out, plan, nil
+	return plan, run.streamGroups(groups, emit)
 }
 
-// executePlan runs a plan: the series matching its tag predicate, grouped into
-// output series, SLIMIT/SOFFSET applied, each group computed. EXPLAIN ANALYZE
-// runs the same; observe, when set, sees the groups before they are computed
-// and stops there by returning false (plain EXPLAIN).
-func (e *Executor) executePlan(ctx context.Context, plan *selectPlan, opts ExecOptions, stats *execStats, observe func(*selectRun, []*seriesRef, []*group) bool) ([]*ResultSeries, error) {
+// startPlan readies the execution of a prepared plan: the series matching its
+// tag predicate, grouped into output series, SLIMIT/SOFFSET applied. SELECT and
+// EXPLAIN ANALYZE run the groups it returns with streamGroups. A nil run means
+// the time range is empty (no rows).
+func (e *Executor) startPlan(ctx context.Context, plan *selectPlan, opts ExecOptions, stats *execStats) (*selectRun, []*seriesRef, []*group, error) {
 	if plan.emptyRange {
-		return nil, nil
+		return nil, nil, nil, nil
 	}
 	run := &selectRun{e: e, ctx: ctx, plan: plan, now: opts.Now, stats: stats}
 	refs, err := run.filterSeries(plan.src)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	groups := plan.limitSeries(run.groupSeries(refs))
-	if observe != nil && !observe(run, refs, groups) {
-		return nil, nil
-	}
 	// The windows read beyond the statement's range (EXPLAIN prints that
 	// range): on a copy, so the plan stays what was prepared.
 	read := *plan
 	run.plan = &read
 	run.limitImplicitStart()
 	run.extendForTransforms()
-	return run.executeGroups(groups)
+	return run, refs, groups, nil
 }
 
 // resolveSources finds the series a SELECT reads and their schema: stored
@@ -139,27 +158,32 @@ func (e *Executor) resolveSources(ctx context.Context, stmt *influxql.SelectStat
 			if err != nil {
 				return nil, err
 			}
-			inner, innerPlan, err := e.runSelect(ctx, sub, opts, stats)
-			if err != nil {
-				return nil, err
-			}
-			src.subqueries = append(src.subqueries, innerPlan)
-			for _, rs := range inner {
-				ref := &seriesRef{measurement: rs.Name, tags: rs.Tags, mem: map[string][]funcs.Point{}}
-				ref.key = seriesKey(rs.Name, rs.Tags)
+			// The inner rows arrive as a stream (in batches when raw) and become
+			// in-memory points piece by piece, never held twice.
+			var last *seriesRef
+			first := len(src.series)
+			innerPlan, err := e.streamSelect(ctx, sub, opts, stats, func(rs *ResultSeries) error {
+				key := seriesKey(rs.Name, rs.Tags)
+				if last == nil || last.key != key {
+					last = &seriesRef{measurement: rs.Name, tags: rs.Tags, key: key, mem: map[string][]funcs.Point{}}
+					for k := range rs.Tags {
+						src.schema.tags[k] = true
+					}
+					src.series = append(src.series, last)
+				}
 				for _, row := range rs.Rows {
-					ref.memTimes = append(ref.memTimes, row.Time)
+					last.memTimes = append(last.memTimes, row.Time)
 				}
-				slices.Sort(ref.memTimes) // the inner query may be ORDER BY time DESC
-				for k := range rs.Tags {
-					src.schema.tags[k] = true
-				}
+				cc := e.canceller(ctx)
 				for ci, col := range rs.Columns {
 					if ci == 0 {
 						continue // time
 					}
-					var pts []funcs.Point
+					pts := last.mem[col]
 					for _, row := range rs.Rows {
+						if err := cc.tick(); err != nil {
+							return err
+						}
 						v := row.Values[ci-1]
 						if v == nil {
 							continue
@@ -169,9 +193,19 @@ func (e *Executor) resolveSources(ctx context.Context, stmt *influxql.SelectStat
 							src.schema.fields[col] = storage.FieldType(funcs.TypeOf(v))
 						}
 					}
-					ref.mem[col] = pts
+					if err := memOf(ctx).hold(int64(len(pts)-len(last.mem[col])) * pointBytes); err != nil {
+						return err // held until the statement ends
+					}
+					last.mem[col] = pts
 				}
-				src.series = append(src.series, ref)
+				return nil
+			})
+			if err != nil {
+				return nil, err
+			}
+			src.subqueries = append(src.subqueries, innerPlan)
+			for _, ref := range src.series[first:] {
+				slices.Sort(ref.memTimes) // the inner query may be ORDER BY time DESC
 			}
 		case *influxql.Measurement:
 			b, _, err := e.resolveBucket(x.Database, x.RetentionPolicy, opts)
@@ -261,7 +295,11 @@ func (r *selectRun) filterSeries(src *source) ([]*seriesRef, error) {
 			return nil, errorf("max-select-series limit exceeded: (%d/%d)", n, r.e.limits.MaxSeries)
 		}
 		it := ids.Iterator()
+		cc := r.e.canceller(r.ctx)
 		for it.HasNext() {
+			if err := cc.tick(); err != nil {
+				return nil, err
+			}
 			sid := storage.SeriesID(it.Next())
 			m, tags, ok := r.e.store.Series(sid)
 			if !ok {
@@ -365,46 +403,8 @@ func (r *selectRun) groupSeries(refs []*seriesRef) []*group {
 	return out
 }
 
-// executeGroups computes every output series, groups in parallel across cores.
-func (r *selectRun) executeGroups(groups []*group) ([]*ResultSeries, error) {
-	out := make([]*ResultSeries, len(groups))
-	errs := make([]error, len(groups))
-	workers := runtime.GOMAXPROCS(0)
-	if workers > len(groups) {
-		workers = len(groups)
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(groups) {
-					return
-				}
-				if err := r.ctx.Err(); err != nil {
-					errs[i] = err
-					return
-				}
-				out[i], errs[i] = r.executeGroup(groups[i])
-			}
-		}()
-	}
-	wg.Wait()
-	var res []*ResultSeries
-	for i := range groups {
-		if errs[i] != nil {
-			return nil, errs[i]
-		}
-		if out[i] != nil && len(out[i].Rows) > 0 {
-			res = append(res, out[i])
-		}
-	}
-	return res, nil
-}
-
+// executeGroup computes one aggregate group's output series (raw groups stream
+// through scanGroup instead).
 func (r *selectRun) executeGroup(g *group) (*ResultSeries, error) {
 	p := r.plan
 	// One snapshot per group: its cursors (one per series and field, opened one at a
@@ -424,24 +424,14 @@ func (r *selectRun) executeGroup(g *group) (*ResultSeries, error) {
 			}
 		}()
 	}
-	timeCol := "time"
-	if p.timeAlias != "" {
-		timeCol = p.timeAlias
-	}
-	cols := append([]string{timeCol}, p.columns[:p.extraAt]...)
-	cols = append(append(cols, p.extraCols...), p.columns[p.extraAt:]...)
-	rs := &ResultSeries{Name: g.measurement, Tags: g.tags, Columns: cols}
-	var rows []Row
-	var err error
-	if p.raw {
-		rows, err = r.rawRows(g)
-	} else {
-		rows, err = r.aggregateRows(g)
-	}
+	rs := &ResultSeries{Name: g.measurement, Tags: g.tags, Columns: r.columnsOf()}
+	mem := memOf(r.ctx)
+	defer func() { mem.release(g.held); g.held = 0 }()
+	rows, err := r.aggregateRows(g)
 	if err != nil {
 		return nil, err
 	}
-	if !p.ascending && !p.raw { // raw rows come newest first already
+	if !p.ascending {
 		for i, j := 0, len(rows)-1; i < j; i, j = i+1, j-1 {
 			rows[i], rows[j] = rows[j], rows[i]
 		}
@@ -458,6 +448,16 @@ func (r *selectRun) executeGroup(g *group) (*ResultSeries, error) {
 	}
 	rs.Rows = rows
 	return rs, nil
+}
+
+// holdGroup accounts n bytes of a group's working data (window inputs,
+// accumulators, per-call points) until the group is done.
+func (r *selectRun) holdGroup(g *group, n int64) error {
+	if err := memOf(r.ctx).hold(n); err != nil {
+		return err
+	}
+	g.held += n
+	return nil
 }
 
 // ---- reading ----
@@ -507,7 +507,11 @@ func (r *selectRun) lookupMeasurementInfo(s *seriesRef) *measurementInfo {
 func (r *selectRun) readField(s *seriesRef, field string, max int, desc bool) ([]funcs.Point, error) {
 	if s.mem != nil {
 		var out []funcs.Point
+		cc := r.e.canceller(r.ctx)
 		for _, pt := range s.mem[field] {
+			if err := cc.tick(); err != nil {
+				return nil, err
+			}
 			if pt.Time >= r.plan.tr.Min && pt.Time <= r.plan.tr.Max {
 				out = append(out, pt)
 			}
@@ -544,6 +548,7 @@ func (r *selectRun) readColumn(s *seriesRef, field string, max int, desc bool) (
 		cur.Descending()
 	}
 	var out *block.Column
+	cc := r.e.canceller(r.ctx)
 	for cur.Next() {
 		if desc && max == 1 {
 			// The newest point of an untouched block is in its header: ORDER BY time
@@ -558,6 +563,9 @@ func (r *selectRun) readColumn(s *seriesRef, field string, max int, desc bool) (
 		}
 		col, err := cur.Column()
 		if err != nil {
+			return nil, err
+		}
+		if err := cc.add(col.Len()); err != nil {
 			return nil, err
 		}
 		if out == nil {
@@ -753,146 +761,9 @@ func (rr *rowReader) value(row *seriesRow, name string) any {
 	return nil
 }
 
-// readRows merges the fields of one series into rows by timestamp (newest first if
-// desc), keeping those that pass the field condition. max > 0 stops after that
-// many rows. With a condition, rows are found on the condition's fields alone and
-// the other fields are boxed only for the rows that pass.
-func (r *selectRun) readRows(s *seriesRef, rr *rowReader, max int, desc bool) ([]seriesRow, error) {
-	perField := max
-	if r.plan.fieldCond != nil {
-		perField = 0 // the condition may reject rows: read on
-	}
-	cols := make([]*block.Column, len(rr.fields))
-	for i, f := range rr.fields {
-		var c *block.Column
-		if s.mem != nil {
-			pts, err := r.readField(s, f, perField, desc)
-			if err != nil {
-				return nil, err
-			}
-			c = pointsColumn(pts)
-		} else {
-			var err error
-			if c, err = r.readColumn(s, f, perField, desc); err != nil {
-				return nil, err
-			}
-		}
-		if c == nil {
-			c = &block.Column{}
-		}
-		cols[i] = c
-	}
-	// The fields whose times make rows: with a condition, only the ones it reads
-	// (a row where all of them are missing cannot pass a comparison).
-	drivers := make([]bool, len(cols))
-	anyDriver := false
-	if r.plan.fieldCond != nil {
-		influxql.Walk(r.plan.fieldCond, func(n influxql.Node) {
-			if v, ok := n.(*influxql.VarRef); ok {
-				if i, ok := rr.index[v.Val]; ok {
-					drivers[i], anyDriver = true, true
-				}
-			}
-		})
-	}
-	if !anyDriver {
-		for i := range drivers {
-			drivers[i] = true
-		}
-	}
-	if s.mem != nil && r.plan.fieldCond == nil {
-		// Every row of a subquery is a row of the outer query, also one whose
-		// selected values are all null (1.x emits the inner points as they are).
-		cols = append(cols, r.memTimesColumn(s, desc))
-		drivers = append(drivers, true)
-	}
-	before := func(a, b int64) bool { return a < b }
-	if desc {
-		before = func(a, b int64) bool { return a > b }
-	}
-	idx := make([]int, len(cols))
-	var rows []seriesRow
-	scratch := seriesRow{vals: make([]any, len(cols)), series: s}
-	var condLookup func(string) any
-	if r.plan.fieldCond != nil {
-		// A tag the series lacks, or a name that is neither tag nor field,
-		// compares as the empty string, as in the index (1.x).
-		var info *measurementInfo
-		if s.mem == nil {
-			info = r.measurementInfo(s)
-		}
-		condLookup = func(name string) any {
-			if v := rr.value(&scratch, name); v != nil || info == nil {
-				return v
-			}
-			if _, isField := info.fields[name]; isField {
-				return nil
-			}
-			return ""
-		}
-		// A condition true without any of its fields (tag != 'x' OR f > 1 on a
-		// series without that tag value) lets every row of the series through.
-		if anyDriver && evalCond(r.plan.fieldCond, condLookup) {
-			for i := range drivers {
-				drivers[i] = true
-			}
-		}
-	}
-	for {
-		found := false
-		var t int64
-		for i, c := range cols {
-			if drivers[i] && idx[i] < c.Len() && (!found || before(c.Times[idx[i]], t)) {
-				t, found = c.Times[idx[i]], true
-			}
-		}
-		if !found {
-			break
-		}
-		// Advance every column to t; take the values at t.
-		for i, c := range cols {
-			for idx[i] < c.Len() && before(c.Times[idx[i]], t) {
-				idx[i]++
-			}
-		}
-		scratch.time = t
-		if r.plan.fieldCond != nil {
-			for i, c := range cols {
-				scratch.vals[i] = nil
-				if drivers[i] && idx[i] < c.Len() && c.Times[idx[i]] == t {
-					scratch.vals[i] = cell(c, idx[i])
-				}
-			}
-			if !evalCond(r.plan.fieldCond, condLookup) {
-				for i, c := range cols {
-					if drivers[i] && idx[i] < c.Len() && c.Times[idx[i]] == t {
-						idx[i]++
-					}
-				}
-				continue
-			}
-		}
-		row := seriesRow{time: t, vals: make([]any, len(cols)), series: s}
-		for i, c := range cols {
-			if idx[i] < c.Len() && c.Times[idx[i]] == t {
-				row.vals[i] = cell(c, idx[i])
-				idx[i]++
-			}
-		}
-		rows = append(rows, row)
-		if max > 0 && len(rows) >= max {
-			break
-		}
-	}
-	return rows, nil
-}
-
-// pointsColumn turns in-memory points (a subquery's column) into a typed column of
-// the first point's type. A subquery column mixing types keeps only the values of
-// that type.
 // memTimesColumn is a column of a subquery series' row times within the range
-// (values unused), in read order.
-func (r *selectRun) memTimesColumn(s *seriesRef, desc bool) *block.Column {
+// (values unused), in time order: a fieldStream walks it backwards when desc.
+func (r *selectRun) memTimesColumn(s *seriesRef) *block.Column {
 	c := &block.Column{Type: block.Boolean}
 	for _, t := range s.memTimes {
 		if t >= r.plan.tr.Min && t <= r.plan.tr.Max && (len(c.Times) == 0 || t != c.Times[len(c.Times)-1]) {
@@ -900,12 +771,12 @@ func (r *selectRun) memTimesColumn(s *seriesRef, desc bool) *block.Column {
 			c.Bools = append(c.Bools, false)
 		}
 	}
-	if desc {
-		slices.Reverse(c.Times)
-	}
 	return c
 }
 
+// pointsColumn turns in-memory points (a subquery's column) into a typed column of
+// the first point's type. A subquery column mixing types keeps only the values of
+// that type.
 func pointsColumn(pts []funcs.Point) *block.Column {
 	c := &block.Column{}
 	if len(pts) == 0 {
@@ -970,78 +841,7 @@ func (r *selectRun) isTagOf(s *seriesRef, name string) bool {
 	return r.measurementInfo(s).tags[name]
 }
 
-// ---- raw queries ----
-
-func (r *selectRun) rawRows(g *group) ([]Row, error) {
-	p := r.plan
-	desc := !p.ascending
-	max := 0
-	if p.stmt.Limit > 0 {
-		max = p.stmt.Limit + p.stmt.Offset // no series contributes more rows than that
-	}
-	var all []seriesRow
-	var readers []*rowReader
-	for _, s := range g.series {
-		r.stats.series.Add(1)
-		rr := newRowReader(r.neededFields(p.exprs, s))
-		rr.layout(p.exprs, s, r)
-		rows, err := r.readRows(s, rr, max, desc)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, rows...)
-		for range rows {
-			readers = append(readers, rr)
-		}
-	}
-	order := make([]int, len(all))
-	for i := range order {
-		order[i] = i
-	}
-	sort.SliceStable(order, func(i, j int) bool {
-		ti, tj := all[order[i]].time, all[order[j]].time
-		if desc {
-			// Newest first, and points of one time in reverse series order:
-			// 1.x reads the whole merge backwards.
-			return ti > tj || ti == tj && order[i] > order[j]
-		}
-		return ti < tj
-	})
-	out := make([]Row, 0, len(all))
-	for _, k := range order {
-		sr, rr := &all[k], readers[k]
-		vals := make([]any, len(p.exprs))
-		hasField := false
-		for i, ex := range p.exprs {
-			switch col := rr.cols[i]; {
-			case col.field >= 0: // a plain field reference: no evaluation
-				vals[i] = castValue(sr.vals[col.field], col.cast)
-			case col.tag:
-				if v, ok := sr.series.tags[col.name]; ok {
-					vals[i] = v
-				}
-			default:
-				vals[i] = evalExpr(ex, func(name string) any { return rr.value(sr, name) }, nil)
-			}
-		}
-		// A row prints for a point that has a field the expressions read, even
-		// when they evaluate to null (f1 + f2 without f2), as in 1.x.
-		for _, k := range rr.sel {
-			if sr.vals[k] != nil {
-				hasField = true
-				break
-			}
-		}
-		if !hasField && sr.series.mem == nil {
-			continue // a row is printed only for points that have a selected field
-		}
-		out = append(out, Row{Time: sr.time, Values: vals})
-		if max > 0 && len(out) >= max {
-			break
-		}
-	}
-	return out, nil
-}
+// ---- raw queries: stream.go ----
 
 // ---- aggregates ----
 
@@ -1204,6 +1004,11 @@ func (r *selectRun) aggregateRows(g *group) ([]Row, error) {
 		last = max(last, r.windowOf(end))
 		n := int64(0)
 		for ws := first; ws <= last; ws = r.nextWindow(ws) {
+			if n&(checkEvery-1) == 0 {
+				if err := stopErr(r.ctx); err != nil {
+					return nil, err
+				}
+			}
 			if n++; n > r.e.limits.MaxBuckets {
 				return nil, errorf("max-select-buckets limit exceeded: (%d/%d)", n, r.e.limits.MaxBuckets)
 			}
@@ -1216,11 +1021,17 @@ func (r *selectRun) aggregateRows(g *group) ([]Row, error) {
 		sort.Slice(starts, func(i, j int) bool { return starts[i] < starts[j] })
 	}
 
+	if err := r.holdGroup(g, int64(len(starts))*startBytes); err != nil {
+		return nil, err
+	}
 	// One series of points per call, fill applied, then transformations.
 	perCall := make([][]funcs.Point, len(p.calls))
 	for ci, c := range p.calls {
 		pts, err := r.assembleCall(c, results[ci], starts, len(p.calls))
 		if err != nil {
+			return nil, err
+		}
+		if err := r.holdGroup(g, int64(len(pts))*pointBytes); err != nil {
 			return nil, err
 		}
 		perCall[ci] = pts
@@ -1233,7 +1044,7 @@ func (r *selectRun) aggregateRows(g *group) ([]Row, error) {
 		}
 		rows = rows[i:]
 	}
-	return rows, nil
+	return rows, stopErr(r.ctx) // mergeCallRows looks at the context too
 }
 
 // auxRefs lists the VarRefs of the select list outside any call.
@@ -1274,6 +1085,9 @@ func (r *selectRun) computeCall(g *group, c *callPlan, aux []string) (*callResul
 			if err != nil {
 				return nil, err
 			}
+			if err := r.holdGroup(g, int64(len(sp))*2*pointBytes); err != nil {
+				return nil, err
+			}
 			pts = append(pts, sp...)
 		}
 		sort.SliceStable(pts, func(i, j int) bool { return pts[i].Time < pts[j].Time })
@@ -1312,6 +1126,9 @@ func (r *selectRun) windowCall(g *group, c *callPlan, aux []string) (*callResult
 			if err != nil {
 				return nil, err
 			}
+			if err := r.holdGroup(g, int64(len(rows))*int64(rowBytes+valueBytes*len(rr.fields))); err != nil {
+				return nil, err
+			}
 			for i := range rows {
 				row := &rows[i]
 				v := rr.value(row, c.field)
@@ -1328,7 +1145,15 @@ func (r *selectRun) windowCall(g *group, c *callPlan, aux []string) (*callResult
 				pts = append(pts, pt)
 			}
 		}
+		// The series' points, and their copy by window.
+		if err := r.holdGroup(g, int64(len(pts))*2*pointBytes); err != nil {
+			return nil, err
+		}
+		cc := r.e.canceller(r.ctx)
 		for _, pt := range pts {
+			if err := cc.tick(); err != nil {
+				return nil, err
+			}
 			ws := r.windowOf(pt.Time)
 			inputs[ws] = append(inputs[ws], pt)
 		}
@@ -1397,17 +1222,24 @@ func (r *selectRun) rowFields(c *callPlan, aux []string, s *seriesRef) []string 
 // block, answering from block headers when a block lies in one window.
 func (r *selectRun) accumulate(g *group, c *callPlan) (*callResult, error) {
 	accs := map[int64]funcs.Accumulator{}
+	var memErr error
 	get := func(ws int64) funcs.Accumulator {
 		a := accs[ws]
 		if a == nil {
 			a, _ = c.fn.NewAccumulator()
 			accs[ws] = a
+			if err := r.holdGroup(g, accBytes); err != nil && memErr == nil {
+				memErr = err
+			}
 		}
 		return a
 	}
 	var points int64
 	for _, s := range g.series {
 		fallback, err := r.accumulateSeries(s, c, get, &points)
+		if err == nil {
+			err = memErr
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -1442,7 +1274,11 @@ func (r *selectRun) accumulateSeries(s *seriesRef, c *callPlan, get func(int64) 
 	}
 	defer cur.Close()
 	var desc []*block.Column
+	cc := r.e.canceller(r.ctx)
 	for cur.Next() {
+		if err := stopErr(r.ctx); err != nil {
+			return false, err
+		}
 		if h := cur.Stats(); h != nil && c.path == pathHeaders && (p.interval <= 0 || r.windowOf(h.MinTime) == r.windowOf(h.MaxTime)) {
 			if get(r.windowOf(h.MinTime)).AddStats(statsOf(h)) {
 				r.stats.blocksStats.Add(1)
@@ -1455,6 +1291,9 @@ func (r *selectRun) accumulateSeries(s *seriesRef, c *callPlan, get func(int64) 
 			return false, err
 		}
 		*points += int64(col.Len())
+		if err := cc.add(col.Len()); err != nil {
+			return false, err
+		}
 		if !p.ascending {
 			// ORDER BY time DESC: InfluxDB folds the points newest first, and float
 			// sums depend on the order; feed them reversed, last chunk first.
@@ -1560,7 +1399,11 @@ func (r *selectRun) assembleCall(c *callPlan, res *callResult, starts []int64, n
 	}
 	var pts []funcs.Point
 	var prev *funcs.Point
+	cc := r.e.canceller(r.ctx)
 	for _, ws := range starts {
+		if err := cc.tick(); err != nil {
+			return nil, err
+		}
 		got := res.byWindow[ws]
 		if len(got) == 0 {
 			switch p.fill {
@@ -1719,7 +1562,11 @@ func (r *selectRun) mergeCallRows(perCall [][]funcs.Point, aux []string) []Row {
 	}
 	idx := make([]int, len(perCall))
 	rows := make([]Row, 0, len(times))
+	cc := r.e.canceller(r.ctx)
 	for _, t := range times {
+		if cc.tick() != nil {
+			return nil // stopped: aggregateRows returns the context's error
+		}
 		vals := make([]funcs.Point, len(perCall))
 		for ci, pts := range perCall {
 			if idx[ci] < len(pts) && pts[idx[ci]].Time == t {

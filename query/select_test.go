@@ -136,17 +136,14 @@ func (env *selEnv) runResult(t testing.TB, q string) *StatementResult {
 	if err != nil {
 		t.Fatalf("parse %q: %v", q, err)
 	}
-	var out *StatementResult
-	err = env.ex.Execute(context.Background(), parsed, ExecOptions{Database: "db", Now: env.now}, func(r *StatementResult) error {
-		if out == nil {
-			out = r
-		}
-		return nil
-	})
-	if err != nil {
+	var c Collector
+	if err := env.ex.Execute(context.Background(), parsed, ExecOptions{Database: "db", Now: env.now}, &c); err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
-	return out
+	if len(c.Results) == 0 {
+		return nil
+	}
+	return c.Results[0]
 }
 
 func (env *selEnv) mustRun(t testing.TB, q string) []*ResultSeries {
@@ -768,20 +765,6 @@ func TestSelectFillEdges(t *testing.T) {
 			}
 		}
 	}
-}
-
-// renderJSON renders one statement's result as /query answers it.
-func renderJSON(t testing.TB, res *StatementResult) string {
-	t.Helper()
-	var b strings.Builder
-	w := NewResponseWriter(&b, Encoding{}, false, 0)
-	if err := w.WriteResult(res); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // TestSelectTimeZoneDST checks tz('Europe/Berlin') across both 2024 DST changes:
@@ -1665,7 +1648,7 @@ func TestSelectLimits(t *testing.T) {
 		{"buckets", Limits{MaxBuckets: 100}, "SELECT mean(x) FROM cpu WHERE " + year + " GROUP BY time(1d), host", "max-select-buckets limit exceeded"},
 		{"buckets fill none", Limits{MaxBuckets: 100}, "SELECT mean(x) FROM cpu WHERE " + year + " GROUP BY time(1m) fill(none)", ""},
 		{"points", Limits{MaxPoints: 50}, "SELECT x FROM cpu WHERE " + year, "max-select-point limit exceeded"},
-		{"timeout", Limits{Timeout: time.Nanosecond}, "SELECT mean(x) FROM cpu WHERE " + year + " GROUP BY time(1m), host", "query timeout"},
+		{"timeout", Limits{Timeout: time.Nanosecond}, "SELECT mean(x) FROM cpu WHERE " + year + " GROUP BY time(1m), host", "query-timeout limit exceeded"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -128,6 +128,8 @@ type Cursor struct {
 	min, max int64
 	it       *pebble.Iterator // kept open: block bodies are read when decoded
 	shared   bool             // it belongs to a Snapshot: Close leaves it open
+	lower    []byte           // the iterator's bounds for this cursor, restored
+	upper    []byte           // before each read of a shared iterator
 	clusters [][]source
 	i        int
 	cur      []source
@@ -151,8 +153,9 @@ func (e *Engine) NewCursor(b BucketID, s SeriesID, f FieldID, min, max int64) (*
 // Snapshot is a consistent view for a sequence of cursors: the heads and one
 // Pebble iterator, taken together, shared by the cursors opened from it. A query
 // opens a cursor per series and field; creating a Pebble iterator for each was a
-// quarter of a small query's time. Cursors from a snapshot must be used one at a
-// time (closed before the next is opened); a snapshot is used by one goroutine.
+// quarter of a small query's time. Cursors of one snapshot may be open together
+// and interleaved (a raw SELECT merges a series' fields, and a group's series, in
+// time order); a snapshot and its cursors are used by one goroutine.
 type Snapshot struct {
 	e                *Engine
 	active, flushing *head
@@ -213,7 +216,7 @@ func (e *Engine) newCursor(active, flushing *head, shared *pebble.Iterator, b Bu
 	} else {
 		it.SetBounds(lower, upper)
 	}
-	c.it = it
+	c.it, c.lower, c.upper = it, lower, upper
 	for it.First(); it.Valid(); it.Next() {
 		_, seq, err := parseBlockKey(it.Key())
 		if err != nil {
@@ -387,6 +390,10 @@ func (c *Cursor) Column() (*block.Column, error) {
 // decode reads the block stored under key through the cursor's iterator (a
 // consistent view: merges and deletes since NewCursor do not affect it).
 func (c *Cursor) decode(col *block.Column, key []byte) error {
+	if c.shared {
+		// Another cursor of the snapshot may have re-bounded the iterator since.
+		c.it.SetBounds(c.lower, c.upper)
+	}
 	if !c.it.SeekGE(key) || !bytes.Equal(c.it.Key(), key) {
 		c.err = fmt.Errorf("block %x vanished from the cursor's view", key)
 		if err := c.it.Error(); err != nil {

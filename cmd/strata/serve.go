@@ -26,6 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/strata-db/strata/compaction"
+	"github.com/strata-db/strata/httpapi"
 	"github.com/strata-db/strata/ingest"
 	"github.com/strata-db/strata/query"
 	"github.com/strata-db/strata/storage"
@@ -49,6 +50,7 @@ type serveConfig struct {
 	maxSelSeries  int
 	maxSelBuckets int64
 	maxSelPoints  int64
+	maxQueryMem   int64
 	retentionTick time.Duration
 	memoryLimit   int64
 	gcPercent     int
@@ -74,6 +76,11 @@ func defaultServeConfig() serveConfig {
 		maxSelSeries:  1_000_000,
 		maxSelBuckets: 1_000_000,
 		maxSelPoints:  0,
+		// 256 MiB: the largest answer of the TSBS day (SELECT * over 8.6 M values,
+		// about 150 MB of JSON) still fits unchunked, while one runaway query
+		// (GROUP BY time(1s) over weeks, an unchunked dump) stops with an error at a
+		// quarter of a 1 GiB machine instead of taking the process down.
+		maxQueryMem:   256 << 20,
 		retentionTick: 30 * time.Minute,
 		rpAutoCreate:  true,
 	}
@@ -135,6 +142,7 @@ func serveFlags(cfg *serveConfig, d serveConfig, stderr io.Writer) *flag.FlagSet
 	fs.IntVar(&cfg.maxSelSeries, "max-select-series", d.maxSelSeries, "most series one SELECT may read")
 	fs.Int64Var(&cfg.maxSelBuckets, "max-select-buckets", d.maxSelBuckets, "most GROUP BY time windows one SELECT may produce per series")
 	fs.Int64Var(&cfg.maxSelPoints, "max-select-points", d.maxSelPoints, "most points one SELECT may read (0: no limit)")
+	fs.Int64Var(&cfg.maxQueryMem, "max-query-memory", d.maxQueryMem, "most memory one query may hold, in bytes: rows it materializes, window states, decoded blocks, the unchunked answer (0: no limit); past it the statement ends with an error (chunked raw SELECTs stream and stay far below it)")
 	fs.BoolVar(&cfg.rpAutoCreate, "retention-autocreate", d.rpAutoCreate, "CREATE DATABASE without a retention policy creates the default policy \"autogen\" (keep forever); false: the database gets none until one is created (InfluxDB's meta.retention-autocreate)")
 	fs.DurationVar(&cfg.retentionTick, "retention-check-interval", d.retentionTick, "how often data older than its retention policy is deleted")
 	fs.Usage = func() {
@@ -295,12 +303,18 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(ad
 
 func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg *prometheus.Registry) http.Handler {
 	writes := ingest.NewHandler(eng, ingest.Options{MaxBodySize: cfg.maxBodySize, Logger: log, Registerer: reg})
-	queries := query.NewHandler(eng, query.Options{Logger: log, Limits: query.Limits{
+	exec := query.NewExecutor(eng, log, query.Limits{
 		MaxSeries:  cfg.maxSelSeries,
 		MaxBuckets: cfg.maxSelBuckets,
 		MaxPoints:  cfg.maxSelPoints,
 		Timeout:    cfg.queryTimeout,
-	}})
+		MaxMemory:  cfg.maxQueryMem,
+	})
+	queries := httpapi.NewQueryHandler(exec, log)
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "strata_query_rows_examined_total",
+		Help: "Rows (points, series) the query engine's loops have handled: its progress, which stops when a query is stopped.",
+	}, func() float64 { return float64(exec.RowsExamined()) }))
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/write", writes.ServeV1)

@@ -1,4 +1,4 @@
-package query
+package httpapi
 
 import (
 	"errors"
@@ -13,6 +13,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/strata-db/strata/query"
 )
 
 // DefaultChunkSize is the number of rows per chunk when a chunked request gives no
@@ -21,66 +23,13 @@ const DefaultChunkSize = 10000
 
 // ErrRowWidth reports a row whose number of values does not match its series'
 // columns: an executor bug, refused rather than rendered as a misaligned table.
-var ErrRowWidth = errors.New("query: row width does not match the columns")
+var ErrRowWidth = errors.New("httpapi: row width does not match the columns")
 
 // ErrValueType reports a row value of a type /query cannot render.
-var ErrValueType = errors.New("query: unsupported value type")
+var ErrValueType = errors.New("httpapi: unsupported value type")
 
 // errClosed is returned by WriteResult after Close.
-var errClosed = errors.New("query: response writer closed")
-
-// Row is one row of a series. Time is the row's timestamp in nanoseconds, rendered
-// as the first column unless the series has NoTime; Values are the other columns
-// in order, each a float64, int64, int, uint64, string, bool or nil (null).
-type Row struct {
-	Time   int64
-	Values []any
-}
-
-// ResultSeries is one series of a statement's result.
-type ResultSeries struct {
-	Name string
-	// Tags are the GROUP BY tags; nil or empty is omitted.
-	Tags map[string]string
-	// Columns names every column as printed. Unless NoTime is set the first one
-	// is the time column (named "time", or its alias) and holds Row.Time.
-	Columns []string
-	// NoTime marks series without a time column (SHOW statements): Row.Time is
-	// ignored and Row.Values holds one value per column.
-	NoTime bool
-	Rows   []Row
-	// Partial says the series may continue in the next WriteResult call of the
-	// same statement: if that call starts with the same series (name, tags and
-	// columns), its rows join this one. An executor that cannot know whether a
-	// series is complete can always set it. The rendered "partial" flag does not
-	// come from here: it marks a series continued in a later chunk, or one cut by
-	// Close.
-	Partial bool
-}
-
-// ResponseMessage is an informational message attached to a result. (query/http.go
-// has its own Message for the current handler; the two merge when the handler
-// moves onto ResponseWriter.)
-type ResponseMessage struct {
-	Level string
-	Text  string
-}
-
-// StatementResult is one statement's answer, or a piece of it.
-type StatementResult struct {
-	StatementID int
-	Series      []*ResultSeries
-	Messages    []ResponseMessage
-	// Partial says more of this statement follows in another WriteResult call.
-	Partial bool
-	// Err is the statement's error. In a non-chunked response it replaces whatever
-	// the statement produced before (as InfluxDB 1.x does); in a chunked one the
-	// chunks already sent stay sent and the error follows in its own chunk.
-	Err string
-	// Location is the statement's tz() zone for RFC3339 times; nil means UTC. It
-	// is per statement because every SELECT of a multi-statement query has its own.
-	Location *time.Location
-}
+var errClosed = errors.New("httpapi: response writer closed")
 
 // Encoding selects how results are rendered.
 type Encoding struct {
@@ -196,6 +145,9 @@ type ResponseWriter struct {
 	err    error // sticky: the first write error, or errClosed
 	closed bool
 
+	budget  *query.Budget // nil: no accounting
+	charged int64         // bytes of buf accounted in budget
+
 	// JSON: non-chunked document state.
 	docOpen bool // `{"results":[` is in buf or written
 
@@ -210,9 +162,12 @@ type ResponseWriter struct {
 type stmtState struct {
 	id   int
 	loc  *time.Location
-	msgs []ResponseMessage
+	msgs []query.ResponseMessage
 	err  string
 	last bool // the last piece was Partial: the statement was cut if it ends now
+	// overBudget: the output outgrew the memory budget; the statement's answer is
+	// that error, and later pieces render nothing.
+	overBudget bool
 
 	start     int  // offset in buf where the statement's output starts
 	opened    bool // JSON: the result object is open in buf
@@ -228,6 +183,10 @@ type stmtState struct {
 	serRows   int
 	serCont   bool // the series said Partial: the next piece may continue it
 }
+
+// A ResponseWriter is the sink the /query handler streams the executor's results
+// into.
+var _ query.ResultSink = (*ResponseWriter)(nil)
 
 // NewResponseWriter returns a writer rendering to w. chunkSize <= 0 means
 // DefaultChunkSize; it is ignored unless chunked.
@@ -249,7 +208,7 @@ func NewResponseWriter(w io.Writer, enc Encoding, chunked bool, chunkSize int) *
 
 // WriteResult renders one statement result, or a piece of one. Results must come
 // in statement order; a new StatementID ends the previous statement.
-func (r *ResponseWriter) WriteResult(res *StatementResult) error {
+func (r *ResponseWriter) WriteResult(res *query.StatementResult) error {
 	if r.err != nil {
 		return r.err
 	}
@@ -269,9 +228,14 @@ func (r *ResponseWriter) WriteResult(res *StatementResult) error {
 	if res.Err != "" {
 		r.failStatement()
 	}
+	var over error // the budget ran out while rendering this piece
 	for _, s := range res.Series {
+		if st.overBudget || over != nil {
+			break // the statement's answer is its error now
+		}
 		if r.csv {
 			r.csvSeries(s)
+			over = r.charge()
 			continue
 		}
 		if !(st.ser && st.serCont && sameSeries(st, s)) {
@@ -287,11 +251,26 @@ func (r *ResponseWriter) WriteResult(res *StatementResult) error {
 			}
 			r.jsonRow(&s.Rows[i], s.NoTime)
 			st.serRows++
+			if i%256 == 255 {
+				if over = r.charge(); over != nil {
+					break
+				}
+			}
 		}
 		st.serCont = s.Partial
 	}
+	if over == nil {
+		over = r.charge()
+	}
+	if over != nil {
+		// Held output over the query's budget: the statement ends with the error,
+		// its retractable output dropped (non-chunked) as for any statement error.
+		r.failStatement()
+		r.buf = append([]byte(nil), r.buf...) // let go of the grown capacity too
+		st.overBudget, st.err = true, over.Error()
+	}
 	st.msgs = append(st.msgs, res.Messages...)
-	if res.Err != "" {
+	if res.Err != "" && !st.overBudget {
 		st.err = res.Err
 	}
 	st.last = res.Partial
@@ -299,7 +278,37 @@ func (r *ResponseWriter) WriteResult(res *StatementResult) error {
 		r.endStatement(false)
 	}
 	r.maybeFlush()
+	r.charge() // what went out or was dropped is given back
+	if over != nil && res.Partial && r.err == nil {
+		return over // the executor stops the statement; its answer is written
+	}
 	return r.err
+}
+
+// SetBudget makes the writer account the output it holds (the statement in
+// progress, rendered, or the chunk being filled) in the query's memory budget:
+// past the budget the statement ends with query.ErrMemoryBudget's error.
+func (r *ResponseWriter) SetBudget(b *query.Budget) { r.budget = b }
+
+// charge brings the buffer's accounted size up to date; an error (wrapping
+// query.ErrMemoryBudget) when it may not grow. It charges the capacity: that is
+// what the buffer holds (append doubles it as an unchunked answer grows).
+func (r *ResponseWriter) charge() error {
+	if cap(r.buf) > 2*flushThreshold && len(r.buf) < cap(r.buf)/4 {
+		// A large answer went out: give the big buffer back rather than hold it.
+		r.buf = append(make([]byte, 0, 2*flushThreshold), r.buf...)
+	}
+	delta := int64(cap(r.buf)) - r.charged
+	if delta < 0 {
+		r.budget.Release(-delta)
+		r.charged += delta
+		return nil
+	}
+	if err := r.budget.Grow(delta); err != nil {
+		return err
+	}
+	r.charged += delta
+	return nil
 }
 
 // Close ends the response. A statement left Partial is rendered as cut
@@ -327,6 +336,8 @@ func (r *ResponseWriter) Close() error {
 		r.buf = append(r.buf, '\n')
 	}
 	r.send()
+	r.buf = nil
+	r.charge()
 	if r.err == nil {
 		r.err = errClosed
 		return nil
@@ -362,7 +373,7 @@ func (r *ResponseWriter) openDoc() {
 
 // checkResult validates the shape of every row before anything is rendered, so a
 // bad result never leaves half a series in the output.
-func checkResult(res *StatementResult) error {
+func checkResult(res *query.StatementResult) error {
 	for _, s := range res.Series {
 		width := len(s.Columns)
 		if !s.NoTime {
@@ -385,7 +396,7 @@ func checkResult(res *StatementResult) error {
 	return nil
 }
 
-func sameSeries(st *stmtState, s *ResultSeries) bool {
+func sameSeries(st *stmtState, s *query.ResultSeries) bool {
 	if st.serName != s.Name || st.serNoTime != s.NoTime || len(st.serTags) != len(s.Tags) ||
 		len(st.serCols) != len(s.Columns) {
 		return false
@@ -469,7 +480,7 @@ func (r *ResponseWriter) openResult(st *stmtState) {
 }
 
 // closeResult renders the tail of the open result object.
-func (r *ResponseWriter) closeResult(msgs []ResponseMessage, partial bool, err string) {
+func (r *ResponseWriter) closeResult(msgs []query.ResponseMessage, partial bool, err string) {
 	st := r.st
 	if st.nseries > 0 {
 		r.nl(3)
@@ -535,7 +546,7 @@ func (r *ResponseWriter) closeChunk() {
 }
 
 // openSeries renders the head of a series object (everything before its values).
-func (r *ResponseWriter) openSeries(s *ResultSeries) {
+func (r *ResponseWriter) openSeries(s *query.ResultSeries) {
 	st := r.st
 	r.openResult(st)
 	if st.nseries == 0 {
@@ -611,7 +622,7 @@ func (r *ResponseWriter) key(n *int, name string) {
 }
 
 // jsonRow renders one row into the open series object.
-func (r *ResponseWriter) jsonRow(row *Row, noTime bool) {
+func (r *ResponseWriter) jsonRow(row *query.Row, noTime bool) {
 	st := r.st
 	switch {
 	case st.serRows <= 0:
@@ -734,7 +745,7 @@ func (r *ResponseWriter) sendPrefix(n int) {
 		return
 	}
 	if _, err := r.w.Write(r.buf[:n]); err != nil {
-		r.err = fmt.Errorf("query: writing response: %w", err)
+		r.err = fmt.Errorf("httpapi: writing response: %w", err)
 		return
 	}
 	rest := copy(r.buf, r.buf[n:])
@@ -869,7 +880,7 @@ func appendJSONString(b []byte, s string) []byte {
 // and a null is an empty field (1.6.7 repeats the previous row's value).
 // Statement errors and messages have no place in this format and are left out,
 // as 1.6.7 does.
-func (r *ResponseWriter) csvSeries(s *ResultSeries) {
+func (r *ResponseWriter) csvSeries(s *query.ResultSeries) {
 	if r.csvCols == nil || !equalStrings(r.csvCols, s.Columns) {
 		if r.csvCols == nil && r.csvWrote {
 			r.buf = append(r.buf, '\n')

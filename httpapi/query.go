@@ -1,39 +1,34 @@
-package query
+package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/strata-db/strata/query"
 	"github.com/strata-db/strata/query/influxql"
 )
 
-// Options configure the query handler.
-type Options struct {
-	Logger *slog.Logger
-	Limits Limits
-}
-
-// Handler serves /query in InfluxDB 1.x's JSON (or CSV).
-type Handler struct {
-	exec *Executor
+// QueryHandler serves /query in InfluxDB 1.x's JSON (or CSV): it parses the
+// request, runs the statements on the executor and renders the stream of results
+// the executor produces as they come.
+type QueryHandler struct {
+	exec *query.Executor
 	log  *slog.Logger
 }
 
-// NewHandler returns the /query handler over store.
-func NewHandler(store Store, opts Options) *Handler {
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
+// NewQueryHandler returns the /query handler over exec.
+func NewQueryHandler(exec *query.Executor, log *slog.Logger) *QueryHandler {
+	if log == nil {
+		log = slog.Default()
 	}
-	return &Handler{exec: NewExecutor(store, opts.Logger, opts.Limits), log: opts.Logger}
+	return &QueryHandler{exec: exec, log: log}
 }
 
-// Executor returns the handler's executor.
-func (h *Handler) Executor() *Executor { return h.exec }
-
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (h *QueryHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet, http.MethodPost:
 	case http.MethodOptions:
@@ -69,8 +64,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if r.FormValue("async") == "true" {
-		// Fire and forget, as InfluxDB 1.x: the client reads nothing back.
-		go h.exec.Execute(r.Context(), q, h.options(r), func(*StatementResult) error { return nil })
+		// Fire and forget, as InfluxDB 1.x: the client reads nothing back. The
+		// statements outlive the request (its context ends when this returns), while
+		// --query-timeout and KILL QUERY still apply: Execute registers them.
+		discard := query.SinkFunc(func(*query.StatementResult) error { return nil })
+		go h.exec.Execute(context.WithoutCancel(r.Context()), q, h.options(r), discard)
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
@@ -78,8 +76,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", enc.ContentType())
 	w.WriteHeader(http.StatusOK)
 	rw := NewResponseWriter(w, enc, chunked, size)
+	opts := h.options(r)
+	opts.Budget = h.exec.NewBudget() // the engine and the rendered answer share it
+	rw.SetBudget(opts.Budget)
 	start := time.Now()
-	err = h.exec.Execute(r.Context(), q, h.options(r), rw.WriteResult)
+	err = h.exec.Execute(r.Context(), q, opts, rw)
 	if cerr := rw.Close(); err == nil {
 		err = cerr
 	}
@@ -89,8 +90,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.log.Debug("query", "q", text, "duration", time.Since(start))
 }
 
-func (h *Handler) options(r *http.Request) ExecOptions {
-	return ExecOptions{
+func (h *QueryHandler) options(r *http.Request) query.ExecOptions {
+	return query.ExecOptions{
 		Database:        r.FormValue("db"),
 		RetentionPolicy: r.FormValue("rp"),
 		ReadOnly:        r.Method == http.MethodGet,

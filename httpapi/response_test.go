@@ -1,4 +1,4 @@
-package query
+package httpapi
 
 import (
 	"bufio"
@@ -245,7 +245,7 @@ func TestResponseWriter(t *testing.T) {
 			name: "error_replaces_statement",
 			results: []*StatementResult{
 				{Series: []*ResultSeries{series("m", nil, []string{"time", "v"}, row(1, int64(1)))}},
-				{StatementID: 1, Partial: true, Messages: []ResponseMessage{{"info", "x"}}, Series: []*ResultSeries{series("m", nil, []string{"time", "v"}, row(1, int64(1)))}},
+				{StatementID: 1, Partial: true, Messages: []ResponseMessage{{Level: "info", Text: "x"}}, Series: []*ResultSeries{series("m", nil, []string{"time", "v"}, row(1, int64(1)))}},
 				{StatementID: 1, Err: "boom"},
 			},
 			want: `{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","v"],"values":[["1970-01-01T00:00:00.000000001Z",1]]}]},{"statement_id":1,"error":"boom"}]}` + "\n",
@@ -360,9 +360,9 @@ func TestResponseWriter_PrettyIsIndent(t *testing.T) {
 		{Series: []*ResultSeries{
 			series("cpu", map[string]string{"host": "a", "dc": "x"}, []string{"time", "v", "w"}, row(1, 1.5, nil), row(2, "s", true)),
 			{NoTime: true, Columns: []string{"k"}, Partial: true},
-		}, Messages: []ResponseMessage{{"warning", "w1"}, {"info", "i2"}}, Partial: true},
+		}, Messages: []ResponseMessage{{Level: "warning", Text: "w1"}, {Level: "info", Text: "i2"}}, Partial: true},
 		{Err: "bad"},
-		{StatementID: 1, Messages: []ResponseMessage{{"warning", "only"}}},
+		{StatementID: 1, Messages: []ResponseMessage{{Level: "warning", Text: "only"}}},
 		{StatementID: 2, Series: []*ResultSeries{{NoTime: true}}},
 	}
 	for _, chunked := range []bool{false, true} {
@@ -624,7 +624,7 @@ func decodeAnswer(body string, div int64) ([]*StatementResult, error) {
 		for _, jr := range doc.Results {
 			res := &StatementResult{StatementID: jr.StatementID, Partial: jr.Partial, Err: jr.Err}
 			for _, m := range jr.Messages {
-				res.Messages = append(res.Messages, ResponseMessage{m.Level, m.Text})
+				res.Messages = append(res.Messages, ResponseMessage{Level: m.Level, Text: m.Text})
 			}
 			for _, js := range jr.Series {
 				s := &ResultSeries{Name: js.Name, Tags: js.Tags, Columns: js.Columns, Partial: js.Partial,
@@ -874,7 +874,7 @@ func fuzzResults(data []byte) []*StatementResult {
 			if b&8 != 0 {
 				cur.Err = "error " + strconv.Itoa(i)
 			} else {
-				cur.Messages = append(cur.Messages, ResponseMessage{"warning", string(data[i:min(len(data), i+2)])})
+				cur.Messages = append(cur.Messages, ResponseMessage{Level: "warning", Text: string(data[i:min(len(data), i+2)])})
 			}
 		}
 	}

@@ -1,0 +1,14 @@
+// Package httpapi is InfluxDB 1.x's HTTP API of queries: the /query handler
+// (parameters, parsing, async) and the renderers of its answer (JSON, pretty,
+// chunked, CSV, epoch) fed by the query engine's result stream.
+//
+// It sits between cmd and the engine (cmd → httpapi → query → storage) so that
+// package query knows nothing of net/http and can be driven by anything that
+// consumes a query.ResultSink; architecture_test.go holds both rules. It is a
+// package at the top of the tree rather than query/httpquery because it must be
+// able to import query while nothing under query/ may import net/http.
+//
+// Add here: new /query parameters (handler in query.go) and output formats (a
+// renderer next to response.go). Statement semantics belong in query; the
+// /write endpoints live in ingest.
+package httpapi
