@@ -60,6 +60,9 @@ type selectRun struct {
 	plan  *selectPlan
 	now   time.Time
 	stats *execStats
+	// groupCount is how many groups executeGroups runs; a group's call may
+	// use the cores the others leave (aggregate.go).
+	groupCount int
 
 	infoMu sync.Mutex
 	infos  map[string]*measurementInfo
@@ -315,6 +318,7 @@ func (r *selectRun) groupSeries(refs []*seriesRef) []*group {
 func (r *selectRun) executeGroups(groups []*group) ([]*ResultSeries, error) {
 	out := make([]*ResultSeries, len(groups))
 	errs := make([]error, len(groups))
+	r.groupCount = len(groups)
 	workers := runtime.GOMAXPROCS(0)
 	if workers > len(groups) {
 		workers = len(groups)
@@ -1188,58 +1192,49 @@ func (r *selectRun) rowFields(c *callPlan, aux []string, s *seriesRef) []string 
 	return out
 }
 
-// accumulate is the hot path: streaming accumulators per window, fed block by
-// block, answering from block headers when a block lies in one window.
+// accumulate is the hot path: partial states per window (aggregate.go), fed
+// block by block, answering from block headers when a block lies in one window.
 func (r *selectRun) accumulate(g *group, c *callPlan) (*callResult, error) {
-	accs := map[int64]funcs.Accumulator{}
-	get := func(ws int64) funcs.Accumulator {
-		a := accs[ws]
-		if a == nil {
-			a, _ = c.fn.NewAccumulator()
-			accs[ws] = a
-		}
-		return a
+	w, mixed, err := r.groupStates(g, c)
+	if err != nil {
+		return nil, err
 	}
-	var points int64
-	for _, s := range g.series {
-		fallback, err := r.accumulateSeries(s, c, get, &points)
-		if err != nil {
-			return nil, err
-		}
-		if fallback {
-			return r.windowCall(g, c, nil)
-		}
-		for _, a := range accs {
-			a.EndSeries()
-		}
+	if mixed {
+		// Series storing the field in different types: the window function
+		// reports them as InfluxDB does.
+		return r.windowCall(g, c, nil)
 	}
-	r.stats.points.Add(points)
-	res := &callResult{byWindow: map[int64][]funcs.Point{}}
-	for ws, a := range accs {
-		if pt, ok := a.Result(ws); ok {
-			res.byWindow[ws] = []funcs.Point{pt}
-		}
-	}
-	return res, nil
+	return w.result(), nil
 }
 
-// accumulateSeries folds one series' values of c's field into the accumulators.
-// fallback reports a column the accumulators cannot take (strings, booleans).
-func (r *selectRun) accumulateSeries(s *seriesRef, c *callPlan, get func(int64) funcs.Accumulator, points *int64) (fallback bool, err error) {
+// accumulateSeries folds one series' values of c's field into the window
+// states, through snap when it is not nil (a worker's own), else through the
+// series' group snapshot.
+func (r *selectRun) accumulateSeries(s *seriesRef, c *callPlan, w *windowStates, snap *storage.Snapshot, points *int64) error {
 	p := r.plan
 	fid, ok := r.fieldID(s, c.field)
 	if !ok {
-		return false, nil
+		return nil
 	}
-	cur, err := r.cursor(s, fid)
+	var cur *storage.Cursor
+	var err error
+	if snap != nil {
+		cur, err = snap.NewCursor(s.bucket, s.id, fid, p.tr.Min, p.tr.Max)
+	} else {
+		cur, err = r.cursor(s, fid)
+	}
 	if err != nil {
-		return false, err
+		return err
 	}
 	defer cur.Close()
 	var desc []*block.Column
 	for cur.Next() {
 		if h := cur.Stats(); h != nil && c.path == pathHeaders && (p.interval <= 0 || r.windowOf(h.MinTime) == r.windowOf(h.MaxTime)) {
-			if get(r.windowOf(h.MinTime)).AddStats(statsOf(h)) {
+			ok, err := w.addStats(r.windowOf(h.MinTime), statsOf(h))
+			if err != nil {
+				return err
+			}
+			if ok {
 				r.stats.blocksStats.Add(1)
 				*points += int64(h.Count)
 				continue
@@ -1247,7 +1242,7 @@ func (r *selectRun) accumulateSeries(s *seriesRef, c *callPlan, get func(int64) 
 		}
 		col, err := cur.Column()
 		if err != nil {
-			return false, err
+			return err
 		}
 		*points += int64(col.Len())
 		if !p.ascending {
@@ -1256,23 +1251,22 @@ func (r *selectRun) accumulateSeries(s *seriesRef, c *callPlan, get func(int64) 
 			desc = append(desc, reversedColumn(col))
 			continue
 		}
-		if !r.feed(col, get) {
-			return true, nil
+		if err := r.feed(col, w); err != nil {
+			return err
 		}
 	}
 	for i := len(desc) - 1; i >= 0; i-- {
-		if !r.feed(desc[i], get) {
-			return true, nil
+		if err := r.feed(desc[i], w); err != nil {
+			return err
 		}
 	}
 	r.stats.blocksDecoded.Add(int64(cur.BlocksDecoded()))
-	return false, cur.Err()
+	return cur.Err()
 }
 
-// feed folds a column into the accumulators of its windows; its times run in one
-// direction (ascending, or descending for ORDER BY DESC). It returns false for a
-// column the accumulators cannot take (strings, booleans).
-func (r *selectRun) feed(col *block.Column, get func(int64) funcs.Accumulator) bool {
+// feed folds a column into the states of its windows; its times run in one
+// direction (ascending, or descending for ORDER BY DESC).
+func (r *selectRun) feed(col *block.Column, w *windowStates) error {
 	n := col.Len()
 	for i := 0; i < n; {
 		ws := r.windowOf(col.Times[i])
@@ -1291,20 +1285,12 @@ func (r *selectRun) feed(col *block.Column, get func(int64) funcs.Accumulator) b
 				j = i + 1
 			}
 		}
-		a := get(ws)
-		switch col.Type {
-		case block.Float:
-			a.AddFloats(col.Times[i:j], col.Floats[i:j])
-		case block.Integer:
-			a.AddInts(col.Times[i:j], col.Ints[i:j])
-		case block.Unsigned:
-			a.AddUints(col.Times[i:j], col.Uints[i:j])
-		default:
-			return false
+		if err := w.add(ws, col, i, j); err != nil {
+			return err
 		}
 		i = j
 	}
-	return true
+	return nil
 }
 
 func reversedColumn(c *block.Column) *block.Column {
