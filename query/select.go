@@ -1081,7 +1081,7 @@ func (r *selectRun) computeCall(g *group, c *callPlan, aux []string) (*callResul
 		}
 		return res, nil
 	}
-	if c.path == pathHeaders || c.path == pathAccumulator {
+	if c.path == pathHeaders || c.path == pathPartial {
 		return r.accumulate(g, c)
 	}
 	return r.windowCall(g, c, aux)
@@ -1195,6 +1195,11 @@ func (r *selectRun) rowFields(c *callPlan, aux []string, s *seriesRef) []string 
 // accumulate is the hot path: partial states per window (aggregate.go), fed
 // block by block, answering from block headers when a block lies in one window.
 func (r *selectRun) accumulate(g *group, c *callPlan) (*callResult, error) {
+	if c.name == "integral" && len(g.series) > 1 {
+		// InfluxDB integrates the group's time-merged points; per-series
+		// integral partials overlap in time and do not merge.
+		return r.windowCall(g, c, nil)
+	}
 	w, mixed, err := r.groupStates(g, c)
 	if err != nil {
 		return nil, err

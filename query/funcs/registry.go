@@ -70,9 +70,15 @@ type Func struct {
 	// MultiRow marks top, bottom, sample and distinct: several points per
 	// window, which cannot share a row with another call.
 	MultiRow bool
-	// HeaderStats marks the functions whose Accumulator answers whole storage
-	// blocks from their header statistics (AddStats), the fast path of
-	// GROUP BY time over flushed data.
+	// Mergeable marks the aggregates and selectors that have a mergeable
+	// partial state (query/partial.New): the executor folds them per window
+	// without holding the window's points. top and bottom have one only
+	// without tag arguments; sample has none. A test in query/partial fails
+	// when this flag and partial.New disagree.
+	Mergeable bool
+	// HeaderStats marks the mergeable functions whose partial state answers
+	// whole storage blocks from their header statistics (AddStats), the fast
+	// path of GROUP BY time over flushed data.
 	HeaderStats bool
 
 	label   string  // the name in "unsupported <label> iterator type"

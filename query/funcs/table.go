@@ -26,7 +26,11 @@ func init() {
 			minArgs: 1, maxArgs: 1, first: fieldArg, window: newSimple(name, f)}
 	}
 	withAcc := func(f *Func, acc func() Accumulator) *Func {
-		f.accumulator, f.HeaderStats = acc, true
+		f.accumulator, f.Mergeable, f.HeaderStats = acc, true, true
+		return f
+	}
+	mergeable := func(f *Func) *Func {
+		f.Mergeable = true
 		return f
 	}
 
@@ -35,20 +39,20 @@ func init() {
 	table["count"].first = countArg
 	add(withAcc(agg("sum", numericTypes, Unknown, sumFunc), func() Accumulator { return &sumAcc{} }))
 	add(withAcc(agg("mean", numericTypes, Float, meanFunc), func() Accumulator { return &meanAcc{} }))
-	add(agg("median", numericTypes, Float, medianFunc))
+	add(mergeable(agg("median", numericTypes, Float, medianFunc)))
 	mode := agg("mode", allTypes, Unknown, modeFunc)
 	mode.label = "median" // InfluxDB's mode error says "median"
-	add(mode)
+	add(mergeable(mode))
 	add(withAcc(agg("spread", numericTypes, Unknown, spreadFunc), func() Accumulator { return &spreadAcc{} }))
-	add(agg("stddev", numericTypes, Float, stddevFunc))
-	add(&Func{Name: "integral", Kind: Aggregate, accepts: numericTypes, out: Float,
-		minArgs: 1, maxArgs: 2, first: fieldArg, window: newIntegral})
+	add(mergeable(agg("stddev", numericTypes, Float, stddevFunc)))
+	add(mergeable(&Func{Name: "integral", Kind: Aggregate, accepts: numericTypes, out: Float,
+		minArgs: 1, maxArgs: 2, first: fieldArg, window: newIntegral}))
 	distinct := agg("distinct", allTypes, Unknown, distinctFunc)
 	distinct.MultiRow, distinct.first, distinct.arity = true, varRefArg, distinctArity
-	add(distinct)
+	add(mergeable(distinct))
 	cd := agg("count_distinct", allTypes, Integer, countDistinctFunc)
 	cd.label, cd.first = "distinct", varRefArg
-	add(cd)
+	add(mergeable(cd))
 
 	// Selectors.
 	sel := func(name string, types typeSet, k selKind) *Func {
@@ -60,12 +64,13 @@ func init() {
 	add(sel("max", numericTypes|1<<Boolean, selMax))
 	add(sel("first", allTypes, selFirst))
 	add(sel("last", allTypes, selLast))
-	add(&Func{Name: "percentile", Kind: Selector, accepts: numericTypes,
-		minArgs: 2, maxArgs: 2, first: fieldArg, window: newPercentile})
+	add(mergeable(&Func{Name: "percentile", Kind: Selector, accepts: numericTypes,
+		minArgs: 2, maxArgs: 2, first: fieldArg, window: newPercentile}))
 	for _, name := range []string{"top", "bottom"} {
-		add(&Func{Name: name, Kind: Selector, MultiRow: true, accepts: numericTypes,
+		// Mergeable without tag arguments (partial.New refuses those).
+		add(mergeable(&Func{Name: name, Kind: Selector, MultiRow: true, accepts: numericTypes,
 			minArgs: 2, maxArgs: -1, arity: topBottomArity(name), first: fieldArg, namesArgs: true,
-			window: newTopBottom(name)})
+			window: newTopBottom(name)}))
 	}
 	add(&Func{Name: "sample", Kind: Selector, MultiRow: true, accepts: allTypes,
 		minArgs: 2, maxArgs: 2, first: fieldArg, window: newSample})
