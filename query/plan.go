@@ -215,6 +215,11 @@ func (p *selectPlan) choosePaths() error {
 				c.why = "field filter per row"
 			case !stored:
 				c.why = "subquery source"
+			case c.name == "stddev" && c.inType != funcs.String && c.inType != funcs.Boolean:
+				// The state is Welford's, merged pairwise; InfluxDB takes two
+				// passes over the time-merged points, and the recorded answers
+				// are its bits.
+				c.why = "InfluxDB's two-pass rounding"
 			case c.name == "integral" && p.interval > 0:
 				c.why = "GROUP BY time interpolates at window ends"
 			case c.name == "integral" && !p.ascending:
