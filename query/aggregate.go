@@ -19,11 +19,9 @@ import (
 //
 // A group with many series is split across cores when there are fewer
 // groups than cores: each worker folds its series into states of its own,
-// merged at the end. Sum and mean are the exception to "any order": InfluxDB
-// adds the per-series partials in series order, and float additions round in
-// that order, so for them every series gets states of its own, merged into
-// the group's states in series order as the workers finish them. Answers are
-// therefore the same bit for bit whatever the number of workers.
+// merged at the end. Calls whose answer depends on the merge order (mean and
+// float sum, see mergesInAnyOrder) stay on one core, so answers are the same
+// bit for bit whatever the number of workers.
 
 // errMixedTypes: the group's series store the field in different types,
 // which one state cannot take; the call runs through its window function.
@@ -31,7 +29,7 @@ var errMixedTypes = errors.New("query: mixed field types in a group")
 
 // minSeriesPerWorker keeps small groups on one core: below it the cost of
 // a worker (a snapshot, a goroutine, a merge) is not repaid.
-const minSeriesPerWorker = 8
+const minSeriesPerWorker = 16
 
 // windowStates is one call's partial states by window start, over some of a
 // group's series.
@@ -166,9 +164,10 @@ func (w *windowStates) result() *callResult {
 
 // groupWorkers is how many cores one group's call may use: the cores the
 // other groups leave idle, at least minSeriesPerWorker series each. Integral
-// needs the group's points in one time-ordered stream and stays on one.
+// needs the group's points in one time-ordered stream, and mean and float
+// sum add their per-series results in series order: they stay on one.
 func (r *selectRun) groupWorkers(g *group, c *callPlan) int {
-	if c.name == "integral" {
+	if !mergesInAnyOrder(c) {
 		return 1
 	}
 	n := runtime.GOMAXPROCS(0)
@@ -185,6 +184,23 @@ func (r *selectRun) groupStates(g *group, c *callPlan) (*windowStates, bool, err
 		return nil, true, nil
 	}
 	return w, false, err
+}
+
+// mergesInAnyOrder reports whether c's per-worker states may merge in any
+// order and give one core's answer bit for bit. Mean and float sum may not:
+// InfluxDB adds the per-series means and sums in series order, and float
+// additions round in that order. Merging per-series states in series order
+// as workers finish them keeps the bits, and was tried: on two cores it was
+// slower than one (the per-series states cost more than the split saves),
+// so these stay on one core. Integral's partials must be time-disjoint.
+func mergesInAnyOrder(c *callPlan) bool {
+	switch c.name {
+	case "mean", "integral":
+		return false
+	case "sum":
+		return c.inType == funcs.Integer || c.inType == funcs.Unsigned
+	}
+	return true
 }
 
 // partialStates folds g's series into window states, on several cores when
@@ -205,9 +221,6 @@ func (r *selectRun) partialStates(g *group, c *callPlan) (*windowStates, error) 
 		points.Add(n)
 		return w, nil
 	}
-	if c.name == "sum" || c.name == "mean" {
-		return r.partialStatesOrdered(g, c, workers, &points)
-	}
 	// Any merge order gives the same answer: each worker folds a share of
 	// the series (claimed one by one, so a slow series does not hold up a
 	// share), and the shares merge at the end.
@@ -221,7 +234,7 @@ func (r *selectRun) partialStates(g *group, c *callPlan) (*windowStates, error) 
 			defer wg.Done()
 			w := newWindowStates(c)
 			shares[k] = w
-			errs[k] = r.workerSeries(g, &next, nil, func(i int, snap *storage.Snapshot, err error) error {
+			errs[k] = r.workerSeries(g, &next, func(i int, snap *storage.Snapshot, err error) error {
 				if err != nil {
 					return err
 				}
@@ -247,70 +260,17 @@ func (r *selectRun) partialStates(g *group, c *callPlan) (*windowStates, error) 
 	return shares[0], nil
 }
 
-// partialStatesOrdered is partialStates for sum and mean: states per series,
-// merged in series order while the workers go on.
-func (r *selectRun) partialStatesOrdered(g *group, c *callPlan, workers int, points *atomic.Int64) (*windowStates, error) {
-	n := len(g.series)
-	perSeries := make([]*windowStates, n)
-	errs := make([]error, n)
-	done := make([]chan struct{}, n)
-	for i := range done {
-		done[i] = make(chan struct{})
-	}
-	var next atomic.Int64
-	var stop atomic.Bool
-	var wg sync.WaitGroup
-	for k := 0; k < workers; k++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_ = r.workerSeries(g, &next, &stop, func(i int, snap *storage.Snapshot, err error) error {
-				defer close(done[i])
-				if err != nil {
-					errs[i] = err
-					return nil
-				}
-				w := newWindowStates(c)
-				var pts int64
-				errs[i] = r.accumulateSeries(g.series[i], c, w, snap, &pts)
-				points.Add(pts)
-				w.endSeries()
-				perSeries[i] = w
-				return nil
-			})
-		}()
-	}
-	total := newWindowStates(c)
-	var err error
-	for i := 0; i < n && err == nil; i++ {
-		<-done[i]
-		if err = errs[i]; err == nil {
-			err = total.merge(perSeries[i])
-		}
-		perSeries[i] = nil
-	}
-	stop.Store(true)
-	wg.Wait()
-	if err != nil {
-		return nil, err
-	}
-	return total, nil
-}
-
 // workerSeries calls fn for each series index of g this worker claims from
 // next, with a store snapshot of the worker's own (a snapshot's cursors are
-// used one at a time), until fn returns an error, the series run out or
-// stop is set. err, when not nil, is why series i cannot be read (the
-// snapshot did not open, the query was cancelled); fn decides what to do.
-func (r *selectRun) workerSeries(g *group, next *atomic.Int64, stop *atomic.Bool, fn func(i int, snap *storage.Snapshot, err error) error) error {
+// used one at a time), until fn returns an error or the series run out.
+// err, when not nil, is why series i cannot be read (the snapshot did not
+// open, the query was cancelled); fn decides what to do.
+func (r *selectRun) workerSeries(g *group, next *atomic.Int64, fn func(i int, snap *storage.Snapshot, err error) error) error {
 	snap, snapErr := r.e.store.Snapshot()
 	if snapErr == nil {
 		defer snap.Close()
 	}
 	for {
-		if stop != nil && stop.Load() {
-			return nil
-		}
 		i := int(next.Add(1) - 1)
 		if i >= len(g.series) {
 			return nil

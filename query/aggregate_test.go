@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// workersData writes 24 series of one measurement, three hours at 20s, in
+// workersData writes 40 series of one measurement, three hours at 20s, in
 // three flushes plus overwrites and new points left in the head, with float
 // values of mixed magnitudes (so that the order of float additions shows in
 // the last bits), integers, strings and booleans.
@@ -25,7 +25,7 @@ func workersData(t testing.TB, env *selEnv) {
 	}
 	for slice := t0; slice < t0+3*selHour; slice += selHour {
 		var pts []selPt
-		for h := 0; h < 24; h++ {
+		for h := 0; h < 40; h++ {
 			for ts := slice; ts < slice+selHour; ts += 20 * sec {
 				pts = append(pts, pt(h, ts))
 			}
@@ -37,7 +37,7 @@ func workersData(t testing.TB, env *selEnv) {
 	}
 	var head []selPt
 	for k := 0; k < 500; k++ {
-		head = append(head, pt(rng.Intn(24), t0+int64(rng.Intn(3*3600))*sec))
+		head = append(head, pt(rng.Intn(40), t0+int64(rng.Intn(3*3600))*sec))
 	}
 	env.write(t, head...)
 }
@@ -102,17 +102,23 @@ func TestAggregateWorkers(t *testing.T) {
 		}
 	}
 
-	// The split is taken: one group of 24 series on 4 cores uses 3 workers.
+	// The split is taken: one group of 48 series on 4 cores uses 3 workers,
+	// but not for mean and float sums.
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
-	p := planOf(t, env, "SELECT mean(x) FROM cpu WHERE "+rng)
-	r := &selectRun{plan: p, groupCount: 1}
-	g := &group{series: make([]*seriesRef, 24)}
-	if n := r.groupWorkers(g, p.calls[0]); n != 3 {
-		t.Fatalf("groupWorkers = %d, want 3", n)
-	}
-	r.groupCount = 4
-	if n := r.groupWorkers(g, p.calls[0]); n != 1 {
-		t.Fatalf("with 4 groups: groupWorkers = %d, want 1", n)
+	g := &group{series: make([]*seriesRef, 48)}
+	for _, c := range []struct {
+		q    string
+		want int
+	}{{"max(x)", 3}, {"sum(i)", 3}, {"median(i)", 3}, {"sum(x)", 1}, {"mean(i)", 1}} {
+		p := planOf(t, env, "SELECT "+c.q+" FROM cpu WHERE "+rng)
+		r := &selectRun{plan: p, groupCount: 1}
+		if n := r.groupWorkers(g, p.calls[0]); n != c.want {
+			t.Errorf("%s: groupWorkers = %d, want %d", c.q, n, c.want)
+		}
+		r.groupCount = 4
+		if n := r.groupWorkers(g, p.calls[0]); n != 1 {
+			t.Errorf("%s with 4 groups: groupWorkers = %d, want 1", c.q, n)
+		}
 	}
 }
 
