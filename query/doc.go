@@ -5,7 +5,9 @@
 //
 // A SELECT is planned once (plan.go) into a selectPlan: sources and their schema
 // resolved, each call's registry entry, output type and execution path chosen
-// (block-header fast path, accumulator, window function, transformation),
+// (partial states of query/partial with or without block headers, window
+// function, transformation; aggregate.go runs the partial states and splits
+// a group's series across idle cores),
 // windows, fill, order, limits and SLIMIT/SOFFSET. select.go runs that plan
 // (executePlan) and reads each call's path from it; EXPLAIN prints it as a tree
 // (plan_format.go) and EXPLAIN ANALYZE runs the same executePlan with counters.

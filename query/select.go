@@ -1088,8 +1088,9 @@ func (r *selectRun) computeCall(g *group, c *callPlan, aux []string) (*callResul
 }
 
 // windowCall computes a call through its window function: each window's points
-// collected, then the function. It is the path of every call the accumulators
-// do not take (and of those they give up on: strings, booleans).
+// collected, then the function. It is the path of every call the partial
+// states do not take (and of groups they give up on: mixed field types,
+// integral over several series).
 func (r *selectRun) windowCall(g *group, c *callPlan, aux []string) (*callResult, error) {
 	res := &callResult{byWindow: map[int64][]funcs.Point{}}
 	// Points

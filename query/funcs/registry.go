@@ -95,9 +95,8 @@ type Func struct {
 	// namesArgs: field and tag names may follow the first argument (top).
 	namesArgs bool
 
-	window      func(args []any) (WindowFunc, error)
-	transform   func(args []any, interval time.Duration) (TransformFunc, error)
-	accumulator func() Accumulator
+	window    func(args []any) (WindowFunc, error)
+	transform func(args []any, interval time.Duration) (TransformFunc, error)
 	// literals checks the arguments after the first of a function that has
 	// neither window nor transform constructor (holt_winters' N and S).
 	literals func(args []any) error
@@ -162,15 +161,6 @@ func (f *Func) NewTransform(args []any, interval time.Duration) (TransformFunc, 
 		return nil, errorf("%s is not a transformation", f.Name)
 	}
 	return f.transform(args, interval)
-}
-
-// NewAccumulator returns a streaming accumulator for f, or false when f has
-// none and runs through its window function.
-func (f *Func) NewAccumulator() (Accumulator, bool) {
-	if f.accumulator == nil {
-		return nil, false
-	}
-	return f.accumulator(), true
 }
 
 // Apply evaluates a Math function on one row's argument values; a nil or

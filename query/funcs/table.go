@@ -6,8 +6,8 @@ import (
 )
 
 // table declares every InfluxQL function, once. The validator
-// (influxql.Validate through Registry), the planner, the accumulator choice
-// and EXPLAIN all read these entries; adding a function is adding an entry
+// (influxql.Validate through Registry), the planner's path choice and
+// EXPLAIN all read these entries; adding a function is adding an entry
 // here (plus its arithmetic in its own file).
 var table map[string]*Func
 
@@ -25,8 +25,10 @@ func init() {
 		return &Func{Name: name, Kind: Aggregate, accepts: types, out: out,
 			minArgs: 1, maxArgs: 1, first: fieldArg, window: newSimple(name, f)}
 	}
-	withAcc := func(f *Func, acc func() Accumulator) *Func {
-		f.accumulator, f.Mergeable, f.HeaderStats = acc, true, true
+	// headers: a mergeable function whose partial state folds whole blocks
+	// from their header statistics.
+	headers := func(f *Func) *Func {
+		f.Mergeable, f.HeaderStats = true, true
 		return f
 	}
 	mergeable := func(f *Func) *Func {
@@ -35,15 +37,15 @@ func init() {
 	}
 
 	// Aggregates.
-	add(withAcc(agg("count", allTypes, Integer, countFunc), func() Accumulator { return &countAcc{} }))
+	add(headers(agg("count", allTypes, Integer, countFunc)))
 	table["count"].first = countArg
-	add(withAcc(agg("sum", numericTypes, Unknown, sumFunc), func() Accumulator { return &sumAcc{} }))
-	add(withAcc(agg("mean", numericTypes, Float, meanFunc), func() Accumulator { return &meanAcc{} }))
+	add(headers(agg("sum", numericTypes, Unknown, sumFunc)))
+	add(headers(agg("mean", numericTypes, Float, meanFunc)))
 	add(mergeable(agg("median", numericTypes, Float, medianFunc)))
 	mode := agg("mode", allTypes, Unknown, modeFunc)
 	mode.label = "median" // InfluxDB's mode error says "median"
 	add(mergeable(mode))
-	add(withAcc(agg("spread", numericTypes, Unknown, spreadFunc), func() Accumulator { return &spreadAcc{} }))
+	add(headers(agg("spread", numericTypes, Unknown, spreadFunc)))
 	add(mergeable(agg("stddev", numericTypes, Float, stddevFunc)))
 	add(mergeable(&Func{Name: "integral", Kind: Aggregate, accepts: numericTypes, out: Float,
 		minArgs: 1, maxArgs: 2, first: fieldArg, window: newIntegral}))
@@ -58,7 +60,7 @@ func init() {
 	sel := func(name string, types typeSet, k selKind) *Func {
 		f := agg(name, types, Unknown, selectorFunc(k))
 		f.Kind = Selector
-		return withAcc(f, func() Accumulator { return &selAcc{kind: k} })
+		return headers(f)
 	}
 	add(sel("min", numericTypes|1<<Boolean, selMin))
 	add(sel("max", numericTypes|1<<Boolean, selMax))

@@ -37,8 +37,9 @@ type State interface {
 	// Float sum and mean take the header's sum (added in time order from
 	// the block's first value): bit for bit what the typed adds give when
 	// the block starts the state's open series, else rounded once like a
-	// merge. (funcs.Accumulator decodes float blocks instead, to keep
-	// InfluxDB's order of additions across blocks.)
+	// merge. The executor therefore folds a float sum's or mean's header
+	// only into a window its series has not fed yet, and decodes the block
+	// otherwise, to keep InfluxDB's order of additions across blocks.
 	AddStats(s funcs.Stats) (ok bool, err error)
 
 	// EndSeries marks that everything added so far belongs to finished
