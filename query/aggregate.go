@@ -36,9 +36,12 @@ const minSeriesPerWorker = 16
 type windowStates struct {
 	c   *callPlan
 	typ funcs.Type // the values' type, from the first column or header seen
-	m   map[int64]*winState
-	cur int         // ordinal of the series being fed, from 1
-	fed []*winState // states the current series has fed
+	// newState makes an empty state of the call for typ (nil before the
+	// first value).
+	newState func() partial.State
+	m        map[int64]*winState
+	cur      int         // ordinal of the series being fed, from 1
+	fed      []*winState // states the current series has fed
 	// exactOrder: float sum and mean, whose header sums are the additions
 	// of InfluxDB's order only when the block starts its series' share of
 	// the window (see partial.State.AddStats).
@@ -57,19 +60,19 @@ func newWindowStates(c *callPlan) *windowStates {
 // get returns window ws's state for values of type t, creating it, and
 // whether the current series had not fed it yet.
 func (w *windowStates) get(ws int64, t funcs.Type) (*winState, bool, error) {
-	if w.typ == funcs.Unknown {
-		w.typ = t
+	if w.newState == nil {
+		f, err := partial.NewFactory(w.c.name, t, w.c.args...)
+		if err != nil {
+			return nil, false, err
+		}
+		w.typ, w.newState = t, f
 		w.exactOrder = t == funcs.Float && (w.c.name == "sum" || w.c.name == "mean")
 	} else if t != w.typ {
 		return nil, false, errMixedTypes
 	}
 	e := w.m[ws]
 	if e == nil {
-		st, err := partial.New(w.c.name, t, w.c.args...)
-		if err != nil {
-			return nil, false, err
-		}
-		e = &winState{st: st}
+		e = &winState{st: w.newState()}
 		w.m[ws] = e
 	}
 	fresh := e.series != w.cur
@@ -133,8 +136,8 @@ func (w *windowStates) merge(o *windowStates) error {
 	if len(o.m) == 0 {
 		return nil
 	}
-	if w.typ == funcs.Unknown {
-		w.typ, w.exactOrder = o.typ, o.exactOrder
+	if w.newState == nil {
+		w.typ, w.exactOrder, w.newState = o.typ, o.exactOrder, o.newState
 	} else if o.typ != w.typ {
 		return errMixedTypes
 	}

@@ -65,3 +65,28 @@ func TestRegistryAgrees(t *testing.T) {
 		t.Errorf("top with a tag argument: %v, want ErrNotMergeable", err)
 	}
 }
+
+// TestNewFactory checks that a factory's states are independent and empty,
+// and that it refuses what New refuses.
+func TestNewFactory(t *testing.T) {
+	f, err := NewFactory("percentile", funcs.Integer, int64(50))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := f(), f()
+	if err := a.AddInts([]int64{1, 2}, []int64{7, 9}); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.Final(0); len(got) != 1 || got[0].Value != int64(7) {
+		t.Fatalf("percentile: %v", got)
+	}
+	if got := b.Final(0); got != nil {
+		t.Fatalf("second state not empty: %v", got)
+	}
+	if _, err := NewFactory("mean", funcs.String); err == nil {
+		t.Fatal("mean of strings: no error")
+	}
+	if _, err := NewFactory("sample", funcs.Float, int64(2)); !errors.Is(err, ErrNotMergeable) {
+		t.Fatalf("sample: %v", err)
+	}
+}

@@ -144,6 +144,17 @@ const MaxValues = 1 << 24
 // Transformations run over the aggregated series, not over windows, and are
 // never partial. These calls return an error wrapping ErrNotMergeable.
 func New(name string, in funcs.Type, args ...any) (State, error) {
+	f, err := NewFactory(name, in, args...)
+	if err != nil {
+		return nil, err
+	}
+	return f(), nil
+}
+
+// NewFactory checks a call once, as New does, and returns a constructor of
+// its empty States: an executor that needs one State per time window pays
+// for the argument and type checks once per call instead of once per window.
+func NewFactory(name string, in funcs.Type, args ...any) (func() State, error) {
 	k, ok := kindOf(name)
 	if !ok {
 		if funcs.IsTransform(name) {
@@ -188,7 +199,13 @@ func New(name string, in funcs.Type, args ...any) (State, error) {
 			p.unit = args[0].(time.Duration)
 		}
 	}
-	return newState(k, in, p)
+	if _, err := newState(k, in, p); err != nil {
+		return nil, err
+	}
+	return func() State {
+		st, _ := newState(k, in, p) // checked above
+		return st
+	}, nil
 }
 
 func kindOf(name string) (Kind, bool) {
