@@ -39,9 +39,12 @@ type windowStates struct {
 	// newState makes an empty state of the call for typ (nil before the
 	// first value).
 	newState func() partial.State
-	m        map[int64]*winState
-	cur      int         // ordinal of the series being fed, from 1
-	fed      []*winState // states the current series has fed
+	// m maps a window start to its entry in states: one allocation per
+	// growth of states, not one per window.
+	m      map[int64]int
+	states []winState
+	cur    int   // ordinal of the series being fed, from 1
+	fed    []int // the entries the current series has fed
 	// exactOrder: float sum and mean, whose header sums are the additions
 	// of InfluxDB's order only when the block starts its series' share of
 	// the window (see partial.State.AddStats).
@@ -49,12 +52,13 @@ type windowStates struct {
 }
 
 type winState struct {
+	ws     int64
 	st     partial.State
 	series int // the last series that fed it (windowStates.cur)
 }
 
 func newWindowStates(c *callPlan) *windowStates {
-	return &windowStates{c: c, m: map[int64]*winState{}, cur: 1}
+	return &windowStates{c: c, m: map[int64]int{}, cur: 1}
 }
 
 // get returns window ws's state for values of type t, creating it, and
@@ -70,15 +74,17 @@ func (w *windowStates) get(ws int64, t funcs.Type) (*winState, bool, error) {
 	} else if t != w.typ {
 		return nil, false, errMixedTypes
 	}
-	e := w.m[ws]
-	if e == nil {
-		e = &winState{st: w.newState()}
-		w.m[ws] = e
+	i, ok := w.m[ws]
+	if !ok {
+		i = len(w.states)
+		w.states = append(w.states, winState{ws: ws, st: w.newState()})
+		w.m[ws] = i
 	}
+	e := &w.states[i]
 	fresh := e.series != w.cur
 	if fresh {
 		e.series = w.cur
-		w.fed = append(w.fed, e)
+		w.fed = append(w.fed, i)
 	}
 	return e, fresh, nil
 }
@@ -124,8 +130,8 @@ func (w *windowStates) add(ws int64, col *block.Column, i, j int) error {
 
 // endSeries closes the current series in the states it fed.
 func (w *windowStates) endSeries() {
-	for _, e := range w.fed {
-		e.st.EndSeries()
+	for _, i := range w.fed {
+		w.states[i].st.EndSeries()
 	}
 	w.fed = w.fed[:0]
 	w.cur++
@@ -141,13 +147,14 @@ func (w *windowStates) merge(o *windowStates) error {
 	} else if o.typ != w.typ {
 		return errMixedTypes
 	}
-	for ws, e := range o.m {
-		have := w.m[ws]
-		if have == nil {
-			w.m[ws] = &winState{st: e.st}
+	for _, e := range o.states {
+		i, ok := w.m[e.ws]
+		if !ok {
+			w.m[e.ws] = len(w.states)
+			w.states = append(w.states, winState{ws: e.ws, st: e.st})
 			continue
 		}
-		if err := have.st.Merge(e.st); err != nil {
+		if err := w.states[i].st.Merge(e.st); err != nil {
 			return err
 		}
 	}
@@ -156,10 +163,10 @@ func (w *windowStates) merge(o *windowStates) error {
 
 // result turns the states into the call's rows per window.
 func (w *windowStates) result() *callResult {
-	res := &callResult{byWindow: make(map[int64][]funcs.Point, len(w.m))}
-	for ws, e := range w.m {
-		if pts := e.st.Final(ws); len(pts) > 0 {
-			res.byWindow[ws] = pts
+	res := &callResult{byWindow: make(map[int64][]funcs.Point, len(w.states))}
+	for _, e := range w.states {
+		if pts := e.st.Final(e.ws); len(pts) > 0 {
+			res.byWindow[e.ws] = pts
 		}
 	}
 	return res
