@@ -132,3 +132,90 @@ func containsAny(s string, subs ...string) bool {
 	}
 	return false
 }
+
+// TestFloatMeanFromHeaders checks the float sum and mean header path: a
+// block that starts its series' share of a window answers from its header
+// sum, which must give InfluxDB's per-series arithmetic bit for bit (each
+// series' sum in time order, the series then added in key order); a second
+// block of the same series in the window is decoded.
+func TestFloatMeanFromHeaders(t *testing.T) {
+	env := newSelEnv(t, Limits{})
+	rng := rand.New(rand.NewSource(5))
+	sec := int64(time.Second)
+	hosts := []string{"a", "b", "c"}
+	vals := map[string][]float64{} // per host, in time order
+	// Two flushes per hour: each series has two blocks in every 1h window.
+	for half := int64(0); half < 4; half++ {
+		var pts []selPt
+		for _, h := range hosts {
+			for ts := t0 + half*selHour/2; ts < t0+(half+1)*selHour/2; ts += 30 * sec {
+				x := rng.NormFloat64() * math.Pow(10, float64(rng.Intn(10)-3))
+				vals[h] = append(vals[h], x)
+				pts = append(pts, selPt{m: "cpu", tags: map[string]string{"host": h}, t: ts, fields: map[string]any{"x": x}})
+			}
+		}
+		env.write(t, pts...)
+		if err := env.eng.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	perWindow := len(vals["a"]) / 2
+	for _, c := range []struct {
+		q     string
+		fresh int // blocks answered from headers
+	}{
+		// By hour each series' first block of a window answers from its
+		// header, its second block is decoded.
+		{"GROUP BY time(1h)", 2 * len(hosts)},
+		// By half hour every block starts its series' share of its window.
+		{"GROUP BY time(30m)", 4 * len(hosts)},
+	} {
+		for _, fn := range []string{"sum", "mean"} {
+			q := fmt.Sprintf("SELECT %s(x) FROM cpu WHERE time >= %d AND time < %d %s", fn, t0, t0+2*selHour, c.q)
+			if n := explainCount(t, env, q, "BLOCKS ANSWERED FROM HEADERS"); n != c.fresh {
+				t.Errorf("%s: %d blocks from headers, want %d", q, n, c.fresh)
+			}
+			per := perWindow
+			if strings.Contains(c.q, "30m") {
+				per /= 2
+			}
+			var want []Row
+			for w := 0; w < len(vals["a"])/per; w++ {
+				var tot, wsum float64
+				n := 0
+				for i, h := range hosts {
+					s, m := 0.0, 0.0
+					for k, x := range vals[h][w*per : (w+1)*per] {
+						if k == 0 {
+							s = x
+						} else {
+							s += x
+						}
+						m += x
+					}
+					if i == 0 {
+						tot = s
+					} else {
+						tot += s
+					}
+					wsum += m / float64(per) * float64(per)
+					n += per
+				}
+				v := tot
+				if fn == "mean" {
+					v = wsum / float64(n)
+				}
+				want = append(want, Row{Time: t0 + int64(w*per)*30*sec, Values: []any{v}})
+			}
+			ss := env.mustRun(t, q)
+			if len(ss) != 1 || len(ss[0].Rows) != len(want) {
+				t.Fatalf("%s: %v", q, ss)
+			}
+			for i, r := range ss[0].Rows {
+				if r.Time != want[i].Time || r.Values[0] != want[i].Values[0] {
+					t.Errorf("%s: row %d = %v %v, want %v %v", q, i, r.Time, r.Values[0], want[i].Time, want[i].Values[0])
+				}
+			}
+		}
+	}
+}
