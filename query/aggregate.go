@@ -19,9 +19,10 @@ import (
 //
 // A group with many series is split across cores when there are fewer
 // groups than cores: each worker folds its series into states of its own,
-// merged at the end. Calls whose answer depends on the merge order (mean and
-// float sum, see mergesInAnyOrder) stay on one core, so answers are the same
-// bit for bit whatever the number of workers.
+// merged at the end. Mean and float sum, whose answers depend on the order
+// of the merge, split the series into contiguous shares merged in series
+// order (partialStatesOrdered), so answers are the same bit for bit
+// whatever the number of workers.
 
 // errMixedTypes: the group's series store the field in different types,
 // which one state cannot take; the call runs through its window function.
@@ -174,17 +175,43 @@ func (w *windowStates) result() *callResult {
 
 // groupWorkers is how many cores one group's call may use: the cores the
 // other groups leave idle, at least minSeriesPerWorker series each. Integral
-// needs the group's points in one time-ordered stream, and mean and float
-// sum add their per-series results in series order: they stay on one.
+// needs the group's points in one time-ordered stream and stays on one; mean
+// and float sum split only when the states they hold per series are bounded.
 func (r *selectRun) groupWorkers(g *group, c *callPlan) int {
-	if !mergesInAnyOrder(c) {
+	if c.name == "integral" {
 		return 1
 	}
 	n := runtime.GOMAXPROCS(0)
 	if r.groupCount > 1 {
 		n /= r.groupCount
 	}
-	return max(1, min(n, len(g.series)/minSeriesPerWorker))
+	n = max(1, min(n, len(g.series)/minSeriesPerWorker))
+	if n > 1 && !mergesInAnyOrder(c) {
+		// Per-series states of all but the first share are held until
+		// the merge: only when they are few.
+		w, ok := r.windowsBound()
+		if !ok || w*int64(len(g.series)) > maxHeldStates {
+			return 1
+		}
+	}
+	return n
+}
+
+// maxHeldStates bounds the per-series states the ordered split holds (a few
+// MiB).
+const maxHeldStates = 1 << 16
+
+// windowsBound is how many windows the plan's time range holds at most, and
+// false when the range is open.
+func (r *selectRun) windowsBound() (int64, bool) {
+	p := r.plan
+	if p.interval <= 0 {
+		return 1, true
+	}
+	if !p.tr.HasMin() || !p.tr.HasMax() {
+		return 0, false
+	}
+	return (p.tr.Max-p.tr.Min)/int64(p.interval) + 2, true
 }
 
 // groupStates is partialStates with errMixedTypes reported as mixed.
@@ -199,10 +226,8 @@ func (r *selectRun) groupStates(g *group, c *callPlan) (*windowStates, bool, err
 // mergesInAnyOrder reports whether c's per-worker states may merge in any
 // order and give one core's answer bit for bit. Mean and float sum may not:
 // InfluxDB adds the per-series means and sums in series order, and float
-// additions round in that order. Merging per-series states in series order
-// as workers finish them keeps the bits, and was tried: on two cores it was
-// slower than one (the per-series states cost more than the split saves),
-// so these stay on one core. Integral's partials must be time-disjoint.
+// additions round in that order (partialStatesOrdered keeps it). Integral's
+// partials must be time-disjoint (groupWorkers keeps it on one core).
 func mergesInAnyOrder(c *callPlan) bool {
 	switch c.name {
 	case "mean", "integral":
@@ -230,6 +255,9 @@ func (r *selectRun) partialStates(g *group, c *callPlan) (*windowStates, error) 
 		}
 		points.Add(n)
 		return w, nil
+	}
+	if !mergesInAnyOrder(c) {
+		return r.partialStatesOrdered(g, c, workers, &points)
 	}
 	// Any merge order gives the same answer: each worker folds a share of
 	// the series (claimed one by one, so a slow series does not hold up a
@@ -293,4 +321,56 @@ func (r *selectRun) workerSeries(g *group, next *atomic.Int64, fn func(i int, sn
 			return err
 		}
 	}
+}
+
+// partialStatesOrdered is partialStates for mean and float sum, whose
+// per-series results InfluxDB adds in series order: the series are cut into
+// contiguous shares, the first share folds straight into the group's
+// states, the others keep a state per series and window, and those merge
+// into the group's states in series order at the end, which is the order
+// of one core's additions bit for bit.
+func (r *selectRun) partialStatesOrdered(g *group, c *callPlan, workers int, points *atomic.Int64) (*windowStates, error) {
+	n := len(g.series)
+	total := newWindowStates(c)
+	held := make([][]*windowStates, workers)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for k := 0; k < workers; k++ {
+		lo, hi := k*n/workers, (k+1)*n/workers
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var next atomic.Int64
+			share := &group{series: g.series[lo:hi]}
+			errs[k] = r.workerSeries(share, &next, func(i int, snap *storage.Snapshot, err error) error {
+				if err != nil {
+					return err
+				}
+				w := total
+				if k > 0 {
+					w = newWindowStates(c)
+					held[k] = append(held[k], w)
+				}
+				var pts int64
+				err = r.accumulateSeries(share.series[i], c, w, snap, &pts)
+				points.Add(pts)
+				w.endSeries()
+				return err
+			})
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	for _, share := range held[1:] {
+		for _, w := range share {
+			if err := total.merge(w); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return total, nil
 }

@@ -103,14 +103,22 @@ func TestAggregateWorkers(t *testing.T) {
 	}
 
 	// The split is taken: one group of 48 series on 4 cores uses 3 workers,
-	// but not for mean and float sums.
+	// but not for integral, nor for mean and float sums whose held
+	// per-series states the time range does not bound.
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
 	g := &group{series: make([]*seriesRef, 48)}
 	for _, c := range []struct {
 		q    string
 		want int
-	}{{"max(x)", 3}, {"sum(i)", 3}, {"median(i)", 3}, {"sum(x)", 1}, {"mean(i)", 1}} {
-		p := planOf(t, env, "SELECT "+c.q+" FROM cpu WHERE "+rng)
+	}{
+		{"max(x) FROM cpu WHERE " + rng, 3}, {"sum(i) FROM cpu WHERE " + rng, 3},
+		{"median(i) FROM cpu WHERE " + rng, 3}, {"sum(x) FROM cpu WHERE " + rng + " GROUP BY time(1m)", 3},
+		{"mean(i) FROM cpu WHERE " + rng, 3}, {"integral(x) FROM cpu WHERE " + rng, 1},
+		{"mean(x) FROM cpu WHERE time >= 0 GROUP BY time(1m)", 1},
+		{"max(x) FROM cpu WHERE time >= 0 GROUP BY time(1m)", 3},
+		{"mean(x) FROM cpu WHERE " + rng + " GROUP BY time(1s)", 1},
+	} {
+		p := planOf(t, env, "SELECT "+c.q)
 		r := &selectRun{plan: p, groupCount: 1}
 		if n := r.groupWorkers(g, p.calls[0]); n != c.want {
 			t.Errorf("%s: groupWorkers = %d, want %d", c.q, n, c.want)
