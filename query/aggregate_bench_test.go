@@ -7,10 +7,10 @@ import (
 	"time"
 )
 
-// BenchmarkAggregateTSBS is TSBS's cpu table for 100 hosts over four hours at
-// 10s, flushed to blocks, aggregated by hour over all hosts in one group:
-// the case where groups cannot use the cores and a group's series are split
-// across them. Run with -cpu 1,2 to compare one worker with two.
+// BenchmarkAggregateTSBS is TSBS's cpu table for 100 hosts over twelve hours
+// at 10s, one flush per hour, aggregated over all hosts in one group (where
+// only splitting a group's series could use more cores; see aggregate.go) and
+// by host (100 groups in parallel).
 func BenchmarkAggregateTSBS(b *testing.B) {
 	env := newSelEnv(b, Limits{})
 	rng := rand.New(rand.NewSource(1))

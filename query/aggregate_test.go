@@ -42,10 +42,10 @@ func workersData(t testing.TB, env *selEnv) {
 	env.write(t, head...)
 }
 
-// TestAggregateWorkers checks that every mergeable function gives the same
-// answer, bit for bit, whether a group's series run on one core or are split
-// across several and merged.
-func TestAggregateWorkers(t *testing.T) {
+// TestAggregatePartialStates checks that every mergeable function gives the same
+// answer, bit for bit, on one core and on several (groups in parallel), and
+// the answer of its window function.
+func TestAggregatePartialStates(t *testing.T) {
 	env := newSelEnv(t, Limits{})
 	workersData(t, env)
 	calls := []string{
@@ -99,33 +99,6 @@ func TestAggregateWorkers(t *testing.T) {
 		}
 		if w := renderJSON(t, env.runResult(t, wq)); w != one[i] {
 			t.Errorf("%s:\npartial states:  %s\nwindow function: %s", q, one[i], w)
-		}
-	}
-
-	// The split is taken: one group of 48 series on 4 cores uses 3 workers,
-	// but not for integral, nor for mean and float sums whose held
-	// per-series states the time range does not bound.
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
-	g := &group{series: make([]*seriesRef, 48)}
-	for _, c := range []struct {
-		q    string
-		want int
-	}{
-		{"max(x) FROM cpu WHERE " + rng, 3}, {"sum(i) FROM cpu WHERE " + rng, 3},
-		{"median(i) FROM cpu WHERE " + rng, 3}, {"sum(x) FROM cpu WHERE " + rng + " GROUP BY time(1m)", 3},
-		{"mean(i) FROM cpu WHERE " + rng, 3}, {"integral(x) FROM cpu WHERE " + rng, 1},
-		{"mean(x) FROM cpu WHERE time >= 0 GROUP BY time(1m)", 1},
-		{"max(x) FROM cpu WHERE time >= 0 GROUP BY time(1m)", 3},
-		{"mean(x) FROM cpu WHERE " + rng + " GROUP BY time(1s)", 1},
-	} {
-		p := planOf(t, env, "SELECT "+c.q)
-		r := &selectRun{plan: p, groupCount: 1}
-		if n := r.groupWorkers(g, p.calls[0]); n != c.want {
-			t.Errorf("%s: groupWorkers = %d, want %d", c.q, n, c.want)
-		}
-		r.groupCount = 4
-		if n := r.groupWorkers(g, p.calls[0]); n != 1 {
-			t.Errorf("%s with 4 groups: groupWorkers = %d, want 1", c.q, n)
 		}
 	}
 }

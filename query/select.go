@@ -60,9 +60,6 @@ type selectRun struct {
 	plan  *selectPlan
 	now   time.Time
 	stats *execStats
-	// groupCount is how many groups executeGroups runs; a group's call may
-	// use the cores the others leave (aggregate.go).
-	groupCount int
 
 	infoMu sync.Mutex
 	infos  map[string]*measurementInfo
@@ -318,7 +315,6 @@ func (r *selectRun) groupSeries(refs []*seriesRef) []*group {
 func (r *selectRun) executeGroups(groups []*group) ([]*ResultSeries, error) {
 	out := make([]*ResultSeries, len(groups))
 	errs := make([]error, len(groups))
-	r.groupCount = len(groups)
 	workers := runtime.GOMAXPROCS(0)
 	if workers > len(groups) {
 		workers = len(groups)
@@ -1214,21 +1210,14 @@ func (r *selectRun) accumulate(g *group, c *callPlan) (*callResult, error) {
 }
 
 // accumulateSeries folds one series' values of c's field into the window
-// states, through snap when it is not nil (a worker's own), else through the
-// series' group snapshot.
-func (r *selectRun) accumulateSeries(s *seriesRef, c *callPlan, w *windowStates, snap *storage.Snapshot, points *int64) error {
+// states.
+func (r *selectRun) accumulateSeries(s *seriesRef, c *callPlan, w *windowStates, points *int64) error {
 	p := r.plan
 	fid, ok := r.fieldID(s, c.field)
 	if !ok {
 		return nil
 	}
-	var cur *storage.Cursor
-	var err error
-	if snap != nil {
-		cur, err = snap.NewCursor(s.bucket, s.id, fid, p.tr.Min, p.tr.Max)
-	} else {
-		cur, err = r.cursor(s, fid)
-	}
+	cur, err := r.cursor(s, fid)
 	if err != nil {
 		return err
 	}
