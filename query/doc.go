@@ -5,9 +5,10 @@
 //
 // A SELECT is planned once (plan.go) into a selectPlan: sources and their schema
 // resolved, each call's registry entry, output type and execution path chosen
-// (block-header fast path, accumulator, window function, transformation),
-// windows, fill, order, limits and SLIMIT/SOFFSET. select.go and stream.go run
-// that plan and read each call's path from it; EXPLAIN prints it as a tree
+// (partial states of query/partial with or without block headers, window
+// function, transformation; aggregate.go runs the partial states), windows,
+// fill, order, limits and SLIMIT/SOFFSET. select.go and stream.go run that
+// plan and read each call's path from it; EXPLAIN prints it as a tree
 // (plan_format.go) and EXPLAIN ANALYZE runs the same plan with counters.
 // Golden plans of representative statements are in testdata/plans
 // (go test -run TestPlanGolden -update).

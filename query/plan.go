@@ -75,12 +75,14 @@ type callPlan struct {
 type execPath uint8
 
 const (
-	// pathHeaders: a streaming accumulator fed block by block, a block that lies
-	// in one window answered from its header statistics without decoding.
+	// pathHeaders: partial states per window (query/partial), fed block by
+	// block, a block that lies in one window answered from its header
+	// statistics without decoding.
 	pathHeaders execPath = iota + 1
-	// pathAccumulator: a streaming accumulator over decoded blocks (ORDER BY
-	// time DESC folds newest first, which block headers cannot).
-	pathAccumulator
+	// pathPartial: partial states per window over decoded blocks (functions
+	// whose states need every value, or ORDER BY time DESC, which folds
+	// newest first where block headers cannot).
+	pathPartial
 	// pathWindow: each window's points collected, then the window function.
 	pathWindow
 	// pathRawTransform: a transformation over the raw points (derivative(x)).
@@ -90,9 +92,9 @@ const (
 func (p execPath) String() string {
 	switch p {
 	case pathHeaders:
-		return "accumulator, block headers where a block fits one window"
-	case pathAccumulator:
-		return "accumulator over decoded blocks"
+		return "partial states, block headers where a block fits one window"
+	case pathPartial:
+		return "partial states over decoded blocks"
 	case pathWindow:
 		return "window function over points"
 	case pathRawTransform:
@@ -189,11 +191,13 @@ func (e *Executor) planSelect(stmt *influxql.SelectStatement, src *source, now t
 	return p, nil
 }
 
-// choosePaths decides how each call runs and its output type. A streaming
-// accumulator needs a function that has one, a numeric field (strings and
-// booleans go through points), no other fields to carry along, no per-row field
-// filter and stored series (subquery results are points already); block headers
-// answer for it only in ascending time order.
+// choosePaths decides how each call runs and its output type. Partial states
+// (query/partial) need a function that has one (the registry's Mergeable), no
+// other fields or tags to carry along with a selected point (aux fields, top's
+// and bottom's tag arguments), no per-row field filter and stored series
+// (subquery results are points already); block headers answer for them only
+// in ascending time order. Integral's state takes its points in time order
+// and has no GROUP BY time interpolation.
 func (p *selectPlan) choosePaths() error {
 	aux := len(auxRefs(p.exprs)) > 0
 	stored := len(p.src.subqueries) == 0
@@ -206,22 +210,33 @@ func (p *selectPlan) choosePaths() error {
 			c.outType = c.inType
 		} else {
 			c.path, c.why = pathWindow, ""
-			numeric := c.inType == funcs.Unknown || c.inType == funcs.Float || c.inType == funcs.Integer || c.inType == funcs.Unsigned
-			_, hasAcc := c.fn.NewAccumulator()
 			switch {
-			case !hasAcc:
-			case !numeric:
-				c.why = c.inType.String() + " field"
+			case !c.fn.Mergeable:
+			case (c.name == "top" || c.name == "bottom") && hasStringArgs(c.args):
+				c.why = "tag arguments, which partial states do not carry"
 			case aux:
 				c.why = "other fields carried with the selected point"
 			case p.fieldCond != nil:
 				c.why = "field filter per row"
 			case !stored:
 				c.why = "subquery source"
+			case c.name == "stddev" && c.inType != funcs.String && c.inType != funcs.Boolean:
+				// The state is Welford's, merged pairwise; InfluxDB takes two
+				// passes over the time-merged points, and the recorded answers
+				// are its bits.
+				c.why = "InfluxDB's two-pass rounding"
+			case c.name == "integral" && p.interval > 0:
+				c.why = "GROUP BY time interpolates at window ends"
+			case c.name == "integral" && !p.ascending:
+				c.why = "ORDER BY time DESC"
+			case c.name == "integral":
+				// The executor checks the groups: integral's partials must be
+				// time-disjoint, and series of one group overlap.
+				c.path, c.why = pathPartial, "window function for groups of several series"
 			case !c.fn.HeaderStats:
-				c.path = pathAccumulator
+				c.path = pathPartial
 			case !p.ascending:
-				c.path, c.why = pathAccumulator, "ORDER BY time DESC"
+				c.path, c.why = pathPartial, "ORDER BY time DESC"
 			default:
 				c.path = pathHeaders
 			}

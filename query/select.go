@@ -1096,15 +1096,16 @@ func (r *selectRun) computeCall(g *group, c *callPlan, aux []string) (*callResul
 		}
 		return res, nil
 	}
-	if c.path == pathHeaders || c.path == pathAccumulator {
+	if c.path == pathHeaders || c.path == pathPartial {
 		return r.accumulate(g, c)
 	}
 	return r.windowCall(g, c, aux)
 }
 
 // windowCall computes a call through its window function: each window's points
-// collected, then the function. It is the path of every call the accumulators
-// do not take (and of those they give up on: strings, booleans).
+// collected, then the function. It is the path of every call the partial
+// states do not take (and of groups they give up on: mixed field types,
+// integral over several series).
 func (r *selectRun) windowCall(g *group, c *callPlan, aux []string) (*callResult, error) {
 	res := &callResult{byWindow: map[int64][]funcs.Point{}}
 	// Points
@@ -1218,69 +1219,51 @@ func (r *selectRun) rowFields(c *callPlan, aux []string, s *seriesRef) []string 
 	return out
 }
 
-// accumulate is the hot path: streaming accumulators per window, fed block by
-// block, answering from block headers when a block lies in one window.
+// accumulate is the hot path: partial states per window (aggregate.go), fed
+// block by block, answering from block headers when a block lies in one window.
 func (r *selectRun) accumulate(g *group, c *callPlan) (*callResult, error) {
-	accs := map[int64]funcs.Accumulator{}
-	var memErr error
-	get := func(ws int64) funcs.Accumulator {
-		a := accs[ws]
-		if a == nil {
-			a, _ = c.fn.NewAccumulator()
-			accs[ws] = a
-			if err := r.holdGroup(g, accBytes); err != nil && memErr == nil {
-				memErr = err
-			}
-		}
-		return a
+	if c.name == "integral" && len(g.series) > 1 {
+		// InfluxDB integrates the group's time-merged points; per-series
+		// integral partials overlap in time and do not merge.
+		return r.windowCall(g, c, nil)
 	}
-	var points int64
-	for _, s := range g.series {
-		fallback, err := r.accumulateSeries(s, c, get, &points)
-		if err == nil {
-			err = memErr
-		}
-		if err != nil {
-			return nil, err
-		}
-		if fallback {
-			return r.windowCall(g, c, nil)
-		}
-		for _, a := range accs {
-			a.EndSeries()
-		}
+	w, mixed, err := r.groupStates(g, c)
+	if err != nil {
+		return nil, err
 	}
-	r.stats.points.Add(points)
-	res := &callResult{byWindow: map[int64][]funcs.Point{}}
-	for ws, a := range accs {
-		if pt, ok := a.Result(ws); ok {
-			res.byWindow[ws] = []funcs.Point{pt}
-		}
+	if mixed {
+		// Series storing the field in different types: the window function
+		// reports them as InfluxDB does.
+		return r.windowCall(g, c, nil)
 	}
-	return res, nil
+	return w.result(), nil
 }
 
-// accumulateSeries folds one series' values of c's field into the accumulators.
-// fallback reports a column the accumulators cannot take (strings, booleans).
-func (r *selectRun) accumulateSeries(s *seriesRef, c *callPlan, get func(int64) funcs.Accumulator, points *int64) (fallback bool, err error) {
+// accumulateSeries folds one series' values of c's field into the window
+// states.
+func (r *selectRun) accumulateSeries(s *seriesRef, c *callPlan, w *windowStates, points *int64) error {
 	p := r.plan
 	fid, ok := r.fieldID(s, c.field)
 	if !ok {
-		return false, nil
+		return nil
 	}
 	cur, err := r.cursor(s, fid)
 	if err != nil {
-		return false, err
+		return err
 	}
 	defer cur.Close()
 	var desc []*block.Column
 	cc := r.e.canceller(r.ctx)
 	for cur.Next() {
 		if err := stopErr(r.ctx); err != nil {
-			return false, err
+			return err
 		}
 		if h := cur.Stats(); h != nil && c.path == pathHeaders && (p.interval <= 0 || r.windowOf(h.MinTime) == r.windowOf(h.MaxTime)) {
-			if get(r.windowOf(h.MinTime)).AddStats(statsOf(h)) {
+			ok, err := w.addStats(r.windowOf(h.MinTime), statsOf(h))
+			if err != nil {
+				return err
+			}
+			if ok {
 				r.stats.blocksStats.Add(1)
 				*points += int64(h.Count)
 				continue
@@ -1288,11 +1271,11 @@ func (r *selectRun) accumulateSeries(s *seriesRef, c *callPlan, get func(int64) 
 		}
 		col, err := cur.Column()
 		if err != nil {
-			return false, err
+			return err
 		}
 		*points += int64(col.Len())
 		if err := cc.add(col.Len()); err != nil {
-			return false, err
+			return err
 		}
 		if !p.ascending {
 			// ORDER BY time DESC: InfluxDB folds the points newest first, and float
@@ -1300,23 +1283,22 @@ func (r *selectRun) accumulateSeries(s *seriesRef, c *callPlan, get func(int64) 
 			desc = append(desc, reversedColumn(col))
 			continue
 		}
-		if !r.feed(col, get) {
-			return true, nil
+		if err := r.feed(col, w); err != nil {
+			return err
 		}
 	}
 	for i := len(desc) - 1; i >= 0; i-- {
-		if !r.feed(desc[i], get) {
-			return true, nil
+		if err := r.feed(desc[i], w); err != nil {
+			return err
 		}
 	}
 	r.stats.blocksDecoded.Add(int64(cur.BlocksDecoded()))
-	return false, cur.Err()
+	return cur.Err()
 }
 
-// feed folds a column into the accumulators of its windows; its times run in one
-// direction (ascending, or descending for ORDER BY DESC). It returns false for a
-// column the accumulators cannot take (strings, booleans).
-func (r *selectRun) feed(col *block.Column, get func(int64) funcs.Accumulator) bool {
+// feed folds a column into the states of its windows; its times run in one
+// direction (ascending, or descending for ORDER BY DESC).
+func (r *selectRun) feed(col *block.Column, w *windowStates) error {
 	n := col.Len()
 	for i := 0; i < n; {
 		ws := r.windowOf(col.Times[i])
@@ -1335,20 +1317,12 @@ func (r *selectRun) feed(col *block.Column, get func(int64) funcs.Accumulator) b
 				j = i + 1
 			}
 		}
-		a := get(ws)
-		switch col.Type {
-		case block.Float:
-			a.AddFloats(col.Times[i:j], col.Floats[i:j])
-		case block.Integer:
-			a.AddInts(col.Times[i:j], col.Ints[i:j])
-		case block.Unsigned:
-			a.AddUints(col.Times[i:j], col.Uints[i:j])
-		default:
-			return false
+		if err := w.add(ws, col, i, j); err != nil {
+			return err
 		}
 		i = j
 	}
-	return true
+	return nil
 }
 
 func reversedColumn(c *block.Column) *block.Column {

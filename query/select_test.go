@@ -1015,9 +1015,9 @@ func TestSelectHeadAndBlocks(t *testing.T) {
 	}
 	t.Run("head over blocks", check)
 
-	// The untouched third day answers from block headers (count, and the sum and
-	// mean of integers; float sums and min/max decode to match InfluxDB's order and
-	// times); the first day, merged with the head, cannot.
+	// The untouched third day answers from block headers (count, the sum and mean
+	// of integers, a float sum or mean's first block of a series in a window;
+	// min/max decode for the times); the first day, merged with the head, cannot.
 	q := fmt.Sprintf("SELECT count(x), sum(i), mean(i), min(x) FROM cpu WHERE time >= %d AND time < %d GROUP BY time(1d)", t0+2*day, t0+3*day)
 	if n := explainCount(t, env, q, "BLOCKS ANSWERED FROM HEADERS"); n < 6 {
 		t.Fatalf("%d blocks answered from headers, want at least 6 (3 calls x 2 series)", n)

@@ -3,9 +3,9 @@
 // (a *Func): its name; its kind (aggregate, selector, transform, math); its
 // argument rules with InfluxDB 1.x's exact error texts; the input types it
 // accepts and its output type; its implementation constructor (a window
-// function, a transformation, a streaming accumulator, a per-row math
-// function); and whether its accumulator answers whole storage blocks from
-// their headers.
+// function, a transformation, a per-row math function); whether it has a
+// mergeable partial state (Mergeable, query/partial) and whether that state
+// answers whole storage blocks from their headers (HeaderStats).
 //
 // Everything else reads that entry. The InfluxQL validator
 // (influxql.SelectStatement.Validate) asks Registry about every call, so the
@@ -27,9 +27,10 @@
 // sin, sqrt, tan).
 //
 // The executor builds a WindowFunc per call and feeds it one group's points
-// per time window, or, for the hot simple aggregates, folds decoded columns
-// and block statistics into an Accumulator without materializing points.
-// Transformations run once per group over the already aggregated series.
+// per time window, or, for the mergeable functions, folds decoded columns
+// and block statistics (Stats) into query/partial's states without
+// materializing points; partial's property tests hold those states to the
+// window functions here. Transformations run once per group over the already aggregated series.
 // Math functions apply per row (Func.Apply). Nothing here touches storage or
 // HTTP.
 //
@@ -40,6 +41,8 @@
 // unsupported types ("unsupported mean iterator type:
 // *query.stringInterruptIterator"). Where InfluxDB's float results depend on
 // the order of additions (sum and mean are computed per series, then the
-// per-series partials are merged), the Accumulator reproduces that order
-// when the executor marks series boundaries with EndSeries.
+// per-series partials are merged), query/partial's sum and mean states
+// reproduce that order when the executor marks series boundaries with
+// EndSeries; the window functions here compute one pass over the points
+// they are given.
 package funcs

@@ -70,9 +70,15 @@ type Func struct {
 	// MultiRow marks top, bottom, sample and distinct: several points per
 	// window, which cannot share a row with another call.
 	MultiRow bool
-	// HeaderStats marks the functions whose Accumulator answers whole storage
-	// blocks from their header statistics (AddStats), the fast path of
-	// GROUP BY time over flushed data.
+	// Mergeable marks the aggregates and selectors that have a mergeable
+	// partial state (query/partial.New): the executor folds them per window
+	// without holding the window's points. top and bottom have one only
+	// without tag arguments; sample has none. A test in query/partial fails
+	// when this flag and partial.New disagree.
+	Mergeable bool
+	// HeaderStats marks the mergeable functions whose partial state answers
+	// whole storage blocks from their header statistics (AddStats), the fast
+	// path of GROUP BY time over flushed data.
 	HeaderStats bool
 
 	label   string  // the name in "unsupported <label> iterator type"
@@ -89,9 +95,8 @@ type Func struct {
 	// namesArgs: field and tag names may follow the first argument (top).
 	namesArgs bool
 
-	window      func(args []any) (WindowFunc, error)
-	transform   func(args []any, interval time.Duration) (TransformFunc, error)
-	accumulator func() Accumulator
+	window    func(args []any) (WindowFunc, error)
+	transform func(args []any, interval time.Duration) (TransformFunc, error)
 	// literals checks the arguments after the first of a function that has
 	// neither window nor transform constructor (holt_winters' N and S).
 	literals func(args []any) error
@@ -156,15 +161,6 @@ func (f *Func) NewTransform(args []any, interval time.Duration) (TransformFunc, 
 		return nil, errorf("%s is not a transformation", f.Name)
 	}
 	return f.transform(args, interval)
-}
-
-// NewAccumulator returns a streaming accumulator for f, or false when f has
-// none and runs through its window function.
-func (f *Func) NewAccumulator() (Accumulator, bool) {
-	if f.accumulator == nil {
-		return nil, false
-	}
-	return f.accumulator(), true
 }
 
 // Apply evaluates a Math function on one row's argument values; a nil or

@@ -6,8 +6,8 @@ import (
 )
 
 // table declares every InfluxQL function, once. The validator
-// (influxql.Validate through Registry), the planner, the accumulator choice
-// and EXPLAIN all read these entries; adding a function is adding an entry
+// (influxql.Validate through Registry), the planner's path choice and
+// EXPLAIN all read these entries; adding a function is adding an entry
 // here (plus its arithmetic in its own file).
 var table map[string]*Func
 
@@ -25,47 +25,54 @@ func init() {
 		return &Func{Name: name, Kind: Aggregate, accepts: types, out: out,
 			minArgs: 1, maxArgs: 1, first: fieldArg, window: newSimple(name, f)}
 	}
-	withAcc := func(f *Func, acc func() Accumulator) *Func {
-		f.accumulator, f.HeaderStats = acc, true
+	// headers: a mergeable function whose partial state folds whole blocks
+	// from their header statistics.
+	headers := func(f *Func) *Func {
+		f.Mergeable, f.HeaderStats = true, true
+		return f
+	}
+	mergeable := func(f *Func) *Func {
+		f.Mergeable = true
 		return f
 	}
 
 	// Aggregates.
-	add(withAcc(agg("count", allTypes, Integer, countFunc), func() Accumulator { return &countAcc{} }))
+	add(headers(agg("count", allTypes, Integer, countFunc)))
 	table["count"].first = countArg
-	add(withAcc(agg("sum", numericTypes, Unknown, sumFunc), func() Accumulator { return &sumAcc{} }))
-	add(withAcc(agg("mean", numericTypes, Float, meanFunc), func() Accumulator { return &meanAcc{} }))
-	add(agg("median", numericTypes, Float, medianFunc))
+	add(headers(agg("sum", numericTypes, Unknown, sumFunc)))
+	add(headers(agg("mean", numericTypes, Float, meanFunc)))
+	add(mergeable(agg("median", numericTypes, Float, medianFunc)))
 	mode := agg("mode", allTypes, Unknown, modeFunc)
 	mode.label = "median" // InfluxDB's mode error says "median"
-	add(mode)
-	add(withAcc(agg("spread", numericTypes, Unknown, spreadFunc), func() Accumulator { return &spreadAcc{} }))
-	add(agg("stddev", numericTypes, Float, stddevFunc))
-	add(&Func{Name: "integral", Kind: Aggregate, accepts: numericTypes, out: Float,
-		minArgs: 1, maxArgs: 2, first: fieldArg, window: newIntegral})
+	add(mergeable(mode))
+	add(headers(agg("spread", numericTypes, Unknown, spreadFunc)))
+	add(mergeable(agg("stddev", numericTypes, Float, stddevFunc)))
+	add(mergeable(&Func{Name: "integral", Kind: Aggregate, accepts: numericTypes, out: Float,
+		minArgs: 1, maxArgs: 2, first: fieldArg, window: newIntegral}))
 	distinct := agg("distinct", allTypes, Unknown, distinctFunc)
 	distinct.MultiRow, distinct.first, distinct.arity = true, varRefArg, distinctArity
-	add(distinct)
+	add(mergeable(distinct))
 	cd := agg("count_distinct", allTypes, Integer, countDistinctFunc)
 	cd.label, cd.first = "distinct", varRefArg
-	add(cd)
+	add(mergeable(cd))
 
 	// Selectors.
 	sel := func(name string, types typeSet, k selKind) *Func {
 		f := agg(name, types, Unknown, selectorFunc(k))
 		f.Kind = Selector
-		return withAcc(f, func() Accumulator { return &selAcc{kind: k} })
+		return headers(f)
 	}
 	add(sel("min", numericTypes|1<<Boolean, selMin))
 	add(sel("max", numericTypes|1<<Boolean, selMax))
 	add(sel("first", allTypes, selFirst))
 	add(sel("last", allTypes, selLast))
-	add(&Func{Name: "percentile", Kind: Selector, accepts: numericTypes,
-		minArgs: 2, maxArgs: 2, first: fieldArg, window: newPercentile})
+	add(mergeable(&Func{Name: "percentile", Kind: Selector, accepts: numericTypes,
+		minArgs: 2, maxArgs: 2, first: fieldArg, window: newPercentile}))
 	for _, name := range []string{"top", "bottom"} {
-		add(&Func{Name: name, Kind: Selector, MultiRow: true, accepts: numericTypes,
+		// Mergeable without tag arguments (partial.New refuses those).
+		add(mergeable(&Func{Name: name, Kind: Selector, MultiRow: true, accepts: numericTypes,
 			minArgs: 2, maxArgs: -1, arity: topBottomArity(name), first: fieldArg, namesArgs: true,
-			window: newTopBottom(name)})
+			window: newTopBottom(name)}))
 	}
 	add(&Func{Name: "sample", Kind: Selector, MultiRow: true, accepts: allTypes,
 		minArgs: 2, maxArgs: 2, first: fieldArg, window: newSample})

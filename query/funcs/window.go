@@ -429,8 +429,8 @@ func countDistinctFunc(pts []Point, ws int64, t Type) []Point {
 	return one(ws, int64(len(distinctFunc(pts, ws, t))))
 }
 
-// selectorFunc returns min, max, first or last with the accumulator's tie
-// rules, extended to strings and booleans (true > false).
+// selectorFunc returns min, max, first or last with InfluxDB's tie rules
+// (better), extended to strings and booleans (true > false).
 func selectorFunc(k selKind) simpleFunc {
 	return func(pts []Point, _ int64, t Type) []Point {
 		best := -1
@@ -616,4 +616,51 @@ func sample(pts []Point, ws int64, n int) ([]Point, error) {
 		out[j] = Point{Time: pts[i].Time, Value: pts[i].Value, Aux: pts[i].Aux}
 	}
 	return out, nil
+}
+
+type numeric interface {
+	~float64 | ~int64 | ~uint64
+}
+
+// minMax is only called with len(v) > 0. NaN never wins a comparison, the
+// same as InfluxDB's math.Min/Max-free integer path; floats from line
+// protocol cannot be NaN anyway.
+func minMax[T numeric](v []T) (lo, hi T) {
+	lo, hi = v[0], v[0]
+	for _, x := range v[1:] {
+		if x < lo {
+			lo = x
+		}
+		if x > hi {
+			hi = x
+		}
+	}
+	return lo, hi
+}
+
+// selKind is which of min, max, first and last a selector window function is.
+type selKind uint8
+
+const (
+	selMin selKind = iota
+	selMax
+	selFirst
+	selLast
+)
+
+// better reports whether (t, v) replaces the held (ct, cv) under kind k:
+// InfluxDB's tie rules, which make the choice independent of arrival order.
+// Min and max prefer the earlier time among equal values; first and last
+// prefer the larger value among equal times.
+func better[T numeric](k selKind, t int64, v T, ct int64, cv T) bool {
+	switch k {
+	case selMin:
+		return v < cv || (v == cv && t < ct)
+	case selMax:
+		return v > cv || (v == cv && t < ct)
+	case selFirst:
+		return t < ct || (t == ct && v > cv)
+	default:
+		return t > ct || (t == ct && v > cv)
+	}
 }

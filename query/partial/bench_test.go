@@ -20,7 +20,7 @@ func benchColumn() ([]int64, []float64) {
 }
 
 // BenchmarkAddFloats folds one 8,192-value column per op; bytes are the
-// column's times and values. funcs.Accumulator is alongside for reference.
+// column's times and values.
 func BenchmarkAddFloats(b *testing.B) {
 	ts, vs := benchColumn()
 	for _, name := range []string{"count", "sum", "mean", "min", "max", "first", "last", "spread", "stddev"} {
@@ -37,15 +37,6 @@ func BenchmarkAddFloats(b *testing.B) {
 				}
 			}
 		})
-		if a, ok := funcs.NewAccumulator(name); ok {
-			b.Run(name+"/funcs.Accumulator", func(b *testing.B) {
-				b.SetBytes(benchN * 16)
-				b.ReportAllocs()
-				for b.Loop() {
-					a.AddFloats(ts, vs)
-				}
-			})
-		}
 	}
 }
 

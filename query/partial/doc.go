@@ -4,7 +4,10 @@
 // merged later into the result one pass over all the points gives. It is the
 // foundation for continuous rollups that store encoded states per window and
 // merge late data into them, for a result cache of states, and for
-// multi-node queries that ship encoded states to the coordinator.
+// multi-node queries that ship encoded states to the coordinator. Its first
+// user is the query executor (query/aggregate.go), which folds every
+// mergeable call into one State per window, from decoded columns and block
+// headers, and merges the States of a group's series split across cores.
 //
 // What the next users must know about merging:
 //   - Rollups with late data: a stored window state merges a late partial

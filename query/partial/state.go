@@ -37,8 +37,9 @@ type State interface {
 	// Float sum and mean take the header's sum (added in time order from
 	// the block's first value): bit for bit what the typed adds give when
 	// the block starts the state's open series, else rounded once like a
-	// merge. (funcs.Accumulator decodes float blocks instead, to keep
-	// InfluxDB's order of additions across blocks.)
+	// merge. The executor therefore folds a float sum's or mean's header
+	// only into a window its series has not fed yet, and decodes the block
+	// otherwise, to keep InfluxDB's order of additions across blocks.
 	AddStats(s funcs.Stats) (ok bool, err error)
 
 	// EndSeries marks that everything added so far belongs to finished
@@ -143,6 +144,17 @@ const MaxValues = 1 << 24
 // Transformations run over the aggregated series, not over windows, and are
 // never partial. These calls return an error wrapping ErrNotMergeable.
 func New(name string, in funcs.Type, args ...any) (State, error) {
+	f, err := NewFactory(name, in, args...)
+	if err != nil {
+		return nil, err
+	}
+	return f(), nil
+}
+
+// NewFactory checks a call once, as New does, and returns a constructor of
+// its empty States: an executor that needs one State per time window pays
+// for the argument and type checks once per call instead of once per window.
+func NewFactory(name string, in funcs.Type, args ...any) (func() State, error) {
 	k, ok := kindOf(name)
 	if !ok {
 		if funcs.IsTransform(name) {
@@ -187,7 +199,13 @@ func New(name string, in funcs.Type, args ...any) (State, error) {
 			p.unit = args[0].(time.Duration)
 		}
 	}
-	return newState(k, in, p)
+	if _, err := newState(k, in, p); err != nil {
+		return nil, err
+	}
+	return func() State {
+		st, _ := newState(k, in, p) // checked above
+		return st
+	}, nil
 }
 
 func kindOf(name string) (Kind, bool) {

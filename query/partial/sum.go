@@ -8,8 +8,8 @@ import "github.com/strata-db/strata/query/funcs"
 // stays -0); each merge of two non-empty partials rounds once, so a merged
 // float sum can differ from one pass in the last bits, within
 // (n-1)·ε·Σ|x|. tot holds finished series (EndSeries), part the open one,
-// mirroring funcs.Accumulator so that one state fed series by series gives
-// its result bit for bit.
+// so that one state fed series by series gives InfluxDB's per-series
+// result bit for bit.
 type sumState[T number] struct {
 	adders
 	tot, part   T

@@ -1,0 +1,200 @@
+package query
+
+import (
+	"errors"
+
+	"github.com/strata-db/strata/query/funcs"
+	"github.com/strata-db/strata/query/partial"
+	"github.com/strata-db/strata/storage/block"
+)
+
+// The partial-state path (pathHeaders, pathPartial): each window of a group
+// holds one partial.State of the call, fed decoded columns and, where a block
+// lies in one window, the block's header statistics. The arithmetic is
+// query/partial's, which its property tests prove equal to query/funcs'.
+//
+// Groups run in parallel (executeGroups); the series of one group run on one
+// core. Splitting a group's series across idle cores, each worker with
+// states of its own merged at the end (mean and float sum in contiguous
+// shares merged in series order, to keep InfluxDB's bits), was built and
+// measured: on the project's shared two-core machine it was no faster than
+// one core (BenchmarkAggregateTSBS, same GOMAXPROCS, split on and off
+// interleaved), so the simpler code stays. Partial states make it a local
+// change should a machine with idle cores show a gain.
+
+// errMixedTypes: the group's series store the field in different types,
+// which one state cannot take; the call runs through its window function.
+var errMixedTypes = errors.New("query: mixed field types in a group")
+
+// windowStates is one call's partial states by window start, over a group's
+// series.
+type windowStates struct {
+	c   *callPlan
+	typ funcs.Type // the values' type, from the first column or header seen
+	// newState makes an empty state of the call for typ (nil before the
+	// first value).
+	newState func() partial.State
+	// m maps a window start to its entry in states: one allocation per
+	// growth of states, not one per window.
+	m      map[int64]int
+	states []winState
+	cur    int   // ordinal of the series being fed, from 1
+	fed    []int // the entries the current series has fed
+	// exactOrder: float sum and mean, whose header sums are the additions
+	// of InfluxDB's order only when the block starts its series' share of
+	// the window (see partial.State.AddStats).
+	exactOrder bool
+	// hold accounts working memory in the statement's budget: each state,
+	// and each value a collection state (median, mode, distinct...) keeps.
+	hold    func(int64) error
+	collect bool
+}
+
+type winState struct {
+	ws     int64
+	st     partial.State
+	series int // the last series that fed it (windowStates.cur)
+}
+
+func newWindowStates(c *callPlan) *windowStates {
+	return &windowStates{c: c, m: map[int64]int{}, cur: 1}
+}
+
+// get returns window ws's state for values of type t, creating it, and
+// whether the current series had not fed it yet.
+func (w *windowStates) get(ws int64, t funcs.Type) (*winState, bool, error) {
+	if w.newState == nil {
+		f, err := partial.NewFactory(w.c.name, t, w.c.args...)
+		if err != nil {
+			return nil, false, err
+		}
+		w.typ, w.newState = t, f
+		w.exactOrder = t == funcs.Float && (w.c.name == "sum" || w.c.name == "mean")
+		w.collect = collectsValues(w.c.name)
+	} else if t != w.typ {
+		return nil, false, errMixedTypes
+	}
+	i, ok := w.m[ws]
+	if !ok {
+		i = len(w.states)
+		w.states = append(w.states, winState{ws: ws, st: w.newState()})
+		w.m[ws] = i
+		if err := w.account(accBytes); err != nil {
+			return nil, false, err
+		}
+	}
+	e := &w.states[i]
+	fresh := e.series != w.cur
+	if fresh {
+		e.series = w.cur
+		w.fed = append(w.fed, i)
+	}
+	return e, fresh, nil
+}
+
+// addStats folds a block that lies in window ws through its header, and
+// reports whether it could (else the block is decoded).
+func (w *windowStates) addStats(ws int64, s funcs.Stats) (bool, error) {
+	e, fresh, err := w.get(ws, funcs.Type(s.Type))
+	if err != nil {
+		return false, err
+	}
+	if w.exactOrder && !fresh {
+		return false, nil
+	}
+	return e.st.AddStats(s)
+}
+
+// add folds rows [i, j) of a column into window ws's state.
+func (w *windowStates) add(ws int64, col *block.Column, i, j int) error {
+	e, _, err := w.get(ws, funcs.Type(col.Type))
+	if err != nil {
+		return err
+	}
+	if w.collect {
+		if err := w.account(int64(j-i) * pointBytes); err != nil {
+			return err
+		}
+	}
+	ts := col.Times[i:j]
+	switch col.Type {
+	case block.Float:
+		return e.st.AddFloats(ts, col.Floats[i:j])
+	case block.Integer:
+		return e.st.AddInts(ts, col.Ints[i:j])
+	case block.Unsigned:
+		return e.st.AddUints(ts, col.Uints[i:j])
+	case block.String:
+		vs := make([]string, j-i)
+		for k, b := range col.Strings[i:j] {
+			vs[k] = string(b)
+		}
+		return e.st.AddStrings(ts, vs)
+	case block.Boolean:
+		return e.st.AddBools(ts, col.Bools[i:j])
+	}
+	return errMixedTypes
+}
+
+func (w *windowStates) account(n int64) error {
+	if w.hold == nil {
+		return nil
+	}
+	return w.hold(n)
+}
+
+// collectsValues tells the calls whose partial state keeps every value (or
+// every distinct one) it is given, so that what it holds grows with the input.
+func collectsValues(name string) bool {
+	switch name {
+	case "median", "percentile", "mode", "distinct", "count_distinct":
+		return true
+	}
+	return false
+}
+
+// endSeries closes the current series in the states it fed.
+func (w *windowStates) endSeries() {
+	for _, i := range w.fed {
+		w.states[i].st.EndSeries()
+	}
+	w.fed = w.fed[:0]
+	w.cur++
+}
+
+// result turns the states into the call's rows per window.
+func (w *windowStates) result() *callResult {
+	res := &callResult{byWindow: make(map[int64][]funcs.Point, len(w.states))}
+	for _, e := range w.states {
+		if pts := e.st.Final(e.ws); len(pts) > 0 {
+			res.byWindow[e.ws] = pts
+		}
+	}
+	return res
+}
+
+// groupStates is partialStates with errMixedTypes reported as mixed.
+func (r *selectRun) groupStates(g *group, c *callPlan) (*windowStates, bool, error) {
+	w, err := r.partialStates(g, c)
+	if errors.Is(err, errMixedTypes) {
+		return nil, true, nil
+	}
+	return w, false, err
+}
+
+// partialStates folds g's series, in key order, into window states, closing
+// each series (EndSeries) for sum and mean. errMixedTypes reports a group the
+// states cannot take.
+func (r *selectRun) partialStates(g *group, c *callPlan) (*windowStates, error) {
+	w := newWindowStates(c)
+	w.hold = func(n int64) error { return r.holdGroup(g, n) }
+	var points int64
+	defer func() { r.stats.points.Add(points) }()
+	for _, s := range g.series {
+		if err := r.accumulateSeries(s, c, w, &points); err != nil {
+			return nil, err
+		}
+		w.endSeries()
+	}
+	return w, nil
+}
