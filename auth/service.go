@@ -360,3 +360,26 @@ func (s *Service) lookup(name, db string) (admin bool, p influxql.Privilege, ok 
 	u, ok := s.users[name]
 	return u.Admin, u.Privileges[db], ok
 }
+
+// DropDatabasePrivileges removes every grant on db, as 1.x does when the
+// database is dropped.
+func (s *Service) DropDatabasePrivileges(db string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for name, u := range s.users {
+		if _, ok := u.Privileges[db]; !ok {
+			continue
+		}
+		privs := make(map[string]influxql.Privilege, len(u.Privileges))
+		for k, v := range u.Privileges {
+			if k != db {
+				privs[k] = v
+			}
+		}
+		u.Privileges = privs
+		if err := s.putLocked(name, u); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -10,10 +10,10 @@ func (p *parser) parseCreateUser() (*CreateUserStatement, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := p.expect(WITH); err != nil {
+	if err := p.expectHidingStrings(WITH); err != nil {
 		return nil, err
 	}
-	if err := p.expect(PASSWORD); err != nil {
+	if err := p.expectHidingStrings(PASSWORD); err != nil {
 		return nil, err
 	}
 	pw, err := p.parseStringLit()
@@ -47,7 +47,7 @@ func (p *parser) parseSetPassword() (*SetPasswordUserStatement, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := p.expect(EQ); err != nil {
+	if err := p.expectHidingStrings(EQ); err != nil {
 		return nil, err
 	}
 	pw, err := p.parseStringLit()
@@ -55,6 +55,21 @@ func (p *parser) parseSetPassword() (*SetPasswordUserStatement, error) {
 		return nil, err
 	}
 	return &SetPasswordUserStatement{Name: name, Password: pw}, nil
+}
+
+// expectHidingStrings is expect where a misplaced string is likely a password
+// (SET PASSWORD FOR u 'pw', CREATE USER u WITH 'pw'): the error names it
+// [REDACTED] instead of quoting it, where 1.x would echo it.
+func (p *parser) expectHidingStrings(tok Token) error {
+	it := p.scanIgnoreWS()
+	if it.tok == tok {
+		return nil
+	}
+	found := it.str()
+	if it.tok == STRING || it.tok == BADSTRING || it.tok == BADESCAPE {
+		found = redacted
+	}
+	return newParseError(found, []string{tok.String()}, it.pos)
 }
 
 // parseStringLit parses a single-quoted string.
