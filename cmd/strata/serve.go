@@ -193,9 +193,9 @@ type server struct {
 	eng   *storage.Engine
 	http  *http.Server
 	certs *certReloader // nil without TLS
-	ln   net.Listener
-	log  *slog.Logger
-	done chan error // Serve's result
+	ln    net.Listener
+	log   *slog.Logger
+	done  chan error // Serve's result
 
 	stopBackground context.CancelFunc // retention enforcement, block merging
 	background     sync.WaitGroup
