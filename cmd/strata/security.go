@@ -131,6 +131,8 @@ type certReloader struct {
 	certFile, keyFile string
 	log               *slog.Logger
 
+	hup chan os.Signal // SIGHUP; see stop
+
 	mu       sync.Mutex
 	cert     *tls.Certificate
 	modCert  time.Time
@@ -169,6 +171,15 @@ func firstErr(errs ...error) error {
 		}
 	}
 	return nil
+}
+
+// stop ends the SIGHUP handling (on shutdown).
+func (c *certReloader) stop() {
+	if c.hup != nil {
+		signal.Stop(c.hup)
+		close(c.hup)
+		c.hup = nil
+	}
 }
 
 // Reload loads the files again.
@@ -237,10 +248,10 @@ func securitySetup(cfg serveConfig, eng *storage.Engine, log *slog.Logger, reg p
 	if err != nil {
 		return nil, nil, err
 	}
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
+	certs.hup = make(chan os.Signal, 1)
+	signal.Notify(certs.hup, syscall.SIGHUP)
 	go func() {
-		for range hup {
+		for range certs.hup {
 			certs.Reload()
 		}
 	}()

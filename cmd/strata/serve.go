@@ -289,6 +289,9 @@ func (s *server) shutdown(wait time.Duration) error {
 	}
 	s.stopBackground()
 	s.background.Wait()
+	if s.certs != nil {
+		s.certs.stop()
+	}
 	s.log.Info("flushing and closing storage")
 	// Flush, then merge what the flushes of this run left in several blocks, so
 	// the data at rest is in its final form.
