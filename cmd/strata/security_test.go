@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -9,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"io"
+	"log/slog"
 	"math/big"
 	"net"
 	"net/http"
@@ -16,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -96,8 +99,11 @@ func TestCrossSiteRequestsRefused(t *testing.T) {
 			t.Errorf("%s: %d %s, want %d %q", tt.name, code, body, tt.want, tt.msg)
 		}
 	}
-	// Not on loopback (0.0.0.0 would be too, but is not a loopback listener):
-	// any Host is fine, a foreign Origin still is not.
+	for _, path := range []string{"/ping", "/health"} {
+		if code, _, _ := c.doHeader("GET", path, nil, "", map[string]string{"Host": "evil.example", "Origin": "http://evil.example"}); code/100 != 2 {
+			t.Errorf("%s behind the guard: %d", path, code)
+		}
+	}
 	if !isLoopbackHost("[::1]:8086") || !isLoopbackHost("127.0.0.2") || isLoopbackHost("127.0.0.1.evil.example") || isLoopbackHost("example.com") {
 		t.Error("isLoopbackHost")
 	}
@@ -143,6 +149,58 @@ func writeCert(t *testing.T, certFile, keyFile, cn string) *x509.CertPool {
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)
 	return pool
+}
+
+// TestPasswordsNotLogged: a debug-level server log of user statements and
+// failed logins holds no password.
+func TestPasswordsNotLogged(t *testing.T) {
+	var buf syncBuffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	cfg := testConfig(t.TempDir())
+	cfg.authEnabled = true
+	s, err := startServer(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + s.Addr()
+	admin := authClient{t, base, "admin", "Adm1nPw"}
+	for _, q := range []string{
+		"CREATE USER admin WITH PASSWORD 'Adm1nPw' WITH ALL PRIVILEGES",
+		"CREATE USER bob WITH PASSWORD 'B0bPw'; SET PASSWORD FOR bob = 'N3wPw'",
+		"SET PASSWORD FOR bob 'Typ0Pw'", // a parse error around a password
+	} {
+		admin.do("POST", "/query", url.Values{"q": {q}}, "")
+	}
+	(authClient{t, base, "bob", "Wr0ngPw"}).do("GET", "/query", url.Values{"q": {"SHOW DATABASES"}}, "")
+	_, body := admin.do("POST", "/query", url.Values{"q": {"SET PASSWORD FOR bob 'Typ0Pw'"}}, "")
+	s.shutdown(10 * time.Second)
+	out := buf.String() + body
+	for _, pw := range []string{"Adm1nPw", "B0bPw", "N3wPw", "Typ0Pw", "Wr0ngPw"} {
+		if strings.Contains(out, pw) {
+			t.Errorf("password %s in the log or an error:\n%s", pw, out)
+		}
+	}
+	if !strings.Contains(out, "[REDACTED]") || !strings.Contains(out, "authentication failed") {
+		t.Errorf("expected the redacted query and the failed login in the log:\n%s", out)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func TestTLSEndToEnd(t *testing.T) {
