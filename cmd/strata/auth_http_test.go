@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -220,5 +221,57 @@ func TestPrivilegeMatrix(t *testing.T) {
 	}
 	if code, body := q(authClient{t, base2, "admin", "adm"}, "GET", "SHOW USERS", ""); code != 200 || !strings.Contains(body, `[["admin",true],["allu",false],["nopriv",false],["writer",false]]`) {
 		t.Errorf("after restart, SHOW USERS: %d %s", code, body)
+	}
+}
+
+// TestFirstAdminRace: of concurrent unauthenticated requests each creating "the
+// first admin", exactly one succeeds; the rest are refused, since a user exists
+// by the time they run.
+func TestFirstAdminRace(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	cfg.authEnabled = true
+	s, base := startTestServer(t, cfg)
+	defer s.shutdown(10 * time.Second)
+	const n = 8
+	type res struct {
+		code int
+		body string
+	}
+	out := make(chan res, n)
+	for i := 0; i < n; i++ {
+		go func(i int) {
+			req, _ := http.NewRequest("POST", base+"/query?"+url.Values{"q": {fmt.Sprintf("CREATE USER a%d WITH PASSWORD 'pw' WITH ALL PRIVILEGES", i)}}.Encode(), nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				out <- res{0, err.Error()}
+				return
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			out <- res{resp.StatusCode, string(b)}
+		}(i)
+	}
+	created := 0
+	for i := 0; i < n; i++ {
+		r := <-out
+		switch {
+		case r.code == 200 && r.body == "{\"results\":[{\"statement_id\":0}]}\n":
+			created++
+		case r.code == 401, r.code == 403, r.code == 200 && strings.Contains(r.body, "create admin user first"):
+		default:
+			t.Errorf("unexpected answer %d %s", r.code, r.body)
+		}
+	}
+	if created != 1 {
+		t.Fatalf("%d first admins created", created)
+	}
+	logins := 0
+	for i := 0; i < n; i++ {
+		if code, _ := (authClient{t, base, fmt.Sprintf("a%d", i), "pw"}).do("GET", "/query", url.Values{"q": {"SHOW USERS"}}, ""); code == 200 {
+			logins++
+		}
+	}
+	if logins != 1 {
+		t.Fatalf("%d users can log in", logins)
 	}
 }
