@@ -245,6 +245,10 @@ func securitySetup(cfg serveConfig, eng *storage.Engine, log *slog.Logger, reg p
 	if err != nil {
 		return nil, nil, err
 	}
+	if cfg.authEnabled && users.UserCount() > 0 && !slices.ContainsFunc(users.Users(), func(u auth.UserInfo) bool { return u.Admin }) {
+		// Possible only if the users were managed with authentication off.
+		log.Warn("authentication is enabled but no user is an admin: nobody can manage users or databases; restart without --auth-enabled and GRANT ALL PRIVILEGES TO a user")
+	}
 	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "strata_auth_failures_total",
 		Help: "Requests refused because their credentials were missing or wrong (401).",

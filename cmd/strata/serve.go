@@ -323,6 +323,9 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(ad
 	case err := <-s.done:
 		s.stopBackground()
 		s.background.Wait()
+		if s.certs != nil {
+			s.certs.stop()
+		}
 		s.eng.Close()
 		return err
 	case <-ctx.Done():
