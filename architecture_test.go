@@ -28,6 +28,9 @@ var forbidden = map[string][]string{
 	// The HTTP API of queries drives the engine; it reaches storage only through
 	// query's Store interface.
 	"httpapi": {"storage", "wal", "ingest", "compaction", "bench", "cmd"},
+	// Users and privileges: below the HTTP edges and the engine, which ask it;
+	// it stores records through its Persister interface, not the storage engine.
+	"auth": {"storage", "wal", "ingest", "query/partial", "compaction", "bench", "cmd", "httpapi"},
 }
 
 // forbiddenStd maps a package (by directory prefix, sub-packages included) to the

@@ -8,6 +8,11 @@
 // package at the top of the tree rather than query/httpquery because it must be
 // able to import query while nothing under query/ may import net/http.
 //
+// With a user service set (SetAuth), the handler authenticates the request
+// first (401), refuses statements that change something over GET (405),
+// authorizes every statement before any runs (403), then hands the principal
+// to the engine, which checks again per statement.
+//
 // Add here: new /query parameters (handler in query.go) and output formats (a
 // renderer next to response.go). Statement semantics belong in query; the
 // /write endpoints live in ingest.

@@ -3,11 +3,13 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/strata-db/strata/auth"
 	"github.com/strata-db/strata/query"
 	"github.com/strata-db/strata/query/influxql"
 )
@@ -16,8 +18,9 @@ import (
 // request, runs the statements on the executor and renders the stream of results
 // the executor produces as they come.
 type QueryHandler struct {
-	exec *query.Executor
-	log  *slog.Logger
+	exec  *query.Executor
+	log   *slog.Logger
+	users *auth.Service // nil or disabled: no authentication
 }
 
 // NewQueryHandler returns the /query handler over exec.
@@ -27,6 +30,10 @@ func NewQueryHandler(exec *query.Executor, log *slog.Logger) *QueryHandler {
 	}
 	return &QueryHandler{exec: exec, log: log}
 }
+
+// SetAuth makes the handler authenticate requests and authorize their
+// statements through users (when users.Enabled()).
+func (h *QueryHandler) SetAuth(users *auth.Service) { h.users = users }
 
 func (h *QueryHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
@@ -40,6 +47,13 @@ func (h *QueryHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	enc := RequestEncoding(r)
+	// Authentication comes first, as in 1.x: a request without valid
+	// credentials learns nothing, not even whether its query parses.
+	principal, aerr := h.users.AuthenticateRequest(r)
+	if aerr != nil {
+		httpError(w, enc, aerr.Status, aerr.Message)
+		return
+	}
 	text := r.FormValue("q")
 	if strings.TrimSpace(text) == "" {
 		httpError(w, enc, http.StatusBadRequest, `missing required parameter "q"`)
@@ -63,12 +77,32 @@ func (h *QueryHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if r.Method == http.MethodGet {
+		for _, st := range q.Statements {
+			if query.IsMutation(st) {
+				// A deliberate difference from 1.x, which runs it with a
+				// deprecation warning: a GET must be safe to prefetch, cache or
+				// be sent by an <img> tag.
+				w.Header().Set("Allow", "POST")
+				httpError(w, enc, http.StatusMethodNotAllowed, fmt.Sprintf("%s changes data and must be sent with POST, not GET", st))
+				return
+			}
+		}
+	}
+	opts := h.options(r)
+	if principal != nil {
+		if err := principal.AuthorizeQuery(q, opts.Database); err != nil {
+			httpError(w, enc, http.StatusForbidden, "error authorizing query: "+err.Error())
+			return
+		}
+		opts.Auth = principal
+	}
 	if r.FormValue("async") == "true" {
 		// Fire and forget, as InfluxDB 1.x: the client reads nothing back. The
 		// statements outlive the request (its context ends when this returns), while
 		// --query-timeout and KILL QUERY still apply: Execute registers them.
 		discard := query.SinkFunc(func(*query.StatementResult) error { return nil })
-		go h.exec.Execute(context.WithoutCancel(r.Context()), q, h.options(r), discard)
+		go h.exec.Execute(context.WithoutCancel(r.Context()), q, opts, discard)
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
@@ -76,7 +110,6 @@ func (h *QueryHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", enc.ContentType())
 	w.WriteHeader(http.StatusOK)
 	rw := NewResponseWriter(w, enc, chunked, size)
-	opts := h.options(r)
 	opts.Budget = h.exec.NewBudget() // the engine and the rendered answer share it
 	rw.SetBudget(opts.Budget)
 	start := time.Now()
@@ -87,21 +120,24 @@ func (h *QueryHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		h.log.Debug("query response not delivered", "err", err)
 	}
-	h.log.Debug("query", "q", text, "duration", time.Since(start))
+	h.log.Debug("query", "q", q.String(), "duration", time.Since(start)) // String redacts passwords
 }
 
 func (h *QueryHandler) options(r *http.Request) query.ExecOptions {
 	return query.ExecOptions{
 		Database:        r.FormValue("db"),
 		RetentionPolicy: r.FormValue("rp"),
-		ReadOnly:        r.Method == http.MethodGet,
 	}
 }
 
 // httpError answers a request-level error as InfluxDB does.
 func httpError(w http.ResponseWriter, enc Encoding, status int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Influxdb-Error", msg)
+	if status == http.StatusUnauthorized {
+		auth.Challenge(w.Header()) // 1.x sends the challenge instead of X-Influxdb-Error
+	} else {
+		w.Header().Set("X-Influxdb-Error", msg)
+	}
 	w.WriteHeader(status)
 	e := json.NewEncoder(w)
 	if enc.Pretty {

@@ -9,4 +9,8 @@
 // dropped=N"; an unknown database is 404; an oversized body is 413. Two deliberate
 // differences from 1.6.7: dropped=N counts the points really dropped (1.6.7 always
 // says 0), and the parser accepts unsigned integers and CRLF line endings.
+//
+// With Options.Auth enabled, auth.go authenticates the writer before anything
+// else (401) and checks its WRITE privilege on the database (403), with 1.x's
+// texts; nothing else here knows about users.
 package ingest

@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/strata-db/strata/auth"
 	"github.com/strata-db/strata/ingest/lineprotocol"
 	"github.com/strata-db/strata/storage"
 )
@@ -37,6 +38,9 @@ type Options struct {
 	MaxDecompressedSize int64
 	Logger              *slog.Logger
 	Registerer          prometheus.Registerer
+	// Auth authenticates writers and checks their WRITE privilege (nil, or
+	// disabled: every write is allowed).
+	Auth *auth.Service
 }
 
 // maxKeyLength is InfluxDB's limit on a series key (measurement and tags, escaped).
@@ -94,10 +98,17 @@ func (h *Handler) ServeV1(w http.ResponseWriter, r *http.Request) {
 	if !h.checkMethod(w, r) {
 		return
 	}
+	principal, ok := h.authenticate(w, r, v1)
+	if !ok {
+		return
+	}
 	q := r.URL.Query()
 	db, rp := q.Get("db"), q.Get("rp")
 	if db == "" {
 		writeError(w, v1, http.StatusBadRequest, "database is required")
+		return
+	}
+	if !authorizeWrite(w, v1, principal, db) {
 		return
 	}
 	switch q.Get("consistency") {
@@ -114,6 +125,10 @@ func (h *Handler) ServeV2(w http.ResponseWriter, r *http.Request) {
 	if !h.checkMethod(w, r) {
 		return
 	}
+	principal, ok := h.authenticate(w, r, v2)
+	if !ok {
+		return
+	}
 	q := r.URL.Query()
 	bucket := q.Get("bucket")
 	if bucket == "" {
@@ -121,6 +136,9 @@ func (h *Handler) ServeV2(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	db, rp, _ := strings.Cut(bucket, "/")
+	if !authorizeWrite(w, v2, principal, db) {
+		return
+	}
 	prec, ok := precisionV2(q.Get("precision"))
 	if !ok {
 		writeError(w, v2, http.StatusBadRequest, fmt.Sprintf("invalid precision %q: use ns, us, ms or s", q.Get("precision")))

@@ -22,7 +22,11 @@
 //
 // Every other statement runs in meta.go (SHOW, CREATE, DROP, DELETE), with the
 // SHOW ... CARDINALITY statements of tag keys, tag values and field keys in
-// meta_cardinality.go and SHOW STATS / SHOW DIAGNOSTICS in meta_stats.go. Where
+// meta_cardinality.go, SHOW STATS / SHOW DIAGNOSTICS in meta_stats.go, and the
+// user statements (CREATE USER, GRANT, SHOW GRANTS ...) in users.go, on the
+// UserStore the server sets (auth.Service). ExecOptions.Auth, when set, is
+// asked before every statement (users.go's authorize); which privileges a
+// statement needs is auth.RequiredPrivileges'. Where
 // InfluxDB 1.x's answer is the specification, its own HTTP test suite is
 // replayed by cmd/strata's TestInfluxDBSuite.
 //

@@ -74,6 +74,8 @@ type Executor struct {
 	started time.Time // for SHOW DIAGNOSTICS' uptime
 
 	rowsExamined atomic.Int64 // see RowsExamined
+
+	users UserStore // see SetUsers; nil: user statements fail
 }
 
 // NewExecutor returns an executor over store.
@@ -94,8 +96,10 @@ func NewExecutor(store Store, log *slog.Logger, limits Limits) *Executor {
 type ExecOptions struct {
 	Database        string // db parameter: default database
 	RetentionPolicy string // rp parameter: default retention policy
-	ReadOnly        bool   // a GET request: DDL runs but warns, as InfluxDB 1.x does
 	Now             time.Time
+	// Auth is who runs the query (nil: authentication disabled, everything
+	// allowed); each statement is authorized before it runs.
+	Auth Authorizer
 	// Budget accounts the query's memory; nil: Execute makes one from the
 	// executor's limits. A caller that also buffers the answer (httpapi's
 	// non-chunked renderer) passes the budget it accounts that buffer in.
@@ -123,18 +127,17 @@ func (e *Executor) Execute(ctx context.Context, q *influxql.Query, opts ExecOpti
 	for i, stmt := range q.Statements {
 		out := &stmtSink{sink: sink, id: i}
 		mem := &stmtMem{b: opts.Budget}
-		res := e.executeStatement(withMem(ctx, mem), stmt, opts, out)
+		var res *StatementResult
+		if err := authorize(stmt, opts); err != nil {
+			res = &StatementResult{Err: err.Error()}
+		} else {
+			res = e.executeStatement(withMem(ctx, mem), stmt, opts, out)
+		}
 		mem.end() // the final piece is plain data now: rendering it is the sink's
 		if out.err != nil {
 			return out.err // the sink failed: nobody to answer
 		}
 		res.StatementID = i
-		if opts.ReadOnly && res.Err == "" && isWriteStatement(stmt) {
-			res.Messages = append(res.Messages, ResponseMessage{
-				Level: "warning",
-				Text:  fmt.Sprintf("deprecated use of '%s' in a read only context, please use a POST request instead", stmt.String()),
-			})
-		}
 		if err := sink.WriteResult(res); err != nil {
 			return err
 		}
@@ -198,8 +201,10 @@ func (o *stmtSink) send(s *ResultSeries) error {
 	return err
 }
 
-// isWriteStatement tells the statements InfluxDB warns about on GET.
-func isWriteStatement(stmt influxql.Statement) bool {
+// IsMutation tells the statements that change something: data, schema, users,
+// or the running queries (KILL). The /query handler refuses them over GET;
+// InfluxDB 1.x only warns. DELETE is one, although 1.x does not even warn.
+func IsMutation(stmt influxql.Statement) bool {
 	switch s := stmt.(type) {
 	case *influxql.SelectStatement:
 		return s.Target != nil
@@ -209,9 +214,11 @@ func isWriteStatement(stmt influxql.Statement) bool {
 		*influxql.ShowQueriesStatement, *influxql.ShowSeriesCardinalityStatement, *influxql.ShowMeasurementCardinalityStatement,
 		*influxql.ShowTagKeyCardinalityStatement, *influxql.ShowTagValuesCardinalityStatement, *influxql.ShowFieldKeyCardinalityStatement,
 		*influxql.ShowStatsStatement, *influxql.ShowDiagnosticsStatement,
-		*influxql.ExplainStatement,
-		*influxql.DeleteSeriesStatement: // InfluxDB 1.x does not warn for DELETE
+		*influxql.ShowGrantsForUserStatement:
 		return false
+	case *influxql.ExplainStatement:
+		// EXPLAIN ANALYZE runs its SELECT: with INTO it writes.
+		return s.Analyze && s.Statement != nil && s.Statement.Target != nil
 	}
 	return true
 }

@@ -51,9 +51,12 @@ const minRetention = time.Hour
 
 // executeMeta runs every statement that is not a SELECT or EXPLAIN.
 func (e *Executor) executeMeta(ctx context.Context, stmt influxql.Statement, opts ExecOptions) (*StatementResult, error) {
+	if res, ok, err := e.executeUserStatement(stmt, opts); ok {
+		return res, err
+	}
 	switch s := stmt.(type) {
 	case *influxql.ShowDatabasesStatement:
-		return e.showDatabases(), nil
+		return e.showDatabases(opts), nil
 	case *influxql.ShowMeasurementsStatement:
 		return e.showMeasurements(ctx, s, opts)
 	case *influxql.ShowTagKeysStatement:
@@ -76,9 +79,6 @@ func (e *Executor) executeMeta(ctx context.Context, stmt influxql.Statement, opt
 		return e.showMeasurementCardinality(ctx, s, opts)
 	case *influxql.ShowRetentionPoliciesStatement:
 		return e.showRetentionPolicies(s, opts)
-	case *influxql.ShowUsersStatement:
-		// Authentication is not implemented: no users, as a fresh InfluxDB.
-		return result(&ResultSeries{Columns: []string{"user", "admin"}, NoTime: true}), nil
 	case *influxql.ShowContinuousQueriesStatement:
 		return e.showContinuousQueries(), nil
 	case *influxql.ShowQueriesStatement:
@@ -95,7 +95,14 @@ func (e *Executor) executeMeta(ctx context.Context, stmt influxql.Statement, opt
 	case *influxql.CreateDatabaseStatement:
 		return nil, e.createDatabase(s)
 	case *influxql.DropDatabaseStatement:
-		return nil, e.store.DropDatabase(s.Name)
+		if err := e.store.DropDatabase(s.Name); err != nil {
+			return nil, err
+		}
+		if e.users != nil {
+			// As 1.x: a database created again under the name starts with no grants.
+			return nil, e.users.DropDatabasePrivileges(s.Name)
+		}
+		return nil, nil
 	case *influxql.CreateRetentionPolicyStatement:
 		return nil, e.createRetentionPolicy(s)
 	case *influxql.AlterRetentionPolicyStatement:
@@ -187,13 +194,13 @@ func (e *Executor) buckets(db string) ([]storage.BucketID, error) {
 	return out, nil
 }
 
-func (e *Executor) showDatabases() *StatementResult {
+func (e *Executor) showDatabases(opts ExecOptions) *StatementResult {
 	// InfluxDB always answers with the series, even when it has no rows.
 	return result(&ResultSeries{
 		Name:    "databases",
 		Columns: []string{"name"},
 		NoTime:  true,
-		Rows:    stringRows(e.store.Databases()),
+		Rows:    stringRows(readableDatabases(e.store.Databases(), opts)),
 	})
 }
 

@@ -65,6 +65,13 @@ var queryCompatDifferences = map[string]struct {
 	// statement saying "not executed"; Strata sends the error once.
 	"http37_multi_statement_middle_fails_chunked": {200, `{"results":[{"statement_id":0,"series":[{"name":"status","columns":["time","count"],"values":[["1970-01-01T00:00:00Z",465]]}]}]}` + "\n" +
 		`{"results":[{"statement_id":1,"error":"unsupported mean iterator type: *query.stringInterruptIterator"}]}` + "\n", "", "no duplicate \"not executed\" result"},
+	// Statements that change something are refused over GET (405), where 1.x
+	// runs them with a deprecation warning: a GET must be safe to prefetch,
+	// retry or have a browser send from an <img> tag on another site. So the
+	// database of ddl03 is never created, and ddl04 does not list it.
+	"ddl03_create_database_via_get": {405, `{"error":"CREATE DATABASE oracle_get changes data and must be sent with POST, not GET"}` + "\n", "", "mutations need POST"},
+	"ddl04_show_databases_after":    {200, `{"results":[{"statement_id":0,"series":[{"name":"databases","columns":["name"],"values":[["oracle"],["oracle_scratch"]]}]}]}` + "\n", "", "mutations need POST"},
+	"ddl05_drop_database_via_get":   {405, `{"error":"DROP DATABASE oracle_get changes data and must be sent with POST, not GET"}` + "\n", "", "mutations need POST"},
 	// Strata serves /health (InfluxDB added it in 1.8) for load balancers.
 	"http04_health_absent": {200, "", "status", "/health exists"},
 }

@@ -26,7 +26,6 @@ import (
 // suiteSkips are the case groups not replayed, with the reason. Everything else
 // must pass.
 var suiteSkips = map[string]string{
-	"TestServer_UserCommands":    "users and authentication are not implemented (a separate issue)",
 	"TestServer_ContinuousQuery": "continuous queries are not implemented (a separate issue)",
 	"TestServer_Query_ShowStats": "SHOW STATS works, but the case first runs CREATE SUBSCRIPTION and looks for the subscriber module; Strata has no subscriptions",
 }
@@ -45,6 +44,12 @@ var suiteFlags = map[string]func(v string) []string{
 	"coordinator.max-select-buckets": func(v string) []string { return []string{"--max-select-buckets", v} },
 	"coordinator.max-select-point":   func(v string) []string { return []string{"--max-select-points", v} },
 	"meta.retention-autocreate":      func(v string) []string { return []string{"--retention-autocreate=" + v} },
+	"http.auth-enabled": func(v string) []string {
+		if v == "true" {
+			return []string{"--auth-enabled"}
+		}
+		return nil
+	},
 }
 
 type suiteCase struct {

@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -25,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/strata-db/strata/auth"
 	"github.com/strata-db/strata/compaction"
 	"github.com/strata-db/strata/httpapi"
 	"github.com/strata-db/strata/ingest"
@@ -55,6 +55,13 @@ type serveConfig struct {
 	memoryLimit   int64
 	gcPercent     int
 	rpAutoCreate  bool
+
+	authEnabled  bool
+	pprofEnabled bool
+	metricsAuth  bool
+	tlsCert      string
+	tlsKey       string
+	bcryptCost   int // 0: bcrypt's default; the tests lower it
 }
 
 // defaultServeConfig is the configuration of `strata serve` without flags; the
@@ -145,11 +152,17 @@ func serveFlags(cfg *serveConfig, d serveConfig, stderr io.Writer) *flag.FlagSet
 	fs.Int64Var(&cfg.maxQueryMem, "max-query-memory", d.maxQueryMem, "most memory one query may hold, in bytes: rows it materializes, window states, decoded blocks, the unchunked answer (0: no limit); past it the statement ends with an error (chunked raw SELECTs stream and stay far below it)")
 	fs.BoolVar(&cfg.rpAutoCreate, "retention-autocreate", d.rpAutoCreate, "CREATE DATABASE without a retention policy creates the default policy \"autogen\" (keep forever); false: the database gets none until one is created (InfluxDB's meta.retention-autocreate)")
 	fs.DurationVar(&cfg.retentionTick, "retention-check-interval", d.retentionTick, "how often data older than its retention policy is deleted")
+	fs.BoolVar(&cfg.authEnabled, "auth-enabled", d.authEnabled, "require credentials (u/p parameters, Basic auth or 'Authorization: Token user:password') and enforce user privileges, as InfluxDB's http.auth-enabled; until a user exists, only CREATE USER ... WITH ALL PRIVILEGES is accepted")
+	fs.BoolVar(&cfg.pprofEnabled, "pprof-enabled", d.pprofEnabled, "serve Go profiles under /debug/pprof/ (admin users only when --auth-enabled)")
+	fs.BoolVar(&cfg.metricsAuth, "metrics-auth", d.metricsAuth, "require credentials for /metrics (needs --auth-enabled)")
+	fs.StringVar(&cfg.tlsCert, "tls-cert", d.tlsCert, "PEM certificate (chain) file: serve HTTPS instead of HTTP (needs --tls-key; reloaded on SIGHUP and when the files change)")
+	fs.StringVar(&cfg.tlsKey, "tls-key", d.tlsKey, "PEM private key file of --tls-cert")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: strata serve [flags]
 
 Runs the Strata server: InfluxDB 1.x/2.x write API (/write, /api/v2/write), InfluxQL
-queries (/query), /ping, /health, Prometheus metrics (/metrics) and pprof (/debug/pprof/).
+queries (/query), /ping, /health, Prometheus metrics (/metrics) and, with
+--pprof-enabled, pprof (/debug/pprof/).
 SIGINT or SIGTERM stops it gracefully: no new requests, in-flight writes finish, recent
 points are flushed, exit status 0.
 
@@ -177,11 +190,12 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 
 // server is a running Strata: the storage engine and the HTTP API in front of it.
 type server struct {
-	eng  *storage.Engine
-	http *http.Server
-	ln   net.Listener
-	log  *slog.Logger
-	done chan error // Serve's result
+	eng   *storage.Engine
+	http  *http.Server
+	certs *certReloader // nil without TLS
+	ln    net.Listener
+	log   *slog.Logger
+	done  chan error // Serve's result
 
 	stopBackground context.CancelFunc // retention enforcement, block merging
 	background     sync.WaitGroup
@@ -213,24 +227,36 @@ func startServer(cfg serveConfig, log *slog.Logger) (*server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open storage in %s: %w", cfg.dataDir, err)
 	}
+	users, certs, err := securitySetup(cfg, eng, log, reg)
+	if err != nil {
+		eng.Close()
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", cfg.httpAddr)
 	if err != nil {
 		eng.Close()
 		return nil, err
 	}
+	handler := guardOrigin(newHTTPHandler(eng, cfg, log, reg, users), listensOnLoopback(ln.Addr()))
 	s := &server{
-		eng: eng,
-		ln:  ln,
-		log: log,
+		eng:   eng,
+		ln:    ln,
+		log:   log,
+		certs: certs,
 		http: &http.Server{
-			Handler:           newHTTPHandler(eng, cfg, log, reg),
+			Handler:           handler,
 			ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		},
 		done: make(chan error, 1),
 	}
-	log.Info("strata listening", "addr", ln.Addr().String(), "data_dir", cfg.dataDir, "version", version)
-	go func() { s.done <- s.http.Serve(ln) }()
+	log.Info("strata listening", "addr", ln.Addr().String(), "tls", certs != nil, "auth", cfg.authEnabled, "data_dir", cfg.dataDir, "version", version)
+	if certs != nil {
+		s.http.TLSConfig = certs.tlsConfig()
+		go func() { s.done <- s.http.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { s.done <- s.http.Serve(ln) }()
+	}
 	var bg context.Context
 	bg, s.stopBackground = context.WithCancel(context.Background())
 	s.merger = compaction.NewBlockMerger(eng, log)
@@ -263,6 +289,9 @@ func (s *server) shutdown(wait time.Duration) error {
 	}
 	s.stopBackground()
 	s.background.Wait()
+	if s.certs != nil {
+		s.certs.stop()
+	}
 	s.log.Info("flushing and closing storage")
 	// Flush, then merge what the flushes of this run left in several blocks, so
 	// the data at rest is in its final form.
@@ -294,6 +323,9 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(ad
 	case err := <-s.done:
 		s.stopBackground()
 		s.background.Wait()
+		if s.certs != nil {
+			s.certs.stop()
+		}
 		s.eng.Close()
 		return err
 	case <-ctx.Done():
@@ -301,8 +333,8 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(ad
 	return s.shutdown(cfg.shutdownWait)
 }
 
-func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg *prometheus.Registry) http.Handler {
-	writes := ingest.NewHandler(eng, ingest.Options{MaxBodySize: cfg.maxBodySize, Logger: log, Registerer: reg})
+func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg *prometheus.Registry, users *auth.Service) http.Handler {
+	writes := ingest.NewHandler(eng, ingest.Options{MaxBodySize: cfg.maxBodySize, Logger: log, Registerer: reg, Auth: users})
 	exec := query.NewExecutor(eng, log, query.Limits{
 		MaxSeries:  cfg.maxSelSeries,
 		MaxBuckets: cfg.maxSelBuckets,
@@ -310,7 +342,9 @@ func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg 
 		Timeout:    cfg.queryTimeout,
 		MaxMemory:  cfg.maxQueryMem,
 	})
+	exec.SetUsers(users)
 	queries := httpapi.NewQueryHandler(exec, log)
+	queries.SetAuth(users)
 	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "strata_query_rows_examined_total",
 		Help: "Rows (points, series) the query engine's loops have handled: its progress, which stops when a query is stopped.",
@@ -323,12 +357,14 @@ func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg 
 	mux.HandleFunc("/ping", servePing)
 	mux.HandleFunc("/status", servePing) // deprecated alias of /ping kept by InfluxDB 1.x
 	mux.HandleFunc("/health", serveHealth)
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	var metrics http.Handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
+	if cfg.metricsAuth {
+		metrics = requireUser(users, false, metrics)
+	}
+	mux.Handle("/metrics", metrics)
+	if cfg.pprofEnabled {
+		pprofHandlers(mux, users)
+	}
 
 	responses := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "strata_http_responses_total",

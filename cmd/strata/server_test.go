@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/strata-db/strata/storage"
 	"github.com/strata-db/strata/storage/block"
 )
@@ -38,6 +40,7 @@ func testConfig(dir string) serveConfig {
 	cfg := defaultServeConfig()
 	cfg.dataDir, cfg.httpAddr, cfg.shutdownWait = dir, "127.0.0.1:0", 10*time.Second
 	cfg.retentionTick = time.Hour
+	cfg.bcryptCost = bcrypt.MinCost // users' hashes need not be slow in tests
 	return cfg
 }
 

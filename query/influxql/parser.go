@@ -225,10 +225,12 @@ func (p *parser) parseStatement() (Statement, error) {
 		return p.parseAlterRetentionPolicy()
 	case KILL:
 		return p.parseKillQueryStatement()
-	case GRANT, REVOKE, SET:
-		// User management is not part of Strata; say so instead of
-		// pretending the statement is malformed.
-		return nil, &ParseError{Message: it.tok.String() + " statements are not supported", Pos: it.pos}
+	case GRANT:
+		return p.parseGrantRevoke(TO)
+	case REVOKE:
+		return p.parseGrantRevoke(FROM)
+	case SET:
+		return p.parseSetPassword()
 	}
 	return nil, newParseError(it.str(), statementStarts, it.pos)
 }
@@ -342,8 +344,10 @@ func (p *parser) parseShowStatement() (Statement, error) {
 		return nil, newParseError(kw.str(), []string{"KEYS", "VALUES"}, kw.pos) // 1.x leaves KEY out too
 	case USERS:
 		return &ShowUsersStatement{}, nil
+	case GRANTS:
+		return p.parseShowGrants()
 	}
-	return nil, newParseError(it.str(), []string{"CONTINUOUS", "DATABASES", "DIAGNOSTICS", "FIELD", "MEASUREMENT", "MEASUREMENTS", "QUERIES", "RETENTION", "SERIES", "STATS", "TAG", "USERS"}, it.pos)
+	return nil, newParseError(it.str(), []string{"CONTINUOUS", "DATABASES", "DIAGNOSTICS", "FIELD", "GRANTS", "MEASUREMENT", "MEASUREMENTS", "QUERIES", "RETENTION", "SERIES", "STATS", "TAG", "USERS"}, it.pos)
 }
 
 // parseForModule parses SHOW STATS' and SHOW DIAGNOSTICS' optional FOR 'module'.
@@ -574,8 +578,10 @@ func (p *parser) parseCreateStatement() (Statement, error) {
 			return nil, err
 		}
 		return p.parseCreateRetentionPolicy()
+	case USER:
+		return p.parseCreateUser()
 	}
-	return nil, newParseError(it.str(), []string{"CONTINUOUS", "DATABASE", "RETENTION"}, it.pos)
+	return nil, newParseError(it.str(), []string{"CONTINUOUS", "DATABASE", "USER", "RETENTION"}, it.pos)
 }
 
 func (p *parser) parseDropStatement() (Statement, error) {
@@ -617,8 +623,14 @@ func (p *parser) parseDropStatement() (Statement, error) {
 			return nil, err
 		}
 		return &DropSeriesStatement{Sources: srcs, Condition: cond}, nil
+	case USER:
+		name, err := p.parseIdent()
+		if err != nil {
+			return nil, err
+		}
+		return &DropUserStatement{Name: name}, nil
 	}
-	return nil, newParseError(it.str(), []string{"CONTINUOUS", "DATABASE", "MEASUREMENT", "RETENTION", "SERIES"}, it.pos)
+	return nil, newParseError(it.str(), []string{"CONTINUOUS", "DATABASE", "MEASUREMENT", "RETENTION", "SERIES", "USER"}, it.pos)
 }
 
 // parseNameOnDB parses `name ON db`, which several statements share.

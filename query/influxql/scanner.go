@@ -13,6 +13,11 @@ import (
 type Scanner struct {
 	src string
 	pos Pos
+	// eofPast: a word (keyword or identifier) ran into the end of the input.
+	// InfluxDB 1.x's scanner consumes the end of input twice after a word and
+	// so reports an EOF there one character further on ("CREATE USER jdoe" ->
+	// "found EOF, expected WITH at line 1, char 18"); error positions match it.
+	eofPast bool
 }
 
 // NewScanner returns a scanner over src.
@@ -72,6 +77,9 @@ func (s *Scanner) Scan() (tok Token, pos Pos, lit string) {
 	ch := s.peekRune()
 	switch {
 	case ch == -1:
+		if s.eofPast {
+			pos.Char++
+		}
 		return EOF, pos, ""
 	case isWhitespace(ch):
 		return s.scanWhitespace()
@@ -234,6 +242,7 @@ func (s *Scanner) scanIdent() (Token, Pos, string) {
 		s.next()
 	}
 	lit := s.src[pos.Offset:s.pos.Offset]
+	s.eofPast = s.pos.Offset >= len(s.src)
 	if tok := lookupIdent(lit); tok != IDENT {
 		return tok, pos, lit
 	}

@@ -1,0 +1,177 @@
+package auth
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/strata-db/strata/query/influxql"
+)
+
+// memPersister is a Persister in memory.
+type memPersister map[string][]byte
+
+func (m memPersister) PutUserRecord(n string, r []byte) error { m[n] = r; return nil }
+func (m memPersister) DeleteUserRecord(n string) error        { delete(m, n); return nil }
+func (m memPersister) UserRecords() (map[string][]byte, error) {
+	out := map[string][]byte{}
+	for k, v := range m {
+		out[k] = v
+	}
+	return out, nil
+}
+
+func newTestService(t *testing.T, p memPersister, enabled bool) *Service {
+	t.Helper()
+	s, err := New(p, Options{Enabled: enabled, BcryptCost: bcrypt.MinCost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestServiceUsers(t *testing.T) {
+	p := memPersister{}
+	s := newTestService(t, p, true)
+	if err := s.CreateUser("bob", "pw", false, true); err != nil {
+		t.Fatal(err)
+	}
+	if s.UserCount() != 1 {
+		t.Fatalf("first user not created: %d", s.UserCount())
+	}
+	if err := s.CreateUser("eve", "pw", true, true); !errors.Is(err, ErrNotFirstUser) {
+		t.Fatalf("second onlyFirst create: %v", err)
+	}
+	if err := s.CreateUser("admin", "s3cret", true, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateUser("admin", "s3cret", true, false); err != nil {
+		t.Fatalf("same user again: %v (1.x accepts it)", err)
+	}
+	if err := s.CreateUser("admin", "other", true, false); !errors.Is(err, ErrUserExists) {
+		t.Fatalf("same name, other password: %v", err)
+	}
+	if err := s.Authenticate("admin", "s3cret"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Authenticate("admin", "s3cret"); err != nil { // cached
+		t.Fatal(err)
+	}
+	if err := s.Authenticate("admin", "nope"); !errors.Is(err, ErrAuthFailed) {
+		t.Fatal(err)
+	}
+	if err := s.Authenticate("ghost", "nope"); !errors.Is(err, ErrAuthFailed) {
+		t.Fatal(err)
+	}
+	// A password change invalidates the cached credential at once.
+	if err := s.SetPassword("admin", "new"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Authenticate("admin", "s3cret"); !errors.Is(err, ErrAuthFailed) {
+		t.Fatalf("old password after SET PASSWORD: %v", err)
+	}
+	if err := s.Authenticate("admin", "new"); err != nil {
+		t.Fatal(err)
+	}
+	// The last admin stays while auth is enabled.
+	if err := s.DropUser("admin"); !errors.Is(err, ErrLastAdmin) {
+		t.Fatalf("drop last admin: %v", err)
+	}
+	if err := s.SetAdmin("admin", false); !errors.Is(err, ErrLastAdmin) {
+		t.Fatalf("revoke last admin: %v", err)
+	}
+	if err := s.SetPrivilege("bob", "db", influxql.AllPrivileges); err != nil {
+		t.Fatal(err)
+	}
+	// Everything survives a reload from the records.
+	s2 := newTestService(t, p, true)
+	if got := s2.Users(); len(got) != 2 || got[0] != (UserInfo{"admin", true}) || got[1] != (UserInfo{"bob", false}) {
+		t.Fatalf("reloaded users %+v", got)
+	}
+	if g, _ := s2.Grants("bob"); len(g) != 1 || g[0] != (Grant{"db", influxql.AllPrivileges}) {
+		t.Fatalf("reloaded grants %+v", g)
+	}
+	if err := s2.Authenticate("admin", "new"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.DropUser("bob"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.Authenticate("bob", "pw"); !errors.Is(err, ErrAuthFailed) {
+		t.Fatalf("dropped user: %v", err)
+	}
+	if err := s2.DropUser("bob"); !errors.Is(err, ErrUserNotFound) {
+		t.Fatal(err)
+	}
+}
+
+func TestCacheBounded(t *testing.T) {
+	s, err := New(memPersister{}, Options{BcryptCost: bcrypt.MinCost, CacheSize: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 10; i++ {
+		name := string(rune('a' + i))
+		s.CreateUser(name, "pw", false, false)
+		if err := s.Authenticate(name, "pw"); err != nil {
+			t.Fatal(err)
+		}
+		if len(s.cache) > 4 {
+			t.Fatalf("cache holds %d > 4", len(s.cache))
+		}
+	}
+}
+
+func TestPrincipal(t *testing.T) {
+	s := newTestService(t, memPersister{}, true)
+	s.CreateUser("admin", "pw", true, false)
+	s.CreateUser("r", "pw", false, false)
+	s.SetPrivilege("r", "db", influxql.ReadPrivilege)
+	s.SetPrivilege("r", "other", influxql.WritePrivilege)
+	admin := &Principal{svc: s, name: "admin"}
+	r := &Principal{svc: s, name: "r"}
+	boot := &Principal{svc: s, bootstrap: true}
+	tests := []struct {
+		p    *Principal
+		q    string
+		want string // "" allowed, else a substring of the error
+	}{
+		{admin, `DROP DATABASE db`, ""},
+		{r, `SELECT * FROM m`, ""},
+		{r, `SELECT * FROM other..m`, "requires READ on other"},
+		{r, `SELECT * FROM (SELECT * FROM other..m)`, "requires READ on other"},
+		{r, `SELECT * INTO m2 FROM m`, "requires WRITE on db"},
+		{r, `SELECT * INTO other..m2 FROM m`, ""},
+		{r, `SHOW DATABASES`, ""},
+		{r, `SHOW MEASUREMENTS ON other`, "requires READ on other"},
+		{r, `DELETE FROM m`, "requires WRITE on db"},
+		{r, `CREATE DATABASE x`, "r not authorized to execute statement 'CREATE DATABASE x', requires admin privilege"},
+		{r, `CREATE USER x WITH PASSWORD 'hunter2'`, "statement 'CREATE USER x WITH PASSWORD [REDACTED]', requires admin"},
+		{r, `SHOW USERS`, "requires admin"},
+		{boot, `CREATE USER a WITH PASSWORD 'x' WITH ALL PRIVILEGES`, ""},
+		{boot, `CREATE USER a WITH PASSWORD 'x'`, "create admin user first"},
+		{boot, `CREATE USER a WITH PASSWORD 'x' WITH ALL PRIVILEGES; DROP DATABASE db`, "create admin user first"},
+		{boot, `SHOW DATABASES`, "create admin user first"},
+	}
+	for _, tt := range tests {
+		q, err := influxql.ParseQuery(tt.q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = tt.p.AuthorizeQuery(q, "db")
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%s as %q: %v", tt.q, tt.p.name, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("%s as %q: %v, want %q", tt.q, tt.p.name, err, tt.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("password in %v", err)
+		}
+	}
+	if !r.AuthorizeWrite("other") || r.AuthorizeWrite("db") {
+		t.Error("write privileges")
+	}
+}
