@@ -226,12 +226,12 @@ func checkResynced(t *testing.T, dir string, recs [][]byte, lost []int) {
 // segment and offset, and every valid record after it is delivered.
 func TestWAL_CorruptionInOlderSegment(t *testing.T) {
 	cases := []struct {
-		name      string
-		corrupt   func(t *testing.T, dir string, pos []Position)
-		segment   SegmentID
-		lost      []int // indexes of the records that must not be delivered
-		offset    func(pos []Position) int64
-		marker    error
+		name    string
+		corrupt func(t *testing.T, dir string, pos []Position)
+		segment SegmentID
+		lost    []int // indexes of the records that must not be delivered
+		offset  func(pos []Position) int64
+		marker  error
 	}{
 		{"flipped_payload", func(t *testing.T, dir string, pos []Position) {
 			flipByte(t, segmentPath(dir, 2), pos[4].Offset+recordHeaderSize+3)

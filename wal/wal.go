@@ -120,7 +120,7 @@ type WAL struct {
 	metrics   *metrics
 	reg       prometheus.Registerer
 	noSync    bool
-	maxQueued int           // maxQueuedBytes; tests lower it before the first Append
+	maxQueued int // maxQueuedBytes; tests lower it before the first Append
 	maxWait   time.Duration
 	create    createFunc
 	wake      chan struct{} // capacity 1: a pending token means "look at the queue"
