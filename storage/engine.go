@@ -47,9 +47,12 @@ type Options struct {
 	// NoSync skips the WAL's fsyncs. Only for tests and benchmarks that measure
 	// something else: acknowledged writes then survive a process crash but not a
 	// power loss.
-	NoSync     bool
-	Logger     *slog.Logger
-	Registerer prometheus.Registerer
+	NoSync bool
+	// WriteTimeout bounds how long a write waits for the disk (the WAL fsync, a
+	// stalled flush) before it fails with ErrUnavailable. Default 10 s.
+	WriteTimeout time.Duration
+	Logger       *slog.Logger
+	Registerer   prometheus.Registerer
 }
 
 // maxBlockPoints caps the points of one block, and partitions are split into
@@ -89,6 +92,20 @@ type Engine struct {
 	flushSeq  uint64
 	flushErr  error // the last background flush error, reported by the next flush
 
+	// After a failed flush the next automatic one waits (flushBackoff, doubling to
+	// maxFlushBackoff) instead of retrying at every write: a full disk otherwise
+	// keeps the CPU busy re-encoding the head. Guarded by commitMu.
+	flushBackoff time.Duration
+	nextFlush    time.Time
+	flushFailing error // the last flush's error until one succeeds; read by Health
+
+	// walFailures is the WAL failure count at which the catalog was last made
+	// durable: a failed WAL record may have carried the only definition of a
+	// series the catalog keeps, so the first write acknowledged after a failure
+	// persists the catalog first. Guarded by persistMu.
+	persistMu   sync.Mutex
+	walFailures uint64
+
 	catMu sync.RWMutex
 	cat   *catalog
 
@@ -112,6 +129,9 @@ func Open(opts Options) (*Engine, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = 10 * time.Second
 	}
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, err
@@ -179,6 +199,7 @@ func Open(opts Options) (*Engine, error) {
 		Logger:      opts.Logger,
 		Registerer:  opts.Registerer,
 		NoSync:      opts.NoSync,
+		MaxWait:     opts.WriteTimeout,
 	})
 	if err != nil {
 		e.pebble.Close()
@@ -370,13 +391,22 @@ func (e *Engine) Write(b *Batch) (WriteResult, error) {
 		return WriteResult{Rejected: n, Errors: errs}, nil
 	}
 	e.commitMu.Lock()
-	for !e.closed && e.flushing != nil && e.activeBytes() >= 2*e.opts.HeadMaxBytes {
-		e.m.writeStalls.Inc()
-		e.flushCond.Wait()
+	if e.flushing != nil && e.activeBytes() >= 2*e.opts.HeadMaxBytes {
+		if err := e.stallLocked(start); err != nil {
+			e.commitMu.Unlock()
+			return WriteResult{}, err
+		}
 	}
 	if e.closed {
 		e.commitMu.Unlock()
 		return WriteResult{}, ErrClosed
+	}
+	if e.flushFailing != nil && e.activeBytes() >= 4*e.opts.HeadMaxBytes {
+		// Flushes fail (a full disk): the head is the only copy in memory and must
+		// not grow without bound. The WAL still holds all of it.
+		err := e.flushFailing
+		e.commitMu.Unlock()
+		return WriteResult{}, &UnavailableError{Err: fmt.Errorf("in-memory head full and flushes failing: %w", err)}
 	}
 	rec, err := e.resolve(b)
 	if err != nil {
@@ -389,11 +419,11 @@ func (e *Engine) Write(b *Batch) (WriteResult, error) {
 		seq, err = e.wal.Append(rec)
 		if err != nil {
 			e.commitMu.Unlock()
-			return WriteResult{}, fmt.Errorf("wal append: %w", err)
+			return WriteResult{}, diskError(fmt.Errorf("wal append: %w", err))
 		}
 		written = e.apply(b)
 	}
-	needFlush := e.flushing == nil && e.activeBytes() >= e.opts.HeadMaxBytes
+	needFlush := e.flushing == nil && e.activeBytes() >= e.opts.HeadMaxBytes && !time.Now().Before(e.nextFlush)
 	if needFlush {
 		if err := e.startFlushLocked(); err != nil {
 			e.log.Error("start flush", "err", err)
@@ -402,8 +432,11 @@ func (e *Engine) Write(b *Batch) (WriteResult, error) {
 	e.commitMu.Unlock()
 
 	if written > 0 {
-		if err := e.wal.WaitDurable(seq); err != nil {
-			return WriteResult{}, fmt.Errorf("wal sync: %w", err)
+		if err := e.wal.WaitDurableTimeout(seq, e.opts.WriteTimeout); err != nil {
+			return WriteResult{}, diskError(fmt.Errorf("wal sync: %w", err))
+		}
+		if err := e.persistAfterWALFailure(); err != nil {
+			return WriteResult{}, diskError(fmt.Errorf("persist catalog after a wal failure: %w", err))
 		}
 	}
 	n, errs := b.Rejected()
@@ -411,6 +444,72 @@ func (e *Engine) Write(b *Batch) (WriteResult, error) {
 	e.m.writeDuration.Observe(time.Since(start).Seconds())
 	return WriteResult{Written: written, Rejected: n, Errors: errs}, nil
 }
+
+// stallLocked waits, at most WriteTimeout since start, for a running flush to make
+// room in the head. The caller holds commitMu.
+func (e *Engine) stallLocked(start time.Time) error {
+	e.m.writeStalls.Inc()
+	deadline := start.Add(e.opts.WriteTimeout)
+	// sync.Cond has no timeout: a timer broadcasts once the deadline passes.
+	t := time.AfterFunc(time.Until(deadline), func() {
+		e.commitMu.Lock()
+		e.flushCond.Broadcast()
+		e.commitMu.Unlock()
+	})
+	defer t.Stop()
+	for !e.closed && e.flushing != nil && e.activeBytes() >= 2*e.opts.HeadMaxBytes {
+		if !time.Now().Before(deadline) {
+			return &UnavailableError{Err: fmt.Errorf("write waited %v for a flush of the in-memory head", e.opts.WriteTimeout)}
+		}
+		e.flushCond.Wait()
+	}
+	return nil
+}
+
+// persistAfterWALFailure makes the catalog durable once after each WAL failure,
+// before a write is acknowledged: series and fields are created in the catalog
+// before their WAL record, and a record that failed may have been the only one
+// defining them, so later records (which do not repeat the definition) would
+// otherwise replay into nothing after a crash.
+func (e *Engine) persistAfterWALFailure() error {
+	n := e.wal.Failures()
+	e.persistMu.Lock()
+	defer e.persistMu.Unlock()
+	if n == e.walFailures {
+		return nil
+	}
+	if err := e.persist(); err != nil {
+		return err
+	}
+	e.walFailures = n
+	return nil
+}
+
+// diskError marks errors of the disk as ErrUnavailable, so clients retry.
+func diskError(err error) error {
+	if isDiskError(err) && !errors.Is(err, ErrUnavailable) {
+		return &UnavailableError{Err: err}
+	}
+	return err
+}
+
+// Health returns why the engine cannot currently make writes durable or flush
+// them (matching ErrUnavailable), or nil when it is healthy.
+func (e *Engine) Health() error {
+	if err := e.wal.Err(); err != nil {
+		return &UnavailableError{Err: err}
+	}
+	e.commitMu.Lock()
+	err := e.flushFailing
+	e.commitMu.Unlock()
+	if err != nil {
+		return &UnavailableError{Err: fmt.Errorf("flush failing: %w", err)}
+	}
+	return nil
+}
+
+// WALDamage lists what WAL recovery skipped and quarantined at Open.
+func (e *Engine) WALDamage() []wal.Damage { return e.wal.Damage() }
 
 func (e *Engine) activeBytes() int64 {
 	e.active.mu.RLock()
@@ -613,9 +712,14 @@ func (e *Engine) startFlushLocked() error {
 			// The data is still in the WAL (segments are removed only after a
 			// successful flush), so nothing acknowledged is lost; keep the head
 			// readable by merging it back, and report.
-			e.log.Error("flush failed", "err", err)
+			e.flushBackoff = min(max(2*e.flushBackoff, minFlushBackoff), maxFlushBackoff)
+			e.nextFlush = time.Now().Add(e.flushBackoff)
+			e.log.Error("flush failed; the wal keeps the data, retrying later", "err", err, "retry_in", e.flushBackoff)
 			e.flushErr = err
+			e.flushFailing = err
 			e.mergeBack(h)
+		} else {
+			e.flushBackoff, e.nextFlush, e.flushFailing = 0, time.Time{}, nil
 		}
 		e.headsMu.Unlock()
 		e.flushCond.Broadcast()
@@ -623,6 +727,14 @@ func (e *Engine) startFlushLocked() error {
 	}(e.flushing)
 	return nil
 }
+
+// minFlushBackoff and maxFlushBackoff bound the wait between automatic flushes
+// after a failure: the first retry is soon (space may come back any moment), and
+// a full disk costs one re-encode of the head per half minute at most.
+const (
+	minFlushBackoff = time.Second
+	maxFlushBackoff = 30 * time.Second
+)
 
 // mergeBack returns the points of a head whose flush failed to the active head, so
 // readers keep seeing them. The caller holds commitMu and headsMu.
@@ -761,7 +873,7 @@ func (e *Engine) flushLoop() {
 			return
 		case <-t.C:
 			e.commitMu.Lock()
-			if !e.closed && e.flushing == nil {
+			if !e.closed && e.flushing == nil && !time.Now().Before(e.nextFlush) {
 				if err := e.startFlushLocked(); err != nil {
 					e.log.Error("periodic flush", "err", err)
 				}
@@ -778,6 +890,12 @@ func (e *Engine) Close() error {
 	if errors.Is(flushErr, ErrClosed) {
 		return nil
 	}
+	if isDiskError(flushErr) {
+		// What could not be flushed is in the WAL and replays at the next start:
+		// a stop on a full disk is still a clean stop.
+		e.log.Error("final flush failed; the wal keeps the data for the next start", "err", flushErr)
+		flushErr = nil
+	}
 	e.commitMu.Lock()
 	e.closed = true
 	e.flushCond.Broadcast()
@@ -788,6 +906,10 @@ func (e *Engine) Close() error {
 	// Pebble runs without its WAL: what reached it since the last flush (block
 	// merges, catalog entries) must be flushed or it is lost with the memtable.
 	perr := e.persist()
+	if isDiskError(perr) {
+		e.log.Error("final persist failed; the wal keeps the data for the next start", "err", perr)
+		perr = nil
+	}
 	e.waitForCompactions(10 * time.Second)
 	perr = errors.Join(perr, e.pebble.Close())
 	e.m.unregister()
