@@ -911,7 +911,11 @@ func (e *Engine) Close() error {
 		perr = nil
 	}
 	e.waitForCompactions(10 * time.Second)
-	perr = errors.Join(perr, e.pebble.Close())
+	if cerr := e.pebble.Close(); isDiskError(cerr) {
+		e.log.Error("closing the index failed on the disk; the wal keeps the data for the next start", "err", cerr)
+	} else {
+		perr = errors.Join(perr, cerr)
+	}
 	e.m.unregister()
 	return errors.Join(flushErr, werr, perr)
 }
