@@ -98,6 +98,7 @@ type Engine struct {
 	flushBackoff time.Duration
 	nextFlush    time.Time
 	flushFailing error // the last flush's error until one succeeds; read by Health
+	walDamaged   bool  // replay skipped damage: flush even an empty head to move wal_start past it
 
 	// walFailures is the WAL failure count at which the catalog was last made
 	// durable: a failed WAL record may have carried the only definition of a
@@ -211,6 +212,15 @@ func Open(opts Options) (*Engine, error) {
 		e.pebble.Close()
 		return nil, err
 	}
+	if d := e.wal.Damage(); len(d) > 0 {
+		// Replay skipped damage (logged and quarantined by the wal package). Flush
+		// what it recovered right away, so the damaged segments are dropped and the
+		// next start does not report the same loss again.
+		e.walDamaged = true
+		if err := e.Flush(); err != nil {
+			e.log.Error("flush after wal damage", "err", err)
+		}
+	}
 	e.log.Info("storage opened", "dir", opts.Dir,
 		"index_open", catalogLoaded.Sub(openStart), "wal_open", walOpened.Sub(catalogLoaded), "replay", time.Since(walOpened))
 	e.bg.Add(1)
@@ -256,7 +266,7 @@ func (e *Engine) replay() error {
 		from = wal.SegmentID(binary.BigEndian.Uint64(v))
 	}
 	start := time.Now()
-	var records, points int
+	var records, points, orphans int
 	pb := e.pebble.NewBatch()
 	err := e.wal.Replay(from, func(pos wal.Position, rec []byte) error {
 		if len(rec) > 0 && rec[0] != recordWrite {
@@ -301,6 +311,8 @@ func (e *Engine) replay() error {
 			if info := e.cat.series[s]; info != nil && info.bucket == d.id {
 				e.active.append(d.id, s, f, t, v)
 				points++
+			} else if info == nil {
+				orphans++
 			}
 		})
 		e.active.mu.Unlock()
@@ -317,6 +329,12 @@ func (e *Engine) replay() error {
 	pb.Set(metaKey(metaNextFieldID), appendU32(nil, uint32(e.cat.nextFieldID)), nil)
 	if err := pb.Commit(pebble.NoSync); err != nil {
 		return err
+	}
+	if orphans > 0 {
+		// The record defining these series was lost to WAL damage (reported by the
+		// wal package); the values cannot be attributed and are dropped, loudly.
+		e.log.Error("wal replay: dropped values of series whose definition was lost", "values", orphans)
+		e.m.replayOrphans.Add(float64(orphans))
 	}
 	e.log.Info("wal replayed", "records", records, "values", points, "from_segment", from, "duration", time.Since(start))
 	return nil
@@ -687,7 +705,7 @@ func (e *Engine) startFlushLocked() error {
 	e.active.mu.RLock()
 	empty := len(e.active.series) == 0
 	e.active.mu.RUnlock()
-	if empty {
+	if empty && !e.walDamaged {
 		return nil
 	}
 	seg, err := e.wal.Rotate()
@@ -720,6 +738,7 @@ func (e *Engine) startFlushLocked() error {
 			e.mergeBack(h)
 		} else {
 			e.flushBackoff, e.nextFlush, e.flushFailing = 0, time.Time{}, nil
+			e.walDamaged = false
 		}
 		e.headsMu.Unlock()
 		e.flushCond.Broadcast()

@@ -343,6 +343,15 @@ func (w *WAL) Replay(from SegmentID, fn func(pos Position, rec []byte) error) er
 	}
 	ids := w.Segments()
 	var bufs readBuffers
+	// IDs start at 1 and only a prefix below from is ever removed, so a first
+	// segment above max(from, 1) means the ones before it were lost.
+	if first := max(from, 1); len(ids) > 0 && ids[0] > first {
+		w.metrics.corruptions.Inc()
+		w.mu.Lock()
+		w.damage = append(w.damage, Damage{Segment: first, Cause: fmt.Sprintf("%v: segments %d to %d", ErrMissingSegment, first, ids[0]-1)})
+		w.mu.Unlock()
+		w.logger.Error("wal: segments missing; the records in them are lost", "first", uint64(first), "last", uint64(ids[0]-1))
+	}
 	for i, id := range ids {
 		if id < from {
 			continue

@@ -80,10 +80,10 @@ func startDFChild(t *testing.T, dir string) *child {
 }
 
 type dfClient struct {
-	t     *testing.T
-	base  string
-	next  int64 // next timestamp
-	rows  map[int64]bool
+	t    *testing.T
+	base string
+	next int64 // next timestamp
+	rows map[int64]bool
 }
 
 // write posts n rows and reports the status, the Retry-After header, the body and
