@@ -103,9 +103,13 @@ type Engine struct {
 	// walFailures is the WAL failure count at which the catalog was last made
 	// durable: a failed WAL record may have carried the only definition of a
 	// series the catalog keeps, so the first write acknowledged after a failure
-	// persists the catalog first. Guarded by persistMu.
-	persistMu   sync.Mutex
+	// persists the catalog first. Guarded by walSyncMu.
+	walSyncMu   sync.Mutex
 	walFailures uint64
+
+	persistMu   sync.Mutex // guards the persist rounds below
+	persistNext *persistRound
+	persisting  bool
 
 	catMu sync.RWMutex
 	cat   *catalog
@@ -491,8 +495,8 @@ func (e *Engine) stallLocked(start time.Time) error {
 // otherwise replay into nothing after a crash.
 func (e *Engine) persistAfterWALFailure() error {
 	n := e.wal.Failures()
-	e.persistMu.Lock()
-	defer e.persistMu.Unlock()
+	e.walSyncMu.Lock()
+	defer e.walSyncMu.Unlock()
 	if n == e.walFailures {
 		return nil
 	}
@@ -673,8 +677,56 @@ func (e *Engine) apply(b *Batch) int {
 // own WAL, so that means flushing its memtable to an sstable (synced). A flush of
 // the head does it once for all its blocks; catalog changes that must be durable on
 // their own (databases) do it too.
+//
+// The wait is bounded by WriteTimeout: on a full disk Pebble retries its flush
+// until space returns, and a caller (a write, a DDL statement, a head flush) must
+// get a retryable error rather than hang. The flush itself keeps going; Pebble
+// applies memtables in order, so a later persist covers everything before it.
 func (e *Engine) persist() error {
-	return e.pebble.Flush()
+	e.persistMu.Lock()
+	r := e.persistNext
+	if r == nil {
+		r = &persistRound{done: make(chan struct{})}
+		e.persistNext = r
+	}
+	if !e.persisting {
+		e.startPersistLocked()
+	}
+	e.persistMu.Unlock()
+	t := time.NewTimer(e.opts.WriteTimeout)
+	defer t.Stop()
+	select {
+	case <-r.done:
+		return r.err
+	case <-t.C:
+		return &UnavailableError{Err: fmt.Errorf("index flush not done after %v (is the disk full?)", e.opts.WriteTimeout)}
+	}
+}
+
+// persistRound is one Pebble flush that callers of persist wait on. Even
+// starting a flush can block inside Pebble on a full disk, so flushes run in a
+// goroutine of their own: one at a time, and callers arriving meanwhile share the
+// next round (which starts after theirs wrote), so at most two goroutines exist
+// however many writers wait.
+type persistRound struct {
+	done chan struct{}
+	err  error
+}
+
+// startPersistLocked runs the pending round. The caller holds persistMu.
+func (e *Engine) startPersistLocked() {
+	r := e.persistNext
+	e.persistNext, e.persisting = nil, true
+	go func() {
+		r.err = e.pebble.Flush()
+		close(r.done)
+		e.persistMu.Lock()
+		e.persisting = false
+		if e.persistNext != nil {
+			e.startPersistLocked()
+		}
+		e.persistMu.Unlock()
+	}()
 }
 
 // Flush writes the head to blocks and waits for it: used on shutdown and by tests.
@@ -801,7 +853,10 @@ func (e *Engine) writeHead(h *head, walStart wal.SegmentID) error {
 	e.flushMu.Lock()
 	defer e.flushMu.Unlock()
 	start := time.Now()
+	// The sequence number is used up even if this flush fails: blocks a failed
+	// attempt left in Pebble's memtable must lose against the retry's.
 	seq := e.flushSeq + 1
+	e.flushSeq = seq
 
 	ids := make([]SeriesID, 0, len(h.series))
 	for id := range h.series {
@@ -866,10 +921,9 @@ func (e *Engine) writeHead(h *head, walStart wal.SegmentID) error {
 	}
 	// The blocks, the catalog entries of every series they name, and wal_start
 	// become durable together; only then may the WAL segments go.
-	if err := e.pebble.Flush(); err != nil {
+	if err := e.persist(); err != nil {
 		return err
 	}
-	e.flushSeq = seq
 	if err := e.wal.RemoveBefore(walStart); err != nil {
 		e.log.Warn("remove flushed wal segments", "err", err)
 	}

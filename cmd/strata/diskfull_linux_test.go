@@ -65,8 +65,8 @@ func fill(t *testing.T, path string) {
 
 // startDFChild starts a server process that is killed if the test ends early, so
 // the tmpfs can be unmounted.
-func startDFChild(t *testing.T, dir string) *child {
-	c := startChild(t, dir)
+func startDFChild(t *testing.T, dir string, extra ...string) *child {
+	c := startChild(t, dir, extra...)
 	t.Cleanup(func() {
 		if c.cmd.ProcessState == nil {
 			c.cmd.Process.Kill()
@@ -84,6 +84,16 @@ type dfClient struct {
 	base string
 	next int64 // next timestamp
 	rows map[int64]bool
+	pad  bool // add an incompressible string field, so the data fills a disk fast
+	srv  *child // if set, a write that gets no answer dumps the server's goroutines
+}
+
+// scramble is splitmix64: a cheap, incompressible value derived from x.
+func scramble(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
 }
 
 // write posts n rows and reports the status, the Retry-After header, the body and
@@ -92,13 +102,22 @@ func (c *dfClient) write(n int) (int, string, string, time.Duration) {
 	var b strings.Builder
 	first := c.next
 	for i := 0; i < n; i++ {
-		fmt.Fprintf(&b, "df,host=h%d v=%di %d\n", (c.next)%4, c.next, c.next)
+		if c.pad {
+			fmt.Fprintf(&b, "df,host=h%d v=%di,pad=\"%016x%016x\" %d\n", c.next%4, c.next, scramble(uint64(c.next)), scramble(^uint64(c.next)), c.next)
+		} else {
+			fmt.Fprintf(&b, "df,host=h%d v=%di %d\n", c.next%4, c.next, c.next)
+		}
 		c.next++
 	}
 	start := time.Now()
 	client := &http.Client{Timeout: 60 * time.Second}
 	resp, err := client.Post(c.base+"/write?db=df", "text/plain", strings.NewReader(b.String()))
 	if err != nil {
+		if c.srv != nil {
+			c.srv.cmd.Process.Signal(syscall.SIGQUIT)
+			time.Sleep(time.Second)
+			c.t.Fatalf("write: %v\n%s", err, c.srv.log())
+		}
 		c.t.Fatalf("write: %v", err)
 	}
 	defer resp.Body.Close()
@@ -118,6 +137,40 @@ func (c *dfClient) write(n int) (int, string, string, time.Duration) {
 		}
 	}
 	return resp.StatusCode, resp.Header.Get("Retry-After"), body.String(), d
+}
+
+// checkAll reads every row of df back and checks that each acknowledged row is
+// there with its value (the value is the row's timestamp in ns).
+func (c *dfClient) checkAll() {
+	c.t.Helper()
+	r := runQuery(c.t, c.base, "SELECT v FROM df.autogen.df")
+	if r.status != 200 {
+		c.t.Fatalf("select: %d %.300s", r.status, r.body)
+	}
+	var out struct {
+		Results []struct {
+			Error  string `json:"error"`
+			Series []struct {
+				Values [][]any `json:"values"`
+			} `json:"series"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal([]byte(r.body), &out); err != nil || len(out.Results) == 0 || out.Results[0].Error != "" {
+		c.t.Fatalf("select: %v %.300s", err, r.body)
+	}
+	got := map[int64]bool{}
+	for _, s := range out.Results[0].Series {
+		for _, v := range s.Values {
+			if f, ok := v[1].(float64); ok {
+				got[int64(f)] = true
+			}
+		}
+	}
+	for ts := range c.rows {
+		if !got[ts] {
+			c.t.Fatalf("acknowledged row %d missing", ts)
+		}
+	}
 }
 
 // count asks the server how many rows of df it holds.
@@ -230,13 +283,86 @@ func TestDiskFull(t *testing.T) {
 	if n := cl.count(); n != int64(len(cl.rows)) {
 		t.Fatalf("after restart %d rows, %d acknowledged\n%s", n, len(cl.rows), c.log())
 	}
-	r = runQuery(t, c.base, "SELECT v FROM df.autogen.df")
-	for ts := range cl.rows {
-		// The value is the timestamp: every acknowledged row is there with its value.
-		if !strings.Contains(r.body, fmt.Sprintf(",%d]", ts)) {
-			t.Fatalf("acknowledged row %d missing after restart", ts)
+	cl.checkAll()
+	t.Logf("%d acknowledged rows all present after restart", len(cl.rows))
+	if err := c.stop(t, syscall.SIGTERM); err != nil {
+		t.Fatalf("graceful stop: %v\n%s", err, c.log())
+	}
+}
+
+// TestDiskFillsUnderLoad lets the server fill a 48 MiB tmpfs with its own data
+// (WAL segments and flushed blocks, with a small head so flushes run and fail):
+// no write may hang, the refusals are 503 with Retry-After, and after space is
+// freed writes succeed again and every acknowledged row survives a restart.
+func TestDiskFillsUnderLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fills a file system")
+	}
+	mnt := mountTmpfs(t, "48m")
+	dir := filepath.Join(mnt, "data")
+	ballast := filepath.Join(mnt, "ballast")
+	// Reserve 16 MiB to hand back later; the server fills the rest.
+	if err := os.WriteFile(ballast, make([]byte, 16<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := startDFChild(t, dir, "--head-max-bytes", "4194304")
+	cl := &dfClient{t: t, base: c.base, rows: map[int64]bool{}, pad: true, srv: c}
+	if r := runQuery(t, c.base, "CREATE DATABASE df"); r.status != 200 {
+		t.Fatalf("create database: %d %s", r.status, r.body)
+	}
+	var worst time.Duration
+	refused, ok := 0, 0
+	deadline := time.Now().Add(90 * time.Second)
+	for refused < 20 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the disk did not fill in 90 s (%d writes acknowledged)", ok)
+		}
+		st, ra, body, d := cl.write(5000)
+		worst = max(worst, d)
+		switch {
+		case st == 204:
+			ok++
+		case st == 503 && ra != "":
+			refused++
+		default:
+			t.Fatalf("write while filling: %d %q %s\n%s", st, ra, body, c.log())
 		}
 	}
+	t.Logf("disk filled after %d acknowledged writes (%d rows); slowest answer %v", ok, len(cl.rows), worst)
+	if worst > 15*time.Second {
+		t.Errorf("a write took %v: writes must fail within the bound, not hang", worst)
+	}
+	if n := cl.count(); n < int64(len(cl.rows)) {
+		t.Errorf("query on a full disk counts %d rows, %d acknowledged", n, len(cl.rows))
+	}
+
+	if err := os.Remove(ballast); err != nil {
+		t.Fatal(err)
+	}
+	freed := time.Now()
+	for {
+		st, _, body, _ := cl.write(500)
+		if st == 204 {
+			break
+		}
+		if st != 503 || time.Since(freed) > 60*time.Second {
+			t.Fatalf("write after space was freed: %d %s\n%s", st, body, c.log())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("writes succeed again %v after 16 MiB was freed", time.Since(freed))
+	start := time.Now()
+	if err := c.stop(t, syscall.SIGTERM); err != nil {
+		t.Fatalf("graceful stop: %v\n%s", err, c.log())
+	}
+	t.Logf("graceful stop took %v", time.Since(start))
+
+	c = startDFChild(t, dir)
+	cl.base = c.base
+	if n := cl.count(); n < int64(len(cl.rows)) {
+		t.Fatalf("after restart %d rows, %d acknowledged\n%s", n, len(cl.rows), c.log())
+	}
+	cl.checkAll()
 	t.Logf("%d acknowledged rows all present after restart", len(cl.rows))
 	if err := c.stop(t, syscall.SIGTERM); err != nil {
 		t.Fatalf("graceful stop: %v\n%s", err, c.log())
