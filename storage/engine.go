@@ -423,6 +423,13 @@ func (e *Engine) Write(b *Batch) (WriteResult, error) {
 		e.commitMu.Unlock()
 		return WriteResult{}, ErrClosed
 	}
+	if e.flushFailing != nil && e.flushing == nil && !time.Now().Before(e.nextFlush) && e.activeBytes() >= e.opts.HeadMaxBytes {
+		// The retry is due: start it here, since the refusal below would
+		// otherwise keep every write from ever reaching the flush trigger.
+		if err := e.startFlushLocked(); err != nil {
+			e.log.Error("retry flush", "err", err)
+		}
+	}
 	if e.flushFailing != nil && e.activeBytes() >= 4*e.opts.HeadMaxBytes {
 		// Flushes fail (a full disk): the head is the only copy in memory and must
 		// not grow without bound. The WAL still holds all of it.
@@ -801,10 +808,11 @@ func (e *Engine) startFlushLocked() error {
 
 // minFlushBackoff and maxFlushBackoff bound the wait between automatic flushes
 // after a failure: the first retry is soon (space may come back any moment), and
-// a full disk costs one re-encode of the head per half minute at most.
+// a full disk costs one re-encode of the head per five seconds at most, which also
+// bounds how long writes stay refused after space returns.
 const (
 	minFlushBackoff = time.Second
-	maxFlushBackoff = 30 * time.Second
+	maxFlushBackoff = 5 * time.Second
 )
 
 // mergeBack returns the points of a head whose flush failed to the active head, so

@@ -234,3 +234,28 @@ func TestWAL_WaitDurableTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestWAL_FailedRecordStaysFailed: once later records are durable, asking
+// about a record whose fsync failed must still answer with its error, never
+// call it durable.
+func TestWAL_FailedRecordStaysFailed(t *testing.T) {
+	fs := &faultFS{}
+	w := mustOpen(t, Options{Dir: t.TempDir(), create: fs.create})
+	defer w.Close()
+	fs.set(func(fs *faultFS) { fs.syncErr = syscall.EIO })
+	seq, err := w.Append([]byte("fails"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WaitDurable(seq); !errors.Is(err, syscall.EIO) {
+		t.Fatalf("WaitDurable of the failed record: %v", err)
+	}
+	fs.set(func(fs *faultFS) { fs.syncErr = nil })
+	waitFor(t, func() bool { return w.Err() == nil })
+	if err := w.Write([]byte("later")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WaitDurable(seq); !errors.Is(err, syscall.EIO) {
+		t.Fatalf("WaitDurable of the failed record after later ones are durable: %v", err)
+	}
+}

@@ -107,6 +107,16 @@ type batch struct {
 	done   chan struct{}
 }
 
+// seqRange is the sequence numbers (from, to] failed by one write failure.
+type seqRange struct {
+	from, to uint64
+	err      error
+}
+
+// maxFailedRanges bounds the failure history WaitDurable consults; only a caller
+// asking about a record many failures old is affected, and it gets an error.
+const maxFailedRanges = 1024
+
 // recSpan locates one framed record: chunks[chunk][start:end].
 type recSpan struct{ chunk, start, end int }
 
@@ -136,6 +146,12 @@ type WAL struct {
 	durable  uint64 // every seq <= durable is written and synced
 	err      error  // set from a write/fsync failure until a fresh segment is started
 	failures uint64 // write/fsync failures so far, see Failures
+	// failed lists the sequence ranges failed by write/fsync failures: durable
+	// keeps growing after a recovery, so "seq <= durable" alone would call a
+	// failed record durable. At most maxFailedRanges are kept; a seq at or below
+	// forgotten is answered with ErrUnavailable (never falsely as durable).
+	failed    []seqRange
+	forgotten uint64
 	damage   []Damage
 	closing  bool
 	appended bool
@@ -524,6 +540,10 @@ func (w *WAL) WaitDurable(seq uint64) error { return w.WaitDurableTimeout(seq, 0
 // timeout it returns an error matching ErrUnavailable and ErrTimeout.
 func (w *WAL) WaitDurableTimeout(seq uint64, d time.Duration) error {
 	w.mu.Lock()
+	if err := w.failedLocked(seq); err != nil {
+		w.mu.Unlock()
+		return err
+	}
 	if seq <= w.durable {
 		w.mu.Unlock()
 		return nil
@@ -563,6 +583,19 @@ func (w *WAL) WaitDurableTimeout(seq uint64, d time.Duration) error {
 	case <-t.C:
 		return fmt.Errorf("%w: %w: record %d not durable after %v", ErrUnavailable, ErrTimeout, seq, d)
 	}
+}
+
+// failedLocked returns the error that failed record seq, if one did.
+func (w *WAL) failedLocked(seq uint64) error {
+	if seq <= w.forgotten {
+		return fmt.Errorf("%w: record %d predates the failures this log remembers", ErrUnavailable, seq)
+	}
+	for _, r := range w.failed {
+		if seq > r.from && seq <= r.to {
+			return r.err
+		}
+	}
+	return nil
 }
 
 // Err returns why the log refuses records right now (matching ErrUnavailable),
@@ -712,6 +745,11 @@ func (w *WAL) run() {
 			uerr := fmt.Errorf("%w: %w", ErrUnavailable, err)
 			w.err = uerr
 			w.failures++
+			if len(w.failed) == maxFailedRanges {
+				w.forgotten = w.failed[0].to
+				w.failed = w.failed[1:]
+			}
+			w.failed = append(w.failed, seqRange{from: w.durable, to: w.lastSeq, err: uerr})
 			b.err = uerr
 			close(b.done)
 			for _, q := range w.queue {
