@@ -152,10 +152,10 @@ type WAL struct {
 	// forgotten is answered with ErrUnavailable (never falsely as durable).
 	failed    []seqRange
 	forgotten uint64
-	damage   []Damage
-	closing  bool
-	appended bool
-	free     [][]byte // recycled chunks of capacity chunkSize
+	damage    []Damage
+	closing   bool
+	appended  bool
+	free      [][]byte // recycled chunks of capacity chunkSize
 
 	// The active segment is owned by the writer goroutine (by Open before it
 	// starts).
