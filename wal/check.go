@@ -61,9 +61,10 @@ func scanSegment(dir string, id SegmentID, repair bool) ([]Damage, error) {
 	var damage []Damage
 	var kept [][]byte
 	p := segmentHeaderSize
-	if err := checkSegmentHeader(data[:min(len(data), segmentHeaderSize)]); err != nil {
-		if errors.Is(err, ErrUnsupportedVersion) {
-			return nil, fmt.Errorf("wal: segment %d: %w", id, err)
+	headerErr := checkSegmentHeader(data[:min(len(data), segmentHeaderSize)])
+	if headerErr != nil {
+		if errors.Is(headerErr, ErrUnsupportedVersion) {
+			return nil, fmt.Errorf("wal: segment %d: %w", id, headerErr)
 		}
 		p = 0
 	}
@@ -75,7 +76,7 @@ func scanSegment(dir string, id SegmentID, repair bool) ([]Damage, error) {
 			continue
 		}
 		if p == 0 {
-			err = ErrBadHeader
+			err = headerErr
 		}
 		from := p + 1
 		if p == 0 {

@@ -96,7 +96,10 @@ func TestCorruptionTable(t *testing.T) {
 		}, "00000000000000000001.wal", total - corruptRows, "skipped damaged bytes"},
 		{"wal_flipped_header_middle_segment", func(t *testing.T, dir string) {
 			flipAt(t, segPath(dir, 1), 2)
-		}, "bad segment header", total, "skipped damaged bytes"},
+		}, "segment header checksum mismatch", total, "skipped damaged bytes"},
+		{"wal_flipped_version_byte_last_segment", func(t *testing.T, dir string) {
+			flipAt(t, segPath(dir, 2), 4)
+		}, "segment header checksum mismatch", total, "skipped damaged bytes"},
 		{"wal_missing_middle_segment", func(t *testing.T, dir string) {
 			// Segment 1 holds the series definitions too, so removing it loses
 			// them: segment 2's points replay into unknown series.
