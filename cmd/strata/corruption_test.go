@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -130,6 +131,9 @@ func TestCorruptionTable(t *testing.T) {
 			if !strings.Contains(c.log(), row.log) {
 				t.Errorf("server log lacks %q\n%s", row.log, c.log())
 			}
+			if m := do(t, "GET", c.base+"/metrics", nil, nil); !strings.Contains(m.body, "strata_wal_corruptions_total 1") {
+				t.Errorf("metrics do not count the damage: %s", grepLines(m.body, "strata_wal_corruptions_total"))
+			}
 			if err := c.stop(t, syscall.SIGTERM); err != nil {
 				t.Fatalf("graceful stop: %v\n%s", err, c.log())
 			}
@@ -199,6 +203,29 @@ func TestCheckIndexDamage(t *testing.T) {
 			if code != 1 || !strings.Contains(out.String(), filepath.Join(dir, "index")) {
 				t.Fatalf("check of a damaged %s: exit %d\n%s%s", kind, code, out.String(), errb.String())
 			}
+			if kind != "sst" {
+				return
+			}
+			// This directory's only table holds the catalog, so nothing is
+			// intact: the server must refuse to start with the damaged table
+			// named, and never panic.
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), "STRATA_TEST_MAIN="+strings.Join([]string{"serve", "--data-dir", dir, "--http-addr", "127.0.0.1:0"}, "\x1f"))
+			out2, err := cmd.CombinedOutput()
+			t.Logf("serve on the damaged index: %v: %.300s", err, out2)
+			if err == nil || !strings.Contains(string(out2), "checksum mismatch") || strings.Contains(string(out2), "panic:") {
+				t.Errorf("serve on a damaged index: %v\n%s", err, out2)
+			}
 		})
 	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
