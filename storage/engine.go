@@ -107,6 +107,12 @@ type Engine struct {
 	walSyncMu   sync.Mutex
 	walFailures uint64
 
+	indexErrMu     sync.Mutex // guards the last Pebble background error, see indexError
+	indexErr       error
+	indexErrAt     time.Time
+	indexErrLogged time.Time
+	indexErrCount  int
+
 	persistMu   sync.Mutex // guards the persist rounds below
 	persistNext *persistRound
 	persisting  bool
@@ -174,6 +180,9 @@ func Open(opts Options) (*Engine, error) {
 		L0CompactionThreshold: 2,
 		Cache:                 cache,
 		Logger:                pebbleLogger{opts.Logger},
+		// Pebble retries failed flushes and compactions by itself (at once, so a
+		// full disk makes it busy); without a listener those errors are silent.
+		EventListener: &pebble.EventListener{BackgroundError: e.indexError},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open index: %w", err)
@@ -534,7 +543,34 @@ func (e *Engine) Health() error {
 	if err != nil {
 		return &UnavailableError{Err: fmt.Errorf("flush failing: %w", err)}
 	}
+	e.indexErrMu.Lock()
+	ierr, at := e.indexErr, e.indexErrAt
+	e.indexErrMu.Unlock()
+	if ierr != nil && time.Since(at) < indexErrorWindow {
+		return &UnavailableError{Err: fmt.Errorf("index background work failing: %w", ierr)}
+	}
 	return nil
+}
+
+// indexErrorWindow is how long a Pebble background error keeps Health failing
+// and how often one is logged: Pebble retries at once, so errors come in floods.
+const indexErrorWindow = 5 * time.Second
+
+// indexError records a failed Pebble flush or compaction (Pebble retries it).
+func (e *Engine) indexError(err error) {
+	now := time.Now()
+	e.indexErrMu.Lock()
+	e.indexErr, e.indexErrAt = err, now
+	e.indexErrCount++
+	logIt := now.Sub(e.indexErrLogged) >= indexErrorWindow
+	n := e.indexErrCount
+	if logIt {
+		e.indexErrLogged, e.indexErrCount = now, 0
+	}
+	e.indexErrMu.Unlock()
+	if logIt {
+		e.log.Error("index background flush or compaction failed; pebble retries it", "err", err, "errors_since_last_report", n)
+	}
 }
 
 // WALDamage lists what WAL recovery skipped and quarantined at Open.
