@@ -62,6 +62,7 @@ func TestWAL_WriteFailureRecovers(t *testing.T) {
 			}
 
 			var wg sync.WaitGroup
+			var extra [][]byte // records acknowledged after a recovery
 			errs := make([]error, 8)
 			for i := range errs {
 				wg.Add(1)
@@ -71,12 +72,23 @@ func TestWAL_WriteFailureRecovers(t *testing.T) {
 				}()
 			}
 			wg.Wait()
+			failed := 0
 			for i, err := range errs {
 				// A writer that came after the failure is refused by Append
-				// with the same sticky error.
-				if !errors.Is(err, tc.errno) {
+				// with the same error; one that came after the log already
+				// recovered on a fresh segment (50 ms later, on a busy machine)
+				// succeeds, and its record must then replay.
+				switch {
+				case err == nil:
+					extra = append(extra, []byte("lost"))
+				case errors.Is(err, tc.errno) && errors.Is(err, ErrUnavailable):
+					failed++
+				default:
 					t.Errorf("writer %d: %v, want %v", i, err, tc.errno)
 				}
+			}
+			if failed == 0 {
+				t.Fatal("no writer saw the failure")
 			}
 			// The failed segment is abandoned; the log starts a fresh one by
 			// itself and takes records again.
@@ -98,7 +110,7 @@ func TestWAL_WriteFailureRecovers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			equalRecords(t, payloads(got), [][]byte{acked, after})
+			equalRecords(t, payloads(got), append(append([][]byte{acked}, extra...), after))
 		})
 	}
 }
