@@ -370,9 +370,21 @@ func (h *Handler) storeError(w http.ResponseWriter, api apiVersion, err error) i
 		}
 		return writeError(w, api, http.StatusInternalServerError, err.Error())
 	}
+	if errors.Is(err, storage.ErrUnavailable) {
+		// 503, not 507: the condition is transient (space freed, disk back) and
+		// every InfluxDB client and Telegraf retry a 503 and honour Retry-After,
+		// while 507 is WebDAV's and most clients treat it as a permanent failure.
+		h.log.Warn("write refused: storage unavailable", "err", err)
+		w.Header().Set("Retry-After", retryAfter)
+		return writeError(w, api, http.StatusServiceUnavailable, err.Error())
+	}
 	h.log.Error("write failed", "err", err)
 	return writeError(w, api, http.StatusInternalServerError, err.Error())
 }
+
+// retryAfter is what a refused write tells the client to wait, in seconds: the
+// WAL probes a full disk about once a second.
+const retryAfter = "1"
 
 // writeError answers an error the way InfluxDB does: JSON body (with Go's escaping,
 // as 1.x), the same text in X-Influxdb-Error.
@@ -396,6 +408,8 @@ func v2Code(status int) string {
 		return "not found"
 	case http.StatusRequestEntityTooLarge:
 		return "request too large"
+	case http.StatusServiceUnavailable:
+		return "unavailable"
 	}
 	return "internal error"
 }

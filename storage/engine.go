@@ -47,9 +47,12 @@ type Options struct {
 	// NoSync skips the WAL's fsyncs. Only for tests and benchmarks that measure
 	// something else: acknowledged writes then survive a process crash but not a
 	// power loss.
-	NoSync     bool
-	Logger     *slog.Logger
-	Registerer prometheus.Registerer
+	NoSync bool
+	// WriteTimeout bounds how long a write waits for the disk (the WAL fsync, a
+	// stalled flush) before it fails with ErrUnavailable. Default 10 s.
+	WriteTimeout time.Duration
+	Logger       *slog.Logger
+	Registerer   prometheus.Registerer
 }
 
 // maxBlockPoints caps the points of one block, and partitions are split into
@@ -89,6 +92,31 @@ type Engine struct {
 	flushSeq  uint64
 	flushErr  error // the last background flush error, reported by the next flush
 
+	// After a failed flush the next automatic one waits (flushBackoff, doubling to
+	// maxFlushBackoff) instead of retrying at every write: a full disk otherwise
+	// keeps the CPU busy re-encoding the head. Guarded by commitMu.
+	flushBackoff time.Duration
+	nextFlush    time.Time
+	flushFailing error // the last flush's error until one succeeds; read by Health
+	walDamaged   bool  // replay skipped damage: flush even an empty head to move wal_start past it
+
+	// walFailures is the WAL failure count at which the catalog was last made
+	// durable: a failed WAL record may have carried the only definition of a
+	// series the catalog keeps, so the first write acknowledged after a failure
+	// persists the catalog first. Guarded by walSyncMu.
+	walSyncMu   sync.Mutex
+	walFailures uint64
+
+	indexErrMu     sync.Mutex // guards the last Pebble background error, see indexError
+	indexErr       error
+	indexErrAt     time.Time
+	indexErrLogged time.Time
+	indexErrCount  int
+
+	persistMu   sync.Mutex // guards the persist rounds below
+	persistNext *persistRound
+	persisting  bool
+
 	catMu sync.RWMutex
 	cat   *catalog
 
@@ -112,6 +140,9 @@ func Open(opts Options) (*Engine, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = 10 * time.Second
 	}
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, err
@@ -149,6 +180,9 @@ func Open(opts Options) (*Engine, error) {
 		L0CompactionThreshold: 2,
 		Cache:                 cache,
 		Logger:                pebbleLogger{opts.Logger},
+		// Pebble retries failed flushes and compactions by itself (at once, so a
+		// full disk makes it busy); without a listener those errors are silent.
+		EventListener: &pebble.EventListener{BackgroundError: e.indexError},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open index: %w", err)
@@ -179,6 +213,7 @@ func Open(opts Options) (*Engine, error) {
 		Logger:      opts.Logger,
 		Registerer:  opts.Registerer,
 		NoSync:      opts.NoSync,
+		MaxWait:     opts.WriteTimeout,
 	})
 	if err != nil {
 		e.pebble.Close()
@@ -189,6 +224,15 @@ func Open(opts Options) (*Engine, error) {
 		e.wal.Close()
 		e.pebble.Close()
 		return nil, err
+	}
+	if d := e.wal.Damage(); len(d) > 0 {
+		// Replay skipped damage (logged and quarantined by the wal package). Flush
+		// what it recovered right away, so the damaged segments are dropped and the
+		// next start does not report the same loss again.
+		e.walDamaged = true
+		if err := e.Flush(); err != nil {
+			e.log.Error("flush after wal damage", "err", err)
+		}
 	}
 	e.log.Info("storage opened", "dir", opts.Dir,
 		"index_open", catalogLoaded.Sub(openStart), "wal_open", walOpened.Sub(catalogLoaded), "replay", time.Since(walOpened))
@@ -235,7 +279,7 @@ func (e *Engine) replay() error {
 		from = wal.SegmentID(binary.BigEndian.Uint64(v))
 	}
 	start := time.Now()
-	var records, points int
+	var records, points, orphans int
 	pb := e.pebble.NewBatch()
 	err := e.wal.Replay(from, func(pos wal.Position, rec []byte) error {
 		if len(rec) > 0 && rec[0] != recordWrite {
@@ -280,6 +324,8 @@ func (e *Engine) replay() error {
 			if info := e.cat.series[s]; info != nil && info.bucket == d.id {
 				e.active.append(d.id, s, f, t, v)
 				points++
+			} else if info == nil {
+				orphans++
 			}
 		})
 		e.active.mu.Unlock()
@@ -296,6 +342,12 @@ func (e *Engine) replay() error {
 	pb.Set(metaKey(metaNextFieldID), appendU32(nil, uint32(e.cat.nextFieldID)), nil)
 	if err := pb.Commit(pebble.NoSync); err != nil {
 		return err
+	}
+	if orphans > 0 {
+		// The record defining these series was lost to WAL damage (reported by the
+		// wal package); the values cannot be attributed and are dropped, loudly.
+		e.log.Error("wal replay: dropped values of series whose definition was lost", "values", orphans)
+		e.m.replayOrphans.Add(float64(orphans))
 	}
 	e.log.Info("wal replayed", "records", records, "values", points, "from_segment", from, "duration", time.Since(start))
 	return nil
@@ -370,13 +422,29 @@ func (e *Engine) Write(b *Batch) (WriteResult, error) {
 		return WriteResult{Rejected: n, Errors: errs}, nil
 	}
 	e.commitMu.Lock()
-	for !e.closed && e.flushing != nil && e.activeBytes() >= 2*e.opts.HeadMaxBytes {
-		e.m.writeStalls.Inc()
-		e.flushCond.Wait()
+	if e.flushing != nil && e.activeBytes() >= 2*e.opts.HeadMaxBytes {
+		if err := e.stallLocked(start); err != nil {
+			e.commitMu.Unlock()
+			return WriteResult{}, err
+		}
 	}
 	if e.closed {
 		e.commitMu.Unlock()
 		return WriteResult{}, ErrClosed
+	}
+	if e.flushFailing != nil && e.flushing == nil && !time.Now().Before(e.nextFlush) && e.activeBytes() >= e.opts.HeadMaxBytes {
+		// The retry is due: start it here, since the refusal below would
+		// otherwise keep every write from ever reaching the flush trigger.
+		if err := e.startFlushLocked(); err != nil {
+			e.log.Error("retry flush", "err", err)
+		}
+	}
+	if e.flushFailing != nil && e.activeBytes() >= 4*e.opts.HeadMaxBytes {
+		// Flushes fail (a full disk): the head is the only copy in memory and must
+		// not grow without bound. The WAL still holds all of it.
+		err := e.flushFailing
+		e.commitMu.Unlock()
+		return WriteResult{}, &UnavailableError{Err: fmt.Errorf("in-memory head full and flushes failing: %w", err)}
 	}
 	rec, err := e.resolve(b)
 	if err != nil {
@@ -389,11 +457,11 @@ func (e *Engine) Write(b *Batch) (WriteResult, error) {
 		seq, err = e.wal.Append(rec)
 		if err != nil {
 			e.commitMu.Unlock()
-			return WriteResult{}, fmt.Errorf("wal append: %w", err)
+			return WriteResult{}, diskError(fmt.Errorf("wal append: %w", err))
 		}
 		written = e.apply(b)
 	}
-	needFlush := e.flushing == nil && e.activeBytes() >= e.opts.HeadMaxBytes
+	needFlush := e.flushing == nil && e.activeBytes() >= e.opts.HeadMaxBytes && !time.Now().Before(e.nextFlush)
 	if needFlush {
 		if err := e.startFlushLocked(); err != nil {
 			e.log.Error("start flush", "err", err)
@@ -402,8 +470,11 @@ func (e *Engine) Write(b *Batch) (WriteResult, error) {
 	e.commitMu.Unlock()
 
 	if written > 0 {
-		if err := e.wal.WaitDurable(seq); err != nil {
-			return WriteResult{}, fmt.Errorf("wal sync: %w", err)
+		if err := e.wal.WaitDurableTimeout(seq, e.opts.WriteTimeout); err != nil {
+			return WriteResult{}, diskError(fmt.Errorf("wal sync: %w", err))
+		}
+		if err := e.persistAfterWALFailure(); err != nil {
+			return WriteResult{}, diskError(fmt.Errorf("persist catalog after a wal failure: %w", err))
 		}
 	}
 	n, errs := b.Rejected()
@@ -411,6 +482,99 @@ func (e *Engine) Write(b *Batch) (WriteResult, error) {
 	e.m.writeDuration.Observe(time.Since(start).Seconds())
 	return WriteResult{Written: written, Rejected: n, Errors: errs}, nil
 }
+
+// stallLocked waits, at most WriteTimeout since start, for a running flush to make
+// room in the head. The caller holds commitMu.
+func (e *Engine) stallLocked(start time.Time) error {
+	e.m.writeStalls.Inc()
+	deadline := start.Add(e.opts.WriteTimeout)
+	// sync.Cond has no timeout: a timer broadcasts once the deadline passes.
+	t := time.AfterFunc(time.Until(deadline), func() {
+		e.commitMu.Lock()
+		e.flushCond.Broadcast()
+		e.commitMu.Unlock()
+	})
+	defer t.Stop()
+	for !e.closed && e.flushing != nil && e.activeBytes() >= 2*e.opts.HeadMaxBytes {
+		if !time.Now().Before(deadline) {
+			return &UnavailableError{Err: fmt.Errorf("write waited %v for a flush of the in-memory head", e.opts.WriteTimeout)}
+		}
+		e.flushCond.Wait()
+	}
+	return nil
+}
+
+// persistAfterWALFailure makes the catalog durable once after each WAL failure,
+// before a write is acknowledged: series and fields are created in the catalog
+// before their WAL record, and a record that failed may have been the only one
+// defining them, so later records (which do not repeat the definition) would
+// otherwise replay into nothing after a crash.
+func (e *Engine) persistAfterWALFailure() error {
+	n := e.wal.Failures()
+	e.walSyncMu.Lock()
+	defer e.walSyncMu.Unlock()
+	if n == e.walFailures {
+		return nil
+	}
+	if err := e.persist(); err != nil {
+		return err
+	}
+	e.walFailures = n
+	return nil
+}
+
+// diskError marks errors of the disk as ErrUnavailable, so clients retry.
+func diskError(err error) error {
+	if isDiskError(err) && !errors.Is(err, ErrUnavailable) {
+		return &UnavailableError{Err: err}
+	}
+	return err
+}
+
+// Health returns why the engine cannot currently make writes durable or flush
+// them (matching ErrUnavailable), or nil when it is healthy.
+func (e *Engine) Health() error {
+	if err := e.wal.Err(); err != nil {
+		return &UnavailableError{Err: err}
+	}
+	e.commitMu.Lock()
+	err := e.flushFailing
+	e.commitMu.Unlock()
+	if err != nil {
+		return &UnavailableError{Err: fmt.Errorf("flush failing: %w", err)}
+	}
+	e.indexErrMu.Lock()
+	ierr, at := e.indexErr, e.indexErrAt
+	e.indexErrMu.Unlock()
+	if ierr != nil && time.Since(at) < indexErrorWindow {
+		return &UnavailableError{Err: fmt.Errorf("index background work failing: %w", ierr)}
+	}
+	return nil
+}
+
+// indexErrorWindow is how long a Pebble background error keeps Health failing
+// and how often one is logged: Pebble retries at once, so errors come in floods.
+const indexErrorWindow = 5 * time.Second
+
+// indexError records a failed Pebble flush or compaction (Pebble retries it).
+func (e *Engine) indexError(err error) {
+	now := time.Now()
+	e.indexErrMu.Lock()
+	e.indexErr, e.indexErrAt = err, now
+	e.indexErrCount++
+	logIt := now.Sub(e.indexErrLogged) >= indexErrorWindow
+	n := e.indexErrCount
+	if logIt {
+		e.indexErrLogged, e.indexErrCount = now, 0
+	}
+	e.indexErrMu.Unlock()
+	if logIt {
+		e.log.Error("index background flush or compaction failed; pebble retries it", "err", err, "errors_since_last_report", n)
+	}
+}
+
+// WALDamage lists what WAL recovery skipped and quarantined at Open.
+func (e *Engine) WALDamage() []wal.Damage { return e.wal.Damage() }
 
 func (e *Engine) activeBytes() int64 {
 	e.active.mu.RLock()
@@ -556,8 +720,56 @@ func (e *Engine) apply(b *Batch) int {
 // own WAL, so that means flushing its memtable to an sstable (synced). A flush of
 // the head does it once for all its blocks; catalog changes that must be durable on
 // their own (databases) do it too.
+//
+// The wait is bounded by WriteTimeout: on a full disk Pebble retries its flush
+// until space returns, and a caller (a write, a DDL statement, a head flush) must
+// get a retryable error rather than hang. The flush itself keeps going; Pebble
+// applies memtables in order, so a later persist covers everything before it.
 func (e *Engine) persist() error {
-	return e.pebble.Flush()
+	e.persistMu.Lock()
+	r := e.persistNext
+	if r == nil {
+		r = &persistRound{done: make(chan struct{})}
+		e.persistNext = r
+	}
+	if !e.persisting {
+		e.startPersistLocked()
+	}
+	e.persistMu.Unlock()
+	t := time.NewTimer(e.opts.WriteTimeout)
+	defer t.Stop()
+	select {
+	case <-r.done:
+		return r.err
+	case <-t.C:
+		return &UnavailableError{Err: fmt.Errorf("index flush not done after %v (is the disk full?)", e.opts.WriteTimeout)}
+	}
+}
+
+// persistRound is one Pebble flush that callers of persist wait on. Even
+// starting a flush can block inside Pebble on a full disk, so flushes run in a
+// goroutine of their own: one at a time, and callers arriving meanwhile share the
+// next round (which starts after theirs wrote), so at most two goroutines exist
+// however many writers wait.
+type persistRound struct {
+	done chan struct{}
+	err  error
+}
+
+// startPersistLocked runs the pending round. The caller holds persistMu.
+func (e *Engine) startPersistLocked() {
+	r := e.persistNext
+	e.persistNext, e.persisting = nil, true
+	go func() {
+		r.err = e.pebble.Flush()
+		close(r.done)
+		e.persistMu.Lock()
+		e.persisting = false
+		if e.persistNext != nil {
+			e.startPersistLocked()
+		}
+		e.persistMu.Unlock()
+	}()
 }
 
 // Flush writes the head to blocks and waits for it: used on shutdown and by tests.
@@ -588,7 +800,7 @@ func (e *Engine) startFlushLocked() error {
 	e.active.mu.RLock()
 	empty := len(e.active.series) == 0
 	e.active.mu.RUnlock()
-	if empty {
+	if empty && !e.walDamaged {
 		return nil
 	}
 	seg, err := e.wal.Rotate()
@@ -613,9 +825,15 @@ func (e *Engine) startFlushLocked() error {
 			// The data is still in the WAL (segments are removed only after a
 			// successful flush), so nothing acknowledged is lost; keep the head
 			// readable by merging it back, and report.
-			e.log.Error("flush failed", "err", err)
+			e.flushBackoff = min(max(2*e.flushBackoff, minFlushBackoff), maxFlushBackoff)
+			e.nextFlush = time.Now().Add(e.flushBackoff)
+			e.log.Error("flush failed; the wal keeps the data, retrying later", "err", err, "retry_in", e.flushBackoff)
 			e.flushErr = err
+			e.flushFailing = err
 			e.mergeBack(h)
+		} else {
+			e.flushBackoff, e.nextFlush, e.flushFailing = 0, time.Time{}, nil
+			e.walDamaged = false
 		}
 		e.headsMu.Unlock()
 		e.flushCond.Broadcast()
@@ -623,6 +841,15 @@ func (e *Engine) startFlushLocked() error {
 	}(e.flushing)
 	return nil
 }
+
+// minFlushBackoff and maxFlushBackoff bound the wait between automatic flushes
+// after a failure: the first retry is soon (space may come back any moment), and
+// a full disk costs one re-encode of the head per five seconds at most, which also
+// bounds how long writes stay refused after space returns.
+const (
+	minFlushBackoff = time.Second
+	maxFlushBackoff = 5 * time.Second
+)
 
 // mergeBack returns the points of a head whose flush failed to the active head, so
 // readers keep seeing them. The caller holds commitMu and headsMu.
@@ -670,7 +897,10 @@ func (e *Engine) writeHead(h *head, walStart wal.SegmentID) error {
 	e.flushMu.Lock()
 	defer e.flushMu.Unlock()
 	start := time.Now()
+	// The sequence number is used up even if this flush fails: blocks a failed
+	// attempt left in Pebble's memtable must lose against the retry's.
 	seq := e.flushSeq + 1
+	e.flushSeq = seq
 
 	ids := make([]SeriesID, 0, len(h.series))
 	for id := range h.series {
@@ -735,10 +965,9 @@ func (e *Engine) writeHead(h *head, walStart wal.SegmentID) error {
 	}
 	// The blocks, the catalog entries of every series they name, and wal_start
 	// become durable together; only then may the WAL segments go.
-	if err := e.pebble.Flush(); err != nil {
+	if err := e.persist(); err != nil {
 		return err
 	}
-	e.flushSeq = seq
 	if err := e.wal.RemoveBefore(walStart); err != nil {
 		e.log.Warn("remove flushed wal segments", "err", err)
 	}
@@ -761,7 +990,7 @@ func (e *Engine) flushLoop() {
 			return
 		case <-t.C:
 			e.commitMu.Lock()
-			if !e.closed && e.flushing == nil {
+			if !e.closed && e.flushing == nil && !time.Now().Before(e.nextFlush) {
 				if err := e.startFlushLocked(); err != nil {
 					e.log.Error("periodic flush", "err", err)
 				}
@@ -778,6 +1007,12 @@ func (e *Engine) Close() error {
 	if errors.Is(flushErr, ErrClosed) {
 		return nil
 	}
+	if isDiskError(flushErr) {
+		// What could not be flushed is in the WAL and replays at the next start:
+		// a stop on a full disk is still a clean stop.
+		e.log.Error("final flush failed; the wal keeps the data for the next start", "err", flushErr)
+		flushErr = nil
+	}
 	e.commitMu.Lock()
 	e.closed = true
 	e.flushCond.Broadcast()
@@ -788,8 +1023,16 @@ func (e *Engine) Close() error {
 	// Pebble runs without its WAL: what reached it since the last flush (block
 	// merges, catalog entries) must be flushed or it is lost with the memtable.
 	perr := e.persist()
+	if isDiskError(perr) {
+		e.log.Error("final persist failed; the wal keeps the data for the next start", "err", perr)
+		perr = nil
+	}
 	e.waitForCompactions(10 * time.Second)
-	perr = errors.Join(perr, e.pebble.Close())
+	if cerr := e.pebble.Close(); isDiskError(cerr) {
+		e.log.Error("closing the index failed on the disk; the wal keeps the data for the next start", "err", cerr)
+	} else {
+		perr = errors.Join(perr, cerr)
+	}
 	e.m.unregister()
 	return errors.Join(flushErr, werr, perr)
 }

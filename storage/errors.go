@@ -3,6 +3,9 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"syscall"
+
+	"github.com/strata-db/strata/wal"
 )
 
 // Errors a write or a read can answer with. Their texts are InfluxDB 1.x's, because
@@ -57,4 +60,42 @@ type SeriesLimitError struct{ Limit int }
 
 func (e *SeriesLimitError) Error() string {
 	return fmt.Sprintf("max-series-per-database limit exceeded: (%d)", e.Limit)
+}
+
+// ErrUnavailable matches every error of a write the engine could not make durable
+// right now (a full disk, an I/O error, a disk that does not answer): nothing of it
+// was acknowledged, and the same write may succeed when retried later. The HTTP
+// layer answers it with 503 and Retry-After.
+var ErrUnavailable = errors.New("storage unavailable")
+
+// UnavailableError wraps the cause of an ErrUnavailable failure.
+type UnavailableError struct{ Err error }
+
+// maxErrorText bounds the cause quoted to a client: a path and an errno, not a log.
+const maxErrorText = 300
+
+func (e *UnavailableError) Error() string {
+	msg := e.Err.Error()
+	if len(msg) > maxErrorText {
+		msg = msg[:maxErrorText] + "..."
+	}
+	if isDiskFull(e.Err) {
+		return "disk full: " + msg
+	}
+	return "storage unavailable: " + msg
+}
+
+func (e *UnavailableError) Unwrap() error { return e.Err }
+
+func (e *UnavailableError) Is(target error) bool { return target == ErrUnavailable }
+
+func isDiskFull(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
+}
+
+// isDiskError tells failures of the disk (which a retry after the operator frees
+// space or replaces the disk can cure) from bugs and bad input.
+func isDiskError(err error) bool {
+	return isDiskFull(err) || errors.Is(err, syscall.EIO) || errors.Is(err, syscall.EROFS) ||
+		errors.Is(err, wal.ErrUnavailable) || errors.Is(err, ErrUnavailable)
 }

@@ -13,6 +13,7 @@ type metrics struct {
 	writeDuration prometheus.Histogram
 	flushDuration prometheus.Histogram
 	writeStalls   prometheus.Counter
+	replayOrphans prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, e *Engine) *metrics {
@@ -36,6 +37,10 @@ func newMetrics(reg prometheus.Registerer, e *Engine) *metrics {
 			Name: "strata_storage_write_stalls_total",
 			Help: "Writes that waited for a flush because the head was full.",
 		}),
+		replayOrphans: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "strata_storage_replay_orphan_values_total",
+			Help: "Values WAL replay dropped because the record defining their series was lost to damage.",
+		}),
 	}
 	headBytes := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "strata_storage_head_bytes",
@@ -58,7 +63,7 @@ func newMetrics(reg prometheus.Registerer, e *Engine) *metrics {
 		defer e.catMu.RUnlock()
 		return float64(len(e.cat.series))
 	})
-	m.collectors = []prometheus.Collector{m.pointsWritten, m.writeDuration, m.flushDuration, m.writeStalls, headBytes, series}
+	m.collectors = []prometheus.Collector{m.pointsWritten, m.writeDuration, m.flushDuration, m.writeStalls, m.replayOrphans, headBytes, series}
 	if reg != nil {
 		for _, c := range m.collectors {
 			reg.MustRegister(c)

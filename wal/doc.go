@@ -19,18 +19,29 @@
 // while an fsync is in flight new records pile up, so batches grow with load
 // and an idle log syncs a lone record immediately.
 //
-// A failed write or fsync poisons the log: the kernel may already have dropped
-// the dirty pages, so retrying the fsync could report success for data that is
-// gone. Every waiter and every later Append gets the error; the process is
-// expected to restart and recover from disk.
+// A failed write or fsync fails every queued record with an error matching
+// ErrUnavailable: the kernel may already have dropped the dirty pages, so
+// retrying the fsync could report success for data that is gone. The segment
+// is cut back to its last synced offset and abandoned, and the writer retries
+// (with back-off up to a second) to start a fresh segment; until it can, every
+// Append is refused at once, so a full disk answers fast instead of hanging.
+// Once a fresh segment exists, records are taken again without a restart. No
+// record is ever acknowledged on the strength of a segment whose fsync failed.
+// Waits are bounded (Options.MaxWait, WaitDurableTimeout). The segment file
+// is reached through one seam, segmentFile, which tests replace to inject
+// write and fsync failures.
 //
 // # Recovery
 //
-// Open scans the last segment and truncates a torn or corrupt tail (the
-// signature of a crash mid-write) at the end of the last valid record. It then
-// starts a fresh segment, so no file that was being written at crash time is
-// ever appended to. Damage anywhere else is not repairable without losing
-// acknowledged data, so Replay reports it as a *CorruptionError instead.
+// A torn tail (damage with no valid record after it: the signature of a crash
+// mid-write) is truncated off the last segment at Open, and skipped in any
+// other segment. Damage followed by valid records is bit rot, not a crash:
+// Replay skips to the next valid record (a length that fits and a matching
+// CRC), delivers every record after it, copies the skipped bytes to the
+// quarantine directory, logs at error level and counts them in
+// strata_wal_corruptions_total; Damage lists them. A missing segment is
+// reported the same way. Open always starts a fresh segment, so no file that
+// was being written at crash time is ever appended to.
 //
 // The byte layout is specified in docs/format/wal.md; the golden segment in
 // testdata/wal keeps that document and the code in step.

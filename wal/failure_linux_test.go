@@ -11,10 +11,11 @@ import (
 	"time"
 )
 
-// TestWAL_WriteFailurePoisons swaps the active segment's descriptor for one
+// TestWAL_WriteFailureRecovers swaps the active segment's descriptor for one
 // that cannot be written (a full disk, a read-only file) on the real file
-// system, and checks that every waiter and every later call sees the error.
-func TestWAL_WriteFailurePoisons(t *testing.T) {
+// system, and checks that every waiter sees the error and that the log then
+// starts a fresh segment by itself.
+func TestWAL_WriteFailureRecovers(t *testing.T) {
 	cases := []struct {
 		name  string
 		open  func(t *testing.T) *os.File
@@ -56,11 +57,12 @@ func TestWAL_WriteFailurePoisons(t *testing.T) {
 			// use while its descriptor is replaced underneath it.
 			bad := tc.open(t)
 			defer bad.Close()
-			if err := syscall.Dup3(int(bad.Fd()), int(w.cur.Fd()), syscall.O_CLOEXEC); err != nil {
+			if err := syscall.Dup3(int(bad.Fd()), int(w.cur.(osSegment).Fd()), syscall.O_CLOEXEC); err != nil {
 				t.Fatal(err)
 			}
 
 			var wg sync.WaitGroup
+			var extra [][]byte // records acknowledged after a recovery
 			errs := make([]error, 8)
 			for i := range errs {
 				wg.Add(1)
@@ -70,24 +72,36 @@ func TestWAL_WriteFailurePoisons(t *testing.T) {
 				}()
 			}
 			wg.Wait()
+			failed := 0
 			for i, err := range errs {
 				// A writer that came after the failure is refused by Append
-				// with the same sticky error.
-				if !errors.Is(err, tc.errno) {
+				// with the same error; one that came after the log already
+				// recovered on a fresh segment (50 ms later, on a busy machine)
+				// succeeds, and its record must then replay.
+				switch {
+				case err == nil:
+					extra = append(extra, []byte("lost"))
+				case errors.Is(err, tc.errno) && errors.Is(err, ErrUnavailable):
+					failed++
+				default:
 					t.Errorf("writer %d: %v, want %v", i, err, tc.errno)
 				}
 			}
-			if _, err := w.Append([]byte("later")); !errors.Is(err, tc.errno) {
-				t.Errorf("Append after failure: %v, want %v", err, tc.errno)
+			if failed == 0 {
+				t.Fatal("no writer saw the failure")
 			}
-			if _, err := w.Rotate(); !errors.Is(err, tc.errno) {
-				t.Errorf("Rotate after failure: %v, want %v", err, tc.errno)
+			// The failed segment is abandoned; the log starts a fresh one by
+			// itself and takes records again.
+			waitFor(t, func() bool { return w.Err() == nil })
+			after := []byte("after recovery")
+			if err := w.Write(after); err != nil {
+				t.Fatalf("Write after recovery: %v", err)
 			}
 			if err := w.WaitDurable(seq0); err != nil {
 				t.Errorf("WaitDurable of a record durable before the failure: %v", err)
 			}
-			if err := w.Close(); !errors.Is(err, tc.errno) {
-				t.Errorf("Close: %v, want %v", err, tc.errno)
+			if err := w.Close(); err != nil {
+				t.Errorf("Close after a recovered failure: %v", err)
 			}
 
 			w = mustOpen(t, Options{Dir: dir})
@@ -96,7 +110,7 @@ func TestWAL_WriteFailurePoisons(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			equalRecords(t, payloads(got), [][]byte{acked})
+			equalRecords(t, payloads(got), append(append([][]byte{acked}, extra...), after))
 		})
 	}
 }
@@ -117,7 +131,7 @@ func TestWAL_BackpressureOnStalledDisk(t *testing.T) {
 	}
 	rd, wr := os.NewFile(uintptr(p[0]), "pipe-r"), os.NewFile(uintptr(p[1]), "pipe-w")
 	defer rd.Close()
-	if err := syscall.Dup3(int(wr.Fd()), int(w.cur.Fd()), syscall.O_CLOEXEC); err != nil {
+	if err := syscall.Dup3(int(wr.Fd()), int(w.cur.(osSegment).Fd()), syscall.O_CLOEXEC); err != nil {
 		t.Fatal(err)
 	}
 	wr.Close()

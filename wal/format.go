@@ -2,6 +2,7 @@ package wal
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -15,9 +16,14 @@ const (
 	// segmentMagic identifies a Strata WAL segment ("STWL").
 	segmentMagic uint32 = 0x5354574c
 	// FormatVersion is the segment format written by this package. Bump it on
-	// any change to the header or the record framing.
-	FormatVersion byte = 1
-	// segmentHeaderSize is magic(4) + version(1) + reserved(3); 8 bytes keep
+	// any change to the header or the record framing. Version 2 puts a
+	// checksum of magic and version in the header's last 3 bytes (zero in
+	// version 1, which is still read), so a flipped version byte reads as
+	// damage, not as a file from a newer release.
+	FormatVersion byte = 2
+	// formatV1 is the first format: the same framing, reserved bytes zero.
+	formatV1 byte = 1
+	// segmentHeaderSize is magic(4) + version(1) + checksum(3); 8 bytes keep
 	// the first record header 8-byte aligned.
 	segmentHeaderSize = 8
 	// recordHeaderSize is length(4) + CRC-32C(4).
@@ -38,6 +44,7 @@ var (
 	ErrTruncated          = errors.New("truncated record")
 	ErrRecordLength       = errors.New("record length out of range")
 	ErrBadHeader          = errors.New("bad segment header")
+	ErrHeaderChecksum     = errors.New("segment header checksum mismatch")
 	ErrMissingSegment     = errors.New("missing segment")
 	ErrUnsupportedVersion = errors.New("unsupported segment format version")
 )
@@ -59,27 +66,53 @@ func (e *CorruptionError) Unwrap() error { return e.Err }
 
 // appendSegmentHeader appends the 8-byte segment header to dst.
 func appendSegmentHeader(dst []byte) []byte {
-	dst = binary.BigEndian.AppendUint32(dst, segmentMagic)
-	return append(dst, FormatVersion, 0, 0, 0)
+	var h [5]byte
+	binary.BigEndian.PutUint32(h[:], segmentMagic)
+	h[4] = FormatVersion
+	dst = append(dst, h[:]...)
+	return appendHeaderCRC(dst, h[:])
 }
 
-// checkSegmentHeader validates a segment header. An unknown version with the
-// right magic is reported as ErrUnsupportedVersion, not as corruption, so that
-// recovery never truncates a file written by a newer release.
+// appendHeaderCRC appends the low 24 bits of the CRC-32C of magic+version,
+// little-endian.
+func appendHeaderCRC(dst, h []byte) []byte {
+	c := crc32.Checksum(h[:5], castagnoli)
+	return append(dst, byte(c), byte(c>>8), byte(c>>16))
+}
+
+func headerCRCMatches(h []byte) bool {
+	return bytes.Equal(appendHeaderCRC(nil, h[:5]), h[5:8])
+}
+
+// checkSegmentHeader validates a segment header (version 1 or 2). A header of
+// another version whose checksum holds is reported as ErrUnsupportedVersion,
+// not as corruption, so that recovery never truncates a file written by a
+// newer release (which must keep this header checksum); a version byte that
+// fails the checksum is damage (ErrHeaderChecksum).
 func checkSegmentHeader(h []byte) error {
 	if len(h) < segmentHeaderSize {
 		return fmt.Errorf("%w: %d bytes", ErrBadHeader, len(h))
 	}
-	if m := binary.BigEndian.Uint32(h); m != segmentMagic {
-		return fmt.Errorf("%w: magic %#08x", ErrBadHeader, m)
+	magicOK := binary.BigEndian.Uint32(h) == segmentMagic
+	switch {
+	case h[4] == FormatVersion && headerCRCMatches(h) && magicOK:
+		return nil
+	case h[4] == formatV1 && h[5] == 0 && h[6] == 0 && h[7] == 0 && magicOK:
+		return nil
+	case h[4] == FormatVersion || h[4] == formatV1:
+		return fmt.Errorf("%w: header %x", ErrHeaderChecksum, h[:segmentHeaderSize])
+	case magicOK && headerCRCMatches(h):
+		return fmt.Errorf("%w: %d (this build reads %d and %d)", ErrUnsupportedVersion, h[4], formatV1, FormatVersion)
 	}
-	if h[4] != FormatVersion {
-		return fmt.Errorf("%w: %d (this build reads %d)", ErrUnsupportedVersion, h[4], FormatVersion)
+	// Which byte is damaged: with the version put back, does the rest check out?
+	fixed := append([]byte(nil), h[:segmentHeaderSize]...)
+	fixed[4] = FormatVersion
+	if binary.BigEndian.Uint32(h) == segmentMagic && !headerCRCMatches(fixed) && h[5] == 0 && h[6] == 0 && h[7] == 0 {
+		// A version-1 header with its version byte changed cannot be told from a
+		// newer format without a checksum: refuse rather than guess.
+		return fmt.Errorf("%w: %d (this build reads %d and %d; or the version byte of a version-1 segment is damaged)", ErrUnsupportedVersion, h[4], formatV1, FormatVersion)
 	}
-	if h[5] != 0 || h[6] != 0 || h[7] != 0 {
-		return fmt.Errorf("%w: reserved bytes not zero", ErrBadHeader)
-	}
-	return nil
+	return fmt.Errorf("%w: header %x", ErrHeaderChecksum, h[:segmentHeaderSize])
 }
 
 // recordHeader returns the frame header for payload rec. The CRC covers the

@@ -14,7 +14,10 @@ var update = flag.Bool("update", false, "rewrite the golden segment in ../testda
 
 // goldenPath is versioned so a format change adds a fixture instead of
 // silently replacing the only proof of what older files look like.
-var goldenPath = filepath.Join("..", "testdata", "wal", "v1.wal")
+var goldenPath = filepath.Join("..", "testdata", "wal", "v2.wal")
+
+// goldenV1Path is the version-1 fixture, which this build must still read.
+var goldenV1Path = filepath.Join("..", "testdata", "wal", "v1.wal")
 
 // goldenRecords are the payloads of the golden segment: an empty record, a
 // one-byte record, text, and binary data spanning every byte value.
@@ -24,6 +27,37 @@ func goldenRecords() [][]byte {
 		bin[i] = byte(i)
 	}
 	return [][]byte{{}, []byte("a"), []byte("hello, wal"), bin}
+}
+
+// goldenHeaderHex is the version-2 header of docs/format/wal.md: "STWL", 2,
+// and the low 24 bits of CRC-32C("STWL\x02") little-endian.
+const goldenHeaderHex = "5354574c02" + "389f57"
+
+// TestGoldenSegmentV1 decodes the version-1 fixture: same records, header
+// with zero reserved bytes.
+func TestGoldenSegmentV1(t *testing.T) {
+	data, err := os.ReadFile(goldenV1Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(data, []byte{0x53, 0x54, 0x57, 0x4c, 1, 0, 0, 0}) {
+		t.Fatalf("v1 fixture header %x", data[:8])
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(segmentPath(dir, 1), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	w := mustOpen(t, Options{Dir: dir, NoSync: true, Logger: quietLogger(&logs)})
+	defer w.Close()
+	got, err := replayAll(t, w, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equalRecords(t, payloads(got), goldenRecords())
+	if logs.Len() != 0 {
+		t.Fatalf("v1 golden segment needed repair: %s", logs.String())
+	}
 }
 
 func TestGoldenSegment(t *testing.T) {
@@ -57,7 +91,7 @@ func TestGoldenSegment(t *testing.T) {
 		name string
 		hex  string
 	}{
-		{"segment header", "5354574c01000000"},
+		{"segment header", goldenHeaderHex},
 		{"empty record", "00000000" + "c74b6748"},
 		{"record \"a\"", "01000000" + "f809ceee" + "61"},
 		{"record \"hello, wal\"", "0a000000" + "2ffe2ec0" + hex.EncodeToString([]byte("hello, wal"))},

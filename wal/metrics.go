@@ -13,6 +13,9 @@ type metrics struct {
 	bytesWritten  prometheus.Counter
 	segments      prometheus.Gauge
 	corruptions   prometheus.Counter
+	writeFailures prometheus.Counter
+	unavailable   prometheus.Gauge
+	quarantined   prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -46,7 +49,19 @@ func newMetrics() *metrics {
 		}),
 		corruptions: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "strata_wal_corruptions_total",
-			Help: "Corruptions found in the WAL: torn tails repaired at open and damage reported by replay.",
+			Help: "Corruptions found in the WAL: torn tails repaired at open and damage skipped or reported by replay.",
+		}),
+		writeFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "strata_wal_write_failures_total",
+			Help: "WAL write or fsync failures (a full disk, an I/O error); each abandons the active segment.",
+		}),
+		unavailable: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "strata_wal_unavailable",
+			Help: "1 while the WAL refuses records after a failure and retries starting a fresh segment.",
+		}),
+		quarantined: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "strata_wal_quarantined_bytes_total",
+			Help: "Damaged WAL bytes skipped by recovery and copied to the quarantine directory.",
 		}),
 	}
 }
@@ -80,5 +95,5 @@ func (m *metrics) unregister(reg prometheus.Registerer) {
 }
 
 func (m *metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.fsyncDuration, m.batchRecords, m.batchBytes, m.bytesWritten, m.segments, m.corruptions}
+	return []prometheus.Collector{m.fsyncDuration, m.batchRecords, m.batchBytes, m.bytesWritten, m.segments, m.corruptions, m.writeFailures, m.unavailable, m.quarantined}
 }

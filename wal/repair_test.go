@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -127,41 +128,42 @@ func TestWAL_Repair(t *testing.T) {
 		corrupt  func(data []byte, offs []int64) []byte
 		survive  int
 		repaired bool
+		resynced []int // instead of survive: damage inside the segment loses just these records
 	}{
-		{"clean", func(d []byte, _ []int64) []byte { return d }, 5, false},
-		{"torn_last_record", func(d []byte, o []int64) []byte { return d[:o[4]+20] }, 4, true},
-		{"torn_last_record_header", func(d []byte, o []int64) []byte { return d[:o[4]+3] }, 4, true},
+		{"clean", func(d []byte, _ []int64) []byte { return d }, 5, false, nil},
+		{"torn_last_record", func(d []byte, o []int64) []byte { return d[:o[4]+20] }, 4, true, nil},
+		{"torn_last_record_header", func(d []byte, o []int64) []byte { return d[:o[4]+3] }, 4, true, nil},
 		{"corrupt_last_payload", func(d []byte, o []int64) []byte {
 			d[o[4]+recordHeaderSize+10] ^= 0x01
 			return d
-		}, 4, true},
+		}, 4, true, nil},
 		{"corrupt_last_crc", func(d []byte, o []int64) []byte {
 			d[o[4]+5] ^= 0x80
 			return d
-		}, 4, true},
+		}, 4, true, nil},
 		{"corrupt_last_length_smaller", func(d []byte, o []int64) []byte {
 			d[o[4]] ^= 0x01 // 64 -> 65: still fits the file, caught by the CRC
 			return d
-		}, 4, true},
+		}, 4, true, nil},
 		{"corrupt_last_length_huge", func(d []byte, o []int64) []byte {
 			binary.LittleEndian.PutUint32(d[o[4]:], 0xffffffff)
 			return d
-		}, 4, true},
+		}, 4, true, nil},
 		{"corrupt_middle_record", func(d []byte, o []int64) []byte {
 			d[o[2]+recordHeaderSize] ^= 0xff
 			return d
-		}, 2, true},
-		{"zeroed_tail", func(d []byte, _ []int64) []byte { return append(d, make([]byte, 4096)...) }, 5, true},
-		{"zeroed_tail_short", func(d []byte, _ []int64) []byte { return append(d, 0, 0, 0) }, 5, true},
+		}, 0, false, []int{2}},
+		{"zeroed_tail", func(d []byte, _ []int64) []byte { return append(d, make([]byte, 4096)...) }, 5, true, nil},
+		{"zeroed_tail_short", func(d []byte, _ []int64) []byte { return append(d, 0, 0, 0) }, 5, true, nil},
 		{"garbage_appended", func(d []byte, _ []int64) []byte {
 			return append(d, []byte("\x07\x00\x00\x00garbage that is not a record")...)
-		}, 5, true},
+		}, 5, true, nil},
 		{"bad_magic", func(d []byte, _ []int64) []byte {
 			d[0] = 'X'
 			return d
-		}, 0, true},
-		{"partial_segment_header", func(d []byte, _ []int64) []byte { return d[:5] }, 0, true},
-		{"empty_file", func(d []byte, _ []int64) []byte { return d[:0] }, 0, true},
+		}, 0, false, []int{}},
+		{"partial_segment_header", func(d []byte, _ []int64) []byte { return d[:5] }, 0, true, nil},
+		{"empty_file", func(d []byte, _ []int64) []byte { return d[:0] }, 0, true, nil},
 	}
 	base := t.TempDir()
 	data, offs := writeSegmentFixture(t, base, recs)
@@ -171,6 +173,10 @@ func TestWAL_Repair(t *testing.T) {
 			if err := os.WriteFile(segmentPath(dir, 1), tc.corrupt(bytes.Clone(data), offs), 0o644); err != nil {
 				t.Fatal(err)
 			}
+			if tc.resynced != nil {
+				checkResynced(t, dir, recs, tc.resynced)
+				return
+			}
 			logs := reopenAndCheck(t, dir, recs[:tc.survive])
 			if repaired := strings.Contains(logs, "truncated torn or corrupt tail"); repaired != tc.repaired {
 				t.Fatalf("repair logged: %v, want %v (log %q)", repaired, tc.repaired, logs)
@@ -179,37 +185,73 @@ func TestWAL_Repair(t *testing.T) {
 	}
 }
 
+// checkResynced opens dir, whose only segment has bit rot followed by valid
+// records, and expects every record but the lost ones, a loud log and a
+// quarantined copy of the damage; the segment itself is left as it is.
+func checkResynced(t *testing.T, dir string, recs [][]byte, lost []int) {
+	t.Helper()
+	before, _ := os.ReadFile(segmentPath(dir, 1))
+	var logs bytes.Buffer
+	w := mustOpen(t, Options{Dir: dir, NoSync: true, Logger: quietLogger(&logs)})
+	defer w.Close()
+	got, err := replayAll(t, w, 0)
+	if err != nil {
+		t.Fatalf("Replay: %v", err)
+	}
+	var want [][]byte
+	for i, r := range recs {
+		if !slices.Contains(lost, i) {
+			want = append(want, r)
+		}
+	}
+	equalRecords(t, payloads(got), want)
+	if !strings.Contains(logs.String(), "skipped damaged bytes") || !strings.Contains(logs.String(), "level=ERROR") {
+		t.Errorf("damage not logged at error level: %s", logs.String())
+	}
+	d := w.Damage()
+	if len(d) == 0 || d[0].Quarantine == "" {
+		t.Fatalf("damage not quarantined: %+v", d)
+	}
+	q, err := os.ReadFile(d[0].Quarantine)
+	if err != nil || int64(len(q)) != d[0].Length || !bytes.Equal(q, before[d[0].Offset:d[0].Offset+d[0].Length]) {
+		t.Errorf("quarantine %s holds %d bytes (%v), want the %d damaged bytes at %d", d[0].Quarantine, len(q), err, d[0].Length, d[0].Offset)
+	}
+	if !strings.Contains(d[0].Quarantine, fmt.Sprintf("%020d-offset-%d", 1, d[0].Offset)) {
+		t.Errorf("quarantine name %q does not say segment and offset", d[0].Quarantine)
+	}
+}
+
 // TestWAL_CorruptionInOlderSegment checks that damage outside the last
-// segment is reported, not repaired, with the segment and offset of the first
-// bad record, after delivering every record before it.
+// segment costs only the records it hits: it is skipped, reported with its
+// segment and offset, and every valid record after it is delivered.
 func TestWAL_CorruptionInOlderSegment(t *testing.T) {
 	cases := []struct {
-		name      string
-		corrupt   func(t *testing.T, dir string, pos []Position)
-		segment   SegmentID
-		recordIdx int // index of the first record that must not be delivered
-		offset    func(pos []Position) int64
-		marker    error
+		name    string
+		corrupt func(t *testing.T, dir string, pos []Position)
+		segment SegmentID
+		lost    []int // indexes of the records that must not be delivered
+		offset  func(pos []Position) int64
+		marker  error
 	}{
 		{"flipped_payload", func(t *testing.T, dir string, pos []Position) {
 			flipByte(t, segmentPath(dir, 2), pos[4].Offset+recordHeaderSize+3)
-		}, 2, 4, func(p []Position) int64 { return p[4].Offset }, ErrChecksum},
+		}, 2, []int{4}, func(p []Position) int64 { return p[4].Offset }, ErrChecksum},
 		{"flipped_length", func(t *testing.T, dir string, pos []Position) {
 			flipByte(t, segmentPath(dir, 2), pos[3].Offset+3)
-		}, 2, 3, func(p []Position) int64 { return p[3].Offset }, ErrRecordLength},
+		}, 2, []int{3}, func(p []Position) int64 { return p[3].Offset }, ErrRecordLength},
 		{"torn_older_segment", func(t *testing.T, dir string, pos []Position) {
 			if err := os.Truncate(segmentPath(dir, 1), pos[2].Offset+5); err != nil {
 				t.Fatal(err)
 			}
-		}, 1, 2, func(p []Position) int64 { return p[2].Offset }, ErrTruncated},
+		}, 1, []int{2}, func(p []Position) int64 { return p[2].Offset }, ErrTruncated},
 		{"bad_header", func(t *testing.T, dir string, _ []Position) {
 			flipByte(t, segmentPath(dir, 2), 1)
-		}, 2, 3, func([]Position) int64 { return 0 }, ErrBadHeader},
+		}, 2, []int{}, func([]Position) int64 { return 0 }, ErrHeaderChecksum},
 		{"missing_segment", func(t *testing.T, dir string, _ []Position) {
 			if err := os.Remove(segmentPath(dir, 2)); err != nil {
 				t.Fatal(err)
 			}
-		}, 2, 3, func([]Position) int64 { return 0 }, ErrMissingSegment},
+		}, 2, []int{3, 4, 5}, func([]Position) int64 { return 0 }, ErrMissingSegment},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -251,16 +293,25 @@ func TestWAL_CorruptionInOlderSegment(t *testing.T) {
 			if logs.Len() != 0 {
 				t.Fatalf("open repaired an older segment: %s", logs.String())
 			}
+			logs.Reset()
 			got, err := replayAll(t, w, 0)
-			var ce *CorruptionError
-			if !errors.As(err, &ce) {
-				t.Fatalf("Replay = %v, want *CorruptionError", err)
+			if err != nil {
+				t.Fatalf("Replay = %v, want the damage skipped", err)
 			}
-			if ce.Segment != tc.segment || ce.Offset != tc.offset(pos) || !errors.Is(err, tc.marker) {
-				t.Fatalf("got %v (segment %d offset %d), want segment %d offset %d marker %v",
-					err, ce.Segment, ce.Offset, tc.segment, tc.offset(pos), tc.marker)
+			d := w.Damage()
+			if len(d) != 1 || d[0].Segment != tc.segment || d[0].Offset != tc.offset(pos) || !strings.Contains(d[0].Cause, tc.marker.Error()) {
+				t.Fatalf("damage %+v, want segment %d offset %d marker %v", d, tc.segment, tc.offset(pos), tc.marker)
 			}
-			equalRecords(t, payloads(got), recs[:tc.recordIdx])
+			if !strings.Contains(logs.String(), "level=ERROR") {
+				t.Errorf("damage not logged at error level: %s", logs.String())
+			}
+			var want [][]byte
+			for i, r := range recs {
+				if !slices.Contains(tc.lost, i) {
+					want = append(want, r)
+				}
+			}
+			equalRecords(t, payloads(got), want)
 		})
 	}
 }
@@ -280,7 +331,9 @@ func flipByte(t *testing.T, path string, off int64) {
 func TestWAL_UnsupportedVersion(t *testing.T) {
 	dir := t.TempDir()
 	data, _ := writeSegmentFixture(t, dir, fixtureRecords(2, 10))
+	// A well-formed header of a newer version: its checksum holds.
 	data[4] = FormatVersion + 1
+	copy(data[5:8], appendHeaderCRC(nil, data[:5]))
 	path := segmentPath(dir, 1)
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
@@ -315,4 +368,46 @@ func TestListSegmentsIgnoresStrangers(t *testing.T) {
 	if len(ids) != 2 || ids[0] != 1 || ids[1] != 3 {
 		t.Fatalf("listSegments = %v, want [1 3]", ids)
 	}
+}
+
+// TestWAL_HeaderDamage: a flipped byte anywhere in a version-2 header is
+// reported as a header checksum mismatch (not as a newer version), and the
+// records after it are kept; a version-1 header still reads.
+func TestWAL_HeaderDamage(t *testing.T) {
+	recs := fixtureRecords(3, 20)
+	for off := int64(0); off < segmentHeaderSize; off++ {
+		t.Run(fmt.Sprint("byte_", off), func(t *testing.T) {
+			dir := t.TempDir()
+			data, _ := writeSegmentFixture(t, dir, recs)
+			data[off] ^= 0xff
+			if err := os.WriteFile(segmentPath(dir, 1), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			w := mustOpen(t, Options{Dir: dir, NoSync: true, Logger: quietLogger(nil)})
+			defer w.Close()
+			got, err := replayAll(t, w, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			equalRecords(t, payloads(got), recs)
+			if d := w.Damage(); len(d) != 1 || !strings.Contains(d[0].Cause, ErrHeaderChecksum.Error()) {
+				t.Fatalf("damage %+v, want a header checksum mismatch", d)
+			}
+		})
+	}
+	t.Run("v1_header", func(t *testing.T) {
+		dir := t.TempDir()
+		data, _ := writeSegmentFixture(t, dir, recs)
+		copy(data, []byte{0x53, 0x54, 0x57, 0x4c, 1, 0, 0, 0})
+		if err := os.WriteFile(segmentPath(dir, 1), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		w := mustOpen(t, Options{Dir: dir, NoSync: true, Logger: quietLogger(nil)})
+		defer w.Close()
+		got, err := replayAll(t, w, 0)
+		if err != nil || len(w.Damage()) != 0 {
+			t.Fatalf("v1 segment: %v, damage %+v", err, w.Damage())
+		}
+		equalRecords(t, payloads(got), recs)
+	})
 }

@@ -70,29 +70,54 @@ func syncDir(dir string) error {
 	return d.Close()
 }
 
+// segmentFile is what the writer goroutine needs of the active segment. It is
+// the log's one file-system seam: production uses osSegment, and tests
+// substitute a fault-injecting implementation (see fault_test.go) to exercise
+// failed writes and fsyncs without a broken disk.
+type segmentFile interface {
+	Write(p []byte) (int, error)
+	// Sync makes everything written so far durable (fdatasync).
+	Sync() error
+	// Truncate cuts the file back, used to drop a batch whose write or
+	// fsync failed before the segment is abandoned.
+	Truncate(size int64) error
+	Close() error
+}
+
+// createFunc creates segment id in dir with its header written and, unless
+// noSync, synced together with the directory entry.
+type createFunc func(dir string, id SegmentID, noSync bool) (segmentFile, error)
+
+// osSegment is a segment file on the real file system.
+type osSegment struct{ *os.File }
+
+func (f osSegment) Sync() error { return syncData(f.File) }
+
 // createSegment creates segment id with its header, syncs it and the
 // directory, and returns it open for appending. O_EXCL guards against ever
-// reusing a file that already holds data.
-func createSegment(dir string, id SegmentID, noSync bool) (*os.File, error) {
+// reusing a file that already holds data; a file whose creation failed half
+// way (a full disk) is removed so that a retry can create it again.
+func createSegment(dir string, id SegmentID, noSync bool) (segmentFile, error) {
 	path := segmentPath(dir, id)
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("wal: create segment %d: %w", id, err)
 	}
-	fail := func(err error) (*os.File, error) {
+	fail := func(err error) (segmentFile, error) {
 		f.Close()
+		os.Remove(path)
 		return nil, fmt.Errorf("wal: create segment %d: %w", id, err)
 	}
 	if _, err := f.Write(appendSegmentHeader(nil)); err != nil {
 		return fail(err)
 	}
 	if !noSync {
-		if err := f.Sync(); err != nil {
+		if err := syncData(f); err != nil {
 			return fail(err)
 		}
 		if err := syncDir(dir); err != nil {
 			return fail(err)
 		}
 	}
-	return f, nil
+	return osSegment{f}, nil
 }

@@ -29,6 +29,13 @@ type Options struct {
 	// NoSync skips every fsync. Writes are still group-committed. Only for
 	// tests and benchmarks: a crash may lose acknowledged records.
 	NoSync bool
+	// MaxWait bounds how long Append waits for room in a queue stuck behind a
+	// disk that does not answer; it then fails with ErrTimeout. Default 10 s.
+	MaxWait time.Duration
+
+	// create makes segment files; nil means createSegment. Tests set it to
+	// inject write and fsync failures (the file-system seam).
+	create createFunc
 }
 
 const (
@@ -49,6 +56,15 @@ const (
 	// maxFreeChunks keeps enough chunks for the in-flight and the filling
 	// batch at steady state without pinning a burst's worth (32 MiB).
 	maxFreeChunks = 8
+	// DefaultMaxWait is Options.MaxWait's default: long enough for a slow but
+	// working disk, short enough that a client sees a retryable error before
+	// its own timeout.
+	DefaultMaxWait = 10 * time.Second
+	// retryMin and retryMax bound the back-off between attempts to start a
+	// fresh segment after a failure: a full disk is probed about once a second,
+	// which is what makes writes succeed again soon after space is freed.
+	retryMin = 50 * time.Millisecond
+	retryMax = time.Second
 )
 
 var (
@@ -58,6 +74,15 @@ var (
 	ErrRecordTooLarge = errors.New("wal: record too large")
 	// ErrReplayAfterAppend is returned by Replay once Append has been called.
 	ErrReplayAfterAppend = errors.New("wal: replay must happen before the first append")
+	// ErrUnavailable marks every error of a log that cannot make records
+	// durable right now: a write or fsync failed (a full disk, an I/O error)
+	// and the log has not yet started a fresh segment, or the disk did not
+	// answer in time. A record refused or failed with it was not acknowledged
+	// and may be retried; the log recovers by itself.
+	ErrUnavailable = errors.New("wal: unavailable")
+	// ErrTimeout is returned, together with ErrUnavailable, by a wait that hit
+	// its bound. The record may still become durable later.
+	ErrTimeout = errors.New("timed out waiting for the disk")
 )
 
 // batch is the unit of group commit: the framed records appended between two
@@ -82,6 +107,16 @@ type batch struct {
 	done   chan struct{}
 }
 
+// seqRange is the sequence numbers (from, to] failed by one write failure.
+type seqRange struct {
+	from, to uint64
+	err      error
+}
+
+// maxFailedRanges bounds the failure history WaitDurable consults; only a caller
+// asking about a record many failures old is affected, and it gets an error.
+const maxFailedRanges = 1024
+
 // recSpan locates one framed record: chunks[chunk][start:end].
 type recSpan struct{ chunk, start, end int }
 
@@ -95,7 +130,9 @@ type WAL struct {
 	metrics   *metrics
 	reg       prometheus.Registerer
 	noSync    bool
-	maxQueued int           // maxQueuedBytes; tests lower it before the first Append
+	maxQueued int // maxQueuedBytes; tests lower it before the first Append
+	maxWait   time.Duration
+	create    createFunc
 	wake      chan struct{} // capacity 1: a pending token means "look at the queue"
 	exited    chan struct{} // closed when the writer goroutine returns
 
@@ -107,16 +144,25 @@ type WAL struct {
 	queued   int    // bytes in queue excluding the in-flight batch
 	lastSeq  uint64 // last sequence number handed out by Append
 	durable  uint64 // every seq <= durable is written and synced
-	err      error  // sticky write/fsync failure
-	closing  bool
-	appended bool
-	free     [][]byte // recycled chunks of capacity chunkSize
+	err      error  // set from a write/fsync failure until a fresh segment is started
+	failures uint64 // write/fsync failures so far, see Failures
+	// failed lists the sequence ranges failed by write/fsync failures: durable
+	// keeps growing after a recovery, so "seq <= durable" alone would call a
+	// failed record durable. At most maxFailedRanges are kept; a seq at or below
+	// forgotten is answered with ErrUnavailable (never falsely as durable).
+	failed    []seqRange
+	forgotten uint64
+	damage    []Damage
+	closing   bool
+	appended  bool
+	free      [][]byte // recycled chunks of capacity chunkSize
 
 	// The active segment is owned by the writer goroutine (by Open before it
 	// starts).
-	cur     *os.File
+	cur     segmentFile // nil after a failure until recover starts a new one
 	curID   SegmentID
 	curSize int64
+	synced  int64 // bytes of cur known durable: where a failed batch is cut off
 
 	// segMu guards segs, the IDs of segment files on disk in order.
 	segMu sync.Mutex
@@ -140,6 +186,12 @@ func Open(opts Options) (*WAL, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.MaxWait <= 0 {
+		opts.MaxWait = DefaultMaxWait
+	}
+	if opts.create == nil {
+		opts.create = createSegment
 	}
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("wal: create dir: %w", err)
@@ -166,7 +218,7 @@ func Open(opts Options) (*WAL, error) {
 	if err := m.register(opts.Registerer); err != nil {
 		return nil, err
 	}
-	f, err := createSegment(opts.Dir, next, opts.NoSync)
+	f, err := opts.create(opts.Dir, next, opts.NoSync)
 	if err != nil {
 		m.unregister(opts.Registerer)
 		return nil, err
@@ -179,11 +231,14 @@ func Open(opts Options) (*WAL, error) {
 		reg:       opts.Registerer,
 		noSync:    opts.NoSync,
 		maxQueued: maxQueuedBytes,
+		maxWait:   opts.MaxWait,
+		create:    opts.create,
 		wake:      make(chan struct{}, 1),
 		exited:    make(chan struct{}),
 		cur:       f,
 		curID:     next,
 		curSize:   segmentHeaderSize,
+		synced:    segmentHeaderSize,
 		segs:      append(ids, next),
 	}
 	m.segments.Set(float64(len(w.segs)))
@@ -227,6 +282,24 @@ func repairTail(dir string, id SegmentID, noSync bool, logger *slog.Logger, m *m
 	end, cause, err := scanValid(id, f, size)
 	if err != nil || cause == nil {
 		return err
+	}
+	if size-end <= maxSalvage {
+		rest := make([]byte, size-end)
+		if _, err := f.ReadAt(rest, end); err != nil {
+			return fmt.Errorf("wal: read last segment %d: %w", id, err)
+		}
+		from := 1
+		if end == 0 {
+			from = segmentHeaderSize
+		}
+		if nextFrame(rest, from) >= 0 {
+			// Valid records follow: bit rot, not a crash. Replay skips and
+			// quarantines just the damage and keeps them.
+			return nil
+		}
+		if _, err := writeQuarantine(dir, id, end, rest, noSync); err != nil {
+			logger.Error("wal: could not quarantine torn tail", "segment", uint64(id), "offset", end, "err", err)
+		}
 	}
 	if err := f.Truncate(end); err != nil {
 		return fmt.Errorf("wal: truncate segment %d at %d: %w", id, end, err)
@@ -286,6 +359,15 @@ func (w *WAL) Replay(from SegmentID, fn func(pos Position, rec []byte) error) er
 	}
 	ids := w.Segments()
 	var bufs readBuffers
+	// IDs start at 1 and only a prefix below from is ever removed, so a first
+	// segment above max(from, 1) means the ones before it were lost.
+	if first := max(from, 1); len(ids) > 0 && ids[0] > first {
+		w.metrics.corruptions.Inc()
+		w.mu.Lock()
+		w.damage = append(w.damage, Damage{Segment: first, Cause: fmt.Sprintf("%v: segments %d to %d", ErrMissingSegment, first, ids[0]-1)})
+		w.mu.Unlock()
+		w.logger.Error("wal: segments missing; the records in them are lost", "first", uint64(first), "last", uint64(ids[0]-1))
+	}
 	for i, id := range ids {
 		if id < from {
 			continue
@@ -296,14 +378,14 @@ func (w *WAL) Replay(from SegmentID, fn func(pos Position, rec []byte) error) er
 			missing := max(ids[i-1]+1, from)
 			if missing < id {
 				w.metrics.corruptions.Inc()
-				return &CorruptionError{Segment: missing, Offset: 0, Err: ErrMissingSegment}
+				w.mu.Lock()
+				w.damage = append(w.damage, Damage{Segment: missing, Cause: fmt.Sprintf("%v: segments %d to %d", ErrMissingSegment, missing, id-1)})
+				w.mu.Unlock()
+				w.logger.Error("wal: segments missing; the records in them are lost",
+					"first", uint64(missing), "last", uint64(id-1))
 			}
 		}
 		if err := w.replaySegment(id, &bufs, fn); err != nil {
-			var ce *CorruptionError
-			if errors.As(err, &ce) {
-				w.metrics.corruptions.Inc()
-			}
 			return err
 		}
 	}
@@ -320,7 +402,11 @@ func (w *WAL) replaySegment(id SegmentID, bufs *readBuffers, fn func(Position, [
 	if err != nil {
 		return fmt.Errorf("wal: stat segment %d: %w", id, err)
 	}
+	var ce *CorruptionError
 	sr, err := newSegmentReader(id, f, fi.Size(), bufs)
+	if errors.As(err, &ce) {
+		return w.salvage(id, f, fi.Size(), ce, fn)
+	}
 	if err != nil {
 		return err
 	}
@@ -328,6 +414,9 @@ func (w *WAL) replaySegment(id SegmentID, bufs *readBuffers, fn func(Position, [
 		pos, rec, err := sr.next()
 		if err == io.EOF {
 			return nil
+		}
+		if errors.As(err, &ce) {
+			return w.salvage(id, f, fi.Size(), ce, fn)
 		}
 		if err != nil {
 			return err
@@ -406,10 +495,20 @@ func (w *WAL) Append(rec []byte) (uint64, error) {
 	// reserving space.
 	hdr := recordHeader(rec)
 	w.mu.Lock()
+	var timeout <-chan time.Time
 	for w.queued >= w.maxQueued && w.writing && w.usableLocked() == nil {
 		inflight := w.queue[0]
 		w.mu.Unlock()
-		<-inflight.done
+		if timeout == nil {
+			t := time.NewTimer(w.maxWait)
+			defer t.Stop()
+			timeout = t.C
+		}
+		select {
+		case <-inflight.done:
+		case <-timeout:
+			return 0, fmt.Errorf("%w: %w: %v with %d bytes queued", ErrUnavailable, ErrTimeout, w.maxWait, w.maxQueued)
+		}
 		w.mu.Lock()
 	}
 	if err := w.usableLocked(); err != nil {
@@ -434,9 +533,17 @@ func (w *WAL) Append(rec []byte) (uint64, error) {
 }
 
 // WaitDurable blocks until record seq and every record before it are written
-// and fsynced, or returns the error that failed the log.
-func (w *WAL) WaitDurable(seq uint64) error {
+// and fsynced, or returns the error that failed the batch holding it.
+func (w *WAL) WaitDurable(seq uint64) error { return w.WaitDurableTimeout(seq, 0) }
+
+// WaitDurableTimeout is WaitDurable waiting at most d (no bound if d <= 0); on
+// timeout it returns an error matching ErrUnavailable and ErrTimeout.
+func (w *WAL) WaitDurableTimeout(seq uint64, d time.Duration) error {
 	w.mu.Lock()
+	if err := w.failedLocked(seq); err != nil {
+		w.mu.Unlock()
+		return err
+	}
 	if seq <= w.durable {
 		w.mu.Unlock()
 		return nil
@@ -464,8 +571,48 @@ func (w *WAL) WaitDurable(seq uint64) error {
 		// record sits in a queued batch until it is durable or failed.
 		return fmt.Errorf("wal: sequence %d is neither durable nor queued", seq)
 	}
-	<-b.done
-	return b.err
+	if d <= 0 {
+		<-b.done
+		return b.err
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-b.done:
+		return b.err
+	case <-t.C:
+		return fmt.Errorf("%w: %w: record %d not durable after %v", ErrUnavailable, ErrTimeout, seq, d)
+	}
+}
+
+// failedLocked returns the error that failed record seq, if one did.
+func (w *WAL) failedLocked(seq uint64) error {
+	if seq <= w.forgotten {
+		return fmt.Errorf("%w: record %d predates the failures this log remembers", ErrUnavailable, seq)
+	}
+	for _, r := range w.failed {
+		if seq > r.from && seq <= r.to {
+			return r.err
+		}
+	}
+	return nil
+}
+
+// Err returns why the log refuses records right now (matching ErrUnavailable),
+// or nil when it takes them. It is what a health check reports.
+func (w *WAL) Err() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+// Failures counts the write and fsync failures since Open. A caller that
+// keeps state derived from records (the engine's catalog) compares it before
+// and after a write to learn that records appended around it may be lost.
+func (w *WAL) Failures() uint64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.failures
 }
 
 // Write appends rec and waits until it is durable.
@@ -539,8 +686,9 @@ func (w *WAL) Segments() []SegmentID {
 }
 
 // Close makes everything queued durable, stops the writer and closes the
-// active segment. It returns the error that failed the log, if any, and the
-// same result on every call.
+// active segment, and returns the same result on every call. A log that is
+// unavailable closes cleanly: the failure was already reported to every
+// record it failed, and what was acknowledged is on disk.
 func (w *WAL) Close() error {
 	w.closeOnce.Do(func() {
 		w.mu.Lock()
@@ -548,9 +696,7 @@ func (w *WAL) Close() error {
 		w.mu.Unlock()
 		w.signal()
 		<-w.exited
-		w.mu.Lock()
-		err := w.err
-		w.mu.Unlock()
+		var err error
 		if w.cur != nil {
 			if cerr := w.cur.Close(); cerr != nil && err == nil {
 				err = fmt.Errorf("wal: close segment %d: %w", w.curID, cerr)
@@ -592,19 +738,35 @@ func (w *WAL) run() {
 		w.queue[0] = nil
 		w.queue = w.queue[1:]
 		if err != nil {
-			// The kernel may have dropped the dirty pages already, so a retry
-			// could "succeed" without the data: fail everything, for good.
-			w.err = err
-			b.err = err
+			// The kernel may have dropped the dirty pages already, so retrying
+			// the fsync could "succeed" without the data: nothing unsynced in
+			// this segment can ever be acknowledged. Fail every queued record,
+			// abandon the segment and start a fresh one once the disk lets us.
+			uerr := fmt.Errorf("%w: %w", ErrUnavailable, err)
+			w.err = uerr
+			w.failures++
+			if len(w.failed) == maxFailedRanges {
+				w.forgotten = w.failed[0].to
+				w.failed = w.failed[1:]
+			}
+			w.failed = append(w.failed, seqRange{from: w.durable, to: w.lastSeq, err: uerr})
+			b.err = uerr
 			close(b.done)
 			for _, q := range w.queue {
-				q.err = err
+				q.err = uerr
 				close(q.done)
 			}
 			w.queue, w.queued = nil, 0
 			w.mu.Unlock()
-			w.logger.Error("wal: write failed; the log accepts no more records", "err", err)
-			return
+			w.metrics.writeFailures.Inc()
+			w.metrics.unavailable.Set(1)
+			w.logger.Error("wal: write failed; refusing records until a fresh segment can be started",
+				"segment", uint64(w.curID), "err", err)
+			w.abandon()
+			if !w.recover() {
+				return
+			}
+			continue
 		}
 		if b.last > w.durable {
 			w.durable = b.last
@@ -690,18 +852,74 @@ func (w *WAL) writeBatch(b *batch) error {
 	return nil
 }
 
+// abandon cuts the failed batch off the active segment (best effort: replay
+// skips a torn tail anyway) and closes it; it is never written again.
+func (w *WAL) abandon() {
+	if w.cur == nil {
+		return
+	}
+	if err := w.cur.Truncate(w.synced); err != nil {
+		w.logger.Warn("wal: could not cut the failed batch off the segment; replay will skip it",
+			"segment", uint64(w.curID), "offset", w.synced, "err", err)
+	} else if !w.noSync {
+		_ = w.cur.Sync() // durability of the cut does not matter: see above
+	}
+	_ = w.cur.Close()
+	w.cur = nil
+}
+
+// recover starts a fresh segment after a failure, retrying with back-off
+// until it succeeds (true) or the log is closed (false). Only then are records
+// accepted again, so none is ever acknowledged on a segment whose fsync failed.
+func (w *WAL) recover() bool {
+	backoff := retryMin
+	for {
+		t := time.NewTimer(backoff)
+		select {
+		case <-t.C:
+		case <-w.wake:
+			t.Stop()
+		}
+		w.mu.Lock()
+		closing := w.closing
+		w.mu.Unlock()
+		if closing {
+			return false
+		}
+		id := w.curID + 1
+		f, err := w.create(w.dir, id, w.noSync)
+		if err != nil {
+			w.logger.Debug("wal: fresh segment not started yet", "segment", uint64(id), "err", err)
+			backoff = min(2*backoff, retryMax)
+			continue
+		}
+		w.cur, w.curID, w.curSize, w.synced = f, id, segmentHeaderSize, segmentHeaderSize
+		w.segMu.Lock()
+		w.segs = append(w.segs, id)
+		w.metrics.segments.Set(float64(len(w.segs)))
+		w.segMu.Unlock()
+		w.mu.Lock()
+		w.err = nil
+		w.mu.Unlock()
+		w.metrics.unavailable.Set(0)
+		w.logger.Info("wal: recovered; taking records again", "segment", uint64(id))
+		return true
+	}
+}
+
 // sync makes the active segment durable after recs records of n bytes were
 // written to it.
 func (w *WAL) sync(recs, n int) error {
 	w.metrics.bytesWritten.Add(float64(n))
 	if !w.noSync {
 		start := time.Now()
-		err := syncData(w.cur)
+		err := w.cur.Sync()
 		w.metrics.fsyncDuration.Observe(time.Since(start).Seconds())
 		if err != nil {
 			return fmt.Errorf("wal: fsync segment %d: %w", w.curID, err)
 		}
 	}
+	w.synced = w.curSize
 	w.commits.Add(1)
 	w.metrics.batchRecords.Observe(float64(recs))
 	w.metrics.batchBytes.Observe(float64(n))
@@ -711,15 +929,16 @@ func (w *WAL) sync(recs, n int) error {
 // roll closes the active segment, whose data writeSync has already made
 // durable, and creates the next one.
 func (w *WAL) roll() error {
-	if err := w.cur.Close(); err != nil {
+	err := w.cur.Close()
+	w.cur = nil
+	if err != nil {
 		return fmt.Errorf("wal: close segment %d: %w", w.curID, err)
 	}
-	w.cur = nil
-	f, err := createSegment(w.dir, w.curID+1, w.noSync)
+	f, err := w.create(w.dir, w.curID+1, w.noSync)
 	if err != nil {
 		return err
 	}
-	w.cur, w.curID, w.curSize = f, w.curID+1, segmentHeaderSize
+	w.cur, w.curID, w.curSize, w.synced = f, w.curID+1, segmentHeaderSize, segmentHeaderSize
 	w.segMu.Lock()
 	w.segs = append(w.segs, w.curID)
 	w.metrics.segments.Set(float64(len(w.segs)))

@@ -30,9 +30,9 @@ type child struct {
 	done chan error
 }
 
-func startChild(t *testing.T, dir string) *child {
+func startChild(t *testing.T, dir string, extra ...string) *child {
 	t.Helper()
-	args := []string{"serve", "--data-dir", dir, "--http-addr", "127.0.0.1:0", "--log-format", "json"}
+	args := append([]string{"serve", "--data-dir", dir, "--http-addr", "127.0.0.1:0", "--log-format", "json"}, extra...)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "STRATA_TEST_MAIN="+strings.Join(args, "\x1f"))
 	stderr, err := cmd.StderrPipe()

@@ -2,6 +2,8 @@
 //
 //	strata serve [flags]   run the server
 //	strata bench [flags]   run the TSBS cpu-only benchmark against a server
+//	strata check [flags]   verify every checksum of a data directory offline
+//	strata repair [flags]  make a damaged data directory startable again
 //	strata version         print the version
 //
 // Run `strata serve --help` for the server's flags.
@@ -30,6 +32,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return serveCommand(args[1:], stdout, stderr)
 	case "bench":
 		return benchCommand(args[1:], stdout, stderr)
+	case "check":
+		return checkCommand(args[1:], stdout, stderr, false)
+	case "repair":
+		return checkCommand(args[1:], stdout, stderr, true)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "strata %s\n", version)
 		return 0
@@ -48,6 +54,8 @@ func usage(w io.Writer) {
 Usage:
   strata serve [flags]   run the server (see strata serve --help)
   strata bench [flags]   load a server with the TSBS cpu-only workload and time queries (see strata bench --help)
+  strata check --data-dir D    verify every checksum of a stopped server's data offline (exit 1 on damage)
+  strata repair --data-dir D   drop (and quarantine) what is damaged so the server starts, listing it
   strata version         print the version
 `)
 }

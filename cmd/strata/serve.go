@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -356,7 +355,7 @@ func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg 
 	mux.Handle("/query", queries)
 	mux.HandleFunc("/ping", servePing)
 	mux.HandleFunc("/status", servePing) // deprecated alias of /ping kept by InfluxDB 1.x
-	mux.HandleFunc("/health", serveHealth)
+	mux.HandleFunc("/health", healthHandler(eng))
 	var metrics http.Handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
 	if cfg.metricsAuth {
 		metrics = requireUser(users, false, metrics)
@@ -436,15 +435,4 @@ func servePing(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
-}
-
-func serveHealth(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]any{
-		"name":    "strata",
-		"message": "ready for queries and writes",
-		"status":  "pass",
-		"checks":  []any{},
-		"version": version,
-	})
 }
