@@ -2,6 +2,7 @@ package query
 
 import (
 	"errors"
+	"sort"
 
 	"github.com/strata-db/strata/query/funcs"
 	"github.com/strata-db/strata/query/partial"
@@ -197,4 +198,110 @@ func (r *selectRun) partialStates(g *group, c *callPlan) (*windowStates, error) 
 		w.endSeries()
 	}
 	return w, nil
+}
+
+// accumulate is the hot path: partial states per window (aggregate.go), fed
+// block by block, answering from block headers when a block lies in one window.
+func (r *selectRun) accumulate(g *group, c *callPlan) (*callResult, error) {
+	if c.name == "integral" && len(g.series) > 1 {
+		// InfluxDB integrates the group's time-merged points; per-series
+		// integral partials overlap in time and do not merge.
+		return r.windowCall(g, c, nil)
+	}
+	w, mixed, err := r.groupStates(g, c)
+	if err != nil {
+		return nil, err
+	}
+	if mixed {
+		// Series storing the field in different types: the window function
+		// reports them as InfluxDB does.
+		return r.windowCall(g, c, nil)
+	}
+	return w.result(), nil
+}
+
+// accumulateSeries folds one series' values of c's field into the window
+// states.
+func (r *selectRun) accumulateSeries(s *seriesRef, c *callPlan, w *windowStates, points *int64) error {
+	p := r.plan
+	fid, ok := r.fieldID(s, c.field)
+	if !ok {
+		return nil
+	}
+	cur, err := r.cursor(s, fid)
+	if err != nil {
+		return err
+	}
+	defer cur.Close()
+	var desc []*block.Column
+	cc := r.e.canceller(r.ctx)
+	for cur.Next() {
+		if err := stopErr(r.ctx); err != nil {
+			return err
+		}
+		if h := cur.Stats(); h != nil && c.path == pathHeaders && (p.interval <= 0 || r.windowOf(h.MinTime) == r.windowOf(h.MaxTime)) {
+			ok, err := w.addStats(r.windowOf(h.MinTime), statsOf(h))
+			if err != nil {
+				return err
+			}
+			if ok {
+				r.stats.blocksStats.Add(1)
+				*points += int64(h.Count)
+				continue
+			}
+		}
+		col, err := cur.Column()
+		if err != nil {
+			return err
+		}
+		*points += int64(col.Len())
+		if err := cc.add(col.Len()); err != nil {
+			return err
+		}
+		if !p.ascending {
+			// ORDER BY time DESC: InfluxDB folds the points newest first, and float
+			// sums depend on the order; feed them reversed, last chunk first.
+			desc = append(desc, reversedColumn(col))
+			continue
+		}
+		if err := r.feed(col, w); err != nil {
+			return err
+		}
+	}
+	for i := len(desc) - 1; i >= 0; i-- {
+		if err := r.feed(desc[i], w); err != nil {
+			return err
+		}
+	}
+	r.stats.blocksDecoded.Add(int64(cur.BlocksDecoded()))
+	return cur.Err()
+}
+
+// feed folds a column into the states of its windows; its times run in one
+// direction (ascending, or descending for ORDER BY DESC).
+func (r *selectRun) feed(col *block.Column, w *windowStates) error {
+	n := col.Len()
+	for i := 0; i < n; {
+		ws := r.windowOf(col.Times[i])
+		j := n
+		if r.plan.interval > 0 {
+			j = i + 1
+			if r.plan.ascending {
+				end := r.nextWindow(ws)
+				j = i + sort.Search(n-i, func(k int) bool { return col.Times[i+k] >= end })
+			} else {
+				for j < n && col.Times[j] >= ws {
+					j++
+				}
+			}
+			if j <= i {
+				j = i + 1
+			}
+		}
+		if err := w.add(ws, col, i, j); err != nil {
+			return err
+		}
+		i = j
+	}
+	return nil
 }
