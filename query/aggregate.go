@@ -1,3 +1,7 @@
+// Operator: window/aggregate, the partial-state path. It pulls a group's
+// columns and block headers from the scan (scan.go, column.go), folds them into
+// one partial state per window and hands the windows' results to fill.go
+// through call.go.
 package query
 
 import (
@@ -14,7 +18,7 @@ import (
 // lies in one window, the block's header statistics. The arithmetic is
 // query/partial's, which its property tests prove equal to query/funcs'.
 //
-// Groups run in parallel (executeGroups); the series of one group run on one
+// Groups run in parallel (streamGroups); the series of one group run on one
 // core. Splitting a group's series across idle cores, each worker with
 // states of its own merged at the end (mean and float sum in contiguous
 // shares merged in series order, to keep InfluxDB's bits), was built and

@@ -8,7 +8,6 @@
 package query
 
 import (
-	"math"
 	"sort"
 
 	"github.com/strata-db/strata/query/funcs"
@@ -42,39 +41,9 @@ func (r *selectRun) aggregateRows(g *group) ([]Row, error) {
 	if len(windows) == 0 {
 		return nil, nil
 	}
-	// The windows to print: with fill other than none, every window of the range.
-	var starts []int64
-	if p.interval > 0 && p.fill != influxql.NoFill {
-		first, last := int64(math.MaxInt64), int64(math.MinInt64)
-		for ws := range windows {
-			first = min(first, ws)
-			last = max(last, ws)
-		}
-		if p.tr.HasMin() && !r.implicitStart {
-			first = r.windowOf(p.tr.Min)
-		}
-		end := p.tr.Max
-		if !p.tr.HasMax() {
-			end = r.now.UnixNano()
-		}
-		last = max(last, r.windowOf(end))
-		n := int64(0)
-		for ws := first; ws <= last; ws = r.nextWindow(ws) {
-			if n&(checkEvery-1) == 0 {
-				if err := stopErr(r.ctx); err != nil {
-					return nil, err
-				}
-			}
-			if n++; n > r.e.limits.MaxBuckets {
-				return nil, errorf("max-select-buckets limit exceeded: (%d/%d)", n, r.e.limits.MaxBuckets)
-			}
-			starts = append(starts, ws)
-		}
-	} else {
-		for ws := range windows {
-			starts = append(starts, ws)
-		}
-		sort.Slice(starts, func(i, j int) bool { return starts[i] < starts[j] })
+	starts, err := r.windowStarts(windows)
+	if err != nil {
+		return nil, err
 	}
 
 	if err := r.holdGroup(g, int64(len(starts))*startBytes); err != nil {
@@ -92,14 +61,7 @@ func (r *selectRun) aggregateRows(g *group) ([]Row, error) {
 		}
 		perCall[ci] = pts
 	}
-	rows := r.mergeCallRows(perCall, auxNames)
-	if r.keepFrom != nil {
-		i := 0
-		for i < len(rows) && rows[i].Time < *r.keepFrom {
-			i++
-		}
-		rows = rows[i:]
-	}
+	rows := r.dropLead(r.mergeCallRows(perCall, auxNames))
 	return rows, stopErr(r.ctx) // mergeCallRows looks at the context too
 }
 

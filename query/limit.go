@@ -17,3 +17,18 @@ func (p *selectPlan) limitSeries(groups []*group) []*group {
 	}
 	return groups
 }
+
+// limitRows applies OFFSET and LIMIT to one aggregate series' rows, in output
+// order.
+func limitRows(rows []Row, offset, limit int) []Row {
+	if offset > 0 {
+		if offset >= len(rows) {
+			return nil
+		}
+		rows = rows[offset:]
+	}
+	if limit > 0 && len(rows) > limit {
+		rows = rows[:limit]
+	}
+	return rows
+}

@@ -174,21 +174,11 @@ func (r *selectRun) scanGroup(g *group, emit func([]Row) error) error {
 	if err := stopErr(r.ctx); err != nil {
 		return err // stopped: the groups left need not open their cursors
 	}
-	if !allMem(g) {
-		snap, err := r.e.store.Snapshot()
-		if err != nil {
-			return err
-		}
-		defer snap.Close()
-		for _, s := range g.series {
-			s.snap = snap
-		}
-		defer func() {
-			for _, s := range g.series {
-				s.snap = nil
-			}
-		}()
+	release, err := r.openSnapshot(g)
+	if err != nil {
+		return err
 	}
+	defer release()
 	gs, err := r.newGroupStream(g)
 	if err != nil {
 		return err

@@ -207,3 +207,26 @@ func (r *selectRun) isTagOf(s *seriesRef, name string) bool {
 	// A tag key of the measurement that this series lacks is still a tag.
 	return r.measurementInfo(s).tags[name]
 }
+
+// openSnapshot gives a group one snapshot of the store: its cursors (one per
+// series and field, opened one at a time by the group's worker) share a Pebble
+// iterator instead of creating one each. release closes it; a group of
+// only subquery series needs none.
+func (r *selectRun) openSnapshot(g *group) (release func(), err error) {
+	if allMem(g) {
+		return func() {}, nil
+	}
+	snap, err := r.e.store.Snapshot()
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range g.series {
+		s.snap = snap
+	}
+	return func() {
+		for _, s := range g.series {
+			s.snap = nil
+		}
+		snap.Close()
+	}, nil
+}

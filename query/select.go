@@ -11,6 +11,35 @@ import (
 	"github.com/strata-db/strata/storage"
 )
 
+// The SELECT pipeline, in the order its operators run (one file each):
+//
+//	plan.go        prepareSelect: the statement planned once into a selectPlan
+//	source.go      resolveSources: FROM resolved to series and schema (subqueries run)
+//	series.go      filterSeries, groupSeries: tag predicate, output series
+//	limit.go       limitSeries: SLIMIT/SOFFSET over the groups
+//	window.go      limitImplicitStart; transform.go extendForTransforms: the range read
+//	stream.go      streamGroups: groups in parallel, output in order, in batches
+//
+// then per group, raw (merge.go scanGroup):
+//
+//	scan.go, fieldstream.go  cursor -> one field's points, a block at a time
+//	filter.go      rowStream: fields joined into rows by time, WHERE field condition
+//	merge.go       groupStream: the series' rows merged by time, OFFSET/LIMIT, projected
+//
+// or aggregate (executeGroup below):
+//
+//	call.go        aggregateRows, computeCall: each call for every window, by its path:
+//	aggregate.go     partial states fed by columns and block headers (scan.go, column.go)
+//	call.go          windowCall: the window function over collected points (filter.go rows)
+//	transform.go     a transformation over raw values
+//	window.go      windowStarts: the windows to print
+//	fill.go        assembleCall: points timed, empty windows filled
+//	transform.go   the transformation over the filled points; lead windows dropped
+//	project.go     mergeCallRows, buildRow: calls joined on time, select list evaluated
+//	limit.go       limitRows: OFFSET/LIMIT
+//
+// executeSelect and streamSelect below are the driver.
+
 // seriesRef is one input series of a SELECT: a stored series, or a series of a
 // subquery's result held in memory.
 type seriesRef struct {
@@ -141,26 +170,15 @@ func (e *Executor) startPlan(ctx context.Context, plan *selectPlan, opts ExecOpt
 }
 
 // executeGroup computes one aggregate group's output series (raw groups stream
-// through scanGroup instead).
+// through scanGroup instead): window/aggregate, fill, transform and project in
+// aggregateRows (call.go), then order and OFFSET/LIMIT.
 func (r *selectRun) executeGroup(g *group) (*ResultSeries, error) {
 	p := r.plan
-	// One snapshot per group: its cursors (one per series and field, opened one at a
-	// time by this worker) share a Pebble iterator instead of creating one each.
-	if !allMem(g) {
-		snap, err := r.e.store.Snapshot()
-		if err != nil {
-			return nil, err
-		}
-		defer snap.Close()
-		for _, s := range g.series {
-			s.snap = snap
-		}
-		defer func() {
-			for _, s := range g.series {
-				s.snap = nil
-			}
-		}()
+	release, err := r.openSnapshot(g)
+	if err != nil {
+		return nil, err
 	}
+	defer release()
 	rs := &ResultSeries{Name: g.measurement, Tags: g.tags, Columns: r.columnsOf()}
 	mem := memOf(r.ctx)
 	defer func() { mem.release(g.held); g.held = 0 }()
@@ -173,16 +191,6 @@ func (r *selectRun) executeGroup(g *group) (*ResultSeries, error) {
 			rows[i], rows[j] = rows[j], rows[i]
 		}
 	}
-	if off := p.stmt.Offset; off > 0 {
-		if off >= len(rows) {
-			rows = nil
-		} else {
-			rows = rows[off:]
-		}
-	}
-	if lim := p.stmt.Limit; lim > 0 && len(rows) > lim {
-		rows = rows[:lim]
-	}
-	rs.Rows = rows
+	rs.Rows = limitRows(rows, p.stmt.Offset, p.stmt.Limit)
 	return rs, nil
 }

@@ -49,3 +49,16 @@ func (r *selectRun) extendForTransforms() {
 	r.keepFrom = &first
 	p.tr.Min = ext
 }
+
+// dropLead drops the rows of the windows extendForTransforms added before the
+// statement's range: they were read only as the transformations' predecessors.
+func (r *selectRun) dropLead(rows []Row) []Row {
+	if r.keepFrom == nil {
+		return rows
+	}
+	i := 0
+	for i < len(rows) && rows[i].Time < *r.keepFrom {
+		i++
+	}
+	return rows[i:]
+}

@@ -7,6 +7,7 @@ package query
 
 import (
 	"math"
+	"sort"
 	"time"
 
 	"github.com/strata-db/strata/query/influxql"
@@ -79,4 +80,44 @@ func (r *selectRun) limitImplicitStart() {
 	}
 	p.tr.Min = start
 	r.implicitStart = true
+}
+
+// windowStarts lists the windows a group prints, in time order: those with a
+// result, or with fill other than none every window of the range.
+func (r *selectRun) windowStarts(windows map[int64]bool) ([]int64, error) {
+	p := r.plan
+	var starts []int64
+	if p.interval > 0 && p.fill != influxql.NoFill {
+		first, last := int64(math.MaxInt64), int64(math.MinInt64)
+		for ws := range windows {
+			first = min(first, ws)
+			last = max(last, ws)
+		}
+		if p.tr.HasMin() && !r.implicitStart {
+			first = r.windowOf(p.tr.Min)
+		}
+		end := p.tr.Max
+		if !p.tr.HasMax() {
+			end = r.now.UnixNano()
+		}
+		last = max(last, r.windowOf(end))
+		n := int64(0)
+		for ws := first; ws <= last; ws = r.nextWindow(ws) {
+			if n&(checkEvery-1) == 0 {
+				if err := stopErr(r.ctx); err != nil {
+					return nil, err
+				}
+			}
+			if n++; n > r.e.limits.MaxBuckets {
+				return nil, errorf("max-select-buckets limit exceeded: (%d/%d)", n, r.e.limits.MaxBuckets)
+			}
+			starts = append(starts, ws)
+		}
+		return starts, nil
+	}
+	for ws := range windows {
+		starts = append(starts, ws)
+	}
+	sort.Slice(starts, func(i, j int) bool { return starts[i] < starts[j] })
+	return starts, nil
 }
