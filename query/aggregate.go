@@ -10,7 +10,7 @@ import (
 
 	"github.com/strata-db/strata/query/funcs"
 	"github.com/strata-db/strata/query/partial"
-	"github.com/strata-db/strata/storage/block"
+	"github.com/strata-db/strata/storage"
 )
 
 // The partial-state path (pathHeaders, pathPartial): each window of a group
@@ -111,7 +111,7 @@ func (w *windowStates) addStats(ws int64, s funcs.Stats) (bool, error) {
 }
 
 // add folds rows [i, j) of a column into window ws's state.
-func (w *windowStates) add(ws int64, col *block.Column, i, j int) error {
+func (w *windowStates) add(ws int64, col *storage.Column, i, j int) error {
 	e, _, err := w.get(ws, funcs.Type(col.Type))
 	if err != nil {
 		return err
@@ -123,19 +123,19 @@ func (w *windowStates) add(ws int64, col *block.Column, i, j int) error {
 	}
 	ts := col.Times[i:j]
 	switch col.Type {
-	case block.Float:
+	case storage.Float:
 		return e.st.AddFloats(ts, col.Floats[i:j])
-	case block.Integer:
+	case storage.Integer:
 		return e.st.AddInts(ts, col.Ints[i:j])
-	case block.Unsigned:
+	case storage.Unsigned:
 		return e.st.AddUints(ts, col.Uints[i:j])
-	case block.String:
+	case storage.String:
 		vs := make([]string, j-i)
 		for k, b := range col.Strings[i:j] {
 			vs[k] = string(b)
 		}
 		return e.st.AddStrings(ts, vs)
-	case block.Boolean:
+	case storage.Boolean:
 		return e.st.AddBools(ts, col.Bools[i:j])
 	}
 	return errMixedTypes
@@ -237,7 +237,7 @@ func (r *selectRun) accumulateSeries(s *seriesRef, c *callPlan, w *windowStates,
 		return err
 	}
 	defer cur.Close()
-	var desc []*block.Column
+	var desc []*storage.Column
 	cc := r.e.canceller(r.ctx)
 	for cur.Next() {
 		if err := stopErr(r.ctx); err != nil {
@@ -283,7 +283,7 @@ func (r *selectRun) accumulateSeries(s *seriesRef, c *callPlan, w *windowStates,
 
 // feed folds a column into the states of its windows; its times run in one
 // direction (ascending, or descending for ORDER BY DESC).
-func (r *selectRun) feed(col *block.Column, w *windowStates) error {
+func (r *selectRun) feed(col *storage.Column, w *windowStates) error {
 	n := col.Len()
 	for i := 0; i < n; {
 		ws := r.windowOf(col.Times[i])

@@ -6,18 +6,18 @@ package query
 
 import (
 	"github.com/strata-db/strata/query/funcs"
-	"github.com/strata-db/strata/storage/block"
+	"github.com/strata-db/strata/storage"
 )
 
 // lastOfHeader returns a block's newest value from its header (numeric types).
-func lastOfHeader(h *block.Header) (*block.Column, bool) {
-	c := &block.Column{Type: h.Type, Times: []int64{h.MaxTime}}
+func lastOfHeader(h *storage.BlockStats) (*storage.Column, bool) {
+	c := &storage.Column{Type: h.Type, Times: []int64{h.MaxTime}}
 	switch h.Type {
-	case block.Float:
+	case storage.Float:
 		c.Floats = []float64{h.FLast}
-	case block.Integer:
+	case storage.Integer:
 		c.Ints = []int64{h.ILast}
-	case block.Unsigned:
+	case storage.Unsigned:
 		c.Uints = []uint64{h.ULast}
 	default:
 		return nil, false
@@ -26,17 +26,17 @@ func lastOfHeader(h *block.Header) (*block.Column, bool) {
 }
 
 // cell boxes row i of a column.
-func cell(c *block.Column, i int) any {
+func cell(c *storage.Column, i int) any {
 	switch c.Type {
-	case block.Float:
+	case storage.Float:
 		return c.Floats[i]
-	case block.Integer:
+	case storage.Integer:
 		return c.Ints[i]
-	case block.Unsigned:
+	case storage.Unsigned:
 		return c.Uints[i]
-	case block.String:
+	case storage.String:
 		return string(c.Strings[i])
-	case block.Boolean:
+	case storage.Boolean:
 		return c.Bools[i]
 	}
 	return nil
@@ -48,19 +48,19 @@ func reversePoints(p []funcs.Point) {
 	}
 }
 
-func appendPoints(out []funcs.Point, c *block.Column) []funcs.Point {
+func appendPoints(out []funcs.Point, c *storage.Column) []funcs.Point {
 	for i, t := range c.Times {
 		var v any
 		switch c.Type {
-		case block.Float:
+		case storage.Float:
 			v = c.Floats[i]
-		case block.Integer:
+		case storage.Integer:
 			v = c.Ints[i]
-		case block.Unsigned:
+		case storage.Unsigned:
 			v = c.Uints[i]
-		case block.String:
+		case storage.String:
 			v = string(c.Strings[i])
-		case block.Boolean:
+		case storage.Boolean:
 			v = c.Bools[i]
 		}
 		out = append(out, funcs.Point{Time: t, Value: v})
@@ -70,8 +70,8 @@ func appendPoints(out []funcs.Point, c *block.Column) []funcs.Point {
 
 // memTimesColumn is a column of a subquery series' row times within the range
 // (values unused), in time order: a fieldStream walks it backwards when desc.
-func (r *selectRun) memTimesColumn(s *seriesRef) *block.Column {
-	c := &block.Column{Type: block.Boolean}
+func (r *selectRun) memTimesColumn(s *seriesRef) *storage.Column {
+	c := &storage.Column{Type: storage.Boolean}
 	for _, t := range s.memTimes {
 		if t >= r.plan.tr.Min && t <= r.plan.tr.Max && (len(c.Times) == 0 || t != c.Times[len(c.Times)-1]) {
 			c.Times = append(c.Times, t)
@@ -84,14 +84,14 @@ func (r *selectRun) memTimesColumn(s *seriesRef) *block.Column {
 // pointsColumn turns in-memory points (a subquery's column) into a typed column of
 // the first point's type. A subquery column mixing types keeps only the values of
 // that type.
-func pointsColumn(pts []funcs.Point) *block.Column {
-	c := &block.Column{}
+func pointsColumn(pts []funcs.Point) *storage.Column {
+	c := &storage.Column{}
 	if len(pts) == 0 {
 		return c
 	}
-	c.Type = block.Type(funcs.TypeOf(pts[0].Value))
+	c.Type = storage.FieldType(funcs.TypeOf(pts[0].Value))
 	for _, p := range pts {
-		if block.Type(funcs.TypeOf(p.Value)) != c.Type {
+		if storage.FieldType(funcs.TypeOf(p.Value)) != c.Type {
 			continue // a subquery column mixing types: keep the first type's values
 		}
 		c.Times = append(c.Times, p.Time)
@@ -111,27 +111,27 @@ func pointsColumn(pts []funcs.Point) *block.Column {
 	return c
 }
 
-func reversedColumn(c *block.Column) *block.Column {
-	out := &block.Column{Type: c.Type}
+func reversedColumn(c *storage.Column) *storage.Column {
+	out := &storage.Column{Type: c.Type}
 	for i := c.Len() - 1; i >= 0; i-- {
 		out.Times = append(out.Times, c.Times[i])
 		switch c.Type {
-		case block.Float:
+		case storage.Float:
 			out.Floats = append(out.Floats, c.Floats[i])
-		case block.Integer:
+		case storage.Integer:
 			out.Ints = append(out.Ints, c.Ints[i])
-		case block.Unsigned:
+		case storage.Unsigned:
 			out.Uints = append(out.Uints, c.Uints[i])
-		case block.String:
+		case storage.String:
 			out.Strings = append(out.Strings, c.Strings[i])
-		case block.Boolean:
+		case storage.Boolean:
 			out.Bools = append(out.Bools, c.Bools[i])
 		}
 	}
 	return out
 }
 
-func statsOf(h *block.Header) funcs.Stats {
+func statsOf(h *storage.BlockStats) funcs.Stats {
 	return funcs.Stats{
 		Type: uint8(h.Type), Count: h.Count, MinTime: h.MinTime, MaxTime: h.MaxTime,
 		FMin: h.FMin, FMax: h.FMax, FSum: h.FSum, FFirst: h.FFirst, FLast: h.FLast,

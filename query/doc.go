@@ -14,7 +14,7 @@
 //	source.go       FROM: stored measurements, subqueries
 //	series.go       tag predicate, GROUP BY tags (output series and their order)
 //	scan.go         reading a field of a series through storage's cursors
-//	column.go       column and block-header helpers
+//	column.go       helpers over storage.Column and storage.BlockStats
 //	fieldstream.go  one field's points streamed a block at a time (raw path)
 //	filter.go       rows joined across fields, the WHERE field condition
 //	merge.go        a raw group's series merged by time, OFFSET/LIMIT, projected

@@ -6,7 +6,6 @@ package query
 
 import (
 	"github.com/strata-db/strata/storage"
-	"github.com/strata-db/strata/storage/block"
 )
 
 // fieldStream yields the points of one field of one series in scan order
@@ -14,7 +13,7 @@ import (
 type fieldStream struct {
 	r    *selectRun
 	cur  *storage.Cursor // nil for an in-memory (subquery) series
-	col  *block.Column   // the chunk in hand: valid until the next refill
+	col  *storage.Column // the chunk in hand: valid until the next refill
 	i    int             // position in col, in scan order
 	n    int             // points handed out
 	max  int             // stop after this many points (0: no limit)

@@ -12,7 +12,6 @@ import (
 	"github.com/strata-db/strata/query/funcs"
 	"github.com/strata-db/strata/query/influxql"
 	"github.com/strata-db/strata/storage"
-	"github.com/strata-db/strata/storage/block"
 )
 
 // measurementInfo caches what every series of one stored measurement shares: its
@@ -87,7 +86,7 @@ func (r *selectRun) readField(s *seriesRef, field string, max int, desc bool) ([
 // readColumn reads one field of a stored series within the plan's range as a typed
 // column, newest first if desc, at most max values when max > 0. Nil if the
 // series' measurement lacks the field.
-func (r *selectRun) readColumn(s *seriesRef, field string, max int, desc bool) (*block.Column, error) {
+func (r *selectRun) readColumn(s *seriesRef, field string, max int, desc bool) (*storage.Column, error) {
 	fid, ok := r.fieldID(s, field)
 	if !ok {
 		return nil, nil
@@ -100,7 +99,7 @@ func (r *selectRun) readColumn(s *seriesRef, field string, max int, desc bool) (
 	if desc {
 		cur.Descending()
 	}
-	var out *block.Column
+	var out *storage.Column
 	cc := r.e.canceller(r.ctx)
 	for cur.Next() {
 		if desc && max == 1 {
@@ -122,7 +121,7 @@ func (r *selectRun) readColumn(s *seriesRef, field string, max int, desc bool) (
 			return nil, err
 		}
 		if out == nil {
-			out = &block.Column{Type: col.Type}
+			out = &storage.Column{Type: col.Type}
 		}
 		if desc {
 			n := out.Len()
