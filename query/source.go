@@ -23,95 +23,117 @@ func (e *Executor) resolveSources(ctx context.Context, stmt *influxql.SelectStat
 	for _, s := range stmt.Sources {
 		switch x := s.(type) {
 		case *influxql.SubQuery:
-			sub, err := withOuterTimeRange(x.Statement, stmt, opts)
-			if err != nil {
-				return nil, err
-			}
-			// The inner rows arrive as a stream (in batches when raw) and become
-			// in-memory points piece by piece, never held twice.
-			var last *seriesRef
-			first := len(src.series)
-			innerPlan, err := e.streamSelect(ctx, sub, opts, stats, func(rs *ResultSeries) error {
-				key := seriesKey(rs.Name, rs.Tags)
-				if last == nil || last.key != key {
-					last = &seriesRef{measurement: rs.Name, tags: rs.Tags, key: key, mem: map[string][]funcs.Point{}}
-					for k := range rs.Tags {
-						src.schema.tags[k] = true
-					}
-					src.series = append(src.series, last)
-				}
-				for _, row := range rs.Rows {
-					last.memTimes = append(last.memTimes, row.Time)
-				}
-				cc := e.canceller(ctx)
-				for ci, col := range rs.Columns {
-					if ci == 0 {
-						continue // time
-					}
-					pts := last.mem[col]
-					for _, row := range rs.Rows {
-						if err := cc.tick(); err != nil {
-							return err
-						}
-						v := row.Values[ci-1]
-						if v == nil {
-							continue
-						}
-						pts = append(pts, funcs.Point{Time: row.Time, Value: v})
-						if _, ok := src.schema.fields[col]; !ok {
-							src.schema.fields[col] = storage.FieldType(funcs.TypeOf(v))
-						}
-					}
-					if err := memOf(ctx).hold(int64(len(pts)-len(last.mem[col])) * pointBytes); err != nil {
-						return err // held until the statement ends
-					}
-					last.mem[col] = pts
-				}
-				return nil
-			})
+			innerPlan, err := e.subquerySource(ctx, x, stmt, opts, stats, src)
 			if err != nil {
 				return nil, err
 			}
 			src.subqueries = append(src.subqueries, innerPlan)
-			for _, ref := range src.series[first:] {
-				slices.Sort(ref.memTimes) // the inner query may be ORDER BY time DESC
-			}
 		case *influxql.Measurement:
-			b, _, err := e.resolveBucket(x.Database, x.RetentionPolicy, opts)
-			if err != nil {
+			if err := e.measurementSource(x, opts, src); err != nil {
 				return nil, err
-			}
-			ms, err := e.store.Measurements(b)
-			if err != nil {
-				return nil, err
-			}
-			for _, m := range ms {
-				if x.Regex != nil && !x.Regex.Val.MatchString(m) || x.Regex == nil && x.Name != m {
-					continue
-				}
-				fields, err := e.store.Fields(b, m)
-				if err != nil {
-					return nil, err
-				}
-				for _, f := range fields {
-					if _, ok := src.schema.fields[f.Name]; !ok {
-						src.schema.fields[f.Name] = f.Type
-					}
-				}
-				keys, err := e.store.TagKeys(b, m)
-				if err != nil {
-					return nil, err
-				}
-				for _, k := range keys {
-					src.schema.tags[k] = true
-				}
-				// A placeholder: the series of this measurement are looked up once the
-				// plan knows the tag predicate.
-				src.series = append(src.series, &seriesRef{bucket: b, measurement: m})
 			}
 		}
 	}
 	return src, nil
+}
+
+// measurementSource adds the stored measurements x names (a name or a regex)
+// to src: their fields and tag keys to the schema, and a placeholder series per
+// measurement, expanded by filterSeries once the plan knows the tag predicate.
+func (e *Executor) measurementSource(x *influxql.Measurement, opts ExecOptions, src *source) error {
+	b, _, err := e.resolveBucket(x.Database, x.RetentionPolicy, opts)
+	if err != nil {
+		return err
+	}
+	ms, err := e.store.Measurements(b)
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if x.Regex != nil && !x.Regex.Val.MatchString(m) || x.Regex == nil && x.Name != m {
+			continue
+		}
+		fields, err := e.store.Fields(b, m)
+		if err != nil {
+			return err
+		}
+		for _, f := range fields {
+			if _, ok := src.schema.fields[f.Name]; !ok {
+				src.schema.fields[f.Name] = f.Type
+			}
+		}
+		keys, err := e.store.TagKeys(b, m)
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			src.schema.tags[k] = true
+		}
+		// A placeholder: the series of this measurement are looked up once the
+		// plan knows the tag predicate.
+		src.series = append(src.series, &seriesRef{bucket: b, measurement: m})
+	}
+	return nil
+}
+
+// subquerySource runs a FROM subquery, restricted to the outer statement's
+// time range, and adds its result series to src as in-memory series (points
+// per column and the row times), their tags and fields to src's schema. It
+// returns the inner plan, which EXPLAIN prints.
+func (e *Executor) subquerySource(ctx context.Context, x *influxql.SubQuery, stmt *influxql.SelectStatement, opts ExecOptions, stats *execStats, src *source) (*selectPlan, error) {
+	sub, err := withOuterTimeRange(x.Statement, stmt, opts)
+	if err != nil {
+		return nil, err
+	}
+	// The inner rows arrive as a stream (in batches when raw) and become
+	// in-memory points piece by piece, never held twice.
+	var last *seriesRef
+	first := len(src.series)
+	innerPlan, err := e.streamSelect(ctx, sub, opts, stats, func(rs *ResultSeries) error {
+		key := seriesKey(rs.Name, rs.Tags)
+		if last == nil || last.key != key {
+			last = &seriesRef{measurement: rs.Name, tags: rs.Tags, key: key, mem: map[string][]funcs.Point{}}
+			for k := range rs.Tags {
+				src.schema.tags[k] = true
+			}
+			src.series = append(src.series, last)
+		}
+		for _, row := range rs.Rows {
+			last.memTimes = append(last.memTimes, row.Time)
+		}
+		cc := e.canceller(ctx)
+		for ci, col := range rs.Columns {
+			if ci == 0 {
+				continue // time
+			}
+			pts := last.mem[col]
+			for _, row := range rs.Rows {
+				if err := cc.tick(); err != nil {
+					return err
+				}
+				v := row.Values[ci-1]
+				if v == nil {
+					continue
+				}
+				pts = append(pts, funcs.Point{Time: row.Time, Value: v})
+				if _, ok := src.schema.fields[col]; !ok {
+					src.schema.fields[col] = storage.FieldType(funcs.TypeOf(v))
+				}
+			}
+			if err := memOf(ctx).hold(int64(len(pts)-len(last.mem[col])) * pointBytes); err != nil {
+				return err // held until the statement ends
+			}
+			last.mem[col] = pts
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, ref := range src.series[first:] {
+		slices.Sort(ref.memTimes) // the inner query may be ORDER BY time DESC
+	}
+	return innerPlan, nil
 }
 
 // withOuterTimeRange returns the subquery inner restricted to the outer
