@@ -174,11 +174,11 @@ func (r *selectRun) scanGroup(g *group, emit func([]Row) error) error {
 	if err := stopErr(r.ctx); err != nil {
 		return err // stopped: the groups left need not open their cursors
 	}
-	release, err := r.openSnapshot(g)
+	snap, err := r.openSnapshot(g)
 	if err != nil {
 		return err
 	}
-	defer release()
+	defer closeSnapshot(g, snap)
 	gs, err := r.newGroupStream(g)
 	if err != nil {
 		return err

@@ -174,11 +174,11 @@ func (e *Executor) startPlan(ctx context.Context, plan *selectPlan, opts ExecOpt
 // aggregateRows (call.go), then order and OFFSET/LIMIT.
 func (r *selectRun) executeGroup(g *group) (*ResultSeries, error) {
 	p := r.plan
-	release, err := r.openSnapshot(g)
+	snap, err := r.openSnapshot(g)
 	if err != nil {
 		return nil, err
 	}
-	defer release()
+	defer closeSnapshot(g, snap)
 	rs := &ResultSeries{Name: g.measurement, Tags: g.tags, Columns: r.columnsOf()}
 	mem := memOf(r.ctx)
 	defer func() { mem.release(g.held); g.held = 0 }()
