@@ -31,11 +31,13 @@ import (
 //	call.go        aggregateRows, computeCall: each call for every window, by its path:
 //	aggregate.go     partial states fed by columns and block headers (scan.go, column.go)
 //	call.go          windowCall: the window function over collected points (filter.go rows)
-//	transform.go     a transformation over raw values
+//	call.go          a transformation over raw values: the group's points as one window
 //	window.go      windowStarts: the windows to print
-//	fill.go        assembleCall: points timed, empty windows filled
-//	transform.go   the transformation over the filled points; lead windows dropped
+//	fill.go        assembleCall: points timed, empty windows filled, then the call's
+//	                 transformation (its query/funcs entry) if any
 //	project.go     mergeCallRows, buildRow: calls joined on time, select list evaluated
+//	transform.go   dropLead: the windows read before the range for a transformation dropped
+//	(DESC)         executeGroup reverses the rows
 //	limit.go       limitRows: OFFSET/LIMIT
 //
 // executeSelect and streamSelect below are the driver.
