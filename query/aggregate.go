@@ -1,11 +1,16 @@
+// Operator: window/aggregate, the partial-state path. It pulls a group's
+// columns and block headers from the scan (scan.go, column.go), folds them into
+// one partial state per window and hands the windows' results to fill.go
+// through call.go.
 package query
 
 import (
 	"errors"
+	"sort"
 
 	"github.com/strata-db/strata/query/funcs"
 	"github.com/strata-db/strata/query/partial"
-	"github.com/strata-db/strata/storage/block"
+	"github.com/strata-db/strata/storage"
 )
 
 // The partial-state path (pathHeaders, pathPartial): each window of a group
@@ -13,7 +18,7 @@ import (
 // lies in one window, the block's header statistics. The arithmetic is
 // query/partial's, which its property tests prove equal to query/funcs'.
 //
-// Groups run in parallel (executeGroups); the series of one group run on one
+// Groups run in parallel (streamGroups); the series of one group run on one
 // core. Splitting a group's series across idle cores, each worker with
 // states of its own merged at the end (mean and float sum in contiguous
 // shares merged in series order, to keep InfluxDB's bits), was built and
@@ -106,7 +111,7 @@ func (w *windowStates) addStats(ws int64, s funcs.Stats) (bool, error) {
 }
 
 // add folds rows [i, j) of a column into window ws's state.
-func (w *windowStates) add(ws int64, col *block.Column, i, j int) error {
+func (w *windowStates) add(ws int64, col *storage.Column, i, j int) error {
 	e, _, err := w.get(ws, funcs.Type(col.Type))
 	if err != nil {
 		return err
@@ -118,19 +123,19 @@ func (w *windowStates) add(ws int64, col *block.Column, i, j int) error {
 	}
 	ts := col.Times[i:j]
 	switch col.Type {
-	case block.Float:
+	case storage.Float:
 		return e.st.AddFloats(ts, col.Floats[i:j])
-	case block.Integer:
+	case storage.Integer:
 		return e.st.AddInts(ts, col.Ints[i:j])
-	case block.Unsigned:
+	case storage.Unsigned:
 		return e.st.AddUints(ts, col.Uints[i:j])
-	case block.String:
+	case storage.String:
 		vs := make([]string, j-i)
 		for k, b := range col.Strings[i:j] {
 			vs[k] = string(b)
 		}
 		return e.st.AddStrings(ts, vs)
-	case block.Boolean:
+	case storage.Boolean:
 		return e.st.AddBools(ts, col.Bools[i:j])
 	}
 	return errMixedTypes
@@ -197,4 +202,110 @@ func (r *selectRun) partialStates(g *group, c *callPlan) (*windowStates, error) 
 		w.endSeries()
 	}
 	return w, nil
+}
+
+// accumulate is the hot path: partial states per window (aggregate.go), fed
+// block by block, answering from block headers when a block lies in one window.
+func (r *selectRun) accumulate(g *group, c *callPlan) (*callResult, error) {
+	if c.name == "integral" && len(g.series) > 1 {
+		// InfluxDB integrates the group's time-merged points; per-series
+		// integral partials overlap in time and do not merge.
+		return r.windowCall(g, c, nil)
+	}
+	w, mixed, err := r.groupStates(g, c)
+	if err != nil {
+		return nil, err
+	}
+	if mixed {
+		// Series storing the field in different types: the window function
+		// reports them as InfluxDB does.
+		return r.windowCall(g, c, nil)
+	}
+	return w.result(), nil
+}
+
+// accumulateSeries folds one series' values of c's field into the window
+// states.
+func (r *selectRun) accumulateSeries(s *seriesRef, c *callPlan, w *windowStates, points *int64) error {
+	p := r.plan
+	fid, ok := r.fieldID(s, c.field)
+	if !ok {
+		return nil
+	}
+	cur, err := r.cursor(s, fid)
+	if err != nil {
+		return err
+	}
+	defer cur.Close()
+	var desc []*storage.Column
+	cc := r.e.canceller(r.ctx)
+	for cur.Next() {
+		if err := stopErr(r.ctx); err != nil {
+			return err
+		}
+		if h := cur.Stats(); h != nil && c.path == pathHeaders && (p.interval <= 0 || r.windowOf(h.MinTime) == r.windowOf(h.MaxTime)) {
+			ok, err := w.addStats(r.windowOf(h.MinTime), statsOf(h))
+			if err != nil {
+				return err
+			}
+			if ok {
+				r.stats.blocksStats.Add(1)
+				*points += int64(h.Count)
+				continue
+			}
+		}
+		col, err := cur.Column()
+		if err != nil {
+			return err
+		}
+		*points += int64(col.Len())
+		if err := cc.add(col.Len()); err != nil {
+			return err
+		}
+		if !p.ascending {
+			// ORDER BY time DESC: InfluxDB folds the points newest first, and float
+			// sums depend on the order; feed them reversed, last chunk first.
+			desc = append(desc, reversedColumn(col))
+			continue
+		}
+		if err := r.feed(col, w); err != nil {
+			return err
+		}
+	}
+	for i := len(desc) - 1; i >= 0; i-- {
+		if err := r.feed(desc[i], w); err != nil {
+			return err
+		}
+	}
+	r.stats.blocksDecoded.Add(int64(cur.BlocksDecoded()))
+	return cur.Err()
+}
+
+// feed folds a column into the states of its windows; its times run in one
+// direction (ascending, or descending for ORDER BY DESC).
+func (r *selectRun) feed(col *storage.Column, w *windowStates) error {
+	n := col.Len()
+	for i := 0; i < n; {
+		ws := r.windowOf(col.Times[i])
+		j := n
+		if r.plan.interval > 0 {
+			j = i + 1
+			if r.plan.ascending {
+				end := r.nextWindow(ws)
+				j = i + sort.Search(n-i, func(k int) bool { return col.Times[i+k] >= end })
+			} else {
+				for j < n && col.Times[j] >= ws {
+					j++
+				}
+			}
+			if j <= i {
+				j = i + 1
+			}
+		}
+		if err := w.add(ws, col, i, j); err != nil {
+			return err
+		}
+		i = j
+	}
+	return nil
 }

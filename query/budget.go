@@ -152,3 +152,13 @@ func rowsSize(rows []Row) int64 {
 	}
 	return n
 }
+
+// holdGroup accounts n bytes of a group's working data (window inputs,
+// accumulators, per-call points) until the group is done.
+func (r *selectRun) holdGroup(g *group, n int64) error {
+	if err := memOf(r.ctx).hold(n); err != nil {
+		return err
+	}
+	g.held += n
+	return nil
+}

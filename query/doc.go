@@ -7,9 +7,28 @@
 // resolved, each call's registry entry, output type and execution path chosen
 // (partial states of query/partial with or without block headers, window
 // function, transformation; aggregate.go runs the partial states), windows,
-// fill, order, limits and SLIMIT/SOFFSET. select.go and stream.go run that
-// plan and read each call's path from it; EXPLAIN prints it as a tree
-// (plan_format.go) and EXPLAIN ANALYZE runs the same plan with counters.
+// fill, order, limits and SLIMIT/SOFFSET. The executor runs that plan as a
+// pipeline of operators, one file each; select.go lists them in the order they
+// run and holds the driver. Where to add things:
+//
+//	source.go       FROM: stored measurements, subqueries
+//	series.go       tag predicate, GROUP BY tags (output series and their order)
+//	scan.go         reading a field of a series through storage's cursors
+//	column.go       helpers over storage.Column and storage.BlockStats
+//	fieldstream.go  one field's points streamed a block at a time (raw path)
+//	filter.go       rows joined across fields, the WHERE field condition
+//	merge.go        a raw group's series merged by time, OFFSET/LIMIT, projected
+//	call.go         an aggregate group: each call by its path (aggregateRows)
+//	aggregate.go    the partial-state path: states fed by columns and headers
+//	window.go       GROUP BY time windows, the windows a group prints
+//	fill.go         fill(): null, number, previous, linear
+//	transform.go    derivative and friends, the lead windows they need
+//	project.go      calls joined on time, the select list (math, aux, top tags)
+//	limit.go        SLIMIT/SOFFSET, and OFFSET/LIMIT of aggregate series
+//	stream.go       groups in parallel, output in order and in batches
+//
+// EXPLAIN prints the plan as a tree (plan_format.go) and EXPLAIN ANALYZE runs
+// the same plan with counters.
 // Golden plans of representative statements are in testdata/plans
 // (go test -run TestPlanGolden -update).
 //

@@ -263,21 +263,6 @@ func (p *selectPlan) choosePaths() error {
 	return nil
 }
 
-// limitSeries applies SLIMIT and SOFFSET: they choose among the output series
-// before any is computed.
-func (p *selectPlan) limitSeries(groups []*group) []*group {
-	if off := p.stmt.SOffset; off > 0 {
-		if off >= len(groups) {
-			return nil
-		}
-		groups = groups[off:]
-	}
-	if lim := p.stmt.SLimit; lim > 0 && len(groups) > lim {
-		groups = groups[:lim]
-	}
-	return groups
-}
-
 // addField adds the output columns of one select-list field.
 func (p *selectPlan) addField(f *influxql.Field, sch *schema) error {
 	switch x := f.Expr.(type) {

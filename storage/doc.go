@@ -12,7 +12,9 @@
 //
 // Reads go through SeriesIDs (tag predicates resolved on roaring bitmaps) and
 // NewCursor, which streams one series' field in time order, merging head and blocks
-// with last-write-wins on equal timestamps.
+// with last-write-wins on equal timestamps. A cursor's chunks are storage.Column,
+// with storage.BlockStats for a chunk that is one stored block (chunk.go): readers
+// never import storage/block.
 //
 // Imports flow one way: storage uses wal and storage/block; it never imports ingest,
 // query or cmd.

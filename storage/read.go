@@ -337,7 +337,7 @@ func (c *Cursor) Next() bool {
 // Stats returns the header of the current chunk when the chunk is exactly one stored
 // block lying wholly inside the cursor's time range, so its count, sum, min, max,
 // first and last are the chunk's; otherwise nil.
-func (c *Cursor) Stats() *block.Header {
+func (c *Cursor) Stats() *BlockStats {
 	if len(c.cur) != 1 || c.cur[0].key == nil {
 		return nil
 	}
@@ -350,7 +350,7 @@ func (c *Cursor) Stats() *block.Header {
 
 // Column returns the current chunk's values within the range, decoding as needed. The
 // column is valid until the next call to Next or Close.
-func (c *Cursor) Column() (*block.Column, error) {
+func (c *Cursor) Column() (*Column, error) {
 	if c.out != nil {
 		return c.out, nil
 	}

@@ -1,0 +1,211 @@
+// Operator: window/aggregate, per call. aggregateRows drives an aggregate
+// group: each call computed for every window (computeCall chooses the path the
+// plan gave it: partial states in aggregate.go, the window function here, or a
+// transformation over raw values), the windows to print chosen (window.go),
+// each call's points filled and transformed (fill.go, transform.go), then
+// joined into rows (project.go). It pulls points and rows from scan.go and
+// filter.go.
+package query
+
+import (
+	"sort"
+
+	"github.com/strata-db/strata/query/funcs"
+	"github.com/strata-db/strata/query/influxql"
+)
+
+// callResult is one call's output for one group: points in time order.
+type callResult struct {
+	byWindow map[int64][]funcs.Point
+}
+
+func (r *selectRun) aggregateRows(g *group) ([]Row, error) {
+	p := r.plan
+	for range g.series {
+		r.stats.series.Add(1)
+	}
+	// Aux references: VarRefs outside calls, filled from the selected point.
+	auxNames := auxRefs(p.exprs)
+	results := make([]*callResult, len(p.calls))
+	windows := map[int64]bool{}
+	for ci, c := range p.calls {
+		res, err := r.computeCall(g, c, auxNames)
+		if err != nil {
+			return nil, err
+		}
+		results[ci] = res
+		for ws := range res.byWindow {
+			windows[ws] = true
+		}
+	}
+	if len(windows) == 0 {
+		return nil, nil
+	}
+	starts, err := r.windowStarts(windows)
+	if err != nil {
+		return nil, err
+	}
+
+	if err := r.holdGroup(g, int64(len(starts))*startBytes); err != nil {
+		return nil, err
+	}
+	// One series of points per call, fill applied, then transformations.
+	perCall := make([][]funcs.Point, len(p.calls))
+	for ci, c := range p.calls {
+		pts, err := r.assembleCall(c, results[ci], starts, len(p.calls))
+		if err != nil {
+			return nil, err
+		}
+		if err := r.holdGroup(g, int64(len(pts))*pointBytes); err != nil {
+			return nil, err
+		}
+		perCall[ci] = pts
+	}
+	rows := r.dropLead(r.mergeCallRows(perCall, auxNames))
+	return rows, stopErr(r.ctx) // mergeCallRows looks at the context too
+}
+
+// computeCall computes one call for every window of a group.
+func (r *selectRun) computeCall(g *group, c *callPlan, aux []string) (*callResult, error) {
+	res := &callResult{byWindow: map[int64][]funcs.Point{}}
+	if c.path == pathRawTransform {
+		// derivative(x) and friends over the raw values: one "window".
+		var pts []funcs.Point
+		for _, s := range g.series {
+			sp, err := r.readField(s, c.field, 0, false)
+			if err != nil {
+				return nil, err
+			}
+			if err := r.holdGroup(g, int64(len(sp))*2*pointBytes); err != nil {
+				return nil, err
+			}
+			pts = append(pts, sp...)
+		}
+		sort.SliceStable(pts, func(i, j int) bool { return pts[i].Time < pts[j].Time })
+		if len(pts) > 0 {
+			res.byWindow[r.rangeStart()] = pts
+		}
+		return res, nil
+	}
+	if c.path == pathHeaders || c.path == pathPartial {
+		return r.accumulate(g, c)
+	}
+	return r.windowCall(g, c, aux)
+}
+
+// windowCall computes a call through its window function: each window's points
+// collected, then the function. It is the path of every call the partial
+// states do not take (and of groups they give up on: mixed field types,
+// integral over several series).
+func (r *selectRun) windowCall(g *group, c *callPlan, aux []string) (*callResult, error) {
+	res := &callResult{byWindow: map[int64][]funcs.Point{}}
+	// Points
+	// of equal time are ordered by descending series key, the order InfluxDB 1.x's
+	// merge yields on the recorded data (order-sensitive float arithmetic, such as
+	// stddev's running mean, then matches bit for bit).
+	inputs := map[int64][]funcs.Point{}
+	for si := len(g.series) - 1; si >= 0; si-- {
+		s := g.series[si]
+		var pts []funcs.Point
+		if len(aux) == 0 && r.plan.fieldCond == nil && (c.name != "top" && c.name != "bottom" || !hasStringArgs(c.args)) {
+			var err error
+			if pts, err = r.readField(s, c.field, 0, false); err != nil {
+				return nil, err
+			}
+		} else {
+			rr := newRowReader(r.rowFields(c, aux, s))
+			rows, err := r.readRows(s, rr, 0, false)
+			if err != nil {
+				return nil, err
+			}
+			if err := r.holdGroup(g, int64(len(rows))*int64(rowBytes+valueBytes*len(rr.fields))); err != nil {
+				return nil, err
+			}
+			for i := range rows {
+				row := &rows[i]
+				v := rr.value(row, c.field)
+				if v == nil {
+					continue
+				}
+				pt := funcs.Point{Time: row.time, Value: v}
+				for _, name := range topTagArgs(c) {
+					pt.Aux = append(pt.Aux, rr.value(row, name))
+				}
+				for _, name := range aux {
+					pt.Aux = append(pt.Aux, rr.value(row, name))
+				}
+				pts = append(pts, pt)
+			}
+		}
+		// The series' points, and their copy by window.
+		if err := r.holdGroup(g, int64(len(pts))*2*pointBytes); err != nil {
+			return nil, err
+		}
+		cc := r.e.canceller(r.ctx)
+		for _, pt := range pts {
+			if err := cc.tick(); err != nil {
+				return nil, err
+			}
+			ws := r.windowOf(pt.Time)
+			inputs[ws] = append(inputs[ws], pt)
+		}
+	}
+	for ws, pts := range inputs {
+		sort.SliceStable(pts, func(i, j int) bool { return pts[i].Time < pts[j].Time })
+		out, err := c.window(pts, ws)
+		if err != nil {
+			return nil, err
+		}
+		if len(out) > 0 {
+			res.byWindow[ws] = out
+		}
+	}
+	return res, nil
+}
+
+func hasStringArgs(args []any) bool {
+	for _, a := range args {
+		if _, ok := a.(string); ok {
+			return true
+		}
+	}
+	return false
+}
+
+func topTagArgs(c *callPlan) []string {
+	if c.name != "top" && c.name != "bottom" {
+		return nil
+	}
+	var out []string
+	for _, a := range c.args {
+		if s, ok := a.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// rowFields lists the fields a row-path call reads.
+func (r *selectRun) rowFields(c *callPlan, aux []string, s *seriesRef) []string {
+	names := []string{c.field}
+	for _, n := range append(topTagArgs(c), aux...) {
+		if !r.isTagOf(s, n) {
+			names = append(names, n)
+		}
+	}
+	if r.plan.fieldCond != nil {
+		influxql.Walk(r.plan.fieldCond, func(n influxql.Node) {
+			if v, ok := n.(*influxql.VarRef); ok && !r.isTagOf(s, v.Val) {
+				names = append(names, v.Val)
+			}
+		})
+	}
+	sort.Strings(names)
+	out := names[:0]
+	for i, n := range names {
+		if i == 0 || names[i-1] != n {
+			out = append(out, n)
+		}
+	}
+	return out
+}

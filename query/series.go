@@ -1,0 +1,150 @@
+// Operator: series selection. It pulls a source's series (source.go), keeps
+// those matching the tag predicate (on the index for stored measurements, by
+// matchTags for subquery series) and groups them into output series by
+// measurement and GROUP BY tags, in output order. SLIMIT/SOFFSET (limit.go) then
+// choose among the groups, which the scan operators (scan.go, fieldstream.go)
+// read.
+package query
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/strata-db/strata/storage"
+)
+
+// filterSeries expands stored measurements into their series matching the tag
+// predicate (on the index) and filters subquery series by it.
+func (r *selectRun) filterSeries(src *source) ([]*seriesRef, error) {
+	var out []*seriesRef
+	for _, s := range src.series {
+		if s.mem != nil {
+			if matchTags(r.plan.tagCond, s.tags) {
+				out = append(out, s)
+			}
+			continue
+		}
+		ids, err := r.e.store.SeriesIDs(s.bucket, s.measurement, r.plan.tagCond)
+		if err != nil {
+			return nil, err
+		}
+		if n := len(out) + int(ids.GetCardinality()); n > r.e.limits.MaxSeries {
+			return nil, errorf("max-select-series limit exceeded: (%d/%d)", n, r.e.limits.MaxSeries)
+		}
+		it := ids.Iterator()
+		cc := r.e.canceller(r.ctx)
+		for it.HasNext() {
+			if err := cc.tick(); err != nil {
+				return nil, err
+			}
+			sid := storage.SeriesID(it.Next())
+			m, tags, ok := r.e.store.Series(sid)
+			if !ok {
+				continue
+			}
+			ref := &seriesRef{bucket: s.bucket, id: sid, measurement: string(m), tags: make(map[string]string, len(tags))}
+			for _, t := range tags {
+				ref.tags[string(t.Key)] = string(t.Value)
+			}
+			ref.key = seriesKey(ref.measurement, ref.tags)
+			out = append(out, ref)
+		}
+	}
+	return out, nil
+}
+
+// matchTags evaluates a tag predicate on a tag set (for in-memory series).
+func matchTags(x *storage.TagExpr, tags map[string]string) bool {
+	if x == nil {
+		return true
+	}
+	switch x.Op {
+	case storage.TagAnd:
+		return matchTags(x.LHS, tags) && matchTags(x.RHS, tags)
+	case storage.TagOr:
+		return matchTags(x.LHS, tags) || matchTags(x.RHS, tags)
+	case storage.TagEq:
+		return tags[x.Key] == x.Value
+	case storage.TagNotEq:
+		return tags[x.Key] != x.Value
+	case storage.TagMatch:
+		return x.Regex.MatchString(tags[x.Key])
+	case storage.TagNotMatch:
+		return !x.Regex.MatchString(tags[x.Key])
+	}
+	return false
+}
+
+func seriesKey(m string, tags map[string]string) string {
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString(m)
+	for _, k := range keys {
+		b.WriteByte(0)
+		b.WriteString(k)
+		b.WriteByte(0)
+		b.WriteString(tags[k])
+	}
+	return b.String()
+}
+
+// groupSeries splits series into output series: by measurement and the values of
+// the GROUP BY tags.
+func (r *selectRun) groupSeries(refs []*seriesRef) []*group {
+	sort.Slice(refs, func(i, j int) bool { return refs[i].key < refs[j].key })
+	// The set of GROUP BY keys is the same for every series of a statement: with
+	// GROUP BY * or a regex, the union of the matching tag keys.
+	var all []string
+	seen := map[string]bool{}
+	for _, s := range refs {
+		for k := range s.tags {
+			if !seen[k] {
+				seen[k] = true
+				all = append(all, k)
+			}
+		}
+	}
+	sort.Strings(all)
+	keys := r.plan.groupTagKeys(all)
+	byKey := map[string]*group{}
+	var out []*group
+	for _, s := range refs {
+		var tags map[string]string
+		if len(keys) > 0 {
+			tags = make(map[string]string, len(keys))
+			for _, k := range keys {
+				tags[k] = s.tags[k]
+			}
+		}
+		k := seriesKey(s.measurement, tags)
+		g := byKey[k]
+		if g == nil {
+			g = &group{measurement: s.measurement, tags: tags, key: k}
+			byKey[k] = g
+			out = append(out, g)
+		}
+		g.series = append(g.series, s)
+	}
+	// Series come in key order; under ORDER BY time DESC, InfluxDB 1.x emits them
+	// in reverse key order too.
+	sort.Slice(out, func(i, j int) bool {
+		if r.plan.ascending {
+			return out[i].key < out[j].key
+		}
+		return out[i].key > out[j].key
+	})
+	return out
+}
+
+func allMem(g *group) bool {
+	for _, s := range g.series {
+		if s.mem == nil {
+			return false
+		}
+	}
+	return true
+}

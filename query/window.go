@@ -1,0 +1,123 @@
+// Windows of the aggregate operators: the GROUP BY time window of a
+// timestamp, the next window, the start of a query without GROUP BY time, the
+// windows to print for a group, and the range a query without lower time bound
+// reads under max-select-buckets. call.go and aggregate.go key their results by
+// these window starts; fill.go walks them.
+package query
+
+import (
+	"math"
+	"sort"
+	"time"
+
+	"github.com/strata-db/strata/query/influxql"
+)
+
+// windowOf returns the start of the GROUP BY time window holding t.
+func (r *selectRun) windowOf(t int64) int64 {
+	p := r.plan
+	if p.interval <= 0 {
+		return r.rangeStart()
+	}
+	iv, off := int64(p.interval), int64(p.offset)
+	if p.loc != nil && p.loc != time.UTC && p.interval%(24*time.Hour) == 0 {
+		// Day-multiple windows start at local midnight in tz(), across DST changes.
+		_, zoff := time.Unix(0, t).In(p.loc).Zone()
+		local := t + int64(zoff)*1e9
+		ws := floorDiv(local-off, iv)*iv + off
+		_, z2 := time.Unix(0, ws-int64(zoff)*1e9).In(p.loc).Zone()
+		start := ws - int64(z2)*1e9
+		if start > t { // the zone changed between the window start and t
+			start = ws - int64(zoff)*1e9
+		}
+		return start
+	}
+	return floorDiv(t-off, iv)*iv + off
+}
+
+// nextWindow returns the start of the window after the one starting at ws.
+func (r *selectRun) nextWindow(ws int64) int64 {
+	p := r.plan
+	if p.loc != nil && p.loc != time.UTC && p.interval%(24*time.Hour) == 0 {
+		return r.windowOf(ws + int64(p.interval) + int64(2*time.Hour))
+	}
+	return ws + int64(p.interval)
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+// rangeStart is the time InfluxDB gives aggregates without GROUP BY time: the
+// range's lower bound, or the epoch when there is none.
+func (r *selectRun) rangeStart() int64 {
+	if r.plan.tr.HasMin() {
+		return r.plan.tr.Min
+	}
+	return 0
+}
+
+// limitImplicitStart gives a GROUP BY time query without a lower time bound
+// the start InfluxDB 1.x gives it under max-select-buckets: the last that many
+// windows up to the range's end are read, not an error for older data.
+func (r *selectRun) limitImplicitStart() {
+	p, n := r.plan, r.e.limits.MaxBuckets
+	if p.interval <= 0 || p.tr.HasMin() || n <= 0 || p.fill == influxql.NoFill {
+		return
+	}
+	end := p.tr.Max
+	if !p.tr.HasMax() {
+		end = r.now.UnixNano()
+	}
+	last := r.windowOf(end)
+	start := last - (n-1)*int64(p.interval)
+	if start > last || (n-1) > math.MaxInt64/int64(p.interval) {
+		return // before the start of time: nothing to cut
+	}
+	p.tr.Min = start
+	r.implicitStart = true
+}
+
+// windowStarts lists the windows a group prints, in time order: those with a
+// result, or with fill other than none every window of the range.
+func (r *selectRun) windowStarts(windows map[int64]bool) ([]int64, error) {
+	p := r.plan
+	var starts []int64
+	if p.interval > 0 && p.fill != influxql.NoFill {
+		first, last := int64(math.MaxInt64), int64(math.MinInt64)
+		for ws := range windows {
+			first = min(first, ws)
+			last = max(last, ws)
+		}
+		if p.tr.HasMin() && !r.implicitStart {
+			first = r.windowOf(p.tr.Min)
+		}
+		end := p.tr.Max
+		if !p.tr.HasMax() {
+			end = r.now.UnixNano()
+		}
+		last = max(last, r.windowOf(end))
+		n := int64(0)
+		for ws := first; ws <= last; ws = r.nextWindow(ws) {
+			if n&(checkEvery-1) == 0 {
+				if err := stopErr(r.ctx); err != nil {
+					return nil, err
+				}
+			}
+			if n++; n > r.e.limits.MaxBuckets {
+				return nil, errorf("max-select-buckets limit exceeded: (%d/%d)", n, r.e.limits.MaxBuckets)
+			}
+			starts = append(starts, ws)
+		}
+		return starts, nil
+	}
+	for ws := range windows {
+		starts = append(starts, ws)
+	}
+	sort.Slice(starts, func(i, j int) bool { return starts[i] < starts[j] })
+	return starts, nil
+}
