@@ -120,7 +120,10 @@ func (h *QueryHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		h.log.Debug("query response not delivered", "err", err)
 	}
-	h.log.Debug("query", "q", q.String(), "duration", time.Since(start)) // String redacts passwords
+	if h.log.Enabled(r.Context(), slog.LevelDebug) {
+		// Printing a query allocates a string per node: only when it is logged.
+		h.log.Debug("query", "q", q.String(), "duration", time.Since(start)) // String redacts passwords
+	}
 }
 
 func (h *QueryHandler) options(r *http.Request) query.ExecOptions {
