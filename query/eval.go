@@ -133,8 +133,8 @@ func arith(op influxql.Token, l, r any) any {
 		}
 		return nil
 	}
-	lf, lok := toFloat(l)
-	rf, rok := toFloat(r)
+	lf, lok := funcs.AsFloat64(l)
+	rf, rok := funcs.AsFloat64(r)
 	if !lok || !rok {
 		return nil
 	}
@@ -254,8 +254,8 @@ func compare(op influxql.Token, l, r any) bool {
 				return cmpResult(op, c)
 			}
 		}
-		lf, lok := toFloat(l)
-		rf, rok := toFloat(r)
+		lf, lok := funcs.AsFloat64(l)
+		rf, rok := funcs.AsFloat64(r)
 		if !lok || !rok {
 			return false
 		}

@@ -104,8 +104,8 @@ func interpolate(pts []funcs.Point) {
 		if l < 0 || h < 0 {
 			continue
 		}
-		lv, lok := toFloat(pts[l].Value)
-		hv, hok := toFloat(pts[h].Value)
+		lv, lok := funcs.AsFloat64(pts[l].Value)
+		hv, hok := funcs.AsFloat64(pts[h].Value)
 		if !lok || !hok {
 			continue
 		}
@@ -135,7 +135,7 @@ func fillNumber(v any, res *callResult) any {
 			break
 		}
 	}
-	f, ok := toFloat(v)
+	f, ok := funcs.AsFloat64(v)
 	if !ok {
 		return v
 	}
@@ -154,16 +154,4 @@ func fillNumber(v any, res *callResult) any {
 		return uint64(f)
 	}
 	return v
-}
-
-func toFloat(v any) (float64, bool) {
-	switch x := v.(type) {
-	case float64:
-		return x, true
-	case int64:
-		return float64(x), true
-	case uint64:
-		return float64(x), true
-	}
-	return 0, false
 }

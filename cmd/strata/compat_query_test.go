@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"encoding/base64"
@@ -82,29 +81,7 @@ var queryCompatDifferences = map[string]struct {
 var queryCompatPending = map[string]string{}
 
 func loadQueryCompat(t *testing.T, name string) []queryCompatEntry {
-	t.Helper()
-	f, err := os.Open(filepath.Join("../../testdata/compat", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []queryCompatEntry
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	for sc.Scan() {
-		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
-			continue
-		}
-		var e queryCompatEntry
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		out = append(out, e)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return readJSONL[queryCompatEntry](t, filepath.Join("../../testdata/compat", name))
 }
 
 // TestCompatQueries replays InfluxDB 1.6.7's recorded /query requests (and the

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
@@ -10,7 +9,6 @@ import (
 	"math"
 	"net/http"
 	"net/url"
-	"os"
 	"reflect"
 	"sort"
 	"strings"
@@ -79,23 +77,7 @@ var compatSkipped = map[string]string{
 }
 
 func loadCompat(t *testing.T) []compatEntry {
-	t.Helper()
-	f, err := os.Open("../../testdata/compat/writes.jsonl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []compatEntry
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	for sc.Scan() {
-		var e compatEntry
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, e)
-	}
-	return out
+	return readJSONL[compatEntry](t, "../../testdata/compat/writes.jsonl")
 }
 
 // TestCompatWrites replays InfluxDB 1.6.7's recorded write requests against a real

@@ -81,7 +81,7 @@ func holtWinters(pts []Point, interval int64, h, m int, withFit bool) []Point {
 	start, ok := int64(0), false
 	var y []float64
 	for _, p := range pts {
-		v, isNum := asFloat64(p.Value)
+		v, isNum := AsFloat64(p.Value)
 		if !isNum {
 			continue
 		}

@@ -6,8 +6,9 @@ import "math"
 // field or an aggregate's result), nested anywhere in an expression. Their
 // entries are in table.go; these are their arithmetic and type rules.
 
-// asFloat64 converts a numeric value; false for nil, strings and booleans.
-func asFloat64(v any) (float64, bool) {
+// AsFloat64 converts a numeric value (float, integer, unsigned); false for nil,
+// strings and booleans. The executor uses it too (fill, arithmetic).
+func AsFloat64(v any) (float64, bool) {
 	switch x := v.(type) {
 	case float64:
 		return x, true
@@ -22,7 +23,7 @@ func asFloat64(v any) (float64, bool) {
 // unaryFloat: numeric in, float out (sin, sqrt, ln...).
 func unaryFloat(f func(float64) float64) func([]any) any {
 	return func(args []any) any {
-		x, ok := asFloat64(args[0])
+		x, ok := AsFloat64(args[0])
 		if !ok {
 			return nil
 		}
@@ -62,8 +63,8 @@ func absInt(x int64) int64 {
 
 func binaryFloat(f func(x, y float64) float64) func([]any) any {
 	return func(args []any) any {
-		x, ok := asFloat64(args[0])
-		y, ok2 := asFloat64(args[1])
+		x, ok := AsFloat64(args[0])
+		y, ok2 := AsFloat64(args[1])
 		if !ok || !ok2 {
 			return nil
 		}
