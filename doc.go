@@ -7,7 +7,9 @@
 //	cmd/strata        the binary: flags, HTTP server wiring, metrics registry
 //	ingest            /write and /api/v2/write; ingest/lineprotocol is the pure parser
 //	httpapi           /query over HTTP: parameters and InfluxDB 1.x's JSON/CSV renderers
-//	query             the InfluxQL engine, streaming results; query/influxql is the front end
+//	auth              users, bcrypt credentials and InfluxDB 1.x privilege checks
+//	query             the InfluxQL engine, streaming results; query/influxql is the front end,
+//	                  query/funcs the function registry, query/partial the mergeable aggregate states
 //	storage           series, tag index, head, column blocks (storage/block) in Pebble
 //	compaction        merges and rewrites stored blocks
 //	wal               the write-ahead log of opaque records
