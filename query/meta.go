@@ -462,6 +462,33 @@ func filterNames(names []string, sel func(string) bool) []string {
 	return out
 }
 
+// eachMeasurement calls fn for every measurement of targets that has a series
+// matching expr (every measurement when expr is nil), looking at ctx between
+// measurements: the walk of SHOW MEASUREMENT CARDINALITY and SHOW FIELD KEY
+// CARDINALITY.
+func (e *Executor) eachMeasurement(ctx context.Context, targets []target, expr *storage.TagExpr, fn func(b storage.BucketID, m string) error) error {
+	for _, t := range targets {
+		for _, m := range t.names {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if expr != nil {
+				ids, err := e.store.SeriesIDs(t.bucket, m, expr)
+				if err != nil {
+					return err
+				}
+				if ids.IsEmpty() {
+					continue
+				}
+			}
+			if err := fn(t.bucket, m); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // sourceTargets resolves a FROM list the way InfluxDB normalises the sources of
 // a SELECT: each measurement reads its own db.rp if given, else db (the ON
 // clause; "" for the request's) and the request's (or the default) retention
@@ -1088,22 +1115,11 @@ func (e *Executor) showMeasurementCardinality(ctx context.Context, s *influxql.S
 		return nil, err
 	}
 	var n int64
-	for _, t := range targets {
-		for _, m := range t.names {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-			if expr != nil {
-				ids, err := e.store.SeriesIDs(t.bucket, m, expr)
-				if err != nil {
-					return nil, err
-				}
-				if ids.IsEmpty() {
-					continue
-				}
-			}
-			n++
-		}
+	if err := e.eachMeasurement(ctx, targets, expr, func(storage.BucketID, string) error {
+		n++
+		return nil
+	}); err != nil {
+		return nil, err
 	}
 	if n == 0 {
 		return &StatementResult{}, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/strata-db/strata/query/influxql"
+	"github.com/strata-db/strata/storage"
 )
 
 // SHOW TAG KEY, TAG VALUES and FIELD KEY [EXACT] CARDINALITY: one "count" series
@@ -71,28 +72,15 @@ func (e *Executor) showFieldKeyCardinality(ctx context.Context, s *influxql.Show
 		return nil, err
 	}
 	res := &StatementResult{}
-	for _, t := range targets {
-		for _, m := range t.names {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-			if expr != nil {
-				ids, err := e.store.SeriesIDs(t.bucket, m, expr)
-				if err != nil {
-					return nil, err
-				}
-				if ids.IsEmpty() {
-					continue
-				}
-			}
-			fields, err := e.store.Fields(t.bucket, m)
-			if err != nil {
-				return nil, err
-			}
-			if len(fields) > 0 {
-				res.Series = append(res.Series, countSeries(m, len(fields)))
-			}
+	err = e.eachMeasurement(ctx, targets, expr, func(b storage.BucketID, m string) error {
+		fields, err := e.store.Fields(b, m)
+		if err == nil && len(fields) > 0 {
+			res.Series = append(res.Series, countSeries(m, len(fields)))
 		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	return res, nil
 }
