@@ -15,22 +15,26 @@ const module = "github.com/strata-db/strata/"
 // forbidden maps a package (by directory prefix) to the project packages it must
 // not import, so the dependency direction stays what doc.go describes.
 var forbidden = map[string][]string{
-	"wal":                 {"storage", "ingest", "query", "compaction", "bench", "cmd", "httpapi"},
-	"storage":             {"ingest", "query", "compaction", "bench", "cmd", "httpapi"},
-	"ingest/lineprotocol": {"storage", "wal", "query", "compaction", "bench", "cmd", "ingest"},
-	"query/influxql":      {"storage", "wal", "ingest", "compaction", "bench", "cmd", "query", "httpapi"},
-	"query/partial":       {"storage", "wal", "ingest", "compaction", "bench", "cmd", "query", "httpapi"},
-	"ingest":              {"query", "wal", "compaction", "bench", "cmd"},
-	"query":               {"ingest", "wal", "compaction", "bench", "cmd", "httpapi", "storage/block"}, // reads storage.Column and BlockStats: storage owns the format
-	"compaction":          {"ingest", "query", "bench", "cmd"},
+	"wal":                 {"storage", "ingest", "query", "compaction", "bench", "cmd", "httpapi", "services"},
+	"storage":             {"ingest", "query", "compaction", "bench", "cmd", "httpapi", "services"},
+	"ingest/lineprotocol": {"storage", "wal", "query", "compaction", "bench", "cmd", "ingest", "services"},
+	"query/influxql":      {"storage", "wal", "ingest", "compaction", "bench", "cmd", "query", "httpapi", "services"},
+	"query/partial":       {"storage", "wal", "ingest", "compaction", "bench", "cmd", "query", "httpapi", "services"},
+	"ingest":              {"query", "wal", "compaction", "bench", "cmd", "services"},
+	"query":               {"ingest", "wal", "compaction", "bench", "cmd", "httpapi", "storage/block", "services"}, // reads storage.Column and BlockStats: storage owns the format
+	"compaction":          {"ingest", "query", "bench", "cmd", "services"},
 	"bench":               {"cmd"},
-	"storage/block":       {"storage", "wal", "ingest", "query", "compaction", "bench", "cmd"},
+	"storage/block":       {"storage", "wal", "ingest", "query", "compaction", "bench", "cmd", "services"},
 	// The HTTP API of queries drives the engine; it reaches storage only through
 	// query's Store interface.
-	"httpapi": {"storage", "wal", "ingest", "compaction", "bench", "cmd"},
+	"httpapi": {"storage", "wal", "ingest", "compaction", "bench", "cmd", "services"},
 	// Users and privileges: below the HTTP edges and the engine, which ask it;
 	// it stores records through its Persister interface, not the storage engine.
-	"auth": {"storage", "wal", "ingest", "query/partial", "compaction", "bench", "cmd", "httpapi"},
+	"auth": {"storage", "wal", "ingest", "query/partial", "compaction", "bench", "cmd", "httpapi", "services"},
+	// The lifecycle owner of background work knows no engine; services that
+	// drive one live in services/<name>, each with its own entry here (the
+	// longest prefix rules), beside the HTTP edges: nothing below imports them.
+	"services": {"storage", "wal", "ingest", "query", "compaction", "bench", "cmd", "httpapi"},
 }
 
 // forbiddenStd maps a package (by directory prefix, sub-packages included) to the

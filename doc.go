@@ -1,7 +1,7 @@
 // Package strata is the root of Strata, a single-binary time-series database that
 // speaks InfluxDB's line protocol and InfluxQL. It holds no code: the tree is
 // organised by the path data takes, and imports flow one way,
-// cmd → ingest, httpapi, bench → query → storage → wal (architecture_test.go
+// cmd → ingest, httpapi, services, bench → query → storage → wal (architecture_test.go
 // enforces it):
 //
 //	cmd/strata        the binary: flags, HTTP server wiring, metrics registry
@@ -12,6 +12,7 @@
 //	                  query/funcs the function registry, query/partial the mergeable aggregate states
 //	storage           series, tag index, head, column blocks (storage/block) in Pebble
 //	compaction        merges and rewrites stored blocks
+//	services          the lifecycle owner of background work (merging, retention, ...)
 //	wal               the write-ahead log of opaque records
 //	bench             the TSBS cpu-only load and query benchmark (strata bench)
 //	docs/format       byte-level specifications of everything on disk

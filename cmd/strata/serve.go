@@ -15,7 +15,6 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"strconv"
-	"sync"
 	"syscall"
 	"time"
 
@@ -28,6 +27,7 @@ import (
 	"github.com/strata-db/strata/httpapi"
 	"github.com/strata-db/strata/ingest"
 	"github.com/strata-db/strata/query"
+	"github.com/strata-db/strata/services"
 	"github.com/strata-db/strata/storage"
 )
 
@@ -196,9 +196,8 @@ type server struct {
 	log   *slog.Logger
 	done  chan error // Serve's result
 
-	stopBackground context.CancelFunc // retention enforcement, block merging
-	background     sync.WaitGroup
-	merger         *compaction.BlockMerger
+	background *services.Group // block merging, retention enforcement
+	merger     *compaction.BlockMerger
 }
 
 // startServer opens the storage in cfg.dataDir and starts serving HTTP on
@@ -256,22 +255,44 @@ func startServer(cfg serveConfig, log *slog.Logger) (*server, error) {
 	} else {
 		go func() { s.done <- s.http.Serve(ln) }()
 	}
-	var bg context.Context
-	bg, s.stopBackground = context.WithCancel(context.Background())
 	s.merger = compaction.NewBlockMerger(eng, log)
-	s.background.Add(1)
-	go func() {
-		defer s.background.Done()
-		s.merger.Run(bg, flushed, 10*time.Minute)
-	}()
-	if cfg.retentionTick > 0 {
-		s.background.Add(1)
-		go func() {
-			defer s.background.Done()
-			compaction.NewRetentionEnforcer(eng, log).Run(bg, cfg.retentionTick)
-		}()
+	s.background = services.NewGroup(log, reg)
+	if err := startServices(s.background, cfg, eng, s.merger, flushed, log); err != nil {
+		s.stopServing()
+		return nil, err
 	}
 	return s, nil
+}
+
+// startServices starts the server's background work, each piece a service of
+// one group that shutdown stops in reverse order.
+func startServices(g *services.Group, cfg serveConfig, eng *storage.Engine, merger *compaction.BlockMerger, flushed <-chan struct{}, log *slog.Logger) error {
+	// 10 minutes: flushes trigger merges; the timer only catches partitions
+	// left several-blocked by a run that stopped before merging.
+	err := g.Start(services.Func{ServiceName: "block-merger", Loop: func(ctx context.Context) error {
+		merger.Run(ctx, flushed, 10*time.Minute)
+		return nil
+	}})
+	if err == nil && cfg.retentionTick > 0 {
+		err = g.Start(services.Func{ServiceName: "retention", Loop: func(ctx context.Context) error {
+			compaction.NewRetentionEnforcer(eng, log).Run(ctx, cfg.retentionTick)
+			return nil
+		}})
+	}
+	return err
+}
+
+// stopServing stops the background services and the certificate reloader and
+// closes the storage, without a final flush: the path of a server that failed.
+func (s *server) stopServing() {
+	s.http.Close()
+	if err := s.background.Stop(); err != nil {
+		s.log.Error("background services", "err", err)
+	}
+	if s.certs != nil {
+		s.certs.stop()
+	}
+	s.eng.Close()
 }
 
 // Addr returns the address the server listens on.
@@ -286,8 +307,9 @@ func (s *server) shutdown(wait time.Duration) error {
 	if err := s.http.Shutdown(ctx); err != nil {
 		s.log.Warn("in-flight requests did not finish in time", "err", err)
 	}
-	s.stopBackground()
-	s.background.Wait()
+	if err := s.background.Stop(); err != nil {
+		s.log.Error("background services", "err", err)
+	}
 	if s.certs != nil {
 		s.certs.stop()
 	}
@@ -320,12 +342,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(ad
 	}
 	select {
 	case err := <-s.done:
-		s.stopBackground()
-		s.background.Wait()
-		if s.certs != nil {
-			s.certs.stop()
-		}
-		s.eng.Close()
+		s.stopServing()
 		return err
 	case <-ctx.Done():
 	}
