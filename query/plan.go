@@ -69,6 +69,8 @@ type callPlan struct {
 	inType, outType funcs.Type // the field's type (Unknown if no source has it) and the result's
 	path            execPath
 	why             string // why the path is not the fastest the function has ("" if it is)
+
+	factories stateFactories // its partial-state constructors, made once per query
 }
 
 // execPath is how the executor computes one call, chosen by the planner.

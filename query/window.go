@@ -44,6 +44,24 @@ func (r *selectRun) nextWindow(ws int64) int64 {
 	return ws + int64(p.interval)
 }
 
+// windowsInRange is how many windows the plan's time range spans: 1 without
+// GROUP BY time, 0 when the range has no bounds or is too wide to count.
+func (r *selectRun) windowsInRange() int {
+	p := r.plan
+	if p.interval <= 0 {
+		return 1
+	}
+	if !p.tr.HasMin() || !p.tr.HasMax() {
+		return 0
+	}
+	first, last := r.windowOf(p.tr.Min), r.windowOf(p.tr.Max)
+	n := (last-first)/int64(p.interval) + 1
+	if n <= 0 || n > math.MaxInt32 {
+		return 0
+	}
+	return int(n)
+}
+
 func floorDiv(a, b int64) int64 {
 	q := a / b
 	if a%b != 0 && (a < 0) != (b < 0) {
