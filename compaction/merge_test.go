@@ -92,6 +92,54 @@ func TestMergeKeepsDataAndLeavesOneBlock(t *testing.T) {
 	})
 }
 
+// TestMergeLeavesFinalFormAlone: a cold day of 10 s points (8,640) flushes as
+// two blocks, the fewest it fits in; merging must not rewrite it, now or at
+// any later pass, while a third block (a late write) does get merged.
+func TestMergeLeavesFinalFormAlone(t *testing.T) {
+	e, err := storage.Open(storage.Options{Dir: t.TempDir(), NoSync: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	e.CreateDatabase("db", nil)
+	b, _ := e.Bucket("db", "")
+	write := func(from, n int) {
+		batch, _ := e.NewBatch(b)
+		for i := from; i < from+n; i++ {
+			if err := batch.Add([]byte("m"), nil, []storage.FieldValue{{Key: []byte("v"), Type: storage.Float, Float: float64(i)}}, int64(i)*10e9); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := e.Write(batch); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	blocks := func() (n int) {
+		e.ScanPartitions(func(p storage.PartitionInfo) bool { n += p.Blocks; return true })
+		return
+	}
+	write(0, 8640) // 1970-01-01, long cold
+	if n := blocks(); n != 2 {
+		t.Fatalf("%d blocks after the flush, want 2", n)
+	}
+	m := NewBlockMerger(e, nil)
+	for pass := 0; pass < 2; pass++ {
+		if merged, err := m.MergeOnce(context.Background()); err != nil || merged != 0 {
+			t.Fatalf("pass %d merged %d partitions in their final form (err %v)", pass, merged, err)
+		}
+	}
+	write(100, 1) // a late overwrite: a third block
+	if merged, err := m.MergeOnce(context.Background()); err != nil || merged != 1 {
+		t.Fatalf("merged %d partitions after a late write, want 1 (err %v)", merged, err)
+	}
+	if n := blocks(); n != 2 {
+		t.Fatalf("%d blocks after merging, want 2", n)
+	}
+}
+
 func TestMergeThresholdHotAndCold(t *testing.T) {
 	day := storage.PartitionWidth
 	now := time.Unix(0, 100*day+2*int64(time.Hour)) // two hours into day 100
