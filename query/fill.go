@@ -27,7 +27,7 @@ func (r *selectRun) assembleCall(c *callPlan, res *callResult, starts []int64, n
 	if c.fn.MultiRow && c.name != "distinct" {
 		ownTime = true
 	}
-	var pts []funcs.Point
+	pts := make([]funcs.Point, 0, len(starts)) // a point per window, the common case
 	var prev *funcs.Point
 	cc := r.e.canceller(r.ctx)
 	for _, ws := range starts {

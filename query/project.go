@@ -41,17 +41,19 @@ func auxRefs(exprs []influxql.Expr) []string {
 
 // mergeCallRows builds the output rows from each call's points, joined on time.
 func (r *selectRun) mergeCallRows(perCall [][]funcs.Point, aux []string) []Row {
-	var times []int64
-	seen := map[int64]bool{}
-	for _, pts := range perCall {
-		for _, pt := range pts {
-			if !seen[pt.Time] {
-				seen[pt.Time] = true
-				times = append(times, pt.Time)
+	times := alignedTimes(perCall)
+	if times == nil {
+		seen := map[int64]bool{}
+		for _, pts := range perCall {
+			for _, pt := range pts {
+				if !seen[pt.Time] {
+					seen[pt.Time] = true
+					times = append(times, pt.Time)
+				}
 			}
 		}
+		sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
 	}
-	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
 	// Multi-row results (top, distinct...) keep their rows as they come.
 	if len(perCall) == 1 && len(perCall[0]) > len(times) {
 		rows := make([]Row, 0, len(perCall[0]))
@@ -63,12 +65,14 @@ func (r *selectRun) mergeCallRows(perCall [][]funcs.Point, aux []string) []Row {
 	}
 	idx := make([]int, len(perCall))
 	rows := make([]Row, 0, len(times))
+	// buildRow keeps none of a row's call values: one backing array serves all.
+	valsBuf := make([]funcs.Point, len(times)*len(perCall))
 	cc := r.e.canceller(r.ctx)
-	for _, t := range times {
+	for ti, t := range times {
 		if cc.tick() != nil {
 			return nil // stopped: aggregateRows returns the context's error
 		}
-		vals := make([]funcs.Point, len(perCall))
+		vals := valsBuf[ti*len(perCall) : (ti+1)*len(perCall) : (ti+1)*len(perCall)]
 		for ci, pts := range perCall {
 			if idx[ci] < len(pts) && pts[idx[ci]].Time == t {
 				vals[ci] = pts[idx[ci]]
@@ -80,6 +84,35 @@ func (r *selectRun) mergeCallRows(perCall [][]funcs.Point, aux []string) []Row {
 		rows = append(rows, r.buildRow(t, vals, aux))
 	}
 	return rows
+}
+
+// alignedTimes returns the times of the calls' points when every call has
+// one point at each of the same, strictly rising times (calls over the same
+// windows: the usual GROUP BY time), else nil; it spares the merge a map and
+// a sort per group.
+func alignedTimes(perCall [][]funcs.Point) []int64 {
+	if len(perCall) == 0 || len(perCall[0]) == 0 {
+		return nil
+	}
+	first := perCall[0]
+	for _, pts := range perCall[1:] {
+		if len(pts) != len(first) {
+			return nil
+		}
+	}
+	times := make([]int64, len(first))
+	for i, pt := range first {
+		if i > 0 && pt.Time <= times[i-1] {
+			return nil
+		}
+		times[i] = pt.Time
+		for _, pts := range perCall[1:] {
+			if pts[i].Time != pt.Time {
+				return nil
+			}
+		}
+	}
+	return times
 }
 
 // buildRow evaluates the select list for one row given each call's value.
