@@ -6,6 +6,8 @@
 //	strata repair [flags]  make a damaged data directory startable again
 //	strata import [flags] FILE...  load line protocol, CSV or influx -import files into a server
 //	strata export [flags]  write a database as line protocol
+//	strata backup [flags] DIR      back up a running server, consistently, while it takes writes
+//	strata restore --data-dir D DIR  restore a backup into an empty data directory
 //	strata version         print the version
 //
 // Run `strata serve --help` for the server's flags.
@@ -42,6 +44,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return importCommand(args[1:], stdout, stderr)
 	case "export":
 		return exportCommand(args[1:], stdout, stderr)
+	case "backup":
+		return backupCommand(args[1:], stdout, stderr)
+	case "restore":
+		return restoreCommand(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "strata %s\n", version)
 		return 0
@@ -64,6 +70,8 @@ Usage:
   strata repair --data-dir D   drop (and quarantine) what is damaged so the server starts, listing it
   strata import --db DB FILE...  load line protocol (.gz too), CSV or influx -import files, with progress
   strata export --db DB [--start T --end T --measurement M]  write a database as line protocol
+  strata backup --url URL DIR   consistent online backup of a running server into DIR
+  strata restore --data-dir D DIR  verify a backup and restore it into an empty data directory
   strata version         print the version
 `)
 }

@@ -373,6 +373,7 @@ func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg 
 	mux.HandleFunc("/ping", servePing)
 	mux.HandleFunc("/status", servePing) // deprecated alias of /ping kept by InfluxDB 1.x
 	mux.HandleFunc("/health", healthHandler(eng))
+	mux.Handle("/backup", requireUser(users, true, newBackupHandler(eng, cfg.dataDir, log)))
 	var metrics http.Handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
 	if cfg.metricsAuth {
 		metrics = requireUser(users, false, metrics)
