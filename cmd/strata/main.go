@@ -8,6 +8,7 @@
 //	strata export [flags]  write a database as line protocol
 //	strata backup [flags] DIR      back up a running server, consistently, while it takes writes
 //	strata restore --data-dir D DIR  restore a backup into an empty data directory
+//	strata shell [flags]   an interactive InfluxQL shell (influx-style)
 //	strata version         print the version
 //
 // Run `strata serve --help` for the server's flags.
@@ -48,6 +49,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return backupCommand(args[1:], stdout, stderr)
 	case "restore":
 		return restoreCommand(args[1:], stdout, stderr)
+	case "shell":
+		return shellCommand(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "strata %s\n", version)
 		return 0
@@ -72,6 +75,7 @@ Usage:
   strata export --db DB [--start T --end T --measurement M]  write a database as line protocol
   strata backup --url URL DIR   consistent online backup of a running server into DIR
   strata restore --data-dir D DIR  verify a backup and restore it into an empty data directory
+  strata shell [--host H --port P | --url URL] [-execute Q]   an interactive InfluxQL shell
   strata version         print the version
 `)
 }
