@@ -14,7 +14,7 @@ import (
 	"text/tabwriter"
 	"unicode"
 
-	"github.com/strata-db/strata/query/funcs"
+	"github.com/strata-db/strata/console"
 	"github.com/strata-db/strata/query/influxql"
 )
 
@@ -172,14 +172,12 @@ func (c *completionNames) get() []string {
 }
 
 // shellWords are what Tab completes besides measurements: InfluxQL's keywords
-// (from the parser's token table) and function names (from the function
-// registry), so the shell offers exactly what the server parses.
+// and function names as the console's editor has them (from the parser's token
+// table and the function registry), and the shell's own commands.
 func shellWords() []string {
-	var out []string
-	for tok := influxql.ALL; tok <= influxql.WRITE; tok++ {
-		out = append(out, tok.String())
-	}
-	for _, f := range funcs.Names() {
+	keywords, functions := console.Words()
+	out := keywords
+	for _, f := range functions {
 		out = append(out, f+"(")
 	}
 	return append(out, "use", "format", "precision", "timing", "pretty", "settings", "help", "exit")
