@@ -152,11 +152,30 @@ func TestConsoleInBrowser(t *testing.T) {
 	if got := evalJS[string](t, ctx, `document.getElementById("q").value`); got != q {
 		t.Fatalf("editor holds %q", got)
 	}
+	// Hovering shows the values in the legend; dragging zooms the time axis.
+	box := evalJS[[]float64](t, ctx, `(() => { const r = document.querySelector("#chart .u-over").getBoundingClientRect(); return [r.left, r.top, r.width, r.height] })()`)
+	x0, y0, w, h := box[0], box[1], box[2], box[3]
+	before := evalJS[float64](t, ctx, `window.strataConsole.chart.scales.x.min`)
+	if err := chromedp.Do(ctx, chromedp.MouseEvent(chromedp.MouseMoved, x0+w*0.95, y0+h/2)); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, `[...document.querySelectorAll(".u-legend .u-value")].slice(1).some(td => td.textContent !== "--" && td.textContent !== "")`)
 	screenshot(t, ctx, shots, "console-chart.png")
+	err := chromedp.Do(ctx,
+		chromedp.MouseEvent(chromedp.MouseMoved, x0+w*0.85, y0+h/2),
+		chromedp.MouseEvent(chromedp.MousePressed, x0+w*0.85, y0+h/2, chromedp.ButtonLeft),
+		chromedp.MouseEvent(chromedp.MouseMoved, x0+w*0.9, y0+h/2, chromedp.ButtonLeft),
+		chromedp.MouseEvent(chromedp.MouseMoved, x0+w*0.98, y0+h/2, chromedp.ButtonLeft),
+		chromedp.MouseEvent(chromedp.MouseReleased, x0+w*0.98, y0+h/2, chromedp.ButtonLeft),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, fmt.Sprintf(`window.strataConsole.chart.scales.x.min > %f + 3600`, before))
 
 	// 2. Type a query (completing the measurement name), run it, read the table.
 	setEditor(t, ctx, "")
-	err := chromedp.Do(ctx,
+	err = chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS("#view-table")),
 		chromedp.Click(chromedp.CSS("#q")),
 		chromedp.SendKeys(chromedp.CSS("#q"), "SELECT used FROM me"),
@@ -165,7 +184,12 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitJS(t, ctx, `!document.getElementById("suggest").hidden && document.getElementById("suggest").textContent.includes("mem")`)
-	if err := chromedp.Do(ctx, chromedp.KeyEvent("\t"), chromedp.SendKeys(chromedp.CSS("#q"), " WHERE host = 'web1' AND $timeFilter"), chromedp.Click(chromedp.CSS("#run"))); err != nil {
+	// Tag values complete inside the quotes.
+	if err := chromedp.Do(ctx, chromedp.KeyEvent("\t"), chromedp.SendKeys(chromedp.CSS("#q"), " WHERE host = 'w")); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, `!document.getElementById("suggest").hidden && document.getElementById("suggest").textContent.includes("web1")`)
+	if err := chromedp.Do(ctx, chromedp.KeyEvent("\t"), chromedp.SendKeys(chromedp.CSS("#q"), " AND $timeFilter"), chromedp.Click(chromedp.CSS("#run"))); err != nil {
 		t.Fatal(err)
 	}
 	waitJS(t, ctx, `document.querySelectorAll("#table td").length > 0`)
@@ -234,4 +258,30 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitJS(t, ctx, `window.strataConsole && window.strataConsole.ready && document.documentElement.classList.contains("dark")`)
+}
+
+// TestConsoleLogin: with --auth-enabled the console asks for credentials and
+// then works with them.
+func TestConsoleLogin(t *testing.T) {
+	ctx := browser(t)
+	cfg := testConfig(t.TempDir())
+	cfg.authEnabled = true
+	s, base := startTestServer(t, cfg)
+	defer s.shutdown(5 * time.Second)
+	runQuery(t, base, "CREATE USER admin WITH PASSWORD 'pw' WITH ALL PRIVILEGES")
+	do(t, "POST", base+"/query?u=admin&p=pw", []byte("q=CREATE+DATABASE+secured"), map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/")); err != nil {
+		t.Fatal(err)
+	}
+	// A 401 shows the console's own login form (not the browser's prompt).
+	waitJS(t, ctx, `window.strataConsole && window.strataConsole.ready && document.getElementById("message").className === "error" && !document.getElementById("login").hidden`)
+	err := chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS("#user"), "admin"),
+		chromedp.SendKeys(chromedp.CSS("#pass"), "pw"),
+		chromedp.Click(chromedp.CSS(`#login button[type="submit"]`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, `[...document.querySelectorAll("#db option")].some(o => o.textContent === "secured")`)
 }

@@ -4,7 +4,7 @@
 (function () {
   const $ = (id) => document.getElementById(id);
   const state = { db: "", rp: "", q: "", range: "1h", from: null, to: null, view: "chart", tab: "query" };
-  const schema = { measurements: [], fields: {}, tags: {} };
+  const schema = { measurements: [], fields: {}, tags: {}, tagValues: {} };
   let words = { keywords: [], functions: [] };
   let chart = null, lastResults = null, metricsPrev = null;
   const api = { get chart() { return chart; }, get results() { return lastResults; }, state, ready: false };
@@ -17,9 +17,12 @@
   }
   async function query(q, params) {
     const body = new URLSearchParams(Object.assign({ q }, params || {}));
-    const resp = await fetch("/query", { method: "POST", headers: Object.assign({ "Content-Type": "application/x-www-form-urlencoded" }, authHeader()), body });
+    // credentials "omit": a 401 then shows the console's login, not the
+    // browser's own password prompt; the Authorization header is sent as set.
+    const resp = await fetch("/query", { method: "POST", credentials: "omit", headers: Object.assign({ "Content-Type": "application/x-www-form-urlencoded" }, authHeader()), body });
     let json;
     try { json = await resp.json(); } catch (e) { throw new Error("HTTP " + resp.status); }
+    if (resp.status === 401) $("login").hidden = false;
     if (json.error) throw new Error(json.error);
     for (const r of json.results || []) if (r.error) throw new Error(r.error);
     return json.results || [];
@@ -107,20 +110,45 @@
       schema.tags[m] = firstColumn(t);
     } catch (e) { /* completion is best effort */ }
   }
+  // tagValueContext finds a tag value being typed: key = 'prefix before the cursor.
+  function tagValueContext() {
+    const ta = $("q"), pos = ta.selectionStart, text = ta.value.slice(0, pos);
+    const m = /(?:"([^"]+)"|([A-Za-z_]\w*))\s*(?:=|!=|<>)\s*'((?:[^'\\]|\\.)*)$/.exec(text);
+    return m ? { key: m[1] || m[2], word: m[3], start: pos - m[3].length, end: pos } : null;
+  }
+  async function ensureTagValues(m, key) {
+    const k = m + "\u0000" + key;
+    if (schema.tagValues[k] || !state.db) return;
+    schema.tagValues[k] = [];
+    try {
+      const r = await query("SHOW TAG VALUES FROM " + quoteIdent(m) + " WITH KEY = " + quoteIdent(key), { db: state.db });
+      schema.tagValues[k] = ((r[0] && r[0].series) || []).flatMap((s) => s.values.map((v) => v[1]));
+      if (tagValueContext()) updateSuggest();
+    } catch (e) { /* completion is best effort */ }
+  }
+  let suggestCtx = null;
   function updateSuggest() {
-    const cw = currentWord(), box = $("suggest");
+    const box = $("suggest"), ms = measurementsInQuery(), cands = [];
+    const tv = tagValueContext(), cw = tv || currentWord();
+    suggestCtx = cw;
     if (!cw) { box.hidden = true; return; }
-    const lw = cw.word.toLowerCase(), cands = [];
-    const add = (text, kind) => { if (text.toLowerCase().startsWith(lw) && text.length > lw.length && !cands.some((c) => c.text === text)) cands.push({ text, kind }); };
-    const ms = measurementsInQuery();
-    ms.forEach((m) => ensureSchema(m));
-    for (const m of ms) {
-      for (const f of schema.fields[m] || []) add(f.name, "field " + f.type);
-      for (const t of schema.tags[m] || []) add(t, "tag");
+    const lw = cw.word.toLowerCase();
+    const add = (text, kind) => { if (text.toLowerCase().startsWith(lw) && (text.length > lw.length || kind === "tag value") && !cands.some((c) => c.text === text)) cands.push({ text, kind }); };
+    if (tv) {
+      for (const m of ms) {
+        ensureTagValues(m, tv.key);
+        for (const v of schema.tagValues[m + "\u0000" + tv.key] || []) add(v, "tag value");
+      }
+    } else {
+      ms.forEach((m) => ensureSchema(m));
+      for (const m of ms) {
+        for (const f of schema.fields[m] || []) add(f.name, "field " + f.type);
+        for (const t of schema.tags[m] || []) add(t, "tag");
+      }
+      for (const m of schema.measurements) add(m, "measurement");
+      for (const f of words.functions) add(f, "function");
+      for (const k of words.keywords) add(cw.word === cw.word.toLowerCase() ? k.toLowerCase() : k, "keyword");
     }
-    for (const m of schema.measurements) add(m, "measurement");
-    for (const f of words.functions) add(f, "function");
-    for (const k of words.keywords) add(cw.word === cw.word.toLowerCase() ? k.toLowerCase() : k, "keyword");
     suggestions = cands.slice(0, 50);
     suggestSel = 0;
     if (!suggestions.length) { box.hidden = true; return; }
@@ -128,10 +156,11 @@
     box.hidden = false;
   }
   function accept(i) {
-    const cw = currentWord(), c = suggestions[i];
+    const cw = suggestCtx, c = suggestions[i];
     if (!cw || !c) return;
     const ta = $("q");
-    const text = c.kind === "function" ? c.text + "(" : c.kind === "measurement" ? quoteIdent(c.text) : c.text;
+    const text = c.kind === "function" ? c.text + "(" : c.kind === "measurement" ? quoteIdent(c.text) :
+      c.kind === "tag value" ? c.text.replace(/\\/g, "\\\\").replace(/'/g, "\\'") + "'" : c.text;
     ta.value = ta.value.slice(0, cw.start) + text + ta.value.slice(cw.end);
     ta.selectionStart = ta.selectionEnd = cw.start + text.length;
     $("suggest").hidden = true;
@@ -259,7 +288,7 @@
     } catch (e) { message(e.message, true); }
   }
   async function loadDatabase() {
-    schema.measurements = []; schema.fields = {}; schema.tags = {};
+    schema.measurements = []; schema.fields = {}; schema.tags = {}; schema.tagValues = {};
     if (!state.db) return;
     const [rps, ms] = await Promise.all([
       query("SHOW RETENTION POLICIES ON " + quoteIdent(state.db)),
@@ -319,7 +348,7 @@
   async function loadStatus() {
     let text;
     try {
-      const resp = await fetch("/metrics", { headers: authHeader() });
+      const resp = await fetch("/metrics", { credentials: "omit", headers: authHeader() });
       if (!resp.ok) throw new Error("/metrics: HTTP " + resp.status);
       text = await resp.text();
     } catch (e) { $("status-cards").textContent = e.message; return; }
