@@ -247,3 +247,31 @@ func TestBackupGoldenV1(t *testing.T) {
 		t.Fatalf("restored fixture:\n%s\nwant:\n%s", out, want)
 	}
 }
+
+// TestBackupAccess: with auth on only admins back up, and a second backup while
+// one runs gets 429 with Retry-After.
+func TestBackupAccess(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(filepath.Join(dir, "data"))
+	cfg.authEnabled = true
+	s, base := startTestServer(t, cfg)
+	defer s.shutdown(5 * time.Second)
+	runQuery(t, base, "CREATE USER admin WITH PASSWORD 'pw' WITH ALL PRIVILEGES")
+	do(t, "POST", base+"/query?u=admin&p=pw", []byte("q="+url.QueryEscape("CREATE USER reader WITH PASSWORD 'r'")), map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+	if code, _, stderr := runCmd(t, "backup", "--url", base, "--quiet", filepath.Join(dir, "none")); code != 1 || !strings.Contains(stderr, "401") {
+		t.Errorf("anonymous backup: %d %s", code, stderr)
+	}
+	if code, _, stderr := runCmd(t, "backup", "--url", base, "--quiet", "--username", "reader", "--password", "r", filepath.Join(dir, "reader")); code != 1 || !strings.Contains(stderr, "admin privilege required") {
+		t.Errorf("non-admin backup: %d %s", code, stderr)
+	}
+	if code, _, stderr := runCmd(t, "backup", "--url", base, "--quiet", "--username", "admin", "--password", "pw", filepath.Join(dir, "admin")); code != 0 {
+		t.Errorf("admin backup: %d %s", code, stderr)
+	}
+	h := newBackupHandler(s.eng, cfg.dataDir, quietLogger())
+	h.busy.Store(true) // a backup under way
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/backup", nil))
+	if rec.Code != 429 || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("concurrent backup: %d %v", rec.Code, rec.Header())
+	}
+}

@@ -3,9 +3,17 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -228,5 +236,87 @@ m v=3 3
 	// An unknown database stops the import with an error.
 	if code, _, stderr := runCmd(t, "import", "--url", base, "--db", "nope", "--quiet", "--state", st, in); code != 1 || !strings.Contains(stderr, "database not found") {
 		t.Fatalf("unknown db: %d %s", code, stderr)
+	}
+}
+
+// TestImportStateGoldenV1 decodes the version-1 state file of
+// docs/format/import-state.md and resumes from it.
+func TestImportStateGoldenV1(t *testing.T) {
+	tr, err := openResumeTracker("../../testdata/import/state-v1.json", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cpu := &importInput{name: "cpu.lp.gz", key: "/data/in/cpu.lp.gz", size: 1048576}
+	if skip, done, err := tr.start(cpu); err != nil || skip != 120000 || done {
+		t.Fatalf("cpu: skip %d done %v err %v", skip, done, err)
+	}
+	mem := &importInput{name: "mem.lp", key: "/data/in/mem.lp", size: 2048}
+	if _, done, err := tr.start(mem); err != nil || !done {
+		t.Fatalf("mem: done %v err %v", done, err)
+	}
+	changed := &importInput{name: "mem.lp", key: "/data/in/mem.lp", size: 10}
+	if _, _, err := tr.start(changed); err == nil {
+		t.Fatal("a changed file resumed")
+	}
+	bad := filepath.Join(t.TempDir(), "v2.json")
+	writeFile(t, bad, `{"version":2,"files":{}}`, false)
+	if _, err := openResumeTracker(bad, true); err == nil || !strings.Contains(err.Error(), "state version 2") {
+		t.Fatalf("version 2: %v", err)
+	}
+}
+
+// TestImportInterruptedResume cancels a real import mid-way (as Ctrl-C does),
+// then --resume finishes it: every line is there once, and the resumed run
+// skips what the first wrote.
+func TestImportInterruptedResume(t *testing.T) {
+	dir := t.TempDir()
+	s, base := startTestServer(t, testConfig(filepath.Join(dir, "data")))
+	defer s.shutdown(5 * time.Second)
+	runQuery(t, base, "CREATE DATABASE db")
+	const lines = 100000
+	var b strings.Builder
+	for i := range lines {
+		fmt.Fprintf(&b, "m,h=%d v=%di %d\n", i%10, i, i)
+	}
+	in := writeFile(t, filepath.Join(dir, "in.lp"), b.String(), false)
+	st := filepath.Join(dir, "state")
+	cfg := importConfig{db: "db", precision: "ns", format: "auto", batchLines: 500, batchBytes: defaultBatchBytes, writers: 1,
+		rejects: filepath.Join(dir, "rej"), state: st, quiet: true, files: []string{in}}
+	cfg.conn.url = base
+	// A proxy in front of the server cancels the import (as Ctrl-C does) once
+	// 20 batches were answered.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	target, _ := url.Parse(base)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var writes atomic.Int64
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		proxy.ServeHTTP(w, r)
+		if r.URL.Path == "/write" && writes.Add(1) == 20 {
+			cancel()
+		}
+	}))
+	defer front.Close()
+	cfg.conn.url = front.URL
+	sum, err := runImport(ctx, cfg, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "interrupted; continue with --resume") {
+		t.Fatalf("interrupted import: %v %v", sum, err)
+	}
+	first := sum.lines
+	if first == 0 || first >= lines {
+		t.Fatalf("the first run wrote %d lines: not an interruption mid-way", first)
+	}
+	code, stdout, stderr := runCmd(t, "import", "--url", base, "--db", "db", "--quiet", "--state", st, "--resume", in)
+	if code != 0 {
+		t.Fatalf("resume: %d %s %s", code, stdout, stderr)
+	}
+	var second int64
+	fmt.Sscanf(stdout, "imported %d lines", &second)
+	if second <= 0 || first+second > lines+int64(cfg.batchLines) {
+		t.Fatalf("first run %d lines, resumed run %d: the resume did not skip the written prefix", first, second)
+	}
+	r := runQuery(t, base, "SELECT count(v), sum(v) FROM db..m")
+	if !strings.Contains(r.body, fmt.Sprintf(`"1970-01-01T00:00:00Z",%d,%d]`, lines, lines*(lines-1)/2)) {
+		t.Fatalf("after resume: %s", r.body)
 	}
 }
