@@ -106,8 +106,16 @@ func runBackup(ctx context.Context, c *client, dir string, progress io.Writer, q
 	}
 	var body io.Reader = resp.Body
 	if !quiet {
-		bar := progressbar.DefaultBytes(-1, "receiving backup")
-		progressbar.OptionSetWriter(progress)(bar)
+		// The size is known only at the end (the manifest comes last): a
+		// spinner with bytes and rate.
+		bar := progressbar.NewOptions64(-1,
+			progressbar.OptionSetWriter(progress),
+			progressbar.OptionSetDescription("receiving backup"),
+			progressbar.OptionShowBytes(true),
+			progressbar.OptionSpinnerType(14),
+			progressbar.OptionThrottle(200*time.Millisecond),
+			progressbar.OptionOnCompletion(func() { fmt.Fprintln(progress) }),
+		)
 		defer bar.Finish()
 		body = io.TeeReader(resp.Body, bar)
 	}
