@@ -35,6 +35,10 @@ var forbidden = map[string][]string{
 	// drive one live in services/<name>, each with its own entry here (the
 	// longest prefix rules), beside the HTTP edges: nothing below imports them.
 	"services": {"storage", "wal", "ingest", "query", "compaction", "bench", "cmd", "httpapi"},
+	// The web console is static pages over the public HTTP API; it reads only
+	// the parser's keywords and the function registry (query/influxql,
+	// query/funcs) for its editor.
+	"console": {"storage", "wal", "ingest", "compaction", "bench", "cmd", "httpapi", "services", "auth", "query/partial"},
 }
 
 // forbiddenStd maps a package (by directory prefix, sub-packages included) to the

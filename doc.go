@@ -1,12 +1,13 @@
 // Package strata is the root of Strata, a single-binary time-series database that
 // speaks InfluxDB's line protocol and InfluxQL. It holds no code: the tree is
 // organised by the path data takes, and imports flow one way,
-// cmd → ingest, httpapi, services, bench → query → storage → wal (architecture_test.go
+// cmd → ingest, httpapi, console, services, bench → query → storage → wal (architecture_test.go
 // enforces it):
 //
 //	cmd/strata        the binary: flags, HTTP server wiring, metrics registry
 //	ingest            /write and /api/v2/write; ingest/lineprotocol is the pure parser
 //	httpapi           /query over HTTP: parameters and InfluxDB 1.x's JSON/CSV renderers
+//	console           the web console at / (embedded static pages over /query and /metrics)
 //	auth              users, bcrypt credentials and InfluxDB 1.x privilege checks
 //	query             the InfluxQL engine, streaming results; query/influxql is the front end,
 //	                  query/funcs the function registry, query/partial the mergeable aggregate states

@@ -24,6 +24,7 @@ import (
 
 	"github.com/strata-db/strata/auth"
 	"github.com/strata-db/strata/compaction"
+	"github.com/strata-db/strata/console"
 	"github.com/strata-db/strata/httpapi"
 	"github.com/strata-db/strata/ingest"
 	"github.com/strata-db/strata/query"
@@ -373,6 +374,8 @@ func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg 
 	mux.HandleFunc("/ping", servePing)
 	mux.HandleFunc("/status", servePing) // deprecated alias of /ping kept by InfluxDB 1.x
 	mux.HandleFunc("/health", healthHandler(eng))
+	mux.Handle("/backup", requireUser(users, true, newBackupHandler(eng, cfg.dataDir, log)))
+	mux.Handle("/", console.New(reg, cfg.dataDir))
 	var metrics http.Handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
 	if cfg.metricsAuth {
 		metrics = requireUser(users, false, metrics)
