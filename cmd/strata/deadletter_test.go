@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -38,5 +39,36 @@ func TestDeadLettersOfHTTPWrites(t *testing.T) {
 	}
 	if strings.Count(r.body, `"http:`) != 3 {
 		t.Errorf("want exactly three letters: %s", r.body)
+	}
+}
+
+// TestDeadLetterReplay: lines refused for a type conflict are replayed after
+// the conflicting measurement is dropped; a second replay stores nothing twice,
+// including a line that had no timestamp.
+func TestDeadLetterReplay(t *testing.T) {
+	s, base := startTestServer(t, testConfig(t.TempDir()))
+	defer s.shutdown(10 * time.Second)
+	runQuery(t, base, "CREATE DATABASE db")
+	do(t, "POST", base+"/write?db=db", []byte("cpu v=1i 1\nmem x=1i 1"), nil)
+	do(t, "POST", base+"/write?db=db", []byte("cpu v=2.5 2\nmem x=7.5\ncpu v=oops 3"), nil)
+	for _, m := range []string{"cpu", "mem"} {
+		r := do(t, "POST", base+"/query?db=db", []byte("q="+url.QueryEscape(`DROP MEASUREMENT "`+m+`"`)),
+			map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+		if r.status != 200 || strings.Contains(r.body, "error") {
+			t.Fatalf("drop %s: %s", m, r.body)
+		}
+	}
+	for round := range 2 {
+		var out, errs strings.Builder
+		if rc := run([]string{"deadletter", "replay", "--url", base, "--since", "1h"}, &out, &errs); rc != 0 {
+			t.Fatalf("replay: %d %s %s", rc, out.String(), errs.String())
+		}
+		if want := "letters 3: replayed 2 lines (0 refused again), skipped 1 unparsable"; !strings.Contains(out.String(), want) {
+			t.Fatalf("round %d: %q, want %q", round, out.String(), want)
+		}
+	}
+	got := append(dump(t, s.eng, "db", "cpu"), dump(t, s.eng, "db", "mem")...)
+	if len(got) != 2 || got[0] != "cpu v=2.5@2" || !strings.HasPrefix(got[1], "mem x=7.5@") {
+		t.Fatalf("after two replays: %q", got)
 	}
 }

@@ -4,6 +4,7 @@
 //	strata bench [flags]   run the TSBS cpu-only benchmark against a server
 //	strata check [flags]   verify every checksum of a data directory offline
 //	strata repair [flags]  make a damaged data directory startable again
+//	strata deadletter replay [flags]  write refused lines again once their cause is fixed
 //	strata version         print the version
 //
 // Run `strata serve --help` for the server's flags.
@@ -36,6 +37,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return checkCommand(args[1:], stdout, stderr, false)
 	case "repair":
 		return checkCommand(args[1:], stdout, stderr, true)
+	case "deadletter":
+		return deadletterCommand(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "strata %s\n", version)
 		return 0
@@ -56,6 +59,7 @@ Usage:
   strata bench [flags]   load a server with the TSBS cpu-only workload and time queries (see strata bench --help)
   strata check --data-dir D    verify every checksum of a stopped server's data offline (exit 1 on damage)
   strata repair --data-dir D   drop (and quarantine) what is damaged so the server starts, listing it
+  strata deadletter replay --since 1h   write refused lines again through /write once their cause is fixed
   strata version         print the version
 `)
 }

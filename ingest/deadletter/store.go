@@ -79,7 +79,8 @@ type Store struct {
 	last   int64 // the last letter's time: letters get distinct timestamps
 }
 
-// Open creates the _deadletter database if it is missing and returns the store.
+// Open returns the store. The _deadletter database is created with the first
+// letter, so a server that never refused anything lists no extra database.
 func Open(w Writer, opts Options) (*Store, error) {
 	if opts.Rate <= 0 {
 		opts.Rate = 1000
@@ -92,17 +93,6 @@ func Open(w Writer, opts Options) (*Store, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
-	}
-	if _, err := w.Bucket(Database, RetentionPolicy); err != nil {
-		var nf *storage.DatabaseNotFoundError
-		if !errors.As(err, &nf) {
-			return nil, err
-		}
-		rp := storage.DefaultRetentionPolicy()
-		rp.Duration = DefaultRetention
-		if err := w.CreateDatabase(Database, &rp); err != nil {
-			return nil, fmt.Errorf("create %s: %w", Database, err)
-		}
 	}
 	s := &Store{w: w, opts: opts, log: opts.Logger, tokens: opts.Burst, refill: opts.Now(),
 		kept: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -128,7 +118,7 @@ func (s *Store) Keep(letters []Letter, offs []storage.SourceOffset) error {
 	if len(letters) == 0 && len(offs) == 0 {
 		return nil
 	}
-	bucket, err := s.w.Bucket(Database, RetentionPolicy)
+	bucket, err := s.bucket()
 	if err != nil {
 		s.countDropped(letters)
 		return err
@@ -170,6 +160,22 @@ func (s *Store) Keep(letters []Letter, offs []storage.SourceOffset) error {
 		s.kept.WithLabelValues(kept[i].Source).Inc()
 	}
 	return nil
+}
+
+// bucket returns the letters' bucket, creating the database when it is missing
+// (first use, or dropped by an operator).
+func (s *Store) bucket() (storage.BucketID, error) {
+	b, err := s.w.Bucket(Database, RetentionPolicy)
+	var nf *storage.DatabaseNotFoundError
+	if !errors.As(err, &nf) {
+		return b, err
+	}
+	rp := storage.DefaultRetentionPolicy()
+	rp.Duration = DefaultRetention
+	if err := s.w.CreateDatabase(Database, &rp); err != nil {
+		return 0, fmt.Errorf("create %s: %w", Database, err)
+	}
+	return s.w.Bucket(Database, RetentionPolicy)
 }
 
 func (s *Store) countDropped(letters []Letter) {

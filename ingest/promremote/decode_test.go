@@ -2,12 +2,17 @@ package promremote
 
 import (
 	"errors"
+	"flag"
 	"math"
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
+
+var update = flag.Bool("update", false, "rewrite the golden request under testdata/promremote")
 
 func series(name string, kv ...string) TimeSeries {
 	ts := TimeSeries{Labels: []Label{{Name: []byte("__name__"), Value: []byte(name)}}}
@@ -161,4 +166,36 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestGoldenRequest decodes testdata/promremote/write-request.v1.bin, the
+// snappy body of docs/format/promremote.md's example, and checks it against
+// the values listed there (regenerate with -update).
+func TestGoldenRequest(t *testing.T) {
+	up := series("up", "instance", "a:9100", "job", "node")
+	up.Samples = []Sample{{1, 1700000000000}, {math.Float64frombits(StaleNaN), 1700000015000}}
+	body := Compress(nil, AppendRequest(nil, []TimeSeries{up}))
+	path := filepath.Join("..", "..", "testdata", "promremote", "write-request.v1.bin")
+	if *update {
+		if err := os.WriteFile(path, body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	golden, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := Inflate(nil, golden, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := decodeAll(t, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || len(got[0].Labels) != 3 || string(got[0].Labels[1].Value) != "a:9100" ||
+		len(got[0].Samples) != 2 || got[0].Samples[0] != (Sample{1, 1700000000000}) ||
+		math.Float64bits(got[0].Samples[1].Value) != StaleNaN || got[0].Samples[1].Timestamp != 1700000015000 {
+		t.Fatalf("golden request decodes to %+v", got)
+	}
 }
