@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,7 +32,7 @@ type Options struct {
 	// MaxBodySize limits the request body as sent (compressed or not), like
 	// InfluxDB's max-body-size. Default 25,000,000 bytes, InfluxDB's default.
 	MaxBodySize int64
-	// MaxDecompressedSize limits a gzip body once inflated. Default 8 × MaxBodySize:
+	// MaxDecompressedSize limits a compressed body once inflated. Default 8 × MaxBodySize:
 	// line protocol compresses about 8:1 with gzip, and an unbounded inflate would
 	// let one small request exhaust memory.
 	MaxDecompressedSize int64
@@ -282,24 +281,28 @@ func (h *Handler) release(st *requestState) {
 
 var errTooLarge = errors.New("Request Entity Too Large")
 
-// readBody reads the (possibly gzipped) body into st.body, enforcing both limits.
+// readBody reads the (possibly compressed, see encoding.go) body into st.body,
+// enforcing both limits.
 func (h *Handler) readBody(st *requestState, r *http.Request) (int, error) {
 	wire := &limitedReader{r: r.Body, left: h.opts.MaxBodySize}
+	enc := r.Header.Get("Content-Encoding")
+	if enc == "snappy" {
+		return h.readSnappy(st, wire)
+	}
 	var src io.Reader = wire
 	limit := h.opts.MaxBodySize
-	if r.Header.Get("Content-Encoding") == "gzip" {
-		zr, err := gzip.NewReader(wire)
+	if enc == "gzip" || enc == "zstd" {
+		zr, closeFn, err := h.inflater(enc, wire)
 		if err != nil {
 			if wire.exceeded {
 				return http.StatusRequestEntityTooLarge, errTooLarge
 			}
 			return http.StatusBadRequest, err
 		}
-		defer zr.Close()
+		defer closeFn()
 		src = zr
 		limit = h.opts.MaxDecompressedSize
-	}
-	if r.ContentLength > 0 && r.Header.Get("Content-Encoding") != "gzip" {
+	} else if r.ContentLength > 0 {
 		st.body.Grow(int(r.ContentLength))
 	}
 	n, err := st.body.ReadFrom(io.LimitReader(src, limit+1))
