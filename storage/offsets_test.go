@@ -119,3 +119,29 @@ func TestSourceOffsetsRecordCorrupt(t *testing.T) {
 		}
 	}
 }
+
+// TestOverloaded: a head past twice its budget while a flush runs is overload.
+func TestOverloaded(t *testing.T) {
+	e := openTestEngine(t, t.TempDir(), Options{HeadMaxBytes: 1 << 10})
+	defer e.Close()
+	if e.Overloaded() {
+		t.Fatal("an empty engine is overloaded")
+	}
+	if err := e.CreateDatabase("db", nil); err != nil {
+		t.Fatal(err)
+	}
+	e.commitMu.Lock()
+	e.flushing = newHead() // as if a flush were running
+	e.commitMu.Unlock()
+	vals := make([]float64, 200)
+	writeWithOffsets(t, e, vals)
+	if !e.Overloaded() {
+		t.Fatal("a head of 200 values over a 1 KiB budget during a flush is not overload")
+	}
+	e.commitMu.Lock()
+	e.flushing = nil
+	e.commitMu.Unlock()
+	if e.Overloaded() {
+		t.Fatal("overloaded without a flush running or failing")
+	}
+}

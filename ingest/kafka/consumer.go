@@ -25,6 +25,8 @@ type Store interface {
 	NewBatch(b storage.BucketID) (*storage.Batch, error)
 	Write(b *storage.Batch) (storage.WriteResult, error)
 	SourceOffsets(stream string) map[int32]int64
+	// Overloaded reports that a write now would wait for room in memory.
+	Overloaded() bool
 }
 
 // Options configure a Consumer.
@@ -156,6 +158,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	c.log.Info("kafka consumer started", "brokers", c.opts.Brokers, "topics", c.opts.Topics, "database", c.opts.Database)
 	lastCommit := time.Now()
 	for ctx.Err() == nil {
+		c.holdBack(ctx, cl)
 		fetches := cl.PollRecords(ctx, c.opts.MaxPollRecords)
 		if fetches.IsClientClosed() || ctx.Err() != nil {
 			cl.AllowRebalance()
@@ -381,6 +384,31 @@ func (c *Consumer) backOff(ctx context.Context, cl *kgo.Client, err error) {
 	}
 	cl.ResumeFetchTopics(c.opts.Topics...)
 }
+
+// holdBack pauses fetching while storage is over its memory budget, so
+// records wait in Kafka rather than in this process, and resumes once there
+// is room.
+func (c *Consumer) holdBack(ctx context.Context, cl *kgo.Client) {
+	if !c.store.Overloaded() {
+		return
+	}
+	c.m.pauses.Inc()
+	cl.PauseFetchTopics(c.opts.Topics...)
+	defer cl.ResumeFetchTopics(c.opts.Topics...)
+	t := time.NewTicker(overloadPoll)
+	defer t.Stop()
+	for c.store.Overloaded() {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// overloadPoll is how often a paused consumer looks for room: a flush of a
+// 32 MiB head takes about a second, so 50 ms loses little throughput.
+const overloadPoll = 50 * time.Millisecond
 
 // writeRetryWait is the pause after a failed write: storage's own retries of a
 // full disk run about once a second (see ingest's Retry-After).

@@ -23,7 +23,7 @@ func newMetrics(reg prometheus.Registerer, name string) *metrics {
 		rejected:   counter("strata_kafka_points_rejected_total", "Points of Kafka records refused by storage (type conflicts, limits); kept as dead letters."),
 		duplicates: counter("strata_kafka_duplicates_skipped_total", "Records delivered again below the stored offset, skipped."),
 		rebalances: counter("strata_kafka_rebalances_total", "Partition assignments received from the consumer group."),
-		pauses:     counter("strata_kafka_pauses_total", "Times fetching paused because a batch could not be stored."),
+		pauses:     counter("strata_kafka_pauses_total", "Times fetching paused: storage over its memory budget, or a batch that could not be stored."),
 		errors:     counter("strata_kafka_errors_total", "Fetch and write errors of the consumer."),
 		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "strata_kafka_lag_records", ConstLabels: l,
 			Help: "Records of an owned partition not yet stored (high watermark minus stored offset)."}, []string{"topic", "partition"}),
