@@ -1,11 +1,14 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -13,6 +16,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/strata-db/strata/ingest/deadletter"
 	"github.com/strata-db/strata/ingest/kafka"
@@ -35,6 +41,11 @@ type kafkaConfig struct {
 	maxPoll   int
 	instance  string
 	session   time.Duration
+	tls       bool
+	tlsCA     string
+	sasl      string // PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512
+	saslUser  string
+	saslPass  string
 }
 
 func defaultKafkaConfig() kafkaConfig {
@@ -54,6 +65,11 @@ func kafkaFlags(fs *flag.FlagSet, c *kafkaConfig, d kafkaConfig) {
 	fs.IntVar(&c.maxPoll, "kafka-max-poll-records", d.maxPoll, "most records written as one batch")
 	fs.StringVar(&c.instance, "kafka-instance-id", d.instance, "static group membership: a stable ID for this server (suffixed -N for --kafka-consumers > 1), so a restart takes its partitions back at once")
 	fs.DurationVar(&c.session, "kafka-session-timeout", d.session, "how long the group waits for a silent member before reassigning its partitions (0: 45s)")
+	fs.BoolVar(&c.tls, "kafka-tls", d.tls, "connect to the brokers over TLS (system roots, or --kafka-tls-ca)")
+	fs.StringVar(&c.tlsCA, "kafka-tls-ca", d.tlsCA, "PEM file of the CA certificates that sign the brokers' (implies --kafka-tls)")
+	fs.StringVar(&c.sasl, "kafka-sasl-mechanism", d.sasl, "SASL authentication to the brokers: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (empty: none)")
+	fs.StringVar(&c.saslUser, "kafka-sasl-username", d.saslUser, "SASL user name")
+	fs.StringVar(&c.saslPass, "kafka-sasl-password", d.saslPass, "SASL password (prefer the STRATA_KAFKA_SASL_PASSWORD environment variable: flags show in ps)")
 }
 
 // kafkaOptions checks c and returns the consumer options it describes, or nil
@@ -78,11 +94,50 @@ func kafkaOptions(c kafkaConfig, log *slog.Logger, reg prometheus.Registerer) (*
 	if c.consumers < 1 {
 		return nil, fmt.Errorf("bad --kafka-consumers %d: at least 1", c.consumers)
 	}
+	extra, err := kafkaSecurity(c)
+	if err != nil {
+		return nil, err
+	}
 	return &kafka.Options{
 		Brokers: splitList(c.brokers), Topics: splitList(c.topics), Group: c.group,
 		Database: c.database, RP: c.rp, Precision: prec, StartAtEnd: c.start == "latest",
-		MaxPollRecords: c.maxPoll, SessionTimeout: c.session, Logger: log, Registerer: reg,
+		MaxPollRecords: c.maxPoll, SessionTimeout: c.session, ExtraOpts: extra, Logger: log, Registerer: reg,
 	}, nil
+}
+
+// kafkaSecurity returns the client options of the TLS and SASL flags.
+func kafkaSecurity(c kafkaConfig) ([]kgo.Opt, error) {
+	var opts []kgo.Opt
+	if c.tls || c.tlsCA != "" {
+		cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+		if c.tlsCA != "" {
+			pem, err := os.ReadFile(c.tlsCA)
+			if err != nil {
+				return nil, fmt.Errorf("--kafka-tls-ca: %w", err)
+			}
+			cfg.RootCAs = x509.NewCertPool()
+			if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("--kafka-tls-ca %s: no PEM certificate in it", c.tlsCA)
+			}
+		}
+		opts = append(opts, kgo.DialTLSConfig(cfg))
+	}
+	pass := c.saslPass
+	if env := os.Getenv("STRATA_KAFKA_SASL_PASSWORD"); env != "" {
+		pass = env
+	}
+	switch c.sasl {
+	case "":
+	case "PLAIN":
+		opts = append(opts, kgo.SASL(plain.Auth{User: c.saslUser, Pass: pass}.AsMechanism()))
+	case "SCRAM-SHA-256":
+		opts = append(opts, kgo.SASL(scram.Auth{User: c.saslUser, Pass: pass}.AsSha256Mechanism()))
+	case "SCRAM-SHA-512":
+		opts = append(opts, kgo.SASL(scram.Auth{User: c.saslUser, Pass: pass}.AsSha512Mechanism()))
+	default:
+		return nil, fmt.Errorf("bad --kafka-sasl-mechanism %q: use PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512", c.sasl)
+	}
+	return opts, nil
 }
 
 func splitList(s string) []string {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/strata-db/strata/ingest/kafka"
 )
@@ -249,4 +250,47 @@ func TestKafkaKill9(t *testing.T) {
 	c := startChild(t, dir, args...)
 	defer c.stop(t, syscall.SIGTERM)
 	waitEvents(t, c.base, n, c.log)
+}
+
+// TestKafkaSASL consumes from a cluster that requires SCRAM-SHA-256.
+func TestKafkaSASL(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(4, "events"), kfake.EnableSASL(),
+		kfake.Superuser("SCRAM-SHA-256", "strata", "s3cret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	addr := c.ListenAddrs()[0]
+	p, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.DefaultProduceTopic("events"),
+		kgo.SASL(scram.Auth{User: "strata", Pass: "s3cret"}.AsSha256Mechanism()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	produce(t, p, 0, 100)
+	cfg := kafkaTestConfig(t.TempDir(), addr)
+	cfg.kafka.sasl, cfg.kafka.saslUser, cfg.kafka.saslPass = "SCRAM-SHA-256", "strata", "s3cret"
+	s, base := startTestServer(t, cfg)
+	defer s.shutdown(10 * time.Second)
+	waitEvents(t, base, 100, func() string { return "" })
+}
+
+func TestKafkaFlagErrors(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		err  string
+	}{
+		{[]string{"--kafka-brokers", "x:1"}, "needs --kafka-topics and --kafka-database"},
+		{[]string{"--kafka-brokers", "x:1", "--kafka-topics", "t", "--kafka-database", "d", "--kafka-format", "json"}, "only lineprotocol"},
+		{[]string{"--kafka-brokers", "x:1", "--kafka-topics", "t", "--kafka-database", "d", "--kafka-sasl-mechanism", "GSSAPI"}, "bad --kafka-sasl-mechanism"},
+		{[]string{"--kafka-brokers", "x:1", "--kafka-topics", "t", "--kafka-database", "d", "--kafka-start", "middle"}, "bad --kafka-start"},
+	} {
+		var cfg serveConfig
+		if err := serveFlags(&cfg, defaultServeConfig(), io.Discard).Parse(c.args); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := kafkaOptions(cfg.kafka, nil, nil); err == nil || !strings.Contains(err.Error(), c.err) {
+			t.Errorf("%v: err %v, want %q", c.args, err, c.err)
+		}
+	}
 }
