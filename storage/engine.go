@@ -442,6 +442,10 @@ func (e *Engine) Write(b *Batch) (WriteResult, error) {
 		e.commitMu.Unlock()
 		return WriteResult{}, ErrClosed
 	}
+	if err := e.checkOffsets(b); err != nil {
+		e.commitMu.Unlock()
+		return WriteResult{}, err
+	}
 	if e.flushFailing != nil && e.flushing == nil && !time.Now().Before(e.nextFlush) && e.activeBytes() >= e.opts.HeadMaxBytes {
 		// The retry is due: start it here, since the refusal below would
 		// otherwise keep every write from ever reaching the flush trigger.

@@ -24,6 +24,24 @@ type SourceOffset struct {
 	Partition int32
 	// Next is the offset of the first record not yet stored.
 	Next int64
+	// Prev is the stored Next this batch continues from (-1: none stored).
+	// Write refuses the batch with an *OffsetConflictError when the stored
+	// offset is another: two writers of one partition (a member the group
+	// expired while it was writing, and its successor) cannot both apply the
+	// same records. Not logged: checked before the record is.
+	Prev int64
+}
+
+// OffsetConflictError refuses a batch whose offsets do not continue from the
+// stored ones; the writer reads SourceOffsets again and resumes from them.
+type OffsetConflictError struct {
+	Stream       string
+	Partition    int32
+	Stored, Prev int64
+}
+
+func (e *OffsetConflictError) Error() string {
+	return fmt.Sprintf("source offsets of %s/%d: stored %d, the batch continues from %d", e.Stream, e.Partition, e.Stored, e.Prev)
 }
 
 // recordOffsets prefixes a write record with the source offsets it reaches:
@@ -81,6 +99,27 @@ func (t *offsetTable) set(stream string, p int32, next int64) {
 		t.next[stream] = m
 	}
 	m[p] = next
+}
+
+// checkOffsets refuses b if its offsets do not continue from the stored ones.
+// The caller holds commitMu, so no other batch moves them before b's record.
+func (e *Engine) checkOffsets(b *Batch) error {
+	if len(b.offsets) == 0 {
+		return nil
+	}
+	t := &e.offsets
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, o := range b.offsets {
+		stored, ok := t.next[o.Stream][o.Partition]
+		if !ok {
+			stored = -1
+		}
+		if stored != o.Prev {
+			return &OffsetConflictError{Stream: o.Stream, Partition: o.Partition, Stored: stored, Prev: o.Prev}
+		}
+	}
+	return nil
 }
 
 // applyOffsets records the offsets of a batch just appended to the WAL. The
@@ -177,7 +216,7 @@ func decodeOffsetsHeader(rec []byte) ([]SourceOffset, []byte, error) {
 		if p > 1<<31-1 || next > 1<<63-1 {
 			r.fail()
 		}
-		offs = append(offs, SourceOffset{Stream: string(s), Partition: int32(p), Next: int64(next)})
+		offs = append(offs, SourceOffset{Stream: string(s), Partition: int32(p), Next: int64(next), Prev: -1})
 	}
 	if r.err != nil {
 		return nil, nil, r.err

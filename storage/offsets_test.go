@@ -40,8 +40,8 @@ func TestSourceOffsetsSurviveCrashAndFlush(t *testing.T) {
 		t.Fatal(err)
 	}
 	const s = "kafka/g/t"
-	writeWithOffsets(t, e, []float64{1, 2}, SourceOffset{s, 0, 10}, SourceOffset{s, 3, 7})
-	writeWithOffsets(t, e, []float64{3}, SourceOffset{s, 0, 12})
+	writeWithOffsets(t, e, []float64{1, 2}, SourceOffset{s, 0, 10, -1}, SourceOffset{s, 3, 7, -1})
+	writeWithOffsets(t, e, []float64{3}, SourceOffset{s, 0, 12, 10})
 	want := map[int32]int64{0: 12, 3: 7}
 	if got := e.SourceOffsets(s); !reflect.DeepEqual(got, want) {
 		t.Fatalf("live offsets %v, want %v", got, want)
@@ -58,7 +58,7 @@ func TestSourceOffsetsSurviveCrashAndFlush(t *testing.T) {
 	// A batch of only rejected points: the consumer moved past them.
 	b, _ := e.NewBatch(bucketOf(t, e, "db"))
 	b.Add([]byte("m"), nil, []FieldValue{{Key: []byte("v"), Type: Integer, Int: 1}}, 9)
-	b.SetOffsets([]SourceOffset{{s, 3, 8}})
+	b.SetOffsets([]SourceOffset{{s, 3, 8, 7}})
 	if res, err := e.Write(b); err != nil || res.Written != 0 || res.Rejected != 1 {
 		t.Fatalf("write of a rejected point: %+v, %v", res, err)
 	}
@@ -81,7 +81,7 @@ func TestSourceOffsetsSurviveCrashAndFlush(t *testing.T) {
 // docs/format/source-offsets.md: a fixed header encodes to the golden bytes,
 // which decode to the offsets listed here.
 func TestSourceOffsetsRecordGolden(t *testing.T) {
-	offs := []SourceOffset{{"kafka/g/events", 0, 42}, {"kafka/g/events", 2, 300}}
+	offs := []SourceOffset{{"kafka/g/events", 0, 42, -1}, {"kafka/g/events", 2, 300, -1}}
 	b := &Batch{bkt: &bucket{id: 7}}
 	rec := encodeWriteRecord(appendOffsetsHeader(nil, offs), b, nil, nil)
 	checkGolden(t, "offsets-record.v1.bin", rec)
@@ -106,11 +106,11 @@ func TestSourceOffsetsRecordGolden(t *testing.T) {
 }
 
 func TestSourceOffsetsRecordCorrupt(t *testing.T) {
-	good := encodeWriteRecord(appendOffsetsHeader(nil, []SourceOffset{{"s", 1, 2}}), &Batch{bkt: &bucket{id: 1}}, nil, nil)
+	good := encodeWriteRecord(appendOffsetsHeader(nil, []SourceOffset{{"s", 1, 2, -1}}), &Batch{bkt: &bucket{id: 1}}, nil, nil)
 	cases := map[string][]byte{
 		"truncated":           good[:4],
 		"huge count":          {recordOffsets, 0xff, 0xff, 0x03},
-		"no write record":     appendOffsetsHeader(nil, []SourceOffset{{"s", 1, 2}}),
+		"no write record":     appendOffsetsHeader(nil, []SourceOffset{{"s", 1, 2, -1}}),
 		"partition too large": {recordOffsets, 1, 1, 's', 0x80, 0x80, 0x80, 0x80, 0x10, 2, recordWrite},
 	}
 	for name, rec := range cases {
@@ -143,5 +143,26 @@ func TestOverloaded(t *testing.T) {
 	e.commitMu.Unlock()
 	if e.Overloaded() {
 		t.Fatal("overloaded without a flush running or failing")
+	}
+}
+
+// TestSourceOffsetsConflict: a batch that does not continue from the stored
+// offset is refused whole, and nothing of it is stored.
+func TestSourceOffsetsConflict(t *testing.T) {
+	e := openTestEngine(t, t.TempDir(), Options{})
+	defer e.Close()
+	if err := e.CreateDatabase("db", nil); err != nil {
+		t.Fatal(err)
+	}
+	writeWithOffsets(t, e, []float64{1}, SourceOffset{"s", 0, 5, -1})
+	b, _ := e.NewBatch(bucketOf(t, e, "db"))
+	b.Add([]byte("m"), nil, []FieldValue{{Key: []byte("v"), Type: Float, Float: 9}}, 100)
+	b.SetOffsets([]SourceOffset{{"s", 0, 9, 3}}) // a stale writer: it read 3
+	var conflict *OffsetConflictError
+	if _, err := e.Write(b); !errors.As(err, &conflict) || conflict.Stored != 5 {
+		t.Fatalf("err = %v, want a conflict with stored 5", err)
+	}
+	if got := e.SourceOffsets("s"); got[0] != 5 {
+		t.Fatalf("offsets moved to %v", got)
 	}
 }

@@ -88,7 +88,7 @@ func TestKeepWithOffsets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	offs := []storage.SourceOffset{{Stream: "kafka-deadletter/g/t", Partition: 1, Next: 5}}
+	offs := []storage.SourceOffset{{Stream: "kafka-deadletter/g/t", Partition: 1, Next: 5, Prev: -1}}
 	if err := s.Keep([]Letter{{Source: "kafka", Raw: []byte("x"), Received: time.Now()}}, offs); err != nil {
 		t.Fatal(err)
 	}

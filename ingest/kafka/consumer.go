@@ -80,10 +80,13 @@ type tp struct {
 
 // partState is what the consumer knows of a partition it owns.
 type partState struct {
-	next   int64 // the first offset not yet stored (-1: unknown, take what comes)
-	first  int64 // with nothing stored: the first offset consumed, where a rewind goes
-	dlNext int64 // the same for the partition's dead letters
-	hwm    int64 // the high watermark last seen, for the lag
+	topic     string
+	partition int32
+	stored    int64 // the next offset storage holds (-1: none)
+	next      int64 // the next offset to consume: stored, or past the batch being built
+	first     int64 // with nothing stored: the first offset consumed, where a rewind goes
+	dlStored  int64 // the next offset whose dead letters are not yet kept (-1: none)
+	hwm       int64 // the high watermark last seen, for the lag
 }
 
 // New returns a consumer; Run starts it.
@@ -171,7 +174,15 @@ func (c *Consumer) Run(ctx context.Context) error {
 			}
 		})
 		if err := c.process(cl, fetches); err != nil {
-			c.backOff(ctx, cl, err)
+			var conflict *storage.OffsetConflictError
+			if errors.As(err, &conflict) {
+				// Another member stored this partition meanwhile (the group
+				// expired us while we wrote): resume from what it stored.
+				c.m.conflicts.Inc()
+				c.log.Warn("kafka batch refused: the partition's stored offset moved; resuming from it", "err", err)
+			} else {
+				c.backOff(ctx, cl, err)
+			}
 		}
 		cl.AllowRebalance()
 		if time.Since(lastCommit) >= advisoryCommitInterval {
@@ -222,16 +233,13 @@ func (c *Consumer) adjustOffsets(_ context.Context, offs map[string]map[int32]kg
 		stored := c.store.SourceOffsets(c.stream(topic))
 		dl := c.store.SourceOffsets(c.dlStream(topic))
 		for p := range ps {
-			st := &partState{next: -1, first: -1, dlNext: -1, hwm: -1}
-			if n, ok := stored[p]; ok {
-				st.next = n
-				ps[p] = kgo.NewOffset().At(n).WithEpoch(-1)
-			}
-			if n, ok := dl[p]; ok {
-				st.dlNext = n
+			st := &partState{topic: topic, partition: p, stored: lookup(stored, p), first: -1, dlStored: lookup(dl, p), hwm: -1}
+			st.next = st.stored
+			if st.stored >= 0 {
+				ps[p] = kgo.NewOffset().At(st.stored).WithEpoch(-1)
 			}
 			c.parts[tp{topic, p}] = st
-			c.log.Info("kafka partition resumes", "topic", topic, "partition", p, "stored_offset", st.next)
+			c.log.Info("kafka partition resumes", "topic", topic, "partition", p, "stored_offset", st.stored)
 		}
 	}
 	return offs, nil
@@ -253,112 +261,160 @@ func (c *Consumer) revoked(_ context.Context, _ *kgo.Client, r map[string][]int3
 	}
 }
 
-// process writes the records of one poll as one batch, with the offsets they
-// reach, after keeping their dead letters.
+// process writes the records of one poll, in batches of at most
+// maxBatchBytes, each with the offsets it reaches and after its dead letters.
 func (c *Consumer) process(cl *kgo.Client, fetches kgo.Fetches) error {
-	bucket, err := c.store.Bucket(c.opts.Database, c.opts.RP)
-	if err != nil {
-		return err
-	}
-	batch, err := c.store.NewBatch(bucket)
-	if err != nil {
-		return err
-	}
-	defer batch.Release()
-	var offs, dlOffs []storage.SourceOffset
-	var letters []deadletter.Letter
-	records, bytes := 0, 0
-	now := time.Now()
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	var parts []*partState
+	var fps []kgo.FetchTopicPartition
 	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
-		st := c.parts[tp{fp.Topic, fp.Partition}]
-		if st == nil {
-			return // not ours (any more)
+		if st := c.parts[tp{fp.Topic, fp.Partition}]; st != nil {
+			st.hwm = fp.HighWatermark
+			parts, fps = append(parts, st), append(fps, fp)
 		}
-		st.hwm = fp.HighWatermark
-		moved, dlMoved := false, false
-		for _, r := range fp.Records {
+	})
+	ch := &chunk{}
+	defer ch.release()
+	for i, st := range parts {
+		for _, r := range fps[i].Records {
 			if r.Offset < st.next {
 				c.m.duplicates.Inc()
 				continue // stored already: a duplicate delivery
 			}
-			if st.next < 0 && st.first < 0 {
-				st.first = r.Offset
+			if err := c.add(ch, st, r); err != nil {
+				return c.rewindLocked(cl, err)
 			}
-			records++
-			bytes += len(r.Value)
-			keepLetters := r.Offset >= st.dlNext
-			c.lines.AddLines(batch, r.Value, c.opts.Precision, now.UnixNano(), func(line []byte, err error, _ bool) {
-				if keepLetters {
-					l := ingest.Letter("kafka", c.opts.Database, c.opts.RP, line, err, now)
-					l.Origin = fp.Topic + "/" + strconv.Itoa(int(fp.Partition)) + "@" + strconv.FormatInt(r.Offset, 10)
-					letters = append(letters, l)
-					dlMoved = true
+			if ch.bytes >= maxBatchBytes {
+				if err := c.commit(ch); err != nil {
+					return c.rewindLocked(cl, err)
 				}
-			})
-			st.next = r.Offset + 1
-			moved = true
-		}
-		if moved {
-			offs = append(offs, storage.SourceOffset{Stream: c.stream(fp.Topic), Partition: fp.Partition, Next: st.next})
-		}
-		if dlMoved {
-			dlOffs = append(dlOffs, storage.SourceOffset{Stream: c.dlStream(fp.Topic), Partition: fp.Partition, Next: st.next})
-		}
-	})
-	c.mu.Unlock()
-	if len(offs) == 0 {
-		return nil
-	}
-	if len(letters) > 0 && c.letters != nil {
-		if err := c.letters.Keep(letters, dlOffs); err != nil {
-			return c.rewind(cl, fmt.Errorf("dead letters: %w", err))
-		}
-		c.mu.Lock()
-		for _, o := range dlOffs {
-			if st := c.parts[tp{c.topicOf(o.Stream), o.Partition}]; st != nil {
-				st.dlNext = o.Next
 			}
 		}
-		c.mu.Unlock()
 	}
-	batch.SetOffsets(offs)
-	res, err := c.store.Write(batch)
-	if err != nil {
-		return c.rewind(cl, err)
+	if err := c.commit(ch); err != nil {
+		return c.rewindLocked(cl, err)
 	}
-	c.m.records.Add(float64(records))
-	c.m.bytes.Add(float64(bytes))
-	c.m.points.Add(float64(res.Written))
-	c.m.rejected.Add(float64(res.Rejected))
-	c.updateLag()
+	c.updateLagLocked()
 	return nil
 }
 
-func (c *Consumer) topicOf(dlStream string) string {
-	return dlStream[len("kafka-deadletter/"+c.opts.Group+"/"):]
+// maxBatchBytes bounds the record bytes of one batch: a poll of 10,000
+// 50-line TSBS records is about 3.6 MB, and 16 MiB keeps a batch's WAL record
+// far below the WAL's 64 MiB limit whatever the records' sizes.
+const maxBatchBytes = 16 << 20
+
+// chunk is the batch being built from one poll's records.
+type chunk struct {
+	batch   *storage.Batch
+	touched []*partState // partitions with records in the batch, once each
+	letters []deadletter.Letter
+	dlParts []*partState // partitions with letters in the batch, once each
+	records int
+	bytes   int
 }
 
-// rewind moves every owned partition back to the offset storage holds after a
-// failed write, so its records are consumed again, exactly once.
-func (c *Consumer) rewind(cl *kgo.Client, cause error) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+func (ch *chunk) release() {
+	if ch.batch != nil {
+		ch.batch.Release()
+	}
+	*ch = chunk{touched: ch.touched[:0], letters: ch.letters[:0], dlParts: ch.dlParts[:0]}
+}
+
+// add parses record r of partition st into the chunk's batch.
+func (c *Consumer) add(ch *chunk, st *partState, r *kgo.Record) error {
+	if ch.batch == nil {
+		bucket, err := c.store.Bucket(c.opts.Database, c.opts.RP)
+		if err != nil {
+			return err
+		}
+		if ch.batch, err = c.store.NewBatch(bucket); err != nil {
+			return err
+		}
+	}
+	if len(ch.touched) == 0 || ch.touched[len(ch.touched)-1] != st {
+		ch.touched = append(ch.touched, st)
+	}
+	if st.stored < 0 && st.first < 0 {
+		st.first = r.Offset
+	}
+	keepLetters := r.Offset >= st.dlStored
+	now := time.Now()
+	c.lines.AddLines(ch.batch, r.Value, c.opts.Precision, now.UnixNano(), func(line []byte, err error, _ bool) {
+		if !keepLetters || c.letters == nil {
+			return
+		}
+		l := ingest.Letter("kafka", c.opts.Database, c.opts.RP, line, err, now)
+		l.Origin = st.topic + "/" + strconv.Itoa(int(st.partition)) + "@" + strconv.FormatInt(r.Offset, 10)
+		ch.letters = append(ch.letters, l)
+		if len(ch.dlParts) == 0 || ch.dlParts[len(ch.dlParts)-1] != st {
+			ch.dlParts = append(ch.dlParts, st)
+		}
+	})
+	st.next = r.Offset + 1
+	ch.records++
+	ch.bytes += len(r.Value)
+	return nil
+}
+
+// commit keeps the chunk's dead letters, then writes its batch with the
+// offsets it reaches, each continuing from the stored ones; then it starts
+// the chunk afresh.
+func (c *Consumer) commit(ch *chunk) error {
+	defer ch.release()
+	if len(ch.touched) == 0 {
+		return nil
+	}
+	if len(ch.letters) > 0 {
+		dl := make([]storage.SourceOffset, 0, len(ch.dlParts))
+		for _, st := range ch.dlParts {
+			dl = append(dl, storage.SourceOffset{Stream: c.dlStream(st.topic), Partition: st.partition, Next: st.next, Prev: st.dlStored})
+		}
+		if err := c.letters.Keep(ch.letters, dl); err != nil {
+			return fmt.Errorf("dead letters: %w", err)
+		}
+		for _, st := range ch.dlParts {
+			st.dlStored = st.next
+		}
+	}
+	offs := make([]storage.SourceOffset, 0, len(ch.touched))
+	for _, st := range ch.touched {
+		offs = append(offs, storage.SourceOffset{Stream: c.stream(st.topic), Partition: st.partition, Next: st.next, Prev: st.stored})
+	}
+	ch.batch.SetOffsets(offs)
+	res, err := c.store.Write(ch.batch)
+	if err != nil {
+		return err
+	}
+	for _, st := range ch.touched {
+		st.stored = st.next
+	}
+	c.m.records.Add(float64(ch.records))
+	c.m.bytes.Add(float64(ch.bytes))
+	c.m.points.Add(float64(res.Written))
+	c.m.rejected.Add(float64(res.Rejected))
+	return nil
+}
+
+// rewindLocked moves every owned partition back to the offsets storage holds
+// after a failed write (or one refused because another member moved them),
+// so the records not stored are consumed again, exactly once. The caller
+// holds c.mu.
+func (c *Consumer) rewindLocked(cl *kgo.Client, cause error) error {
 	set := make(map[string]map[int32]kgo.EpochOffset)
-	byTopic := make(map[string]map[int32]int64)
+	stored := make(map[string]map[int32]int64)
+	dl := make(map[string]map[int32]int64)
 	for k, st := range c.parts {
-		stored, ok := byTopic[k.topic]
-		if !ok {
-			stored = c.store.SourceOffsets(c.stream(k.topic))
-			byTopic[k.topic] = stored
+		if _, ok := stored[k.topic]; !ok {
+			stored[k.topic] = c.store.SourceOffsets(c.stream(k.topic))
+			dl[k.topic] = c.store.SourceOffsets(c.dlStream(k.topic))
 		}
-		n, ok := stored[k.partition]
-		if !ok {
+		st.stored, st.dlStored = lookup(stored[k.topic], k.partition), lookup(dl[k.topic], k.partition)
+		n := st.stored
+		if n < 0 {
 			n = st.first // nothing stored yet: back to where this member began
-			st.next = -1
-		} else {
-			st.next = n
 		}
+		st.next = st.stored
 		if n < 0 {
 			continue // nothing consumed either
 		}
@@ -369,6 +425,13 @@ func (c *Consumer) rewind(cl *kgo.Client, cause error) error {
 	}
 	cl.SetOffsets(set)
 	return cause
+}
+
+func lookup(m map[int32]int64, p int32) int64 {
+	if n, ok := m[p]; ok {
+		return n
+	}
+	return -1
 }
 
 // backOff pauses fetching after a failed write (storage full or unavailable),
@@ -414,12 +477,10 @@ const overloadPoll = 50 * time.Millisecond
 // full disk run about once a second (see ingest's Retry-After).
 const writeRetryWait = time.Second
 
-func (c *Consumer) updateLag() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+func (c *Consumer) updateLagLocked() {
 	for k, st := range c.parts {
-		if st.hwm >= 0 && st.next >= 0 {
-			c.m.lag.WithLabelValues(k.topic, strconv.Itoa(int(k.partition))).Set(float64(st.hwm - st.next))
+		if st.hwm >= 0 && st.stored >= 0 {
+			c.m.lag.WithLabelValues(k.topic, strconv.Itoa(int(k.partition))).Set(float64(st.hwm - st.stored))
 		}
 	}
 }
@@ -439,9 +500,9 @@ func (c *Consumer) Status() []Status {
 	defer c.mu.Unlock()
 	var out []Status
 	for k, st := range c.parts {
-		s := Status{Topic: k.topic, Partition: k.partition, StoredOffset: st.next, HighWatermark: st.hwm, Lag: -1}
-		if st.hwm >= 0 && st.next >= 0 {
-			s.Lag = st.hwm - st.next
+		s := Status{Topic: k.topic, Partition: k.partition, StoredOffset: st.stored, HighWatermark: st.hwm, Lag: -1}
+		if st.hwm >= 0 && st.stored >= 0 {
+			s.Lag = st.hwm - st.stored
 		}
 		out = append(out, s)
 	}

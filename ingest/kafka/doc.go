@@ -10,6 +10,10 @@
 // so a duplicate delivery is harmless. Rebalances are blocked while a batch
 // is being written (BlockRebalanceOnPoll), so a revoked partition's last
 // batch is durable, with its offset, before another member can take it.
+// Each batch's offsets also name the stored offsets they continue from, so a
+// member the group expired while it wrote cannot apply records its successor
+// has stored (storage.OffsetConflictError): it rewinds to the stored offsets.
+// Large polls are cut into batches of at most 16 MiB of records.
 // Refused lines go to the dead-letter store with offsets of their own stream
 // ("kafka-deadletter/<group>/<topic>"), so they too are kept once.
 //

@@ -5,7 +5,7 @@ import "github.com/prometheus/client_golang/prometheus"
 type metrics struct {
 	records, bytes, points, rejected prometheus.Counter
 	duplicates, rebalances, pauses   prometheus.Counter
-	errors                           prometheus.Counter
+	errors, conflicts                prometheus.Counter
 	lag                              *prometheus.GaugeVec
 }
 
@@ -25,11 +25,12 @@ func newMetrics(reg prometheus.Registerer, name string) *metrics {
 		rebalances: counter("strata_kafka_rebalances_total", "Partition assignments received from the consumer group."),
 		pauses:     counter("strata_kafka_pauses_total", "Times fetching paused: storage over its memory budget, or a batch that could not be stored."),
 		errors:     counter("strata_kafka_errors_total", "Fetch and write errors of the consumer."),
+		conflicts:  counter("strata_kafka_offset_conflicts_total", "Batches refused because another member had stored the partition meanwhile; consumed again from its offset."),
 		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "strata_kafka_lag_records", ConstLabels: l,
 			Help: "Records of an owned partition not yet stored (high watermark minus stored offset)."}, []string{"topic", "partition"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.records, m.bytes, m.points, m.rejected, m.duplicates, m.rebalances, m.pauses, m.errors, m.lag)
+		reg.MustRegister(m.records, m.bytes, m.points, m.rejected, m.duplicates, m.rebalances, m.pauses, m.errors, m.conflicts, m.lag)
 	}
 	return m
 }
