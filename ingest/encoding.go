@@ -26,15 +26,27 @@ func (h *Handler) inflater(enc string, src io.Reader) (io.Reader, func(), error)
 		}
 		return zr, func() { zr.Close() }, nil
 	}
-	// Single-goroutine decoding with a window capped at 8 MiB (zstd's default
-	// maximum for streams): a hostile frame header cannot make the decoder
-	// allocate more than that before the body limit applies.
-	zr, err := zstd.NewReader(src, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(8<<20),
-		zstd.WithDecoderMaxMemory(uint64(h.opts.MaxDecompressedSize)))
-	if err != nil {
+	zr, _ := h.zstds.Get().(*zstd.Decoder)
+	if zr == nil {
+		// Single-goroutine decoding (no goroutines to leak from a pooled
+		// decoder) with the window capped at 8 MiB, zstd's default maximum for
+		// streams: a hostile frame header cannot make it allocate more before
+		// the body limit applies.
+		var err error
+		zr, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(8<<20),
+			zstd.WithDecoderMaxMemory(uint64(h.opts.MaxDecompressedSize)))
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := zr.Reset(src); err != nil {
+		h.zstds.Put(zr)
 		return nil, nil, err
 	}
-	return zr, zr.Close, nil
+	return zr, func() {
+		zr.Reset(nil) // drop the reference to the request body
+		h.zstds.Put(zr)
+	}, nil
 }
 
 // readSnappy reads a snappy block body: the whole compressed body, then its

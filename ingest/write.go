@@ -63,6 +63,7 @@ type Handler struct {
 	m       *writeMetrics
 	parsers sync.Pool // *requestState
 	proms   sync.Pool // *promState
+	zstds   sync.Pool // *zstd.Decoder, see encoding.go
 }
 
 // requestState is the per-request scratch space, pooled so a write allocates

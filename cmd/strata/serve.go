@@ -428,7 +428,7 @@ func influxHeaders(next http.Handler) http.Handler {
 }
 
 // knownPaths keeps the metric's label set bounded whatever clients request.
-var knownPaths = map[string]bool{"/write": true, "/api/v2/write": true, "/api/v1/prom/write": true, "/api/v1/write": true, "/query": true, "/ping": true, "/health": true, "/metrics": true}
+var knownPaths = map[string]bool{"/write": true, "/api/v2/write": true, "/api/v1/prom/write": true, "/api/v1/write": true, "/api/v1/kafka/status": true, "/query": true, "/ping": true, "/health": true, "/metrics": true}
 
 func countResponses(next http.Handler, c *prometheus.CounterVec) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
