@@ -51,7 +51,9 @@ func TestIngestThroughput(t *testing.T) {
 	if err := bench.CreateDatabase(context.Background(), bench.NewClient(1), base, "cpu"); err != nil {
 		t.Fatal(err)
 	}
+	httpCPU := cpuTime(t)
 	res, err := bench.Load(context.Background(), bench.LoadConfig{URL: base, DB: "cpu", Workers: 4}, httpData)
+	httpCPU = cpuTime(t) - httpCPU
 	if err != nil || res.Failed > 0 {
 		t.Fatalf("http load: %v %+v", err, res)
 	}
@@ -79,7 +81,7 @@ func TestIngestThroughput(t *testing.T) {
 	p.Close()
 	cfg := kafkaTestConfig(t.TempDir(), addr)
 	cfg.kafka.topics, cfg.kafka.database = "cpu", "cpu"
-	start := time.Now()
+	start, kafkaCPU := time.Now(), cpuTime(t)
 	s, base = startTestServer(t, cfg)
 	defer s.shutdown(30 * time.Second)
 	re := regexp.MustCompile(`strata_kafka_points_total\{consumer="kafka"\} (\S+)`)
@@ -101,11 +103,17 @@ func TestIngestThroughput(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	total := time.Since(start)
+	total, kafkaCPU := time.Since(start), cpuTime(t)-kafkaCPU
 	kafkaRate := values / time.Since(first).Seconds()
 	t.Logf("values: %.0f (TSBS cpu, 100 hosts x %d h)", values, hours)
 	t.Logf("HTTP /write: %.2f M values/s (%.2f s, 4 writers, 5,000-line bodies)", httpRate/1e6, res.Seconds)
 	t.Logf("Kafka (kfake, 4 partitions, 50-line lz4 records): %.2f M values/s from the first stored batch; %.2f M values/s including start and group join (%.2f s)",
 		kafkaRate/1e6, values/total.Seconds()/1e6, total.Seconds())
 	t.Logf("ratio Kafka/HTTP: %.2f", kafkaRate/httpRate)
+	// CPU time of the whole process (server, and the HTTP clients or kfake)
+	// per value: what a contended machine changes least. 2 cores / that is
+	// the rate the work would reach with the machine to itself.
+	t.Logf("CPU per M values: HTTP %.2f s (client included), Kafka %.2f s (kfake, start and join included); at 2 cores: %.2f vs %.2f M values/s, ratio %.2f",
+		httpCPU.Seconds()/values*1e6, kafkaCPU.Seconds()/values*1e6, 2*values/httpCPU.Seconds()/1e6, 2*values/kafkaCPU.Seconds()/1e6, httpCPU.Seconds()/kafkaCPU.Seconds())
 }
+
