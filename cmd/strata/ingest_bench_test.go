@@ -116,4 +116,3 @@ func TestIngestThroughput(t *testing.T) {
 	t.Logf("CPU per M values: HTTP %.2f s (client included), Kafka %.2f s (kfake, start and join included); at 2 cores: %.2f vs %.2f M values/s, ratio %.2f",
 		httpCPU.Seconds()/values*1e6, kafkaCPU.Seconds()/values*1e6, 2*values/httpCPU.Seconds()/1e6, 2*values/kafkaCPU.Seconds()/1e6, httpCPU.Seconds()/kafkaCPU.Seconds())
 }
-
