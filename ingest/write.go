@@ -46,6 +46,12 @@ type Options struct {
 	// PromFieldName is the field remote-write samples are stored in. Default
 	// "value", InfluxDB 1.x's.
 	PromFieldName string
+	// Reader serves remote read (nil: 501).
+	Reader PromReader
+	// AuthorizeRead tells whether a principal may read a database (remote
+	// read); nil allows every authenticated user. The server passes the
+	// query engine's privilege check, which this package does not import.
+	AuthorizeRead func(p *auth.Principal, db string) bool
 }
 
 // maxKeyLength is InfluxDB's limit on a series key (measurement and tags, escaped).

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -124,5 +125,113 @@ func TestPromRemoteWrite(t *testing.T) {
 	r = runQuery(t, base, `SELECT "reason" FROM "_deadletter"."autogen"."rejected" WHERE "db" = 'conflict'`)
 	if !strings.Contains(r.body, "field type conflict") {
 		t.Fatalf("conflict dead letter: %s", r.body)
+	}
+}
+
+// TestPromRemoteRead writes with remote write and reads back with remote
+// read, as a Prometheus server configured with both would.
+func TestPromRemoteRead(t *testing.T) {
+	s, base := startTestServer(t, testConfig(t.TempDir()))
+	defer s.shutdown(10 * time.Second)
+	runQuery(t, base, "CREATE DATABASE prom")
+	stale := math.Float64frombits(promremote.StaleNaN)
+	w := promremote.Compress(nil, promremote.AppendRequest(nil, []promremote.TimeSeries{
+		promSeries("up", []promremote.Sample{{Value: 1, Timestamp: 1700000000000}, {Value: stale, Timestamp: 1700000015000}}, "job", "node"),
+		promSeries("up", []promremote.Sample{{Value: 0, Timestamp: 1700000000000}}, "job", "db"),
+		promSeries("http_requests_total", []promremote.Sample{{Value: 5, Timestamp: 1700000000000}}, "code", "200"),
+		promSeries("http_requests_total", []promremote.Sample{{Value: 7, Timestamp: 1700000000000}}, "code", "500"),
+	}))
+	if r := do(t, "POST", base+"/api/v1/prom/write?db=prom", w, promHeaders); r.status != 204 {
+		t.Fatalf("write: %d %s", r.status, r.body)
+	}
+	do(t, "POST", base+"/write?db=prom", []byte("notprom,job=node count=3i 1700000000000000000"), nil) // no float "value": not a metric
+
+	read := func(qs ...promremote.Query) response {
+		return do(t, "POST", base+"/api/v1/prom/read?db=prom", promremote.Compress(nil, promremote.AppendReadRequest(nil, qs)), promHeaders)
+	}
+	const from, to = 1700000000000, 1700000015000
+	r := read(
+		promremote.Query{StartMs: from, EndMs: to, Matchers: []promremote.Matcher{{Type: promremote.MatchEqual, Name: "__name__", Value: "up"}, {Type: promremote.MatchRegexp, Name: "job", Value: "no.*"}}},
+		promremote.Query{StartMs: from, EndMs: to, Matchers: []promremote.Matcher{{Type: promremote.MatchRegexp, Name: "__name__", Value: "http_.*"}, {Type: promremote.MatchNotEqual, Name: "code", Value: "500"}}},
+		promremote.Query{StartMs: from + 1, EndMs: to - 1, Matchers: []promremote.Matcher{{Type: promremote.MatchEqual, Name: "job", Value: "node"}}},
+	)
+	if r.status != 200 || r.header.Get("Content-Encoding") != "snappy" {
+		t.Fatalf("read: %d %s", r.status, r.body)
+	}
+	raw, err := promremote.Inflate(nil, []byte(r.body), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := promremote.DecodeReadResponse(raw)
+	if err != nil || len(res) != 3 {
+		t.Fatalf("response: %v, %d results", err, len(res))
+	}
+	if len(res[0]) != 1 || fmt.Sprint(labelText(res[0][0])) != `{__name__="up",job="node"}` || len(res[0][0].Samples) != 2 ||
+		res[0][0].Samples[0] != (promremote.Sample{Value: 1, Timestamp: from}) ||
+		math.Float64bits(res[0][0].Samples[1].Value) != promremote.StaleNaN || res[0][0].Samples[1].Timestamp != to {
+		t.Fatalf("query 1: %+v", res[0])
+	}
+	if len(res[1]) != 1 || labelText(res[1][0]) != `{__name__="http_requests_total",code="200"}` || res[1][0].Samples[0].Value != 5 {
+		t.Fatalf("query 2: %+v", res[1])
+	}
+	if len(res[2]) != 0 {
+		t.Fatalf("query 3 (no sample in the range; notprom has no value field): %+v", res[2])
+	}
+	bad := read(promremote.Query{StartMs: from, EndMs: to, Matchers: []promremote.Matcher{{Type: promremote.MatchRegexp, Name: "job", Value: "("}}})
+	if bad.status != 400 || !strings.Contains(bad.body, "bad matcher") {
+		t.Fatalf("bad regexp: %d %s", bad.status, bad.body)
+	}
+	if r := do(t, "POST", base+"/api/v1/prom/read?db=prom", []byte("junk"), promHeaders); r.status != 400 {
+		t.Fatalf("junk: %d %s", r.status, r.body)
+	}
+}
+
+func labelText(ts promremote.TimeSeries) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, l := range ts.Labels {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%s=%q", l.Name, l.Value)
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// TestPromRemoteAuth: with --auth-enabled, remote write needs WRITE and
+// remote read needs READ on the database.
+func TestPromRemoteAuth(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	cfg.authEnabled = true
+	s, base := startTestServer(t, cfg)
+	defer s.shutdown(10 * time.Second)
+	admin := authClient{t, base, "admin", "adm"}
+	for _, stmt := range []string{
+		"CREATE USER admin WITH PASSWORD 'adm' WITH ALL PRIVILEGES", "CREATE DATABASE db",
+		"CREATE USER reader WITH PASSWORD 'r'", "GRANT READ ON db TO reader",
+		"CREATE USER writer WITH PASSWORD 'w'", "GRANT WRITE ON db TO writer",
+	} {
+		if code, body := admin.do("POST", "/query", url.Values{"q": {stmt}}, ""); code != 200 || strings.Contains(body, `"error"`) {
+			t.Fatalf("%s: %d %s", stmt, code, body)
+		}
+	}
+	wbody := string(promremote.Compress(nil, promremote.AppendRequest(nil, []promremote.TimeSeries{promSeries("up", []promremote.Sample{{Value: 1, Timestamp: 1}})})))
+	rbody := string(promremote.Compress(nil, promremote.AppendReadRequest(nil, []promremote.Query{{StartMs: 0, EndMs: 10}})))
+	cases := []struct {
+		user, pass, path, body string
+		status                 int
+	}{
+		{"writer", "w", "/api/v1/prom/write", wbody, 204},
+		{"reader", "r", "/api/v1/prom/write", wbody, 403},
+		{"reader", "r", "/api/v1/prom/read", rbody, 200},
+		{"writer", "w", "/api/v1/prom/read", rbody, 403},
+		{"", "", "/api/v1/prom/read", rbody, 401},
+	}
+	for _, c := range cases {
+		code, body, _ := authClient{t, base, c.user, c.pass}.doHeader("POST", c.path, url.Values{"db": {"db"}}, c.body, promHeaders)
+		if code != c.status {
+			t.Errorf("%s %s: %d %s, want %d", c.user, c.path, code, body, c.status)
+		}
 	}
 }

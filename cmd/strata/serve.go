@@ -28,6 +28,7 @@ import (
 	"github.com/strata-db/strata/ingest"
 	"github.com/strata-db/strata/ingest/deadletter"
 	"github.com/strata-db/strata/query"
+	"github.com/strata-db/strata/query/influxql"
 	"github.com/strata-db/strata/services"
 	"github.com/strata-db/strata/storage"
 )
@@ -369,7 +370,8 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(ad
 
 func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg *prometheus.Registry, users *auth.Service, letters *deadletter.Store, kstatus *kafkaStatus) http.Handler {
 	writes := ingest.NewHandler(eng, ingest.Options{MaxBodySize: cfg.maxBodySize, Logger: log, Registerer: reg, Auth: users,
-		DeadLetters: letters, PromFieldName: cfg.promFieldName})
+		DeadLetters: letters, PromFieldName: cfg.promFieldName, Reader: eng,
+		AuthorizeRead: func(p *auth.Principal, db string) bool { return p.AuthorizeDatabase(influxql.ReadPrivilege, db) }})
 	exec := query.NewExecutor(eng, log, query.Limits{
 		MaxSeries:  cfg.maxSelSeries,
 		MaxBuckets: cfg.maxSelBuckets,
@@ -390,6 +392,7 @@ func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg 
 	mux.HandleFunc("/api/v2/write", writes.ServeV2)
 	mux.HandleFunc("/api/v1/prom/write", writes.ServeProm) // InfluxDB 1.x's path
 	mux.HandleFunc("/api/v1/write", writes.ServeProm)      // Prometheus' own receiver's
+	mux.HandleFunc("/api/v1/prom/read", writes.ServePromRead)
 	mux.Handle("/query", queries)
 	mux.HandleFunc("/ping", servePing)
 	mux.HandleFunc("/status", servePing) // deprecated alias of /ping kept by InfluxDB 1.x
@@ -428,7 +431,7 @@ func influxHeaders(next http.Handler) http.Handler {
 }
 
 // knownPaths keeps the metric's label set bounded whatever clients request.
-var knownPaths = map[string]bool{"/write": true, "/api/v2/write": true, "/api/v1/prom/write": true, "/api/v1/write": true, "/api/v1/kafka/status": true, "/query": true, "/ping": true, "/health": true, "/metrics": true}
+var knownPaths = map[string]bool{"/write": true, "/api/v2/write": true, "/api/v1/prom/write": true, "/api/v1/write": true, "/api/v1/kafka/status": true, "/api/v1/prom/read": true, "/query": true, "/ping": true, "/health": true, "/metrics": true}
 
 func countResponses(next http.Handler, c *prometheus.CounterVec) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -199,3 +199,34 @@ func TestGoldenRequest(t *testing.T) {
 		t.Fatalf("golden request decodes to %+v", got)
 	}
 }
+
+// FuzzDecodeReadRequest: no panic on any input, and what decodes re-encodes
+// to the same queries.
+func FuzzDecodeReadRequest(f *testing.F) {
+	f.Add(AppendReadRequest(nil, []Query{{StartMs: 1, EndMs: 2, Matchers: []Matcher{{MatchEqual, "__name__", "up"}, {MatchRegexp, "job", "n.*"}}}}))
+	f.Add([]byte{0x0a, 0x02, 0x1a, 0x00})
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		qs, err := DecodeReadRequest(data)
+		if err != nil {
+			return
+		}
+		again, err := DecodeReadRequest(AppendReadRequest(nil, qs))
+		if err != nil || !reflect.DeepEqual(again, qs) {
+			t.Fatalf("round trip: %v\n%+v\n%+v", err, qs, again)
+		}
+	})
+}
+
+func TestReadResponseRoundTrip(t *testing.T) {
+	up := series("up", "job", "node")
+	up.Samples = []Sample{{1, -1}, {math.Float64frombits(StaleNaN), 1 << 40}}
+	in := [][]TimeSeries{{up, series("empty")}, nil}
+	out, err := DecodeReadResponse(AppendReadResponse(nil, in))
+	if err != nil || len(out) != 2 || len(out[0]) != 2 || len(out[1]) != 0 {
+		t.Fatalf("%v %+v", err, out)
+	}
+	if math.Float64bits(out[0][0].Samples[1].Value) != StaleNaN || out[0][0].Samples[0].Timestamp != -1 || string(out[0][0].Labels[1].Value) != "node" {
+		t.Fatalf("%+v", out[0][0])
+	}
+}

@@ -1,8 +1,10 @@
-// Package promremote decodes Prometheus remote-write 1.0 requests: a
-// snappy-compressed (block format) protobuf prometheus.WriteRequest. It is a
+// Package promremote decodes Prometheus remote-write 1.0 requests (a
+// snappy-compressed, block format, protobuf prometheus.WriteRequest) and
+// remote-read requests, and encodes remote-read responses (read.go). It is a
 // pure leaf like ingest/lineprotocol: bytes in, time series out, no HTTP and no
-// storage. The handler that maps series to points is ingest's
-// (ingest/promwrite.go); the mapping is documented in docs/format/promremote.md.
+// storage. The handlers that map series to points and back are ingest's
+// (ingest/promwrite.go, ingest/promread.go); the mapping is documented in
+// docs/format/promremote.md.
 //
 // The protobuf messages are decoded field by field with protowire, the
 // protobuf module's own wire reader, instead of generated types: the request
