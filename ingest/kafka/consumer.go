@@ -184,14 +184,15 @@ func (c *Consumer) Run(ctx context.Context) error {
 				c.backOff(ctx, cl, err)
 			}
 		}
-		cl.AllowRebalance()
 		if time.Since(lastCommit) >= advisoryCommitInterval {
 			// Advisory, for lag tooling: Strata resumes from its own offsets.
+			// Before AllowRebalance, so only owned partitions are committed.
 			if err := cl.CommitUncommittedOffsets(ctx); err != nil && ctx.Err() == nil {
 				c.log.Debug("advisory offset commit", "err", err)
 			}
 			lastCommit = time.Now()
 		}
+		cl.AllowRebalance()
 	}
 	return nil
 }
