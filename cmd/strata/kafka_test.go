@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -212,11 +213,15 @@ func TestKafkaRebalance(t *testing.T) {
 
 // TestKafkaKill9 kills a consuming server with SIGKILL at random moments five
 // times while records stream in, restarting it each time on the same
-// directory: every record is stored exactly once.
+// directory: every record is stored exactly once. STRATA_SOAK=1 makes it 25
+// kills over 200,000 records.
 func TestKafkaKill9(t *testing.T) {
 	_, addr := kafkaCluster(t)
 	p := producer(t, addr, kgo.Lz4Compression())
-	const n = 20000
+	n, kills := 20000, 5
+	if os.Getenv("STRATA_SOAK") != "" {
+		n, kills = 200000, 25
+	}
 	dir := t.TempDir()
 	args := []string{"--kafka-brokers", addr, "--kafka-topics", "events", "--kafka-database", "ev", "--kafka-group", "g",
 		"--kafka-instance-id", "strata-1", "--kafka-max-poll-records", "500"}
@@ -234,7 +239,7 @@ func TestKafkaKill9(t *testing.T) {
 	}()
 	rng := rand.New(rand.NewPCG(1, 2))
 	midStream := 0 // kills that found some records stored and some not
-	for kill := 0; kill < 5; kill++ {
+	for kill := 0; kill < kills; kill++ {
 		c := startChild(t, dir, args...)
 		time.Sleep(time.Duration(200+rng.IntN(600)) * time.Millisecond)
 		if got, _ := countEvents(t, c.base); got > 0 && got < n {
