@@ -27,6 +27,9 @@ type Store interface {
 	SourceOffsets(stream string) map[int32]int64
 	// Overloaded reports that a write now would wait for room in memory.
 	Overloaded() bool
+	// Flush makes everything applied so far durable, points and offsets
+	// together (see checkpoint).
+	Flush() error
 }
 
 // Options configure a Consumer.
@@ -71,6 +74,8 @@ type Consumer struct {
 
 	mu    sync.Mutex // guards parts: the poll loop and the group's callbacks
 	parts map[tp]*partState
+	// dirty is set when a write failed: see checkpoint. Poll loop only.
+	dirty bool
 }
 
 type tp struct {
@@ -267,6 +272,9 @@ func (c *Consumer) revoked(_ context.Context, _ *kgo.Client, r map[string][]int3
 func (c *Consumer) process(cl *kgo.Client, fetches kgo.Fetches) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if err := c.checkpoint(); err != nil {
+		return c.rewindLocked(cl, err)
+	}
 	var parts []*partState
 	var fps []kgo.FetchTopicPartition
 	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
@@ -297,6 +305,24 @@ func (c *Consumer) process(cl *kgo.Client, fetches kgo.Fetches) error {
 		return c.rewindLocked(cl, err)
 	}
 	c.updateLagLocked()
+	return nil
+}
+
+// checkpoint runs after a failed write, before the next one. A write that
+// failed waiting for its fsync was applied (points in memory, offsets moved)
+// but its WAL record is gone, while the next batch's record would be durable:
+// a crash then would replay the later offsets without the failed batch's
+// points. A successful flush makes what was applied durable in Pebble, points
+// and offsets together; until one succeeds nothing more is written, so a
+// crash replays the offsets from before the failed batch.
+func (c *Consumer) checkpoint() error {
+	if !c.dirty {
+		return nil
+	}
+	if err := c.store.Flush(); err != nil {
+		return fmt.Errorf("checkpoint after a failed write: %w", err)
+	}
+	c.dirty = false
 	return nil
 }
 
@@ -402,6 +428,10 @@ func (c *Consumer) commit(ch *chunk) error {
 // so the records not stored are consumed again, exactly once. The caller
 // holds c.mu.
 func (c *Consumer) rewindLocked(cl *kgo.Client, cause error) error {
+	var conflict *storage.OffsetConflictError
+	if !errors.As(cause, &conflict) {
+		c.dirty = true // the failed write may be applied but not durable
+	}
 	set := make(map[string]map[int32]kgo.EpochOffset)
 	stored := make(map[string]map[int32]int64)
 	dl := make(map[string]map[int32]int64)

@@ -149,3 +149,68 @@ func (r *racingStore) Write(b *storage.Batch) (storage.WriteResult, error) {
 	}
 	return r.Engine.Write(b)
 }
+
+// failingStore fails the first write, as a full disk would, and counts flushes.
+type failingStore struct {
+	*storage.Engine
+	failed  bool
+	flushes int
+}
+
+func (f *failingStore) Write(b *storage.Batch) (storage.WriteResult, error) {
+	if !f.failed {
+		f.failed = true
+		return storage.WriteResult{}, &storage.UnavailableError{Err: fmt.Errorf("disk full")}
+	}
+	return f.Engine.Write(b)
+}
+
+func (f *failingStore) Flush() error { f.flushes++; return f.Engine.Flush() }
+
+// TestFailedWriteCheckpointsAndRetries: after a failed write the consumer
+// flushes before writing again, then stores every record once.
+func TestFailedWriteCheckpointsAndRetries(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	addr := c.ListenAddrs()[0]
+	p, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.DefaultProduceTopic("t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for i := range 20 {
+		if err := p.ProduceSync(context.Background(), &kgo.Record{Value: fmt.Appendf(nil, "m seq=%di %d", i, i+1)}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e, err := storage.Open(storage.Options{Dir: t.TempDir(), NoSync: true, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	fs := &failingStore{Engine: e}
+	k, err := New(fs, nil, Options{Brokers: []string{addr}, Topics: []string{"t"}, Group: "g", Database: "db", Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- k.Run(ctx) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for e.SourceOffsets("kafka/g/t")[0] != 20 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := seqs(t, e); len(got) != 20 || got[0] != 0 || got[19] != 19 {
+		t.Fatalf("stored seq %v, want 0..19", got)
+	}
+	if fs.flushes != 1 {
+		t.Fatalf("%d checkpoints, want 1", fs.flushes)
+	}
+}

@@ -13,7 +13,10 @@
 // Each batch's offsets also name the stored offsets they continue from, so a
 // member the group expired while it wrote cannot apply records its successor
 // has stored (storage.OffsetConflictError): it rewinds to the stored offsets.
-// Large polls are cut into batches of at most 16 MiB of records.
+// Large polls are cut into batches of at most 16 MiB of records. After a
+// failed write nothing more is written until a flush makes what was applied
+// durable (checkpoint), so a later durable record cannot carry offsets past
+// a batch whose WAL record was lost.
 // Refused lines go to the dead-letter store with offsets of their own stream
 // ("kafka-deadletter/<group>/<topic>"), so they too are kept once.
 //
