@@ -5,7 +5,9 @@
 // enforces it):
 //
 //	cmd/strata        the binary: flags, HTTP server wiring, metrics registry
-//	ingest            /write and /api/v2/write; ingest/lineprotocol is the pure parser
+//	ingest            /write, /api/v2/write, Prometheus remote write; ingest/lineprotocol and
+//	                  ingest/promremote are the pure decoders, ingest/kafka the Kafka consumer,
+//	                  ingest/deadletter the store of refused input
 //	httpapi           /query over HTTP: parameters and InfluxDB 1.x's JSON/CSV renderers
 //	console           the web console at / (embedded static pages over /query and /metrics)
 //	auth              users, bcrypt credentials and InfluxDB 1.x privilege checks

@@ -13,4 +13,14 @@
 // With Options.Auth enabled, auth.go authenticates the writer before anything
 // else (401) and checks its WRITE privilege on the database (403), with 1.x's
 // texts; nothing else here knows about users.
+//
+// promwrite.go serves Prometheus remote write (/api/v1/prom/write, as 1.x, and
+// /api/v1/write) on the pure decoder in ingest/promremote; promread.go answers
+// remote read (/api/v1/prom/read) from the same mapping, through the small
+// PromReader interface. lines.go is the one
+// conversion of line protocol into a storage batch, shared with the Kafka
+// consumer (ingest/kafka). Every refused line or sample becomes a dead letter
+// (deadletters.go, stored by ingest/deadletter) once its write succeeded. A new
+// protocol gets a pure decoder package and a handler file here that ends in
+// the same Store.
 package ingest

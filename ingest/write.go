@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/strata-db/strata/auth"
+	"github.com/strata-db/strata/ingest/deadletter"
 	"github.com/strata-db/strata/ingest/lineprotocol"
 	"github.com/strata-db/strata/storage"
 )
@@ -32,7 +32,7 @@ type Options struct {
 	// MaxBodySize limits the request body as sent (compressed or not), like
 	// InfluxDB's max-body-size. Default 25,000,000 bytes, InfluxDB's default.
 	MaxBodySize int64
-	// MaxDecompressedSize limits a gzip body once inflated. Default 8 × MaxBodySize:
+	// MaxDecompressedSize limits a compressed body once inflated. Default 8 × MaxBodySize:
 	// line protocol compresses about 8:1 with gzip, and an unbounded inflate would
 	// let one small request exhaust memory.
 	MaxDecompressedSize int64
@@ -41,6 +41,17 @@ type Options struct {
 	// Auth authenticates writers and checks their WRITE privilege (nil, or
 	// disabled: every write is allowed).
 	Auth *auth.Service
+	// DeadLetters keeps refused lines and samples (nil: they are only counted).
+	DeadLetters DeadLetters
+	// PromFieldName is the field remote-write samples are stored in. Default
+	// "value", InfluxDB 1.x's.
+	PromFieldName string
+	// Reader serves remote read (nil: 501).
+	Reader PromReader
+	// AuthorizeRead tells whether a principal may read a database (remote
+	// read); nil allows every authenticated user. The server passes the
+	// query engine's privilege check, which this package does not import.
+	AuthorizeRead func(p *auth.Principal, db string) bool
 }
 
 // maxKeyLength is InfluxDB's limit on a series key (measurement and tags, escaped).
@@ -57,15 +68,16 @@ type Handler struct {
 	log     *slog.Logger
 	m       *writeMetrics
 	parsers sync.Pool // *requestState
+	proms   sync.Pool // *promState
+	zstds   sync.Pool // *zstd.Decoder, see encoding.go
 }
 
 // requestState is the per-request scratch space, pooled so a write allocates
 // nothing per point in the steady state.
 type requestState struct {
-	parser *lineprotocol.Parser
-	body   bytes.Buffer
-	tags   []storage.Tag
-	fields []storage.FieldValue
+	lines   *LineWriter
+	body    bytes.Buffer
+	letters []deadletter.Letter
 }
 
 // NewHandler returns write handlers storing into store.
@@ -79,8 +91,11 @@ func NewHandler(store Store, opts Options) *Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.PromFieldName == "" {
+		opts.PromFieldName = "value"
+	}
 	h := &Handler{store: store, opts: opts, log: opts.Logger, m: newWriteMetrics(opts.Registerer)}
-	h.parsers.New = func() any { return &requestState{parser: lineprotocol.NewParser()} }
+	h.parsers.New = func() any { return &requestState{lines: NewLineWriter()} }
 	return h
 }
 
@@ -231,48 +246,19 @@ func (h *Handler) write(w http.ResponseWriter, r *http.Request, api apiVersion, 
 	}
 	defer batch.Release() // after the response is written: it quotes the batch's errors
 	var lineErrs []string
-	parseFailed, parsed := 0, 0
-	p := st.parser
-	p.Reset(body, prec, now)
-	for {
-		pt, err := p.Next()
-		if err == io.EOF {
-			break
+	source := "http:" + r.URL.Path
+	parsed, parseFailed := st.lines.AddLines(batch, body, prec, now, func(line []byte, err error, unparsed bool) {
+		if unparsed && len(lineErrs) < maxReportedLineErrors {
+			lineErrs = append(lineErrs, err.Error())
 		}
-		if err != nil {
-			parseFailed++
-			if len(lineErrs) < maxReportedLineErrors {
-				lineErrs = append(lineErrs, err.Error())
-			}
-			continue
-		}
-		if pt.KeyLen > maxKeyLength {
-			parseFailed++
-			if len(lineErrs) < maxReportedLineErrors {
-				lineErrs = append(lineErrs, fmt.Sprintf("unable to parse '%s': max key length exceeded: %d > %d", pt.Raw, pt.KeyLen, maxKeyLength))
-			}
-			continue
-		}
-		parsed++
-		st.tags = st.tags[:0]
-		for _, t := range pt.Tags {
-			st.tags = append(st.tags, storage.Tag{Key: t.Key, Value: t.Value})
-		}
-		st.fields = st.fields[:0]
-		for i := range pt.Fields {
-			f := &pt.Fields[i]
-			st.fields = append(st.fields, storage.FieldValue{
-				Key: f.Key, Type: storage.FieldType(f.Type),
-				Float: f.Float, Int: f.Int, Uint: f.Uint, Bool: f.Bool, Str: f.Str,
-			})
-		}
-		_ = batch.Add(pt.Measurement, st.tags, st.fields, pt.Time) // rejections are counted by the batch
-	}
+		st.letters = appendLetter(st.letters, source, db, rp, line, err)
+	})
 
 	res, err := h.store.Write(batch)
 	if err != nil {
-		return h.storeError(w, api, err)
+		return h.storeError(w, api, err) // the client retries: no letters yet
 	}
+	h.keepLetters(st.letters)
 	h.m.points.Add(float64(res.Written))
 	dropped := parseFailed + res.Rejected
 	h.m.dropped.Add(float64(dropped))
@@ -296,29 +282,34 @@ func (h *Handler) release(st *requestState) {
 		st.body = bytes.Buffer{}
 	}
 	st.body.Reset()
+	st.letters = st.letters[:0]
 	h.parsers.Put(st)
 }
 
 var errTooLarge = errors.New("Request Entity Too Large")
 
-// readBody reads the (possibly gzipped) body into st.body, enforcing both limits.
+// readBody reads the (possibly compressed, see encoding.go) body into st.body,
+// enforcing both limits.
 func (h *Handler) readBody(st *requestState, r *http.Request) (int, error) {
 	wire := &limitedReader{r: r.Body, left: h.opts.MaxBodySize}
+	enc := r.Header.Get("Content-Encoding")
+	if enc == "snappy" {
+		return h.readSnappy(st, wire)
+	}
 	var src io.Reader = wire
 	limit := h.opts.MaxBodySize
-	if r.Header.Get("Content-Encoding") == "gzip" {
-		zr, err := gzip.NewReader(wire)
+	if enc == "gzip" || enc == "zstd" {
+		zr, closeFn, err := h.inflater(enc, wire)
 		if err != nil {
 			if wire.exceeded {
 				return http.StatusRequestEntityTooLarge, errTooLarge
 			}
 			return http.StatusBadRequest, err
 		}
-		defer zr.Close()
+		defer closeFn()
 		src = zr
 		limit = h.opts.MaxDecompressedSize
-	}
-	if r.ContentLength > 0 && r.Header.Get("Content-Encoding") != "gzip" {
+	} else if r.ContentLength > 0 {
 		st.body.Grow(int(r.ContentLength))
 	}
 	n, err := st.body.ReadFrom(io.LimitReader(src, limit+1))

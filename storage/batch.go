@@ -33,6 +33,7 @@ type Batch struct {
 	// droppedLate counts points of b.points that Write dropped (marked dropped);
 	// points rejected by Add never enter b.points.
 	droppedLate int
+	offsets     []SourceOffset // stored with the points, see offsets.go
 }
 
 // maxBatchErrors bounds the reasons a batch remembers: a client sending a million

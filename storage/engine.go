@@ -120,6 +120,8 @@ type Engine struct {
 	catMu sync.RWMutex
 	cat   *catalog
 
+	offsets offsetTable // source offsets stored with the writes, see offsets.go
+
 	batches    sync.Pool // *Batch, see Batch.Release
 	cursorBufs sync.Pool // *cursorBuffers, see Cursor.Close
 
@@ -206,6 +208,10 @@ func Open(opts Options) (*Engine, error) {
 		e.flushSeq = binary.BigEndian.Uint64(v)
 	}
 
+	if err := e.loadOffsets(); err != nil {
+		e.pebble.Close()
+		return nil, fmt.Errorf("load source offsets: %w", err)
+	}
 	catalogLoaded := time.Now()
 	e.wal, err = wal.Open(wal.Options{
 		Dir:         filepath.Join(opts.Dir, "wal"),
@@ -282,6 +288,10 @@ func (e *Engine) replay() error {
 	var records, points, orphans int
 	pb := e.pebble.NewBatch()
 	err := e.wal.Replay(from, func(pos wal.Position, rec []byte) error {
+		rec, err := e.replayOffsets(rec)
+		if err != nil {
+			return fmt.Errorf("wal record at %v: %w", pos, err)
+		}
 		if len(rec) > 0 && rec[0] != recordWrite {
 			records++
 			// Drops read posting lists: commit the catalog entries replayed so far first.
@@ -417,7 +427,7 @@ type WriteResult struct {
 // Write stores the accepted points of b and returns once they are durable.
 func (e *Engine) Write(b *Batch) (WriteResult, error) {
 	start := time.Now()
-	if b.Len() == 0 {
+	if b.Len() == 0 && len(b.offsets) == 0 {
 		n, errs := b.Rejected()
 		return WriteResult{Rejected: n, Errors: errs}, nil
 	}
@@ -431,6 +441,10 @@ func (e *Engine) Write(b *Batch) (WriteResult, error) {
 	if e.closed {
 		e.commitMu.Unlock()
 		return WriteResult{}, ErrClosed
+	}
+	if err := e.checkOffsets(b); err != nil {
+		e.commitMu.Unlock()
+		return WriteResult{}, err
 	}
 	if e.flushFailing != nil && e.flushing == nil && !time.Now().Before(e.nextFlush) && e.activeBytes() >= e.opts.HeadMaxBytes {
 		// The retry is due: start it here, since the refusal below would
@@ -453,13 +467,14 @@ func (e *Engine) Write(b *Batch) (WriteResult, error) {
 	}
 	var seq uint64
 	written := 0
-	if b.Len() > 0 {
+	if b.Len() > 0 || len(b.offsets) > 0 {
 		seq, err = e.wal.Append(rec)
 		if err != nil {
 			e.commitMu.Unlock()
 			return WriteResult{}, diskError(fmt.Errorf("wal append: %w", err))
 		}
 		written = e.apply(b)
+		e.applyOffsets(b)
 	}
 	needFlush := e.flushing == nil && e.activeBytes() >= e.opts.HeadMaxBytes && !time.Now().Before(e.nextFlush)
 	if needFlush {
@@ -469,7 +484,7 @@ func (e *Engine) Write(b *Batch) (WriteResult, error) {
 	}
 	e.commitMu.Unlock()
 
-	if written > 0 {
+	if written > 0 || len(b.offsets) > 0 {
 		if err := e.wal.WaitDurableTimeout(seq, e.opts.WriteTimeout); err != nil {
 			return WriteResult{}, diskError(fmt.Errorf("wal sync: %w", err))
 		}
@@ -674,7 +689,7 @@ func (e *Engine) resolve(b *Batch) ([]byte, error) {
 		}
 	}
 	// The WAL copies the record on Append, so the batch's buffer is reused.
-	b.rec = encodeWriteRecord(b.rec[:0], b, seriesDefs, fieldDefs)
+	b.rec = encodeWriteRecord(appendOffsetsHeader(b.rec[:0], b.offsets), b, seriesDefs, fieldDefs)
 	return b.rec, nil
 }
 
@@ -807,6 +822,7 @@ func (e *Engine) startFlushLocked() error {
 	if err != nil {
 		return fmt.Errorf("rotate wal: %w", err)
 	}
+	e.cutOffsets()
 	e.headsMu.Lock()
 	e.active.mu.Lock()
 	e.active.frozen = true
@@ -960,6 +976,7 @@ func (e *Engine) writeHead(h *head, walStart wal.SegmentID) error {
 	}
 	pb.Set(metaKey(metaWALStart), appendU64(nil, uint64(walStart)), nil)
 	pb.Set(metaKey(metaFlushSeq), appendU64(nil, seq), nil)
+	e.persistOffsets(pb)
 	if err := pb.Commit(pebble.NoSync); err != nil {
 		return err
 	}

@@ -271,15 +271,6 @@ func newCSVSource(lines *lineReader, name, db, rp string, prec int64, m csvMappi
 	return s, nil
 }
 
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
-}
 
 // mapHeader resolves the mapping's column names against the header.
 func (s *csvSource) mapHeader(header []string, m csvMapping) error {

@@ -9,6 +9,7 @@
 //	strata backup [flags] DIR      back up a running server, consistently, while it takes writes
 //	strata restore --data-dir D DIR  restore a backup into an empty data directory
 //	strata shell [flags]   an interactive InfluxQL shell (influx-style)
+//	strata deadletter replay [flags]  write refused lines again once their cause is fixed
 //	strata version         print the version
 //
 // Run `strata serve --help` for the server's flags.
@@ -51,6 +52,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return restoreCommand(args[1:], stdout, stderr)
 	case "shell":
 		return shellCommand(args[1:], stdout, stderr)
+	case "deadletter":
+		return deadletterCommand(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "strata %s\n", version)
 		return 0
@@ -76,6 +79,7 @@ Usage:
   strata backup --url URL DIR   consistent online backup of a running server into DIR
   strata restore --data-dir D DIR  verify a backup and restore it into an empty data directory
   strata shell [--host H --port P | --url URL] [-execute Q]   an interactive InfluxQL shell
+  strata deadletter replay --since 1h   write refused lines again through /write once their cause is fixed
   strata version         print the version
 `)
 }

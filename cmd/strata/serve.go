@@ -27,7 +27,9 @@ import (
 	"github.com/strata-db/strata/console"
 	"github.com/strata-db/strata/httpapi"
 	"github.com/strata-db/strata/ingest"
+	"github.com/strata-db/strata/ingest/deadletter"
 	"github.com/strata-db/strata/query"
+	"github.com/strata-db/strata/query/influxql"
 	"github.com/strata-db/strata/services"
 	"github.com/strata-db/strata/storage"
 )
@@ -62,6 +64,9 @@ type serveConfig struct {
 	tlsCert      string
 	tlsKey       string
 	bcryptCost   int // 0: bcrypt's default; the tests lower it
+
+	promFieldName string
+	kafka         kafkaConfig
 }
 
 // defaultServeConfig is the configuration of `strata serve` without flags; the
@@ -90,6 +95,8 @@ func defaultServeConfig() serveConfig {
 		maxQueryMem:   256 << 20,
 		retentionTick: 30 * time.Minute,
 		rpAutoCreate:  true,
+		promFieldName: "value",
+		kafka:         defaultKafkaConfig(),
 	}
 }
 
@@ -157,6 +164,8 @@ func serveFlags(cfg *serveConfig, d serveConfig, stderr io.Writer) *flag.FlagSet
 	fs.BoolVar(&cfg.metricsAuth, "metrics-auth", d.metricsAuth, "require credentials for /metrics (needs --auth-enabled)")
 	fs.StringVar(&cfg.tlsCert, "tls-cert", d.tlsCert, "PEM certificate (chain) file: serve HTTPS instead of HTTP (needs --tls-key; reloaded on SIGHUP and when the files change)")
 	fs.StringVar(&cfg.tlsKey, "tls-key", d.tlsKey, "PEM private key file of --tls-cert")
+	fs.StringVar(&cfg.promFieldName, "prom-field-name", d.promFieldName, "field that Prometheus remote-write samples are stored in (measurement = metric name, tags = labels)")
+	kafkaFlags(fs, &cfg.kafka, d.kafka)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: strata serve [flags]
 
@@ -236,7 +245,14 @@ func startServer(cfg serveConfig, log *slog.Logger) (*server, error) {
 		eng.Close()
 		return nil, err
 	}
-	handler := guardOrigin(newHTTPHandler(eng, cfg, log, reg, users), listensOnLoopback(ln.Addr()))
+	letters, err := deadletter.Open(eng, deadletter.Options{Logger: log, Registerer: reg})
+	if err != nil {
+		ln.Close()
+		eng.Close()
+		return nil, fmt.Errorf("dead-letter store: %w", err)
+	}
+	kstatus := &kafkaStatus{}
+	handler := guardOrigin(newHTTPHandler(eng, cfg, log, reg, users, letters, kstatus), listensOnLoopback(ln.Addr()))
 	s := &server{
 		eng:   eng,
 		ln:    ln,
@@ -258,7 +274,7 @@ func startServer(cfg serveConfig, log *slog.Logger) (*server, error) {
 	}
 	s.merger = compaction.NewBlockMerger(eng, log)
 	s.background = services.NewGroup(log, reg)
-	if err := startServices(s.background, cfg, eng, s.merger, flushed, log); err != nil {
+	if err := startServices(s.background, cfg, eng, s.merger, flushed, log, ingestDeps{letters, kstatus, reg}); err != nil {
 		s.stopServing()
 		return nil, err
 	}
@@ -267,7 +283,7 @@ func startServer(cfg serveConfig, log *slog.Logger) (*server, error) {
 
 // startServices starts the server's background work, each piece a service of
 // one group that shutdown stops in reverse order.
-func startServices(g *services.Group, cfg serveConfig, eng *storage.Engine, merger *compaction.BlockMerger, flushed <-chan struct{}, log *slog.Logger) error {
+func startServices(g *services.Group, cfg serveConfig, eng *storage.Engine, merger *compaction.BlockMerger, flushed <-chan struct{}, log *slog.Logger, in ingestDeps) error {
 	// 10 minutes: flushes trigger merges; the timer only catches partitions
 	// left several-blocked by a run that stopped before merging.
 	err := g.Start(services.Func{ServiceName: "block-merger", Loop: func(ctx context.Context) error {
@@ -279,6 +295,9 @@ func startServices(g *services.Group, cfg serveConfig, eng *storage.Engine, merg
 			compaction.NewRetentionEnforcer(eng, log).Run(ctx, cfg.retentionTick)
 			return nil
 		}})
+	}
+	if err == nil {
+		err = startKafka(g, cfg.kafka, eng, in, log)
 	}
 	return err
 }
@@ -350,8 +369,10 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(ad
 	return s.shutdown(cfg.shutdownWait)
 }
 
-func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg *prometheus.Registry, users *auth.Service) http.Handler {
-	writes := ingest.NewHandler(eng, ingest.Options{MaxBodySize: cfg.maxBodySize, Logger: log, Registerer: reg, Auth: users})
+func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg *prometheus.Registry, users *auth.Service, letters *deadletter.Store, kstatus *kafkaStatus) http.Handler {
+	writes := ingest.NewHandler(eng, ingest.Options{MaxBodySize: cfg.maxBodySize, Logger: log, Registerer: reg, Auth: users,
+		DeadLetters: letters, PromFieldName: cfg.promFieldName, Reader: eng,
+		AuthorizeRead: func(p *auth.Principal, db string) bool { return p.AuthorizeDatabase(influxql.ReadPrivilege, db) }})
 	exec := query.NewExecutor(eng, log, query.Limits{
 		MaxSeries:  cfg.maxSelSeries,
 		MaxBuckets: cfg.maxSelBuckets,
@@ -370,12 +391,16 @@ func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/write", writes.ServeV1)
 	mux.HandleFunc("/api/v2/write", writes.ServeV2)
+	mux.HandleFunc("/api/v1/prom/write", writes.ServeProm) // InfluxDB 1.x's path
+	mux.HandleFunc("/api/v1/write", writes.ServeProm)      // Prometheus' own receiver's
+	mux.HandleFunc("/api/v1/prom/read", writes.ServePromRead)
 	mux.Handle("/query", queries)
 	mux.HandleFunc("/ping", servePing)
 	mux.HandleFunc("/status", servePing) // deprecated alias of /ping kept by InfluxDB 1.x
 	mux.HandleFunc("/health", healthHandler(eng))
 	mux.Handle("/backup", requireUser(users, true, newBackupHandler(eng, cfg.dataDir, log)))
 	mux.Handle("/", console.New(reg, cfg.dataDir))
+	mux.Handle("/api/v1/kafka/status", requireUser(users, false, kstatus))
 	var metrics http.Handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
 	if cfg.metricsAuth {
 		metrics = requireUser(users, false, metrics)
@@ -409,7 +434,7 @@ func influxHeaders(next http.Handler) http.Handler {
 }
 
 // knownPaths keeps the metric's label set bounded whatever clients request.
-var knownPaths = map[string]bool{"/write": true, "/api/v2/write": true, "/query": true, "/ping": true, "/health": true, "/metrics": true}
+var knownPaths = map[string]bool{"/write": true, "/api/v2/write": true, "/api/v1/prom/write": true, "/api/v1/write": true, "/api/v1/kafka/status": true, "/api/v1/prom/read": true, "/query": true, "/ping": true, "/health": true, "/metrics": true}
 
 func countResponses(next http.Handler, c *prometheus.CounterVec) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,78 @@
+package ingest
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/klauspost/compress/snappy"
+	"github.com/klauspost/compress/zstd"
+)
+
+// Compressed write bodies. Content-Encoding gzip (InfluxDB's), zstd (a
+// stream, klauspost/compress) and snappy (the block format, as Prometheus
+// remote write sends it) are inflated under MaxDecompressedSize; any other
+// value is read as plain line protocol, as InfluxDB 1.x does.
+
+// inflater returns a reader inflating src with enc ("gzip" or "zstd") and the
+// function that releases it.
+func (h *Handler) inflater(enc string, src io.Reader) (io.Reader, func(), error) {
+	if enc == "gzip" {
+		zr, err := gzip.NewReader(src)
+		if err != nil {
+			return nil, nil, err
+		}
+		return zr, func() { zr.Close() }, nil
+	}
+	zr, _ := h.zstds.Get().(*zstd.Decoder)
+	if zr == nil {
+		// Single-goroutine decoding (no goroutines to leak from a pooled
+		// decoder) with the window capped at 8 MiB, zstd's default maximum for
+		// streams: a hostile frame header cannot make it allocate more before
+		// the body limit applies.
+		var err error
+		zr, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(8<<20),
+			zstd.WithDecoderMaxMemory(uint64(h.opts.MaxDecompressedSize)))
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := zr.Reset(src); err != nil {
+		h.zstds.Put(zr)
+		return nil, nil, err
+	}
+	return zr, func() {
+		zr.Reset(nil) // drop the reference to the request body
+		h.zstds.Put(zr)
+	}, nil
+}
+
+// readSnappy reads a snappy block body: the whole compressed body, then its
+// decoded length (checked against the limit before allocating), then the
+// decoded bytes.
+func (h *Handler) readSnappy(st *requestState, wire *limitedReader) (int, error) {
+	var raw bytes.Buffer
+	if _, err := raw.ReadFrom(wire); err != nil {
+		if wire.exceeded {
+			return http.StatusRequestEntityTooLarge, errTooLarge
+		}
+		return http.StatusBadRequest, err
+	}
+	n, err := snappy.DecodedLen(raw.Bytes())
+	if err != nil {
+		return http.StatusBadRequest, fmt.Errorf("snappy: %w", err)
+	}
+	if int64(n) > h.opts.MaxDecompressedSize {
+		return http.StatusRequestEntityTooLarge, errTooLarge
+	}
+	st.body.Grow(n)
+	dst := st.body.AvailableBuffer()[:n]
+	out, err := snappy.Decode(dst, raw.Bytes())
+	if err != nil {
+		return http.StatusBadRequest, fmt.Errorf("snappy: %w", err)
+	}
+	st.body.Write(out)
+	return 0, nil
+}
