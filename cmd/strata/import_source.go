@@ -271,7 +271,6 @@ func newCSVSource(lines *lineReader, name, db, rp string, prec int64, m csvMappi
 	return s, nil
 }
 
-
 // mapHeader resolves the mapping's column names against the header.
 func (s *csvSource) mapHeader(header []string, m csvMapping) error {
 	index := map[string]int{}

@@ -139,7 +139,6 @@ func kafkaSecurity(c kafkaConfig) ([]kgo.Opt, error) {
 	return opts, nil
 }
 
-
 // ingestDeps are what the ingest services share with the HTTP handlers.
 type ingestDeps struct {
 	letters *deadletter.Store
