@@ -82,9 +82,14 @@ func (w *windowStates) get(ws int64, t funcs.Type) (*winState, bool, error) {
 	i, ok := w.m[ws]
 	if !ok {
 		i = len(w.states)
-		w.states = append(w.states, winState{ws: ws, st: w.newState()})
+		st := w.newState()
+		w.states = append(w.states, winState{ws: ws, st: st})
 		w.m[ws] = i
-		if err := w.account(accBytes); err != nil {
+		n := int64(accBytes)
+		if b, ok := st.(interface{ MaxBytes() int64 }); ok {
+			n += b.MaxBytes() // a sketch: its bound, not its values
+		}
+		if err := w.account(n); err != nil {
 			return nil, false, err
 		}
 	}

@@ -424,11 +424,12 @@ func (p *selectPlan) addExpr(ex influxql.Expr, name string, sch *schema) error {
 	}
 	p.columns = append(p.columns, name)
 	p.exprs = append(p.exprs, ex)
-	// top(x, tag, N) and bottom() print the tags' values as columns after the value.
+	// top(x, tag, N) and bottom() print the tags' values as columns after the
+	// value, approx_top_k its counts and error bounds.
 	if c, ok := ex.(*influxql.Call); ok {
 		for _, cp := range p.calls {
 			if cp.expr == c {
-				p.extraCols = append(p.extraCols, topTagArgs(cp)...)
+				p.extraCols = append(p.extraCols, extraColumns(cp)...)
 				p.extraAt = len(p.columns)
 			}
 		}
