@@ -6,6 +6,7 @@ package query
 
 import (
 	"errors"
+	"fmt"
 	"sort"
 
 	"github.com/strata-db/strata/query/funcs"
@@ -202,11 +203,29 @@ func (r *selectRun) partialStates(g *group, c *callPlan) (*windowStates, error) 
 	defer func() { r.stats.points.Add(points) }()
 	for _, s := range g.series {
 		if err := r.accumulateSeries(s, c, w, &points); err != nil {
+			if errors.Is(err, partial.ErrCorrupt) {
+				// A stored sketch that does not decode: say where it is.
+				return nil, fmt.Errorf("series %s: %w", s.display(), err)
+			}
 			return nil, err
 		}
 		w.endSeries()
 	}
 	return w, nil
+}
+
+// display is the series as a user writes it: measurement,tag=value,...
+func (s *seriesRef) display() string {
+	keys := make([]string, 0, len(s.tags))
+	for k := range s.tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := s.measurement
+	for _, k := range keys {
+		out += "," + k + "=" + s.tags[k]
+	}
+	return out
 }
 
 // accumulate is the hot path: partial states per window (aggregate.go), fed

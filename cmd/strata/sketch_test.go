@@ -208,3 +208,76 @@ func TestSketchErrorsHTTP(t *testing.T) {
 		}
 	}
 }
+
+// TestSketchRollupHTTP: per-minute sketches stored with SELECT INTO, merged
+// hourly, give the sketch a direct pass over the raw data gives (the merges
+// are exact), and so stay within the documented error of the exact answer;
+// a rollup of the rollup (merge_sketch) too. A corrupt stored sketch is an
+// error naming the function, series and time.
+func TestSketchRollupHTTP(t *testing.T) {
+	_, base := startTestServer(t, testConfig(t.TempDir()))
+	sketchData(t, base)
+	const where = ` WHERE time >= 0 AND time < 3h`
+	into := "SELECT sketch_count_distinct(uid) AS visitors, sketch_percentile(lat) AS lat INTO rollup FROM req" + where + " GROUP BY time(1m), *"
+	if s := mustSeries(t, base, into); len(s) != 1 || num(t, s[0].Values[0][1]) != 2*180 {
+		t.Fatalf("SELECT INTO wrote %v", s)
+	}
+	hourly := func(q string) []float64 {
+		t.Helper()
+		return column(t, mustSeries(t, base, q+where+" GROUP BY time(1h)"), "v")
+	}
+	pairs := []struct{ merged, direct, exact string }{
+		{"merge_count_distinct(visitors)", "approx_count_distinct(uid)", "count(distinct(uid))"},
+		{"merge_percentile(lat, 99)", "approx_percentile(lat, 99)", "percentile(lat, 99)"},
+		{"merge_median(lat)", "approx_median(lat)", "percentile(lat, 50)"},
+	}
+	for _, p := range pairs {
+		m := hourly("SELECT " + p.merged + " AS v FROM rollup")
+		d := hourly("SELECT " + p.direct + " AS v FROM req")
+		e := hourly("SELECT " + p.exact + " AS v FROM req")
+		if len(m) != 3 || fmt.Sprint(m) != fmt.Sprint(d) {
+			t.Errorf("%s hourly %v, direct %s %v", p.merged, m, p.direct, d)
+		}
+		for i := range m {
+			within(t, p.merged, m[i], e[i], 0.025) // 3σ of HLL at p=14; α for quantiles
+		}
+	}
+	// A rollup of the rollup: hourly sketches merged into one.
+	if s := mustSeries(t, base, "SELECT merge_sketch(visitors) AS visitors INTO rollup_h FROM rollup"+where+" GROUP BY time(1h)"); num(t, s[0].Values[0][1]) != 3 {
+		t.Fatalf("hourly SELECT INTO wrote %v", s)
+	}
+	all := column(t, mustSeries(t, base, "SELECT merge_count_distinct(visitors) AS v FROM rollup_h"+where), "v")
+	direct := column(t, mustSeries(t, base, "SELECT approx_count_distinct(uid) AS v FROM req"+where), "v")
+	if all[0] != direct[0] {
+		t.Errorf("merged twice %v, direct %v", all, direct)
+	}
+
+	// Corruption: a value that is not a sketch, in one series at one time.
+	if r := do(t, "POST", base+"/write?db=web", []byte(`rollup,host=a visitors="bm90IGEgc2tldGNo" 30000000000`), nil); r.status != 204 {
+		t.Fatalf("write: %d %s", r.status, r.body)
+	}
+	_, errText := querySeries(t, base, "SELECT merge_count_distinct(visitors) FROM rollup"+where)
+	for _, want := range []string{"merge_count_distinct", "corrupt sketch", "rollup,host=a", "1970-01-01T00:00:30Z"} {
+		if !strings.Contains(errText, want) {
+			t.Errorf("corrupt sketch error %q lacks %q", errText, want)
+		}
+	}
+	// Precisions merge at the lower one, exactly: host a's sketches at
+	// precision 10 and host b's at 14 give the precision-10 pass.
+	for _, q := range []string{
+		"SELECT sketch_count_distinct(uid, 10) AS v INTO mixed FROM req" + where + " AND host = 'a' GROUP BY time(1m), *",
+		"SELECT sketch_count_distinct(uid) AS v INTO mixed FROM req" + where + " AND host = 'b' GROUP BY time(1m), *",
+	} {
+		mustSeries(t, base, q)
+	}
+	mixed := column(t, mustSeries(t, base, "SELECT merge_count_distinct(v) AS v FROM mixed"+where), "v")
+	p10 := column(t, mustSeries(t, base, "SELECT approx_count_distinct(uid, 10) AS v FROM req"+where), "v")
+	if mixed[0] != p10[0] {
+		t.Errorf("precisions 10 and 14 merged: %v, precision-10 pass %v", mixed, p10)
+	}
+	// Other sketch kinds are refused.
+	_, errText = querySeries(t, base, "SELECT merge_count_distinct(lat) FROM rollup"+where)
+	if !strings.Contains(errText, "is a quantile sketch, not a hyperloglog") {
+		t.Errorf("wrong kind: %q", errText)
+	}
+}

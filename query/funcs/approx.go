@@ -3,6 +3,7 @@ package funcs
 import (
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/strata-db/strata/query/sketch"
 )
@@ -177,13 +178,15 @@ func cloneSketch(s sketch.Sketch) sketch.Sketch {
 func (a *Approx) AddStored(acc sketch.Sketch, t int64, v string) (sketch.Sketch, error) {
 	in, err := sketch.ParseText(v)
 	if err != nil {
-		return acc, fmt.Errorf("%s: stored sketch at %d: %w", a.Name, t, err)
+		return acc, fmt.Errorf("%s: stored sketch at %s: %w", a.Name, timeText(t), err)
 	}
 	if a.Sketch != 0 && in.Kind() != a.Sketch {
-		return acc, fmt.Errorf("%s: stored value at %d is a %s, not a %s", a.Name, t, in.Kind(), a.Sketch)
+		return acc, fmt.Errorf("%s: stored value at %s is a %s, not a %s", a.Name, timeText(t), in.Kind(), a.Sketch)
 	}
 	return a.Merge(acc, in)
 }
+
+func timeText(t int64) string { return time.Unix(0, t).UTC().Format(time.RFC3339Nano) }
 
 // AddValue folds one raw value (not nil) of a call that is not Stored.
 func AddValue(s sketch.Sketch, v any) {

@@ -130,7 +130,7 @@ func (s *sketchState) addStrings(ts []int64, vs []string) error {
 		for i, v := range vs {
 			sk, err := s.a.AddStored(s.sk, ts[i], v)
 			if err != nil {
-				return fmt.Errorf("%w: %v", ErrCorrupt, err)
+				return fmt.Errorf("%w: %w", ErrCorrupt, err)
 			}
 			s.sk = sk
 		}
