@@ -104,6 +104,34 @@ func NewApprox(name string, args []any) (*Approx, error) {
 	return a, nil
 }
 
+// Describe says which sketch a call builds and its error bound, for EXPLAIN.
+func (a *Approx) Describe() string {
+	var d string
+	switch a.Sketch {
+	case sketch.KindHLL:
+		d = fmt.Sprintf("HyperLogLog, precision %d (relative standard error %.2f%%)", a.Precision, 100*sketch.RSE(a.Precision))
+	case sketch.KindDD:
+		d = fmt.Sprintf("quantile sketch, relative error ≤ %g%%", 100*sketch.DefaultAlpha)
+	case sketch.KindTopK:
+		c := sketch.TopKCapacity(a.K)
+		d = fmt.Sprintf("Space-Saving, %d counters (overcount ≤ N/%d)", c, c)
+	case sketch.KindCountMin:
+		cm := sketch.NewCountMin()
+		d = fmt.Sprintf("Count-Min %d×%d (overcount ≤ %.3f%% of N with probability 98.2%%)", sketch.CountMinDepth, sketch.CountMinWidth, 100*cm.Epsilon())
+	default:
+		d = "the stored sketches' kind"
+	}
+	switch {
+	case a.Stored && a.Emit:
+		return d + "; merges stored sketches, returns the merged sketch"
+	case a.Stored:
+		return d + "; merges stored sketches"
+	case a.Emit:
+		return d + "; returns the sketch, to store"
+	}
+	return d
+}
+
 // KeyType is the sketch.Key type tag of a column type.
 func KeyType(t Type) uint8 {
 	switch t {
