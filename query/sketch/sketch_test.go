@@ -2,10 +2,13 @@ package sketch
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/cespare/xxhash/v2"
 )
 
 // TestHLLMergeExact: any split merged gives the one-pass bytes, at every
@@ -133,5 +136,22 @@ func TestCountMin(t *testing.T) {
 	est := c.Estimate(HashInt(7))
 	if est < 50050 || est > 50050+c.Bound() {
 		t.Fatalf("estimate %d, true 50050, bound %d", est, c.Bound())
+	}
+}
+
+// TestHash8: the 8-byte XXH64 is the library's, bit for bit (the hash is
+// part of the stored format).
+func TestHash8(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	for i := 0; i < 10000; i++ {
+		v := r.Uint64()
+		if i < 3 {
+			v = uint64(i)
+		}
+		var b [8]byte
+		binary.LittleEndian.PutUint64(b[:], v)
+		if got, want := hash8(v), xxhash.Sum64(b[:]); got != want {
+			t.Fatalf("hash8(%x) = %x, xxhash %x", v, got, want)
+		}
 	}
 }
