@@ -204,6 +204,10 @@ func (p *selectPlan) choosePaths() error {
 	for _, c := range p.calls {
 		if t, ok := p.src.schema.fields[c.field]; ok {
 			c.inType = funcType(t)
+		} else if p.src.schema.tags[c.field] && funcs.IsApprox(c.name) {
+			// A tag has no values per point here; say so rather than
+			// answer nothing.
+			return errorf("%s(%s): %s is a tag, and the approximate functions read fields (SHOW TAG VALUES CARDINALITY counts a tag's values)", c.name, c.field, c.field)
 		}
 		if c.rawTrans {
 			c.path = pathRawTransform

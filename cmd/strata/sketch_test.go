@@ -42,7 +42,12 @@ type series struct {
 
 func querySeries(t *testing.T, base, q string) ([]series, string) {
 	t.Helper()
-	r := do(t, "POST", base+"/query?db=web", []byte("q="+url.QueryEscape(q)),
+	return querySeriesDB(t, base, "web", q)
+}
+
+func querySeriesDB(t *testing.T, base, db, q string) ([]series, string) {
+	t.Helper()
+	r := do(t, "POST", base+"/query?db="+url.QueryEscape(db), []byte("q="+url.QueryEscape(q)),
 		map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
 	var out struct {
 		Results []struct {
@@ -200,6 +205,7 @@ func TestSketchErrorsHTTP(t *testing.T) {
 		{"SELECT approx_percentile(uid, 50) FROM req", "approx_percentile"},
 		{"SELECT approx_top_k(code, 2), mean(lat) FROM req", "approx_top_k() cannot be combined with other functions"},
 		{"SELECT merge_count_distinct(uid) FROM req", "merge_count_distinct"},
+		{"SELECT approx_count_distinct(host) FROM req", "approx_count_distinct(host): host is a tag, and the approximate functions read fields"},
 	}
 	for _, c := range cases {
 		_, errText := querySeries(t, base, c.q)

@@ -28,6 +28,18 @@ type Approx struct {
 	Stored, Emit bool
 }
 
+// IsApprox tells the approximate functions (and the sketch_ and merge_
+// ones), which NewApprox takes.
+func IsApprox(name string) bool {
+	switch name {
+	case "approx_count_distinct", "sketch_count_distinct", "approx_percentile", "merge_percentile",
+		"approx_median", "merge_median", "sketch_percentile", "approx_top_k", "approx_count",
+		"merge_count_distinct", "merge_sketch":
+		return true
+	}
+	return false
+}
+
 // NewApprox checks a call of an approximate function; args are the
 // literals after the field. Errors name the function, InfluxQL style.
 func NewApprox(name string, args []any) (*Approx, error) {
