@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -22,10 +23,17 @@ import (
 const seeds = 20
 
 func sizes() []int {
-	if os.Getenv("STRATA_SKETCH_FULL") != "" {
-		return []int{10, 1000, 100_000, 1_000_000, 10_000_000}
+	if os.Getenv("STRATA_SKETCH_FULL") == "" {
+		return []int{10, 1000, 100_000}
 	}
-	return []int{10, 1000, 100_000}
+	all := []int{10, 1000, 100_000, 1_000_000, 10_000_000}
+	if m, err := strconv.Atoi(os.Getenv("STRATA_SKETCH_MAX")); err == nil {
+		// STRATA_SKETCH_MAX=1000000 stops the full run at 1 M.
+		for len(all) > 1 && all[len(all)-1] > m {
+			all = all[:len(all)-1]
+		}
+	}
+	return all
 }
 
 // windows is how many per-window sketches the merge column builds.
