@@ -205,12 +205,10 @@ func (s *sketchState) Merge(other State) error {
 	if o.sk == nil {
 		return nil
 	}
+	// funcs.Approx.Merge copies o's sketch into an empty receiver.
 	sk, err := s.a.Merge(s.sk, o.sk)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrMismatch, err)
-	}
-	if s.sk == nil && sk == o.sk {
-		sk = cloneOf(o.sk)
 	}
 	s.sk = sk
 	return nil
@@ -220,11 +218,6 @@ func (s *sketchState) Merge(other State) error {
 // they merge at the lower one).
 func sameApprox(a, b *funcs.Approx) bool {
 	return math.Float64bits(a.Pct) == math.Float64bits(b.Pct) && a.K == b.K && a.Value == b.Value
-}
-
-func cloneOf(sk sketch.Sketch) sketch.Sketch {
-	c, _ := sketch.Decode(sketch.Append(nil, sk))
-	return c
 }
 
 func (s *sketchState) Final(ws int64) []funcs.Point { return s.a.Final(s.sk, ws, s.typ) }
@@ -337,9 +330,6 @@ func (s *sketchState) fits(sk sketch.Sketch) error {
 	}
 	if t, ok := sk.(*sketch.TopK); ok && !s.a.Stored && t.ValueType() != funcs.KeyType(s.typ) {
 		return fmt.Errorf("top-k summary of value type %d in a state of %s values", t.ValueType(), s.typ)
-	}
-	if s.a.Emit && !s.a.Stored {
-		return nil
 	}
 	return nil
 }
