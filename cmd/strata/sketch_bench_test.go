@@ -21,7 +21,7 @@ import (
 // counterparts over HTTP on the real server (docs/performance.md,
 // "Approximate functions"):
 //
-//	STRATA_SKETCH_BENCH=1 go test ./cmd/strata -run TestSketchSpeed -v -timeout 30m
+//	STRATA_SKETCH_BENCH=1 go test ./cmd/strata -run TestSketchSpeed -v -timeout 40m
 //
 // Data: the TSBS cpu-only day `strata bench` loads (100 hosts, 24 h at 10 s,
 // seed 1), and a high-cardinality set of 10 M points over 100 series whose
@@ -34,8 +34,8 @@ import (
 // one-row answer). It asserts the issue's targets where they can hold:
 // approx_count_distinct ≥ 5× faster and ≥ 10× less memory than
 // count(distinct(x)) on the high-cardinality set (on TSBS, whose fields
-// take at most 10,001 values, only that it is not slower: both sit near the
-// scan floor), percentiles ≥ 3× faster than percentile() on both.
+// take at most 10,001 values, only that it is not slower: both pay the same
+// scan of every value), percentiles ≥ 3× faster than percentile() on both.
 func TestSketchSpeed(t *testing.T) {
 	if os.Getenv("STRATA_SKETCH_BENCH") == "" {
 		t.Skip("set STRATA_SKETCH_BENCH=1 to measure (minutes, a few GiB)")
@@ -50,24 +50,21 @@ func TestSketchSpeed(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(10 * time.Second) // let the background merges of the new blocks finish
-	// floor is a query that reads the same values and does almost nothing
-	// with them (stddev decodes every value, as both sides must): the scan
-	// cost the exact and the approximate query share.
-	type pair struct{ set, what, exact, approx, floor string }
+	type pair struct{ set, what, exact, approx string }
 	const day = ` WHERE time >= '2016-01-01T00:00:00Z' AND time < '2016-01-02T00:00:00Z'`
 	const hc = ` WHERE time >= 0 AND time < 10000s`
 	pairs := []pair{
-		{"TSBS", "distinct, whole day", "SELECT count(distinct(usage_user)) FROM cpu" + day, "SELECT approx_count_distinct(usage_user) FROM cpu" + day, "SELECT stddev(usage_user) FROM cpu" + day},
-		{"TSBS", "distinct, by hour", "SELECT count(distinct(usage_user)) FROM cpu" + day + " GROUP BY time(1h)", "SELECT approx_count_distinct(usage_user) FROM cpu" + day + " GROUP BY time(1h)", "SELECT stddev(usage_user) FROM cpu" + day + " GROUP BY time(1h)"},
-		{"TSBS", "p99, whole day", "SELECT percentile(usage_user, 99) FROM cpu" + day, "SELECT approx_percentile(usage_user, 99) FROM cpu" + day, "SELECT stddev(usage_user) FROM cpu" + day},
-		{"TSBS", "p99, by hour", "SELECT percentile(usage_user, 99) FROM cpu" + day + " GROUP BY time(1h)", "SELECT approx_percentile(usage_user, 99) FROM cpu" + day + " GROUP BY time(1h)", "SELECT stddev(usage_user) FROM cpu" + day + " GROUP BY time(1h)"},
-		{"1M distinct / 10M points", "distinct", "SELECT count(distinct(uid)) FROM hc" + hc, "SELECT approx_count_distinct(uid) FROM hc" + hc, "SELECT stddev(uid) FROM hc" + hc},
-		{"1M distinct / 10M points", "p99", "SELECT percentile(lat, 99) FROM hc" + hc, "SELECT approx_percentile(lat, 99) FROM hc" + hc, "SELECT stddev(lat) FROM hc" + hc},
+		{"TSBS", "distinct, whole day", "SELECT count(distinct(usage_user)) FROM cpu" + day, "SELECT approx_count_distinct(usage_user) FROM cpu" + day},
+		{"TSBS", "distinct, by hour", "SELECT count(distinct(usage_user)) FROM cpu" + day + " GROUP BY time(1h)", "SELECT approx_count_distinct(usage_user) FROM cpu" + day + " GROUP BY time(1h)"},
+		{"TSBS", "p99, whole day", "SELECT percentile(usage_user, 99) FROM cpu" + day, "SELECT approx_percentile(usage_user, 99) FROM cpu" + day},
+		{"TSBS", "p99, by hour", "SELECT percentile(usage_user, 99) FROM cpu" + day + " GROUP BY time(1h)", "SELECT approx_percentile(usage_user, 99) FROM cpu" + day + " GROUP BY time(1h)"},
+		{"1M distinct / 10M points", "distinct", "SELECT count(distinct(uid)) FROM hc" + hc, "SELECT approx_count_distinct(uid) FROM hc" + hc},
+		{"1M distinct / 10M points", "p99", "SELECT percentile(lat, 99) FROM hc" + hc, "SELECT approx_percentile(lat, 99) FROM hc" + hc},
 	}
 	const rounds = 5
 	var rows []string
 	for _, p := range pairs {
-		var te, ta, tf, ce, ca []time.Duration
+		var te, ta, ce, ca []time.Duration
 		var me, ma int64
 		var ve, va string
 		for r := 0; r < rounds; r++ {
@@ -75,23 +72,21 @@ func TestSketchSpeed(t *testing.T) {
 			te, ce, me, ve = append(te, d), append(ce, c), max(me, m), v
 			d, c, m, v = measure(t, base, p.approx)
 			ta, ca, ma, va = append(ta, d), append(ca, c), max(ma, m), v
-			d, _, _, _ = measure(t, base, p.floor)
-			tf = append(tf, d)
 		}
 		speed := float64(medianOf(te)) / float64(medianOf(ta))
 		cpu := float64(medianOf(ce)) / float64(medianOf(ca))
 		mem := float64(me) / float64(max(ma, 1<<10))
-		rows = append(rows, fmt.Sprintf("| %s | %s | %v | %v | %v | %.1f× | %.1f× | %s | %s | %.0f× | %s | %s |", p.set, p.what,
-			medianOf(te).Round(time.Millisecond), medianOf(ta).Round(time.Millisecond), medianOf(tf).Round(time.Millisecond), speed, cpu,
+		rows = append(rows, fmt.Sprintf("| %s | %s | %v | %v | %.1f× | %.1f× | %s | %s | %.0f× | %s | %s |", p.set, p.what,
+			medianOf(te).Round(time.Millisecond), medianOf(ta).Round(time.Millisecond), speed, cpu,
 			mib(me), mib(ma), mem, ve, va))
 		target := 3.0
 		if strings.Contains(p.what, "distinct") {
 			if p.set == "TSBS" {
 				// TSBS's fields take at most 10,001 values: the exact set
-				// stays small, and both queries cost about the scan
-				// floor (docs/performance.md). The issue's 5× and 10× are
-				// not reachable there; the approximate query must not be
-				// slower.
+				// stays small and the scan both queries share is much of
+				// their cost (docs/performance.md). The issue's 5× and 10×
+				// are not always reached there; the approximate query must
+				// not be slower.
 				target = 1
 			} else {
 				target = 5
@@ -104,7 +99,7 @@ func TestSketchSpeed(t *testing.T) {
 			t.Errorf("%s %s: speed ratio %.1f, want ≥ %v", p.set, p.what, speed, target)
 		}
 	}
-	t.Logf("\n| data | query | exact | approx | scan floor (stddev) | speed-up | CPU ratio | exact memory | approx memory | memory ratio | exact answer | approx answer |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n%s", strings.Join(rows, "\n"))
+	t.Logf("\n| data | query | exact | approx | speed-up | CPU ratio | exact memory | approx memory | memory ratio | exact answer | approx answer |\n|---|---|---|---|---|---|---|---|---|---|---|\n%s", strings.Join(rows, "\n"))
 }
 
 func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
