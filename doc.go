@@ -12,7 +12,8 @@
 //	console           the web console at / (embedded static pages over /query and /metrics)
 //	auth              users, bcrypt credentials and InfluxDB 1.x privilege checks
 //	query             the InfluxQL engine, streaming results; query/influxql is the front end,
-//	                  query/funcs the function registry, query/partial the mergeable aggregate states
+//	                  query/funcs the function registry, query/partial the mergeable aggregate states,
+//	                  query/sketch the approximate sketches (HLL, DDSketch, Space-Saving, Count-Min)
 //	storage           series, tag index, head, column blocks (storage/block) in Pebble
 //	compaction        merges and rewrites stored blocks
 //	services          the lifecycle owner of background work (merging, retention, ...)

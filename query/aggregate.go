@@ -6,6 +6,7 @@ package query
 
 import (
 	"errors"
+	"fmt"
 	"sort"
 	"sync"
 
@@ -135,8 +136,15 @@ func (w *windowStates) get(ws int64, t funcs.Type) (*winState, bool, error) {
 				}
 				w.reserved += stateChunk
 			}
+			st := w.newState()
+			if b, ok := st.(interface{ MaxBytes() int64 }); ok {
+				// A sketch: its bound, not its values, beyond the state itself.
+				if err := w.account(b.MaxBytes()); err != nil {
+					return nil, false, err
+				}
+			}
 			i = len(w.states)
-			w.states = append(w.states, winState{ws: ws, st: w.newState()})
+			w.states = append(w.states, winState{ws: ws, st: st})
 			w.m[ws] = i
 		}
 	}
@@ -251,11 +259,29 @@ func (r *selectRun) partialStates(g *group, c *callPlan) (*windowStates, error) 
 	defer func() { r.stats.points.Add(points) }()
 	for _, s := range g.series {
 		if err := r.accumulateSeries(s, c, w, &points); err != nil {
+			if errors.Is(err, partial.ErrCorrupt) {
+				// A stored sketch that does not decode: say where it is.
+				return nil, fmt.Errorf("series %s: %w", s.display(), err)
+			}
 			return nil, err
 		}
 		w.endSeries()
 	}
 	return w, nil
+}
+
+// display is the series as a user writes it: measurement,tag=value,...
+func (s *seriesRef) display() string {
+	keys := make([]string, 0, len(s.tags))
+	for k := range s.tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := s.measurement
+	for _, k := range keys {
+		out += "," + k + "=" + s.tags[k]
+	}
+	return out
 }
 
 // accumulate is the hot path: partial states per window (aggregate.go), fed

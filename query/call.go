@@ -185,6 +185,16 @@ func topTagArgs(c *callPlan) []string {
 	return out
 }
 
+// extraColumns are the columns a call prints after its value, from its
+// points' Aux: top's and bottom's tag arguments, approx_top_k's count and
+// error bound.
+func extraColumns(c *callPlan) []string {
+	if c.name == "approx_top_k" {
+		return funcs.TopKColumns
+	}
+	return topTagArgs(c)
+}
+
 // rowFields lists the fields a row-path call reads.
 func (r *selectRun) rowFields(c *callPlan, aux []string, s *seriesRef) []string {
 	names := []string{c.field}

@@ -206,6 +206,10 @@ func (p *selectPlan) choosePaths() error {
 	for _, c := range p.calls {
 		if t, ok := p.src.schema.fields[c.field]; ok {
 			c.inType = funcType(t)
+		} else if p.src.schema.tags[c.field] && funcs.IsApprox(c.name) {
+			// A tag has no values per point here; say so rather than
+			// answer nothing.
+			return errorf("%s(%s): %s is a tag, and the approximate functions read fields (SHOW TAG VALUES CARDINALITY counts a tag's values)", c.name, c.field, c.field)
 		}
 		if c.rawTrans {
 			c.path = pathRawTransform
@@ -426,11 +430,12 @@ func (p *selectPlan) addExpr(ex influxql.Expr, name string, sch *schema) error {
 	}
 	p.columns = append(p.columns, name)
 	p.exprs = append(p.exprs, ex)
-	// top(x, tag, N) and bottom() print the tags' values as columns after the value.
+	// top(x, tag, N) and bottom() print the tags' values as columns after the
+	// value, approx_top_k its counts and error bounds.
 	if c, ok := ex.(*influxql.Call); ok {
 		for _, cp := range p.calls {
 			if cp.expr == c {
-				p.extraCols = append(p.extraCols, topTagArgs(cp)...)
+				p.extraCols = append(p.extraCols, extraColumns(cp)...)
 				p.extraAt = len(p.columns)
 			}
 		}

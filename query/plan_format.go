@@ -142,6 +142,9 @@ func (p *selectPlan) describeCall(parent *planNode, c *callPlan) {
 		if c.fn.MultiRow {
 			n.add("several rows per window")
 		}
+		if a, err := funcs.NewApprox(c.name, c.args); err == nil {
+			n.add("sketch: %s", a.Describe())
+		}
 		return
 	}
 	n := parent.add("CALL %s: %s over %s, %s", c.expr.String(), c.trans.Kind, c.fn.Kind, sig)

@@ -136,7 +136,7 @@ func (r *selectRun) buildRow(t int64, vals []funcs.Point, aux []string) Row {
 	}
 	auxOffset := 0
 	if len(p.calls) == 1 {
-		auxOffset = len(topTagArgs(p.calls[0]))
+		auxOffset = len(extraColumns(p.calls[0]))
 	}
 	row := Row{Time: t, Values: make([]any, len(p.exprs))}
 	for i, ex := range p.exprs {
@@ -154,10 +154,11 @@ func (r *selectRun) buildRow(t int64, vals []funcs.Point, aux []string) Row {
 			return nil
 		})
 	}
-	// top/bottom with tag arguments print those tags as columns after the value.
-	if len(p.calls) == 1 && len(topTagArgs(p.calls[0])) > 0 && len(vals) == 1 {
+	// top/bottom with tag arguments print those tags as columns after the
+	// value; approx_top_k its count and max_error.
+	if len(p.calls) == 1 && len(extraColumns(p.calls[0])) > 0 && len(vals) == 1 {
 		tagVals := vals[0].Aux
-		n := len(topTagArgs(p.calls[0]))
+		n := len(extraColumns(p.calls[0]))
 		if len(tagVals) >= n {
 			rest := append([]any(nil), row.Values[p.extraAt:]...)
 			row.Values = append(append(row.Values[:p.extraAt], tagVals[:n]...), rest...)

@@ -135,6 +135,12 @@ func (f *Func) CallArgs(c *influxql.Call) []any {
 			out = append(out, l.Val)
 		case *influxql.BooleanLiteral:
 			out = append(out, l.Val)
+		case *influxql.StringLiteral:
+			if f.stringLiterals {
+				out = append(out, l.Val)
+				continue
+			}
+			out = append(out, exprArg{a})
 		case *influxql.VarRef:
 			if f.namesArgs {
 				out = append(out, l.Val)

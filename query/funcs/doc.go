@@ -24,7 +24,10 @@
 // moving_average, cumulative_sum, elapsed, holt_winters,
 // holt_winters_with_fit) and the math functions of InfluxDB 1.8 (abs, acos,
 // asin, atan, atan2, ceil, cos, exp, floor, ln, log, log2, log10, pow, round,
-// sin, sqrt, tan).
+// sin, sqrt, tan), and Strata's approximate aggregates (approx.go,
+// docs/approximate.md: approx_count_distinct, approx_percentile,
+// approx_median, approx_top_k, approx_count; sketch_* to store a sketch with
+// SELECT INTO and merge_* to finalize stored ones), built on query/sketch.
 //
 // The executor builds a WindowFunc per call and feeds it one group's points
 // per time window, or, for the mergeable functions, folds decoded columns

@@ -94,6 +94,9 @@ type Func struct {
 	literalsFirst bool
 	// namesArgs: field and tag names may follow the first argument (top).
 	namesArgs bool
+	// stringLiterals: string literals after the first argument are values
+	// the constructor takes (approx_count's 'value').
+	stringLiterals bool
 
 	window    func(args []any) (WindowFunc, error)
 	transform func(args []any, interval time.Duration) (TransformFunc, error)

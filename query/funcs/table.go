@@ -77,6 +77,31 @@ func init() {
 	add(&Func{Name: "sample", Kind: Selector, MultiRow: true, accepts: allTypes,
 		minArgs: 2, maxArgs: 2, first: fieldArg, window: newSample})
 
+	// Approximate aggregates (approx.go, docs/approximate.md): sketches
+	// that merge across blocks, windows and nodes. sketch_ returns the
+	// sketch as a string to store with SELECT INTO; merge_ reads stored
+	// sketches and finalizes them (merge_sketch re-stores their union).
+	approx := func(name string, types typeSet, out Type, minArgs, maxArgs int) *Func {
+		return mergeable(&Func{Name: name, Kind: Aggregate, accepts: types, out: out,
+			minArgs: minArgs, maxArgs: maxArgs, first: fieldArg, window: newApproxWindow(name)})
+	}
+	stored := typeSet(1 << String)
+	add(approx("approx_count_distinct", allTypes, Integer, 1, 2))
+	add(approx("approx_percentile", numericTypes, Float, 2, 2))
+	add(approx("approx_median", numericTypes, Float, 1, 1))
+	topK := approx("approx_top_k", numericTypes|1<<String, Unknown, 2, 2)
+	topK.MultiRow = true
+	add(topK)
+	count := approx("approx_count", numericTypes|1<<String, Integer, 2, 2)
+	count.stringLiterals = true
+	add(count)
+	add(approx("sketch_count_distinct", allTypes, String, 1, 2))
+	add(approx("sketch_percentile", numericTypes, String, 1, 1))
+	add(approx("merge_count_distinct", stored, Integer, 1, 1))
+	add(approx("merge_percentile", stored, Float, 2, 2))
+	add(approx("merge_median", stored, Float, 1, 1))
+	add(approx("merge_sketch", stored, String, 1, 1))
+
 	// Transformations.
 	trans := func(name string, types typeSet, out Type, min, max int, t func([]any, time.Duration) (TransformFunc, error)) *Func {
 		return &Func{Name: name, Kind: Transform, accepts: types, out: out, minArgs: min, maxArgs: max,

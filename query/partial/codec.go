@@ -8,13 +8,26 @@ import (
 	"github.com/strata-db/strata/query/funcs"
 )
 
-// FormatVersion is the first byte of every encoded state
-// (docs/format/partial-aggregates.md). Decode rejects other versions.
-const FormatVersion = 2
+// FormatVersion is the newest version (docs/format/partial-aggregates.md),
+// the first byte of every encoded state. Version 3 added the sketch kinds
+// (32 and up) and nothing else, so a state of the older kinds is still
+// written as version 2, which readers of version 2 keep decoding; Decode
+// takes version 2 for those kinds and version 3 for every kind.
+const FormatVersion = 3
+
+// firstSketchKind: kinds from here on need version 3.
+const firstSketchKind = ApproxCountDistinct
+
+func versionOf(k Kind) byte {
+	if k >= firstSketchKind {
+		return FormatVersion
+	}
+	return 2
+}
 
 // appendState writes the header and the state's fields.
 func appendState(dst []byte, s state) []byte {
-	dst = append(dst, FormatVersion, byte(s.Kind()), byte(s.Type()))
+	dst = append(dst, versionOf(s.Kind()), byte(s.Kind()), byte(s.Type()))
 	return s.appendFields(dst)
 }
 
@@ -25,10 +38,10 @@ func Decode(b []byte) (State, error) {
 	if len(b) < 3 {
 		return nil, fmt.Errorf("%w: %d bytes, shorter than the header", ErrCorrupt, len(b))
 	}
-	if b[0] != FormatVersion {
-		return nil, fmt.Errorf("%w: format version %d, want %d", ErrCorrupt, b[0], FormatVersion)
-	}
 	k, t := Kind(b[1]), funcs.Type(b[2])
+	if b[0] != FormatVersion && (b[0] != 2 || k >= firstSketchKind) {
+		return nil, fmt.Errorf("%w: format version %d, want 2 (kinds below %d) or %d", ErrCorrupt, b[0], firstSketchKind, FormatVersion)
+	}
 	if _, ok := kindNames[k]; !ok {
 		return nil, fmt.Errorf("%w: unknown kind tag %d", ErrCorrupt, b[1])
 	}

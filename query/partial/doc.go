@@ -17,8 +17,9 @@
 //     EndSeries on a partial that covers whole series before merging it
 //     with partials of other series (a node's share of a group), not on
 //     time slices of one series.
-//   - Sketches are further Kinds in the same encoding (tags from 32), with
-//     the same Merge and AppendBinary contract.
+//   - Sketches are further Kinds in the same encoding (tags from 32, one per
+//     approximate function, sketch.go), with the same Merge and AppendBinary
+//     contract; the sketches themselves are query/sketch's.
 //   - Encoded states are self-describing (version, kind, input type,
 //     arguments), so a coordinator can Decode what nodes ship and Merge it
 //     without knowing the query; Merge checks that kind, type and
@@ -36,7 +37,8 @@
 // routing), codec.go (the header and value encodings, Decode), and one file
 // per family: count.go, sum.go (sum, mean, spread), selector.go (min, max,
 // first, last), stddev.go, integral.go, collection.go (median, percentile,
-// mode, distinct, count_distinct), topk.go (top, bottom). The byte format is specified in
+// mode, distinct, count_distinct), topk.go (top, bottom), sketch.go (the
+// approximate functions over query/sketch). The byte format is specified in
 // docs/format/partial-aggregates.md, pinned by testdata/partial/*.bin.
 //
 // To add a state (a sketch such as HLL, DDSketch or count-min, on the tags

@@ -110,6 +110,31 @@ var goldens = []golden{
 	{"count_distinct.bin", "count_distinct", funcs.String, nil, func(s State) error {
 		return cols(s, []int64{1, 2, 3}, []string{"x", "y", "x"})
 	}, 0, []funcs.Point{{Time: 0, Value: int64(2)}}},
+	// The sketch kinds (version 3); the sketches' own fixtures are in
+	// testdata/sketch.
+	{"approx_count_distinct.bin", "approx_count_distinct", funcs.String, []any{int64(12)}, func(s State) error {
+		return cols(s, []int64{1, 2, 3}, []string{"x", "y", "x"})
+	}, 0, []funcs.Point{{Time: 0, Value: int64(2)}}},
+	{"approx_percentile.bin", "approx_percentile", funcs.Integer, []any{int64(100)}, func(s State) error {
+		return cols(s, []int64{1, 2, 3}, []int64{-4, 9, 2})
+	}, 5, []funcs.Point{{Time: 5, Value: 9.0}}}, // the maximum is kept exactly
+	{"approx_top_k.bin", "approx_top_k", funcs.String, []any{int64(1)}, func(s State) error {
+		return cols(s, []int64{1, 2, 3}, []string{"x", "y", "x"})
+	}, 0, []funcs.Point{{Time: 0, Value: "x"}}},
+	{"approx_count.bin", "approx_count", funcs.Integer, []any{int64(7)}, func(s State) error {
+		return cols(s, []int64{1, 2, 3}, []int64{7, 8, 7})
+	}, 0, []funcs.Point{{Time: 0, Value: int64(2)}}},
+	{"merge_count_distinct.bin", "merge_count_distinct", funcs.String, nil, func(s State) error {
+		a, _ := New("sketch_count_distinct", funcs.Integer)
+		b, _ := New("sketch_count_distinct", funcs.Integer)
+		if err := cols(a, []int64{1, 2}, []int64{1, 2}); err != nil {
+			return err
+		}
+		if err := cols(b, []int64{1, 2}, []int64{2, 3}); err != nil {
+			return err
+		}
+		return cols(s, []int64{10, 20}, []string{a.Final(0)[0].Value.(string), b.Final(0)[0].Value.(string)})
+	}, 0, []funcs.Point{{Time: 0, Value: int64(3)}}},
 }
 
 // TestGolden decodes every fixture in testdata/partial, checks its kind,

@@ -27,6 +27,11 @@ var calls = []fcall{
 	{"percentile", []any{150.0}},
 	{"top", []any{int64(1)}}, {"top", []any{int64(3)}}, {"bottom", []any{int64(2)}},
 	{"bottom", []any{int64(7)}},
+	// The sketches whose merge is exact (approx_top_k's Space-Saving merge
+	// is held to its bound in query/sketch instead).
+	{"approx_count_distinct", nil}, {"approx_count_distinct", []any{int64(4)}},
+	{"approx_percentile", []any{int64(99)}}, {"approx_median", nil}, {"approx_count", []any{int64(1)}},
+	{"sketch_count_distinct", nil}, {"sketch_percentile", nil},
 }
 
 var allTypes = []funcs.Type{funcs.Float, funcs.Integer, funcs.Unsigned, funcs.String, funcs.Boolean}

@@ -2,6 +2,7 @@ package partial
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/strata-db/strata/query/funcs"
@@ -15,6 +16,8 @@ func TestRegistryAgrees(t *testing.T) {
 	// The literal arguments after the field that make a valid call.
 	args := map[string][]any{
 		"percentile": {int64(50)}, "top": {int64(2)}, "bottom": {int64(2)}, "sample": {int64(2)},
+		"approx_percentile": {int64(99)}, "approx_top_k": {int64(3)}, "approx_count": {"a"},
+		"merge_percentile": {int64(99)},
 	}
 	names := append(funcs.Names(), "count_distinct")
 	seen := map[Kind]bool{}
@@ -23,7 +26,11 @@ func TestRegistryAgrees(t *testing.T) {
 		if !ok {
 			t.Fatalf("%s: listed but not found", name)
 		}
-		st, err := New(name, funcs.Float, args[name]...)
+		in := funcs.Float
+		if strings.HasPrefix(name, "merge_") {
+			in = funcs.String // stored sketches
+		}
+		st, err := New(name, in, args[name]...)
 		if f.Kind != funcs.Aggregate && f.Kind != funcs.Selector {
 			if f.Mergeable || f.HeaderStats || err == nil {
 				t.Errorf("%s (%s): Mergeable %v, HeaderStats %v, New error %v", name, f.Kind, f.Mergeable, f.HeaderStats, err)
@@ -45,7 +52,7 @@ func TestRegistryAgrees(t *testing.T) {
 		}
 		seen[st.Kind()] = true
 		// A one-value block: every state that uses headers at all takes it.
-		ok, err = st.AddStats(funcs.Stats{Type: uint8(funcs.Float), Count: 1, MinTime: 5, MaxTime: 5,
+		ok, err = st.AddStats(funcs.Stats{Type: uint8(in), Count: 1, MinTime: 5, MaxTime: 5,
 			FMin: 1, FMax: 1, FSum: 1, FFirst: 1, FLast: 1})
 		if err != nil {
 			t.Fatalf("%s: AddStats: %v", name, err)

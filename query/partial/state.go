@@ -91,6 +91,19 @@ const (
 	CountDistinct Kind = 15
 	Top           Kind = 16
 	Bottom        Kind = 17
+
+	// The approximate functions (sketch.go, query/sketch), one kind each.
+	ApproxCountDistinct Kind = 32
+	ApproxPercentile    Kind = 33
+	ApproxMedian        Kind = 34
+	ApproxTopK          Kind = 35
+	ApproxCount         Kind = 36
+	SketchCountDistinct Kind = 37
+	SketchPercentile    Kind = 38
+	MergeCountDistinct  Kind = 39
+	MergePercentile     Kind = 40
+	MergeMedian         Kind = 41
+	MergeSketch         Kind = 42
 )
 
 var kindNames = map[Kind]string{
@@ -98,6 +111,11 @@ var kindNames = map[Kind]string{
 	Last: "last", Spread: "spread", Stddev: "stddev", Integral: "integral",
 	Median: "median", Percentile: "percentile", Mode: "mode", Distinct: "distinct",
 	CountDistinct: "count_distinct", Top: "top", Bottom: "bottom",
+	ApproxCountDistinct: "approx_count_distinct", ApproxPercentile: "approx_percentile",
+	ApproxMedian: "approx_median", ApproxTopK: "approx_top_k", ApproxCount: "approx_count",
+	SketchCountDistinct: "sketch_count_distinct", SketchPercentile: "sketch_percentile",
+	MergeCountDistinct: "merge_count_distinct", MergePercentile: "merge_percentile",
+	MergeMedian: "merge_median", MergeSketch: "merge_sketch",
 }
 
 // String returns the InfluxQL function name ("count_distinct" for
@@ -175,6 +193,13 @@ func NewFactory(name string, in funcs.Type, args ...any) (func() State, error) {
 		return nil, err
 	}
 	var p params
+	if sketchKinds[k] {
+		a, err := approxArgs(k, args)
+		if err != nil {
+			return nil, err
+		}
+		p.approx = a
+	}
 	if k == Top || k == Bottom {
 		if len(args) > 1 {
 			return nil, fmt.Errorf("%w: %s with tag arguments needs the tag columns, which partial states do not carry", ErrNotMergeable, name)
@@ -219,9 +244,10 @@ func kindOf(name string) (Kind, bool) {
 
 // params are the call arguments a kind keeps in its state.
 type params struct {
-	pct   float64       // percentile's N
-	unit  time.Duration // integral's unit
-	limit int           // top's and bottom's N
+	pct    float64       // percentile's N
+	unit   time.Duration // integral's unit
+	limit  int           // top's and bottom's N
+	approx *funcs.Approx // the approximate functions' call
 }
 
 // newState builds an empty state of a kind and a type the kind accepts.
@@ -267,6 +293,13 @@ func construct(k Kind, t funcs.Type, p params) state {
 		return newCollection(k, t, p.pct)
 	case Top, Bottom:
 		return newTop(k, t, p.limit)
+	}
+	if sketchKinds[k] {
+		if p.approx == nil {
+			// Decode: decodeFields reads the arguments.
+			p.approx = &funcs.Approx{}
+		}
+		return newSketchState(k, t, p.approx)
 	}
 	return nil
 }

