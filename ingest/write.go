@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"bytes"
 	"compress/gzip"
 	"encoding/json"
 	"errors"
@@ -41,7 +40,19 @@ type Options struct {
 	// Auth authenticates writers and checks their WRITE privilege (nil, or
 	// disabled: every write is allowed).
 	Auth *auth.Service
+	// Inflight caps the bytes of all request bodies being read and parsed at
+	// once (nil: a budget of DefaultMaxInflightWriteBytes). Handlers that share
+	// one budget share its limit. Over it a write is answered 429 with
+	// Retry-After.
+	Inflight *ByteBudget
 }
+
+// DefaultMaxInflightWriteBytes is the default in-flight body budget. 256 MiB
+// holds ten bodies of the default 25 MB --max-body-size at once, or one gzip
+// body inflated to its 200 MB limit, or thousands of typical 100 KB batches;
+// parsing adds about as much again in the batch, so a write burst stays near
+// half a GiB instead of growing with the number of connections.
+const DefaultMaxInflightWriteBytes = 256 << 20
 
 // maxKeyLength is InfluxDB's limit on a series key (measurement and tags, escaped).
 const maxKeyLength = 65535
@@ -63,7 +74,7 @@ type Handler struct {
 // nothing per point in the steady state.
 type requestState struct {
 	parser *lineprotocol.Parser
-	body   bytes.Buffer
+	body   bodyBuffer
 	tags   []storage.Tag
 	fields []storage.FieldValue
 }
@@ -79,7 +90,10 @@ func NewHandler(store Store, opts Options) *Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	h := &Handler{store: store, opts: opts, log: opts.Logger, m: newWriteMetrics(opts.Registerer)}
+	if opts.Inflight == nil {
+		opts.Inflight = NewByteBudget(DefaultMaxInflightWriteBytes)
+	}
+	h := &Handler{store: store, opts: opts, log: opts.Logger, m: newWriteMetrics(opts.Registerer, opts.Inflight)}
 	h.parsers.New = func() any { return &requestState{parser: lineprotocol.NewParser()} }
 	return h
 }
@@ -217,12 +231,19 @@ func (h *Handler) write(w http.ResponseWriter, r *http.Request, api apiVersion, 
 
 	now := time.Now().UnixNano()
 	if status, err := h.readBody(st, r); err != nil {
-		if status == http.StatusRequestEntityTooLarge {
+		switch status {
+		case http.StatusTooManyRequests:
+			h.m.throttled.Inc()
+			w.Header().Set("Retry-After", retryAfter)
+			fallthrough
+		case http.StatusRequestEntityTooLarge:
+			// The rest of the body stays unread: the connection cannot be reused.
 			w.Header().Set("Connection", "close")
 		}
 		return writeError(w, api, status, err.Error())
 	}
-	body := st.body.Bytes()
+	h.m.admitted.Inc()
+	body := st.body.buf
 	h.m.bytes.Add(float64(len(body)))
 
 	batch, err := h.store.NewBatch(bucket)
@@ -291,17 +312,14 @@ func (h *Handler) write(w http.ResponseWriter, r *http.Request, api apiVersion, 
 }
 
 func (h *Handler) release(st *requestState) {
-	// A buffer grown by one huge request is not kept: it would pin that memory.
-	if st.body.Cap() > 4*int(h.opts.MaxBodySize) {
-		st.body = bytes.Buffer{}
-	}
-	st.body.Reset()
+	st.body.release(h.opts.Inflight)
 	h.parsers.Put(st)
 }
 
 var errTooLarge = errors.New("Request Entity Too Large")
 
-// readBody reads the (possibly gzipped) body into st.body, enforcing both limits.
+// readBody reads the (possibly gzipped) body into st.body, enforcing both size
+// limits and the in-flight budget, and returns the status of a refusal.
 func (h *Handler) readBody(st *requestState, r *http.Request) (int, error) {
 	wire := &limitedReader{r: r.Body, left: h.opts.MaxBodySize}
 	var src io.Reader = wire
@@ -318,14 +336,15 @@ func (h *Handler) readBody(st *requestState, r *http.Request) (int, error) {
 		src = zr
 		limit = h.opts.MaxDecompressedSize
 	}
-	if r.ContentLength > 0 && r.Header.Get("Content-Encoding") != "gzip" {
-		st.body.Grow(int(r.ContentLength))
-	}
-	n, err := st.body.ReadFrom(io.LimitReader(src, limit+1))
-	if wire.exceeded || n > limit {
+	exceeded, err := st.body.readFrom(src, limit, h.opts.Inflight)
+	switch {
+	case wire.exceeded || exceeded:
 		return http.StatusRequestEntityTooLarge, errTooLarge
-	}
-	if err != nil {
+	case errors.Is(err, errOverBudget):
+		return http.StatusTooManyRequests, err
+	case errors.Is(err, errLargerThanBudget):
+		return http.StatusRequestEntityTooLarge, err
+	case err != nil:
 		return http.StatusBadRequest, err
 	}
 	return 0, nil
@@ -408,6 +427,8 @@ func v2Code(status int) string {
 		return "not found"
 	case http.StatusRequestEntityTooLarge:
 		return "request too large"
+	case http.StatusTooManyRequests:
+		return "too many requests"
 	case http.StatusServiceUnavailable:
 		return "unavailable"
 	}

@@ -1,0 +1,206 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/strata-db/strata/bench"
+)
+
+// metricValue reads one unlabelled (or fully spelled) sample from /metrics.
+func metricValue(t *testing.T, base, name string) float64 {
+	t.Helper()
+	r := do(t, "GET", base+"/metrics", nil, nil)
+	sc := bufio.NewScanner(strings.NewReader(r.body))
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("no %s in /metrics", name)
+	return 0
+}
+
+// waitMetric polls /metrics until cond holds for the sample name (5 s at most).
+func waitMetric(t *testing.T, base, name string, cond func(float64) bool) float64 {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		v := metricValue(t, base, name)
+		if cond(v) {
+			return v
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s = %v: condition not reached", name, v)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// openPartialWrite opens a raw connection and sends the head of a /write request
+// declaring contentLength, then the first bytes of its body, and leaves it there.
+func openPartialWrite(t *testing.T, base string, contentLength int, first []byte) net.Conn {
+	t.Helper()
+	addr := strings.TrimPrefix(base, "http://")
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	fmt.Fprintf(c, "POST /write?db=db HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n\r\n", addr, contentLength)
+	if _, err := c.Write(first); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// rss is the resident memory of process pid, in bytes.
+func rss(t *testing.T, pid int) int64 {
+	t.Helper()
+	_, r, err := bench.ProcMemory(pid)
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	return r
+}
+
+// TestPreallocationAttack: 200 connections each declare a body of 24,999,999 bytes
+// (just under --max-body-size) and send one byte. Before bodies were read by what
+// had arrived, 100 of them held 2.5 GB; now each holds one small read step, the
+// server answers /ping and ordinary writes throughout, and its RSS stays small.
+func TestPreallocationAttack(t *testing.T) {
+	c := startChild(t, t.TempDir())
+	defer c.stop(t, 15)
+	if r := runQuery(t, c.base, "CREATE DATABASE db"); r.status != 200 {
+		t.Fatal(r.body)
+	}
+	pid := c.cmd.Process.Pid
+	before := rss(t, pid)
+	const conns = 200
+	start := time.Now()
+	attackers := make([]net.Conn, conns)
+	for i := range attackers {
+		attackers[i] = openPartialWrite(t, c.base, 24_999_999, []byte("m"))
+	}
+	defer func() { // before stop: shutdown waits for in-flight requests
+		for _, a := range attackers {
+			a.Close()
+		}
+	}()
+	// Every attacker's byte has been read once each holds its first read step.
+	waitMetric(t, c.base, "strata_write_inflight_bytes", func(v float64) bool { return v >= conns*firstReadStepForTest })
+	if r := do(t, "GET", c.base+"/ping", nil, nil); r.status != 204 {
+		t.Fatalf("/ping under attack: %d", r.status)
+	}
+	if r := do(t, "POST", c.base+"/write?db=db", []byte("cpu v=1 1\n"), nil); r.status != 204 {
+		t.Fatalf("write under attack: %d %s", r.status, r.body)
+	}
+	after := rss(t, pid)
+	t.Logf("%d connections declaring 25 MB: RSS %d MB -> %d MB in %v", conns, before>>20, after>>20, time.Since(start))
+	// 200 × 25 MB would be 5 GB; 200 read steps are 3 MB. 100 MB of headroom
+	// covers the goroutines, the runtime and the noise of a shared machine.
+	if after-before > 100<<20 {
+		t.Fatalf("RSS grew by %d MB under the pre-allocation attack", (after-before)>>20)
+	}
+}
+
+// firstReadStepForTest mirrors ingest's first read step (16 KiB): what one
+// connection that has sent a byte reserves.
+const firstReadStepForTest = 16 << 10
+
+// TestInflightWriteBudget fills a small --max-inflight-write-bytes with two
+// bodies still arriving and checks that further writes, plain or gzip (whose
+// inflated bytes count), get 429 with Retry-After and InfluxDB's JSON, that a
+// gzip body which could never fit gets 413, and that the budget, once freed,
+// admits writes again.
+func TestInflightWriteBudget(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	cfg.maxInflight = 1 << 20
+	s, base := startTestServer(t, cfg)
+	defer s.shutdown(5 * time.Second)
+	if r := runQuery(t, base, "CREATE DATABASE db"); r.status != 200 {
+		t.Fatal(r.body)
+	}
+	lines := func(n int) []byte {
+		var b strings.Builder
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(&b, "cpu,host=h%d usage=%d.5 %d\n", i%10, i, i+1)
+		}
+		return []byte(b.String())
+	}
+	gz700k := gzipped(t, lines(700_000/30)) // inflates to ~700 KB: a 1 MiB buffer
+	gzBig := gzipped(t, lines(2_500_000/30))
+
+	// Alone, a body inflating to 700 KB fits the 1 MiB budget.
+	if r := do(t, "POST", base+"/write?db=db", gz700k, map[string]string{"Content-Encoding": "gzip"}); r.status != 204 {
+		t.Fatalf("gzip within budget: %d %s", r.status, r.body)
+	}
+	// One that needs more than the whole budget can never fit: 413, not 429.
+	r := do(t, "POST", base+"/write?db=db", gzBig, map[string]string{"Content-Encoding": "gzip"})
+	if r.status != 413 || r.header.Get("Retry-After") != "" || !strings.Contains(r.body, "max-inflight-write-bytes") {
+		t.Fatalf("gzip larger than the budget: %d %v %s", r.status, r.header, r.body)
+	}
+
+	// Two clients send 300 KB of a 600 KB body and stall: each holds 512 KiB.
+	first := lines(300_000 / 30)
+	holders := []net.Conn{
+		openPartialWrite(t, base, 600_000, first),
+		openPartialWrite(t, base, 600_000, first),
+	}
+	waitMetric(t, base, "strata_write_inflight_bytes", func(v float64) bool { return v >= 1<<20 })
+
+	for _, tc := range []struct {
+		name   string
+		path   string
+		body   []byte
+		header map[string]string
+		want   string
+	}{
+		{"plain v1", "/write?db=db", lines(10), nil, `{"error":"too many write bytes in flight: retry later"}` + "\n"},
+		{"gzip v1", "/write?db=db", gz700k, map[string]string{"Content-Encoding": "gzip"}, `{"error":"too many write bytes in flight: retry later"}` + "\n"},
+		{"plain v2", "/api/v2/write?bucket=db", lines(10), nil, `{"code":"too many requests","message":"too many write bytes in flight: retry later"}` + "\n"},
+	} {
+		r := do(t, "POST", base+tc.path, tc.body, tc.header)
+		if r.status != 429 || r.header.Get("Retry-After") != "1" || r.body != tc.want || r.header.Get("X-Influxdb-Error") == "" && tc.path == "/write?db=db" {
+			t.Errorf("%s over budget: %d %v %q", tc.name, r.status, r.header, r.body)
+		}
+	}
+	if got := metricValue(t, base, "strata_write_requests_throttled_total"); got != 3 {
+		t.Errorf("throttled = %v, want 3", got)
+	}
+
+	// One holder gives up; the other finishes its body (growing to 1 MiB, which
+	// now fits): its write is stored and the budget is freed.
+	holders[1].Close()
+	waitMetric(t, base, "strata_write_inflight_bytes", func(v float64) bool { return v <= 512<<10 })
+	holders[0].Write([]byte(strings.Repeat("\n", 600_000-len(first))))
+	resp, err := http.ReadResponse(bufio.NewReader(holders[0]), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 204 {
+		t.Fatalf("held write completed: %d", resp.StatusCode)
+	}
+	waitMetric(t, base, "strata_write_inflight_bytes", func(v float64) bool { return v == 0 })
+	if r := do(t, "POST", base+"/write?db=db", gz700k, map[string]string{"Content-Encoding": "gzip"}); r.status != 204 {
+		t.Fatalf("after the budget was freed: %d %s", r.status, r.body)
+	}
+	if got := metricValue(t, base, "strata_write_requests_admitted_total"); got != 3 {
+		t.Errorf("admitted = %v, want 3", got)
+	}
+	q := runQuery(t, base, "SELECT count(usage) FROM db..cpu")
+	if want := fmt.Sprintf(`,%d]]`, 700_000/30); !strings.Contains(q.body, want) {
+		t.Fatalf("count: %s, want %s", q.body, want)
+	}
+}
