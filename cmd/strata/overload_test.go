@@ -204,3 +204,80 @@ func TestInflightWriteBudget(t *testing.T) {
 		t.Fatalf("count: %s, want %s", q.body, want)
 	}
 }
+
+// TestErrorAmplification: 100 lines whose 240 KB tag values exceed the key
+// limit once made a 24 MB X-Influxdb-Error and took 120 s. Each offending line
+// is now quoted by a prefix with its line number, the header is short, and the
+// answer is quick; the good line of the batch is kept.
+func TestErrorAmplification(t *testing.T) {
+	s, base := startTestServer(t, testConfig(t.TempDir()))
+	defer s.shutdown(5 * time.Second)
+	runQuery(t, base, "CREATE DATABASE db")
+	long := strings.Repeat("x", 240_000)
+	var b strings.Builder
+	b.WriteString("ok v=1 1\n")
+	for i := 0; i < 100; i++ {
+		fmt.Fprintf(&b, "m,host=%s%d v=1 1\n", long, i)
+	}
+	start := time.Now()
+	r := do(t, "POST", base+"/write?db=db", []byte(b.String()), nil)
+	took := time.Since(start)
+	hdr := r.header.Get("X-Influxdb-Error")
+	t.Logf("24 MB of oversized keys: %d in %v, body %d bytes, X-Influxdb-Error %d bytes", r.status, took, len(r.body), len(hdr))
+	if r.status != 400 || !strings.Contains(r.body, `unable to parse 'm,host=xxxx`) ||
+		!strings.Contains(r.body, `...' (line 2, 240014 bytes): max key length exceeded: 240008 \u003e 65535`) ||
+		!strings.Contains(r.body, "(line 101, ") || !strings.HasSuffix(r.body, ` dropped=100"}`+"\n") {
+		t.Fatalf("answer: %d %.600s", r.status, r.body)
+	}
+	if len(hdr) > 4096 || len(r.body) > 100*1024 || took > 5*time.Second {
+		t.Fatalf("answer too large or slow: header %d, body %d, %v", len(hdr), len(r.body), took)
+	}
+	if q := runQuery(t, base, "SELECT v FROM db..ok"); !strings.Contains(q.body, `"values":[["1970-01-01T00:00:00.000000001Z",1]]`) {
+		t.Fatalf("good line of the batch: %s", q.body)
+	}
+	// A line that does not parse at all is quoted the same way.
+	r = do(t, "POST", base+"/write?db=db", []byte("garbage"+long+"\n"), nil)
+	if r.status != 400 || len(r.header.Get("X-Influxdb-Error")) > 4096 ||
+		!strings.Contains(r.body, "...' (line 1, 240007 bytes): missing fields") {
+		t.Fatalf("unparsable long line: %d %.400s", r.status, r.body)
+	}
+}
+
+// TestWideLine: one line of 100,000 new fields took 51 s; past
+// --max-fields-per-line it is refused at once with a clear 400, the rest of
+// the batch is stored, and a line at the limit is accepted.
+func TestWideLine(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	cfg.maxFields = 1000
+	s, base := startTestServer(t, cfg)
+	defer s.shutdown(5 * time.Second)
+	runQuery(t, base, "CREATE DATABASE db")
+	wide := func(m string, n int) string {
+		var b strings.Builder
+		b.WriteString(m + " ")
+		for i := 0; i < n; i++ {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, "field_%d=%d", i, i)
+		}
+		b.WriteString(" 1\n")
+		return b.String()
+	}
+	start := time.Now()
+	r := do(t, "POST", base+"/write?db=db", []byte("ok v=1 1\n"+wide("wide", 100_000)), nil)
+	took := time.Since(start)
+	t.Logf("100,000 fields: %d in %v", r.status, took)
+	if r.status != 400 || !strings.Contains(r.body, "(line 2, 1777786 bytes): max fields per line exceeded: 100000 \\u003e 1000 (--max-fields-per-line) dropped=1") {
+		t.Fatalf("wide line: %d %.500s", r.status, r.body)
+	}
+	if took > 3*time.Second {
+		t.Fatalf("wide line took %v", took)
+	}
+	if r := do(t, "POST", base+"/write?db=db", []byte(wide("atlimit", 1000)), nil); r.status != 204 {
+		t.Fatalf("line at the limit: %d %s", r.status, r.body)
+	}
+	if q := runQuery(t, base, "SELECT count(field_999) FROM db..atlimit"); !strings.Contains(q.body, `,1]]`) {
+		t.Fatalf("line at the limit not stored: %s", q.body)
+	}
+}

@@ -40,6 +40,7 @@ type serveConfig struct {
 	httpAddr      string
 	maxBodySize   int64
 	maxInflight   int64
+	maxFields     int
 	headMaxBytes  int64
 	flushInterval time.Duration
 	maxSeries     int
@@ -72,6 +73,7 @@ func defaultServeConfig() serveConfig {
 		httpAddr:      "127.0.0.1:8086",
 		maxBodySize:   25_000_000,
 		maxInflight:   ingest.DefaultMaxInflightWriteBytes,
+		maxFields:     ingest.DefaultMaxFieldsPerLine,
 		headMaxBytes:  32 << 20,
 		memoryLimit:   0,
 		gcPercent:     50,
@@ -137,6 +139,7 @@ func serveFlags(cfg *serveConfig, d serveConfig, stderr io.Writer) *flag.FlagSet
 	fs.StringVar(&cfg.httpAddr, "http-addr", d.httpAddr, "HOST:PORT the HTTP API listens on (port 0 picks a free one)")
 	fs.Int64Var(&cfg.maxBodySize, "max-body-size", d.maxBodySize, "largest write request body accepted, in bytes as sent (compressed); larger ones get 413")
 	fs.Int64Var(&cfg.maxInflight, "max-inflight-write-bytes", d.maxInflight, "most memory all write request bodies being read and parsed may hold at once, in bytes (inflated gzip counts); past it writes get 429 with Retry-After (0: no limit)")
+	fs.IntVar(&cfg.maxFields, "max-fields-per-line", d.maxFields, "reject a line with more fields than this with 400, keeping the rest of the batch (-1: no limit)")
 	fs.Int64Var(&cfg.headMaxBytes, "head-max-bytes", d.headMaxBytes, "memory for recent points before they are flushed to column blocks, in bytes (block merging makes small flushes cheap at rest)")
 	fs.Int64Var(&cfg.memoryLimit, "memory-limit", d.memoryLimit, "soft limit on the Go runtime's memory, in bytes (0: none): the garbage collector works harder as the process nears it")
 	// 50 rather than Go's 100: measured on TSBS cpu (100 hosts x 24 h, strata bench
@@ -354,7 +357,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(ad
 
 func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg *prometheus.Registry, users *auth.Service) http.Handler {
 	writes := ingest.NewHandler(eng, ingest.Options{MaxBodySize: cfg.maxBodySize, Logger: log, Registerer: reg, Auth: users,
-		Inflight: ingest.NewByteBudget(cfg.maxInflight)})
+		Inflight: ingest.NewByteBudget(cfg.maxInflight), MaxFieldsPerLine: cfg.maxFields})
 	exec := query.NewExecutor(eng, log, query.Limits{
 		MaxSeries:  cfg.maxSelSeries,
 		MaxBuckets: cfg.maxSelBuckets,
