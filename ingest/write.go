@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -249,7 +250,7 @@ func (h *Handler) write(w http.ResponseWriter, r *http.Request, api apiVersion, 
 			h.m.throttled.Inc()
 			w.Header().Set("Retry-After", retryAfter)
 			fallthrough
-		case http.StatusRequestEntityTooLarge:
+		case http.StatusRequestEntityTooLarge, http.StatusRequestTimeout:
 			// The rest of the body stays unread: the connection cannot be reused.
 			w.Header().Set("Connection", "close")
 		}
@@ -343,6 +344,8 @@ func (h *Handler) release(st *requestState) {
 
 var errTooLarge = errors.New("Request Entity Too Large")
 
+var errBodyTimeout = errors.New("request body not received in time")
+
 // readBody reads the (possibly gzipped) body into st.body, enforcing both size
 // limits and the in-flight budget, and returns the status of a refusal.
 func (h *Handler) readBody(st *requestState, r *http.Request) (int, error) {
@@ -369,6 +372,9 @@ func (h *Handler) readBody(st *requestState, r *http.Request) (int, error) {
 		return http.StatusTooManyRequests, err
 	case errors.Is(err, errLargerThanBudget):
 		return http.StatusRequestEntityTooLarge, err
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// The server's body deadline (a client sending too slowly).
+		return http.StatusRequestTimeout, errBodyTimeout
 	case err != nil:
 		return http.StatusBadRequest, err
 	}

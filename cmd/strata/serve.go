@@ -36,26 +36,32 @@ import (
 const influxVersion = "1.8.10"
 
 type serveConfig struct {
-	dataDir       string
-	httpAddr      string
-	maxBodySize   int64
-	maxInflight   int64
-	maxFields     int
-	headMaxBytes  int64
-	flushInterval time.Duration
-	maxSeries     int
-	logLevel      string
-	logFormat     string
-	shutdownWait  time.Duration
-	queryTimeout  time.Duration
-	maxSelSeries  int
-	maxSelBuckets int64
-	maxSelPoints  int64
-	maxQueryMem   int64
-	retentionTick time.Duration
-	memoryLimit   int64
-	gcPercent     int
-	rpAutoCreate  bool
+	dataDir     string
+	httpAddr    string
+	maxBodySize int64
+	maxInflight int64
+	maxFields   int
+
+	idleTimeout    time.Duration
+	readTimeout    time.Duration
+	stallTimeout   time.Duration
+	maxHeaderBytes int
+	maxConns       int
+	headMaxBytes   int64
+	flushInterval  time.Duration
+	maxSeries      int
+	logLevel       string
+	logFormat      string
+	shutdownWait   time.Duration
+	queryTimeout   time.Duration
+	maxSelSeries   int
+	maxSelBuckets  int64
+	maxSelPoints   int64
+	maxQueryMem    int64
+	retentionTick  time.Duration
+	memoryLimit    int64
+	gcPercent      int
+	rpAutoCreate   bool
 
 	authEnabled  bool
 	pprofEnabled bool
@@ -69,23 +75,29 @@ type serveConfig struct {
 // embedded server of `strata bench` and the tests start from it too.
 func defaultServeConfig() serveConfig {
 	return serveConfig{
-		dataDir:       "./strata-data",
-		httpAddr:      "127.0.0.1:8086",
-		maxBodySize:   25_000_000,
-		maxInflight:   ingest.DefaultMaxInflightWriteBytes,
-		maxFields:     ingest.DefaultMaxFieldsPerLine,
-		headMaxBytes:  32 << 20,
-		memoryLimit:   0,
-		gcPercent:     50,
-		flushInterval: 10 * time.Minute,
-		maxSeries:     1_000_000,
-		logLevel:      "info",
-		logFormat:     "text",
-		shutdownWait:  30 * time.Second,
-		queryTimeout:  0,
-		maxSelSeries:  1_000_000,
-		maxSelBuckets: 1_000_000,
-		maxSelPoints:  0,
+		dataDir:     "./strata-data",
+		httpAddr:    "127.0.0.1:8086",
+		maxBodySize: 25_000_000,
+		maxInflight: ingest.DefaultMaxInflightWriteBytes,
+		maxFields:   ingest.DefaultMaxFieldsPerLine,
+
+		idleTimeout:    defaultIdleTimeout,
+		readTimeout:    defaultReadTimeout,
+		stallTimeout:   defaultStallTimeout,
+		maxHeaderBytes: defaultMaxHeaderBytes,
+		maxConns:       defaultMaxConnections(),
+		headMaxBytes:   32 << 20,
+		memoryLimit:    0,
+		gcPercent:      50,
+		flushInterval:  10 * time.Minute,
+		maxSeries:      1_000_000,
+		logLevel:       "info",
+		logFormat:      "text",
+		shutdownWait:   30 * time.Second,
+		queryTimeout:   0,
+		maxSelSeries:   1_000_000,
+		maxSelBuckets:  1_000_000,
+		maxSelPoints:   0,
 		// 256 MiB: the largest answer of the TSBS day (SELECT * over 8.6 M values,
 		// about 150 MB of JSON) still fits unchunked, while one runaway query
 		// (GROUP BY time(1s) over weeks, an unchunked dump) stops with an error at a
@@ -147,6 +159,11 @@ func serveFlags(cfg *serveConfig, d serveConfig, stderr io.Writer) *flag.FlagSet
 	fs.IntVar(&cfg.gcPercent, "gc-percent", d.gcPercent, "garbage collection target: heap growth over live data before a collection, in percent (Go's GOGC); lower trades CPU for memory")
 	fs.DurationVar(&cfg.flushInterval, "flush-interval", d.flushInterval, "flush recent points to column blocks at least this often (bounds WAL replay after a crash)")
 	fs.IntVar(&cfg.maxSeries, "max-series-per-database", d.maxSeries, "reject points that would create more series in one database (-1: no limit)")
+	fs.DurationVar(&cfg.idleTimeout, "http-idle-timeout", d.idleTimeout, "close a keep-alive connection that has had no request for this long")
+	fs.DurationVar(&cfg.readTimeout, "http-read-timeout", d.readTimeout, "longest a request, headers and body, may take to arrive (slower bodies get 408; 0: no limit)")
+	fs.DurationVar(&cfg.stallTimeout, "http-stall-timeout", d.stallTimeout, "end a response the client has not read from for this long (a deadline on progress: long chunked answers to a reading client are not cut; 0: no limit)")
+	fs.IntVar(&cfg.maxHeaderBytes, "http-max-header-bytes", d.maxHeaderBytes, "largest request line plus headers, in bytes (larger: 431)")
+	fs.IntVar(&cfg.maxConns, "max-connections", d.maxConns, "most HTTP connections open at once (default: below the file-descriptor limit); at the cap the longest-idle connection is closed, or new ones wait (0: no limit)")
 	fs.StringVar(&cfg.logLevel, "log-level", d.logLevel, "log level: debug, info, warn or error")
 	fs.StringVar(&cfg.logFormat, "log-format", d.logFormat, "log format: text or json")
 	fs.DurationVar(&cfg.shutdownWait, "shutdown-timeout", d.shutdownWait, "on SIGINT/SIGTERM, how long in-flight requests may take to finish")
@@ -241,7 +258,12 @@ func startServer(cfg serveConfig, log *slog.Logger) (*server, error) {
 		eng.Close()
 		return nil, err
 	}
-	handler := guardOrigin(newHTTPHandler(eng, cfg, log, reg, users), listensOnLoopback(ln.Addr()))
+	handler := stallDeadline(guardOrigin(newHTTPHandler(eng, cfg, log, reg, users), listensOnLoopback(ln.Addr())), cfg.stallTimeout)
+	var connState func(net.Conn, http.ConnState)
+	if cfg.maxConns > 0 {
+		limiter := newConnLimiter(ln, cfg.maxConns, reg)
+		ln, connState = limiter, limiter.connState
+	}
 	s := &server{
 		eng:   eng,
 		ln:    ln,
@@ -250,6 +272,10 @@ func startServer(cfg serveConfig, log *slog.Logger) (*server, error) {
 		http: &http.Server{
 			Handler:           handler,
 			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       cfg.readTimeout,
+			IdleTimeout:       cfg.idleTimeout,
+			MaxHeaderBytes:    cfg.maxHeaderBytes,
+			ConnState:         connState,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		},
 		done: make(chan error, 1),
