@@ -2,9 +2,12 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -279,5 +282,129 @@ func TestWideLine(t *testing.T) {
 	}
 	if q := runQuery(t, base, "SELECT count(field_999) FROM db..atlimit"); !strings.Contains(q.body, `,1]]`) {
 		t.Fatalf("line at the limit not stored: %s", q.body)
+	}
+}
+
+// showQueries returns SHOW QUERIES' rows as qid → status and query text.
+func showQueries(t *testing.T, base string) map[string][2]string {
+	t.Helper()
+	r := runQuery(t, base, "SHOW QUERIES")
+	var doc struct {
+		Results []struct {
+			Series []struct {
+				Values [][]any `json:"values"`
+			} `json:"series"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal([]byte(r.body), &doc); err != nil || len(doc.Results) != 1 || len(doc.Results[0].Series) != 1 {
+		t.Fatalf("SHOW QUERIES: %v %s", err, r.body)
+	}
+	out := map[string][2]string{}
+	for _, row := range doc.Results[0].Series[0].Values {
+		out[fmt.Sprint(row[0])] = [2]string{fmt.Sprint(row[4]), fmt.Sprint(row[1])}
+	}
+	return out
+}
+
+// waitQuery waits until SHOW QUERIES lists a query with the status whose text
+// starts with prefix, and returns its qid.
+func waitQuery(t *testing.T, base, status, prefix string) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		for qid, q := range showQueries(t, base) {
+			if q[0] == status && strings.HasPrefix(q[1], prefix) {
+				return qid
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no %s query %q in SHOW QUERIES: %v", status, prefix, showQueries(t, base))
+	return ""
+}
+
+// TestQueryAdmission: with one query running and one waiting (the limits at 1
+// and 1), a third gets 503 with Retry-After at once; SHOW QUERIES shows the
+// running and the queued one and, like KILL QUERY and /ping, still answers; a
+// killed queued query leaves the queue; when the running one ends the next
+// runs.
+func TestQueryAdmission(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	cfg.maxQueries, cfg.maxQueued = 1, 1
+	s, base := startTestServer(t, cfg)
+	defer s.shutdown(5 * time.Second)
+	loadSlowData(t, base, 1, 40_000) // slowQuery runs for many seconds over it
+
+	type answer struct {
+		r    response
+		took time.Duration
+	}
+	post := func(q string) chan answer {
+		ch := make(chan answer, 1)
+		go func() {
+			start := time.Now()
+			req, _ := http.NewRequest("POST", base+"/query?db=slow", strings.NewReader("q="+url.QueryEscape(q)))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				ch <- answer{r: response{status: -1, body: err.Error()}}
+				return
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			ch <- answer{response{resp.StatusCode, string(b), resp.Header}, time.Since(start)}
+		}()
+		return ch
+	}
+
+	slow := post(slowQuery())
+	slowID := waitQuery(t, base, "running", "SELECT count(usage)")
+	queued := post(slowQuery())
+	queuedID := waitQuery(t, base, "queued", "SELECT count(usage)")
+
+	start := time.Now()
+	r := runQuery(t, base, "SELECT count(usage) FROM slow..cpu")
+	if took := time.Since(start); r.status != 503 || r.header.Get("Retry-After") != "1" || took > time.Second ||
+		r.body != `{"error":"too many queries: 1 running and 1 waiting (--max-concurrent-queries, --max-queued-queries): retry later"}`+"\n" {
+		t.Fatalf("query beyond the queue: %d %v %q after %v", r.status, r.header, r.body, took)
+	}
+	if r := do(t, "GET", base+"/ping", nil, nil); r.status != 204 {
+		t.Fatalf("/ping while queries are full: %d", r.status)
+	}
+	if got := metricValue(t, base, "strata_query_queued"); got != 1 {
+		t.Errorf("strata_query_queued = %v", got)
+	}
+
+	// KILL QUERY ends a wait in the queue: the client is told, as for a
+	// killed running query.
+	if r := runQuery(t, base, "KILL QUERY "+queuedID); r.status != 200 || strings.Contains(r.body, "error") {
+		t.Fatalf("kill queued: %d %s", r.status, r.body)
+	}
+	a := <-queued
+	if a.r.status != 200 || a.r.body != `{"results":[{"statement_id":0,"error":"query interrupted"}]}`+"\n" {
+		t.Fatalf("killed queued query: %d %s", a.r.status, a.r.body)
+	}
+
+	// The place is free again: a quick query waits for the slow one, and
+	// runs as soon as it is killed.
+	quick := post("SELECT count(usage) FROM cpu")
+	waitQuery(t, base, "queued", "SELECT count(usage) FROM cpu")
+	if r := runQuery(t, base, "KILL QUERY "+slowID); r.status != 200 || strings.Contains(r.body, "error") {
+		t.Fatalf("kill running: %d %s", r.status, r.body)
+	}
+	if a := <-slow; a.r.status != 200 || !strings.Contains(a.r.body, "query interrupted") {
+		t.Fatalf("killed running query: %d %s", a.r.status, a.r.body)
+	}
+	select {
+	case a := <-quick:
+		if a.r.status != 200 || !strings.Contains(a.r.body, `"values":[["1970-01-01T00:00:00Z",40000]]`) {
+			t.Fatalf("queued query after its turn: %d %s", a.r.status, a.r.body)
+		}
+		t.Logf("the queued query answered %v after it was sent", a.took)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the queued query did not run once the slot was free")
+	}
+	if got := metricValue(t, base, "strata_query_rejected_total"); got != 1 {
+		t.Errorf("strata_query_rejected_total = %v", got)
 	}
 }

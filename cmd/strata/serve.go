@@ -47,6 +47,8 @@ type serveConfig struct {
 	stallTimeout   time.Duration
 	maxHeaderBytes int
 	maxConns       int
+	maxQueries     int
+	maxQueued      int
 	headMaxBytes   int64
 	flushInterval  time.Duration
 	maxSeries      int
@@ -86,6 +88,8 @@ func defaultServeConfig() serveConfig {
 		stallTimeout:   defaultStallTimeout,
 		maxHeaderBytes: defaultMaxHeaderBytes,
 		maxConns:       defaultMaxConnections(),
+		maxQueries:     httpapi.DefaultMaxConcurrentQueries(),
+		maxQueued:      httpapi.DefaultMaxQueuedQueries,
 		headMaxBytes:   32 << 20,
 		memoryLimit:    0,
 		gcPercent:      50,
@@ -164,6 +168,8 @@ func serveFlags(cfg *serveConfig, d serveConfig, stderr io.Writer) *flag.FlagSet
 	fs.DurationVar(&cfg.stallTimeout, "http-stall-timeout", d.stallTimeout, "end a response the client has not read from for this long (a deadline on progress: long chunked answers to a reading client are not cut; 0: no limit)")
 	fs.IntVar(&cfg.maxHeaderBytes, "http-max-header-bytes", d.maxHeaderBytes, "largest request line plus headers, in bytes (larger: 431)")
 	fs.IntVar(&cfg.maxConns, "max-connections", d.maxConns, "most HTTP connections open at once (default: below the file-descriptor limit); at the cap the longest-idle connection is closed, or new ones wait (0: no limit)")
+	fs.IntVar(&cfg.maxQueries, "max-concurrent-queries", d.maxQueries, "most /query requests running at once (default: two per core, at least 4; 0: no limit); SHOW QUERIES and KILL QUERY always run")
+	fs.IntVar(&cfg.maxQueued, "max-queued-queries", d.maxQueued, "most /query requests waiting for a turn; beyond them 503 with Retry-After")
 	fs.StringVar(&cfg.logLevel, "log-level", d.logLevel, "log level: debug, info, warn or error")
 	fs.StringVar(&cfg.logFormat, "log-format", d.logFormat, "log format: text or json")
 	fs.DurationVar(&cfg.shutdownWait, "shutdown-timeout", d.shutdownWait, "on SIGINT/SIGTERM, how long in-flight requests may take to finish")
@@ -394,6 +400,7 @@ func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg 
 	exec.SetUsers(users)
 	queries := httpapi.NewQueryHandler(exec, log)
 	queries.SetAuth(users)
+	queries.SetAdmission(httpapi.NewAdmission(cfg.maxQueries, cfg.maxQueued, reg))
 	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "strata_query_rows_examined_total",
 		Help: "Rows (points, series) the query engine's loops have handled: its progress, which stops when a query is stopped.",
