@@ -420,6 +420,14 @@ func (h *Handler) storeError(w http.ResponseWriter, api apiVersion, err error) i
 		}
 		return writeError(w, api, http.StatusInternalServerError, err.Error())
 	}
+	if storage.IsBatchTooLarge(err) {
+		// A legal body can encode to more than one WAL record holds (a 25 MB
+		// body of 4 M short lines); nothing was stored, and smaller requests
+		// will do. Not 500: the client can act on it.
+		return writeError(w, api, http.StatusRequestEntityTooLarge, fmt.Sprintf(
+			"Request Entity Too Large: the batch encodes to more than one write can hold (%d MiB; about 3 million single-field points): send it in smaller requests",
+			storage.MaxBatchRecordBytes>>20))
+	}
 	if errors.Is(err, storage.ErrUnavailable) {
 		// 503, not 507: the condition is transient (space freed, disk back) and
 		// every InfluxDB client and Telegraf retry a 503 and honour Retry-After,

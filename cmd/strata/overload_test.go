@@ -408,3 +408,26 @@ func TestQueryAdmission(t *testing.T) {
 		t.Errorf("strata_query_rejected_total = %v", got)
 	}
 }
+
+// TestBatchLargerThanOneRecord: a body within --max-body-size whose points
+// encode to more than one WAL record (3.3 M lines of "m v=1") got
+// "500 wal: record too large"; it now gets a 413 that says what to do, stores
+// nothing, and the server takes the same points in smaller requests.
+func TestBatchLargerThanOneRecord(t *testing.T) {
+	s, base := startTestServer(t, testConfig(t.TempDir()))
+	defer s.shutdown(5 * time.Second)
+	runQuery(t, base, "CREATE DATABASE db")
+	body := []byte(strings.Repeat("m v=1\n", 3_300_000)) // 19.8 MB
+	start := time.Now()
+	r := do(t, "POST", base+"/write?db=db", body, nil)
+	t.Logf("%d MB body of %d points: %d in %v", len(body)>>20, 3_300_000, r.status, time.Since(start))
+	if r.status != 413 || !strings.Contains(r.body, "send it in smaller requests") {
+		t.Fatalf("batch over one record: %d %s", r.status, r.body)
+	}
+	if q := runQuery(t, base, "SELECT count(v) FROM db..m"); strings.Contains(q.body, `"values"`) {
+		t.Fatalf("a refused batch stored points: %s", q.body)
+	}
+	if r := do(t, "POST", base+"/write?db=db", body[:len(body)/4], nil); r.status != 204 {
+		t.Fatalf("a quarter of it: %d %s", r.status, r.body)
+	}
+}
