@@ -181,3 +181,70 @@ func TestOverloadLosesNoAcknowledgedPoint(t *testing.T) {
 		t.Fatalf("%d acknowledged points lost or wrong", lost)
 	}
 }
+
+// TestGzipBombs: 16 bodies of ~300 KB that inflate to 300 MB each, at once.
+// Inflated bytes count against the in-flight budget, so each is refused
+// (413 once it alone needs more than the budget, or 429 while others hold
+// it) after inflating no more than the budget allows: memory stays near the
+// budget, where each bomb used to cost ~530 MB and 16 were OOM-killed.
+func TestGzipBombs(t *testing.T) {
+	const budget = 64 << 20
+	c := startChild(t, t.TempDir(), "--max-inflight-write-bytes", fmt.Sprint(budget))
+	defer c.stop(t, 15)
+	if r := runQuery(t, c.base, "CREATE DATABASE db"); r.status != 200 {
+		t.Fatal(r.body)
+	}
+	bomb := gzipped(t, make([]byte, 300<<20))
+	var wg sync.WaitGroup
+	statuses := make(chan int, 16)
+	start := time.Now()
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest("POST", c.base+"/write?db=db", bytes.NewReader(bomb))
+			req.Header.Set("Content-Encoding", "gzip")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 429 && resp.Header.Get("Retry-After") == "" {
+				t.Error("429 without Retry-After")
+			}
+			statuses <- resp.StatusCode
+		}()
+	}
+	var peak int64
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	for waiting := true; waiting; {
+		select {
+		case <-done:
+			waiting = false
+		case <-time.After(20 * time.Millisecond):
+		}
+		if _, r, err := bench.ProcMemory(c.cmd.Process.Pid); err == nil && r > peak {
+			peak = r
+		}
+	}
+	close(statuses)
+	count := map[int]int{}
+	for s := range statuses {
+		count[s]++
+	}
+	t.Logf("16 gzip bombs of %d KB (300 MB inflated): %v in %v, peak RSS %d MB", len(bomb)>>10, count, time.Since(start), peak>>20)
+	if count[413]+count[429] != 16 {
+		t.Fatalf("answers %v: want only 413 and 429", count)
+	}
+	if r := do(t, "GET", c.base+"/ping", nil, nil); r.status != 204 {
+		t.Fatalf("/ping after the bombs: %d", r.status)
+	}
+	// The budget, the garbage of the doubling buffers before a collection,
+	// and the runtime's baseline.
+	if peak > 3*budget+100<<20 {
+		t.Fatalf("peak RSS %d MB with a %d MB budget", peak>>20, budget>>20)
+	}
+}
