@@ -13,6 +13,12 @@
 // authorizes every statement before any runs (403), then hands the principal
 // to the engine, which checks again per statement.
 //
+// Before a query runs, admission.go gives it a turn under
+// --max-concurrent-queries or a place in a short queue (--max-queued-queries,
+// listed as "queued" by SHOW QUERIES and ended by KILL QUERY); beyond the
+// queue the answer is 503 with Retry-After. SHOW QUERIES and KILL QUERY never
+// wait.
+//
 // Add here: new /query parameters (handler in query.go) and output formats (a
 // renderer next to response.go). Statement semantics belong in query; the
 // /write endpoints live in ingest.

@@ -21,6 +21,7 @@ type QueryHandler struct {
 	exec  *query.Executor
 	log   *slog.Logger
 	users *auth.Service // nil or disabled: no authentication
+	admit *Admission    // nil: no concurrency limit
 }
 
 // NewQueryHandler returns the /query handler over exec.
@@ -34,6 +35,9 @@ func NewQueryHandler(exec *query.Executor, log *slog.Logger) *QueryHandler {
 // SetAuth makes the handler authenticate requests and authorize their
 // statements through users (when users.Enabled()).
 func (h *QueryHandler) SetAuth(users *auth.Service) { h.users = users }
+
+// SetAdmission makes the handler run queries under a's concurrency limit.
+func (h *QueryHandler) SetAdmission(a *Admission) { h.admit = a }
 
 func (h *QueryHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
@@ -97,16 +101,38 @@ func (h *QueryHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		opts.Auth = principal
 	}
+	tk, err := h.admit.enter(q)
+	if err != nil {
+		w.Header().Set("Retry-After", retryAfterQueries)
+		httpError(w, enc, http.StatusServiceUnavailable, err.Error())
+		return
+	}
 	if r.FormValue("async") == "true" {
 		// Fire and forget, as InfluxDB 1.x: the client reads nothing back. The
 		// statements outlive the request (its context ends when this returns), while
 		// --query-timeout and KILL QUERY still apply: Execute registers them.
 		discard := query.SinkFunc(func(*query.StatementResult) error { return nil })
-		go h.exec.Execute(context.WithoutCancel(r.Context()), q, opts, discard)
+		go func() {
+			defer tk.leave()
+			ctx := context.WithoutCancel(r.Context())
+			if h.awaitTurn(ctx, tk, q, opts.Database) == nil {
+				h.exec.Execute(ctx, q, opts, discard)
+			}
+		}()
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
+	defer tk.leave()
 	chunked, size := RequestChunking(r)
+	if err := h.awaitTurn(r.Context(), tk, q, opts.Database); err != nil {
+		// Killed while queued (or the client left): answered as a stopped
+		// query is, in results[0].error.
+		w.Header().Set("Content-Type", enc.ContentType())
+		rw := NewResponseWriter(w, enc, chunked, size)
+		rw.WriteResult(&query.StatementResult{Err: err.Error()})
+		rw.Close()
+		return
+	}
 	w.Header().Set("Content-Type", enc.ContentType())
 	w.WriteHeader(http.StatusOK)
 	rw := NewResponseWriter(w, enc, chunked, size)
@@ -124,6 +150,17 @@ func (h *QueryHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Printing a query allocates a string per node: only when it is logged.
 		h.log.Debug("query", "q", q.String(), "duration", time.Since(start)) // String redacts passwords
 	}
+}
+
+// awaitTurn waits for a queued ticket's turn, the query listed by SHOW
+// QUERIES as "queued" meanwhile (KILL QUERY ends the wait).
+func (h *QueryHandler) awaitTurn(ctx context.Context, tk *ticket, q *influxql.Query, db string) error {
+	if !tk.needsWait() {
+		return nil
+	}
+	qctx, done := h.exec.Enqueue(ctx, q, db)
+	defer done()
+	return tk.wait(qctx)
 }
 
 func (h *QueryHandler) options(r *http.Request) query.ExecOptions {

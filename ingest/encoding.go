@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"bytes"
 	"compress/gzip"
 	"fmt"
 	"io"
@@ -51,28 +50,28 @@ func (h *Handler) inflater(enc string, src io.Reader) (io.Reader, func(), error)
 
 // readSnappy reads a snappy block body: the whole compressed body, then its
 // decoded length (checked against the limit before allocating), then the
-// decoded bytes.
+// decoded bytes; both buffers are reserved from the in-flight budget.
 func (h *Handler) readSnappy(st *requestState, wire *limitedReader) (int, error) {
-	var raw bytes.Buffer
-	if _, err := raw.ReadFrom(wire); err != nil {
-		if wire.exceeded {
-			return http.StatusRequestEntityTooLarge, errTooLarge
-		}
-		return http.StatusBadRequest, err
+	var raw bodyBuffer
+	defer raw.release(h.opts.Inflight)
+	exceeded, err := raw.readFrom(wire, h.opts.MaxBodySize, h.opts.Inflight)
+	if status, err := bodyStatus(wire.exceeded || exceeded, err); status != 0 {
+		return status, err
 	}
-	n, err := snappy.DecodedLen(raw.Bytes())
+	n, err := snappy.DecodedLen(raw.buf)
 	if err != nil {
 		return http.StatusBadRequest, fmt.Errorf("snappy: %w", err)
 	}
 	if int64(n) > h.opts.MaxDecompressedSize {
 		return http.StatusRequestEntityTooLarge, errTooLarge
 	}
-	st.body.Grow(n)
-	dst := st.body.AvailableBuffer()[:n]
-	out, err := snappy.Decode(dst, raw.Bytes())
+	if err := st.body.reserve(int64(n), h.opts.Inflight); err != nil {
+		return bodyStatus(false, err)
+	}
+	out, err := snappy.Decode(st.body.buf[:n], raw.buf)
 	if err != nil {
 		return http.StatusBadRequest, fmt.Errorf("snappy: %w", err)
 	}
-	st.body.Write(out)
+	st.body.buf = out
 	return 0, nil
 }

@@ -14,13 +14,20 @@ import (
 // goes through. It keeps scratch space between calls and is used by one
 // goroutine at a time.
 type LineWriter struct {
-	parser *lineprotocol.Parser
-	tags   []storage.Tag
-	fields []storage.FieldValue
+	parser    *lineprotocol.Parser
+	maxFields int // fields per line beyond which a line is refused (<= 0: none)
+	tags      []storage.Tag
+	fields    []storage.FieldValue
 }
 
-// NewLineWriter returns a LineWriter.
-func NewLineWriter() *LineWriter { return &LineWriter{parser: lineprotocol.NewParser()} }
+// NewLineWriter returns a LineWriter refusing lines of more than maxFields
+// fields (0: DefaultMaxFieldsPerLine; < 0: no limit).
+func NewLineWriter(maxFields int) *LineWriter {
+	if maxFields == 0 {
+		maxFields = DefaultMaxFieldsPerLine
+	}
+	return &LineWriter{parser: lineprotocol.NewParser(), maxFields: maxFields}
+}
 
 // AddLines adds every point of body to batch; now (ns) stamps lines without a
 // timestamp. reject, if not nil, is called with each line that did not parse
@@ -46,10 +53,10 @@ func (lw *LineWriter) AddLines(batch *storage.Batch, body []byte, prec lineproto
 			}
 			continue
 		}
-		if pt.KeyLen > maxKeyLength {
+		if reason := lw.refusal(pt); reason != "" {
 			failed++
 			if reject != nil {
-				reject(pt.Raw, fmt.Errorf("unable to parse '%s': max key length exceeded: %d > %d", pt.Raw, pt.KeyLen, maxKeyLength), true)
+				reject(pt.Raw, errors.New(unableToParse(string(pt.Raw), pt.Line, reason)), true)
 			}
 			continue
 		}
@@ -71,4 +78,15 @@ func (lw *LineWriter) AddLines(batch *storage.Batch, body []byte, prec lineproto
 			reject(pt.Raw, err, false)
 		}
 	}
+}
+
+// refusal returns why a parsed point is refused before storage sees it, or "".
+func (lw *LineWriter) refusal(pt *lineprotocol.Point) string {
+	if pt.KeyLen > maxKeyLength {
+		return fmt.Sprintf("max key length exceeded: %d > %d", pt.KeyLen, maxKeyLength)
+	}
+	if lw.maxFields > 0 && len(pt.Fields) > lw.maxFields {
+		return fmt.Sprintf("max fields per line exceeded: %d > %d (--max-fields-per-line)", len(pt.Fields), lw.maxFields)
+	}
+	return ""
 }

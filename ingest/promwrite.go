@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/klauspost/compress/snappy"
 	"github.com/strata-db/strata/ingest/deadletter"
 	"github.com/strata-db/strata/ingest/promremote"
 	"github.com/strata-db/strata/storage"
@@ -28,7 +29,8 @@ import (
 
 // promState is the scratch space of one remote-write request, pooled.
 type promState struct {
-	raw     bytes.Buffer
+	raw     bodyBuffer // the snappy body, reserved from the in-flight budget
+	msgBuf  bodyBuffer // the reservation of the inflated message
 	msg     []byte
 	ts      promremote.TimeSeries
 	tags    []storage.Tag
@@ -80,21 +82,26 @@ func (h *Handler) ServeProm(w http.ResponseWriter, r *http.Request) {
 	}
 	defer h.releaseProm(st)
 	wire := &limitedReader{r: r.Body, left: h.opts.MaxBodySize}
-	if _, err := st.raw.ReadFrom(wire); err != nil {
-		if wire.exceeded {
-			w.Header().Set("Connection", "close")
-			writeError(w, v1, http.StatusRequestEntityTooLarge, "Request Entity Too Large")
-			return
-		}
-		writeError(w, v1, http.StatusBadRequest, err.Error())
+	exceeded, err := st.raw.readFrom(wire, h.opts.MaxBodySize, h.opts.Inflight)
+	if status, err := bodyStatus(wire.exceeded || exceeded, err); status != 0 {
+		h.refuseBody(w, v1, status, err)
 		return
 	}
-	st.msg, err = promremote.Inflate(st.msg, st.raw.Bytes(), int(h.opts.MaxDecompressedSize))
+	// The inflated message is reserved before it is allocated.
+	if n, err := snappy.DecodedLen(st.raw.buf); err == nil && int64(n) <= h.opts.MaxDecompressedSize {
+		if err := st.msgBuf.reserve(int64(n), h.opts.Inflight); err != nil {
+			status, err := bodyStatus(false, err)
+			h.refuseBody(w, v1, status, err)
+			return
+		}
+		st.msg = st.msgBuf.buf
+	}
+	st.msg, err = promremote.Inflate(st.msg, st.raw.buf, int(h.opts.MaxDecompressedSize))
 	if errors.Is(err, promremote.ErrTooLarge) {
 		writeError(w, v1, http.StatusRequestEntityTooLarge, err.Error())
 		return
 	} else if err != nil {
-		h.keepLetters([]deadletter.Letter{Letter(promSource, db, rp, st.raw.Bytes(), err, time.Now())})
+		h.keepLetters([]deadletter.Letter{Letter(promSource, db, rp, st.raw.buf, err, time.Now())})
 		writeError(w, v1, http.StatusBadRequest, err.Error())
 		return
 	}
@@ -111,7 +118,7 @@ func (h *Handler) ServeProm(w http.ResponseWriter, r *http.Request) {
 		return nil
 	})
 	if err != nil {
-		h.keepLetters([]deadletter.Letter{Letter(promSource, db, rp, st.raw.Bytes(), err, time.Now())})
+		h.keepLetters([]deadletter.Letter{Letter(promSource, db, rp, st.raw.buf, err, time.Now())})
 		writeError(w, v1, http.StatusBadRequest, err.Error())
 		return
 	}
@@ -221,11 +228,11 @@ func (st *promState) note(reason string) {
 }
 
 func (h *Handler) releaseProm(st *promState) {
-	// Buffers grown by one huge request are not kept: they would pin that memory.
-	if st.raw.Cap() > int(h.opts.MaxBodySize) || cap(st.msg) > 4*int(h.opts.MaxBodySize) {
-		return
+	st.raw.release(h.opts.Inflight)
+	st.msgBuf.release(h.opts.Inflight)
+	if cap(st.msg) > maxPooledBody {
+		st.msg = nil // do not pin what the budget no longer counts
 	}
-	st.raw.Reset()
 	st.reject, st.letters = st.reject[:0], st.letters[:0]
 	h.proms.Put(st)
 }

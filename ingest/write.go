@@ -1,13 +1,13 @@
 package ingest
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -52,7 +52,29 @@ type Options struct {
 	// read); nil allows every authenticated user. The server passes the
 	// query engine's privilege check, which this package does not import.
 	AuthorizeRead func(p *auth.Principal, db string) bool
+	// Inflight caps the bytes of all request bodies being read and parsed at
+	// once (nil: a budget of DefaultMaxInflightWriteBytes). Handlers that share
+	// one budget share its limit. Over it a write is answered 429 with
+	// Retry-After.
+	Inflight *ByteBudget
+	// MaxFieldsPerLine rejects a line with more fields (400, the rest of the
+	// batch is kept). Default DefaultMaxFieldsPerLine; < 0: no limit.
+	MaxFieldsPerLine int
 }
+
+// DefaultMaxFieldsPerLine is the default limit on fields per line. Real
+// schemas stay far below it (TSBS cpu has 10, Telegraf's widest inputs a few
+// hundred), and the cost of a line's new fields in the catalog grows with
+// their number squared: at 1,000 it is about a millisecond, while one line of
+// 100,000 new fields took 51 s and 667 MB before the limit.
+const DefaultMaxFieldsPerLine = 1000
+
+// DefaultMaxInflightWriteBytes is the default in-flight body budget. 256 MiB
+// holds ten bodies of the default 25 MB --max-body-size at once, or one gzip
+// body inflated to its 200 MB limit, or thousands of typical 100 KB batches;
+// parsing adds about as much again in the batch, so a write burst stays near
+// half a GiB instead of growing with the number of connections.
+const DefaultMaxInflightWriteBytes = 256 << 20
 
 // maxKeyLength is InfluxDB's limit on a series key (measurement and tags, escaped).
 const maxKeyLength = 65535
@@ -76,7 +98,7 @@ type Handler struct {
 // nothing per point in the steady state.
 type requestState struct {
 	lines   *LineWriter
-	body    bytes.Buffer
+	body    bodyBuffer
 	letters []deadletter.Letter
 }
 
@@ -94,8 +116,14 @@ func NewHandler(store Store, opts Options) *Handler {
 	if opts.PromFieldName == "" {
 		opts.PromFieldName = "value"
 	}
-	h := &Handler{store: store, opts: opts, log: opts.Logger, m: newWriteMetrics(opts.Registerer)}
-	h.parsers.New = func() any { return &requestState{lines: NewLineWriter()} }
+	if opts.MaxFieldsPerLine == 0 {
+		opts.MaxFieldsPerLine = DefaultMaxFieldsPerLine
+	}
+	if opts.Inflight == nil {
+		opts.Inflight = NewByteBudget(DefaultMaxInflightWriteBytes)
+	}
+	h := &Handler{store: store, opts: opts, log: opts.Logger, m: newWriteMetrics(opts.Registerer, opts.Inflight)}
+	h.parsers.New = func() any { return &requestState{lines: NewLineWriter(opts.MaxFieldsPerLine)} }
 	return h
 }
 
@@ -228,16 +256,17 @@ func (h *Handler) write(w http.ResponseWriter, r *http.Request, api apiVersion, 
 		return writeError(w, api, http.StatusRequestEntityTooLarge, "Request Entity Too Large")
 	}
 	st := h.parsers.Get().(*requestState)
+	// The body's reservation is held until the answer, through the store's
+	// write and fsync wait: it stands for the batch parsed from it, which
+	// costs about as much and is not counted otherwise.
 	defer h.release(st)
 
 	now := time.Now().UnixNano()
 	if status, err := h.readBody(st, r); err != nil {
-		if status == http.StatusRequestEntityTooLarge {
-			w.Header().Set("Connection", "close")
-		}
-		return writeError(w, api, status, err.Error())
+		return h.refuseBody(w, api, status, err)
 	}
-	body := st.body.Bytes()
+	h.m.admitted.Inc()
+	body := st.body.buf
 	h.m.bytes.Add(float64(len(body)))
 
 	batch, err := h.store.NewBatch(bucket)
@@ -249,7 +278,7 @@ func (h *Handler) write(w http.ResponseWriter, r *http.Request, api apiVersion, 
 	source := "http:" + r.URL.Path
 	parsed, parseFailed := st.lines.AddLines(batch, body, prec, now, func(line []byte, err error, unparsed bool) {
 		if unparsed && len(lineErrs) < maxReportedLineErrors {
-			lineErrs = append(lineErrs, err.Error())
+			lineErrs = append(lineErrs, lineErrorText(err))
 		}
 		st.letters = appendLetter(st.letters, source, db, rp, line, err)
 	})
@@ -270,26 +299,25 @@ func (h *Handler) write(w http.ResponseWriter, r *http.Request, api apiVersion, 
 			fmt.Sprintf("partial write: %s dropped=%d", strings.Join(lineErrs, "\n"), dropped))
 	case res.Rejected > 0:
 		return writeError(w, api, http.StatusBadRequest,
-			fmt.Sprintf("partial write: %s dropped=%d", res.Errors[0].Error(), dropped))
+			fmt.Sprintf("partial write: %s dropped=%d", storeErrorText(res.Errors[0]), dropped))
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return http.StatusNoContent
 }
 
 func (h *Handler) release(st *requestState) {
-	// A buffer grown by one huge request is not kept: it would pin that memory.
-	if st.body.Cap() > 4*int(h.opts.MaxBodySize) {
-		st.body = bytes.Buffer{}
-	}
-	st.body.Reset()
+	st.body.release(h.opts.Inflight)
 	st.letters = st.letters[:0]
 	h.parsers.Put(st)
 }
 
 var errTooLarge = errors.New("Request Entity Too Large")
 
+var errBodyTimeout = errors.New("request body not received in time")
+
 // readBody reads the (possibly compressed, see encoding.go) body into st.body,
-// enforcing both limits.
+// enforcing both size limits and the in-flight budget, and returns the status
+// of a refusal.
 func (h *Handler) readBody(st *requestState, r *http.Request) (int, error) {
 	wire := &limitedReader{r: r.Body, left: h.opts.MaxBodySize}
 	enc := r.Header.Get("Content-Encoding")
@@ -309,14 +337,40 @@ func (h *Handler) readBody(st *requestState, r *http.Request) (int, error) {
 		defer closeFn()
 		src = zr
 		limit = h.opts.MaxDecompressedSize
-	} else if r.ContentLength > 0 {
-		st.body.Grow(int(r.ContentLength))
 	}
-	n, err := st.body.ReadFrom(io.LimitReader(src, limit+1))
-	if wire.exceeded || n > limit {
+	exceeded, err := st.body.readFrom(src, limit, h.opts.Inflight)
+	return bodyStatus(wire.exceeded || exceeded, err)
+}
+
+// refuseBody answers a body that could not be read: 429 with Retry-After
+// over the in-flight budget, and the connection closed where the rest of the
+// body stays unread (it cannot be reused).
+func (h *Handler) refuseBody(w http.ResponseWriter, api apiVersion, status int, err error) int {
+	switch status {
+	case http.StatusTooManyRequests:
+		h.m.throttled.Inc()
+		w.Header().Set("Retry-After", retryAfter)
+		fallthrough
+	case http.StatusRequestEntityTooLarge, http.StatusRequestTimeout:
+		w.Header().Set("Connection", "close")
+	}
+	return writeError(w, api, status, err.Error())
+}
+
+// bodyStatus maps the outcome of reading a body to the status of a refusal
+// (0: none).
+func bodyStatus(exceeded bool, err error) (int, error) {
+	switch {
+	case exceeded:
 		return http.StatusRequestEntityTooLarge, errTooLarge
-	}
-	if err != nil {
+	case errors.Is(err, errOverBudget):
+		return http.StatusTooManyRequests, err
+	case errors.Is(err, errLargerThanBudget):
+		return http.StatusRequestEntityTooLarge, err
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// The server's body deadline (a client sending too slowly).
+		return http.StatusRequestTimeout, errBodyTimeout
+	case err != nil:
 		return http.StatusBadRequest, err
 	}
 	return 0, nil
@@ -361,6 +415,14 @@ func (h *Handler) storeError(w http.ResponseWriter, api apiVersion, err error) i
 		}
 		return writeError(w, api, http.StatusInternalServerError, err.Error())
 	}
+	if storage.IsBatchTooLarge(err) {
+		// A legal body can encode to more than one WAL record holds (a 25 MB
+		// body of 4 M short lines); nothing was stored, and smaller requests
+		// will do. Not 500: the client can act on it.
+		return writeError(w, api, http.StatusRequestEntityTooLarge, fmt.Sprintf(
+			"Request Entity Too Large: the batch encodes to more than one write can hold (%d MiB; about 3 million single-field points): send it in smaller requests",
+			storage.MaxBatchRecordBytes>>20))
+	}
 	if errors.Is(err, storage.ErrUnavailable) {
 		// 503, not 507: the condition is transient (space freed, disk back) and
 		// every InfluxDB client and Telegraf retry a 503 and honour Retry-After,
@@ -381,7 +443,7 @@ const retryAfter = "1"
 // as 1.x), the same text in X-Influxdb-Error.
 func writeError(w http.ResponseWriter, api apiVersion, status int, msg string) int {
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Influxdb-Error", strings.ReplaceAll(msg, "\n", " "))
+	w.Header().Set("X-Influxdb-Error", headerError(msg))
 	w.WriteHeader(status)
 	var body any = map[string]string{"error": msg}
 	if api == v2 {
@@ -399,6 +461,8 @@ func v2Code(status int) string {
 		return "not found"
 	case http.StatusRequestEntityTooLarge:
 		return "request too large"
+	case http.StatusTooManyRequests:
+		return "too many requests"
 	case http.StatusServiceUnavailable:
 		return "unavailable"
 	}

@@ -345,6 +345,7 @@ type runningQuery struct {
 	db     string
 	start  time.Time
 	cancel context.CancelCauseFunc
+	status string // "running", or "queued" while it waits for admission
 }
 
 func newQueryRegistry() *queryRegistry {
@@ -353,10 +354,16 @@ func newQueryRegistry() *queryRegistry {
 
 // register records a starting query; done must be called when it ends.
 func (r *queryRegistry) register(ctx context.Context, text, db string) (context.Context, func()) {
+	return r.registerAs(ctx, text, db, "running")
+}
+
+// registerAs records a query in the given status; done must be called when it
+// leaves that status.
+func (r *queryRegistry) registerAs(ctx context.Context, text, db, status string) (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	r.mu.Lock()
 	r.next++
-	q := &runningQuery{id: r.next, text: text, db: db, start: time.Now(), cancel: cancel}
+	q := &runningQuery{id: r.next, text: text, db: db, start: time.Now(), cancel: cancel, status: status}
 	r.running[q.id] = q
 	r.mu.Unlock()
 	return ctx, func() {
@@ -367,11 +374,26 @@ func (r *queryRegistry) register(ctx context.Context, text, db string) (context.
 	}
 }
 
-// counts returns how many queries run now and how many have started.
+// Enqueue records q as waiting for admission (an HTTP layer's concurrency
+// limit): SHOW QUERIES lists it with status "queued", and KILL QUERY cancels
+// the returned context, which the waiter must watch. done must be called when
+// the wait ends; once admitted, Execute registers the query anew as running
+// (with a new id).
+func (e *Executor) Enqueue(ctx context.Context, q *influxql.Query, db string) (context.Context, func()) {
+	return e.queries.registerAs(ctx, q.String(), db, "queued")
+}
+
+// counts returns how many queries run now and how many registrations there
+// have been (a query that waited in the queue counts twice).
 func (r *queryRegistry) counts() (active int, started uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return len(r.running), r.next
+	for _, q := range r.running {
+		if q.status == "running" {
+			active++
+		}
+	}
+	return active, r.next
 }
 
 // list returns the running queries ordered by ID.

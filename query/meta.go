@@ -236,7 +236,7 @@ func (e *Executor) showQueries() *StatementResult {
 	now := time.Now()
 	ser := &ResultSeries{Columns: []string{"qid", "query", "database", "duration", "status"}, NoTime: true}
 	for _, q := range e.queries.list() {
-		ser.Rows = append(ser.Rows, Row{Values: []any{q.id, q.text, q.db, queryDuration(now.Sub(q.start)), "running"}})
+		ser.Rows = append(ser.Rows, Row{Values: []any{q.id, q.text, q.db, queryDuration(now.Sub(q.start)), q.status}})
 	}
 	return result(ser)
 }

@@ -68,6 +68,11 @@ var compatDifferences = map[string]struct {
 	// CRLF line endings are tolerated (Windows clients); 1.6.7 rejects them.
 	"w24_whitespace/crlf":       {204, "", "CRLF tolerated"},
 	"w24_whitespace/crlf_no_ts": {204, "", "CRLF tolerated"},
+	// An offending line is quoted by a 256-byte prefix and its line number:
+	// 1.6.7 quotes it whole, in the body and in X-Influxdb-Error, which for a
+	// 70 KB key is a header Go's and Python's clients refuse to read.
+	"w18_identifier_escapes/key_too_long": {400, `{"error":"unable to parse 'k,t=` + strings.Repeat("a", 252) +
+		`...' (line 1, 70010 bytes): max key length exceeded: 70004 \u003e 65535"}` + "\n", "long lines quoted by a prefix"},
 }
 
 // compatSkipped are entries the write path cannot answer yet, with the reason.

@@ -39,24 +39,34 @@ import (
 const influxVersion = "1.8.10"
 
 type serveConfig struct {
-	dataDir       string
-	httpAddr      string
-	maxBodySize   int64
-	headMaxBytes  int64
-	flushInterval time.Duration
-	maxSeries     int
-	logLevel      string
-	logFormat     string
-	shutdownWait  time.Duration
-	queryTimeout  time.Duration
-	maxSelSeries  int
-	maxSelBuckets int64
-	maxSelPoints  int64
-	maxQueryMem   int64
-	retentionTick time.Duration
-	memoryLimit   int64
-	gcPercent     int
-	rpAutoCreate  bool
+	dataDir     string
+	httpAddr    string
+	maxBodySize int64
+	maxInflight int64
+	maxFields   int
+
+	idleTimeout    time.Duration
+	readTimeout    time.Duration
+	stallTimeout   time.Duration
+	maxHeaderBytes int
+	maxConns       int
+	maxQueries     int
+	maxQueued      int
+	headMaxBytes   int64
+	flushInterval  time.Duration
+	maxSeries      int
+	logLevel       string
+	logFormat      string
+	shutdownWait   time.Duration
+	queryTimeout   time.Duration
+	maxSelSeries   int
+	maxSelBuckets  int64
+	maxSelPoints   int64
+	maxQueryMem    int64
+	retentionTick  time.Duration
+	memoryLimit    int64
+	gcPercent      int
+	rpAutoCreate   bool
 
 	authEnabled  bool
 	pprofEnabled bool
@@ -73,21 +83,31 @@ type serveConfig struct {
 // embedded server of `strata bench` and the tests start from it too.
 func defaultServeConfig() serveConfig {
 	return serveConfig{
-		dataDir:       "./strata-data",
-		httpAddr:      "127.0.0.1:8086",
-		maxBodySize:   25_000_000,
-		headMaxBytes:  32 << 20,
-		memoryLimit:   0,
-		gcPercent:     50,
-		flushInterval: 10 * time.Minute,
-		maxSeries:     1_000_000,
-		logLevel:      "info",
-		logFormat:     "text",
-		shutdownWait:  30 * time.Second,
-		queryTimeout:  0,
-		maxSelSeries:  1_000_000,
-		maxSelBuckets: 1_000_000,
-		maxSelPoints:  0,
+		dataDir:     "./strata-data",
+		httpAddr:    "127.0.0.1:8086",
+		maxBodySize: 25_000_000,
+		maxInflight: ingest.DefaultMaxInflightWriteBytes,
+		maxFields:   ingest.DefaultMaxFieldsPerLine,
+
+		idleTimeout:    defaultIdleTimeout,
+		readTimeout:    defaultReadTimeout,
+		stallTimeout:   defaultStallTimeout,
+		maxHeaderBytes: defaultMaxHeaderBytes,
+		maxConns:       defaultMaxConnections(),
+		maxQueries:     httpapi.DefaultMaxConcurrentQueries(),
+		maxQueued:      httpapi.DefaultMaxQueuedQueries,
+		headMaxBytes:   32 << 20,
+		memoryLimit:    0,
+		gcPercent:      50,
+		flushInterval:  10 * time.Minute,
+		maxSeries:      1_000_000,
+		logLevel:       "info",
+		logFormat:      "text",
+		shutdownWait:   30 * time.Second,
+		queryTimeout:   0,
+		maxSelSeries:   1_000_000,
+		maxSelBuckets:  1_000_000,
+		maxSelPoints:   0,
 		// 256 MiB: the largest answer of the TSBS day (SELECT * over 8.6 M values,
 		// about 150 MB of JSON) still fits unchunked, while one runaway query
 		// (GROUP BY time(1s) over weeks, an unchunked dump) stops with an error at a
@@ -142,6 +162,8 @@ func serveFlags(cfg *serveConfig, d serveConfig, stderr io.Writer) *flag.FlagSet
 	fs.StringVar(&cfg.dataDir, "data-dir", d.dataDir, "directory holding the database (created if missing)")
 	fs.StringVar(&cfg.httpAddr, "http-addr", d.httpAddr, "HOST:PORT the HTTP API listens on (port 0 picks a free one)")
 	fs.Int64Var(&cfg.maxBodySize, "max-body-size", d.maxBodySize, "largest write request body accepted, in bytes as sent (compressed); larger ones get 413")
+	fs.Int64Var(&cfg.maxInflight, "max-inflight-write-bytes", d.maxInflight, "most memory all write request bodies being read and parsed may hold at once, in bytes (inflated gzip counts); past it writes get 429 with Retry-After (0: no limit)")
+	fs.IntVar(&cfg.maxFields, "max-fields-per-line", d.maxFields, "reject a line with more fields than this with 400, keeping the rest of the batch (-1: no limit)")
 	fs.Int64Var(&cfg.headMaxBytes, "head-max-bytes", d.headMaxBytes, "memory for recent points before they are flushed to column blocks, in bytes (block merging makes small flushes cheap at rest)")
 	fs.Int64Var(&cfg.memoryLimit, "memory-limit", d.memoryLimit, "soft limit on the Go runtime's memory, in bytes (0: none): the garbage collector works harder as the process nears it")
 	// 50 rather than Go's 100: measured on TSBS cpu (100 hosts x 24 h, strata bench
@@ -149,6 +171,13 @@ func serveFlags(cfg *serveConfig, d serveConfig, stderr io.Writer) *flag.FlagSet
 	fs.IntVar(&cfg.gcPercent, "gc-percent", d.gcPercent, "garbage collection target: heap growth over live data before a collection, in percent (Go's GOGC); lower trades CPU for memory")
 	fs.DurationVar(&cfg.flushInterval, "flush-interval", d.flushInterval, "flush recent points to column blocks at least this often (bounds WAL replay after a crash)")
 	fs.IntVar(&cfg.maxSeries, "max-series-per-database", d.maxSeries, "reject points that would create more series in one database (-1: no limit)")
+	fs.DurationVar(&cfg.idleTimeout, "http-idle-timeout", d.idleTimeout, "close a keep-alive connection that has had no request for this long")
+	fs.DurationVar(&cfg.readTimeout, "http-read-timeout", d.readTimeout, "longest a request, headers and body, may take to arrive (slower bodies get 408; 0: no limit)")
+	fs.DurationVar(&cfg.stallTimeout, "http-stall-timeout", d.stallTimeout, "end a response the client has not read from for this long (a deadline on progress: long chunked answers to a reading client are not cut; 0: no limit)")
+	fs.IntVar(&cfg.maxHeaderBytes, "http-max-header-bytes", d.maxHeaderBytes, "largest request line plus headers, in bytes (larger: 431)")
+	fs.IntVar(&cfg.maxConns, "max-connections", d.maxConns, "most HTTP connections open at once (default: below the file-descriptor limit); at the cap the longest-idle connection is closed, or new ones wait (0: no limit)")
+	fs.IntVar(&cfg.maxQueries, "max-concurrent-queries", d.maxQueries, "most /query requests running at once (default: two per core, at least 4; 0: no limit); SHOW QUERIES and KILL QUERY always run")
+	fs.IntVar(&cfg.maxQueued, "max-queued-queries", d.maxQueued, "most /query requests waiting for a turn; beyond them 503 with Retry-After")
 	fs.StringVar(&cfg.logLevel, "log-level", d.logLevel, "log level: debug, info, warn or error")
 	fs.StringVar(&cfg.logFormat, "log-format", d.logFormat, "log format: text or json")
 	fs.DurationVar(&cfg.shutdownWait, "shutdown-timeout", d.shutdownWait, "on SIGINT/SIGTERM, how long in-flight requests may take to finish")
@@ -252,7 +281,12 @@ func startServer(cfg serveConfig, log *slog.Logger) (*server, error) {
 		return nil, fmt.Errorf("dead-letter store: %w", err)
 	}
 	kstatus := &kafkaStatus{}
-	handler := guardOrigin(newHTTPHandler(eng, cfg, log, reg, users, letters, kstatus), listensOnLoopback(ln.Addr()))
+	handler := stallDeadline(guardOrigin(newHTTPHandler(eng, cfg, log, reg, users, letters, kstatus), listensOnLoopback(ln.Addr())), cfg.stallTimeout)
+	var connState func(net.Conn, http.ConnState)
+	if cfg.maxConns > 0 {
+		limiter := newConnLimiter(ln, cfg.maxConns, reg)
+		ln, connState = limiter, limiter.connState
+	}
 	s := &server{
 		eng:   eng,
 		ln:    ln,
@@ -261,6 +295,10 @@ func startServer(cfg serveConfig, log *slog.Logger) (*server, error) {
 		http: &http.Server{
 			Handler:           handler,
 			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       cfg.readTimeout,
+			IdleTimeout:       cfg.idleTimeout,
+			MaxHeaderBytes:    cfg.maxHeaderBytes,
+			ConnState:         connState,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		},
 		done: make(chan error, 1),
@@ -372,7 +410,8 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(ad
 func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg *prometheus.Registry, users *auth.Service, letters *deadletter.Store, kstatus *kafkaStatus) http.Handler {
 	writes := ingest.NewHandler(eng, ingest.Options{MaxBodySize: cfg.maxBodySize, Logger: log, Registerer: reg, Auth: users,
 		DeadLetters: letters, PromFieldName: cfg.promFieldName, Reader: eng,
-		AuthorizeRead: func(p *auth.Principal, db string) bool { return p.AuthorizeDatabase(influxql.ReadPrivilege, db) }})
+		AuthorizeRead: func(p *auth.Principal, db string) bool { return p.AuthorizeDatabase(influxql.ReadPrivilege, db) },
+		Inflight:      ingest.NewByteBudget(cfg.maxInflight), MaxFieldsPerLine: cfg.maxFields})
 	exec := query.NewExecutor(eng, log, query.Limits{
 		MaxSeries:  cfg.maxSelSeries,
 		MaxBuckets: cfg.maxSelBuckets,
@@ -383,6 +422,7 @@ func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg 
 	exec.SetUsers(users)
 	queries := httpapi.NewQueryHandler(exec, log)
 	queries.SetAuth(users)
+	queries.SetAdmission(httpapi.NewAdmission(cfg.maxQueries, cfg.maxQueued, reg))
 	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "strata_query_rows_examined_total",
 		Help: "Rows (points, series) the query engine's loops have handled: its progress, which stops when a query is stopped.",

@@ -115,7 +115,7 @@ func New(store Store, letters ingest.DeadLetters, opts Options) (*Consumer, erro
 		store: store, letters: letters, opts: opts,
 		log:   opts.Logger.With("service", opts.Name, "group", opts.Group),
 		m:     newMetrics(opts.Registerer, opts.Name),
-		lines: ingest.NewLineWriter(),
+		lines: ingest.NewLineWriter(0),
 		parts: make(map[tp]*partState),
 	}, nil
 }

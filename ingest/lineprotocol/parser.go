@@ -638,6 +638,13 @@ func (p *Parser) mergeDuplicateFields(f []Field) []Field {
 	for i := range f {
 		h := fieldKeyHash(f[i].Key)
 		if seen[h/64]&(1<<(h%64)) != 0 {
+			if i > quadraticFieldLimit {
+				// Past a few hundred keys the filter is saturated: scanning
+				// the earlier keys on every hit would make a wide line
+				// quadratic. The sort below finds the duplicates, if any.
+				dup = true
+				break
+			}
 			for j := range i {
 				if bytes.Equal(f[j].Key, f[i].Key) {
 					dup = true

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // dump spells out a point unambiguously: every name and string quoted, every
@@ -505,5 +506,32 @@ func TestParse_ZeroAllocs(t *testing.T) {
 	run()
 	if a := testing.AllocsPerRun(10, run); a != 0 {
 		t.Fatalf("%v allocations per body, want 0", a)
+	}
+}
+
+// TestWideLineLinear: with thousands of field keys the duplicate filter is
+// saturated; merging must still be exact and must not compare every key with
+// every earlier one (100,000 keys would take minutes).
+func TestWideLineLinear(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("m ")
+	const n = 100_000
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "f%d=%d,", i, i)
+	}
+	b.WriteString("f7=-1,f99999=-2 1")
+	p := NewParser()
+	p.Reset([]byte(b.String()), Nanosecond, 0)
+	start := time.Now()
+	pt, err := p.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("%d fields parsed in %v", n, took)
+	}
+	if len(pt.Fields) != n || string(pt.Fields[7].Key) != "f7" || pt.Fields[7].Float != -1 ||
+		string(pt.Fields[n-1].Key) != "f99999" || pt.Fields[n-1].Float != -2 || pt.Fields[8].Float != 8 {
+		t.Fatalf("merged fields wrong: %d fields, f7=%v", len(pt.Fields), pt.Fields[7])
 	}
 }

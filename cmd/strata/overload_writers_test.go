@@ -1,0 +1,250 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/strata-db/strata/bench"
+)
+
+// TestOverloadLosesNoAcknowledgedPoint: writers push faster than a server
+// with small budgets can take (a 2 MiB in-flight body budget, a 2 MiB head).
+// The server must push back with 429/503 and Retry-After rather than grow,
+// keep answering /ping and queries throughout, stay within a bounded RSS,
+// and store every point it acknowledged. STRATA_SOAK=1 runs it longer.
+func TestOverloadLosesNoAcknowledgedPoint(t *testing.T) {
+	load := 3 * time.Second
+	if os.Getenv("STRATA_SOAK") != "" {
+		load = 60 * time.Second
+	}
+	c := startChild(t, t.TempDir(), "--max-inflight-write-bytes", "2097152", "--head-max-bytes", "2097152")
+	defer c.stop(t, 15)
+	if r := runQuery(t, c.base, "CREATE DATABASE ov"); r.status != 200 {
+		t.Fatal(r.body)
+	}
+	const writers, lines = 16, 5000 // ~230 KB a batch: 16 at once need 4 MiB of buffers
+	acked := make([]map[int64]int64, writers)
+	var offered, accepted, throttled, unavailable atomic.Int64
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	client := &http.Client{Timeout: 30 * time.Second}
+	for w := 0; w < writers; w++ {
+		acked[w] = map[int64]int64{}
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			var body bytes.Buffer
+			for batch := int64(0); ; batch++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				body.Reset()
+				for i := 0; i < lines; i++ {
+					ts := batch*lines + int64(i) + 1
+					fmt.Fprintf(&body, "ov,writer=w%d,shard=s%d v=%di %d\n", w, i%4, ts*7+int64(w), ts)
+				}
+				offered.Add(lines)
+				resp, err := client.Post(c.base+"/write?db=ov", "text/plain", bytes.NewReader(body.Bytes()))
+				if err != nil {
+					t.Errorf("writer %d: %v", w, err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				switch resp.StatusCode {
+				case http.StatusNoContent:
+					accepted.Add(lines)
+					for i := 0; i < lines; i++ {
+						ts := batch*lines + int64(i) + 1
+						acked[w][ts] = ts*7 + int64(w)
+					}
+				case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+					if resp.StatusCode == 429 {
+						throttled.Add(1)
+					} else {
+						unavailable.Add(1)
+					}
+					if resp.Header.Get("Retry-After") == "" {
+						t.Errorf("writer %d: %d without Retry-After", w, resp.StatusCode)
+					}
+					time.Sleep(20 * time.Millisecond) // impatient: keep the pressure on
+				default:
+					t.Errorf("writer %d: status %d", w, resp.StatusCode)
+					return
+				}
+			}
+		}(w)
+	}
+
+	// Readers and probes throughout.
+	var probes, slowest atomic.Int64
+	probeDone := make(chan struct{})
+	go func() {
+		defer close(probeDone)
+		q := c.base + "/query?db=ov&q=" + url.QueryEscape("SELECT count(v) FROM ov WHERE writer='w0'")
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			for _, u := range []string{c.base + "/ping", q} {
+				start := time.Now()
+				resp, err := client.Get(u)
+				if err != nil {
+					t.Errorf("probe %s: %v", u, err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 && resp.StatusCode != 204 {
+					t.Errorf("probe %s: %d", u, resp.StatusCode)
+				}
+				if d := int64(time.Since(start)); d > slowest.Load() {
+					slowest.Store(d)
+				}
+				probes.Add(1)
+			}
+		}
+	}()
+	var peak int64
+	deadline := time.Now().Add(load)
+	for time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		if _, r, err := bench.ProcMemory(c.cmd.Process.Pid); err == nil && r > peak {
+			peak = r
+		}
+	}
+	close(stop)
+	wg.Wait()
+	<-probeDone
+	t.Logf("offered %d points, accepted %d; %d answers 429, %d answers 503; peak RSS %d MB; %d probes, slowest %v",
+		offered.Load(), accepted.Load(), throttled.Load(), unavailable.Load(), peak>>20, probes.Load(), time.Duration(slowest.Load()))
+	if throttled.Load()+unavailable.Load() == 0 {
+		t.Error("no write was pushed back: the load did not exceed the budgets")
+	}
+	if accepted.Load() == 0 {
+		t.Fatal("nothing accepted")
+	}
+	// 2 MiB of bodies and a 2 MiB head; the batches, Pebble's memtables and
+	// the runtime come on top. Unbounded, 16 writers of 230 KB would not stop.
+	if peak > 400<<20 {
+		t.Errorf("peak RSS %d MB", peak>>20)
+	}
+	if d := time.Duration(slowest.Load()); d > 5*time.Second {
+		t.Errorf("a probe took %v", d)
+	}
+
+	// Every acknowledged point is there with its value.
+	lost := 0
+	for w := 0; w < writers; w++ {
+		r := do(t, "GET", c.base+"/query?db=ov&epoch=ns&q="+url.QueryEscape(fmt.Sprintf("SELECT v FROM ov WHERE writer='w%d'", w)), nil, nil)
+		var doc struct {
+			Results []struct {
+				Series []struct {
+					Values [][]json.Number `json:"values"`
+				} `json:"series"`
+				Error string `json:"error"`
+			} `json:"results"`
+		}
+		d := json.NewDecoder(bytes.NewReader([]byte(r.body)))
+		d.UseNumber()
+		if err := d.Decode(&doc); err != nil || len(doc.Results) != 1 || doc.Results[0].Error != "" {
+			t.Fatalf("read back writer %d: %v %.300s", w, err, r.body)
+		}
+		got := map[int64]int64{}
+		for _, s := range doc.Results[0].Series {
+			for _, row := range s.Values {
+				ts, _ := row[0].Int64()
+				v, _ := row[1].Int64()
+				got[ts] = v
+			}
+		}
+		for ts, v := range acked[w] {
+			if gv, ok := got[ts]; !ok || gv != v {
+				lost++
+			}
+		}
+	}
+	if lost > 0 {
+		t.Fatalf("%d acknowledged points lost or wrong", lost)
+	}
+}
+
+// TestGzipBombs: 16 bodies of ~300 KB that inflate to 300 MB each, at once.
+// Inflated bytes count against the in-flight budget, so each is refused
+// (413 once it alone needs more than the budget, or 429 while others hold
+// it) after inflating no more than the budget allows: memory stays near the
+// budget, where each bomb used to cost ~530 MB and 16 were OOM-killed.
+func TestGzipBombs(t *testing.T) {
+	const budget = 64 << 20
+	c := startChild(t, t.TempDir(), "--max-inflight-write-bytes", fmt.Sprint(budget))
+	defer c.stop(t, 15)
+	if r := runQuery(t, c.base, "CREATE DATABASE db"); r.status != 200 {
+		t.Fatal(r.body)
+	}
+	bomb := gzipped(t, make([]byte, 300<<20))
+	var wg sync.WaitGroup
+	statuses := make(chan int, 16)
+	start := time.Now()
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest("POST", c.base+"/write?db=db", bytes.NewReader(bomb))
+			req.Header.Set("Content-Encoding", "gzip")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 429 && resp.Header.Get("Retry-After") == "" {
+				t.Error("429 without Retry-After")
+			}
+			statuses <- resp.StatusCode
+		}()
+	}
+	var peak int64
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	for waiting := true; waiting; {
+		select {
+		case <-done:
+			waiting = false
+		case <-time.After(20 * time.Millisecond):
+		}
+		if _, r, err := bench.ProcMemory(c.cmd.Process.Pid); err == nil && r > peak {
+			peak = r
+		}
+	}
+	close(statuses)
+	count := map[int]int{}
+	for s := range statuses {
+		count[s]++
+	}
+	t.Logf("16 gzip bombs of %d KB (300 MB inflated): %v in %v, peak RSS %d MB", len(bomb)>>10, count, time.Since(start), peak>>20)
+	if count[413]+count[429] != 16 {
+		t.Fatalf("answers %v: want only 413 and 429", count)
+	}
+	if r := do(t, "GET", c.base+"/ping", nil, nil); r.status != 204 {
+		t.Fatalf("/ping after the bombs: %d", r.status)
+	}
+	// The budget, the garbage of the doubling buffers before a collection,
+	// and the runtime's baseline.
+	if peak > 3*budget+100<<20 {
+		t.Fatalf("peak RSS %d MB with a %d MB budget", peak>>20, budget>>20)
+	}
+}

@@ -1,0 +1,173 @@
+package ingest
+
+import (
+	"errors"
+	"io"
+	"sync/atomic"
+)
+
+// ByteBudget caps the bytes held at once by the bodies of in-flight write
+// requests (plain and inflated alike: what is counted is the buffer the parser
+// reads, not the wire). A request reserves memory as its body arrives, never
+// from the Content-Length it declares, so a client that announces 25 MB and
+// sends one byte holds one read step, not 25 MB.
+//
+// It is safe for concurrent use; the zero limit means no limit.
+type ByteBudget struct {
+	limit int64
+	used  atomic.Int64
+}
+
+// NewByteBudget returns a budget of limit bytes (<= 0: unlimited).
+func NewByteBudget(limit int64) *ByteBudget { return &ByteBudget{limit: limit} }
+
+// TryReserve takes n bytes from the budget, or nothing and false when they
+// do not fit.
+func (b *ByteBudget) TryReserve(n int64) bool {
+	if b.limit <= 0 {
+		b.used.Add(n)
+		return true
+	}
+	for {
+		u := b.used.Load()
+		if u+n > b.limit {
+			return false
+		}
+		if b.used.CompareAndSwap(u, u+n) {
+			return true
+		}
+	}
+}
+
+// Release returns n bytes taken by TryReserve.
+func (b *ByteBudget) Release(n int64) { b.used.Add(-n) }
+
+// Used returns the bytes reserved now.
+func (b *ByteBudget) Used() int64 { return b.used.Load() }
+
+// Limit returns the budget's size (<= 0: unlimited).
+func (b *ByteBudget) Limit() int64 { return b.limit }
+
+// errOverBudget is a body refused because the in-flight budget is spent by
+// other requests: retrying later can succeed (429).
+var errOverBudget = errors.New("too many write bytes in flight: retry later")
+
+// errLargerThanBudget is a body that alone needs more than the whole budget:
+// retrying cannot help (413).
+var errLargerThanBudget = errors.New("Request Entity Too Large: the body needs more memory than --max-inflight-write-bytes")
+
+const (
+	// firstReadStep is the first buffer of a request without a pooled one: a
+	// typical Telegraf or client-library batch (a few hundred lines) fits, and a
+	// connection that sends one byte and stalls holds no more than this.
+	firstReadStep = 16 << 10
+	// minReadSpace is the free room a read is given: below it the buffer grows
+	// (doubling, so a body of n bytes is copied O(log n) times and its buffer is
+	// at most twice n).
+	minReadSpace = 4 << 10
+	// maxPooledBody is the largest buffer kept for the next request: above it a
+	// buffer returns to the garbage collector rather than pinning memory that
+	// the budget no longer counts. 256 KiB covers the common batch sizes
+	// (Telegraf's default 1000 metrics is about 100-200 KB).
+	maxPooledBody = 256 << 10
+)
+
+// bodyBuffer is a request's body, read incrementally into a buffer that grows
+// with what has arrived; every byte of its capacity is reserved from a budget.
+type bodyBuffer struct {
+	buf      []byte
+	reserved int64
+}
+
+// readFrom appends all of src, reading at most limit bytes (more: exceeded is
+// true) and reserving each growth from budget first. It returns errOverBudget
+// or errLargerThanBudget when a growth does not fit, or src's error.
+func (bb *bodyBuffer) readFrom(src io.Reader, limit int64, budget *ByteBudget) (exceeded bool, err error) {
+	bb.buf = bb.buf[:0]
+	if c := int64(cap(bb.buf)); c > bb.reserved {
+		// A pooled buffer is memory this request holds: count it.
+		if !budget.TryReserve(c - bb.reserved) {
+			bb.buf = nil // do not hold what cannot be counted
+		} else {
+			bb.reserved = c
+		}
+	}
+	for {
+		if cap(bb.buf)-len(bb.buf) < minReadSpace {
+			if int64(len(bb.buf)) > limit {
+				return true, nil
+			}
+			if err := bb.grow(limit, budget); err != nil {
+				return false, err
+			}
+		}
+		n, err := src.Read(bb.buf[len(bb.buf):cap(bb.buf)])
+		bb.buf = bb.buf[:len(bb.buf)+n]
+		if int64(len(bb.buf)) > limit {
+			return true, nil
+		}
+		if err == io.EOF {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+	}
+}
+
+// grow doubles the buffer (at least firstReadStep, at most limit plus one
+// read, enough to see that the limit is passed), reserving the new capacity.
+func (bb *bodyBuffer) grow(limit int64, budget *ByteBudget) error {
+	newCap := max(2*int64(cap(bb.buf)), firstReadStep)
+	newCap = min(newCap, limit+minReadSpace)
+	if newCap <= int64(cap(bb.buf)) {
+		newCap = int64(cap(bb.buf)) + minReadSpace
+	}
+	need := newCap - bb.reserved
+	if need > 0 && !budget.TryReserve(need) {
+		if l := budget.Limit(); l > 0 && newCap > l {
+			return errLargerThanBudget
+		}
+		return errOverBudget
+	}
+	if need > 0 {
+		bb.reserved += need
+	}
+	nb := make([]byte, len(bb.buf), newCap)
+	copy(nb, bb.buf)
+	bb.buf = nb
+	return nil
+}
+
+// reserve makes the buffer empty with room for exactly n bytes (a body whose
+// decoded size is known up front), reserving what it lacks from budget.
+func (bb *bodyBuffer) reserve(n int64, budget *ByteBudget) error {
+	if int64(cap(bb.buf)) < n {
+		bb.buf = nil // too small: dropped, its reservation carries over
+	}
+	want := max(n, int64(cap(bb.buf)))
+	if need := want - bb.reserved; need > 0 {
+		if !budget.TryReserve(need) {
+			if l := budget.Limit(); l > 0 && n > l {
+				return errLargerThanBudget
+			}
+			return errOverBudget
+		}
+		bb.reserved += need
+	}
+	if bb.buf == nil {
+		bb.buf = make([]byte, 0, n)
+	}
+	bb.buf = bb.buf[:0]
+	return nil
+}
+
+// release returns the reservation and drops a buffer too large to pool.
+func (bb *bodyBuffer) release(budget *ByteBudget) {
+	budget.Release(bb.reserved)
+	bb.reserved = 0
+	if cap(bb.buf) > maxPooledBody {
+		bb.buf = nil
+	}
+	bb.buf = bb.buf[:0]
+}

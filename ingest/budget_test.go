@@ -1,0 +1,55 @@
+package ingest
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"testing"
+	"testing/iotest"
+)
+
+// FuzzBodyBuffer reads arbitrary bodies, in arbitrary pieces, under arbitrary
+// limits and budgets: the buffer holds exactly the body or reports why not,
+// its reservation never passes the budget, and release gives all of it back.
+func FuzzBodyBuffer(f *testing.F) {
+	f.Add([]byte("cpu v=1 1\n"), int64(100), int64(1<<20), uint8(0))
+	f.Add(bytes.Repeat([]byte("x"), 70_000), int64(1<<20), int64(64<<10), uint8(1))
+	f.Add(bytes.Repeat([]byte("y"), 5000), int64(4096), int64(1<<20), uint8(2))
+	f.Add([]byte{}, int64(0), int64(0), uint8(3))
+	f.Fuzz(func(t *testing.T, body []byte, limit, budgetSize int64, mode uint8) {
+		limit = max(0, limit%(256<<10))
+		budget := NewByteBudget(budgetSize % (512 << 10))
+		var src io.Reader = bytes.NewReader(body)
+		switch mode % 3 {
+		case 1:
+			src = iotest.OneByteReader(src)
+		case 2:
+			src = iotest.HalfReader(src)
+		}
+		var bb bodyBuffer
+		exceeded, err := bb.readFrom(src, limit, budget)
+		if l := budget.Limit(); l > 0 && budget.Used() > l {
+			t.Fatalf("reserved %d of a %d budget", budget.Used(), l)
+		}
+		if budget.Used() != int64(cap(bb.buf)) {
+			t.Fatalf("reserved %d for a buffer of %d", budget.Used(), cap(bb.buf))
+		}
+		switch {
+		case exceeded:
+			if int64(len(body)) <= limit {
+				t.Fatalf("%d bytes exceed a limit of %d?", len(body), limit)
+			}
+		case errors.Is(err, errOverBudget), errors.Is(err, errLargerThanBudget):
+		case err != nil:
+			t.Fatal(err)
+		default:
+			if !bytes.Equal(bb.buf, body) {
+				t.Fatalf("read %d bytes of %d", len(bb.buf), len(body))
+			}
+		}
+		bb.release(budget)
+		if budget.Used() != 0 {
+			t.Fatalf("%d bytes still reserved after release", budget.Used())
+		}
+	})
+}
