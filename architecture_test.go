@@ -35,6 +35,9 @@ var forbidden = map[string][]string{
 	// drive one live in services/<name>, each with its own entry here (the
 	// longest prefix rules), beside the HTTP edges: nothing below imports them.
 	"services": {"storage", "wal", "ingest", "query", "compaction", "bench", "cmd", "httpapi"},
+	// Continuous queries drive the engine (query) and observe storage's
+	// writes; they know nothing of the HTTP edges or ingestion.
+	"services/cq": {"wal", "ingest", "compaction", "bench", "cmd", "httpapi"},
 }
 
 // forbiddenStd maps a package (by directory prefix, sub-packages included) to the

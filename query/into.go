@@ -27,6 +27,7 @@ type intoWriter struct {
 	ready   bool
 	batch   *storage.Batch
 	written int64
+	seen    func(t int64) // if set, told the time of every point added (continuous.go)
 }
 
 // open resolves the target and starts a batch; done on the first rows (so that
@@ -95,6 +96,9 @@ func (w *intoWriter) add(rs *ResultSeries) error {
 			sort.Slice(rowTags, func(i, j int) bool { return string(rowTags[i].Key) < string(rowTags[j].Key) })
 		}
 		_ = w.batch.Add([]byte(name), rowTags, fields, row.Time) // a rejected point is not counted
+		if w.seen != nil {
+			w.seen(row.Time)
+		}
 		if w.batch.Len() >= intoBatchPoints {
 			if err := w.flush(); err != nil {
 				return err

@@ -53,6 +53,9 @@ type Options struct {
 	WriteTimeout time.Duration
 	Logger       *slog.Logger
 	Registerer   prometheus.Registerer
+	// Observers are told what every write, delete and series drop touched,
+	// including those replayed from the WAL at Open (touch.go).
+	Observers []TouchObserver
 }
 
 // maxBlockPoints caps the points of one block, and partitions are split into
@@ -199,6 +202,10 @@ func Open(opts Options) (*Engine, error) {
 		e.pebble.Close()
 		return nil, fmt.Errorf("remove data of dropped databases: %w", err)
 	}
+	if err := e.recoverObservers(); err != nil {
+		e.pebble.Close()
+		return nil, err
+	}
 	if v, err := getMeta(e.pebble, metaFlushSeq); err != nil {
 		e.pebble.Close()
 		return nil, err
@@ -319,6 +326,7 @@ func (e *Engine) replay() error {
 			e.cat.addField(d, f.m, string(f.name), f.id, f.typ)
 			pb.Set(fieldKey(d.id, f.m, f.name), fieldValue(f.id, f.typ), nil)
 		}
+		e.touchReplayedWrite(w)
 		e.active.mu.Lock()
 		err = w.forEachValue(func(s SeriesID, f FieldID, t int64, v value) {
 			if info := e.cat.series[s]; info != nil && info.bucket == d.id {
@@ -459,6 +467,7 @@ func (e *Engine) Write(b *Batch) (WriteResult, error) {
 			e.commitMu.Unlock()
 			return WriteResult{}, diskError(fmt.Errorf("wal append: %w", err))
 		}
+		e.touchWrite(b)
 		written = e.apply(b)
 	}
 	needFlush := e.flushing == nil && e.activeBytes() >= e.opts.HeadMaxBytes && !time.Now().Before(e.nextFlush)
@@ -958,6 +967,7 @@ func (e *Engine) writeHead(h *head, walStart wal.SegmentID) error {
 			}
 		}
 	}
+	e.checkpointObservers(pb)
 	pb.Set(metaKey(metaWALStart), appendU64(nil, uint64(walStart)), nil)
 	pb.Set(metaKey(metaFlushSeq), appendU64(nil, seq), nil)
 	if err := pb.Commit(pebble.NoSync); err != nil {
