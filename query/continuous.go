@@ -189,16 +189,17 @@ func (e *Executor) showContinuousQueries() *StatementResult {
 type ContinuousRun struct {
 	Written int64
 	// Windows holds the time of every row written: the start of each GROUP BY
-	// window that had data. The CQ service deletes the rollup's points of the
-	// windows that no longer do.
-	Windows map[int64]struct{}
+	// window that had data, true when the row had a value in every column.
+	// The CQ service deletes the rollup's points of the windows that no
+	// longer have data, and rewrites those with a null column whole.
+	Windows map[int64]bool
 }
 
 // RunContinuousQuery runs stmt, a SELECT ... INTO, as SELECT ... INTO runs
 // (the same plan, the same durable write path, the same limits), and reports
 // the windows it wrote.
 func (e *Executor) RunContinuousQuery(ctx context.Context, stmt *influxql.SelectStatement, opts ExecOptions) (ContinuousRun, error) {
-	run := ContinuousRun{Windows: map[int64]struct{}{}}
+	run := ContinuousRun{Windows: map[int64]bool{}}
 	if stmt.Target == nil {
 		return run, errorf("continuous query without INTO")
 	}
@@ -231,7 +232,7 @@ func (e *Executor) RunContinuousQuery(ctx context.Context, stmt *influxql.Select
 		return run, err
 	}
 	w := &intoWriter{e: e, ctx: ctx, stmt: stmt, opts: opts, tagCols: plan.extraCols,
-		seen: func(t int64) { run.Windows[t] = struct{}{} }}
+		seen: func(t int64, complete bool) { run.Windows[t] = complete }}
 	if r != nil {
 		if err := r.streamGroups(groups, w.add); err != nil {
 			return run, err

@@ -53,6 +53,7 @@ type serveConfig struct {
 	maxQueryMem   int64
 	retentionTick time.Duration
 	cqLateHorizon time.Duration // --cq-late-horizon; 0: the source retention
+	cqRunInterval time.Duration // --cq-run-interval
 	memoryLimit   int64
 	gcPercent     int
 	rpAutoCreate  bool
@@ -90,6 +91,7 @@ func defaultServeConfig() serveConfig {
 		// quarter of a 1 GiB machine instead of taking the process down.
 		maxQueryMem:   256 << 20,
 		retentionTick: 30 * time.Minute,
+		cqRunInterval: time.Second,
 		rpAutoCreate:  true,
 	}
 }
@@ -153,6 +155,7 @@ func serveFlags(cfg *serveConfig, d serveConfig, stderr io.Writer) *flag.FlagSet
 	fs.Int64Var(&cfg.maxQueryMem, "max-query-memory", d.maxQueryMem, "most memory one query may hold, in bytes: rows it materializes, window states, decoded blocks, the unchunked answer (0: no limit); past it the statement ends with an error (chunked raw SELECTs stream and stay far below it)")
 	fs.BoolVar(&cfg.rpAutoCreate, "retention-autocreate", d.rpAutoCreate, "CREATE DATABASE without a retention policy creates the default policy \"autogen\" (keep forever); false: the database gets none until one is created (InfluxDB's meta.retention-autocreate)")
 	fs.DurationVar(&cfg.cqLateHorizon, "cq-late-horizon", d.cqLateHorizon, "how far back (from now) a late write, DELETE or DROP SERIES makes continuous queries recompute the windows it touched (0: the source retention policy's duration)")
+	fs.DurationVar(&cfg.cqRunInterval, "cq-run-interval", d.cqRunInterval, "how often continuous queries are checked for due runs and windows made dirty by late data (InfluxDB's continuous_queries.run-interval)")
 	fs.DurationVar(&cfg.retentionTick, "retention-check-interval", d.retentionTick, "how often data older than its retention policy is deleted")
 	fs.BoolVar(&cfg.authEnabled, "auth-enabled", d.authEnabled, "require credentials (u/p parameters, Basic auth or 'Authorization: Token user:password') and enforce user privileges, as InfluxDB's http.auth-enabled; until a user exists, only CREATE USER ... WITH ALL PRIVILEGES is accepted")
 	fs.BoolVar(&cfg.pprofEnabled, "pprof-enabled", d.pprofEnabled, "serve Go profiles under /debug/pprof/ (admin users only when --auth-enabled)")
@@ -212,7 +215,7 @@ func startServer(cfg serveConfig, log *slog.Logger) (*server, error) {
 	flushed := make(chan struct{}, 1)
 	// The CQ service observes the engine from its first replayed WAL record,
 	// so it exists before the engine opens (services/cq, storage/touch.go).
-	cqs := cq.New(cq.Options{LateHorizon: cfg.cqLateHorizon, Logger: log, Registerer: reg})
+	cqs := cq.New(cq.Options{LateHorizon: cfg.cqLateHorizon, RunInterval: cfg.cqRunInterval, Logger: log, Registerer: reg})
 	eng, err := storage.Open(storage.Options{
 		Observers:             []storage.TouchObserver{cqs},
 		Dir:                   cfg.dataDir,

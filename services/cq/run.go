@@ -21,6 +21,7 @@ func (s *Service) recompute(ctx context.Context, def *definition, group string, 
 	var m []byte
 	var tags []storage.Tag
 	var src *influxql.Measurement
+	var groupCond influxql.Expr
 	if group != "" {
 		var err error
 		if m, tags, err = storage.ParseSeriesKey([]byte(group), nil); err != nil {
@@ -37,11 +38,10 @@ func (s *Service) recompute(ctx context.Context, def *definition, group string, 
 		}
 		one := &influxql.Measurement{Database: src.Database, RetentionPolicy: src.RetentionPolicy, Name: string(m)}
 		sel.Sources = influxql.Sources{one}
-		cond, err := s.groupCondition(def, src, m, tags)
-		if err != nil {
+		if groupCond, err = s.groupCondition(def, src, m, tags); err != nil {
 			return err
 		}
-		sel.Condition = and(sel.Condition, cond)
+		sel.Condition = and(sel.Condition, groupCond)
 	}
 	sel.Condition = and(sel.Condition, timeRange(x))
 	res, err := s.exec.RunContinuousQuery(ctx, &sel, query.ExecOptions{Database: def.db, Now: s.now()})
@@ -51,7 +51,27 @@ func (s *Service) recompute(ctx context.Context, def *definition, group string, 
 	if group == "" {
 		return nil
 	}
-	return s.deleteEmptied(def, m, tags, x, res.Windows)
+	if err := s.deleteEmptied(def, m, tags, x, res.Windows); err != nil {
+		return err
+	}
+	// A window whose new row has a null column (a DELETE took the last value
+	// of a field) must lose the old value of that column: its point is
+	// deleted and written again. Between the two a reader sees no row for
+	// it; a crash there leaves the mark, which the restart recomputes.
+	for w, complete := range res.Windows {
+		if complete || w < x.from || w >= x.to {
+			continue
+		}
+		if err := s.deleteWindows(def, m, tags, w, w+int64(def.sched.interval)); err != nil {
+			return err
+		}
+		one := sel
+		one.Condition = and(def.stmt.Source.Condition, and(groupCond, timeRange(span{w, w + int64(def.sched.interval)})))
+		if _, err := s.exec.RunContinuousQuery(ctx, &one, query.ExecOptions{Database: def.db, Now: s.now()}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // groupCondition pins every GROUP BY tag of the measurement to the group's
@@ -88,8 +108,30 @@ func (s *Service) groupCondition(def *definition, src *influxql.Measurement, m [
 }
 
 // deleteEmptied removes the group's rollup points in the windows of x that
-// the recomputation wrote nothing for.
-func (s *Service) deleteEmptied(def *definition, m []byte, tags []storage.Tag, x span, wrote map[int64]struct{}) error {
+// the recomputation wrote nothing for, one delete per run of such windows.
+func (s *Service) deleteEmptied(def *definition, m []byte, tags []storage.Tag, x span, wrote map[int64]bool) error {
+	interval := int64(def.sched.interval)
+	for w := x.from; w < x.to; w += interval {
+		if _, ok := wrote[w]; ok {
+			continue
+		}
+		end := w + interval
+		for end < x.to {
+			if _, ok := wrote[end]; ok {
+				break
+			}
+			end += interval
+		}
+		if err := s.deleteWindows(def, m, tags, w, end); err != nil {
+			return err
+		}
+		w = end - interval
+	}
+	return nil
+}
+
+// deleteWindows deletes the group's rollup points with times in [from, to).
+func (s *Service) deleteWindows(def *definition, m []byte, tags []storage.Tag, from, to int64) error {
 	t := def.stmt.Source.Target.Measurement
 	name := t.Name
 	if t.IsTarget || name == "" {
@@ -108,22 +150,8 @@ func (s *Service) deleteEmptied(def *definition, m []byte, tags []storage.Tag, x
 			expr = &storage.TagExpr{Op: storage.TagAnd, LHS: expr, RHS: eq}
 		}
 	}
-	interval := int64(def.sched.interval)
-	for w := x.from; w < x.to; w += interval {
-		if _, ok := wrote[w]; ok {
-			continue
-		}
-		end := w + interval
-		for end < x.to {
-			if _, ok := wrote[end]; ok {
-				break
-			}
-			end += interval
-		}
-		if err := s.store.Delete(b, name, expr, w, end-1); err != nil {
-			return fmt.Errorf("delete emptied rollup windows: %w", err)
-		}
-		w = end - interval
+	if err := s.store.Delete(b, name, expr, from, to-1); err != nil {
+		return fmt.Errorf("delete rollup windows: %w", err)
 	}
 	return nil
 }
