@@ -19,6 +19,9 @@ func (s spans) add(x span) spans {
 		return s
 	}
 	i := sort.Search(len(s), func(i int) bool { return s[i].to >= x.from })
+	if i < len(s) && s[i].from <= x.from && x.to <= s[i].to {
+		return s // already marked: the common case of many late points in one window
+	}
 	j := i
 	for j < len(s) && s[j].from <= x.to {
 		x.from, x.to = min(x.from, s[j].from), max(x.to, s[j].to)

@@ -21,6 +21,11 @@ import (
 //     the last flush: the watermark falls back, and the next run computes
 //     again from there (catch-up), so nothing is skipped, only redone.
 
+// maxGroupCache bounds cqState.groupOf: 100,000 series keys of ~100 bytes
+// and their groups is about 20 MB at most, and a backfill touches far fewer
+// series between two clears.
+const maxGroupCache = 100_000
+
 // cqState is one continuous query's progress. Guarded by Service.mu.
 type cqState struct {
 	def *definition
@@ -33,7 +38,10 @@ type cqState struct {
 	dirty            map[string]spans // group key ("" = every group) -> windows to (re)compute
 	inflight         map[string]spans // taken by the running recomputation, checkpointed with dirty
 	changed          map[string]bool  // groups whose checkpointed spans are out of date
-	progressChanged  bool
+	// groupOf caches the group of the series late data came for ("": the
+	// query does not read it): backfills send many batches of the same series.
+	groupOf         map[string]string
+	progressChanged bool
 
 	failures int       // consecutive failed runs
 	lastErr  string    // the last failure, while backing off
@@ -41,7 +49,7 @@ type cqState struct {
 }
 
 func newState(def *definition) *cqState {
-	return &cqState{def: def, dirty: map[string]spans{}, inflight: map[string]spans{}, changed: map[string]bool{}}
+	return &cqState{def: def, dirty: map[string]spans{}, inflight: map[string]spans{}, changed: map[string]bool{}, groupOf: map[string]string{}}
 }
 
 // computed tells whether any window was scheduled yet.
@@ -146,11 +154,19 @@ func (s *Service) markLate(c *cqState, t *storage.Touch, b bucketKey) {
 	if horizon > 0 {
 		oldest = s.now().UnixNano() - int64(horizon)
 	}
-	var lastGroup string
-	var last span
+	if len(c.groupOf) > maxGroupCache {
+		clear(c.groupOf)
+	}
 	t.Each(func(key []byte, lo, hi int64) {
-		m, _, err := storage.ParseSeriesKey(key, nil)
-		if err != nil || c.def.source(b.db, b.rp, m) == nil {
+		group, seen := c.groupOf[string(key)]
+		if !seen {
+			group = ""
+			if m, _, err := storage.ParseSeriesKey(key, nil); err == nil && c.def.source(b.db, b.rp, m) != nil {
+				group, _ = c.def.groupKey(key)
+			}
+			c.groupOf[string(key)] = group
+		}
+		if group == "" {
 			return
 		}
 		if hi < oldest {
@@ -164,15 +180,10 @@ func (s *Service) markLate(c *cqState, t *storage.Touch, b bucketKey) {
 			return
 		}
 		from, to := c.def.sched.windowStart(lo), c.def.sched.windowStart(hi)+interval
-		group, ok := c.def.groupKey(key)
-		if !ok {
-			return
+		if covered(c.dirty[group], span{from, to}) {
+			return // already marked
 		}
-		if group == lastGroup && from == last.from && to == last.to {
-			return // the point before was in the same windows of the same group
-		}
-		lastGroup, last = group, span{from, to}
-		c.mark(group, last)
+		c.mark(group, span{from, to})
 	})
 }
 
