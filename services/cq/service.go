@@ -243,14 +243,33 @@ type job struct {
 func (s *Service) RunOnce(ctx context.Context) {
 	now := s.now()
 	s.mu.Lock()
-	var jobs []job
+	var due []*cqState
 	for _, c := range s.cqs {
 		if now.Before(c.retryAt) {
 			continue
 		}
 		s.scheduleLocked(c, now)
-		if len(c.dirty) == 0 {
-			continue
+		if len(c.dirty) > 0 {
+			due = append(due, c)
+		}
+	}
+	s.mu.Unlock()
+	// Finer intervals first: in downsampling tiers (1 h over 1 min) the
+	// minute a pass writes is then in place before the hour above reads it.
+	sort.Slice(due, func(i, j int) bool {
+		a, b := due[i].def, due[j].def
+		if a.sched.interval != b.sched.interval {
+			return a.sched.interval < b.sched.interval
+		}
+		return a.id < b.id
+	})
+	for _, c := range due {
+		// A query's marks are taken just before it runs: until then a change
+		// its pending scheduled run covers needs no mark of its own.
+		s.mu.Lock()
+		if s.cqs[c.def.id] != c {
+			s.mu.Unlock()
+			continue // dropped meanwhile
 		}
 		j := job{c: c, marks: c.dirty}
 		for g, sp := range c.dirty {
@@ -259,11 +278,7 @@ func (s *Service) RunOnce(ctx context.Context) {
 			}
 		}
 		c.dirty = map[string]spans{}
-		jobs = append(jobs, j)
-	}
-	s.mu.Unlock()
-	sort.Slice(jobs, func(i, j int) bool { return jobs[i].c.def.id < jobs[j].c.def.id })
-	for _, j := range jobs {
+		s.mu.Unlock()
 		if ctx.Err() != nil {
 			s.giveBack(j, nil, now)
 			continue

@@ -30,13 +30,14 @@ type rig struct {
 	eng *storage.Engine
 	ex  *query.Executor
 	svc *Service
+	base time.Time // minute 0 of write and at
 }
 
 var base = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func newRig(t *testing.T, dir string, horizon time.Duration) *rig {
 	t.Helper()
-	r := &rig{t: t, dir: dir, now: base}
+	r := &rig{t: t, dir: dir, now: base, base: base}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	r.svc = New(Options{LateHorizon: horizon, Now: func() time.Time { return r.now }, Logger: log})
 	eng, err := storage.Open(storage.Options{Dir: dir, NoSync: true, Logger: log, Observers: []storage.TouchObserver{r.svc}})
@@ -94,7 +95,7 @@ func (r *rig) write(host string, min, sec int, v float64) {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	ts := base.Add(time.Duration(min)*time.Minute + time.Duration(sec)*time.Second).UnixNano()
+	ts := r.base.Add(time.Duration(min)*time.Minute + time.Duration(sec)*time.Second).UnixNano()
 	if err := batch.Add([]byte("m"), []storage.Tag{{Key: []byte("host"), Value: []byte(host)}}, []storage.FieldValue{{Key: []byte("v"), Type: storage.Float, Float: v}}, ts); err != nil {
 		r.t.Fatal(err)
 	}
@@ -105,7 +106,7 @@ func (r *rig) write(host string, min, sec int, v float64) {
 
 // at moves the clock to minute min (plus sec) and runs the service once.
 func (r *rig) at(min, sec int) {
-	r.now = base.Add(time.Duration(min)*time.Minute + time.Duration(sec)*time.Second)
+	r.now = r.base.Add(time.Duration(min)*time.Minute + time.Duration(sec)*time.Second)
 	r.svc.RunOnce(context.Background())
 }
 
@@ -368,5 +369,50 @@ func TestSpansAdd(t *testing.T) {
 		if !slices.Equal(s, c.want) {
 			t.Errorf("add %v = %v, want %v", c.in, s, c.want)
 		}
+	}
+}
+
+// TestTiers runs the README's downsampling tiers (raw, 1-minute, 1-hour): a
+// late raw point recomputes its minute, and the rewritten minute recomputes
+// its hour.
+func TestTiers(t *testing.T) {
+	r := newRig(t, t.TempDir(), 0)
+	defer r.close()
+	r.base = time.Now().UTC().Truncate(time.Hour).Add(-3 * time.Hour) // within the raw policy's 7 days
+	for _, q := range []string{
+		`CREATE DATABASE db WITH DURATION 7d NAME raw`,
+		`CREATE RETENTION POLICY m90d ON db DURATION 90d REPLICATION 1`,
+		`CREATE RETENTION POLICY forever ON db DURATION INF REPLICATION 1`,
+		`CREATE CONTINUOUS QUERY m_1m ON db BEGIN SELECT mean(v) AS v, max(v) AS vmax INTO m90d.m FROM raw.m GROUP BY time(1m), * END`,
+		`CREATE CONTINUOUS QUERY m_1h ON db BEGIN SELECT mean(v) AS v, max(vmax) AS vmax INTO forever.m FROM m90d.m GROUP BY time(1h), * END`,
+	} {
+		r.q(q)
+	}
+	r.now = r.base.Add(-time.Second)
+	r.svc.RunOnce(context.Background()) // first runs start the clocks
+	hourRange := fmt.Sprintf("time >= '%s' AND time < '%s'", r.base.Format(time.RFC3339), r.base.Add(time.Hour).Format(time.RFC3339))
+	for min := 0; min < 120; min++ {
+		r.write("a", min, 0, float64(min%7))
+		r.at(min+1, 0)
+	}
+	hour := func() []string {
+		return r.q(`SELECT v, vmax FROM forever.m WHERE ` + hourRange)
+	}
+	fromMinutes := func() []string {
+		return r.q(`SELECT mean(v) AS v, max(vmax) AS vmax FROM m90d.m WHERE ` + hourRange + ` GROUP BY time(1h)`)
+	}
+	before := hour()
+	if len(before) != 1 || !slices.Equal(before, fromMinutes()) {
+		t.Fatalf("hour rollup %v, from the minutes %v", before, fromMinutes())
+	}
+	r.write("a", 30, 30, 1000) // late, into minute 30 of hour 0
+	r.at(120, 10)              // recomputes the minute, which marks the hour
+	r.at(120, 20)              // recomputes the hour
+	after := hour()
+	if slices.Equal(after, before) || !slices.Equal(after, fromMinutes()) || !strings.Contains(after[0], "1000") {
+		t.Fatalf("after a late raw point: hour %v (was %v), from the minutes %v", after, before, fromMinutes())
+	}
+	if l := r.metric("late"); l != 2 {
+		t.Fatalf("late windows recomputed = %v, want 2 (the minute, then the hour)", l)
 	}
 }

@@ -180,8 +180,8 @@ func (s *Service) markLate(c *cqState, t *storage.Touch, b bucketKey) {
 			return
 		}
 		from, to := c.def.sched.windowStart(lo), c.def.sched.windowStart(hi)+interval
-		if covered(c.dirty[group], span{from, to}) {
-			return // already marked
+		if covered(c.dirty[group], span{from, to}) || covered(c.dirty[""], span{from, to}) {
+			return // already marked, or a scheduled run not started yet covers it
 		}
 		c.mark(group, span{from, to})
 	})
