@@ -24,12 +24,12 @@ import (
 // rig is a real engine, executor and CQ service on a temp dir, with a clock
 // the test moves.
 type rig struct {
-	t   *testing.T
-	dir string
-	now time.Time
-	eng *storage.Engine
-	ex  *query.Executor
-	svc *Service
+	t    *testing.T
+	dir  string
+	now  time.Time
+	eng  *storage.Engine
+	ex   *query.Executor
+	svc  *Service
 	base time.Time // minute 0 of write and at
 }
 
