@@ -56,7 +56,9 @@ type Service struct {
 
 	exec *query.Executor // set by SetExecutor before Run
 
-	mu         sync.Mutex // guards the fields below; never held while running a query or writing
+	ddlMu sync.Mutex // serialises CREATE and DROP
+
+	mu         sync.Mutex // guards the fields below; never held while running a query, writing or storing
 	store      *storage.Engine
 	cqs        map[string]*cqState
 	byBucket   map[string][]*cqState // "db\x00rp" of a source -> queries reading it
@@ -116,78 +118,90 @@ func (s *Service) removeLocked(id string) {
 	s.m.forget(c.def)
 }
 
+// The DDL methods never hold mu while they call the engine: a write holds
+// the engine's commit lock when it calls Touched (which takes mu), and
+// storing a definition takes the commit lock. ddlMu serialises them instead.
+
 // CreateContinuousQuery implements query.ContinuousQueries.
 func (s *Service) CreateContinuousQuery(stmt *influxql.CreateContinuousQueryStatement) error {
 	def, err := newDefinition(stmt)
 	if err != nil {
 		return err
 	}
+	s.ddlMu.Lock()
+	defer s.ddlMu.Unlock()
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.store == nil {
+	store := s.store
+	old, broken := s.cqs[def.id], s.broken[def.id].Name != ""
+	s.mu.Unlock()
+	switch {
+	case store == nil:
 		return errors.New("continuous queries: service not recovered")
-	}
-	if old := s.cqs[def.id]; old != nil {
-		if old.def.text == def.text {
-			return nil // 1.x: creating the same query again is not an error
-		}
+	case old != nil && old.def.text == def.text:
+		return nil // 1.x: creating the same query again is not an error
+	case old != nil || broken:
 		return query.ErrContinuousQueryExists
 	}
-	if _, ok := s.broken[def.id]; ok {
-		return query.ErrContinuousQueryExists
-	}
-	if err := s.store.PutContinuousQuery(storage.ContinuousQueryRecord{Database: def.db, Name: def.name, Query: def.text}); err != nil {
+	if err := store.PutContinuousQuery(storage.ContinuousQueryRecord{Database: def.db, Name: def.name, Query: def.text}); err != nil {
 		return err
 	}
-	delete(s.removed, def.id) // its old state keys, if any, are deleted at Checkpoint before the new ones are set
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Old state keys of the name, if any, are deleted at Checkpoint before
+	// the new query's are set, so its removal entry stays.
 	s.addLocked(def)
 	return nil
 }
 
 // DropContinuousQuery implements query.ContinuousQueries.
 func (s *Service) DropContinuousQuery(db, name string) error {
+	s.ddlMu.Lock()
+	defer s.ddlMu.Unlock()
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	id := cqID(db, name)
-	_, broken := s.broken[id]
-	if s.cqs[id] == nil && !broken {
+	exists := s.cqs[id] != nil || s.broken[id].Name != ""
+	store := s.store
+	s.mu.Unlock()
+	if !exists {
 		return query.ErrContinuousQueryNotFound
 	}
-	if err := s.store.DeleteContinuousQuery(db, name); err != nil {
+	return s.drop(store, db, name)
+}
+
+// drop removes one query durably, then from memory. The caller holds ddlMu.
+func (s *Service) drop(store *storage.Engine, db, name string) error {
+	if err := store.DeleteContinuousQuery(db, name); err != nil {
 		return err
 	}
-	s.removeLocked(id)
-	s.removed[id] = [2]string{db, name}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.removeLocked(cqID(db, name))
+	s.removed[cqID(db, name)] = [2]string{db, name}
 	return nil
 }
 
 // DropDatabaseContinuousQueries implements query.ContinuousQueries.
 func (s *Service) DropDatabaseContinuousQueries(db string) error {
+	s.ddlMu.Lock()
+	defer s.ddlMu.Unlock()
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	var ids []string
-	for id, c := range s.cqs {
+	var names []string
+	for _, c := range s.cqs {
 		if c.def.db == db {
-			ids = append(ids, id)
+			names = append(names, c.def.name)
 		}
 	}
-	for id, r := range s.broken {
+	for _, r := range s.broken {
 		if r.Database == db {
-			ids = append(ids, id)
+			names = append(names, r.Name)
 		}
 	}
-	for _, id := range ids {
-		var name string
-		if c := s.cqs[id]; c != nil {
-			name = c.def.name
-		} else {
-			name = s.broken[id].Name
-		}
-		if err := s.store.DeleteContinuousQuery(db, name); err != nil {
+	store := s.store
+	s.mu.Unlock()
+	for _, name := range names {
+		if err := s.drop(store, db, name); err != nil {
 			return err
 		}
-		s.removeLocked(id)
-		s.removed[id] = [2]string{db, name}
 	}
 	return nil
 }

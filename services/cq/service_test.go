@@ -416,3 +416,36 @@ func TestTiers(t *testing.T) {
 		t.Fatalf("late windows recomputed = %v, want 2 (the minute, then the hour)", l)
 	}
 }
+
+// TestDDLDuringWrites creates and drops a query while late and on-time
+// writes go on and the service runs: no deadlock between the write path
+// (which calls Touched under the engine's commit lock) and the DDL (which
+// stores definitions), and no race (go test -race).
+func TestDDLDuringWrites(t *testing.T) {
+	r := newRig(t, t.TempDir(), 0)
+	defer r.close()
+	if err := r.eng.CreateDatabase("db", nil); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			r.write("a", i%20, 0, float64(i))
+		}
+	}()
+	ctx := context.Background()
+	for i := 0; i < 30; i++ {
+		r.q(rollupCQ)
+		r.svc.RunOnce(ctx)
+		r.q("DROP CONTINUOUS QUERY c ON db")
+	}
+	close(done)
+	<-stopped
+}
