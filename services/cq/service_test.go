@@ -24,7 +24,7 @@ import (
 // rig is a real engine, executor and CQ service on a temp dir, with a clock
 // the test moves.
 type rig struct {
-	t    *testing.T
+	t    testing.TB
 	dir  string
 	now  time.Time
 	eng  *storage.Engine
@@ -35,7 +35,7 @@ type rig struct {
 
 var base = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
-func newRig(t *testing.T, dir string, horizon time.Duration) *rig {
+func newRig(t testing.TB, dir string, horizon time.Duration) *rig {
 	t.Helper()
 	r := &rig{t: t, dir: dir, now: base, base: base}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
