@@ -103,11 +103,12 @@ func benchWrites(b *testing.B, mode string) {
 //     it; values/s (wall) and values/cpu-s (process CPU time, steadier on a
 //     shared machine) are what the service computes per second, the write
 //     load one core of it keeps up with.
+//
 //   - late-point: after an hour computed, one late point per iteration into
 //     a random computed minute, then the pass that recomputes it; ns/op is
 //     the cost of a late point (its write and its group's recomputation).
 //
-//	go test ./services/cq -run '^$' -bench Rollup -benchtime 200x
+//     go test ./services/cq -run '^$' -bench Rollup -benchtime 200x
 func BenchmarkRollup(b *testing.B) {
 	for _, perMinute := range []int{6, 60} {
 		b.Run(fmt.Sprintf("scheduled-%dpts", perMinute), func(b *testing.B) {
@@ -195,4 +196,3 @@ func (r *rig) writeTSBS(b *testing.B, host int, ts int64, v float64) {
 	}
 	batch.Release()
 }
-
