@@ -20,7 +20,8 @@ import (
 type Options struct {
 	// LateHorizon bounds how far back a late change is recomputed, counted
 	// from now; 0: the source retention policy's duration (forever for a
-	// policy that keeps data forever). Older changes are counted in
+	// policy that keeps data forever). It never reaches beyond that duration,
+	// so retention's deletes of expired data leave rollups alone. Older changes are counted in
 	// strata_cq_late_points_beyond_horizon_total and left alone.
 	LateHorizon time.Duration
 	// RunInterval is how often the service checks for due queries and dirty
@@ -333,20 +334,17 @@ func (s *Service) scheduleLocked(c *cqState, now time.Time) {
 
 // horizonOf is how far back c honors late data.
 func (s *Service) horizonOf(c *cqState) time.Duration {
-	if s.horizon > 0 {
-		return s.horizon
-	}
 	src := c.def.stmt.Source.Sources[0].(*influxql.Measurement)
 	rps, err := s.store.RetentionPolicies(src.Database)
 	if err != nil {
-		return 0
+		return s.horizon
 	}
 	for _, rp := range rps {
 		if rp.Name == src.RetentionPolicy {
-			return rp.Duration
+			return effectiveHorizon(s.horizon, rp.Duration)
 		}
 	}
-	return 0
+	return s.horizon
 }
 
 // runJob recomputes the marks of one query; on failure what is left goes back

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -448,4 +449,31 @@ func TestDDLDuringWrites(t *testing.T) {
 	}
 	close(done)
 	<-stopped
+}
+
+// TestRetentionKeepsRollups: the retention enforcer's delete of expired raw
+// data is not late data, whatever --cq-late-horizon says.
+func TestRetentionKeepsRollups(t *testing.T) {
+	r := newRig(t, t.TempDir(), 1000*24*time.Hour)
+	defer r.close()
+	r.base = time.Now().UTC().Truncate(time.Minute).Add(-time.Hour)
+	r.q(`CREATE DATABASE db WITH DURATION 7d NAME raw`)
+	r.q(rollupCQ)
+	r.now = r.base
+	r.svc.RunOnce(context.Background())
+	r.write("a", 0, 1, 1)
+	r.at(1, 0)
+	r.svc.mu.Lock()
+	r.svc.cqs[cqID("db", "c")].since = r.base.Add(-30 * 24 * time.Hour).UnixNano() // as if it ran for a month
+	r.svc.mu.Unlock()
+	b, _ := r.eng.Bucket("db", "")
+	if err := r.eng.Delete(b, "", nil, math.MinInt64, r.base.Add(-8*24*time.Hour).UnixNano()); err != nil {
+		t.Fatal(err)
+	}
+	r.svc.mu.Lock()
+	dirty := len(r.svc.cqs[cqID("db", "c")].dirty)
+	r.svc.mu.Unlock()
+	if dirty != 0 {
+		t.Fatalf("an expiry delete marked %d groups dirty", dirty)
+	}
 }

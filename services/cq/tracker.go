@@ -138,6 +138,17 @@ func (s *Service) Touched(t *storage.Touch) {
 	}
 }
 
+// effectiveHorizon is how far back late changes are honored: the flag, but
+// never beyond the source's retention. Nothing older can be stored, and the
+// retention enforcer's deletes of expired days must not erase the rollups
+// that outlive them (the point of downsampling).
+func effectiveHorizon(flag, retention time.Duration) time.Duration {
+	if retention > 0 && (flag <= 0 || flag > retention) {
+		return retention
+	}
+	return flag
+}
+
 type bucketKey struct {
 	key, db, rp string
 	retention   time.Duration
@@ -146,10 +157,7 @@ type bucketKey struct {
 // markLate marks the windows of c that t changed after they were computed.
 func (s *Service) markLate(c *cqState, t *storage.Touch, b bucketKey) {
 	interval := int64(c.def.sched.interval)
-	horizon := s.horizon
-	if horizon <= 0 {
-		horizon = b.retention
-	}
+	horizon := effectiveHorizon(s.horizon, b.retention)
 	oldest := int64(math.MinInt64)
 	if horizon > 0 {
 		oldest = s.now().UnixNano() - int64(horizon)
