@@ -279,6 +279,9 @@ func TestBackoff(t *testing.T) {
 	if r.metric("errors") != 1 {
 		t.Fatalf("error runs = %v", r.metric("errors"))
 	}
+	if cols, row := r.show(); !slices.Equal(cols, []string{"name", "query", "status", "error"}) || !strings.HasPrefix(fmt.Sprint(row[2]), "retrying at ") || row[3] != st[0].Err {
+		t.Fatalf("SHOW CONTINUOUS QUERIES of a failing query: %v %v", cols, row)
+	}
 	r.at(1, 0) // backing off: no attempt
 	if r.metric("errors") != 1 {
 		t.Fatalf("retried during the backoff")
@@ -287,6 +290,9 @@ func TestBackoff(t *testing.T) {
 	r.at(1, 2)
 	if st := r.svc.ContinuousQueryStatus(); st[0].Err != "" {
 		t.Fatalf("still failing: %+v", st)
+	}
+	if cols, _ := r.show(); !slices.Equal(cols, []string{"name", "query"}) {
+		t.Fatalf("SHOW CONTINUOUS QUERIES when healthy has columns %v, want 1.x's", cols)
 	}
 	if got := r.q(`SELECT count FROM db.out.m_1m`); !slices.Equal(got, []string{"map[]|00:00|1"}) {
 		t.Fatalf("rollup after recovery: %v", got)
@@ -476,4 +482,21 @@ func TestRetentionKeepsRollups(t *testing.T) {
 	if dirty != 0 {
 		t.Fatalf("an expiry delete marked %d groups dirty", dirty)
 	}
+}
+
+// show answers SHOW CONTINUOUS QUERIES: the columns and first row of db's series.
+func (r *rig) show() ([]string, []any) {
+	r.t.Helper()
+	parsed, _ := influxql.ParseQuery("SHOW CONTINUOUS QUERIES")
+	var cols []string
+	var row []any
+	r.ex.Execute(context.Background(), parsed, query.ExecOptions{}, query.SinkFunc(func(res *query.StatementResult) error {
+		for _, s := range res.Series {
+			if s.Name == "db" && len(s.Rows) > 0 {
+				cols, row = s.Columns, s.Rows[0].Values
+			}
+		}
+		return nil
+	}))
+	return cols, row
 }
