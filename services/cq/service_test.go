@@ -500,3 +500,59 @@ func (r *rig) show() ([]string, []any) {
 	}))
 	return cols, row
 }
+
+// TestBackReference: a regex source with INTO :MEASUREMENT rolls up each
+// measurement into its namesake, and a late point recomputes only its own
+// measurement's window.
+func TestBackReference(t *testing.T) {
+	r := newRig(t, t.TempDir(), 0)
+	defer r.close()
+	if err := r.eng.CreateDatabase("db", nil); err != nil {
+		t.Fatal(err)
+	}
+	r.q(`CREATE RETENTION POLICY rp1 ON db DURATION 0s REPLICATION 1`)
+	r.q(`CREATE CONTINUOUS QUERY c ON db BEGIN SELECT count(v) AS n INTO rp1.:MEASUREMENT FROM /[cg]pu/ GROUP BY time(1m) END`)
+	r.at(0, 0)
+	for min := 0; min < 3; min++ {
+		for _, m := range []string{"cpu", "gpu", "disk"} {
+			r.writeM(m, "a", min, 5, 1)
+		}
+		r.at(min+1, 0)
+	}
+	r.writeM("gpu", "b", 1, 30, 1)  // late
+	r.writeM("disk", "b", 1, 30, 1) // not read by the query
+	r.at(3, 30)
+	if l := r.metric("late"); l != 1 {
+		t.Fatalf("late windows recomputed = %v, want 1 (gpu, minute 1)", l)
+	}
+	for m, want := range map[string][]string{
+		"cpu": {"map[]|00:00|1", "map[]|00:01|1", "map[]|00:02|1"},
+		"gpu": {"map[]|00:00|1", "map[]|00:01|2", "map[]|00:02|1"},
+	} {
+		if got := r.q("SELECT n FROM rp1." + m); !slices.Equal(got, want) {
+			t.Errorf("rp1.%s = %v, want %v", m, got, want)
+		}
+	}
+	if got := r.q("SELECT * FROM rp1.disk"); len(got) != 0 {
+		t.Errorf("disk rolled up: %v", got)
+	}
+}
+
+func (r *rig) writeM(m, host string, min, sec int, v float64) {
+	r.t.Helper()
+	b, err := r.eng.Bucket("db", "")
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	batch, err := r.eng.NewBatch(b)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	ts := r.base.Add(time.Duration(min)*time.Minute + time.Duration(sec)*time.Second).UnixNano()
+	if err := batch.Add([]byte(m), []storage.Tag{{Key: []byte("host"), Value: []byte(host)}}, []storage.FieldValue{{Key: []byte("v"), Type: storage.Float, Float: v}}, ts); err != nil {
+		r.t.Fatal(err)
+	}
+	if _, err := r.eng.Write(batch); err != nil {
+		r.t.Fatal(err)
+	}
+}
