@@ -106,7 +106,7 @@ func (e *Engine) dropSeries(b BucketID, m string, dropFields bool, ids []SeriesI
 	if err := e.wal.Write(encodeDropRecord(dr)); err != nil {
 		return fmt.Errorf("wal: %w", err)
 	}
-	e.touchDrop(dr, false)
+	defer e.notifyDrop(e.dropTouch(dr, false)) // keys now, the report once applied
 	return e.applyDropSeries(b, m, dropFields, ids)
 }
 
@@ -258,7 +258,7 @@ func (e *Engine) deleteRange(b BucketID, m string, ids []SeriesID, min, max int6
 	if err := e.wal.Write(encodeDropRecord(dr)); err != nil {
 		return fmt.Errorf("wal: %w", err)
 	}
-	e.touchDrop(dr, false)
+	defer e.notifyDrop(e.dropTouch(dr, false)) // keys now, the report once applied
 	return e.applyDeleteRange(b, min, max, trim, drop)
 }
 
@@ -424,7 +424,7 @@ func (e *Engine) replayDrop(rec []byte) error {
 	if err != nil {
 		return err
 	}
-	e.touchDrop(d, true)
+	defer e.notifyDrop(e.dropTouch(d, true))
 	if d.deleteRange {
 		return e.applyDeleteRange(d.bucket, d.min, d.max, d.trim, d.drop)
 	}

@@ -326,7 +326,6 @@ func (e *Engine) replay() error {
 			e.cat.addField(d, f.m, string(f.name), f.id, f.typ)
 			pb.Set(fieldKey(d.id, f.m, f.name), fieldValue(f.id, f.typ), nil)
 		}
-		e.touchReplayedWrite(w)
 		e.active.mu.Lock()
 		err = w.forEachValue(func(s SeriesID, f FieldID, t int64, v value) {
 			if info := e.cat.series[s]; info != nil && info.bucket == d.id {
@@ -340,6 +339,7 @@ func (e *Engine) replay() error {
 		if err != nil {
 			return fmt.Errorf("wal record at %v: %w", pos, err)
 		}
+		e.touchReplayedWrite(w)
 		return nil
 	})
 	if err != nil {
@@ -467,8 +467,8 @@ func (e *Engine) Write(b *Batch) (WriteResult, error) {
 			e.commitMu.Unlock()
 			return WriteResult{}, diskError(fmt.Errorf("wal append: %w", err))
 		}
-		e.touchWrite(b)
 		written = e.apply(b)
+		e.touchWrite(b)
 	}
 	needFlush := e.flushing == nil && e.activeBytes() >= e.opts.HeadMaxBytes && !time.Now().Before(e.nextFlush)
 	if needFlush {

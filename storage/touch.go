@@ -61,7 +61,7 @@ type Touch struct {
 
 	batch *Batch       // TouchWrite, live
 	rec   *writeRecord // TouchWrite, replayed
-	ids   []SeriesID   // TouchDelete, TouchDropSeries
+	keys  [][]byte     // TouchDelete, TouchDropSeries: the series keys, taken before the change
 	e     *Engine
 }
 
@@ -92,12 +92,8 @@ func (t *Touch) Each(fn func(seriesKey []byte, min, max int64)) {
 			}
 		})
 	default:
-		t.e.catMu.RLock()
-		defer t.e.catMu.RUnlock()
-		for _, s := range t.ids {
-			if info := t.e.cat.series[s]; info != nil && info.bucket == t.Bucket {
-				fn(info.key, t.Min, t.Max)
-			}
+		for _, k := range t.keys {
+			fn(k, t.Min, t.Max)
 		}
 	}
 }
@@ -166,7 +162,11 @@ func (e *Engine) recoverObservers() error {
 	return nil
 }
 
-// touchWrite reports a committed batch. The caller holds commitMu.
+// Observers hear of a change after it is applied (still under commitMu), so
+// whatever an observer starts because of it (a recomputation) sees it.
+
+// touchWrite reports a committed batch once it is in the head. The caller
+// holds commitMu.
 func (e *Engine) touchWrite(b *Batch) {
 	if len(e.opts.Observers) == 0 {
 		return
@@ -192,19 +192,33 @@ func (e *Engine) touchReplayedWrite(w *writeRecord) {
 	e.notify(&t)
 }
 
-// touchDrop reports a DELETE or DROP SERIES record, before it is applied (the
-// series keys are still in the catalog).
-func (e *Engine) touchDrop(d dropRecord, replay bool) {
+// dropTouch prepares the report of a DELETE or DROP SERIES record before it is
+// applied, while the series keys are still in the catalog; notifyDrop sends
+// it once the change is applied. It returns nil without observers.
+func (e *Engine) dropTouch(d dropRecord, replay bool) *Touch {
 	if len(e.opts.Observers) == 0 {
-		return
+		return nil
 	}
-	t := Touch{Kind: TouchDropSeries, Bucket: d.bucket, Min: math.MinInt64, Max: math.MaxInt64, ids: d.drop, e: e, Replay: replay}
+	t := &Touch{Kind: TouchDropSeries, Bucket: d.bucket, Min: math.MinInt64, Max: math.MaxInt64, e: e, Replay: replay}
+	ids := d.drop
 	if d.deleteRange {
 		t.Kind, t.Min, t.Max = TouchDelete, d.min, d.max
-		t.ids = append(append([]SeriesID(nil), d.trim...), d.drop...)
+		ids = append(append([]SeriesID(nil), d.trim...), d.drop...)
 	}
-	if len(t.ids) > 0 {
-		e.notify(&t)
+	e.catMu.RLock()
+	for _, s := range ids {
+		if info := e.cat.series[s]; info != nil && info.bucket == d.bucket {
+			t.keys = append(t.keys, info.key) // series keys are never modified, only dropped
+		}
+	}
+	e.catMu.RUnlock()
+	return t
+}
+
+// notifyDrop reports a change prepared by dropTouch, if there is one.
+func (e *Engine) notifyDrop(t *Touch) {
+	if t != nil && len(t.keys) > 0 {
+		e.notify(t)
 	}
 }
 
