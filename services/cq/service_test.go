@@ -556,3 +556,30 @@ func (r *rig) writeM(m, host string, min, sec int, v float64) {
 		r.t.Fatal(err)
 	}
 }
+
+// TestResampleRuns: RESAMPLE EVERY 2m FOR 4m computes the last four minutes
+// every two minutes, through the service as the schedule table says.
+func TestResampleRuns(t *testing.T) {
+	r := newRig(t, t.TempDir(), 0)
+	defer r.close()
+	if err := r.eng.CreateDatabase("db", nil); err != nil {
+		t.Fatal(err)
+	}
+	r.q(`CREATE CONTINUOUS QUERY c ON db RESAMPLE EVERY 2m FOR 4m BEGIN SELECT count(v) AS n INTO m_1m FROM m GROUP BY time(1m) END`)
+	// The first run (00:00:30) starts the clock at 00:00 and, FOR being
+	// longer than an interval, computes [-3m, 0) as 1.x does; then every two
+	// minutes the four minutes before the run's end.
+	r.at(0, 30)
+	for _, c := range []struct{ min, windows int }{{1, 3}, {2, 7}, {3, 7}, {4, 11}, {6, 15}} {
+		r.write("a", c.min-1, 0, 1)
+		r.at(c.min, 0)
+		if w := r.metric("windows"); w != float64(c.windows) {
+			t.Fatalf("at minute %d: %v windows computed, want %d", c.min, w, c.windows)
+		}
+	}
+	// Empty windows inside a run's range get count 0, as the SELECT answers.
+	want := []string{"map[]|00:00|1", "map[]|00:01|1", "map[]|00:02|1", "map[]|00:03|1", "map[]|00:04|0", "map[]|00:05|1", "map[]|23:58|0", "map[]|23:59|0"}
+	if got := r.q("SELECT n FROM m_1m"); !slices.Equal(got, want) {
+		t.Fatalf("rollup %v", got)
+	}
+}
