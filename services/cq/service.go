@@ -3,7 +3,6 @@ package cq
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sort"
 	"sync"
@@ -440,6 +439,3 @@ func (s *Service) updateLag(now time.Time) {
 		}
 	}
 }
-
-// String names the service in errors.
-func (s *Service) String() string { return fmt.Sprintf("continuous queries (%d)", len(s.cqs)) }
