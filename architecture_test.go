@@ -49,6 +49,9 @@ var forbidden = map[string][]string{
 	// the parser's keywords and the function registry (query/influxql,
 	// query/funcs) for its editor.
 	"console": {"storage", "wal", "ingest", "compaction", "bench", "cmd", "httpapi", "services", "auth", "query/partial"},
+	// Continuous queries drive the engine (query) and observe storage's
+	// writes; they know nothing of the HTTP edges or ingestion.
+	"services/cq": {"wal", "ingest", "compaction", "bench", "cmd", "httpapi"},
 }
 
 // forbiddenStd maps a package (by directory prefix, sub-packages included) to the

@@ -16,7 +16,8 @@
 //	                  query/sketch the approximate sketches (HLL, DDSketch, Space-Saving, Count-Min)
 //	storage           series, tag index, head, column blocks (storage/block) in Pebble
 //	compaction        merges and rewrites stored blocks
-//	services          the lifecycle owner of background work (merging, retention, ...)
+//	services          the lifecycle owner of background work (merging, retention, ...);
+//	                  services/cq runs continuous queries and keeps rollups exact under late data
 //	wal               the write-ahead log of opaque records
 //	bench             the TSBS cpu-only load and query benchmark (strata bench)
 //	docs/format       byte-level specifications of everything on disk

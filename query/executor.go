@@ -76,6 +76,8 @@ type Executor struct {
 	rowsExamined atomic.Int64 // see RowsExamined
 
 	users UserStore // see SetUsers; nil: user statements fail
+
+	cqs ContinuousQueries // see SetContinuousQueries; nil: CQ statements fail
 }
 
 // NewExecutor returns an executor over store.

@@ -27,6 +27,7 @@ type intoWriter struct {
 	ready   bool
 	batch   *storage.Batch
 	written int64
+	seen    func(t int64, complete bool) // if set, told of every point added, complete if no column was null (continuous.go)
 }
 
 // open resolves the target and starts a batch; done on the first rows (so that
@@ -76,6 +77,7 @@ func (w *intoWriter) add(rs *ResultSeries) error {
 		}
 		var fields []storage.FieldValue
 		rowTags := tags
+		valueCols := 0
 		for i, v := range row.Values {
 			col := rs.Columns[i+1]
 			if slices.Contains(w.tagCols, col) {
@@ -84,6 +86,7 @@ func (w *intoWriter) add(rs *ResultSeries) error {
 				}
 				continue
 			}
+			valueCols++
 			if f, ok := fieldValueOf(col, v); ok {
 				fields = append(fields, f)
 			}
@@ -95,6 +98,9 @@ func (w *intoWriter) add(rs *ResultSeries) error {
 			sort.Slice(rowTags, func(i, j int) bool { return string(rowTags[i].Key) < string(rowTags[j].Key) })
 		}
 		_ = w.batch.Add([]byte(name), rowTags, fields, row.Time) // a rejected point is not counted
+		if w.seen != nil {
+			w.seen(row.Time, len(fields) == valueCols)
+		}
 		if w.batch.Len() >= intoBatchPoints {
 			if err := w.flush(); err != nil {
 				return err

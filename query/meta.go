@@ -98,6 +98,12 @@ func (e *Executor) executeMeta(ctx context.Context, stmt influxql.Statement, opt
 		if err := e.store.DropDatabase(s.Name); err != nil {
 			return nil, err
 		}
+		if e.cqs != nil {
+			// As 1.x: a database's continuous queries go with it.
+			if err := e.cqs.DropDatabaseContinuousQueries(s.Name); err != nil {
+				return nil, err
+			}
+		}
 		if e.users != nil {
 			// As 1.x: a database created again under the name starts with no grants.
 			return nil, e.users.DropDatabasePrivileges(s.Name)
@@ -109,8 +115,10 @@ func (e *Executor) executeMeta(ctx context.Context, stmt influxql.Statement, opt
 		return nil, e.alterRetentionPolicy(s)
 	case *influxql.DropRetentionPolicyStatement:
 		return nil, e.dropRetentionPolicy(s)
-	case *influxql.CreateContinuousQueryStatement, *influxql.DropContinuousQueryStatement:
-		return nil, errCQUnsupported
+	case *influxql.CreateContinuousQueryStatement:
+		return nil, e.createContinuousQuery(s)
+	case *influxql.DropContinuousQueryStatement:
+		return nil, e.dropContinuousQuery(s)
 	case *influxql.DropMeasurementStatement:
 		return nil, e.dropMeasurement(s, opts)
 	case *influxql.DropSeriesStatement:
@@ -220,16 +228,6 @@ func (e *Executor) showRetentionPolicies(s *influxql.ShowRetentionPoliciesStatem
 		}})
 	}
 	return result(ser), nil
-}
-
-func (e *Executor) showContinuousQueries() *StatementResult {
-	// Strata has no continuous queries, so every database lists none, in the
-	// shape InfluxDB gives a database without any.
-	res := &StatementResult{}
-	for _, db := range e.store.Databases() {
-		res.Series = append(res.Series, &ResultSeries{Name: db, Columns: []string{"name", "query"}, NoTime: true})
-	}
-	return res
 }
 
 func (e *Executor) showQueries() *StatementResult {

@@ -102,10 +102,11 @@ func (e *Engine) dropSeries(b BucketID, m string, dropFields bool, ids []SeriesI
 	if e.closed {
 		return ErrClosed
 	}
-	rec := encodeDropRecord(dropRecord{bucket: b, measurement: m, dropFields: dropFields, drop: ids})
-	if err := e.wal.Write(rec); err != nil {
+	dr := dropRecord{bucket: b, measurement: m, dropFields: dropFields, drop: ids}
+	if err := e.wal.Write(encodeDropRecord(dr)); err != nil {
 		return fmt.Errorf("wal: %w", err)
 	}
+	defer e.notifyDrop(e.dropTouch(dr, false)) // keys now, the report once applied
 	return e.applyDropSeries(b, m, dropFields, ids)
 }
 
@@ -253,10 +254,11 @@ func (e *Engine) deleteRange(b BucketID, m string, ids []SeriesID, min, max int6
 			drop = append(drop, sid)
 		}
 	}
-	rec := encodeDropRecord(dropRecord{deleteRange: true, bucket: b, min: min, max: max, trim: trim, drop: drop})
-	if err := e.wal.Write(rec); err != nil {
+	dr := dropRecord{deleteRange: true, bucket: b, min: min, max: max, trim: trim, drop: drop}
+	if err := e.wal.Write(encodeDropRecord(dr)); err != nil {
 		return fmt.Errorf("wal: %w", err)
 	}
+	defer e.notifyDrop(e.dropTouch(dr, false)) // keys now, the report once applied
 	return e.applyDeleteRange(b, min, max, trim, drop)
 }
 
@@ -422,6 +424,7 @@ func (e *Engine) replayDrop(rec []byte) error {
 	if err != nil {
 		return err
 	}
+	defer e.notifyDrop(e.dropTouch(d, true))
 	if d.deleteRange {
 		return e.applyDeleteRange(d.bucket, d.min, d.max, d.trim, d.drop)
 	}

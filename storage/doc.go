@@ -16,6 +16,11 @@
 // with storage.BlockStats for a chunk that is one stored block (chunk.go): readers
 // never import storage/block.
 //
+// Every write, DELETE and DROP SERIES is reported to the engine's
+// TouchObservers (touch.go), live and again on WAL replay; a flush checkpoints
+// their state before it drops WAL segments. Continuous query definitions are
+// kept opaque under their own key kind (continuous.go).
+//
 // Imports flow one way: storage uses wal and storage/block; it never imports ingest,
 // query or cmd.
 package storage

@@ -53,6 +53,9 @@ type Options struct {
 	WriteTimeout time.Duration
 	Logger       *slog.Logger
 	Registerer   prometheus.Registerer
+	// Observers are told what every write, delete and series drop touched,
+	// including those replayed from the WAL at Open (touch.go).
+	Observers []TouchObserver
 }
 
 // maxBlockPoints caps the points of one block, and partitions are split into
@@ -201,6 +204,10 @@ func Open(opts Options) (*Engine, error) {
 		e.pebble.Close()
 		return nil, fmt.Errorf("remove data of dropped databases: %w", err)
 	}
+	if err := e.recoverObservers(); err != nil {
+		e.pebble.Close()
+		return nil, err
+	}
 	if v, err := getMeta(e.pebble, metaFlushSeq); err != nil {
 		e.pebble.Close()
 		return nil, err
@@ -342,6 +349,7 @@ func (e *Engine) replay() error {
 		if err != nil {
 			return fmt.Errorf("wal record at %v: %w", pos, err)
 		}
+		e.touchReplayedWrite(w)
 		return nil
 	})
 	if err != nil {
@@ -475,6 +483,7 @@ func (e *Engine) Write(b *Batch) (WriteResult, error) {
 		}
 		written = e.apply(b)
 		e.applyOffsets(b)
+		e.touchWrite(b)
 	}
 	needFlush := e.flushing == nil && e.activeBytes() >= e.opts.HeadMaxBytes && !time.Now().Before(e.nextFlush)
 	if needFlush {
@@ -974,6 +983,7 @@ func (e *Engine) writeHead(h *head, walStart wal.SegmentID) error {
 			}
 		}
 	}
+	e.checkpointObservers(pb)
 	pb.Set(metaKey(metaWALStart), appendU64(nil, uint64(walStart)), nil)
 	pb.Set(metaKey(metaFlushSeq), appendU64(nil, seq), nil)
 	e.persistOffsets(pb)

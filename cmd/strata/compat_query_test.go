@@ -48,12 +48,6 @@ var queryCompatDifferences = map[string]struct {
 	compare  string
 	why      string
 }{
-	// Strata has no continuous queries: they would need a scheduler inside the
-	// server, and a statement that silently never runs is worse than an error.
-	// Downsampling works with SELECT ... INTO run by an external scheduler.
-	"ddl30_create_cq": {200, `{"results":[{"statement_id":0,"error":"continuous queries are not supported"}]}` + "\n", "", "no continuous queries"},
-	"ddl32_show_cqs":  {200, `{"results":[{"statement_id":0,"series":[{"name":"oracle","columns":["name","query"]},{"name":"oracle_scratch","columns":["name","query"]}]}]}` + "\n", "", "no continuous queries"},
-	"ddl33_drop_cq":   {200, `{"results":[{"statement_id":0,"error":"continuous queries are not supported"}]}` + "\n", "", "no continuous queries"},
 	// 1.6.7 (non-chunked) replaces a failing statement's error with the "not
 	// executed" marker meant for the statements after it; Strata reports the real
 	// error. The message is the one agg13_mean_of_string_error expects.

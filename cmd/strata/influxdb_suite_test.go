@@ -22,7 +22,6 @@ import (
 // suiteSkips are the case groups not replayed, with the reason. Everything else
 // must pass.
 var suiteSkips = map[string]string{
-	"TestServer_ContinuousQuery": "continuous queries are not implemented (a separate issue)",
 	"TestServer_Query_ShowStats": "SHOW STATS works, but the case first runs CREATE SUBSCRIPTION and looks for the subscriber module; Strata has no subscriptions",
 }
 

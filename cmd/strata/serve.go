@@ -31,6 +31,7 @@ import (
 	"github.com/strata-db/strata/query"
 	"github.com/strata-db/strata/query/influxql"
 	"github.com/strata-db/strata/services"
+	"github.com/strata-db/strata/services/cq"
 	"github.com/strata-db/strata/storage"
 )
 
@@ -64,6 +65,8 @@ type serveConfig struct {
 	maxSelPoints   int64
 	maxQueryMem    int64
 	retentionTick  time.Duration
+	cqLateHorizon  time.Duration // --cq-late-horizon; 0: the source retention
+	cqRunInterval  time.Duration // --cq-run-interval
 	memoryLimit    int64
 	gcPercent      int
 	rpAutoCreate   bool
@@ -114,6 +117,7 @@ func defaultServeConfig() serveConfig {
 		// quarter of a 1 GiB machine instead of taking the process down.
 		maxQueryMem:   256 << 20,
 		retentionTick: 30 * time.Minute,
+		cqRunInterval: time.Second,
 		rpAutoCreate:  true,
 		promFieldName: "value",
 		kafka:         defaultKafkaConfig(),
@@ -187,6 +191,8 @@ func serveFlags(cfg *serveConfig, d serveConfig, stderr io.Writer) *flag.FlagSet
 	fs.Int64Var(&cfg.maxSelPoints, "max-select-points", d.maxSelPoints, "most points one SELECT may read (0: no limit)")
 	fs.Int64Var(&cfg.maxQueryMem, "max-query-memory", d.maxQueryMem, "most memory one query may hold, in bytes: rows it materializes, window states, decoded blocks, the unchunked answer (0: no limit); past it the statement ends with an error (chunked raw SELECTs stream and stay far below it)")
 	fs.BoolVar(&cfg.rpAutoCreate, "retention-autocreate", d.rpAutoCreate, "CREATE DATABASE without a retention policy creates the default policy \"autogen\" (keep forever); false: the database gets none until one is created (InfluxDB's meta.retention-autocreate)")
+	fs.DurationVar(&cfg.cqLateHorizon, "cq-late-horizon", d.cqLateHorizon, "how far back (from now) a late write, DELETE or DROP SERIES makes continuous queries recompute the windows it touched (0 or more than the source retention policy's duration: that duration, so expiring raw data never erases rollups)")
+	fs.DurationVar(&cfg.cqRunInterval, "cq-run-interval", d.cqRunInterval, "how often continuous queries are checked for due runs and windows made dirty by late data (InfluxDB's continuous_queries.run-interval)")
 	fs.DurationVar(&cfg.retentionTick, "retention-check-interval", d.retentionTick, "how often data older than its retention policy is deleted")
 	fs.BoolVar(&cfg.authEnabled, "auth-enabled", d.authEnabled, "require credentials (u/p parameters, Basic auth or 'Authorization: Token user:password') and enforce user privileges, as InfluxDB's http.auth-enabled; until a user exists, only CREATE USER ... WITH ALL PRIVILEGES is accepted")
 	fs.BoolVar(&cfg.pprofEnabled, "pprof-enabled", d.pprofEnabled, "serve Go profiles under /debug/pprof/ (admin users only when --auth-enabled)")
@@ -246,7 +252,11 @@ func startServer(cfg serveConfig, log *slog.Logger) (*server, error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	flushed := make(chan struct{}, 1)
+	// The CQ service observes the engine from its first replayed WAL record,
+	// so it exists before the engine opens (services/cq, storage/touch.go).
+	cqs := cq.New(cq.Options{LateHorizon: cfg.cqLateHorizon, RunInterval: cfg.cqRunInterval, Logger: log, Registerer: reg})
 	eng, err := storage.Open(storage.Options{
+		Observers:             []storage.TouchObserver{cqs},
 		Dir:                   cfg.dataDir,
 		HeadMaxBytes:          cfg.headMaxBytes,
 		FlushInterval:         cfg.flushInterval,
@@ -281,7 +291,7 @@ func startServer(cfg serveConfig, log *slog.Logger) (*server, error) {
 		return nil, fmt.Errorf("dead-letter store: %w", err)
 	}
 	kstatus := &kafkaStatus{}
-	handler := stallDeadline(guardOrigin(newHTTPHandler(eng, cfg, log, reg, users, letters, kstatus), listensOnLoopback(ln.Addr())), cfg.stallTimeout)
+	handler := stallDeadline(guardOrigin(newHTTPHandler(eng, cfg, log, reg, users, letters, kstatus, cqs), listensOnLoopback(ln.Addr())), cfg.stallTimeout)
 	var connState func(net.Conn, http.ConnState)
 	if cfg.maxConns > 0 {
 		limiter := newConnLimiter(ln, cfg.maxConns, reg)
@@ -312,7 +322,7 @@ func startServer(cfg serveConfig, log *slog.Logger) (*server, error) {
 	}
 	s.merger = compaction.NewBlockMerger(eng, log)
 	s.background = services.NewGroup(log, reg)
-	if err := startServices(s.background, cfg, eng, s.merger, flushed, log, ingestDeps{letters, kstatus, reg}); err != nil {
+	if err := startServices(s.background, cfg, eng, s.merger, flushed, log, ingestDeps{letters, kstatus, reg}, cqs); err != nil {
 		s.stopServing()
 		return nil, err
 	}
@@ -321,7 +331,7 @@ func startServer(cfg serveConfig, log *slog.Logger) (*server, error) {
 
 // startServices starts the server's background work, each piece a service of
 // one group that shutdown stops in reverse order.
-func startServices(g *services.Group, cfg serveConfig, eng *storage.Engine, merger *compaction.BlockMerger, flushed <-chan struct{}, log *slog.Logger, in ingestDeps) error {
+func startServices(g *services.Group, cfg serveConfig, eng *storage.Engine, merger *compaction.BlockMerger, flushed <-chan struct{}, log *slog.Logger, in ingestDeps, cqs *cq.Service) error {
 	// 10 minutes: flushes trigger merges; the timer only catches partitions
 	// left several-blocked by a run that stopped before merging.
 	err := g.Start(services.Func{ServiceName: "block-merger", Loop: func(ctx context.Context) error {
@@ -333,6 +343,10 @@ func startServices(g *services.Group, cfg serveConfig, eng *storage.Engine, merg
 			compaction.NewRetentionEnforcer(eng, log).Run(ctx, cfg.retentionTick)
 			return nil
 		}})
+	}
+	if err == nil {
+		// Before the consumers: stopped after them, it sees their last writes.
+		err = g.Start(cqs)
 	}
 	if err == nil {
 		err = startKafka(g, cfg.kafka, eng, in, log)
@@ -407,7 +421,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(ad
 	return s.shutdown(cfg.shutdownWait)
 }
 
-func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg *prometheus.Registry, users *auth.Service, letters *deadletter.Store, kstatus *kafkaStatus) http.Handler {
+func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg *prometheus.Registry, users *auth.Service, letters *deadletter.Store, kstatus *kafkaStatus, cqs *cq.Service) http.Handler {
 	writes := ingest.NewHandler(eng, ingest.Options{MaxBodySize: cfg.maxBodySize, Logger: log, Registerer: reg, Auth: users,
 		DeadLetters: letters, PromFieldName: cfg.promFieldName, Reader: eng,
 		AuthorizeRead: func(p *auth.Principal, db string) bool { return p.AuthorizeDatabase(influxql.ReadPrivilege, db) },
@@ -420,6 +434,8 @@ func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg 
 		MaxMemory:  cfg.maxQueryMem,
 	})
 	exec.SetUsers(users)
+	exec.SetContinuousQueries(cqs)
+	cqs.SetExecutor(exec)
 	queries := httpapi.NewQueryHandler(exec, log)
 	queries.SetAuth(users)
 	queries.SetAdmission(httpapi.NewAdmission(cfg.maxQueries, cfg.maxQueued, reg))

@@ -1,0 +1,16 @@
+// Package cq runs InfluxQL continuous queries: the definitions (stored by the
+// storage engine, kind 0x0b in docs/format/keys.md), the 1.x schedule
+// (schedule.go), and Strata's addition, dirty marks (tracker.go): a write,
+// overwrite, DELETE or DROP SERIES that lands in a window a continuous query
+// already computed marks exactly that (query, series group, window) for
+// recomputation, durably with the write (storage's touch notifications,
+// storage/touch.go). docs/rollups.md is the user's guide.
+//
+// The Service implements query.ContinuousQueries (the DDL the executor checks)
+// and services.Service (the loop the server's services.Group starts and
+// stops). Runs go through query.Executor.RunContinuousQuery, the engine's
+// SELECT ... INTO, so any SELECT the engine runs rolls up, sketches included.
+//
+// Where to add things: a new schedule rule in schedule.go (pure, table-tested),
+// what a change marks in tracker.go, how a mark is recomputed in run.go.
+package cq
