@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -58,21 +56,6 @@ func queryRows(t *testing.T, base, q string) []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-// metricValue reads one unlabelled metric from /metrics.
-func metricValue(t *testing.T, base, name string) float64 {
-	t.Helper()
-	r := do(t, "GET", base+"/metrics", nil, nil)
-	sc := bufio.NewScanner(strings.NewReader(r.body))
-	for sc.Scan() {
-		if f := strings.Fields(sc.Text()); len(f) == 2 && f[0] == name {
-			v, _ := strconv.ParseFloat(f[1], 64)
-			return v
-		}
-	}
-	t.Fatalf("metric %s not in /metrics", name)
-	return 0
 }
 
 func waitUntil(t *testing.T, what string, limit time.Duration, cond func() bool) {
