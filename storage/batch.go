@@ -145,7 +145,8 @@ func (b *Batch) Add(m []byte, tags []Tag, fields []FieldValue, t int64) error {
 	var meas *measurement
 	if d := b.bkt; d != nil {
 		meas = d.measurements[string(m)]
-		p.sid = d.series[string(b.arena[p.keyOff:p.keyEnd])]
+		// An error leaves sid 0: resolve looks again under the write lock and reports it.
+		p.sid, _ = e.lookupSeries(d, b.arena[p.keyOff:p.keyEnd])
 	}
 	for i := range fields {
 		f := &fields[i]

@@ -61,9 +61,10 @@ func newMetrics(reg prometheus.Registerer, e *Engine) *metrics {
 	}, func() float64 {
 		e.catMu.RLock()
 		defer e.catMu.RUnlock()
-		return float64(len(e.cat.series))
+		return float64(e.cat.seriesCount())
 	})
-	m.collectors = []prometheus.Collector{m.pointsWritten, m.writeDuration, m.flushDuration, m.writeStalls, m.replayOrphans, headBytes, series}
+	caches := newLRUCollector(e.idx.keys, e.idx.ids, e.idx.postings)
+	m.collectors = []prometheus.Collector{m.pointsWritten, m.writeDuration, m.flushDuration, m.writeStalls, m.replayOrphans, headBytes, series, caches}
 	if reg != nil {
 		for _, c := range m.collectors {
 			reg.MustRegister(c)

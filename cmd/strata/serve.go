@@ -40,6 +40,8 @@ type serveConfig struct {
 	httpAddr      string
 	maxBodySize   int64
 	headMaxBytes  int64
+	seriesCache   int64
+	postingsCache int64
 	flushInterval time.Duration
 	maxSeries     int
 	logLevel      string
@@ -71,6 +73,8 @@ func defaultServeConfig() serveConfig {
 		httpAddr:      "127.0.0.1:8086",
 		maxBodySize:   25_000_000,
 		headMaxBytes:  32 << 20,
+		seriesCache:   storage.DefaultSeriesCacheBytes,
+		postingsCache: storage.DefaultPostingsCacheBytes,
 		memoryLimit:   0,
 		gcPercent:     50,
 		flushInterval: 10 * time.Minute,
@@ -135,6 +139,8 @@ func serveFlags(cfg *serveConfig, d serveConfig, stderr io.Writer) *flag.FlagSet
 	fs.StringVar(&cfg.httpAddr, "http-addr", d.httpAddr, "HOST:PORT the HTTP API listens on (port 0 picks a free one)")
 	fs.Int64Var(&cfg.maxBodySize, "max-body-size", d.maxBodySize, "largest write request body accepted, in bytes as sent (compressed); larger ones get 413")
 	fs.Int64Var(&cfg.headMaxBytes, "head-max-bytes", d.headMaxBytes, "memory for recent points before they are flushed to column blocks, in bytes (block merging makes small flushes cheap at rest)")
+	fs.Int64Var(&cfg.seriesCache, "series-cache-size", d.seriesCache, "memory for series keys and IDs read from the tag index, in bytes: the write path's series lookups beyond it read Pebble")
+	fs.Int64Var(&cfg.postingsCache, "postings-cache-size", d.postingsCache, "memory for tag posting lists read from the tag index, in bytes: query tag lookups beyond it read Pebble")
 	fs.Int64Var(&cfg.memoryLimit, "memory-limit", d.memoryLimit, "soft limit on the Go runtime's memory, in bytes (0: none): the garbage collector works harder as the process nears it")
 	// 50 rather than Go's 100: measured on TSBS cpu (100 hosts x 24 h, strata bench
 	// --url --pid), peak RSS 263 MB -> 192 MB for 7.6 -> 6.4 M values/s.
@@ -210,6 +216,8 @@ func startServer(cfg serveConfig, log *slog.Logger) (*server, error) {
 	eng, err := storage.Open(storage.Options{
 		Dir:                   cfg.dataDir,
 		HeadMaxBytes:          cfg.headMaxBytes,
+		SeriesCacheBytes:      cfg.seriesCache,
+		PostingsCacheBytes:    cfg.postingsCache,
 		FlushInterval:         cfg.flushInterval,
 		MaxSeriesPerDatabase:  cfg.maxSeries,
 		NoRetentionAutoCreate: !cfg.rpAutoCreate,
