@@ -85,10 +85,14 @@ func databaseValue(d *database) []byte {
 // bucket is the in-memory catalog of one retention policy of a database. Guarded by
 // Engine.catMu.
 type bucket struct {
-	id           BucketID
-	db           *database
-	rp           RetentionPolicy
-	live         *roaring.Bitmap // every series of the bucket; keys and tags are in Pebble (index.go)
+	id   BucketID
+	db   *database
+	rp   RetentionPolicy
+	live *roaring.Bitmap // every series of the bucket; keys and tags are in Pebble (index.go)
+	// seriesGen counts the series ever added to the bucket: a series key found
+	// absent at one count is still absent at the same count (drops only remove),
+	// which spares resolve a second Pebble lookup per new series.
+	seriesGen    uint64
 	measurements map[string]*measurement
 }
 
@@ -196,6 +200,7 @@ func (c *catalog) addSeries(d *bucket, id SeriesID, key []byte) error {
 		return err
 	}
 	d.live.Add(uint32(id))
+	d.seriesGen++
 	meas := d.measurement(m)
 	meas.series++
 	if meas.all == nil {

@@ -624,6 +624,7 @@ func (e *Engine) resolve(b *Batch) ([]byte, error) {
 		if len(fieldDefs) > 0 {
 			pb.Set(metaKey(metaNextFieldID), appendU32(nil, uint32(e.cat.nextFieldID)), nil)
 		}
+		gen0 := d.seriesGen
 		for i := range b.points {
 			p := &b.points[i]
 			if p.dropped {
@@ -641,7 +642,7 @@ func (e *Engine) resolve(b *Batch) ([]byte, error) {
 			key := b.arena[p.keyOff:p.keyEnd]
 			id, ok := created[string(key)] // not in Pebble before pb commits
 			var err error
-			if !ok {
+			if !ok && p.absentAt != gen0+1 { // else Add found it absent and none was added since
 				id, err = e.lookupSeries(d, key)
 			}
 			if err != nil {
