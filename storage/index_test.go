@@ -276,3 +276,60 @@ func TestLRUBudget(t *testing.T) {
 		t.Fatalf("removePrefix left %d entries, want 1 (10)", n)
 	}
 }
+
+// TestConcurrentWritersCreateEachSeriesOnce has writers race to create the same
+// new series with caches too small to remember them: each key must get one ID
+// (Add's "absent" answer is reused by resolve only while no series was added).
+func TestConcurrentWritersCreateEachSeriesOnce(t *testing.T) {
+	e := openTestEngine(t, t.TempDir(), Options{SeriesCacheBytes: 1, PostingsCacheBytes: 1})
+	defer e.Close()
+	if err := e.CreateDatabase("db", nil); err != nil {
+		t.Fatal(err)
+	}
+	const writers, rounds, perRound = 4, 20, 50
+	errs := make(chan error, writers)
+	for w := 0; w < writers; w++ {
+		go func(w int) {
+			for r := 0; r < rounds; r++ {
+				b, err := e.NewBatch(bucketOf(t, e, "db"))
+				if err != nil {
+					errs <- err
+					return
+				}
+				for i := 0; i < perRound; i++ {
+					// Every writer writes the same keys of round r, in its own order.
+					k := (i*(w+1) + w) % perRound
+					tags := []Tag{{Key: []byte("k"), Value: []byte(fmt.Sprintf("%d-%d", r, k))}}
+					if err := b.Add([]byte("m"), tags, []FieldValue{{Key: []byte("v"), Type: Float, Float: 1}}, int64(w+1)); err != nil {
+						errs <- err
+						return
+					}
+				}
+				if _, err := e.Write(b); err != nil {
+					errs <- err
+					return
+				}
+				b.Release()
+			}
+			errs <- nil
+		}(w)
+	}
+	for w := 0; w < writers; w++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, _ := e.SeriesCount(bucketOf(t, e, "db"))
+	if n != rounds*perRound {
+		t.Fatalf("%d series for %d keys: a key was created twice", n, rounds*perRound)
+	}
+	vals, bms, err := e.TagValues(bucketOf(t, e, "db"), "m", "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range vals {
+		if bms[i].GetCardinality() != 1 {
+			t.Fatalf("k=%s has %d series", v, bms[i].GetCardinality())
+		}
+	}
+}
