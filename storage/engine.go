@@ -560,6 +560,7 @@ const indexErrorWindow = 5 * time.Second
 // indexError records a failed Pebble flush or compaction (Pebble retries it).
 func (e *Engine) indexError(err error) {
 	now := time.Now()
+	e.m.indexErrors.Inc()
 	e.indexErrMu.Lock()
 	e.indexErr, e.indexErrAt = err, now
 	e.indexErrCount++
