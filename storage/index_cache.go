@@ -22,20 +22,22 @@ import (
 // under its write lock, after their Pebble batch is committed; so an entry is never
 // older than Pebble and a miss can always be answered from Pebble.
 
-// Default cache budgets. 64 MiB of series cache holds about 400 k series keys of
-// the TSBS shape (a ~60-byte key costs ~150 bytes with the map and list), more
-// than the active series of a 1 M-series server's usual write interval; 32 MiB
-// of postings holds every posting list of a 100 k-series measurement with
-// low-cardinality tags, and a few thousand of unique-tag lookups.
+// Default cache budgets. 64 MiB of series cache gives 48 MiB to keys: about 290 k
+// series of TSBS-like shape (a 32-byte key costs 172 bytes with the map and list),
+// so the write path of a few-hundred-thousand-series server looks up in memory and
+// larger ones read Pebble's block cache. 32 MiB of postings holds every posting
+// list of a 1 M-series measurement's low-cardinality tags (1,000 lists of 1,000
+// series: ~2 KiB each) and a hundred thousand unique-tag lookups.
 const (
 	DefaultSeriesCacheBytes   = 64 << 20
 	DefaultPostingsCacheBytes = 32 << 20
 )
 
 // lruEntryOverhead is what an entry costs beyond its key and value bytes: the map
-// slot, the list element and the entry struct (measured with runtime.MemStats on
-// 1 M string-keyed entries: ~110 bytes).
-const lruEntryOverhead = 112
+// slot, the list element and the entry struct. Measured with runtime.MemStats on
+// 1 M series-key entries of the TSBS-like shape (32-byte keys): 136 bytes of heap
+// per entry beyond the key.
+const lruEntryOverhead = 136
 
 // lru is a least-recently-used cache with a byte budget. Safe for concurrent use.
 type lru[V any] struct {
