@@ -139,8 +139,8 @@ func serveFlags(cfg *serveConfig, d serveConfig, stderr io.Writer) *flag.FlagSet
 	fs.StringVar(&cfg.httpAddr, "http-addr", d.httpAddr, "HOST:PORT the HTTP API listens on (port 0 picks a free one)")
 	fs.Int64Var(&cfg.maxBodySize, "max-body-size", d.maxBodySize, "largest write request body accepted, in bytes as sent (compressed); larger ones get 413")
 	fs.Int64Var(&cfg.headMaxBytes, "head-max-bytes", d.headMaxBytes, "memory for recent points before they are flushed to column blocks, in bytes (block merging makes small flushes cheap at rest)")
-	fs.Int64Var(&cfg.seriesCache, "series-cache-size", d.seriesCache, "memory for series keys and IDs read from the tag index, in bytes: the write path's series lookups beyond it read Pebble")
-	fs.Int64Var(&cfg.postingsCache, "postings-cache-size", d.postingsCache, "memory for tag posting lists read from the tag index, in bytes: query tag lookups beyond it read Pebble")
+	fs.Int64Var(&cfg.seriesCache, "series-cache-size", d.seriesCache, "memory for series keys and IDs read from the tag index, in bytes: the write path's series lookups beyond it read Pebble (0: the default)")
+	fs.Int64Var(&cfg.postingsCache, "postings-cache-size", d.postingsCache, "memory for tag posting lists read from the tag index, in bytes: query tag lookups beyond it read Pebble (0: the default)")
 	fs.Int64Var(&cfg.memoryLimit, "memory-limit", d.memoryLimit, "soft limit on the Go runtime's memory, in bytes (0: none): the garbage collector works harder as the process nears it")
 	// 50 rather than Go's 100: measured on TSBS cpu (100 hosts x 24 h, strata bench
 	// --url --pid), peak RSS 263 MB -> 192 MB for 7.6 -> 6.4 M values/s.
