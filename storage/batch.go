@@ -44,6 +44,7 @@ type batchPoint struct {
 	keyOff, keyEnd int
 	mLen           int // the measurement's share of the key: lp(m)
 	sid            SeriesID
+	absentAt       uint64 // sid 0 and no such series when the bucket's seriesGen was absentAt-1
 	t              int64
 	vOff, vEnd     int
 	dropped        bool
@@ -146,7 +147,11 @@ func (b *Batch) Add(m []byte, tags []Tag, fields []FieldValue, t int64) error {
 	var meas *measurement
 	if d := b.bkt; d != nil {
 		meas = d.measurements[string(m)]
-		p.sid = d.series[string(b.arena[p.keyOff:p.keyEnd])]
+		// An error leaves sid 0: resolve looks again under the write lock and reports it.
+		var err error
+		if p.sid, err = e.lookupSeries(d, b.arena[p.keyOff:p.keyEnd]); p.sid == 0 && err == nil {
+			p.absentAt = d.seriesGen + 1
+		}
 	}
 	for i := range fields {
 		f := &fields[i]

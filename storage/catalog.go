@@ -85,10 +85,14 @@ func databaseValue(d *database) []byte {
 // bucket is the in-memory catalog of one retention policy of a database. Guarded by
 // Engine.catMu.
 type bucket struct {
-	id           BucketID
-	db           *database
-	rp           RetentionPolicy
-	series       map[string]SeriesID // binary series key -> ID
+	id   BucketID
+	db   *database
+	rp   RetentionPolicy
+	live *roaring.Bitmap // every series of the bucket; keys and tags are in Pebble (index.go)
+	// seriesGen counts the series ever added to the bucket: a series key found
+	// absent at one count is still absent at the same count (drops only remove),
+	// which spares resolve a second Pebble lookup per new series.
+	seriesGen    uint64
 	measurements map[string]*measurement
 }
 
@@ -97,39 +101,10 @@ type measurement struct {
 	fields map[string]*FieldInfo
 	series int // number of series, kept for SHOW statements and metrics
 
-	// The measurement's tag index: every series, and the series of each tag key
-	// and value. Loaded from Pebble's posting lists at open, updated as series come
-	// and go; see index.go.
-	all  *roaring.Bitmap
-	tags map[string]map[string]*roaring.Bitmap
-}
-
-// indexSeries adds series id with the given tags to the measurement's index.
-func (m *measurement) indexSeries(id SeriesID, tags []Tag) {
-	if m.all == nil {
-		m.all = roaring.New()
-		m.tags = map[string]map[string]*roaring.Bitmap{}
-	}
-	m.all.Add(uint32(id))
-	for _, t := range tags {
-		vals := m.tags[string(t.Key)]
-		if vals == nil {
-			vals = map[string]*roaring.Bitmap{}
-			m.tags[string(t.Key)] = vals
-		}
-		bm := vals[string(t.Value)]
-		if bm == nil {
-			bm = roaring.New()
-			vals[string(t.Value)] = bm
-		}
-		bm.Add(uint32(id))
-	}
-}
-
-// seriesInfo is what the engine remembers of every series. Guarded by Engine.catMu.
-type seriesInfo struct {
-	bucket BucketID
-	key    []byte // binary series key (measurement + sorted tags)
+	// all is every series of the measurement, loaded at open from its posting list
+	// and kept up to date as series come and go. The posting lists of tag values
+	// stay in Pebble; see index.go.
+	all *roaring.Bitmap
 }
 
 // catalog holds databases, series and fields in memory; Pebble holds the durable copy.
@@ -137,7 +112,6 @@ type catalog struct {
 	orphans      [][]byte // keys of entries whose bucket is gone, found by load
 	byName       map[string]*database
 	buckets      map[BucketID]*bucket
-	series       map[SeriesID]*seriesInfo
 	nextSeriesID SeriesID
 	nextBucketID BucketID
 	nextFieldID  FieldID
@@ -147,7 +121,6 @@ func newCatalog() *catalog {
 	return &catalog{
 		byName:       map[string]*database{},
 		buckets:      map[BucketID]*bucket{},
-		series:       map[SeriesID]*seriesInfo{},
 		nextSeriesID: 1,
 		nextBucketID: 1,
 		nextFieldID:  1,
@@ -155,7 +128,7 @@ func newCatalog() *catalog {
 }
 
 func (c *catalog) addBucket(d *database, id BucketID, rp RetentionPolicy) *bucket {
-	b := &bucket{id: id, db: d, rp: rp, series: map[string]SeriesID{}, measurements: map[string]*measurement{}}
+	b := &bucket{id: id, db: d, rp: rp, live: roaring.New(), measurements: map[string]*measurement{}}
 	d.rps[rp.Name] = b
 	c.buckets[id] = b
 	if id >= c.nextBucketID {
@@ -168,12 +141,27 @@ func (c *catalog) addBucket(d *database, id BucketID, rp RetentionPolicy) *bucke
 func (c *catalog) removeBucket(b *bucket) []SeriesID {
 	delete(b.db.rps, b.rp.Name)
 	delete(c.buckets, b.id)
-	ids := make([]SeriesID, 0, len(b.series))
-	for _, id := range b.series {
-		ids = append(ids, id)
-		delete(c.series, id)
+	return bitmapIDs(b.live.ToArray())
+}
+
+// seriesBucket returns the bucket holding live series id, or nil. Buckets are few
+// (one per retention policy), so this is a handful of bitmap probes.
+func (c *catalog) seriesBucket(id SeriesID) *bucket {
+	for _, b := range c.buckets {
+		if b.live.Contains(uint32(id)) {
+			return b
+		}
 	}
-	return ids
+	return nil
+}
+
+// seriesCount is the number of series in all buckets.
+func (c *catalog) seriesCount() uint64 {
+	var n uint64
+	for _, b := range c.buckets {
+		n += b.live.GetCardinality()
+	}
+	return n
 }
 
 func retentionValue(id BucketID, rp RetentionPolicy) []byte {
@@ -204,15 +192,21 @@ func (d *bucket) measurement(name []byte) *measurement {
 	return m
 }
 
+// addSeries adds series id with the given key to bucket d in memory; the engine
+// writes its index entries (writeSeries).
 func (c *catalog) addSeries(d *bucket, id SeriesID, key []byte) error {
 	m, _, err := ParseSeriesKey(key, nil)
 	if err != nil {
 		return err
 	}
-	k := string(key)
-	d.series[k] = id
-	c.series[id] = &seriesInfo{bucket: d.id, key: []byte(k)}
-	d.measurement(m).series++
+	d.live.Add(uint32(id))
+	d.seriesGen++
+	meas := d.measurement(m)
+	meas.series++
+	if meas.all == nil {
+		meas.all = roaring.New()
+	}
+	meas.all.Add(uint32(id))
 	if id >= c.nextSeriesID {
 		c.nextSeriesID = id + 1
 	}
@@ -267,21 +261,6 @@ func (c *catalog) load(db *pebble.DB) error {
 	}); err != nil {
 		return err
 	}
-	// Series.
-	if err := scanPrefix(db, []byte{kindSeriesByID}, func(k, v []byte) error {
-		if len(k) != 5 || len(v) < 4 {
-			return fmt.Errorf("series entry %x: %w", k, errBadKey)
-		}
-		id := SeriesID(binary.BigEndian.Uint32(k[1:]))
-		d := c.buckets[BucketID(binary.BigEndian.Uint32(v))]
-		if d == nil {
-			c.orphans = append(c.orphans, bytes.Clone(k)) // bucket dropped
-			return nil
-		}
-		return c.addSeries(d, id, bytes.Clone(v[4:]))
-	}); err != nil {
-		return err
-	}
 	// Fields.
 	if err := scanPrefix(db, []byte{kindField}, func(k, v []byte) error {
 		if len(k) < 5 || len(v) != 5 {
@@ -300,7 +279,7 @@ func (c *catalog) load(db *pebble.DB) error {
 	}); err != nil {
 		return err
 	}
-	if err := c.loadPostings(db); err != nil {
+	if err := c.loadMeasurements(db); err != nil {
 		return err
 	}
 	for name, target := range map[string]*uint32{
@@ -365,10 +344,11 @@ func getMeta(db *pebble.DB, name string) ([]byte, error) {
 	return out, nil
 }
 
-// loadPostings reads the persisted posting lists into the measurements' in-memory
-// index (Pebble folds each list's merge operands as it reads it, once).
-func (c *catalog) loadPostings(db *pebble.DB) error {
-	if err := scanPrefix(db, []byte{kindMeasurement}, func(k, v []byte) error {
+// loadMeasurements reads every measurement's posting list into memory: the live
+// series of each bucket and measurement. One key per measurement (Pebble folds its
+// merge operands as it reads it); the series' keys and tag postings stay in Pebble.
+func (c *catalog) loadMeasurements(db *pebble.DB) error {
+	return scanPrefix(db, []byte{kindMeasurement}, func(k, v []byte) error {
 		if len(k) < 5 {
 			return fmt.Errorf("posting list %x: %w", k, errBadKey)
 		}
@@ -384,48 +364,19 @@ func (c *catalog) loadPostings(db *pebble.DB) error {
 		if err := bm.UnmarshalBinary(v); err != nil {
 			return fmt.Errorf("posting list %x: %w", k, err)
 		}
-		meas := b.measurement(m)
-		if meas.all == nil {
-			meas.all = bm
-			meas.tags = map[string]map[string]*roaring.Bitmap{}
-		} else {
-			meas.all.Or(bm)
-		}
-		return nil
-	}); err != nil {
-		return err
-	}
-	return scanPrefix(db, []byte{kindTagPosting}, func(k, v []byte) error {
-		if len(k) < 5 {
-			return fmt.Errorf("posting list %x: %w", k, errBadKey)
-		}
-		b := c.buckets[BucketID(binary.BigEndian.Uint32(k[1:5]))]
-		if b == nil {
+		if bm.IsEmpty() {
 			return nil
 		}
-		m, rest, err := readLP(k[5:])
-		if err != nil {
-			return err
-		}
-		key, value, err := readLP(rest)
-		if err != nil {
-			return err
-		}
-		bm := roaring.New()
-		if err := bm.UnmarshalBinary(v); err != nil {
-			return fmt.Errorf("posting list %x: %w", k, err)
-		}
 		meas := b.measurement(m)
-		if meas.tags == nil {
+		if meas.all == nil {
 			meas.all = roaring.New()
-			meas.tags = map[string]map[string]*roaring.Bitmap{}
 		}
-		vals := meas.tags[string(key)]
-		if vals == nil {
-			vals = map[string]*roaring.Bitmap{}
-			meas.tags[string(key)] = vals
+		meas.all.Or(bm)
+		meas.series = int(meas.all.GetCardinality())
+		b.live.Or(bm)
+		if next := SeriesID(bm.Maximum()) + 1; next > c.nextSeriesID {
+			c.nextSeriesID = next
 		}
-		vals[string(value)] = bm
 		return nil
 	})
 }

@@ -178,7 +178,7 @@ func (e *Engine) DropDatabase(name string) error {
 	var ids []SeriesID
 	for _, b := range d.rps {
 		dropped = append(dropped, b)
-		ids = append(ids, e.cat.removeBucket(b)...)
+		ids = append(ids, e.forgetBucket(b)...)
 	}
 	e.catMu.Unlock()
 	return e.reclaimBuckets(dropped, ids)
@@ -369,7 +369,7 @@ func (e *Engine) DropRetentionPolicy(db, name string) error {
 		e.catMu.Unlock()
 		return err
 	}
-	ids := e.cat.removeBucket(b)
+	ids := e.forgetBucket(b)
 	e.catMu.Unlock()
 	return e.reclaimBuckets([]*bucket{b}, ids)
 }

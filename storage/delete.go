@@ -120,67 +120,69 @@ func (e *Engine) applyDropSeries(id BucketID, m string, dropFields bool, ids []S
 		e.catMu.Unlock()
 		return pb.Close()
 	}
-	// Posting lists shrink in memory first; their new state is then written whole
-	// (a Set replaces the list and its merge operands). Nothing is read from Pebble.
-	type posting struct {
-		key []byte
-		bm  *roaring.Bitmap
-	}
-	changed := map[string]posting{}
+	// Posting lists are read (cache or Pebble) and shrunk here, then written whole
+	// (a Set replaces the list and its merge operands). All under catMu, so no
+	// reader sees Pebble and the caches disagree.
+	changed := map[string]*roaring.Bitmap{} // posting key -> its new list
 	for _, sid := range ids {
-		info := e.cat.series[sid]
-		if info == nil || info.bucket != id {
-			continue
-		}
-		mm, tags, err := ParseSeriesKey(info.key, nil)
+		sb, key, ok, err := e.seriesEntry(sid)
 		if err != nil {
 			e.catMu.Unlock()
 			pb.Close()
 			return err
 		}
-		delete(b.series, string(info.key))
-		delete(e.cat.series, sid)
-		pb.Delete(seriesByKeyKey(id, info.key), nil)
+		if !ok || sb != b {
+			continue
+		}
+		mm, tags, err := ParseSeriesKey(key, nil)
+		if err != nil {
+			e.catMu.Unlock()
+			pb.Close()
+			return err
+		}
+		kk := seriesByKeyKey(id, key)
+		pb.Delete(kk, nil)
 		pb.Delete(seriesByIDKey(sid), nil)
+		e.idx.keys.remove(kk)
+		e.idx.ids.remove(seriesByIDKey(sid))
 		p := blockSeriesPrefix(id, sid)
 		pb.DeleteRange(p, prefixEnd(p), nil)
+		b.live.Remove(uint32(sid))
 		meas := b.measurements[string(mm)]
 		if meas == nil || meas.all == nil {
 			continue
 		}
 		meas.series--
 		meas.all.Remove(uint32(sid))
-		mk := measurementKey(id, mm)
-		changed[string(mk)] = posting{mk, meas.all}
+		changed[string(measurementKey(id, mm))] = meas.all
 		for _, t := range tags {
-			vals := meas.tags[string(t.Key)]
-			bm := vals[string(t.Value)]
+			tk := tagPostingKey(id, mm, t.Key, t.Value)
+			bm := changed[string(tk)]
 			if bm == nil {
-				continue
+				cur, err := e.posting(tk)
+				if err != nil {
+					e.catMu.Unlock()
+					pb.Close()
+					return err
+				}
+				bm = cur.Clone()
+				changed[string(tk)] = bm
 			}
 			bm.Remove(uint32(sid))
-			tk := tagPostingKey(id, mm, t.Key, t.Value)
-			changed[string(tk)] = posting{tk, bm}
-			if bm.IsEmpty() {
-				delete(vals, string(t.Value))
-				if len(vals) == 0 {
-					delete(meas.tags, string(t.Key))
-				}
-			}
 		}
 	}
-	for _, p := range changed {
-		if p.bm.IsEmpty() {
-			pb.Delete(p.key, nil)
+	for k, bm := range changed {
+		if bm.IsEmpty() {
+			pb.Delete([]byte(k), nil)
 			continue
 		}
-		v, err := p.bm.ToBytes()
+		v, err := bm.ToBytes()
 		if err != nil {
 			e.catMu.Unlock()
 			pb.Close()
 			return err
 		}
-		pb.Set(p.key, v, nil)
+		pb.Set([]byte(k), v, nil)
 	}
 	if dropFields {
 		if meas := b.measurements[m]; meas != nil {
@@ -188,6 +190,15 @@ func (e *Engine) applyDropSeries(id BucketID, m string, dropFields bool, ids []S
 				pb.Delete(fieldKey(id, []byte(m), []byte(name)), nil)
 			}
 			delete(b.measurements, m)
+		}
+	}
+	if err := pb.Commit(pebble.NoSync); err != nil {
+		e.catMu.Unlock()
+		return err
+	}
+	for k, bm := range changed {
+		if k[0] == kindTagPosting {
+			e.idx.postings.put([]byte(k), bm)
 		}
 	}
 	e.catMu.Unlock()
@@ -199,7 +210,7 @@ func (e *Engine) applyDropSeries(id BucketID, m string, dropFields bool, ids []S
 			h.dropSeries(ids)
 		}
 	}
-	return pb.Commit(pebble.NoSync)
+	return nil
 }
 
 // Delete removes the points of measurement m (every measurement if "") of bucket b

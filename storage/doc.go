@@ -10,6 +10,8 @@
 // single Pebble seek (docs/format/keys.md). After a flush is durable in Pebble the WAL
 // segments it covered are deleted.
 //
+// The tag index (index.go) stays in Pebble and is read on demand through caches with
+// byte budgets (index_cache.go); open loads one posting list per measurement.
 // Reads go through SeriesIDs (tag predicates resolved on roaring bitmaps) and
 // NewCursor, which streams one series' field in time order, merging head and blocks
 // with last-write-wins on equal timestamps. A cursor's chunks are storage.Column,

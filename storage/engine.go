@@ -51,8 +51,13 @@ type Options struct {
 	// WriteTimeout bounds how long a write waits for the disk (the WAL fsync, a
 	// stalled flush) before it fails with ErrUnavailable. Default 10 s.
 	WriteTimeout time.Duration
-	Logger       *slog.Logger
-	Registerer   prometheus.Registerer
+	// SeriesCacheBytes and PostingsCacheBytes are the budgets of the tag index's
+	// caches (index_cache.go). Defaults DefaultSeriesCacheBytes and
+	// DefaultPostingsCacheBytes.
+	SeriesCacheBytes   int64
+	PostingsCacheBytes int64
+	Logger             *slog.Logger
+	Registerer         prometheus.Registerer
 	// Observers are told what every write, delete and series drop touched,
 	// including those replayed from the WAL at Open (touch.go).
 	Observers []TouchObserver
@@ -122,6 +127,7 @@ type Engine struct {
 
 	catMu sync.RWMutex
 	cat   *catalog
+	idx   *indexCaches // over the tag index in Pebble; see index.go
 
 	offsets offsetTable // source offsets stored with the writes, see offsets.go
 
@@ -156,6 +162,7 @@ func Open(opts Options) (*Engine, error) {
 		opts:   opts,
 		log:    opts.Logger,
 		cat:    newCatalog(),
+		idx:    newIndexCaches(opts.SeriesCacheBytes, opts.PostingsCacheBytes),
 		active: newHead(),
 		stop:   make(chan struct{}),
 	}
@@ -184,6 +191,7 @@ func Open(opts Options) (*Engine, error) {
 		// letting dead data sit until four (Pebble's default) pile up.
 		L0CompactionThreshold: 2,
 		Cache:                 cache,
+		Levels:                indexLevels(),
 		Logger:                pebbleLogger{opts.Logger},
 		// Pebble retries failed flushes and compactions by itself (at once, so a
 		// full disk makes it busy); without a listener those errors are silent.
@@ -294,6 +302,9 @@ func (e *Engine) replay() error {
 	start := time.Now()
 	var records, points, orphans int
 	pb := e.pebble.NewBatch()
+	// The series pb creates, until it is committed, for the observers: the
+	// index reads Pebble, which does not see pb yet.
+	pending := map[SeriesID][]byte{}
 	err := e.wal.Replay(from, func(pos wal.Position, rec []byte) error {
 		rec, err := e.replayOffsets(rec)
 		if err != nil {
@@ -306,6 +317,7 @@ func (e *Engine) replay() error {
 				return err
 			}
 			pb = e.pebble.NewBatch()
+			clear(pending)
 			if err := e.replayDrop(rec); err != nil {
 				return fmt.Errorf("wal record at %v: %w", pos, err)
 			}
@@ -321,13 +333,17 @@ func (e *Engine) replay() error {
 			return nil // the database was dropped after this write
 		}
 		for _, s := range w.series {
-			if e.cat.series[s.id] != nil {
+			if e.cat.seriesBucket(s.id) != nil {
 				continue
 			}
-			if err := e.cat.addSeries(d, s.id, append([]byte(nil), s.key...)); err != nil {
+			key := append([]byte(nil), s.key...)
+			if err := e.cat.addSeries(d, s.id, key); err != nil {
 				return fmt.Errorf("wal record at %v: %w", pos, err)
 			}
 			e.writeSeries(pb, d, s.id, s.key)
+			if len(e.opts.Observers) > 0 {
+				pending[s.id] = key
+			}
 		}
 		for _, f := range w.fields {
 			if meas := d.measurements[string(f.m)]; meas != nil && meas.fields[string(f.name)] != nil {
@@ -338,10 +354,10 @@ func (e *Engine) replay() error {
 		}
 		e.active.mu.Lock()
 		err = w.forEachValue(func(s SeriesID, f FieldID, t int64, v value) {
-			if info := e.cat.series[s]; info != nil && info.bucket == d.id {
+			if d.live.Contains(uint32(s)) {
 				e.active.append(d.id, s, f, t, v)
 				points++
-			} else if info == nil {
+			} else if e.cat.seriesBucket(s) == nil {
 				orphans++
 			}
 		})
@@ -349,7 +365,7 @@ func (e *Engine) replay() error {
 		if err != nil {
 			return fmt.Errorf("wal record at %v: %w", pos, err)
 		}
-		e.touchReplayedWrite(w)
+		e.touchReplayedWrite(w, pending)
 		return nil
 	})
 	if err != nil {
@@ -380,6 +396,7 @@ func (e *Engine) removeOrphans() error {
 		b.Delete(k, nil)
 	}
 	e.cat.orphans = nil
+	dropped := false // keys of a dropped bucket found: its series-by-ID entries may remain too
 	for _, kind := range []byte{kindSeriesByKey, kindMeasurement, kindTagPosting, kindField, kindBlock} {
 		it, err := e.pebble.NewIter(&pebble.IterOptions{LowerBound: []byte{kind}, UpperBound: []byte{kind + 1}})
 		if err != nil {
@@ -396,10 +413,17 @@ func (e *Engine) removeOrphans() error {
 			prefix := appendU32([]byte{kind}, id)
 			if e.cat.buckets[BucketID(id)] == nil {
 				b.DeleteRange(prefix, prefixEnd(prefix), nil)
+				dropped = true
 			}
 			valid = it.SeekGE(prefixEnd(prefix))
 		}
 		if err := it.Close(); err != nil {
+			return err
+		}
+	}
+	if dropped {
+		if err := e.deleteOrphanSeriesEntries(b); err != nil {
+			b.Close()
 			return err
 		}
 	}
@@ -408,21 +432,6 @@ func (e *Engine) removeOrphans() error {
 	}
 	e.log.Info("removing data left by dropped databases")
 	return b.Commit(pebble.NoSync)
-}
-
-// writeSeries adds the catalog entries and index postings of a new series to pb,
-// and the series to the in-memory index. Posting lists grow by Merge, so no
-// existing list is read. The caller holds catMu (or is replaying, alone).
-func (e *Engine) writeSeries(pb *pebble.Batch, d *bucket, id SeriesID, key []byte) {
-	pb.Set(seriesByKeyKey(d.id, key), appendU32(nil, uint32(id)), nil)
-	pb.Set(seriesByIDKey(id), append(appendU32(nil, uint32(d.id)), key...), nil)
-	m, tags, _ := ParseSeriesKey(key, nil)
-	one := bitmapOf([]SeriesID{id})
-	pb.Merge(measurementKey(d.id, m), one, nil)
-	for _, t := range tags {
-		pb.Merge(tagPostingKey(d.id, m, t.Key, t.Value), one, nil)
-	}
-	d.measurement(m).indexSeries(id, tags)
 }
 
 // WriteResult tells what happened to a batch.
@@ -583,6 +592,7 @@ const indexErrorWindow = 5 * time.Second
 // indexError records a failed Pebble flush or compaction (Pebble retries it).
 func (e *Engine) indexError(err error) {
 	now := time.Now()
+	e.m.indexErrors.Inc()
 	e.indexErrMu.Lock()
 	e.indexErr, e.indexErrAt = err, now
 	e.indexErrCount++
@@ -609,8 +619,9 @@ func (e *Engine) activeBytes() int64 {
 // resolve gives every point of b a series ID and every value a field ID, creating
 // what is new, and returns the WAL record. The caller holds commitMu.
 func (e *Engine) resolve(b *Batch) ([]byte, error) {
-	var seriesDefs []int // indexes into b.points of the points that define a new series
-	var fieldDefs []int  // indexes into b.newField of the fields this batch creates
+	var seriesDefs []int            // indexes into b.points of the points that define a new series
+	var fieldDefs []int             // indexes into b.newField of the fields this batch creates
+	var created map[string]SeriesID // series key -> ID of the series this batch creates
 	needCatalog := len(b.newField) > 0
 	for i := range b.points {
 		if !b.points[i].dropped && b.points[i].sid == 0 {
@@ -646,6 +657,7 @@ func (e *Engine) resolve(b *Batch) ([]byte, error) {
 		if len(fieldDefs) > 0 {
 			pb.Set(metaKey(metaNextFieldID), appendU32(nil, uint32(e.cat.nextFieldID)), nil)
 		}
+		gen0 := d.seriesGen
 		for i := range b.points {
 			p := &b.points[i]
 			if p.dropped {
@@ -661,11 +673,21 @@ func (e *Engine) resolve(b *Batch) ([]byte, error) {
 				continue
 			}
 			key := b.arena[p.keyOff:p.keyEnd]
-			if id, ok := d.series[string(key)]; ok {
+			id, ok := created[string(key)] // not in Pebble before pb commits
+			var err error
+			if !ok && p.absentAt != gen0+1 { // else Add found it absent and none was added since
+				id, err = e.lookupSeries(d, key)
+			}
+			if err != nil {
+				e.catMu.Unlock()
+				pb.Close()
+				return nil, diskError(err)
+			}
+			if id != 0 {
 				p.sid = id
 				continue
 			}
-			if lim := e.opts.MaxSeriesPerDatabase; lim > 0 && len(d.series) >= lim {
+			if lim := e.opts.MaxSeriesPerDatabase; lim > 0 && d.live.GetCardinality() >= uint64(lim) {
 				p.dropped = true
 				b.droppedLate++
 				b.reject(&SeriesLimitError{Limit: lim})
@@ -678,15 +700,21 @@ func (e *Engine) resolve(b *Batch) ([]byte, error) {
 				return nil, err
 			}
 			e.writeSeries(pb, d, p.sid, key)
+			if created == nil {
+				created = map[string]SeriesID{}
+			}
+			created[string(key)] = p.sid
 			seriesDefs = append(seriesDefs, i)
 		}
 		if len(seriesDefs) > 0 {
 			pb.Set(metaKey(metaNextSeriesID), appendU32(nil, uint32(e.cat.nextSeriesID)), nil)
 		}
-		e.catMu.Unlock()
 		// Not persisted here: the WAL record below carries these definitions, and a
 		// flush persists Pebble before it drops the WAL segments holding them.
-		if err := pb.Commit(pebble.NoSync); err != nil {
+		// Committed under catMu: readers find series and postings in Pebble.
+		err := pb.Commit(pebble.NoSync)
+		e.catMu.Unlock()
+		if err != nil {
 			return nil, err
 		}
 	} else {
@@ -940,7 +968,7 @@ func (e *Engine) writeHead(h *head, walStart wal.SegmentID) error {
 	for _, sid := range ids {
 		s := h.series[sid]
 		e.catMu.RLock()
-		live := e.cat.series[sid] != nil
+		live := e.cat.seriesBucket(sid) != nil
 		e.catMu.RUnlock()
 		if !live {
 			continue // its database was dropped

@@ -99,7 +99,7 @@ func (e *Engine) MergePartition(p PartitionInfo) (bool, error) {
 	e.flushMu.Lock() // no flush, drop or delete rewrites these blocks meanwhile
 	defer e.flushMu.Unlock()
 	e.catMu.RLock()
-	live := e.cat.series[p.Series] != nil
+	live := e.cat.seriesBucket(p.Series) != nil
 	e.catMu.RUnlock()
 	if !live {
 		return false, nil

@@ -14,6 +14,7 @@ type metrics struct {
 	flushDuration prometheus.Histogram
 	writeStalls   prometheus.Counter
 	replayOrphans prometheus.Counter
+	indexErrors   prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, e *Engine) *metrics {
@@ -41,6 +42,10 @@ func newMetrics(reg prometheus.Registerer, e *Engine) *metrics {
 			Name: "strata_storage_replay_orphan_values_total",
 			Help: "Values WAL replay dropped because the record defining their series was lost to damage.",
 		}),
+		indexErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "strata_storage_index_background_errors_total",
+			Help: "Pebble flushes and compactions of the index that failed (Pebble retries them at once; a full disk makes this climb fast).",
+		}),
 	}
 	headBytes := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "strata_storage_head_bytes",
@@ -61,9 +66,10 @@ func newMetrics(reg prometheus.Registerer, e *Engine) *metrics {
 	}, func() float64 {
 		e.catMu.RLock()
 		defer e.catMu.RUnlock()
-		return float64(len(e.cat.series))
+		return float64(e.cat.seriesCount())
 	})
-	m.collectors = []prometheus.Collector{m.pointsWritten, m.writeDuration, m.flushDuration, m.writeStalls, m.replayOrphans, headBytes, series}
+	caches := newLRUCollector(e.idx.keys, e.idx.ids, e.idx.postings)
+	m.collectors = []prometheus.Collector{m.pointsWritten, m.writeDuration, m.flushDuration, m.writeStalls, m.replayOrphans, m.indexErrors, headBytes, series, caches}
 	if reg != nil {
 		for _, c := range m.collectors {
 			reg.MustRegister(c)

@@ -68,19 +68,25 @@ func (e *Engine) SeriesCount(b BucketID) (int, error) {
 	}
 	e.catMu.RLock()
 	defer e.catMu.RUnlock()
-	return len(d.series), nil
+	return int(d.live.GetCardinality()), nil
 }
 
 // Series returns the measurement and tags of series id. The tags are sorted by key
 // and must not be modified.
 func (e *Engine) Series(id SeriesID) (m []byte, tags []Tag, ok bool) {
 	e.catMu.RLock()
-	info := e.cat.series[id]
+	_, key, ok, err := e.seriesEntry(id)
 	e.catMu.RUnlock()
-	if info == nil {
+	if err != nil {
+		// Series has no error result; the read error is the disk's (Health and
+		// the next write report it), and the series is left out loudly.
+		e.log.Error("read series key", "series", id, "err", err)
 		return nil, nil, false
 	}
-	m, tags, err := ParseSeriesKey(info.key, nil)
+	if !ok {
+		return nil, nil, false
+	}
+	m, tags, err = ParseSeriesKey(key, nil)
 	if err != nil {
 		return nil, nil, false
 	}

@@ -61,8 +61,11 @@ type Touch struct {
 
 	batch *Batch       // TouchWrite, live
 	rec   *writeRecord // TouchWrite, replayed
-	keys  [][]byte     // TouchDelete, TouchDropSeries: the series keys, taken before the change
-	e     *Engine
+	// pending are the keys of series the replay has created but not yet
+	// committed to Pebble (where seriesEntry looks when its cache misses).
+	pending map[SeriesID][]byte
+	keys    [][]byte // TouchDelete, TouchDropSeries: the series keys, taken before the change
+	e       *Engine
 }
 
 // Each calls fn for what the change touched: for a write, once per point with
@@ -87,8 +90,10 @@ func (t *Touch) Each(fn func(seriesKey []byte, min, max int64)) {
 				return // another field of the same point
 			}
 			last, lastT = s, ts
-			if info := t.e.cat.series[s]; info != nil && info.bucket == t.Bucket {
-				fn(info.key, ts, ts)
+			if key, ok := t.pending[s]; ok {
+				fn(key, ts, ts)
+			} else if b, key, ok, err := t.e.seriesEntry(s); err == nil && ok && b.id == t.Bucket {
+				fn(key, ts, ts)
 			}
 		})
 	default:
@@ -181,11 +186,13 @@ func (e *Engine) touchWrite(b *Batch) {
 }
 
 // touchReplayedWrite reports a write record replayed at Open.
-func (e *Engine) touchReplayedWrite(w *writeRecord) {
+// pending holds the keys of the series the replay created since it last
+// committed its Pebble batch.
+func (e *Engine) touchReplayedWrite(w *writeRecord, pending map[SeriesID][]byte) {
 	if len(e.opts.Observers) == 0 {
 		return
 	}
-	t := Touch{Kind: TouchWrite, Bucket: w.bucket, Min: math.MaxInt64, Max: math.MinInt64, rec: w, e: e, Replay: true}
+	t := Touch{Kind: TouchWrite, Bucket: w.bucket, Min: math.MaxInt64, Max: math.MinInt64, rec: w, e: e, Replay: true, pending: pending}
 	_ = w.forEachValue(func(_ SeriesID, _ FieldID, ts int64, _ value) {
 		t.Min, t.Max = min(t.Min, ts), max(t.Max, ts)
 	})
@@ -207,8 +214,11 @@ func (e *Engine) dropTouch(d dropRecord, replay bool) *Touch {
 	}
 	e.catMu.RLock()
 	for _, s := range ids {
-		if info := e.cat.series[s]; info != nil && info.bucket == d.bucket {
-			t.keys = append(t.keys, info.key) // series keys are never modified, only dropped
+		b, key, ok, err := e.seriesEntry(s)
+		if err != nil {
+			e.log.Error("observers: read series key", "series", s, "err", err)
+		} else if ok && b.id == d.bucket {
+			t.keys = append(t.keys, key) // series keys are never modified, only dropped
 		}
 	}
 	e.catMu.RUnlock()
