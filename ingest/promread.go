@@ -38,17 +38,8 @@ var errTooManySamples = fmt.Errorf("remote read: more than %d samples; narrow th
 
 // ServePromRead handles POST /api/v1/prom/read?db=&rp=.
 func (h *Handler) ServePromRead(w http.ResponseWriter, r *http.Request) {
-	if !h.checkMethod(w, r) {
-		return
-	}
-	principal, ok := h.authenticate(w, r, v1)
+	principal, db, rp, ok := h.v1Request(w, r)
 	if !ok {
-		return
-	}
-	q := r.URL.Query()
-	db, rp := q.Get("db"), q.Get("rp")
-	if db == "" {
-		writeError(w, v1, http.StatusBadRequest, "database is required")
 		return
 	}
 	if !h.authorizeRead(w, principal, db) {

@@ -44,21 +44,12 @@ const promSource = "http:/api/v1/prom/write"
 
 // ServeProm handles POST /api/v1/prom/write?db=&rp= (and /api/v1/write).
 func (h *Handler) ServeProm(w http.ResponseWriter, r *http.Request) {
-	if !h.checkMethod(w, r) {
-		return
-	}
 	start := time.Now()
-	defer func() { h.m.duration.Observe(time.Since(start).Seconds()) }()
-	principal, ok := h.authenticate(w, r, v1)
+	principal, db, rp, ok := h.v1Request(w, r)
 	if !ok {
 		return
 	}
-	q := r.URL.Query()
-	db, rp := q.Get("db"), q.Get("rp")
-	if db == "" {
-		writeError(w, v1, http.StatusBadRequest, "database is required")
-		return
-	}
+	defer func() { h.m.duration.Observe(time.Since(start).Seconds()) }()
 	if !authorizeWrite(w, v1, principal, db) {
 		return
 	}

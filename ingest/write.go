@@ -138,22 +138,14 @@ const (
 
 // ServeV1 handles POST /write?db=&rp=&precision=&consistency=.
 func (h *Handler) ServeV1(w http.ResponseWriter, r *http.Request) {
-	if !h.checkMethod(w, r) {
-		return
-	}
-	principal, ok := h.authenticate(w, r, v1)
+	principal, db, rp, ok := h.v1Request(w, r)
 	if !ok {
-		return
-	}
-	q := r.URL.Query()
-	db, rp := q.Get("db"), q.Get("rp")
-	if db == "" {
-		writeError(w, v1, http.StatusBadRequest, "database is required")
 		return
 	}
 	if !authorizeWrite(w, v1, principal, db) {
 		return
 	}
+	q := r.URL.Query()
 	switch q.Get("consistency") {
 	case "", "any", "one", "quorum", "all":
 	default:
@@ -188,6 +180,24 @@ func (h *Handler) ServeV2(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.serve(w, r, v2, db, rp, prec)
+}
+
+// v1Request starts a request of the 1.x API family (/write, remote write and
+// read): POST, credentials, ?db= required and ?rp=. ok is false once it has
+// answered.
+func (h *Handler) v1Request(w http.ResponseWriter, r *http.Request) (principal *auth.Principal, db, rp string, ok bool) {
+	if !h.checkMethod(w, r) {
+		return nil, "", "", false
+	}
+	if principal, ok = h.authenticate(w, r, v1); !ok {
+		return nil, "", "", false
+	}
+	q := r.URL.Query()
+	if db, rp = q.Get("db"), q.Get("rp"); db == "" {
+		writeError(w, v1, http.StatusBadRequest, "database is required")
+		return nil, "", "", false
+	}
+	return principal, db, rp, true
 }
 
 func (h *Handler) checkMethod(w http.ResponseWriter, r *http.Request) bool {
