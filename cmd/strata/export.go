@@ -61,11 +61,8 @@ Flags:
 `)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if status, ok := parseFlags(fs, args); !ok {
+		return status
 	}
 	if cfg.db == "" || fs.NArg() > 0 {
 		fmt.Fprintln(stderr, "strata export: --db is required and there are no arguments (see --help)")

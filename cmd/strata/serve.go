@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -131,11 +130,8 @@ func defaultServeConfig() serveConfig {
 func serveCommand(args []string, stdout, stderr io.Writer) int {
 	var cfg serveConfig
 	fs := serveFlags(&cfg, defaultServeConfig(), stderr)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if status, ok := parseFlags(fs, args); !ok {
+		return status
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "strata serve: unexpected argument %q\n", fs.Arg(0))
