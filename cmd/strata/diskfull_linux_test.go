@@ -312,10 +312,16 @@ func TestDiskFillsUnderLoad(t *testing.T) {
 	}
 	var worst time.Duration
 	refused, ok := 0, 0
-	deadline := time.Now().Add(90 * time.Second)
+	// Alone this fills in about 25 s (241 writes); in the full suite, with the
+	// other packages' tests on the same two cores, flushes stall writers up to
+	// their 10 s timeout and a clean-clone run got 214 writes in 90 s. The
+	// test is about hangs and answers, not speed: every write is bounded by
+	// that timeout, checked below.
+	const fillLimit = 240 * time.Second
+	deadline := time.Now().Add(fillLimit)
 	for refused < 20 {
 		if time.Now().After(deadline) {
-			t.Fatalf("the disk did not fill in 90 s (%d writes acknowledged)", ok)
+			t.Fatalf("the disk did not fill in %v (%d writes acknowledged)", fillLimit, ok)
 		}
 		st, ra, body, d := cl.write(5000)
 		worst = max(worst, d)
