@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -105,6 +106,13 @@ type measurement struct {
 	// and kept up to date as series come and go. The posting lists of tag values
 	// stay in Pebble; see index.go.
 	all *roaring.Bitmap
+
+	// tagKeys caches TagKeys' sorted answer (nil: not known). Reading it from
+	// the posting keys in Pebble on every query was 11% of a one-series
+	// query's CPU (TSBS single-groupby-1-1-1). It is stored under catMu's read
+	// lock, which excludes the writers that clear it (a series added to or
+	// dropped from the measurement) under the write lock.
+	tagKeys atomic.Pointer[[]string]
 }
 
 // catalog holds databases, series and fields in memory; Pebble holds the durable copy.
@@ -203,6 +211,7 @@ func (c *catalog) addSeries(d *bucket, id SeriesID, key []byte) error {
 	d.seriesGen++
 	meas := d.measurement(m)
 	meas.series++
+	meas.tagKeys.Store(nil)
 	if meas.all == nil {
 		meas.all = roaring.New()
 	}

@@ -153,6 +153,7 @@ func (e *Engine) applyDropSeries(id BucketID, m string, dropFields bool, ids []S
 			continue
 		}
 		meas.series--
+		meas.tagKeys.Store(nil)
 		meas.all.Remove(uint32(sid))
 		changed[string(measurementKey(id, mm))] = meas.all
 		for _, t := range tags {

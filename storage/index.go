@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"sort"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -383,8 +384,12 @@ func (e *Engine) TagKeys(b BucketID, m string) ([]string, error) {
 	if d == nil {
 		return nil, ErrBucketDropped
 	}
-	if d.measurements[m] == nil {
+	meas := d.measurements[m]
+	if meas == nil {
 		return nil, nil
+	}
+	if cached := meas.tagKeys.Load(); cached != nil {
+		return slices.Clone(*cached), nil
 	}
 	prefix := tagMeasurementPrefix(b, []byte(m))
 	it, err := e.pebble.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
@@ -414,7 +419,8 @@ func (e *Engine) TagKeys(b BucketID, m string) ([]string, error) {
 		return nil, err
 	}
 	sort.Strings(keys)
-	return keys, nil
+	meas.tagKeys.Store(&keys)
+	return slices.Clone(keys), nil
 }
 
 // TagValues returns the sorted values of tag key k in measurement m, with the series

@@ -333,3 +333,36 @@ func TestConcurrentWritersCreateEachSeriesOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestTagKeysFollowSeries: TagKeys is cached per measurement; a new series
+// with a new tag key and the drop of the last series holding a key both show
+// in the next answer.
+func TestTagKeysFollowSeries(t *testing.T) {
+	e := openTestEngine(t, t.TempDir(), Options{})
+	defer e.Close()
+	e.CreateDatabase("db", nil)
+	b := bucketOf(t, e, "db")
+	keys := func() string {
+		t.Helper()
+		k, err := e.TagKeys(b, "cpu")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(k)
+	}
+	write(t, e, "db", pt{"cpu", map[string]string{"host": "a"}, map[string]any{"v": 1.0}, 1})
+	if got := keys(); got != "[host]" {
+		t.Fatalf("tag keys %s, want [host]", got)
+	}
+	keys() // answered from the cache
+	write(t, e, "db", pt{"cpu", map[string]string{"host": "b", "dc": "eu"}, map[string]any{"v": 1.0}, 1})
+	if got := keys(); got != "[dc host]" {
+		t.Fatalf("after a series with dc: tag keys %s, want [dc host]", got)
+	}
+	if _, err := e.DropSeries(b, "cpu", &TagExpr{Op: TagEq, Key: "dc", Value: "eu"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := keys(); got != "[host]" {
+		t.Fatalf("after dropping the dc series: tag keys %s, want [host]", got)
+	}
+}
