@@ -37,8 +37,7 @@ func (r *selectRun) newGroupStream(g *group) (*groupStream, error) {
 	}
 	for _, s := range g.series {
 		r.stats.series.Add(1)
-		rr := newRowReader(r.neededFields(p.exprs, s))
-		rr.layout(p.exprs, s, r)
+		rr := r.rowReaderFor(s)
 		st, err := r.newRowStream(s, rr, max, desc)
 		if err != nil {
 			gs.close()

@@ -96,6 +96,9 @@ type selectRun struct {
 
 	infoMu sync.Mutex
 	infos  map[string]*measurementInfo
+
+	layoutMu sync.Mutex
+	layouts  []sharedLayout // see rowReaderFor
 }
 
 func (e *Executor) executeSelect(ctx context.Context, stmt *influxql.SelectStatement, opts ExecOptions, out *stmtSink) (*StatementResult, error) {
