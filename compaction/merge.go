@@ -56,10 +56,12 @@ func (m *BlockMerger) MergeOnce(ctx context.Context) (int, error) {
 	now := time.Now()
 	var todo []storage.PartitionInfo
 	if err := m.store.ScanPartitions(func(p storage.PartitionInfo) bool {
-		// A partition in its final form is left alone: merging from two
-		// blocks rewrote every 10 s series' cold days (8,640 points, two
-		// blocks) after every flush, forever.
-		if p.Blocks >= mergeThreshold(p, now) && p.Blocks > p.FinalBlocks() {
+		// A partition in its final form (the fewest blocks, none
+		// overlapping) is left alone: merging from two blocks rewrote every
+		// 10 s series' cold days (8,640 points, two blocks) after every
+		// flush, forever. Overlapping blocks are merged even when as few,
+		// or every read merges them.
+		if p.Blocks >= mergeThreshold(p, now) && !p.Final() {
 			todo = append(todo, p)
 		}
 		return ctx.Err() == nil

@@ -138,6 +138,30 @@ func TestMergeLeavesFinalFormAlone(t *testing.T) {
 	if n := blocks(); n != 2 {
 		t.Fatalf("%d blocks after merging, want 2", n)
 	}
+
+	// Two flushes of interleaved times (even and odd 10 s slots of day 2):
+	// as few blocks as the points need, but overlapping, so every read would
+	// merge them: they are merged.
+	day2 := int(storage.PartitionWidth / 10e9)
+	for _, odd := range []int{0, 1} {
+		batch, _ := e.NewBatch(b)
+		for i := 0; i < 4320; i++ {
+			ts := int64(day2+2*i+odd) * 10e9
+			batch.Add([]byte("m"), nil, []storage.FieldValue{{Key: []byte("v"), Type: storage.Float, Float: 1}}, ts)
+		}
+		if _, err := e.Write(batch); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if merged, err := m.MergeOnce(context.Background()); err != nil || merged != 1 {
+		t.Fatalf("merged %d partitions with two overlapping blocks, want 1 (err %v)", merged, err)
+	}
+	if merged, err := m.MergeOnce(context.Background()); err != nil || merged != 0 {
+		t.Fatalf("merged %d partitions again, want 0 (err %v)", merged, err)
+	}
 }
 
 func TestMergeThresholdHotAndCold(t *testing.T) {

@@ -26,14 +26,21 @@ type PartitionInfo struct {
 	Blocks    int
 	Points    int // sum of the blocks' counts (duplicates across blocks counted twice)
 	Bytes     int
+	// Overlaps: two of the blocks share a time range, so every read merges
+	// them (writes that arrived out of order across flushes).
+	Overlaps bool
 }
 
 // FinalBlocks is the fewest blocks the partition's points fit in: a
-// partition holding that many is in its final form, and merging it again
-// would rewrite it unchanged. (A day of 10 s points, 8,640, takes two.)
+// partition holding that many blocks, none overlapping another, is in its
+// final form, and merging it again would rewrite it unchanged. (A day of
+// 10 s points, 8,640, takes two.)
 func (p PartitionInfo) FinalBlocks() int {
 	return max(1, (p.Points+maxBlockPoints-1)/maxBlockPoints)
 }
+
+// Final tells whether the partition is in its final form.
+func (p PartitionInfo) Final() bool { return !p.Overlaps && p.Blocks <= p.FinalBlocks() }
 
 // ScanPartitions calls fn for every series field and partition holding blocks, in
 // key order, reading block headers only. fn returning false stops the scan.
@@ -45,6 +52,7 @@ func (e *Engine) ScanPartitions(fn func(PartitionInfo) bool) error {
 	defer it.Close()
 	var cur PartitionInfo
 	var curPrefix []byte
+	var lastMax int64 // the latest max time of the current partition's blocks
 	emit := func() bool {
 		if cur.Blocks == 0 {
 			return true
@@ -67,8 +75,13 @@ func (e *Engine) ScanPartitions(fn func(PartitionInfo) bool) error {
 			cur.Blocks++
 			cur.Points += hdr.Count
 			cur.Bytes += len(it.Value())
+			// Keys run by max time: a block starting at or before the
+			// previous one's end overlaps it.
+			cur.Overlaps = cur.Overlaps || hdr.MinTime <= lastMax
+			lastMax = max(lastMax, hdr.MaxTime)
 			continue
 		}
+		lastMax = hdr.MaxTime
 		if !emit() {
 			return nil
 		}
@@ -135,8 +148,12 @@ func (e *Engine) MergePartition(p PartitionInfo) (bool, error) {
 	if len(cols) < 2 {
 		return false, nil
 	}
+	overlaps := false
+	for i := 1; i < len(cols); i++ { // in key order: by max time
+		overlaps = overlaps || cols[i].Times[0] <= cols[i-1].Times[cols[i-1].Len()-1]
+	}
 	merged := mergeColumns(cols, prios)
-	if len(cols) <= (merged.Len()+maxBlockPoints-1)/maxBlockPoints {
+	if !overlaps && len(cols) <= (merged.Len()+maxBlockPoints-1)/maxBlockPoints {
 		return false, nil // already the fewest blocks its points fit in
 	}
 	seq := uint64(0)
