@@ -115,37 +115,17 @@ func newWindowStates(c *callPlan, windows int) *windowStates {
 // get returns window ws's state for values of type t, creating it, and
 // whether the current series had not fed it yet.
 func (w *windowStates) get(ws int64, t funcs.Type) (*winState, bool, error) {
-	if w.newState == nil {
-		f, err := w.c.factories.get(w.c, t)
-		if err != nil {
-			return nil, false, err
-		}
-		w.typ, w.newState = t, f
-		w.exactOrder = t == funcs.Float && (w.c.name == "sum" || w.c.name == "mean")
-		w.collect = collectsValues(w.c.name)
-	} else if t != w.typ {
-		return nil, false, errMixedTypes
+	if err := w.setType(t); err != nil {
+		return nil, false, err
 	}
 	i := w.next
 	if i >= len(w.states) || w.states[i].ws != ws {
 		var ok bool
 		if i, ok = w.m[ws]; !ok {
-			if len(w.states) == w.reserved {
-				if err := w.account(stateChunk * accBytes); err != nil {
-					return nil, false, err
-				}
-				w.reserved += stateChunk
+			var err error
+			if i, err = w.insert(ws, w.newState()); err != nil {
+				return nil, false, err
 			}
-			st := w.newState()
-			if b, ok := st.(interface{ MaxBytes() int64 }); ok {
-				// A sketch: its bound, not its values, beyond the state itself.
-				if err := w.account(b.MaxBytes()); err != nil {
-					return nil, false, err
-				}
-			}
-			i = len(w.states)
-			w.states = append(w.states, winState{ws: ws, st: st})
-			w.m[ws] = i
 		}
 	}
 	w.next = i + 1
@@ -156,6 +136,45 @@ func (w *windowStates) get(ws int64, t funcs.Type) (*winState, bool, error) {
 		w.fed = append(w.fed, i)
 	}
 	return e, fresh, nil
+}
+
+// setType fixes the values' type at the first column or header, and
+// refuses another one after.
+func (w *windowStates) setType(t funcs.Type) error {
+	if w.newState != nil {
+		if t != w.typ {
+			return errMixedTypes
+		}
+		return nil
+	}
+	f, err := w.c.factories.get(w.c, t)
+	if err != nil {
+		return err
+	}
+	w.typ, w.newState = t, f
+	w.exactOrder = t == funcs.Float && (w.c.name == "sum" || w.c.name == "mean")
+	w.collect = collectsValues(w.c.name)
+	return nil
+}
+
+// insert adds st as window ws's state, accounting it, and returns its index.
+func (w *windowStates) insert(ws int64, st partial.State) (int, error) {
+	if len(w.states) == w.reserved {
+		if err := w.account(stateChunk * accBytes); err != nil {
+			return 0, err
+		}
+		w.reserved += stateChunk
+	}
+	if b, ok := st.(interface{ MaxBytes() int64 }); ok {
+		// A sketch: its bound, not its values, beyond the state itself.
+		if err := w.account(b.MaxBytes()); err != nil {
+			return 0, err
+		}
+	}
+	i := len(w.states)
+	w.states = append(w.states, winState{ws: ws, st: st})
+	w.m[ws] = i
+	return i, nil
 }
 
 // addStats folds a block that lies in window ws through its header, and
@@ -253,12 +272,17 @@ func (r *selectRun) groupStates(g *group, c *callPlan) (*windowStates, bool, err
 // each series (EndSeries) for sum and mean. errMixedTypes reports a group the
 // states cannot take.
 func (r *selectRun) partialStates(g *group, c *callPlan) (*windowStates, error) {
+	if r.cacheable(c) {
+		if w, ok, err := r.cachedStates(g, c); ok {
+			return w, err
+		}
+	}
 	w := newWindowStates(c, r.windowsInRange())
 	w.hold = func(n int64) error { return r.holdGroup(g, n) }
 	var points int64
 	defer func() { r.stats.points.Add(points) }()
 	for _, s := range g.series {
-		if err := r.accumulateSeries(s, c, w, &points); err != nil {
+		if err := r.accumulateSeries(s, c, w, &points, r.plan.tr.Min, r.plan.tr.Max); err != nil {
 			if errors.Is(err, partial.ErrCorrupt) {
 				// A stored sketch that does not decode: say where it is.
 				return nil, fmt.Errorf("series %s: %w", s.display(), err)
@@ -304,15 +328,15 @@ func (r *selectRun) accumulate(g *group, c *callPlan) (*callResult, error) {
 	return w.result(), nil
 }
 
-// accumulateSeries folds one series' values of c's field into the window
-// states.
-func (r *selectRun) accumulateSeries(s *seriesRef, c *callPlan, w *windowStates, points *int64) error {
+// accumulateSeries folds one series' values of c's field in [min, max] into
+// the window states.
+func (r *selectRun) accumulateSeries(s *seriesRef, c *callPlan, w *windowStates, points *int64, min, max int64) error {
 	p := r.plan
 	fid, ok := r.fieldID(s, c.field)
 	if !ok {
 		return nil
 	}
-	cur, err := r.cursor(s, fid)
+	cur, err := r.cursorIn(s, fid, min, max)
 	if err != nil {
 		return err
 	}

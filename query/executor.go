@@ -14,6 +14,7 @@ import (
 	"github.com/RoaringBitmap/roaring/v2"
 
 	"github.com/strata-db/strata/query/influxql"
+	"github.com/strata-db/strata/query/resultcache"
 	"github.com/strata-db/strata/storage"
 )
 
@@ -78,6 +79,8 @@ type Executor struct {
 	users UserStore // see SetUsers; nil: user statements fail
 
 	cqs ContinuousQueries // see SetContinuousQueries; nil: CQ statements fail
+
+	cache *resultcache.Cache // see SetResultCache; nil: no result cache
 }
 
 // NewExecutor returns an executor over store.

@@ -63,6 +63,9 @@ func (e *Executor) executeExplain(ctx context.Context, s *influxql.ExplainStatem
 		add("BLOCKS DECODED: %d", stats.blocksDecoded.Load())
 		add("BLOCKS ANSWERED FROM HEADERS: %d", stats.blocksStats.Load())
 		add("POINTS READ: %d", stats.points.Load())
+		if n := stats.windowsCacheable.Load(); n > 0 {
+			add("WINDOWS FROM THE RESULT CACHE: %d of %d cacheable (per call and group)", stats.windowsCached.Load(), n)
+		}
 		if subqueryPoints > 0 {
 			add("POINTS READ BY SUBQUERIES (included above): %d", subqueryPoints)
 		}

@@ -162,10 +162,16 @@ func (r *selectRun) readColumn(s *seriesRef, field string, max int, desc bool) (
 // cursor opens a cursor over one field of a stored series within the plan's range,
 // through the series' group snapshot when it has one.
 func (r *selectRun) cursor(s *seriesRef, fid storage.FieldID) (*storage.Cursor, error) {
+	return r.cursorIn(s, fid, r.plan.tr.Min, r.plan.tr.Max)
+}
+
+// cursorIn is cursor over [min, max] of the plan's range (the result cache
+// reads the windows it lacks).
+func (r *selectRun) cursorIn(s *seriesRef, fid storage.FieldID, min, max int64) (*storage.Cursor, error) {
 	if s.snap != nil {
-		return s.snap.NewCursor(s.bucket, s.id, fid, r.plan.tr.Min, r.plan.tr.Max)
+		return s.snap.NewCursor(s.bucket, s.id, fid, min, max)
 	}
-	return r.e.store.NewCursor(s.bucket, s.id, fid, r.plan.tr.Min, r.plan.tr.Max)
+	return r.e.store.NewCursor(s.bucket, s.id, fid, min, max)
 }
 
 // fieldID finds the ID of a stored series' field.

@@ -71,6 +71,8 @@ type execStats struct {
 	blocksDecoded atomic.Int64
 	blocksStats   atomic.Int64
 	points        atomic.Int64
+	// windowsCached of windowsCacheable came from the result cache (cached.go).
+	windowsCached, windowsCacheable atomic.Int64
 }
 
 // source is the resolved input of a SELECT: its series and their union schema.

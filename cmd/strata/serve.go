@@ -29,6 +29,7 @@ import (
 	"github.com/strata-db/strata/ingest/deadletter"
 	"github.com/strata-db/strata/query"
 	"github.com/strata-db/strata/query/influxql"
+	"github.com/strata-db/strata/query/resultcache"
 	"github.com/strata-db/strata/services"
 	"github.com/strata-db/strata/services/cq"
 	"github.com/strata-db/strata/storage"
@@ -65,6 +66,7 @@ type serveConfig struct {
 	maxSelBuckets  int64
 	maxSelPoints   int64
 	maxQueryMem    int64
+	queryCache     int64 // --query-cache-size
 	retentionTick  time.Duration
 	cqLateHorizon  time.Duration // --cq-late-horizon; 0: the source retention
 	cqRunInterval  time.Duration // --cq-run-interval
@@ -119,6 +121,7 @@ func defaultServeConfig() serveConfig {
 		// (GROUP BY time(1s) over weeks, an unchunked dump) stops with an error at a
 		// quarter of a 1 GiB machine instead of taking the process down.
 		maxQueryMem:   256 << 20,
+		queryCache:    0, // off until a hit is cheaper than a fresh read: docs/cache.md, "Measured"
 		retentionTick: 30 * time.Minute,
 		cqRunInterval: time.Second,
 		rpAutoCreate:  true,
@@ -191,6 +194,7 @@ func serveFlags(cfg *serveConfig, d serveConfig, stderr io.Writer) *flag.FlagSet
 	fs.IntVar(&cfg.maxSelSeries, "max-select-series", d.maxSelSeries, "most series one SELECT may read")
 	fs.Int64Var(&cfg.maxSelBuckets, "max-select-buckets", d.maxSelBuckets, "most GROUP BY time windows one SELECT may produce per series")
 	fs.Int64Var(&cfg.maxSelPoints, "max-select-points", d.maxSelPoints, "most points one SELECT may read (0: no limit)")
+	fs.Int64Var(&cfg.queryCache, "query-cache-size", d.queryCache, "memory for the result cache of GROUP BY time aggregates, in bytes, e.g. 67108864: per-window partial states reused by repeated queries until a write touches their window (docs/cache.md; 0, the default: off)")
 	fs.Int64Var(&cfg.maxQueryMem, "max-query-memory", d.maxQueryMem, "most memory one query may hold, in bytes: rows it materializes, window states, decoded blocks, the unchunked answer (0: no limit); past it the statement ends with an error (chunked raw SELECTs stream and stay far below it)")
 	fs.BoolVar(&cfg.rpAutoCreate, "retention-autocreate", d.rpAutoCreate, "CREATE DATABASE without a retention policy creates the default policy \"autogen\" (keep forever); false: the database gets none until one is created (InfluxDB's meta.retention-autocreate)")
 	fs.DurationVar(&cfg.cqLateHorizon, "cq-late-horizon", d.cqLateHorizon, "how far back (from now) a late write, DELETE or DROP SERIES makes continuous queries recompute the windows it touched (0 or more than the source retention policy's duration: that duration, so expiring raw data never erases rollups)")
@@ -257,8 +261,17 @@ func startServer(cfg serveConfig, log *slog.Logger) (*server, error) {
 	// The CQ service observes the engine from its first replayed WAL record,
 	// so it exists before the engine opens (services/cq, storage/touch.go).
 	cqs := cq.New(cq.Options{LateHorizon: cfg.cqLateHorizon, RunInterval: cfg.cqRunInterval, Logger: log, Registerer: reg})
+	observers := []storage.TouchObserver{cqs}
+	var cache *resultcache.Cache
+	if cfg.queryCache > 0 {
+		// The cache's generations hear of every change, like the CQ service.
+		gens := resultcache.NewGenerations()
+		cache = resultcache.New(gens, cfg.queryCache)
+		observers = append(observers, gens)
+		registerCacheMetrics(reg, cache)
+	}
 	eng, err := storage.Open(storage.Options{
-		Observers:             []storage.TouchObserver{cqs},
+		Observers:             observers,
 		Dir:                   cfg.dataDir,
 		HeadMaxBytes:          cfg.headMaxBytes,
 		SeriesCacheBytes:      cfg.seriesCache,
@@ -295,7 +308,7 @@ func startServer(cfg serveConfig, log *slog.Logger) (*server, error) {
 		return nil, fmt.Errorf("dead-letter store: %w", err)
 	}
 	kstatus := &kafkaStatus{}
-	handler := stallDeadline(guardOrigin(newHTTPHandler(eng, cfg, log, reg, users, letters, kstatus, cqs), listensOnLoopback(ln.Addr())), cfg.stallTimeout)
+	handler := stallDeadline(guardOrigin(newHTTPHandler(eng, cfg, log, reg, users, letters, kstatus, cqs, cache), listensOnLoopback(ln.Addr())), cfg.stallTimeout)
 	var connState func(net.Conn, http.ConnState)
 	if cfg.maxConns > 0 {
 		limiter := newConnLimiter(ln, cfg.maxConns, reg)
@@ -425,7 +438,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(ad
 	return s.shutdown(cfg.shutdownWait)
 }
 
-func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg *prometheus.Registry, users *auth.Service, letters *deadletter.Store, kstatus *kafkaStatus, cqs *cq.Service) http.Handler {
+func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg *prometheus.Registry, users *auth.Service, letters *deadletter.Store, kstatus *kafkaStatus, cqs *cq.Service, cache *resultcache.Cache) http.Handler {
 	writes := ingest.NewHandler(eng, ingest.Options{MaxBodySize: cfg.maxBodySize, Logger: log, Registerer: reg, Auth: users,
 		DeadLetters: letters, PromFieldName: cfg.promFieldName, Reader: eng,
 		AuthorizeRead: func(p *auth.Principal, db string) bool { return p.AuthorizeDatabase(influxql.ReadPrivilege, db) },
@@ -439,6 +452,7 @@ func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg 
 	})
 	exec.SetUsers(users)
 	exec.SetContinuousQueries(cqs)
+	exec.SetResultCache(cache)
 	cqs.SetExecutor(exec)
 	queries := httpapi.NewQueryHandler(exec, log)
 	queries.SetAuth(users)

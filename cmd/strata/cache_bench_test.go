@@ -1,0 +1,106 @@
+package main
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/strata-db/strata/bench"
+)
+
+// TestGrafanaRefresh measures a dashboard panel refreshing against the
+// result cache (docs/cache.md, docs/performance.md "Result cache"):
+//
+//	STRATA_CACHE_BENCH=1 go test ./cmd/strata -run TestGrafanaRefresh -v -timeout 20m
+//
+// Two servers hold the same TSBS cpu-only data (100 hosts at 10 s, the day
+// up to now), one with the cache and one without. Each round, in turn, both
+// answer Grafana's panel query with the range ending now, as a refresh
+// every few seconds sends it; between rounds, as live ingest does, every
+// host writes a point at now, and every fourth round a late point lands
+// two hours back. The answers must be identical every round; the ratio is
+// of the medians of the uncached (cold) and cached (refresh) wall times.
+// The default run does it on 10 hosts and 8 hours and asserts only that the
+// answers agree; the full run asserts the issue's 10× (not met yet: see
+// docs/cache.md, "Measured").
+func TestGrafanaRefresh(t *testing.T) {
+	full := os.Getenv("STRATA_CACHE_BENCH") != ""
+	hosts, span, rounds, want := 10, 8*time.Hour, 8, 0.0
+	if full {
+		hosts, span, rounds, want = 100, 24*time.Hour, 30, 10
+	}
+	end := time.Now().Truncate(10 * time.Second)
+	cfg := bench.DefaultGenConfig()
+	cfg.Hosts, cfg.Duration, cfg.Start = hosts, span, end.Add(-span)
+	d, err := bench.Generate(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgA, cfgB := testConfig(t.TempDir()), testConfig(t.TempDir())
+	cfgA.queryCache, cfgB.queryCache = 64<<20, 0
+	_, cached := startTestServer(t, cfgA)
+	_, plain := startTestServer(t, cfgB)
+	for _, base := range []string{cached, plain} {
+		if r := runQuery(t, base, `CREATE DATABASE "benchmark"`); r.status != 200 {
+			t.Fatalf("create database: %d %s", r.status, r.body)
+		}
+		for _, b := range d.Bodies {
+			if r := do(t, "POST", base+"/write?db=benchmark", b, nil); r.status != 204 {
+				t.Fatalf("write: %d %s", r.status, r.body)
+			}
+		}
+	}
+	answer := func(base, q string) (string, time.Duration) {
+		start := time.Now()
+		r := do(t, "GET", base+"/query?db=benchmark&q="+url.QueryEscape(q), nil, nil)
+		took := time.Since(start)
+		if r.status != 200 || strings.Contains(r.body, `"error"`) {
+			t.Fatalf("%s: %d %s", q, r.status, r.body)
+		}
+		return r.body, took
+	}
+	var cold, warm []time.Duration
+	for round := 0; round < rounds; round++ {
+		now := time.Now()
+		// Grafana's time > now() - 6h, with now fixed by the client so that
+		// both servers answer the same range.
+		q := fmt.Sprintf("SELECT mean(usage_user) FROM cpu WHERE time > %d GROUP BY time(1m), hostname", now.Add(-6*time.Hour).UnixNano())
+		if testing.Verbose() && round > 0 {
+			h, of := explainCachedIn(t, cached, "benchmark", q)
+			t.Logf("round %d: %d of %d windows cached", round, h, of)
+		}
+		a, tw := answer(cached, q)
+		b, tc := answer(plain, q)
+		if a != b {
+			t.Fatalf("round %d: cached and uncached answers differ:\n%.600s\n%.600s", round, a, b)
+		}
+		if round > 0 { // the first cached answer fills the cache
+			warm, cold = append(warm, tw), append(cold, tc)
+		}
+		var lines strings.Builder
+		for h := 0; h < hosts; h++ {
+			fmt.Fprintf(&lines, "cpu,hostname=host_%d usage_user=%d %d\n", h, round, time.Now().UnixNano())
+			if round%4 == 3 {
+				fmt.Fprintf(&lines, "cpu,hostname=host_%d usage_user=%d %d\n", h, 1000+round, now.Add(-2*time.Hour).UnixNano())
+			}
+		}
+		for _, base := range []string{cached, plain} {
+			if r := do(t, "POST", base+"/write?db=benchmark", []byte(lines.String()), nil); r.status != 204 {
+				t.Fatalf("write: %d %s", r.status, r.body)
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	slices.Sort(cold)
+	slices.Sort(warm)
+	mc, mw := cold[len(cold)/2], warm[len(warm)/2]
+	ratio := float64(mc) / float64(mw)
+	t.Logf("%d hosts, %v of data: cold (no cache) median %v, refresh (cache) median %v: %.1f× faster", hosts, span, mc, mw, ratio)
+	if ratio < want {
+		t.Errorf("refresh from the cache only %.1f× faster than cold, want ≥ %.1f×", ratio, want)
+	}
+}
