@@ -1,6 +1,12 @@
 package main
 
-import "flag"
+import (
+	"flag"
+	"runtime/metrics"
+	"sync"
+	"sync/atomic"
+	"time"
+)
 
 // pebbleFixedBytes is the memory Pebble allocates outside the Go heap (with
 // cgo, its manual allocator is C's): two 64 MiB memtables (one filling, one
@@ -84,4 +90,48 @@ func applyMemoryPlan(cfg *serveConfig, fs *flag.FlagSet) {
 			*b.dst = b.v
 		}
 	}
+}
+
+// heapGate tells whether the live heap is near the Go budget, for admission:
+// writes get 429 and queries 503 (both with Retry-After) instead of growing the
+// process past --memory-limit. The live heap is what the last collection
+// marked (runtime/metrics /gc/heap/live:bytes), not the heap with its garbage,
+// which the soft limit keeps near the limit by design: near the limit
+// collections are frequent, so the figure is fresh when it matters.
+type heapGate struct {
+	threshold int64
+	mu        sync.Mutex // guards sample
+	sample    []metrics.Sample
+	readAt    atomic.Int64 // unix nanoseconds of the last read
+	over      atomic.Bool
+}
+
+// heapSampleEvery bounds how often a request reads runtime/metrics (a read is
+// a few microseconds; the live heap changes only at a collection).
+const heapSampleEvery = 10 * time.Millisecond
+
+// newHeapGate refuses past 3/4 of the Go budget of limit: the planned
+// consumers hold at most about that (memoryPlan), and with --gc-percent 50 a
+// live heap above 2/3 of the soft limit already makes the collector run more
+// often than its target; past 3/4 it would be thrashing, and admitting more
+// is what drove the process to 1.95 GB under a 1 GiB limit (issue 10).
+func newHeapGate(limit int64, maxQueries int) *heapGate {
+	return &heapGate{
+		threshold: planMemory(limit, maxQueries).goLimit / 4 * 3,
+		sample:    []metrics.Sample{{Name: "/gc/heap/live:bytes"}},
+	}
+}
+
+// near reports whether the live heap is past the threshold.
+func (g *heapGate) near() bool {
+	now := time.Now().UnixNano()
+	if last := g.readAt.Load(); now-last < int64(heapSampleEvery) || !g.readAt.CompareAndSwap(last, now) {
+		return g.over.Load()
+	}
+	g.mu.Lock()
+	metrics.Read(g.sample)
+	live := int64(g.sample[0].Value.Uint64())
+	g.mu.Unlock()
+	g.over.Store(live >= g.threshold)
+	return g.over.Load()
 }

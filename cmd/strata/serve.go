@@ -427,10 +427,17 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(ad
 }
 
 func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg *prometheus.Registry, users *auth.Service, letters *deadletter.Store, kstatus *kafkaStatus, cqs *cq.Service) http.Handler {
+	inflight := ingest.NewByteBudget(cfg.maxInflight)
+	admission := httpapi.NewAdmission(cfg.maxQueries, cfg.maxQueued, reg)
+	if cfg.memoryLimit > 0 {
+		gate := newHeapGate(cfg.memoryLimit, cfg.maxQueries)
+		inflight.SetMemoryPressure(gate.near)
+		admission.SetMemoryPressure(gate.near)
+	}
 	writes := ingest.NewHandler(eng, ingest.Options{MaxBodySize: cfg.maxBodySize, Logger: log, Registerer: reg, Auth: users,
 		DeadLetters: letters, PromFieldName: cfg.promFieldName, Reader: eng,
 		AuthorizeRead: func(p *auth.Principal, db string) bool { return p.AuthorizeDatabase(influxql.ReadPrivilege, db) },
-		Inflight:      ingest.NewByteBudget(cfg.maxInflight), MaxFieldsPerLine: cfg.maxFields})
+		Inflight:      inflight, MaxFieldsPerLine: cfg.maxFields})
 	exec := query.NewExecutor(eng, log, query.Limits{
 		MaxSeries:  cfg.maxSelSeries,
 		MaxBuckets: cfg.maxSelBuckets,
@@ -443,7 +450,7 @@ func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg 
 	cqs.SetExecutor(exec)
 	queries := httpapi.NewQueryHandler(exec, log)
 	queries.SetAuth(users)
-	queries.SetAdmission(httpapi.NewAdmission(cfg.maxQueries, cfg.maxQueued, reg))
+	queries.SetAdmission(admission)
 	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "strata_query_rows_examined_total",
 		Help: "Rows (points, series) the query engine's loops have handled: its progress, which stops when a query is stopped.",
