@@ -24,6 +24,7 @@ type Admission struct {
 	slots     chan struct{} // one token per running query
 	maxQueued int64
 	queued    atomic.Int64
+	nearLimit func() bool // the process near --memory-limit: refuse (nil: never)
 
 	rejected prometheus.Counter
 	waited   prometheus.Histogram
@@ -42,6 +43,14 @@ const DefaultMaxQueuedQueries = 64
 // dashboard query takes from milliseconds to a few seconds.
 const retryAfterQueries = "1"
 
+// SetMemoryPressure makes the admission refuse queries (503, as beyond the
+// queue) while near reports true: the live heap near --memory-limit. Call it
+// before the admission is used.
+func (a *Admission) SetMemoryPressure(near func() bool) { a.nearLimit = near }
+
+// errMemoryPressure refuses a query while the process is near its memory limit.
+var errMemoryPressure = errors.New("server near its memory limit (--memory-limit): retry later")
+
 // errTooManyQueries is the refusal beyond the queue.
 var errTooManyQueries = errors.New("too many queries")
 
@@ -53,7 +62,7 @@ func NewAdmission(maxRunning, maxQueued int, reg prometheus.Registerer) *Admissi
 		maxQueued: int64(max(0, maxQueued)),
 		rejected: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "strata_query_rejected_total",
-			Help: "Queries answered 503: --max-concurrent-queries running and --max-queued-queries waiting.",
+			Help: "Queries answered 503: --max-concurrent-queries running and --max-queued-queries waiting, or the server near --memory-limit.",
 		}),
 		waited: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "strata_query_queue_wait_seconds",
@@ -89,7 +98,14 @@ type ticket struct {
 // enter gives q a turn at once, or a place in the queue, or
 // errTooManyQueries. A nil Admission admits everything.
 func (a *Admission) enter(q *influxql.Query) (*ticket, error) {
-	if a == nil || a.slots == nil || exempt(q) {
+	if a == nil || exempt(q) {
+		return &ticket{}, nil
+	}
+	if a.nearLimit != nil && a.nearLimit() {
+		a.rejected.Inc()
+		return nil, errMemoryPressure
+	}
+	if a.slots == nil {
 		return &ticket{}, nil
 	}
 	select {

@@ -16,7 +16,15 @@ import (
 type ByteBudget struct {
 	limit int64
 	used  atomic.Int64
+	// nearLimit, if set, reports that the process is near its memory limit:
+	// a body is then refused (429) before any of it is read.
+	nearLimit func() bool
 }
+
+// SetMemoryPressure makes the budget refuse new bodies while near reports
+// true (the live heap near --memory-limit), whatever bytes are left. Call it
+// before the budget is used.
+func (b *ByteBudget) SetMemoryPressure(near func() bool) { b.nearLimit = near }
 
 // NewByteBudget returns a budget of limit bytes (<= 0: unlimited).
 func NewByteBudget(limit int64) *ByteBudget { return &ByteBudget{limit: limit} }
@@ -52,6 +60,11 @@ func (b *ByteBudget) Limit() int64 { return b.limit }
 // other requests: retrying later can succeed (429).
 var errOverBudget = errors.New("too many write bytes in flight: retry later")
 
+// errMemoryPressure is a body refused because the process is near its memory
+// limit: retrying later, once queries and flushes have given memory back,
+// can succeed (429).
+var errMemoryPressure = errors.New("server near its memory limit (--memory-limit): retry later")
+
 // errLargerThanBudget is a body that alone needs more than the whole budget:
 // retrying cannot help (413).
 var errLargerThanBudget = errors.New("Request Entity Too Large: the body needs more memory than --max-inflight-write-bytes")
@@ -84,6 +97,9 @@ type bodyBuffer struct {
 // or errLargerThanBudget when a growth does not fit, or src's error.
 func (bb *bodyBuffer) readFrom(src io.Reader, limit int64, budget *ByteBudget) (exceeded bool, err error) {
 	bb.buf = bb.buf[:0]
+	if budget.nearLimit != nil && budget.nearLimit() {
+		return false, errMemoryPressure
+	}
 	if c := int64(cap(bb.buf)); c > bb.reserved {
 		// A pooled buffer is memory this request holds: count it.
 		if !budget.TryReserve(c - bb.reserved) {

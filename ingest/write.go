@@ -373,7 +373,7 @@ func bodyStatus(exceeded bool, err error) (int, error) {
 	switch {
 	case exceeded:
 		return http.StatusRequestEntityTooLarge, errTooLarge
-	case errors.Is(err, errOverBudget):
+	case errors.Is(err, errOverBudget), errors.Is(err, errMemoryPressure):
 		return http.StatusTooManyRequests, err
 	case errors.Is(err, errLargerThanBudget):
 		return http.StatusRequestEntityTooLarge, err

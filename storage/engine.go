@@ -520,6 +520,8 @@ func (e *Engine) Write(b *Batch) (WriteResult, error) {
 // room in the head. The caller holds commitMu.
 func (e *Engine) stallLocked(start time.Time) error {
 	e.m.writeStalls.Inc()
+	waitStart := time.Now()
+	defer func() { e.m.stallSeconds.Add(time.Since(waitStart).Seconds()) }()
 	deadline := start.Add(e.opts.WriteTimeout)
 	// sync.Cond has no timeout: a timer broadcasts once the deadline passes.
 	t := time.AfterFunc(time.Until(deadline), func() {

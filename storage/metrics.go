@@ -13,6 +13,7 @@ type metrics struct {
 	writeDuration prometheus.Histogram
 	flushDuration prometheus.Histogram
 	writeStalls   prometheus.Counter
+	stallSeconds  prometheus.Counter
 	replayOrphans prometheus.Counter
 	indexErrors   prometheus.Counter
 }
@@ -37,6 +38,10 @@ func newMetrics(reg prometheus.Registerer, e *Engine) *metrics {
 		writeStalls: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "strata_storage_write_stalls_total",
 			Help: "Writes that waited for a flush because the head was full.",
+		}),
+		stallSeconds: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "strata_storage_write_stall_seconds_total",
+			Help: "Time writers waited for a flush because the head was full (twice --head-max-bytes while a flush runs).",
 		}),
 		replayOrphans: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "strata_storage_replay_orphan_values_total",
@@ -69,7 +74,7 @@ func newMetrics(reg prometheus.Registerer, e *Engine) *metrics {
 		return float64(e.cat.seriesCount())
 	})
 	caches := newLRUCollector(e.idx.keys, e.idx.ids, e.idx.postings)
-	m.collectors = []prometheus.Collector{m.pointsWritten, m.writeDuration, m.flushDuration, m.writeStalls, m.replayOrphans, m.indexErrors, headBytes, series, caches}
+	m.collectors = []prometheus.Collector{m.pointsWritten, m.writeDuration, m.flushDuration, m.writeStalls, m.stallSeconds, m.replayOrphans, m.indexErrors, headBytes, series, caches}
 	if reg != nil {
 		for _, c := range m.collectors {
 			reg.MustRegister(c)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -91,5 +92,48 @@ func TestQueryMemoryBudget(t *testing.T) {
 	}
 	if rows != hosts*n || chunks != hosts*n/1000 {
 		t.Fatalf("chunked: %d rows in %d chunks, want %d in %d", rows, chunks, hosts*n, hosts*n/1000)
+	}
+}
+
+// TestMemoryPressureAdmission: with --memory-limit set, a live heap past 3/4
+// of the Go budget makes writes answer 429 and queries 503, both with
+// Retry-After, while /ping and SHOW QUERIES still answer; once the heap is
+// given back, both are admitted again. The test process is the server, so a
+// 400 MB ballast it holds is the server's live heap.
+func TestMemoryPressureAdmission(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	cfg.memoryLimit = pebbleFixedBytes + 256<<20 // a Go budget of 256 MiB: refusals past 192 MiB live
+	s, base := startTestServer(t, cfg)
+	defer s.shutdown(5 * time.Second)
+	if r := runQuery(t, base, "CREATE DATABASE db"); r.status != 200 {
+		t.Fatal(r.body)
+	}
+	settle := func() { runtime.GC(); time.Sleep(2 * heapSampleEvery) }
+
+	ballast := make([]byte, 400<<20)
+	settle()
+	w := do(t, "POST", base+"/write?db=db", []byte("cpu v=1 1\n"), nil)
+	if w.status != 429 || w.header.Get("Retry-After") == "" || !strings.Contains(w.body, "near its memory limit") {
+		t.Errorf("write near the limit: %d %v %s", w.status, w.header, w.body)
+	}
+	q := runQuery(t, base, "SELECT v FROM db..cpu")
+	if q.status != 503 || q.header.Get("Retry-After") == "" || !strings.Contains(q.body, "near its memory limit") {
+		t.Errorf("query near the limit: %d %v %s", q.status, q.header, q.body)
+	}
+	if r := do(t, "GET", base+"/ping", nil, nil); r.status != 204 {
+		t.Errorf("/ping near the limit: %d", r.status)
+	}
+	if r := runQuery(t, base, "SHOW QUERIES"); r.status != 200 {
+		t.Errorf("SHOW QUERIES near the limit: %d %s", r.status, r.body)
+	}
+	runtime.KeepAlive(ballast)
+
+	ballast = nil
+	settle()
+	if w := do(t, "POST", base+"/write?db=db", []byte("cpu v=1 1\n"), nil); w.status != 204 {
+		t.Fatalf("write after the heap was given back: %d %s", w.status, w.body)
+	}
+	if q := runQuery(t, base, "SELECT v FROM db..cpu"); q.status != 200 || !strings.Contains(q.body, `"values"`) {
+		t.Fatalf("query after the heap was given back: %d %s", q.status, q.body)
 	}
 }

@@ -26,12 +26,50 @@ func TestOverloadLosesNoAcknowledgedPoint(t *testing.T) {
 	if os.Getenv("STRATA_SOAK") != "" {
 		load = 60 * time.Second
 	}
-	c := startChild(t, t.TempDir(), "--max-inflight-write-bytes", "2097152", "--head-max-bytes", "2097152")
+	// 2 MiB of bodies and a 2 MiB head; the batches, Pebble's memtables and
+	// the runtime come on top. Unbounded, 16 writers of 230 KB would not stop.
+	overload(t, overloadCase{writers: 16, lines: 5000, load: load, maxRSS: 400 << 20, mustPushBack: true,
+		args: []string{"--max-inflight-write-bytes", "2097152", "--head-max-bytes", "2097152"}})
+}
+
+// TestOverloadUnderMemoryLimit is issue 10's case: 16 writers of
+// 400,000-line batches under --memory-limit 1GiB drove RSS to 1.95 GB. Only
+// the limit is set, every budget derived from it (memory.go); peak RSS
+// (VmHWM of the child) must stay under the limit plus 64 MiB (the binary, the
+// goroutines' stacks and what the runtime cannot count). The default run is
+// a tenth of it: 40,000-line batches under 448 MiB (the Go budget of 256 MiB
+// plus Pebble's 192). STRATA_MEMLIMIT_FULL=1 runs the full case.
+func TestOverloadUnderMemoryLimit(t *testing.T) {
+	lines, limit, load := 40_000, int64(448<<20), 4*time.Second
+	if os.Getenv("STRATA_MEMLIMIT_FULL") != "" {
+		lines, limit, load = 400_000, 1<<30, 30*time.Second
+	}
+	overload(t, overloadCase{writers: 16, lines: lines, load: load, maxRSS: limit + 64<<20,
+		args: []string{"--memory-limit", fmt.Sprint(limit)}})
+}
+
+// overloadCase is one overload run: writers sending batches of lines for
+// load against a child server started with args, whose peak RSS must stay
+// under maxRSS; mustPushBack: some writes must be refused (429/503).
+type overloadCase struct {
+	writers, lines int
+	load           time.Duration
+	maxRSS         int64
+	mustPushBack   bool
+	args           []string
+}
+
+// overload runs o and checks the server's answers, its peak RSS, its
+// probes (/ping, a small query) throughout and every acknowledged point.
+func overload(t *testing.T, o overloadCase) {
+	t.Helper()
+	load := o.load
+	c := startChild(t, t.TempDir(), o.args...)
 	defer c.stop(t, 15)
 	if r := runQuery(t, c.base, "CREATE DATABASE ov"); r.status != 200 {
 		t.Fatal(r.body)
 	}
-	const writers, lines = 16, 5000 // ~230 KB a batch: 16 at once need 4 MiB of buffers
+	writers, lines := o.writers, int64(o.lines)
 	acked := make([]map[int64]int64, writers)
 	var offered, accepted, throttled, unavailable atomic.Int64
 	var wg sync.WaitGroup
@@ -50,8 +88,8 @@ func TestOverloadLosesNoAcknowledgedPoint(t *testing.T) {
 				default:
 				}
 				body.Reset()
-				for i := 0; i < lines; i++ {
-					ts := batch*lines + int64(i) + 1
+				for i := int64(0); i < lines; i++ {
+					ts := batch*lines + i + 1
 					fmt.Fprintf(&body, "ov,writer=w%d,shard=s%d v=%di %d\n", w, i%4, ts*7+int64(w), ts)
 				}
 				offered.Add(lines)
@@ -65,8 +103,8 @@ func TestOverloadLosesNoAcknowledgedPoint(t *testing.T) {
 				switch resp.StatusCode {
 				case http.StatusNoContent:
 					accepted.Add(lines)
-					for i := 0; i < lines; i++ {
-						ts := batch*lines + int64(i) + 1
+					for i := int64(0); i < lines; i++ {
+						ts := batch*lines + i + 1
 						acked[w][ts] = ts*7 + int64(w)
 					}
 				case http.StatusTooManyRequests, http.StatusServiceUnavailable:
@@ -122,25 +160,23 @@ func TestOverloadLosesNoAcknowledgedPoint(t *testing.T) {
 	deadline := time.Now().Add(load)
 	for time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
-		if _, r, err := bench.ProcMemory(c.cmd.Process.Pid); err == nil && r > peak {
-			peak = r
+		if hwm, _, err := bench.ProcMemory(c.cmd.Process.Pid); err == nil && hwm > peak {
+			peak = hwm // VmHWM: the peak between samples too
 		}
 	}
 	close(stop)
 	wg.Wait()
 	<-probeDone
-	t.Logf("offered %d points, accepted %d; %d answers 429, %d answers 503; peak RSS %d MB; %d probes, slowest %v",
-		offered.Load(), accepted.Load(), throttled.Load(), unavailable.Load(), peak>>20, probes.Load(), time.Duration(slowest.Load()))
-	if throttled.Load()+unavailable.Load() == 0 {
+	t.Logf("%d writers of %d lines for %v: offered %d points, accepted %d; %d answers 429, %d answers 503; peak RSS %d MB; %d probes, slowest %v",
+		writers, lines, load, offered.Load(), accepted.Load(), throttled.Load(), unavailable.Load(), peak>>20, probes.Load(), time.Duration(slowest.Load()))
+	if o.mustPushBack && throttled.Load()+unavailable.Load() == 0 {
 		t.Error("no write was pushed back: the load did not exceed the budgets")
 	}
 	if accepted.Load() == 0 {
 		t.Fatal("nothing accepted")
 	}
-	// 2 MiB of bodies and a 2 MiB head; the batches, Pebble's memtables and
-	// the runtime come on top. Unbounded, 16 writers of 230 KB would not stop.
-	if peak > 400<<20 {
-		t.Errorf("peak RSS %d MB", peak>>20)
+	if peak > o.maxRSS {
+		t.Errorf("peak RSS %d MB, more than %d MB", peak>>20, o.maxRSS>>20)
 	}
 	if d := time.Duration(slowest.Load()); d > 5*time.Second {
 		t.Errorf("a probe took %v", d)
@@ -149,28 +185,40 @@ func TestOverloadLosesNoAcknowledgedPoint(t *testing.T) {
 	// Every acknowledged point is there with its value.
 	lost := 0
 	for w := 0; w < writers; w++ {
-		r := do(t, "GET", c.base+"/query?db=ov&epoch=ns&q="+url.QueryEscape(fmt.Sprintf("SELECT v FROM ov WHERE writer='w%d'", w)), nil, nil)
-		var doc struct {
-			Results []struct {
-				Series []struct {
-					Values [][]json.Number `json:"values"`
-				} `json:"series"`
-				Error string `json:"error"`
-			} `json:"results"`
-		}
-		d := json.NewDecoder(bytes.NewReader([]byte(r.body)))
-		d.UseNumber()
-		if err := d.Decode(&doc); err != nil || len(doc.Results) != 1 || doc.Results[0].Error != "" {
-			t.Fatalf("read back writer %d: %v %.300s", w, err, r.body)
+		// Chunked: a writer's points can exceed one query's memory budget
+		// when it is derived from --memory-limit.
+		q := fmt.Sprintf("SELECT v FROM ov WHERE writer='w%d'", w)
+		resp, err := client.Get(c.base + "/query?db=ov&epoch=ns&chunked=true&chunk_size=10000&q=" + url.QueryEscape(q))
+		if err != nil {
+			t.Fatal(err)
 		}
 		got := map[int64]int64{}
-		for _, s := range doc.Results[0].Series {
-			for _, row := range s.Values {
-				ts, _ := row[0].Int64()
-				v, _ := row[1].Int64()
-				got[ts] = v
+		d := json.NewDecoder(resp.Body)
+		d.UseNumber()
+		for {
+			var doc struct {
+				Results []struct {
+					Series []struct {
+						Values [][]json.Number `json:"values"`
+					} `json:"series"`
+					Error string `json:"error"`
+				} `json:"results"`
+			}
+			if err := d.Decode(&doc); err == io.EOF {
+				break
+			} else if err != nil || len(doc.Results) != 1 || doc.Results[0].Error != "" {
+				resp.Body.Close()
+				t.Fatalf("read back writer %d: %v %+v", w, err, doc)
+			}
+			for _, s := range doc.Results[0].Series {
+				for _, row := range s.Values {
+					ts, _ := row[0].Int64()
+					v, _ := row[1].Int64()
+					got[ts] = v
+				}
 			}
 		}
+		resp.Body.Close()
 		for ts, v := range acked[w] {
 			if gv, ok := got[ts]; !ok || gv != v {
 				lost++

@@ -145,8 +145,9 @@ func serveCommand(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "strata serve: %v\n", err)
 		return 2
 	}
+	applyMemoryPlan(&cfg, fs)
 	if cfg.memoryLimit > 0 {
-		debug.SetMemoryLimit(cfg.memoryLimit)
+		debug.SetMemoryLimit(planMemory(cfg.memoryLimit, cfg.maxQueries).goLimit)
 	}
 	if cfg.gcPercent > 0 && os.Getenv("GOGC") == "" { // an explicit GOGC wins
 		debug.SetGCPercent(cfg.gcPercent)
@@ -174,7 +175,7 @@ func serveFlags(cfg *serveConfig, d serveConfig, stderr io.Writer) *flag.FlagSet
 	fs.Int64Var(&cfg.headMaxBytes, "head-max-bytes", d.headMaxBytes, "memory for recent points before they are flushed to column blocks, in bytes (block merging makes small flushes cheap at rest)")
 	fs.Int64Var(&cfg.seriesCache, "series-cache-size", d.seriesCache, "memory for series keys and IDs read from the tag index, in bytes: the write path's series lookups beyond it read Pebble (0: the default)")
 	fs.Int64Var(&cfg.postingsCache, "postings-cache-size", d.postingsCache, "memory for tag posting lists read from the tag index, in bytes: query tag lookups beyond it read Pebble (0: the default)")
-	fs.Int64Var(&cfg.memoryLimit, "memory-limit", d.memoryLimit, "soft limit on the Go runtime's memory, in bytes (0: none): the garbage collector works harder as the process nears it")
+	fs.Int64Var(&cfg.memoryLimit, "memory-limit", d.memoryLimit, "memory of the whole process, in bytes (0: none): the budgets not set by their own flags (--max-inflight-write-bytes, --head-max-bytes, --max-query-memory, the index caches) are derived from it (cmd/strata/memory.go), and the Go runtime's soft limit is it less Pebble's 192 MiB of memtables and cache")
 	// 50 rather than Go's 100: measured on TSBS cpu (100 hosts x 24 h, strata bench
 	// --url --pid), peak RSS 263 MB -> 192 MB for 7.6 -> 6.4 M values/s.
 	fs.IntVar(&cfg.gcPercent, "gc-percent", d.gcPercent, "garbage collection target: heap growth over live data before a collection, in percent (Go's GOGC); lower trades CPU for memory")
@@ -439,10 +440,17 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(ad
 }
 
 func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg *prometheus.Registry, users *auth.Service, letters *deadletter.Store, kstatus *kafkaStatus, cqs *cq.Service, cache *resultcache.Cache) http.Handler {
+	inflight := ingest.NewByteBudget(cfg.maxInflight)
+	admission := httpapi.NewAdmission(cfg.maxQueries, cfg.maxQueued, reg)
+	if cfg.memoryLimit > 0 {
+		gate := newHeapGate(cfg.memoryLimit, cfg.maxQueries)
+		inflight.SetMemoryPressure(gate.near)
+		admission.SetMemoryPressure(gate.near)
+	}
 	writes := ingest.NewHandler(eng, ingest.Options{MaxBodySize: cfg.maxBodySize, Logger: log, Registerer: reg, Auth: users,
 		DeadLetters: letters, PromFieldName: cfg.promFieldName, Reader: eng,
 		AuthorizeRead: func(p *auth.Principal, db string) bool { return p.AuthorizeDatabase(influxql.ReadPrivilege, db) },
-		Inflight:      ingest.NewByteBudget(cfg.maxInflight), MaxFieldsPerLine: cfg.maxFields})
+		Inflight:      inflight, MaxFieldsPerLine: cfg.maxFields})
 	exec := query.NewExecutor(eng, log, query.Limits{
 		MaxSeries:  cfg.maxSelSeries,
 		MaxBuckets: cfg.maxSelBuckets,
@@ -456,7 +464,7 @@ func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg 
 	cqs.SetExecutor(exec)
 	queries := httpapi.NewQueryHandler(exec, log)
 	queries.SetAuth(users)
-	queries.SetAdmission(httpapi.NewAdmission(cfg.maxQueries, cfg.maxQueued, reg))
+	queries.SetAdmission(admission)
 	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "strata_query_rows_examined_total",
 		Help: "Rows (points, series) the query engine's loops have handled: its progress, which stops when a query is stopped.",
