@@ -213,3 +213,27 @@ func (k *kafkaStatus) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(out)
 }
+
+// notReady lists why the consumers are not caught up within maxLag records
+// (none: ready); see readyHandler.
+func (k *kafkaStatus) notReady(maxLag int64) []string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var out []string
+	for _, c := range k.consumers {
+		if !c.Joined() {
+			out = append(out, c.Name()+": no partitions assigned by the group yet")
+			continue
+		}
+		for _, p := range c.Status() {
+			switch {
+			case p.Lag < 0:
+				out = append(out, fmt.Sprintf("%s: %s/%d: lag not known yet", c.Name(), p.Topic, p.Partition))
+			case p.Lag > maxLag:
+				out = append(out, fmt.Sprintf("%s: %s/%d: %d records behind (at most %d)", c.Name(), p.Topic, p.Partition, p.Lag, maxLag))
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}

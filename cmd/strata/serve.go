@@ -81,6 +81,8 @@ type serveConfig struct {
 
 	promFieldName string
 	kafka         kafkaConfig
+	nodeID        string // --node-id; "" : a standalone server
+	readyMaxLag   int64  // --ready-max-lag
 }
 
 // defaultServeConfig is the configuration of `strata serve` without flags; the
@@ -124,6 +126,7 @@ func defaultServeConfig() serveConfig {
 		rpAutoCreate:  true,
 		promFieldName: "value",
 		kafka:         defaultKafkaConfig(),
+		readyMaxLag:   defaultReadyMaxLag,
 	}
 }
 
@@ -203,6 +206,8 @@ func serveFlags(cfg *serveConfig, d serveConfig, stderr io.Writer) *flag.FlagSet
 	fs.StringVar(&cfg.tlsKey, "tls-key", d.tlsKey, "PEM private key file of --tls-cert")
 	fs.StringVar(&cfg.promFieldName, "prom-field-name", d.promFieldName, "field that Prometheus remote-write samples are stored in (measurement = metric name, tags = labels)")
 	kafkaFlags(fs, &cfg.kafka, d.kafka)
+	fs.StringVar(&cfg.nodeID, "node-id", d.nodeID, "stable identity of this server in a cluster (in Kubernetes, the pod name): recorded in --data-dir on the first start, refused later on a directory recorded with another; the Kafka static-membership ID unless --kafka-instance-id is given")
+	fs.Int64Var(&cfg.readyMaxLag, "ready-max-lag", d.readyMaxLag, "/ready answers 200 once every Kafka partition this server owns is at most this many records behind its high watermark")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: strata serve [flags]
 
@@ -257,6 +262,12 @@ func startServer(cfg serveConfig, log *slog.Logger) (*server, error) {
 	// The CQ service observes the engine from its first replayed WAL record,
 	// so it exists before the engine opens (services/cq, storage/touch.go).
 	cqs := cq.New(cq.Options{LateHorizon: cfg.cqLateHorizon, RunInterval: cfg.cqRunInterval, Logger: log, Registerer: reg})
+	if err := claimNodeID(cfg.dataDir, cfg.nodeID); err != nil {
+		return nil, err
+	}
+	if cfg.kafka.instance == "" {
+		cfg.kafka.instance = cfg.nodeID
+	}
 	eng, err := storage.Open(storage.Options{
 		Observers:             []storage.TouchObserver{cqs},
 		Dir:                   cfg.dataDir,
@@ -458,6 +469,7 @@ func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg 
 	mux.HandleFunc("/ping", servePing)
 	mux.HandleFunc("/status", servePing) // deprecated alias of /ping kept by InfluxDB 1.x
 	mux.HandleFunc("/health", healthHandler(eng))
+	mux.HandleFunc("/ready", readyHandler(kstatus, cfg.readyMaxLag))
 	mux.Handle("/backup", requireUser(users, true, newBackupHandler(eng, cfg.dataDir, log)))
 	mux.Handle("/", console.New(reg, cfg.dataDir))
 	mux.Handle("/api/v1/kafka/status", requireUser(users, false, kstatus))
@@ -494,7 +506,7 @@ func influxHeaders(next http.Handler) http.Handler {
 }
 
 // knownPaths keeps the metric's label set bounded whatever clients request.
-var knownPaths = map[string]bool{"/write": true, "/api/v2/write": true, "/api/v1/prom/write": true, "/api/v1/write": true, "/api/v1/kafka/status": true, "/api/v1/prom/read": true, "/query": true, "/ping": true, "/health": true, "/metrics": true}
+var knownPaths = map[string]bool{"/write": true, "/api/v2/write": true, "/api/v1/prom/write": true, "/api/v1/write": true, "/api/v1/kafka/status": true, "/api/v1/prom/read": true, "/query": true, "/ping": true, "/health": true, "/ready": true, "/metrics": true}
 
 func countResponses(next http.Handler, c *prometheus.CounterVec) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
