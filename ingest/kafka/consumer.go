@@ -99,9 +99,9 @@ type partState struct {
 	// floor is the offset the group's commit named when it was past the
 	// stored one (another node of the group stored the records below it),
 	// -1 otherwise: this member never consumes below it (see adjustOffsets).
-	floor int64
-	dlStored  int64 // the next offset whose dead letters are not yet kept (-1: none)
-	hwm       int64 // the high watermark last seen, for the lag
+	floor    int64
+	dlStored int64 // the next offset whose dead letters are not yet kept (-1: none)
+	hwm      int64 // the high watermark last seen, for the lag
 }
 
 // New returns a consumer; Run starts it.
