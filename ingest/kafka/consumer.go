@@ -173,6 +173,9 @@ func (c *Consumer) Run(ctx context.Context) error {
 		return fmt.Errorf("kafka client: %w", err)
 	}
 	defer cl.Close() // leaves the group
+	watch, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go c.watchQuietPartitions(watch, cl)
 	c.log.Info("kafka consumer started", "brokers", c.opts.Brokers, "topics", c.opts.Topics, "database", c.opts.Database)
 	lastCommit := time.Now()
 	for ctx.Err() == nil {
@@ -583,11 +586,82 @@ const writeRetryWait = time.Second
 
 func (c *Consumer) updateLagLocked() {
 	for k, st := range c.parts {
-		if st.hwm >= 0 && st.pos() >= 0 {
-			c.m.lag.WithLabelValues(k.topic, strconv.Itoa(int(k.partition))).Set(float64(st.hwm - st.pos()))
+		if l := st.lag(); l >= 0 {
+			c.m.lag.WithLabelValues(k.topic, strconv.Itoa(int(k.partition))).Set(float64(l))
 		}
 	}
 }
+
+// lag is the records of the partition not yet stored, -1 while its high
+// watermark is unknown. With nothing stored it counts from offset 0 (an
+// upper bound when retention has removed the partition's start).
+func (st *partState) lag() int64 {
+	if st.hwm < 0 {
+		return -1
+	}
+	return max(0, st.hwm-max(st.pos(), 0))
+}
+
+// watchQuietPartitions asks the brokers for the high watermark of owned
+// partitions no fetch has reported one for: a fetch reports partitions with
+// records only, so without this an empty partition's lag would stay unknown
+// and /ready would never pass.
+func (c *Consumer) watchQuietPartitions(ctx context.Context, cl *kgo.Client) {
+	t := time.NewTicker(quietPartitionCheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		req := kmsg.NewPtrListOffsetsRequest()
+		req.ReplicaID = -1
+		req.IsolationLevel = 1 // read committed, as the fetches
+		c.mu.Lock()
+		byTopic := map[string]*kmsg.ListOffsetsRequestTopic{}
+		for k, st := range c.parts {
+			if st.hwm >= 0 {
+				continue
+			}
+			rt := byTopic[k.topic]
+			if rt == nil {
+				nt := kmsg.NewListOffsetsRequestTopic()
+				nt.Topic = k.topic
+				rt = &nt
+				byTopic[k.topic] = rt
+			}
+			rp := kmsg.NewListOffsetsRequestTopicPartition()
+			rp.Partition, rp.Timestamp, rp.CurrentLeaderEpoch = k.partition, -1, -1 // -1: the end
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		c.mu.Unlock()
+		if len(byTopic) == 0 {
+			continue
+		}
+		for _, rt := range byTopic {
+			req.Topics = append(req.Topics, *rt)
+		}
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil {
+			continue // the next tick asks again
+		}
+		c.mu.Lock()
+		for _, rt := range resp.Topics {
+			for _, rp := range rt.Partitions {
+				if st := c.parts[tp{rt.Topic, rp.Partition}]; st != nil && st.hwm < 0 && rp.ErrorCode == 0 {
+					st.hwm = rp.Offset
+				}
+			}
+		}
+		c.updateLagLocked()
+		c.mu.Unlock()
+	}
+}
+
+// quietPartitionCheck: a second is the readiness probe's resolution, and one
+// ListOffsets request a second per member is nothing to a broker.
+const quietPartitionCheck = time.Second
 
 // Status is one owned partition as the status endpoint lists it.
 type Status struct {
@@ -609,10 +683,7 @@ func (c *Consumer) Status() []Status {
 	defer c.mu.Unlock()
 	var out []Status
 	for k, st := range c.parts {
-		s := Status{Topic: k.topic, Partition: k.partition, StoredOffset: st.stored, HighWatermark: st.hwm, Lag: -1}
-		if st.hwm >= 0 && st.pos() >= 0 {
-			s.Lag = st.hwm - st.pos()
-		}
+		s := Status{Topic: k.topic, Partition: k.partition, StoredOffset: st.stored, HighWatermark: st.hwm, Lag: st.lag()}
 		out = append(out, s)
 	}
 	return out
