@@ -31,6 +31,7 @@ import (
 	"github.com/strata-db/strata/query/influxql"
 	"github.com/strata-db/strata/services"
 	"github.com/strata-db/strata/services/cq"
+	"github.com/strata-db/strata/services/metalog"
 	"github.com/strata-db/strata/storage"
 )
 
@@ -306,7 +307,13 @@ func startServer(cfg serveConfig, log *slog.Logger) (*server, error) {
 		return nil, fmt.Errorf("dead-letter store: %w", err)
 	}
 	kstatus := &kafkaStatus{}
-	handler := stallDeadline(guardOrigin(newHTTPHandler(eng, cfg, log, reg, users, letters, kstatus, cqs), listensOnLoopback(ln.Addr())), cfg.stallTimeout)
+	meta, err := newMetaLog(cfg.kafka, cfg.dataDir, eng, log, reg)
+	if err != nil {
+		ln.Close()
+		eng.Close()
+		return nil, err
+	}
+	handler := stallDeadline(guardOrigin(newHTTPHandler(eng, cfg, log, reg, users, letters, kstatus, cqs, meta), listensOnLoopback(ln.Addr())), cfg.stallTimeout)
 	var connState func(net.Conn, http.ConnState)
 	if cfg.maxConns > 0 {
 		limiter := newConnLimiter(ln, cfg.maxConns, reg)
@@ -337,7 +344,7 @@ func startServer(cfg serveConfig, log *slog.Logger) (*server, error) {
 	}
 	s.merger = compaction.NewBlockMerger(eng, log)
 	s.background = services.NewGroup(log, reg)
-	if err := startServices(s.background, cfg, eng, s.merger, flushed, log, ingestDeps{letters, kstatus, reg}, cqs); err != nil {
+	if err := startServices(s.background, cfg, eng, s.merger, flushed, log, ingestDeps{letters, kstatus, reg, meta}, cqs); err != nil {
 		s.stopServing()
 		return nil, err
 	}
@@ -362,6 +369,10 @@ func startServices(g *services.Group, cfg serveConfig, eng *storage.Engine, merg
 	if err == nil {
 		// Before the consumers: stopped after them, it sees their last writes.
 		err = g.Start(cqs)
+	}
+	if err == nil && in.meta != nil {
+		// Before the consumers: the DDL of the set is applied as they write.
+		err = g.Start(in.meta)
 	}
 	if err == nil {
 		err = startKafka(g, cfg.kafka, eng, in, log)
@@ -436,12 +447,16 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(ad
 	return s.shutdown(cfg.shutdownWait)
 }
 
-func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg *prometheus.Registry, users *auth.Service, letters *deadletter.Store, kstatus *kafkaStatus, cqs *cq.Service) http.Handler {
+func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg *prometheus.Registry, users *auth.Service, letters *deadletter.Store, kstatus *kafkaStatus, cqs *cq.Service, meta *metalog.Service) http.Handler {
 	writes := ingest.NewHandler(eng, ingest.Options{MaxBodySize: cfg.maxBodySize, Logger: log, Registerer: reg, Auth: users,
 		DeadLetters: letters, PromFieldName: cfg.promFieldName, Reader: eng,
 		AuthorizeRead: func(p *auth.Principal, db string) bool { return p.AuthorizeDatabase(influxql.ReadPrivilege, db) },
 		Inflight:      ingest.NewByteBudget(cfg.maxInflight), MaxFieldsPerLine: cfg.maxFields})
-	exec := query.NewExecutor(eng, log, query.Limits{
+	var store query.Store = eng
+	if meta != nil {
+		store = metaStore{eng, meta} // DDL through the meta topic
+	}
+	exec := query.NewExecutor(store, log, query.Limits{
 		MaxSeries:  cfg.maxSelSeries,
 		MaxBuckets: cfg.maxSelBuckets,
 		MaxPoints:  cfg.maxSelPoints,
