@@ -1,6 +1,7 @@
 package metalog
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -55,7 +56,7 @@ const (
 const maxString = 1 << 16
 
 // Append appends r's encoding to dst.
-func (r *Record) Append(dst []byte) []byte {
+func (r Record) Append(dst []byte) []byte {
 	var flags byte
 	if r.HasRP {
 		flags |= flagHasRP
@@ -143,6 +144,10 @@ func Decode(b []byte) (Record, error) {
 		r.Update.Replication = &urep
 	}
 	r.Update.MakeDefault = r.Op == OpAlterRetentionPolicy && r.MakeDefault
+	// One encoding per record: unset fields are zero, varints minimal.
+	if !bytes.Equal(r.Append(nil), b) {
+		return Record{}, fmt.Errorf("%w: not in canonical form", ErrCorrupt)
+	}
 	return r, nil
 }
 
