@@ -55,6 +55,9 @@ var forbidden = map[string][]string{
 	// Continuous queries drive the engine (query) and observe storage's
 	// writes; they know nothing of the HTTP edges or ingestion.
 	"services/cq": {"wal", "ingest", "compaction", "bench", "cmd", "httpapi"},
+	// The meta log applies DDL from a Kafka topic to the engine's catalog;
+	// it knows neither the query engine (cmd adapts it) nor ingestion.
+	"services/metalog": {"wal", "ingest", "query", "compaction", "bench", "cmd", "httpapi"},
 }
 
 // forbiddenStd maps a package (by directory prefix, sub-packages included) to the

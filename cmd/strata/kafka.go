@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -23,6 +24,7 @@ import (
 	"github.com/strata-db/strata/ingest/kafka"
 	"github.com/strata-db/strata/ingest/lineprotocol"
 	"github.com/strata-db/strata/services"
+	"github.com/strata-db/strata/services/metalog"
 	"github.com/strata-db/strata/storage"
 )
 
@@ -45,6 +47,7 @@ type kafkaConfig struct {
 	sasl      string // PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512
 	saslUser  string
 	saslPass  string
+	metaTopic string
 }
 
 func defaultKafkaConfig() kafkaConfig {
@@ -68,14 +71,15 @@ func kafkaFlags(fs *flag.FlagSet, c *kafkaConfig, d kafkaConfig) {
 	fs.StringVar(&c.tlsCA, "kafka-tls-ca", d.tlsCA, "PEM file of the CA certificates that sign the brokers' (implies --kafka-tls)")
 	fs.StringVar(&c.sasl, "kafka-sasl-mechanism", d.sasl, "SASL authentication to the brokers: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (empty: none)")
 	fs.StringVar(&c.saslUser, "kafka-sasl-username", d.saslUser, "SASL user name")
+	fs.StringVar(&c.metaTopic, "kafka-meta-topic", d.metaTopic, "one-partition topic through which every node of the set applies DDL (CREATE/DROP DATABASE, retention policies) in one order; a statement is answered once applied here (empty: DDL is local)")
 	fs.StringVar(&c.saslPass, "kafka-sasl-password", d.saslPass, "SASL password (prefer the STRATA_KAFKA_SASL_PASSWORD environment variable: flags show in ps)")
 }
 
 // kafkaOptions checks c and returns the consumer options it describes, or nil
 // without brokers.
 func kafkaOptions(c kafkaConfig, log *slog.Logger, reg prometheus.Registerer) (*kafka.Options, error) {
-	if c.brokers == "" {
-		return nil, nil
+	if c.brokers == "" || c.metaTopic != "" && c.topics == "" && c.database == "" {
+		return nil, nil // no Kafka ingest (perhaps the meta log only)
 	}
 	if c.topics == "" || c.database == "" {
 		return nil, fmt.Errorf("--kafka-brokers needs --kafka-topics and --kafka-database")
@@ -144,6 +148,7 @@ type ingestDeps struct {
 	letters *deadletter.Store
 	kafka   *kafkaStatus
 	reg     prometheus.Registerer
+	meta    *metalog.Service // nil without --kafka-meta-topic
 }
 
 // startKafka starts the configured group members as services and lists them
@@ -212,4 +217,75 @@ func (k *kafkaStatus) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	k.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(out)
+}
+
+// notReady lists why the consumers are not caught up within maxLag records
+// (none: ready); see readyHandler.
+func (k *kafkaStatus) notReady(maxLag int64) []string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var out []string
+	for _, c := range k.consumers {
+		if !c.Joined() {
+			out = append(out, c.Name()+": no partitions assigned by the group yet")
+			continue
+		}
+		for _, p := range c.Status() {
+			switch {
+			case p.Lag < 0:
+				out = append(out, fmt.Sprintf("%s: %s/%d: lag not known yet", c.Name(), p.Topic, p.Partition))
+			case p.Lag > maxLag:
+				out = append(out, fmt.Sprintf("%s: %s/%d: %d records behind (at most %d)", c.Name(), p.Topic, p.Partition, p.Lag, maxLag))
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// newMetaLog returns the meta-log service of --kafka-meta-topic, or nil.
+func newMetaLog(c kafkaConfig, dir string, eng *storage.Engine, log *slog.Logger, reg prometheus.Registerer) (*metalog.Service, error) {
+	if c.metaTopic == "" {
+		return nil, nil
+	}
+	if c.brokers == "" {
+		return nil, fmt.Errorf("--kafka-meta-topic needs --kafka-brokers")
+	}
+	extra, err := kafkaSecurity(c)
+	if err != nil {
+		return nil, err
+	}
+	return metalog.New(eng, metalog.Options{Brokers: splitList(c.brokers), Topic: c.metaTopic, Dir: dir, ExtraOpts: extra, Logger: log, Registerer: reg})
+}
+
+// metaStore is the engine as the query executor sees it with a meta topic:
+// DDL is published and answered once applied here from the topic; the rest
+// goes to the engine.
+type metaStore struct {
+	*storage.Engine
+	meta *metalog.Service
+}
+
+func (m metaStore) CreateDatabase(name string, rp *storage.RetentionPolicy) error {
+	r := metalog.Record{Op: metalog.OpCreateDatabase, Database: name}
+	if rp != nil {
+		r.RP, r.HasRP = *rp, true
+	}
+	return m.meta.Publish(context.Background(), r)
+}
+
+func (m metaStore) DropDatabase(name string) error {
+	return m.meta.Publish(context.Background(), metalog.Record{Op: metalog.OpDropDatabase, Database: name})
+}
+
+func (m metaStore) CreateRetentionPolicy(db string, rp storage.RetentionPolicy, makeDefault bool) error {
+	return m.meta.Publish(context.Background(), metalog.Record{Op: metalog.OpCreateRetentionPolicy, Database: db, RP: rp, MakeDefault: makeDefault})
+}
+
+func (m metaStore) AlterRetentionPolicy(db, name string, u storage.RetentionPolicyUpdate) error {
+	return m.meta.Publish(context.Background(), metalog.Record{Op: metalog.OpAlterRetentionPolicy, Database: db, Name: name, MakeDefault: u.MakeDefault, Update: u})
+}
+
+func (m metaStore) DropRetentionPolicy(db, name string) error {
+	return m.meta.Publish(context.Background(), metalog.Record{Op: metalog.OpDropRetentionPolicy, Database: db, Name: name})
 }

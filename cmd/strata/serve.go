@@ -32,6 +32,7 @@ import (
 	"github.com/strata-db/strata/query/resultcache"
 	"github.com/strata-db/strata/services"
 	"github.com/strata-db/strata/services/cq"
+	"github.com/strata-db/strata/services/metalog"
 	"github.com/strata-db/strata/storage"
 )
 
@@ -83,6 +84,8 @@ type serveConfig struct {
 
 	promFieldName string
 	kafka         kafkaConfig
+	nodeID        string // --node-id; "" : a standalone server
+	readyMaxLag   int64  // --ready-max-lag
 }
 
 // defaultServeConfig is the configuration of `strata serve` without flags; the
@@ -127,6 +130,7 @@ func defaultServeConfig() serveConfig {
 		rpAutoCreate:  true,
 		promFieldName: "value",
 		kafka:         defaultKafkaConfig(),
+		readyMaxLag:   defaultReadyMaxLag,
 	}
 }
 
@@ -208,6 +212,8 @@ func serveFlags(cfg *serveConfig, d serveConfig, stderr io.Writer) *flag.FlagSet
 	fs.StringVar(&cfg.tlsKey, "tls-key", d.tlsKey, "PEM private key file of --tls-cert")
 	fs.StringVar(&cfg.promFieldName, "prom-field-name", d.promFieldName, "field that Prometheus remote-write samples are stored in (measurement = metric name, tags = labels)")
 	kafkaFlags(fs, &cfg.kafka, d.kafka)
+	fs.StringVar(&cfg.nodeID, "node-id", d.nodeID, "stable identity of this server in a cluster (in Kubernetes, the pod name): recorded in --data-dir on the first start, refused later on a directory recorded with another; the Kafka static-membership ID unless --kafka-instance-id is given")
+	fs.Int64Var(&cfg.readyMaxLag, "ready-max-lag", d.readyMaxLag, "/ready answers 200 once every Kafka partition this server owns is at most this many records behind its high watermark")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: strata serve [flags]
 
@@ -262,6 +268,12 @@ func startServer(cfg serveConfig, log *slog.Logger) (*server, error) {
 	// The CQ service observes the engine from its first replayed WAL record,
 	// so it exists before the engine opens (services/cq, storage/touch.go).
 	cqs := cq.New(cq.Options{LateHorizon: cfg.cqLateHorizon, RunInterval: cfg.cqRunInterval, Logger: log, Registerer: reg})
+	if err := claimNodeID(cfg.dataDir, cfg.nodeID); err != nil {
+		return nil, err
+	}
+	if cfg.kafka.instance == "" {
+		cfg.kafka.instance = cfg.nodeID
+	}
 	observers := []storage.TouchObserver{cqs}
 	var cache *resultcache.Cache
 	if cfg.queryCache > 0 {
@@ -309,7 +321,13 @@ func startServer(cfg serveConfig, log *slog.Logger) (*server, error) {
 		return nil, fmt.Errorf("dead-letter store: %w", err)
 	}
 	kstatus := &kafkaStatus{}
-	handler := stallDeadline(guardOrigin(newHTTPHandler(eng, cfg, log, reg, users, letters, kstatus, cqs, cache), listensOnLoopback(ln.Addr())), cfg.stallTimeout)
+	meta, err := newMetaLog(cfg.kafka, cfg.dataDir, eng, log, reg)
+	if err != nil {
+		ln.Close()
+		eng.Close()
+		return nil, err
+	}
+	handler := stallDeadline(guardOrigin(newHTTPHandler(eng, cfg, log, reg, users, letters, kstatus, cqs, cache, meta), listensOnLoopback(ln.Addr())), cfg.stallTimeout)
 	var connState func(net.Conn, http.ConnState)
 	if cfg.maxConns > 0 {
 		limiter := newConnLimiter(ln, cfg.maxConns, reg)
@@ -340,7 +358,7 @@ func startServer(cfg serveConfig, log *slog.Logger) (*server, error) {
 	}
 	s.merger = compaction.NewBlockMerger(eng, log)
 	s.background = services.NewGroup(log, reg)
-	if err := startServices(s.background, cfg, eng, s.merger, flushed, log, ingestDeps{letters, kstatus, reg}, cqs); err != nil {
+	if err := startServices(s.background, cfg, eng, s.merger, flushed, log, ingestDeps{letters, kstatus, reg, meta}, cqs); err != nil {
 		s.stopServing()
 		return nil, err
 	}
@@ -365,6 +383,10 @@ func startServices(g *services.Group, cfg serveConfig, eng *storage.Engine, merg
 	if err == nil {
 		// Before the consumers: stopped after them, it sees their last writes.
 		err = g.Start(cqs)
+	}
+	if err == nil && in.meta != nil {
+		// Before the consumers: the DDL of the set is applied as they write.
+		err = g.Start(in.meta)
 	}
 	if err == nil {
 		err = startKafka(g, cfg.kafka, eng, in, log)
@@ -439,7 +461,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(ad
 	return s.shutdown(cfg.shutdownWait)
 }
 
-func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg *prometheus.Registry, users *auth.Service, letters *deadletter.Store, kstatus *kafkaStatus, cqs *cq.Service, cache *resultcache.Cache) http.Handler {
+func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg *prometheus.Registry, users *auth.Service, letters *deadletter.Store, kstatus *kafkaStatus, cqs *cq.Service, cache *resultcache.Cache, meta *metalog.Service) http.Handler {
 	inflight := ingest.NewByteBudget(cfg.maxInflight)
 	admission := httpapi.NewAdmission(cfg.maxQueries, cfg.maxQueued, reg)
 	if cfg.memoryLimit > 0 {
@@ -451,7 +473,11 @@ func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg 
 		DeadLetters: letters, PromFieldName: cfg.promFieldName, Reader: eng,
 		AuthorizeRead: func(p *auth.Principal, db string) bool { return p.AuthorizeDatabase(influxql.ReadPrivilege, db) },
 		Inflight:      inflight, MaxFieldsPerLine: cfg.maxFields})
-	exec := query.NewExecutor(eng, log, query.Limits{
+	var store query.Store = eng
+	if meta != nil {
+		store = metaStore{eng, meta} // DDL through the meta topic
+	}
+	exec := query.NewExecutor(store, log, query.Limits{
 		MaxSeries:  cfg.maxSelSeries,
 		MaxBuckets: cfg.maxSelBuckets,
 		MaxPoints:  cfg.maxSelPoints,
@@ -480,6 +506,7 @@ func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg 
 	mux.HandleFunc("/ping", servePing)
 	mux.HandleFunc("/status", servePing) // deprecated alias of /ping kept by InfluxDB 1.x
 	mux.HandleFunc("/health", healthHandler(eng))
+	mux.HandleFunc("/ready", readyHandler(kstatus, cfg.readyMaxLag))
 	mux.Handle("/backup", requireUser(users, true, newBackupHandler(eng, cfg.dataDir, log)))
 	mux.Handle("/", console.New(reg, cfg.dataDir))
 	mux.Handle("/api/v1/kafka/status", requireUser(users, false, kstatus))
@@ -516,7 +543,7 @@ func influxHeaders(next http.Handler) http.Handler {
 }
 
 // knownPaths keeps the metric's label set bounded whatever clients request.
-var knownPaths = map[string]bool{"/write": true, "/api/v2/write": true, "/api/v1/prom/write": true, "/api/v1/write": true, "/api/v1/kafka/status": true, "/api/v1/prom/read": true, "/query": true, "/ping": true, "/health": true, "/metrics": true}
+var knownPaths = map[string]bool{"/write": true, "/api/v2/write": true, "/api/v1/prom/write": true, "/api/v1/write": true, "/api/v1/kafka/status": true, "/api/v1/prom/read": true, "/query": true, "/ping": true, "/health": true, "/ready": true, "/metrics": true}
 
 func countResponses(next http.Handler, c *prometheus.CounterVec) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -5,12 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/strata-db/strata/ingest"
 	"github.com/strata-db/strata/ingest/deadletter"
@@ -76,6 +80,8 @@ type Consumer struct {
 	parts map[tp]*partState
 	// dirty is set when a write failed: see checkpoint. Poll loop only.
 	dirty bool
+	// joined is set by the group's first assignment to this member.
+	joined atomic.Bool
 }
 
 type tp struct {
@@ -90,8 +96,12 @@ type partState struct {
 	stored    int64 // the next offset storage holds (-1: none)
 	next      int64 // the next offset to consume: stored, or past the batch being built
 	first     int64 // with nothing stored: the first offset consumed, where a rewind goes
-	dlStored  int64 // the next offset whose dead letters are not yet kept (-1: none)
-	hwm       int64 // the high watermark last seen, for the lag
+	// floor is the offset the group's commit named when it was past the
+	// stored one (another node of the group stored the records below it),
+	// -1 otherwise: this member never consumes below it (see adjustOffsets).
+	floor    int64
+	dlStored int64 // the next offset whose dead letters are not yet kept (-1: none)
+	hwm      int64 // the high watermark last seen, for the lag
 }
 
 // New returns a consumer; Run starts it.
@@ -150,7 +160,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		kgo.OnPartitionsAssigned(c.assigned),
 		kgo.AdjustFetchOffsetsFn(c.adjustOffsets),
 		kgo.OnPartitionsRevoked(c.revoked),
-		kgo.OnPartitionsLost(c.revoked),
+		kgo.OnPartitionsLost(c.lost),
 	}, c.opts.ExtraOpts...)
 	if c.opts.InstanceID != "" {
 		opts = append(opts, kgo.InstanceID(c.opts.InstanceID))
@@ -163,6 +173,9 @@ func (c *Consumer) Run(ctx context.Context) error {
 		return fmt.Errorf("kafka client: %w", err)
 	}
 	defer cl.Close() // leaves the group
+	watch, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go c.watchQuietPartitions(watch, cl)
 	c.log.Info("kafka consumer started", "brokers", c.opts.Brokers, "topics", c.opts.Topics, "database", c.opts.Database)
 	lastCommit := time.Now()
 	for ctx.Err() == nil {
@@ -192,9 +205,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		if time.Since(lastCommit) >= advisoryCommitInterval {
 			// Advisory, for lag tooling: Strata resumes from its own offsets.
 			// Before AllowRebalance, so only owned partitions are committed.
-			if err := cl.CommitUncommittedOffsets(ctx); err != nil && ctx.Err() == nil {
-				c.log.Debug("advisory offset commit", "err", err)
-			}
+			c.commitStored(ctx, cl, nil)
 			lastCommit = time.Now()
 		}
 		cl.AllowRebalance()
@@ -202,8 +213,9 @@ func (c *Consumer) Run(ctx context.Context) error {
 	return nil
 }
 
-// advisoryCommitInterval: commits to Kafka only feed lag tooling, so one every
-// few seconds is plenty and costs the consumer nothing measurable.
+// advisoryCommitInterval: commits to Kafka feed lag tooling and tell the next
+// owner of a partition where this member's data ends, which revoked commits
+// exactly; one every few seconds is plenty and costs nothing measurable.
 const advisoryCommitInterval = 5 * time.Second
 
 func (c *Consumer) ensureDatabase() error {
@@ -227,21 +239,28 @@ func (c *Consumer) ensureDatabase() error {
 // are chosen, adjustOffsets.
 func (c *Consumer) assigned(_ context.Context, _ *kgo.Client, a map[string][]int32) {
 	c.m.rebalances.Inc()
+	c.joined.Store(true)
 	c.log.Info("kafka partitions assigned", "partitions", a)
 }
 
 // adjustOffsets replaces the offsets the group committed by the ones storage
-// holds: the position of the last durable batch.
+// holds: the position of the last durable batch. A commit past the stored
+// offset means another node (its own data directory) of the group stored the
+// records up to it, since members commit only what they stored: this member
+// starts there, so each record is stored by one node of the group.
 func (c *Consumer) adjustOffsets(_ context.Context, offs map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for topic, ps := range offs {
 		stored := c.store.SourceOffsets(c.stream(topic))
 		dl := c.store.SourceOffsets(c.dlStream(topic))
-		for p := range ps {
-			st := &partState{topic: topic, partition: p, stored: lookup(stored, p), first: -1, dlStored: lookup(dl, p), hwm: -1}
+		for p, committed := range ps {
+			st := &partState{topic: topic, partition: p, stored: lookup(stored, p), first: -1, floor: -1, dlStored: lookup(dl, p), hwm: -1}
 			st.next = st.stored
-			if st.stored >= 0 {
+			if at := committed.EpochOffset().Offset; at >= 0 && at > st.stored {
+				st.floor, st.next = at, at
+				c.log.Info("kafka partition resumes past its stored offset, where the group's commit names", "topic", topic, "partition", p, "stored_offset", st.stored, "committed_offset", at)
+			} else if st.stored >= 0 {
 				ps[p] = kgo.NewOffset().At(st.stored).WithEpoch(-1)
 			}
 			c.parts[tp{topic, p}] = st
@@ -251,9 +270,66 @@ func (c *Consumer) adjustOffsets(_ context.Context, offs map[string]map[int32]kg
 	return offs, nil
 }
 
-// revoked forgets partitions another member takes (or that were lost): their
-// last batch is durable already, since rebalances wait for the poll loop.
-func (c *Consumer) revoked(_ context.Context, _ *kgo.Client, r map[string][]int32) {
+// revoked commits the stored offsets of the partitions another member takes,
+// so it starts where this member's data ends, then forgets them. Their last
+// batch is durable already, since rebalances wait for the poll loop.
+func (c *Consumer) revoked(ctx context.Context, cl *kgo.Client, r map[string][]int32) {
+	c.commitStored(ctx, cl, r)
+	c.lost(ctx, cl, r)
+}
+
+// commitStored commits the stored offsets of the owned partitions (of only
+// those in r, when r is not nil): never more than this member stored, so a
+// commit past another member's stored offset is always data this one holds.
+func (c *Consumer) commitStored(ctx context.Context, cl *kgo.Client, r map[string][]int32) {
+	c.mu.Lock()
+	set := make(map[string]map[int32]kgo.EpochOffset)
+	for k, st := range c.parts {
+		if r != nil && !slices.Contains(r[k.topic], k.partition) {
+			continue
+		}
+		if at := st.pos(); at >= 0 {
+			if set[k.topic] == nil {
+				set[k.topic] = make(map[int32]kgo.EpochOffset)
+			}
+			set[k.topic][k.partition] = kgo.EpochOffset{Epoch: -1, Offset: at}
+		}
+	}
+	c.mu.Unlock()
+	if len(set) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+	defer cancel()
+	cl.CommitOffsetsSync(ctx, set, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+		if err == nil {
+			for _, t := range resp.Topics {
+				for _, p := range t.Partitions {
+					if err = kerr.ErrorForCode(p.ErrorCode); err != nil {
+						break
+					}
+				}
+			}
+		}
+		if err != nil {
+			c.m.errors.Inc()
+			c.log.Warn("kafka offset commit", "partitions", set, "err", err)
+		}
+	})
+}
+
+// commitTimeout bounds a commit of stored offsets: a revoked partition's
+// next owner waits for it, and a broker that does not answer in 10 s is
+// down (the next owner then starts at the previous commit).
+const commitTimeout = 10 * time.Second
+
+// pos is where this member's data of the partition ends: the stored offset,
+// or the floor it started from if nothing was stored past it.
+func (st *partState) pos() int64 { return max(st.stored, st.floor) }
+
+// lost forgets partitions this member no longer owns, without a commit (the
+// group has fenced it, or revoked already committed).
+func (c *Consumer) lost(_ context.Context, _ *kgo.Client, r map[string][]int32) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for topic, ps := range r {
@@ -441,11 +517,11 @@ func (c *Consumer) rewindLocked(cl *kgo.Client, cause error) error {
 			dl[k.topic] = c.store.SourceOffsets(c.dlStream(k.topic))
 		}
 		st.stored, st.dlStored = lookup(stored[k.topic], k.partition), lookup(dl[k.topic], k.partition)
-		n := st.stored
+		n := st.pos()
 		if n < 0 {
 			n = st.first // nothing stored yet: back to where this member began
 		}
-		st.next = st.stored
+		st.next = st.pos()
 		if n < 0 {
 			continue // nothing consumed either
 		}
@@ -510,11 +586,82 @@ const writeRetryWait = time.Second
 
 func (c *Consumer) updateLagLocked() {
 	for k, st := range c.parts {
-		if st.hwm >= 0 && st.stored >= 0 {
-			c.m.lag.WithLabelValues(k.topic, strconv.Itoa(int(k.partition))).Set(float64(st.hwm - st.stored))
+		if l := st.lag(); l >= 0 {
+			c.m.lag.WithLabelValues(k.topic, strconv.Itoa(int(k.partition))).Set(float64(l))
 		}
 	}
 }
+
+// lag is the records of the partition not yet stored, -1 while its high
+// watermark is unknown. With nothing stored it counts from offset 0 (an
+// upper bound when retention has removed the partition's start).
+func (st *partState) lag() int64 {
+	if st.hwm < 0 {
+		return -1
+	}
+	return max(0, st.hwm-max(st.pos(), 0))
+}
+
+// watchQuietPartitions asks the brokers for the high watermark of owned
+// partitions no fetch has reported one for: a fetch reports partitions with
+// records only, so without this an empty partition's lag would stay unknown
+// and /ready would never pass.
+func (c *Consumer) watchQuietPartitions(ctx context.Context, cl *kgo.Client) {
+	t := time.NewTicker(quietPartitionCheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		req := kmsg.NewPtrListOffsetsRequest()
+		req.ReplicaID = -1
+		req.IsolationLevel = 1 // read committed, as the fetches
+		c.mu.Lock()
+		byTopic := map[string]*kmsg.ListOffsetsRequestTopic{}
+		for k, st := range c.parts {
+			if st.hwm >= 0 {
+				continue
+			}
+			rt := byTopic[k.topic]
+			if rt == nil {
+				nt := kmsg.NewListOffsetsRequestTopic()
+				nt.Topic = k.topic
+				rt = &nt
+				byTopic[k.topic] = rt
+			}
+			rp := kmsg.NewListOffsetsRequestTopicPartition()
+			rp.Partition, rp.Timestamp, rp.CurrentLeaderEpoch = k.partition, -1, -1 // -1: the end
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		c.mu.Unlock()
+		if len(byTopic) == 0 {
+			continue
+		}
+		for _, rt := range byTopic {
+			req.Topics = append(req.Topics, *rt)
+		}
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil {
+			continue // the next tick asks again
+		}
+		c.mu.Lock()
+		for _, rt := range resp.Topics {
+			for _, rp := range rt.Partitions {
+				if st := c.parts[tp{rt.Topic, rp.Partition}]; st != nil && st.hwm < 0 && rp.ErrorCode == 0 {
+					st.hwm = rp.Offset
+				}
+			}
+		}
+		c.updateLagLocked()
+		c.mu.Unlock()
+	}
+}
+
+// quietPartitionCheck: a second is the readiness probe's resolution, and one
+// ListOffsets request a second per member is nothing to a broker.
+const quietPartitionCheck = time.Second
 
 // Status is one owned partition as the status endpoint lists it.
 type Status struct {
@@ -525,16 +672,18 @@ type Status struct {
 	Lag           int64  `json:"lag"`
 }
 
+// Joined reports whether the group has assigned this member partitions at
+// least once (a member of a group with fewer partitions than members may
+// never be).
+func (c *Consumer) Joined() bool { return c.joined.Load() }
+
 // Status lists the partitions this consumer owns.
 func (c *Consumer) Status() []Status {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var out []Status
 	for k, st := range c.parts {
-		s := Status{Topic: k.topic, Partition: k.partition, StoredOffset: st.stored, HighWatermark: st.hwm, Lag: -1}
-		if st.hwm >= 0 && st.stored >= 0 {
-			s.Lag = st.hwm - st.stored
-		}
+		s := Status{Topic: k.topic, Partition: k.partition, StoredOffset: st.stored, HighWatermark: st.hwm, Lag: st.lag()}
 		out = append(out, s)
 	}
 	return out

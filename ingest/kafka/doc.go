@@ -20,9 +20,13 @@
 // Refused lines go to the dead-letter store with offsets of their own stream
 // ("kafka-deadletter/<group>/<topic>"), so they too are kept once.
 //
-// The guarantee holds per Strata data directory: members of one group must
-// write into the same engine (several consumers of one server). Servers that
-// each keep a copy of the data use a group each.
+// The guarantee holds per Strata data directory. Members of one group on
+// different servers (a cluster, docs/cluster-operations.md) each store the
+// partitions they own; Kafka commits carry only offsets a member has stored
+// (every few seconds, and exactly when a partition is revoked), and a member
+// given a partition whose commit is past its own stored offset starts at the
+// commit, so a partition moving between nodes is stored once by the group.
+// Servers that each keep a full copy of the data use a group each.
 //
 // consumer.go holds the service and its poll loop, metrics.go what it
 // exports; a new message format goes in a decoder beside decodeLines.
