@@ -189,8 +189,8 @@ func topTagArgs(c *callPlan) []string {
 // points' Aux: top's and bottom's tag arguments, approx_top_k's count and
 // error bound.
 func extraColumns(c *callPlan) []string {
-	if c.name == "approx_top_k" {
-		return funcs.TopKColumns
+	if c.fn != nil && c.fn.AuxColumns != nil {
+		return c.fn.AuxColumns
 	}
 	return topTagArgs(c)
 }

@@ -79,3 +79,30 @@ func mustSeriesDB(t *testing.T, base, q string) []series {
 	}
 	return s
 }
+
+// TestStoredTopKAndCountMin: per-second top-k summaries and Count-Min
+// sketches stored with SELECT INTO merge back, over HTTP, into the answers
+// of approx_top_k and approx_count over the raw points (Count-Min merges
+// exactly; these few values fit the summary, so Space-Saving is exact too).
+func TestStoredTopKAndCountMin(t *testing.T) {
+	s, base := startTestServer(t, testConfig(t.TempDir()))
+	defer s.shutdown(10 * time.Second)
+	mustQuery(t, base, "CREATE DATABASE db")
+	var b strings.Builder
+	for i := 0; i < 300; i++ {
+		fmt.Fprintf(&b, "req code=%di %d\n", []int{200, 200, 200, 404, 500}[i%5], int64(i)*int64(10*time.Millisecond))
+	}
+	writeLP(t, base, b.String())
+	const where = " WHERE time >= 0 AND time < 3s"
+	mustSeriesDB(t, base, "SELECT sketch_top_k(code, 3) AS tk, sketch_count(code) AS cm INTO req_1s FROM req"+where+" GROUP BY time(1s)")
+	m := column(t, mustSeriesDB(t, base, "SELECT merge_count(cm, 200) AS v FROM req_1s"+where), "v")
+	d := column(t, mustSeriesDB(t, base, "SELECT approx_count(code, 200) AS v FROM req"+where), "v")
+	if len(m) != 1 || len(d) != 1 || m[0] != d[0] || m[0] != 180 {
+		t.Errorf("merge_count %v, approx_count %v, want 180", m, d)
+	}
+	mt := column(t, mustSeriesDB(t, base, "SELECT merge_top_k(tk, 2) AS v FROM req_1s"+where), "count")
+	dt := column(t, mustSeriesDB(t, base, "SELECT approx_top_k(code, 2) AS v FROM req"+where), "count")
+	if fmt.Sprint(mt) != fmt.Sprint(dt) || len(mt) != 2 || mt[0]+mt[1] != 240 {
+		t.Errorf("merge_top_k counts %v, approx_top_k counts %v", mt, dt)
+	}
+}

@@ -34,7 +34,7 @@ func IsApprox(name string) bool {
 	switch name {
 	case "approx_count_distinct", "sketch_count_distinct", "approx_percentile", "merge_percentile",
 		"approx_median", "merge_median", "sketch_percentile", "approx_top_k", "approx_count",
-		"merge_count_distinct", "merge_sketch":
+		"merge_count_distinct", "merge_sketch", "sketch_top_k", "merge_top_k", "sketch_count", "merge_count":
 		return true
 	}
 	return false
@@ -79,18 +79,32 @@ func NewApprox(name string, args []any) (*Approx, error) {
 		if len(args) != 0 {
 			return nil, argCountError(name, 1, 1, len(args))
 		}
-	case "approx_top_k":
-		a.Sketch = sketch.KindTopK
+	case "approx_top_k", "merge_top_k":
+		a.Sketch, a.Stored = sketch.KindTopK, name == "merge_top_k"
 		if len(args) != 1 {
 			return nil, argCountError(name, 2, 2, len(args))
 		}
-		k, ok := args[0].(int64)
-		if !ok || k < 1 || k > sketch.MaxTopK {
-			return nil, errorf("k argument to %s must be an integer from 1 to %d, got %s", name, sketch.MaxTopK, literalString(args[0]))
+		k, err := topKArg(name, args[0])
+		if err != nil {
+			return nil, err
 		}
-		a.K = int(k)
-	case "approx_count":
-		a.Sketch = sketch.KindCountMin
+		a.K = k
+	case "sketch_top_k":
+		// The stored summary's capacity follows k (TopKCapacity); without
+		// k it is the smallest, 256 counters, which serves any k ≤ 8.
+		a.Sketch, a.Emit, a.K = sketch.KindTopK, true, DefaultSketchTopK
+		if len(args) > 1 {
+			return nil, argCountError(name, 1, 2, len(args))
+		}
+		if len(args) == 1 {
+			k, err := topKArg(name, args[0])
+			if err != nil {
+				return nil, err
+			}
+			a.K = k
+		}
+	case "approx_count", "merge_count":
+		a.Sketch, a.Stored = sketch.KindCountMin, name == "merge_count"
 		if len(args) != 1 {
 			return nil, argCountError(name, 2, 2, len(args))
 		}
@@ -99,6 +113,11 @@ func NewApprox(name string, args []any) (*Approx, error) {
 			a.Value = args[0]
 		default:
 			return nil, errorf("second argument to %s must be a string or number literal, got %s", name, literalString(args[0]))
+		}
+	case "sketch_count":
+		a.Sketch, a.Emit = sketch.KindCountMin, true
+		if len(args) != 0 {
+			return nil, argCountError(name, 1, 1, len(args))
 		}
 	case "merge_count_distinct":
 		a.Sketch, a.Stored = sketch.KindHLL, true
@@ -116,6 +135,18 @@ func NewApprox(name string, args []any) (*Approx, error) {
 	return a, nil
 }
 
+// DefaultSketchTopK is sketch_top_k's k without the argument: the k of the
+// smallest summary, TopKCapacity's 256 counters.
+const DefaultSketchTopK = 8
+
+func topKArg(name string, v any) (int, error) {
+	k, ok := v.(int64)
+	if !ok || k < 1 || k > sketch.MaxTopK {
+		return 0, errorf("k argument to %s must be an integer from 1 to %d, got %s", name, sketch.MaxTopK, literalString(v))
+	}
+	return int(k), nil
+}
+
 // Describe says which sketch a call builds and its error bound, for EXPLAIN.
 func (a *Approx) Describe() string {
 	var d string
@@ -127,6 +158,9 @@ func (a *Approx) Describe() string {
 	case sketch.KindTopK:
 		c := sketch.TopKCapacity(a.K)
 		d = fmt.Sprintf("Space-Saving, %d counters (overcount ≤ N/%d)", c, c)
+		if a.Stored {
+			d = "Space-Saving, the stored summaries' counters (overcount ≤ N/counters)"
+		}
 	case sketch.KindCountMin:
 		cm := sketch.NewCountMin()
 		d = fmt.Sprintf("Count-Min %d×%d (overcount ≤ %.3f%% of N with probability 98.2%%)", sketch.CountMinDepth, sketch.CountMinWidth, 100*cm.Epsilon())

@@ -80,6 +80,9 @@ type Func struct {
 	// whole storage blocks from their header statistics (AddStats), the fast
 	// path of GROUP BY time over flushed data.
 	HeaderStats bool
+	// AuxColumns are the columns a call prints after its value, from each
+	// point's Aux (approx_top_k's and merge_top_k's count and max_error).
+	AuxColumns []string
 
 	label   string  // the name in "unsupported <label> iterator type"
 	accepts typeSet // input types; a *TypeError for the others

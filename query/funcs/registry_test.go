@@ -34,6 +34,8 @@ func TestRegistryComplete(t *testing.T) {
 		"sketch_count_distinct": "sketch_count_distinct(x)", "sketch_percentile": "sketch_percentile(x)",
 		"merge_count_distinct": "merge_count_distinct(s)", "merge_percentile": "merge_percentile(s, 95)",
 		"merge_median": "merge_median(s)", "merge_sketch": "merge_sketch(s)",
+		"sketch_top_k": "sketch_top_k(x, 20)", "sketch_count": "sketch_count(x)",
+		"merge_top_k": "merge_top_k(s, 5)", "merge_count": "merge_count(s, 200)",
 	}
 	names := Names()
 	if len(names) != len(calls) {

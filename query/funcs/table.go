@@ -89,17 +89,27 @@ func init() {
 	add(approx("approx_count_distinct", allTypes, Integer, 1, 2))
 	add(approx("approx_percentile", numericTypes, Float, 2, 2))
 	add(approx("approx_median", numericTypes, Float, 1, 1))
-	topK := approx("approx_top_k", numericTypes|1<<String, Unknown, 2, 2)
-	topK.MultiRow = true
-	add(topK)
-	count := approx("approx_count", numericTypes|1<<String, Integer, 2, 2)
-	count.stringLiterals = true
-	add(count)
+	topK := func(name string, types typeSet) *Func {
+		f := approx(name, types, Unknown, 2, 2)
+		f.MultiRow, f.AuxColumns = true, TopKColumns
+		return f
+	}
+	count := func(name string, types typeSet) *Func {
+		f := approx(name, types, Integer, 2, 2)
+		f.stringLiterals = true
+		return f
+	}
+	add(topK("approx_top_k", numericTypes|1<<String))
+	add(count("approx_count", numericTypes|1<<String))
 	add(approx("sketch_count_distinct", allTypes, String, 1, 2))
 	add(approx("sketch_percentile", numericTypes, String, 1, 1))
+	add(approx("sketch_top_k", numericTypes|1<<String, String, 1, 2))
+	add(approx("sketch_count", numericTypes|1<<String, String, 1, 1))
 	add(approx("merge_count_distinct", stored, Integer, 1, 1))
 	add(approx("merge_percentile", stored, Float, 2, 2))
 	add(approx("merge_median", stored, Float, 1, 1))
+	add(topK("merge_top_k", stored))
+	add(count("merge_count", stored))
 	add(approx("merge_sketch", stored, String, 1, 1))
 
 	// Transformations.

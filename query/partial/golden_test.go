@@ -135,6 +135,28 @@ var goldens = []golden{
 		}
 		return cols(s, []int64{10, 20}, []string{a.Final(0)[0].Value.(string), b.Final(0)[0].Value.(string)})
 	}, 0, []funcs.Point{{Time: 0, Value: int64(3)}}},
+	{"merge_top_k.bin", "merge_top_k", funcs.String, []any{int64(1)}, func(s State) error {
+		a, _ := New("sketch_top_k", funcs.String)
+		b, _ := New("sketch_top_k", funcs.String)
+		if err := cols(a, []int64{1, 2, 3}, []string{"x", "y", "x"}); err != nil {
+			return err
+		}
+		if err := cols(b, []int64{4, 5}, []string{"y", "x"}); err != nil {
+			return err
+		}
+		return cols(s, []int64{10, 20}, []string{a.Final(0)[0].Value.(string), b.Final(0)[0].Value.(string)})
+	}, 0, []funcs.Point{{Time: 0, Value: "x", Aux: []any{int64(3), int64(0)}}}},
+	{"merge_count.bin", "merge_count", funcs.String, []any{int64(7)}, func(s State) error {
+		a, _ := New("sketch_count", funcs.Integer)
+		b, _ := New("sketch_count", funcs.Integer)
+		if err := cols(a, []int64{1, 2, 3}, []int64{7, 8, 7}); err != nil {
+			return err
+		}
+		if err := cols(b, []int64{4}, []int64{7}); err != nil {
+			return err
+		}
+		return cols(s, []int64{10, 20}, []string{a.Final(0)[0].Value.(string), b.Final(0)[0].Value.(string)})
+	}, 0, []funcs.Point{{Time: 0, Value: int64(3)}}},
 }
 
 // TestGolden decodes every fixture in testdata/partial, checks its kind,

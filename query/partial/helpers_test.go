@@ -31,7 +31,7 @@ var calls = []fcall{
 	// is held to its bound in query/sketch instead).
 	{"approx_count_distinct", nil}, {"approx_count_distinct", []any{int64(4)}},
 	{"approx_percentile", []any{int64(99)}}, {"approx_median", nil}, {"approx_count", []any{int64(1)}},
-	{"sketch_count_distinct", nil}, {"sketch_percentile", nil},
+	{"sketch_count_distinct", nil}, {"sketch_percentile", nil}, {"sketch_count", nil},
 }
 
 var allTypes = []funcs.Type{funcs.Float, funcs.Integer, funcs.Unsigned, funcs.String, funcs.Boolean}

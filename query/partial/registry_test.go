@@ -17,7 +17,7 @@ func TestRegistryAgrees(t *testing.T) {
 	args := map[string][]any{
 		"percentile": {int64(50)}, "top": {int64(2)}, "bottom": {int64(2)}, "sample": {int64(2)},
 		"approx_percentile": {int64(99)}, "approx_top_k": {int64(3)}, "approx_count": {"a"},
-		"merge_percentile": {int64(99)},
+		"merge_percentile": {int64(99)}, "merge_top_k": {int64(3)}, "merge_count": {"a"},
 	}
 	names := append(funcs.Names(), "count_distinct")
 	seen := map[Kind]bool{}

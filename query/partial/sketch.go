@@ -24,7 +24,8 @@ type sketchState struct {
 var sketchKinds = map[Kind]bool{
 	ApproxCountDistinct: true, ApproxPercentile: true, ApproxMedian: true, ApproxTopK: true,
 	ApproxCount: true, SketchCountDistinct: true, SketchPercentile: true, MergeCountDistinct: true,
-	MergePercentile: true, MergeMedian: true, MergeSketch: true,
+	MergePercentile: true, MergeMedian: true, MergeSketch: true, SketchTopK: true,
+	SketchCount: true, MergeTopK: true, MergeCount: true,
 }
 
 func newSketchState(k Kind, t funcs.Type, a *funcs.Approx) *sketchState {
@@ -241,8 +242,8 @@ func (s *sketchState) MaxBytes() int64 {
 func (s *sketchState) AppendBinary(dst []byte) []byte { return appendState(dst, s) }
 
 // Fields (docs/format/partial-aggregates.md): the arguments of the kind
-// (precision <1b>; percentile <8b>; k <uvarint>; approx_count's value: tag
-// <1b: 1 string, 2 integer, 3 float> and the value), then present <1b> and,
+// (precision <1b>; percentile <8b>; k <uvarint>; approx_count's and merge_count's
+// value: tag <1b: 1 string, 2 integer, 3 float> and the value), then present <1b> and,
 // when 1, length <uvarint> and the sketch (docs/format/sketches.md).
 func (s *sketchState) appendFields(b []byte) []byte {
 	switch s.kind {
@@ -250,9 +251,9 @@ func (s *sketchState) appendFields(b []byte) []byte {
 		b = append(b, byte(s.a.Precision))
 	case ApproxPercentile, MergePercentile:
 		b = appendFloat(b, s.a.Pct)
-	case ApproxTopK:
+	case ApproxTopK, SketchTopK, MergeTopK:
 		b = appendUvarint(b, uint64(s.a.K))
-	case ApproxCount:
+	case ApproxCount, MergeCount:
 		switch v := s.a.Value.(type) {
 		case string:
 			b = appendVal(append(b, 1), v)
@@ -277,9 +278,9 @@ func (s *sketchState) decodeFields(r *reader) error {
 		args = []any{int64(r.byte())}
 	case ApproxPercentile, MergePercentile:
 		args = []any{r.float()}
-	case ApproxTopK:
+	case ApproxTopK, SketchTopK, MergeTopK:
 		args = []any{int64(min(r.uvarint(), math.MaxInt32))}
-	case ApproxCount:
+	case ApproxCount, MergeCount:
 		switch r.byte() {
 		case 1:
 			args = []any{readVal[string](r)}

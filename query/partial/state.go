@@ -104,6 +104,10 @@ const (
 	MergePercentile     Kind = 40
 	MergeMedian         Kind = 41
 	MergeSketch         Kind = 42
+	SketchTopK          Kind = 43
+	SketchCount         Kind = 44
+	MergeTopK           Kind = 45
+	MergeCount          Kind = 46
 )
 
 var kindNames = map[Kind]string{
@@ -116,6 +120,8 @@ var kindNames = map[Kind]string{
 	SketchCountDistinct: "sketch_count_distinct", SketchPercentile: "sketch_percentile",
 	MergeCountDistinct: "merge_count_distinct", MergePercentile: "merge_percentile",
 	MergeMedian: "merge_median", MergeSketch: "merge_sketch",
+	SketchTopK: "sketch_top_k", SketchCount: "sketch_count", MergeTopK: "merge_top_k",
+	MergeCount: "merge_count",
 }
 
 // String returns the InfluxQL function name ("count_distinct" for
