@@ -78,6 +78,8 @@ type Executor struct {
 	users UserStore // see SetUsers; nil: user statements fail
 
 	cqs ContinuousQueries // see SetContinuousQueries; nil: CQ statements fail
+
+	fanout Fanout // see SetFanout; nil: this node alone
 }
 
 // NewExecutor returns an executor over store.
@@ -106,6 +108,10 @@ type ExecOptions struct {
 	// executor's limits. A caller that also buffers the answer (httpapi's
 	// non-chunked renderer) passes the budget it accounts that buffer in.
 	Budget *Budget
+	// AllowPartial (partial=true) answers from the nodes that answered when
+	// a peer does not, with a warning naming it (fanout.go).
+	AllowPartial bool
+	partialExec  bool // ExecutePartial: this node's share only, no fan-out
 }
 
 // errorf makes a statement error: reported in results[i].error, not as an HTTP
