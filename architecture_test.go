@@ -54,7 +54,7 @@ var forbidden = map[string][]string{
 	// The node protocol's answer codec is a leaf, as the partial states it embeds.
 	"query/nodewire": {"storage", "wal", "ingest", "compaction", "bench", "cmd", "query/influxql", "httpapi", "services", "auth", "cluster"},
 	// Peers and the fan-out client: at the edge, beside httpapi; never storage.
-	"cluster": {"storage", "wal", "ingest", "compaction", "bench", "cmd", "httpapi", "services"},
+	"cluster":     {"storage", "wal", "ingest", "compaction", "bench", "cmd", "httpapi", "services"},
 	"services/cq": {"wal", "ingest", "compaction", "bench", "cmd", "httpapi"},
 }
 
