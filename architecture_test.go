@@ -54,6 +54,10 @@ var forbidden = map[string][]string{
 	"console": {"storage", "wal", "ingest", "compaction", "bench", "cmd", "httpapi", "services", "auth", "query/partial"},
 	// Continuous queries drive the engine (query) and observe storage's
 	// writes; they know nothing of the HTTP edges or ingestion.
+	// The node protocol's answer codec is a leaf, as the partial states it embeds.
+	"query/nodewire": {"storage", "wal", "ingest", "compaction", "bench", "cmd", "query/influxql", "httpapi", "services", "auth", "cluster"},
+	// Peers and the fan-out client: at the edge, beside httpapi; never storage.
+	"cluster":     {"storage", "wal", "ingest", "compaction", "bench", "cmd", "httpapi", "services"},
 	"services/cq": {"wal", "ingest", "compaction", "bench", "cmd", "httpapi"},
 	// The meta log applies DDL from a Kafka topic to the engine's catalog;
 	// it knows neither the query engine (cmd adapts it) nor ingestion.

@@ -263,6 +263,9 @@ func (w *windowStates) result() *callResult {
 func (r *selectRun) groupStates(g *group, c *callPlan) (*windowStates, bool, error) {
 	w, err := r.partialStates(g, c)
 	if errors.Is(err, errMixedTypes) {
+		if hasRemote(g) {
+			return nil, false, errRemoteMixed
+		}
 		return nil, true, nil
 	}
 	return w, false, err
@@ -282,6 +285,13 @@ func (r *selectRun) partialStates(g *group, c *callPlan) (*windowStates, error) 
 	var points int64
 	defer func() { r.stats.points.Add(points) }()
 	for _, s := range g.series {
+		if s.remote != nil {
+			if err := r.mergeRemote(s, c, w); err != nil {
+				return nil, err
+			}
+			w.endSeries()
+			continue
+		}
 		if err := r.accumulateSeries(s, c, w, &points, r.plan.tr.Min, r.plan.tr.Max); err != nil {
 			if errors.Is(err, partial.ErrCorrupt) {
 				// A stored sketch that does not decode: say where it is.

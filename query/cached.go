@@ -53,8 +53,8 @@ func (r *selectRun) cacheKey(g *group, c *callPlan) (string, resultcache.Scope, 
 	h := fnv.New128a()
 	var buf [16]byte
 	for _, s := range g.series {
-		if s.mem != nil {
-			return "", sc, false
+		if s.mem != nil || s.remote != nil {
+			return "", sc, false // only stored local series have generations here
 		}
 		if sc.Measurement == "" {
 			sc.Measurement = s.measurement

@@ -81,6 +81,8 @@ type Executor struct {
 	cqs ContinuousQueries // see SetContinuousQueries; nil: CQ statements fail
 
 	cache *resultcache.Cache // see SetResultCache; nil: no result cache
+
+	fanout Fanout // see SetFanout; nil: this node alone
 }
 
 // NewExecutor returns an executor over store.
@@ -109,6 +111,10 @@ type ExecOptions struct {
 	// executor's limits. A caller that also buffers the answer (httpapi's
 	// non-chunked renderer) passes the budget it accounts that buffer in.
 	Budget *Budget
+	// AllowPartial (partial=true) answers from the nodes that answered when
+	// a peer does not, with a warning naming it (fanout.go).
+	AllowPartial bool
+	partialExec  bool // ExecutePartial: this node's share only, no fan-out
 }
 
 // errorf makes a statement error: reported in results[i].error, not as an HTTP

@@ -54,6 +54,7 @@ type seriesRef struct {
 	memTimes    []int64           // a subquery series' row times, rows of null values too
 	info        *measurementInfo  // cached by measurementInfo; a series belongs to one group, one worker
 	snap        *storage.Snapshot // its group's view of the store while the group runs
+	remote      *remote           // a series of another node (fanout.go); mem holds its raw points
 }
 
 // group is the set of input series that make one output series.
@@ -99,6 +100,8 @@ type selectRun struct {
 	infoMu sync.Mutex
 	infos  map[string]*measurementInfo
 
+	warnings []string // nodes missing from a partial=true answer (fanout.go)
+
 	layoutMu sync.Mutex
 	layouts  []sharedLayout // see rowReaderFor
 }
@@ -135,7 +138,13 @@ func (e *Executor) executeSelect(ctx context.Context, stmt *influxql.SelectState
 			return nil, err
 		}
 	}
-	return &StatementResult{Location: stmt.Location}, nil
+	res := &StatementResult{Location: stmt.Location}
+	if run != nil {
+		for _, w := range run.warnings {
+			res.Messages = append(res.Messages, ResponseMessage{Level: "warning", Text: w})
+		}
+	}
+	return res, nil
 }
 
 // streamSelect plans and executes stmt, handing its output series to emit as
@@ -166,7 +175,15 @@ func (e *Executor) startPlan(ctx context.Context, plan *selectPlan, opts ExecOpt
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	groups := plan.limitSeries(run.groupSeries(refs))
+	others, warnings, err := run.fanOut(opts)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	refs, run.warnings = append(refs, others...), warnings
+	groups := run.groupSeries(refs)
+	if !opts.partialExec { // SLIMIT is the receiver's, over every node's groups
+		groups = plan.limitSeries(groups)
+	}
 	// The windows read beyond the statement's range (EXPLAIN prints that
 	// range): on a copy, so the plan stays what was prepared.
 	read := *plan

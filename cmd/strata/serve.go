@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/strata-db/strata/auth"
+	"github.com/strata-db/strata/cluster"
 	"github.com/strata-db/strata/compaction"
 	"github.com/strata-db/strata/console"
 	"github.com/strata-db/strata/httpapi"
@@ -41,6 +42,12 @@ import (
 const influxVersion = "1.8.10"
 
 type serveConfig struct {
+	// Query fan-out to the other nodes of the set (docs/scale-out.md).
+	peers       string
+	peersDNS    string
+	peersPort   string
+	peerTimeout time.Duration
+
 	dataDir     string
 	httpAddr    string
 	maxBodySize int64
@@ -131,6 +138,7 @@ func defaultServeConfig() serveConfig {
 		promFieldName: "value",
 		kafka:         defaultKafkaConfig(),
 		readyMaxLag:   defaultReadyMaxLag,
+		peerTimeout:   10 * time.Second,
 	}
 }
 
@@ -171,6 +179,10 @@ func serveFlags(cfg *serveConfig, d serveConfig, stderr io.Writer) *flag.FlagSet
 	*cfg = d
 	fs := flag.NewFlagSet("strata serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.peers, "peers", d.peers, "comma-separated HOST:PORT of the other nodes of the set: every SELECT and SHOW is answered by all of them (docs/scale-out.md)")
+	fs.StringVar(&cfg.peersDNS, "peers-dns", d.peersDNS, "NAME or NAME:PORT resolved on each query to the nodes of the set (a Kubernetes headless service); this node's own addresses are left out")
+	fs.StringVar(&cfg.peersPort, "peers-port", d.peersPort, "port of the --peers-dns addresses when NAME has none")
+	fs.DurationVar(&cfg.peerTimeout, "peer-timeout", d.peerTimeout, "a peer that has not answered a fanned-out query within this fails it, naming the node (or, with partial=true, is left out with a warning)")
 	fs.StringVar(&cfg.dataDir, "data-dir", d.dataDir, "directory holding the database (created if missing)")
 	fs.StringVar(&cfg.httpAddr, "http-addr", d.httpAddr, "HOST:PORT the HTTP API listens on (port 0 picks a free one)")
 	fs.Int64Var(&cfg.maxBodySize, "max-body-size", d.maxBodySize, "largest write request body accepted, in bytes as sent (compressed); larger ones get 413")
@@ -261,6 +273,9 @@ type server struct {
 // startServer opens the storage in cfg.dataDir and starts serving HTTP on
 // cfg.httpAddr. It returns once requests are accepted.
 func startServer(cfg serveConfig, log *slog.Logger) (*server, error) {
+	if err := validateFanout(cfg); err != nil {
+		return nil, err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
@@ -488,6 +503,9 @@ func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg 
 	exec.SetContinuousQueries(cqs)
 	exec.SetResultCache(cache)
 	cqs.SetExecutor(exec)
+	if f := newFanout(cfg, reg); f != nil {
+		exec.SetFanout(f)
+	}
 	queries := httpapi.NewQueryHandler(exec, log)
 	queries.SetAuth(users)
 	queries.SetAdmission(admission)
@@ -503,6 +521,7 @@ func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg 
 	mux.HandleFunc("/api/v1/write", writes.ServeProm)      // Prometheus' own receiver's
 	mux.HandleFunc("/api/v1/prom/read", writes.ServePromRead)
 	mux.Handle("/query", queries)
+	mux.Handle(cluster.Path, httpapi.NewPartialHandler(exec, cfg.httpAddr, log))
 	mux.HandleFunc("/ping", servePing)
 	mux.HandleFunc("/status", servePing) // deprecated alias of /ping kept by InfluxDB 1.x
 	mux.HandleFunc("/health", healthHandler(eng))

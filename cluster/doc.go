@@ -1,0 +1,7 @@
+// Package cluster is the query fan-out of a set of Strata nodes sharing a
+// Kafka consumer group (docs/scale-out.md): who the other nodes are (a static
+// --peers list, or a Kubernetes headless service's addresses resolved on each
+// query), and the HTTP client that sends them a SELECT for partial execution
+// (POST /internal/v1/partial, docs/format/node-protocol.md) and decodes their
+// answers. It implements query.Fanout; the engine never sees HTTP.
+package cluster

@@ -1,0 +1,224 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/strata-db/strata/bench"
+)
+
+// fanoutSet is three nodes of one consumer group sharing a topic, each with
+// the others as --peers, and a reference node consuming every partition
+// alone (its own group): what one node holding all the data answers.
+type fanoutSet struct {
+	nodes []*server
+	bases []string
+	ref   string
+	data  *bench.Dataset
+}
+
+// freeAddrs reserves n loopback ports: the nodes must know each other's
+// addresses before they start.
+func freeAddrs(t *testing.T, n int) []string {
+	t.Helper()
+	var out []string
+	var lns []net.Listener
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lns = append(lns, ln)
+		out = append(out, ln.Addr().String())
+	}
+	for _, ln := range lns {
+		ln.Close()
+	}
+	return out
+}
+
+// startFanoutSet produces a TSBS cpu data set of hosts hosts over dur,
+// one record per line keyed by its series key, to six partitions.
+func startFanoutSet(t *testing.T, hosts int, dur time.Duration) *fanoutSet {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(6, "cpu"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	broker := c.ListenAddrs()[0]
+	gen := bench.DefaultGenConfig()
+	gen.Hosts, gen.Duration = hosts, dur
+	data, err := bench.Generate(gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := &fanoutSet{data: data}
+	addrs := freeAddrs(t, 3)
+	cfgOf := func(group string) serveConfig {
+		cfg := testConfig(t.TempDir())
+		cfg.kafka.brokers, cfg.kafka.topics, cfg.kafka.database, cfg.kafka.group = broker, "cpu", "benchmark", group
+		return cfg
+	}
+	for i, a := range addrs {
+		cfg := cfgOf("set")
+		cfg.httpAddr = a
+		var others []string
+		for j, b := range addrs {
+			if j != i {
+				others = append(others, b)
+			}
+		}
+		cfg.peers, cfg.peerTimeout = strings.Join(others, ","), 5*time.Second
+		s, base := startTestServer(t, cfg)
+		t.Cleanup(func() { s.shutdown(10 * time.Second) })
+		fs.nodes, fs.bases = append(fs.nodes, s), append(fs.bases, base)
+	}
+	ref, refBase := startTestServer(t, cfgOf("reference"))
+	t.Cleanup(func() { ref.shutdown(10 * time.Second) })
+	fs.ref = refBase
+	// The group settles before anything is produced: a partition that moved
+	// after a node stored part of it would be stored twice (the stable
+	// membership of restarts is not this test's subject).
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		total := 0
+		for _, b := range append(fs.bases, refBase) {
+			st := do(t, "GET", b+"/api/v1/kafka/status", nil, nil)
+			total += strings.Count(st.body, `"partition"`)
+		}
+		if total == 12 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("partitions never all assigned (%d of 12)", total)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	p, err := kgo.NewClient(kgo.SeedBrokers(broker), kgo.DefaultProduceTopic("cpu"),
+		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	var rs []*kgo.Record
+	for _, body := range data.Bodies {
+		for _, line := range bytes.Split(bytes.TrimSpace(body), []byte("\n")) {
+			key := line[:bytes.IndexByte(line, ' ')] // the series key
+			rs = append(rs, &kgo.Record{Key: key, Value: line})
+		}
+	}
+	if err := p.ProduceSync(context.Background(), rs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf(`",%d]]`, data.Lines)
+	deadline = time.Now().Add(120 * time.Second)
+	for _, b := range append([]string{refBase}, fs.bases...) {
+		for {
+			r := runQuery(t, b, `SELECT count(usage_user) AS count_usage_user FROM benchmark.autogen.cpu`)
+			if strings.Contains(r.body, want) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s never held %d lines: %s", b, data.Lines, r.body)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	return fs
+}
+
+// fanoutQueries are the 15 TSBS query types as TSBS sends them, drawn for
+// the data set, then the approximate functions, a transformation and SHOW.
+func fanoutQueries(t *testing.T, d *bench.Dataset) []string {
+	t.Helper()
+	g := bench.NewQueryGen(7, len(d.Hosts), d.Time(0), d.EndTime())
+	var out []string
+	for _, typ := range bench.QueryTypes {
+		if strings.HasPrefix(typ, "high-cpu") || typ == "lastpoint" {
+			continue // raw SELECTs: the fan-out refuses them (query/fanout.go)
+		}
+		q, err := g.Next(typ)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, q.Text)
+	}
+	start, end := time.Unix(0, d.Time(0)).UTC().Format(time.RFC3339), time.Unix(0, d.EndTime()).UTC().Format(time.RFC3339)
+	rng := fmt.Sprintf("time >= '%s' and time < '%s'", start, end)
+	return append(out,
+		"SELECT approx_count_distinct(usage_user), approx_percentile(usage_user, 90) FROM cpu WHERE "+rng+" GROUP BY time(30m)",
+		"SELECT approx_median(usage_system) FROM cpu WHERE "+rng+" GROUP BY region",
+		"SELECT derivative(mean(usage_user), 1m) FROM cpu WHERE "+rng+" GROUP BY time(10m), hostname SLIMIT 3",
+		"SELECT sum(usage_idle), count(usage_idle), min(usage_nice), last(usage_steal) FROM cpu WHERE "+rng+" GROUP BY time(15m) fill(0) LIMIT 4",
+		"SELECT percentile(usage_user, 95), stddev(usage_user), spread(usage_user) FROM cpu WHERE "+rng+" GROUP BY datacenter",
+		"SELECT integral(usage_user, 1m) FROM cpu WHERE "+rng+" GROUP BY region",
+		"SELECT max(usage_user) FROM cpu WHERE "+rng+" GROUP BY * ORDER BY time DESC LIMIT 2 SLIMIT 5 SOFFSET 2",
+	)
+}
+
+func queryOn(t *testing.T, base, q string, extra url.Values) response {
+	t.Helper()
+	v := url.Values{"db": {"benchmark"}, "q": {q}}
+	for k, vs := range extra {
+		v[k] = vs
+	}
+	return do(t, "GET", base+"/query?"+v.Encode(), nil, nil)
+}
+
+// TestFanoutEquivalence: every node of the set answers each query
+// byte for byte as the reference node holding all the data.
+// STRATA_FANOUT_FULL=1 runs TSBS's scale (100 hosts, 12 hours).
+func TestFanoutEquivalence(t *testing.T) {
+	hosts, dur := 12, 2*time.Hour
+	if os.Getenv("STRATA_FANOUT_FULL") != "" {
+		hosts, dur = 100, 12*time.Hour
+	}
+	fs := startFanoutSet(t, hosts, dur)
+	for _, q := range fanoutQueries(t, fs.data) {
+		want := queryOn(t, fs.ref, q, nil)
+		if want.status != 200 || strings.Contains(want.body, `"error"`) {
+			t.Fatalf("reference: %s: %d %s", q, want.status, want.body)
+		}
+		for i, b := range fs.bases {
+			got := queryOn(t, b, q, nil)
+			if got.body != want.body {
+				t.Errorf("node %d: %s\n got %.600s\nwant %.600s", i, q, got.body, want.body)
+			}
+		}
+	}
+}
+
+// TestFanoutPeerDown: with a node stopped, a query fails naming it, or,
+// with partial=true, answers from the others with a warning naming it.
+func TestFanoutPeerDown(t *testing.T) {
+	fs := startFanoutSet(t, 6, time.Hour)
+	down := fs.nodes[2].Addr()
+	if err := fs.nodes[2].shutdown(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	q := `SELECT count(usage_user) FROM cpu`
+	r := queryOn(t, fs.bases[0], q, nil)
+	if !strings.Contains(r.body, `"error"`) || !strings.Contains(r.body, "node "+down) {
+		t.Fatalf("a peer down must fail the query naming it: %d %s", r.status, r.body)
+	}
+	r = queryOn(t, fs.bases[0], q, url.Values{"partial": {"true"}})
+	if strings.Contains(r.body, `"error"`) || !strings.Contains(r.body, `"level":"warning"`) || !strings.Contains(r.body, "node "+down) ||
+		strings.Contains(r.body, fmt.Sprintf(`[0,%d]`, fs.data.Lines)) {
+		t.Fatalf("partial=true: %d %s", r.status, r.body)
+	}
+	m := do(t, "GET", fs.bases[0]+"/metrics", nil, nil)
+	if !strings.Contains(m.body, fmt.Sprintf(`strata_fanout_peer_errors_total{peer=%q} 2`, down)) {
+		t.Errorf("metrics lack the peer's errors:\n%s", grepLines(m.body, "strata_fanout"))
+	}
+}

@@ -1,0 +1,362 @@
+// Package nodewire is the node protocol's answer body: what a Strata node
+// sends back to the node that fanned a SELECT out to it (POST
+// /internal/v1/partial, docs/format/node-protocol.md). It is a pure codec,
+// a leaf below the query engine and the HTTP edges: series, each with the
+// per-window partial states of the calls that merge (query/partial's
+// encoding, embedded as it is) and the raw points of the fields the other
+// calls read.
+package nodewire
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/strata-db/strata/query/funcs"
+	"github.com/strata-db/strata/query/partial"
+)
+
+// Version is the envelope's version, its fifth byte. A decoder refuses any
+// other; a change old bytes cannot follow bumps it (and the endpoint's path).
+const Version = 1
+
+// magic opens every answer, so that a body of something else (an HTML error
+// page of a proxy) fails loudly instead of decoding as garbage.
+var magic = [4]byte{'S', 'T', 'N', 'P'}
+
+// ErrCorrupt marks an answer that does not decode.
+var ErrCorrupt = errors.New("nodewire: corrupt answer")
+
+// Response is one node's answer to a partial execution.
+type Response struct {
+	Node   string // the answering node's --node-id (or its address)
+	Series []Series
+}
+
+// Series is one stored series of the node that matched the statement.
+type Series struct {
+	Measurement string
+	Tags        map[string]string
+	// Times are the series' row times within the range read (the raw rows a
+	// raw SELECT merges), ascending; empty when no raw field is shipped.
+	Times []int64
+	// Fields are raw points per field (ascending time), for the calls whose
+	// path does not merge and for raw SELECTs; a field with no points is
+	// present with none, so the receiver knows it is a field, not a tag.
+	Fields map[string][]funcs.Point
+	// States are per call (index into the statement's calls) the series'
+	// per-window partial states, closed (EndSeries) and in window order.
+	States map[int][]Window
+}
+
+// Window is one window's partial state of one call over one series.
+type Window struct {
+	Start int64
+	State partial.State
+}
+
+// Value tags of a raw point.
+const (
+	tagNull     = 0
+	tagFloat    = 1
+	tagInteger  = 2
+	tagUnsigned = 3
+	tagString   = 4
+	tagBoolean  = 5
+)
+
+// Append appends r's encoding to dst.
+func Append(dst []byte, r *Response) ([]byte, error) {
+	dst = append(dst, magic[:]...)
+	dst = append(dst, Version)
+	dst = appendString(dst, r.Node)
+	dst = binary.AppendUvarint(dst, uint64(len(r.Series)))
+	for i := range r.Series {
+		var err error
+		if dst, err = appendSeries(dst, &r.Series[i]); err != nil {
+			return nil, err
+		}
+	}
+	return dst, nil
+}
+
+func appendSeries(b []byte, s *Series) ([]byte, error) {
+	b = appendString(b, s.Measurement)
+	b = binary.AppendUvarint(b, uint64(len(s.Tags)))
+	for _, k := range sortedKeys(s.Tags) {
+		b = appendString(b, k)
+		b = appendString(b, s.Tags[k])
+	}
+	b = appendTimes(b, s.Times)
+	b = binary.AppendUvarint(b, uint64(len(s.Fields)))
+	for _, f := range sortedKeys(s.Fields) {
+		pts := s.Fields[f]
+		b = appendString(b, f)
+		b = binary.AppendUvarint(b, uint64(len(pts)))
+		prev := int64(0)
+		for _, p := range pts {
+			b = binary.AppendVarint(b, p.Time-prev)
+			prev = p.Time
+			var err error
+			if b, err = appendValue(b, p.Value); err != nil {
+				return nil, fmt.Errorf("field %s: %w", f, err)
+			}
+		}
+	}
+	calls := make([]int, 0, len(s.States))
+	for c := range s.States {
+		calls = append(calls, c)
+	}
+	sort.Ints(calls)
+	b = binary.AppendUvarint(b, uint64(len(calls)))
+	for _, c := range calls {
+		ws := s.States[c]
+		b = binary.AppendUvarint(b, uint64(c))
+		b = binary.AppendUvarint(b, uint64(len(ws)))
+		for _, w := range ws {
+			b = binary.AppendVarint(b, w.Start)
+			st := w.State.AppendBinary(nil)
+			b = binary.AppendUvarint(b, uint64(len(st)))
+			b = append(b, st...)
+		}
+	}
+	return b, nil
+}
+
+func appendTimes(b []byte, ts []int64) []byte {
+	b = binary.AppendUvarint(b, uint64(len(ts)))
+	prev := int64(0)
+	for _, t := range ts {
+		b = binary.AppendVarint(b, t-prev)
+		prev = t
+	}
+	return b
+}
+
+func appendValue(b []byte, v any) ([]byte, error) {
+	switch x := v.(type) {
+	case nil:
+		return append(b, tagNull), nil
+	case float64:
+		b = append(b, tagFloat)
+		return binary.LittleEndian.AppendUint64(b, math.Float64bits(x)), nil
+	case int64:
+		return binary.AppendVarint(append(b, tagInteger), x), nil
+	case uint64:
+		return binary.AppendUvarint(append(b, tagUnsigned), x), nil
+	case string:
+		return appendString(append(b, tagString), x), nil
+	case bool:
+		if x {
+			return append(b, tagBoolean, 1), nil
+		}
+		return append(b, tagBoolean, 0), nil
+	}
+	return nil, fmt.Errorf("nodewire: value of type %T has no encoding", v)
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Decode reads an answer. Every count is checked against the bytes left
+// before anything is allocated for it, so a hostile length cannot make the
+// decoder allocate more than the body's size.
+func Decode(b []byte) (*Response, error) {
+	if len(b) < 5 || [4]byte(b[:4]) != magic {
+		return nil, fmt.Errorf("%w: no STNP magic", ErrCorrupt)
+	}
+	if b[4] != Version {
+		return nil, fmt.Errorf("%w: version %d, this node reads %d", ErrCorrupt, b[4], Version)
+	}
+	r := &reader{b: b[5:]}
+	out := &Response{Node: r.str()}
+	n := r.count(3) // a series is at least 3 bytes (measurement, tags, times...)
+	if r.err == nil && n > 0 {
+		out.Series = make([]Series, 0, n)
+	}
+	for i := 0; i < n && r.err == nil; i++ {
+		out.Series = append(out.Series, r.series())
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	if len(r.b) != 0 {
+		return nil, fmt.Errorf("%w: %d trailing bytes", ErrCorrupt, len(r.b))
+	}
+	return out, nil
+}
+
+type reader struct {
+	b   []byte
+	err error
+}
+
+func (r *reader) fail(format string, args ...any) {
+	if r.err == nil {
+		r.err = fmt.Errorf("%w: "+format, append([]any{ErrCorrupt}, args...)...)
+	}
+	r.b = nil
+}
+
+func (r *reader) uvarint() uint64 {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.fail("bad uvarint")
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) varint() int64 {
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.fail("bad varint")
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+// count reads a count of items of at least min bytes each.
+func (r *reader) count(min int) int {
+	n := r.uvarint()
+	if r.err == nil && n > uint64(len(r.b)/min) {
+		r.fail("count %d exceeds the %d bytes left", n, len(r.b))
+		return 0
+	}
+	return int(n)
+}
+
+func (r *reader) bytes() []byte {
+	n := r.count(1)
+	if r.err != nil {
+		return nil
+	}
+	v := r.b[:n]
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) str() string { return string(r.bytes()) }
+
+func (r *reader) series() Series {
+	s := Series{Measurement: r.str()}
+	if nt := r.count(2); nt > 0 {
+		s.Tags = make(map[string]string, nt)
+		for i := 0; i < nt && r.err == nil; i++ {
+			k := r.str()
+			s.Tags[k] = r.str()
+		}
+	}
+	if n := r.count(1); n > 0 {
+		s.Times = make([]int64, n)
+		prev := int64(0)
+		for i := range s.Times {
+			prev += r.varint()
+			s.Times[i] = prev
+		}
+	}
+	nf := r.count(2)
+	if r.err != nil {
+		return s
+	}
+	s.Fields = make(map[string][]funcs.Point, nf)
+	for i := 0; i < nf && r.err == nil; i++ {
+		f := r.str()
+		np := r.count(2)
+		var pts []funcs.Point
+		if np > 0 {
+			pts = make([]funcs.Point, 0, np)
+		}
+		prev := int64(0)
+		for j := 0; j < np && r.err == nil; j++ {
+			prev += r.varint()
+			pts = append(pts, funcs.Point{Time: prev, Value: r.value()})
+		}
+		s.Fields[f] = pts
+	}
+	nc := r.count(2)
+	if r.err != nil || nc == 0 {
+		return s
+	}
+	s.States = make(map[int][]Window, nc)
+	for i := 0; i < nc && r.err == nil; i++ {
+		c := r.uvarint()
+		if c > math.MaxInt32 {
+			r.fail("call index %d", c)
+			return s
+		}
+		if _, dup := s.States[int(c)]; dup {
+			r.fail("call %d twice", c)
+			return s
+		}
+		nw := r.count(2)
+		ws := make([]Window, 0, nw)
+		for j := 0; j < nw && r.err == nil; j++ {
+			start := r.varint()
+			raw := r.bytes()
+			if r.err != nil {
+				break
+			}
+			st, err := partial.Decode(raw)
+			if err != nil {
+				r.fail("call %d window %d: %v", c, start, err)
+				break
+			}
+			ws = append(ws, Window{Start: start, State: st})
+		}
+		s.States[int(c)] = ws
+	}
+	return s
+}
+
+func (r *reader) value() any {
+	if len(r.b) < 1 {
+		r.fail("truncated value")
+		return nil
+	}
+	tag := r.b[0]
+	r.b = r.b[1:]
+	switch tag {
+	case tagNull:
+		return nil
+	case tagFloat:
+		if len(r.b) < 8 {
+			r.fail("truncated float")
+			return nil
+		}
+		v := math.Float64frombits(binary.LittleEndian.Uint64(r.b))
+		r.b = r.b[8:]
+		return v
+	case tagInteger:
+		return r.varint()
+	case tagUnsigned:
+		return r.uvarint()
+	case tagString:
+		return r.str()
+	case tagBoolean:
+		if len(r.b) < 1 || r.b[0] > 1 {
+			r.fail("bad boolean")
+			return nil
+		}
+		v := r.b[0] == 1
+		r.b = r.b[1:]
+		return v
+	}
+	r.fail("value tag %d", tag)
+	return nil
+}
