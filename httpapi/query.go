@@ -167,6 +167,7 @@ func (h *QueryHandler) options(r *http.Request) query.ExecOptions {
 	return query.ExecOptions{
 		Database:        r.FormValue("db"),
 		RetentionPolicy: r.FormValue("rp"),
+		Rollups:         r.FormValue("rollups"),
 	}
 }
 

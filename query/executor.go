@@ -78,6 +78,8 @@ type Executor struct {
 	users UserStore // see SetUsers; nil: user statements fail
 
 	cqs ContinuousQueries // see SetContinuousQueries; nil: CQ statements fail
+
+	rollups Rollups // see SetRollups; nil: rollups read as stored
 }
 
 // NewExecutor returns an executor over store.
@@ -106,6 +108,8 @@ type ExecOptions struct {
 	// executor's limits. A caller that also buffers the answer (httpapi's
 	// non-chunked renderer) passes the budget it accounts that buffer in.
 	Budget *Budget
+	// Rollups: RollupsRealTime ("" too) or RollupsStored, see rollup.go.
+	Rollups string
 }
 
 // errorf makes a statement error: reported in results[i].error, not as an HTTP

@@ -439,6 +439,7 @@ func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg 
 	})
 	exec.SetUsers(users)
 	exec.SetContinuousQueries(cqs)
+	exec.SetRollups(cqs) // real-time answers on rollup measurements (docs/rollups.md)
 	cqs.SetExecutor(exec)
 	queries := httpapi.NewQueryHandler(exec, log)
 	queries.SetAuth(users)
