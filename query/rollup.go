@@ -135,6 +135,15 @@ func (e *Executor) rollupSource(ctx context.Context, x *influxql.Measurement, st
 		if slices.Contains(expanding, st.Name) {
 			continue
 		}
+		if opts.Auth != nil {
+			sel := *st.Select
+			sel.Target = nil
+			if opts.Auth.AuthorizeStatement(&sel, opts.Database) != nil {
+				// The raw source may be another database the requester cannot read.
+				notes = append(notes, fmt.Sprintf("%s: read as stored, the requester may not read its sources", st.Name))
+				continue
+			}
+		}
 		interval, offset, err := st.Select.GroupByTime(opts.Now)
 		if err != nil || interval <= 0 {
 			continue

@@ -1,9 +1,17 @@
 package cq
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"slices"
+	"sort"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/strata-db/strata/query"
+	"github.com/strata-db/strata/query/influxql"
 )
 
 // TestRealTime: a SELECT on the rollup answers the windows the service has
@@ -49,6 +57,24 @@ func TestRealTime(t *testing.T) {
 	if s := strings.Join(r.stored("EXPLAIN "+rollup), "\n"); strings.Contains(s, "REAL-TIME") {
 		t.Fatalf("EXPLAIN with rollups=stored:\n%s", s)
 	}
+	// A requester who may read the rollup but not its raw source gets the
+	// stored rollup.
+	q, _ := influxql.ParseQuery(rollup)
+	var denied []string
+	if err := r.ex.Execute(context.Background(), q, query.ExecOptions{Database: "db", Now: r.now, Auth: rawDenied{}}, query.SinkFunc(func(res *query.StatementResult) error {
+		for _, s := range res.Series {
+			for _, row := range s.Rows {
+				denied = append(denied, fmt.Sprintf("%v|%v|%s", s.Tags, time.Unix(0, row.Time).UTC().Format("15:04"), fmt.Sprint(row.Values...)))
+			}
+		}
+		return nil
+	})); err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(denied)
+	if !slices.Equal(denied, r.stored(rollup)) {
+		t.Fatalf("without read access to the source: %v", denied)
+	}
 	// An aggregate over the rollup sees the same rows.
 	if got := r.q("SELECT sum(count) FROM m_1m WHERE time >= '2026-01-01T00:00:00Z'"); !slices.Equal(got, []string{"map[]|00:00|12"}) {
 		t.Fatalf("sum over the rollup in real time: %v", got)
@@ -66,3 +92,20 @@ func TestRealTime(t *testing.T) {
 		t.Fatalf("late windows recomputed = %v, want 1", l)
 	}
 }
+
+// rawDenied authorizes every statement but those reading measurement m.
+type rawDenied struct{}
+
+func (rawDenied) AuthorizeStatement(stmt influxql.Statement, db string) error {
+	if sel, ok := stmt.(*influxql.SelectStatement); ok {
+		for _, src := range sel.Sources {
+			if m, ok := src.(*influxql.Measurement); ok && m.Name == "m" {
+				return errors.New("not authorized")
+			}
+		}
+	}
+	return nil
+}
+
+func (rawDenied) AuthorizeDatabase(influxql.Privilege, string) bool { return true }
+func (rawDenied) Bootstrap() bool                                   { return false }
