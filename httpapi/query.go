@@ -168,6 +168,7 @@ func (h *QueryHandler) options(r *http.Request) query.ExecOptions {
 		Database:        r.FormValue("db"),
 		RetentionPolicy: r.FormValue("rp"),
 		AllowPartial:    r.FormValue("partial") == "true",
+		Rollups:         r.FormValue("rollups"),
 	}
 }
 

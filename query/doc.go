@@ -12,6 +12,7 @@
 // run and holds the driver. Where to add things:
 //
 //	source.go       FROM: stored measurements, subqueries
+//	rollup.go       FROM a CQ target: pending windows computed from raw data (real-time rollups)
 //	series.go       tag predicate, GROUP BY tags (output series and their order)
 //	scan.go         reading a field of a series through storage's cursors
 //	column.go       helpers over storage.Column and storage.BlockStats

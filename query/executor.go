@@ -82,7 +82,8 @@ type Executor struct {
 
 	cache *resultcache.Cache // see SetResultCache; nil: no result cache
 
-	fanout Fanout // see SetFanout; nil: this node alone
+	fanout  Fanout  // see SetFanout; nil: this node alone
+	rollups Rollups // see SetRollups; nil: rollups read as stored
 }
 
 // NewExecutor returns an executor over store.
@@ -115,6 +116,8 @@ type ExecOptions struct {
 	// a peer does not, with a warning naming it (fanout.go).
 	AllowPartial bool
 	partialExec  bool // ExecutePartial: this node's share only, no fan-out
+	// Rollups: RollupsRealTime ("" too) or RollupsStored, see rollup.go.
+	Rollups string
 }
 
 // errorf makes a statement error: reported in results[i].error, not as an HTTP

@@ -202,7 +202,7 @@ func (e *Executor) planSelect(stmt *influxql.SelectStatement, src *source, now t
 // and has no GROUP BY time interpolation.
 func (p *selectPlan) choosePaths() error {
 	aux := len(auxRefs(p.exprs)) > 0
-	stored := len(p.src.subqueries) == 0
+	stored := p.src.allStored() // subquery results and real-time rollups are in memory
 	for _, c := range p.calls {
 		if t, ok := p.src.schema.fields[c.field]; ok {
 			c.inType = funcType(t)

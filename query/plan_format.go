@@ -72,6 +72,9 @@ func (p *selectPlan) tree() *planNode {
 			sub++
 		}
 	}
+	for _, n := range p.src.rollupNotes {
+		src.add("REAL-TIME ROLLUP %s", n)
+	}
 	if p.emptyRange {
 		root.add("TIME RANGE: empty, nothing is read")
 	} else {

@@ -78,9 +78,10 @@ type execStats struct {
 
 // source is the resolved input of a SELECT: its series and their union schema.
 type source struct {
-	series     []*seriesRef
-	schema     *schema
-	subqueries []*selectPlan // the plans of the FROM subqueries, for EXPLAIN
+	series      []*seriesRef
+	schema      *schema
+	subqueries  []*selectPlan // the plans of the FROM subqueries, for EXPLAIN
+	rollupNotes []string      // what real-time rollups (rollup.go) replaced, for EXPLAIN
 }
 
 // selectRun is one execution of a planned SELECT.

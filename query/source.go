@@ -29,6 +29,12 @@ func (e *Executor) resolveSources(ctx context.Context, stmt *influxql.SelectStat
 			}
 			src.subqueries = append(src.subqueries, innerPlan)
 		case *influxql.Measurement:
+			if done, err := e.rollupSource(ctx, x, stmt, opts, stats, src); done || err != nil {
+				if err != nil {
+					return nil, err
+				}
+				continue
+			}
 			if err := e.measurementSource(x, opts, src); err != nil {
 				return nil, err
 			}

@@ -502,6 +502,7 @@ func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg 
 	exec.SetUsers(users)
 	exec.SetContinuousQueries(cqs)
 	exec.SetResultCache(cache)
+	exec.SetRollups(cqs) // real-time answers on rollup measurements (docs/rollups.md)
 	cqs.SetExecutor(exec)
 	if f := newFanout(cfg, reg); f != nil {
 		exec.SetFanout(f)

@@ -11,6 +11,10 @@
 // stops). Runs go through query.Executor.RunContinuousQuery, the engine's
 // SELECT ... INTO, so any SELECT the engine runs rolls up, sketches included.
 //
+// It also implements query.Rollups (realtime.go): what each query has not
+// computed yet, so that a SELECT on a rollup answers those windows from raw
+// data (query/rollup.go).
+//
 // Where to add things: a new schedule rule in schedule.go (pure, table-tested),
 // what a change marks in tracker.go, how a mark is recomputed in run.go.
 package cq

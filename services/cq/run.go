@@ -44,7 +44,7 @@ func (s *Service) recompute(ctx context.Context, def *definition, group string, 
 		sel.Condition = and(sel.Condition, groupCond)
 	}
 	sel.Condition = and(sel.Condition, timeRange(x))
-	res, err := s.exec.RunContinuousQuery(ctx, &sel, query.ExecOptions{Database: def.db, Now: s.now()})
+	res, err := s.exec.RunContinuousQuery(ctx, &sel, query.ExecOptions{Database: def.db, Now: s.now(), Rollups: query.RollupsStored})
 	if err != nil {
 		return err
 	}
@@ -67,7 +67,7 @@ func (s *Service) recompute(ctx context.Context, def *definition, group string, 
 		}
 		one := sel
 		one.Condition = and(def.stmt.Source.Condition, and(groupCond, timeRange(span{w, w + int64(def.sched.interval)})))
-		if _, err := s.exec.RunContinuousQuery(ctx, &one, query.ExecOptions{Database: def.db, Now: s.now()}); err != nil {
+		if _, err := s.exec.RunContinuousQuery(ctx, &one, query.ExecOptions{Database: def.db, Now: s.now(), Rollups: query.RollupsStored}); err != nil {
 			return err
 		}
 	}

@@ -32,6 +32,9 @@ type rig struct {
 	ex   *query.Executor
 	svc  *Service
 	base time.Time // minute 0 of write and at
+	// rollups is ExecOptions.Rollups for q: the rig answers rollups in real
+	// time (as the server does), and checkRollup reads what was stored.
+	rollups string
 }
 
 var base = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -48,6 +51,7 @@ func newRig(t testing.TB, dir string, horizon time.Duration) *rig {
 	r.eng = eng
 	r.ex = query.NewExecutor(eng, log, query.Limits{})
 	r.ex.SetContinuousQueries(r.svc)
+	r.ex.SetRollups(r.svc)
 	r.svc.SetExecutor(r.ex)
 	return r
 }
@@ -67,7 +71,7 @@ func (r *rig) q(stmt string) []string {
 	}
 	var out []string
 	var failed string
-	err = r.ex.Execute(context.Background(), parsed, query.ExecOptions{Database: "db", Now: r.now}, query.SinkFunc(func(res *query.StatementResult) error {
+	err = r.ex.Execute(context.Background(), parsed, query.ExecOptions{Database: "db", Now: r.now, Rollups: r.rollups}, query.SinkFunc(func(res *query.StatementResult) error {
 		if res.Err != "" {
 			failed = res.Err
 		}
@@ -121,7 +125,7 @@ func (r *rig) checkRollup(end int) {
 	for w := 0; w < end; w++ {
 		rng := fmt.Sprintf("time >= '%s' AND time < '%s'", base.Add(time.Duration(w)*time.Minute).Format(time.RFC3339), base.Add(time.Duration(w+1)*time.Minute).Format(time.RFC3339))
 		fresh := r.q("SELECT mean(v) AS mean, count(v) AS count, max(v) AS max FROM m WHERE " + rng + " GROUP BY time(1m), host")
-		rolled := r.q("SELECT mean, count, max FROM m_1m WHERE " + rng + " GROUP BY host")
+		rolled := r.stored("SELECT mean, count, max FROM m_1m WHERE " + rng + " GROUP BY host")
 		if !slices.Equal(fresh, rolled) {
 			r.t.Fatalf("minute %d: rollup differs from a fresh SELECT:\nrollup:\n%s\nfresh:\n%s", w, strings.Join(rolled, "\n"), strings.Join(fresh, "\n"))
 		}
@@ -130,6 +134,14 @@ func (r *rig) checkRollup(end int) {
 	if rows == 0 {
 		r.t.Fatal("no data")
 	}
+}
+
+// stored runs stmt reading rollups as stored (what the service wrote).
+func (r *rig) stored(stmt string) []string {
+	r.t.Helper()
+	r.rollups = query.RollupsStored
+	defer func() { r.rollups = "" }()
+	return r.q(stmt)
 }
 
 func (r *rig) metric(name string) float64 {
@@ -403,10 +415,10 @@ func TestTiers(t *testing.T) {
 		r.at(min+1, 0)
 	}
 	hour := func() []string {
-		return r.q(`SELECT v, vmax FROM forever.m WHERE ` + hourRange)
+		return r.stored(`SELECT v, vmax FROM forever.m WHERE ` + hourRange)
 	}
 	fromMinutes := func() []string {
-		return r.q(`SELECT mean(v) AS v, max(vmax) AS vmax FROM m90d.m WHERE ` + hourRange + ` GROUP BY time(1h)`)
+		return r.stored(`SELECT mean(v) AS v, max(vmax) AS vmax FROM m90d.m WHERE ` + hourRange + ` GROUP BY time(1h)`)
 	}
 	before := hour()
 	if len(before) != 1 || !slices.Equal(before, fromMinutes()) {
@@ -529,11 +541,11 @@ func TestBackReference(t *testing.T) {
 		"cpu": {"map[]|00:00|1", "map[]|00:01|1", "map[]|00:02|1"},
 		"gpu": {"map[]|00:00|1", "map[]|00:01|2", "map[]|00:02|1"},
 	} {
-		if got := r.q("SELECT n FROM rp1." + m); !slices.Equal(got, want) {
+		if got := r.stored("SELECT n FROM rp1." + m); !slices.Equal(got, want) {
 			t.Errorf("rp1.%s = %v, want %v", m, got, want)
 		}
 	}
-	if got := r.q("SELECT * FROM rp1.disk"); len(got) != 0 {
+	if got := r.stored("SELECT * FROM rp1.disk"); len(got) != 0 {
 		t.Errorf("disk rolled up: %v", got)
 	}
 }
@@ -579,7 +591,7 @@ func TestResampleRuns(t *testing.T) {
 	}
 	// Empty windows inside a run's range get count 0, as the SELECT answers.
 	want := []string{"map[]|00:00|1", "map[]|00:01|1", "map[]|00:02|1", "map[]|00:03|1", "map[]|00:04|0", "map[]|00:05|1", "map[]|23:58|0", "map[]|23:59|0"}
-	if got := r.q("SELECT n FROM m_1m"); !slices.Equal(got, want) {
+	if got := r.stored("SELECT n FROM m_1m"); !slices.Equal(got, want) {
 		t.Fatalf("rollup %v", got)
 	}
 }
