@@ -31,6 +31,8 @@ var forbidden = map[string][]string{
 	"ingest/kafka": {"wal", "query", "compaction", "bench", "cmd", "services", "httpapi"},
 	// The sketches are a leaf below funcs and partial, which build on them.
 	"query/sketch": {"storage", "wal", "ingest", "compaction", "bench", "cmd", "query", "httpapi", "services", "auth"},
+	// The shared bounds-checked reader of the binary decoders: a leaf.
+	"query/binread": {"storage", "wal", "ingest", "compaction", "bench", "cmd", "query", "httpapi", "services", "auth", "cluster", "console"},
 	// The result cache observes storage's changes and holds encoded partial
 	// states as bytes; it knows nothing of InfluxQL or the executor.
 	"query/resultcache": {"wal", "ingest", "compaction", "bench", "cmd", "query", "httpapi", "services", "auth"},
@@ -170,7 +172,9 @@ func TestImportDirection(t *testing.T) {
 // query/funcs (the arithmetic and types) and query/sketch (the sketches)
 // though not the rest of query.
 var allowed = map[string][]string{
-	"query/partial": {"query/funcs", "query/sketch"},
+	"query/partial":  {"query/funcs", "query/sketch", "query/binread"},
+	"query/sketch":   {"query/binread"},
+	"query/nodewire": {"query/binread"},
 }
 
 // rulesFor returns the rules of the longest matching directory prefix.

@@ -11,6 +11,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/strata-db/strata/query/binread"
 	"math"
 	"sort"
 
@@ -181,73 +182,34 @@ func Decode(b []byte) (*Response, error) {
 	if b[4] != Version {
 		return nil, fmt.Errorf("%w: version %d, this node reads %d", ErrCorrupt, b[4], Version)
 	}
-	r := &reader{b: b[5:]}
+	r := &reader{binread.New(b[5:], ErrCorrupt)}
 	out := &Response{Node: r.str()}
-	n := r.count(3) // a series is at least 3 bytes (measurement, tags, times...)
-	if r.err == nil && n > 0 {
+	n := r.Count(3) // a series is at least 3 bytes (measurement, tags, times...)
+	if r.Err == nil && n > 0 {
 		out.Series = make([]Series, 0, n)
 	}
-	for i := 0; i < n && r.err == nil; i++ {
+	for i := 0; i < n && r.Err == nil; i++ {
 		out.Series = append(out.Series, r.series())
 	}
-	if r.err != nil {
-		return nil, r.err
+	if r.Err != nil {
+		return nil, r.Err
 	}
-	if len(r.b) != 0 {
-		return nil, fmt.Errorf("%w: %d trailing bytes", ErrCorrupt, len(r.b))
+	if len(r.B) != 0 {
+		return nil, fmt.Errorf("%w: %d trailing bytes", ErrCorrupt, len(r.B))
 	}
 	return out, nil
 }
 
-type reader struct {
-	b   []byte
-	err error
-}
-
-func (r *reader) fail(format string, args ...any) {
-	if r.err == nil {
-		r.err = fmt.Errorf("%w: "+format, append([]any{ErrCorrupt}, args...)...)
-	}
-	r.b = nil
-}
-
-func (r *reader) uvarint() uint64 {
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.fail("bad uvarint")
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) varint() int64 {
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.fail("bad varint")
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-// count reads a count of items of at least min bytes each.
-func (r *reader) count(min int) int {
-	n := r.uvarint()
-	if r.err == nil && n > uint64(len(r.b)/min) {
-		r.fail("count %d exceeds the %d bytes left", n, len(r.b))
-		return 0
-	}
-	return int(n)
-}
+// reader is binread.Reader over the node protocol (ErrCorrupt).
+type reader struct{ binread.Reader }
 
 func (r *reader) bytes() []byte {
-	n := r.count(1)
-	if r.err != nil {
+	n := r.Count(1)
+	if r.Err != nil {
 		return nil
 	}
-	v := r.b[:n]
-	r.b = r.b[n:]
+	v := r.B[:n]
+	r.B = r.B[n:]
 	return v
 }
 
@@ -255,66 +217,66 @@ func (r *reader) str() string { return string(r.bytes()) }
 
 func (r *reader) series() Series {
 	s := Series{Measurement: r.str()}
-	if nt := r.count(2); nt > 0 {
+	if nt := r.Count(2); nt > 0 {
 		s.Tags = make(map[string]string, nt)
-		for i := 0; i < nt && r.err == nil; i++ {
+		for i := 0; i < nt && r.Err == nil; i++ {
 			k := r.str()
 			s.Tags[k] = r.str()
 		}
 	}
-	if n := r.count(1); n > 0 {
+	if n := r.Count(1); n > 0 {
 		s.Times = make([]int64, n)
 		prev := int64(0)
 		for i := range s.Times {
-			prev += r.varint()
+			prev += r.Varint()
 			s.Times[i] = prev
 		}
 	}
-	nf := r.count(2)
-	if r.err != nil {
+	nf := r.Count(2)
+	if r.Err != nil {
 		return s
 	}
 	s.Fields = make(map[string][]funcs.Point, nf)
-	for i := 0; i < nf && r.err == nil; i++ {
+	for i := 0; i < nf && r.Err == nil; i++ {
 		f := r.str()
-		np := r.count(2)
+		np := r.Count(2)
 		var pts []funcs.Point
 		if np > 0 {
 			pts = make([]funcs.Point, 0, np)
 		}
 		prev := int64(0)
-		for j := 0; j < np && r.err == nil; j++ {
-			prev += r.varint()
+		for j := 0; j < np && r.Err == nil; j++ {
+			prev += r.Varint()
 			pts = append(pts, funcs.Point{Time: prev, Value: r.value()})
 		}
 		s.Fields[f] = pts
 	}
-	nc := r.count(2)
-	if r.err != nil || nc == 0 {
+	nc := r.Count(2)
+	if r.Err != nil || nc == 0 {
 		return s
 	}
 	s.States = make(map[int][]Window, nc)
-	for i := 0; i < nc && r.err == nil; i++ {
-		c := r.uvarint()
+	for i := 0; i < nc && r.Err == nil; i++ {
+		c := r.Uvarint()
 		if c > math.MaxInt32 {
-			r.fail("call index %d", c)
+			r.Fail("call index %d", c)
 			return s
 		}
 		if _, dup := s.States[int(c)]; dup {
-			r.fail("call %d twice", c)
+			r.Fail("call %d twice", c)
 			return s
 		}
-		nw := r.count(2)
+		nw := r.Count(2)
 		ws := make([]Window, 0, nw)
-		for j := 0; j < nw && r.err == nil; j++ {
-			start := r.varint()
+		for j := 0; j < nw && r.Err == nil; j++ {
+			start := r.Varint()
 			raw := r.bytes()
-			if r.err != nil {
+			if r.Err != nil {
 				break
 			}
 			st, err := partial.Decode(raw)
 			if err != nil {
-				r.fail("call %d window %d: %v", c, start, err)
+				r.Fail("call %d window %d: %v", c, start, err)
 				break
 			}
 			ws = append(ws, Window{Start: start, State: st})
@@ -325,38 +287,38 @@ func (r *reader) series() Series {
 }
 
 func (r *reader) value() any {
-	if len(r.b) < 1 {
-		r.fail("truncated value")
+	if len(r.B) < 1 {
+		r.Fail("truncated value")
 		return nil
 	}
-	tag := r.b[0]
-	r.b = r.b[1:]
+	tag := r.B[0]
+	r.B = r.B[1:]
 	switch tag {
 	case tagNull:
 		return nil
 	case tagFloat:
-		if len(r.b) < 8 {
-			r.fail("truncated float")
+		if len(r.B) < 8 {
+			r.Fail("truncated float")
 			return nil
 		}
-		v := math.Float64frombits(binary.LittleEndian.Uint64(r.b))
-		r.b = r.b[8:]
+		v := math.Float64frombits(binary.LittleEndian.Uint64(r.B))
+		r.B = r.B[8:]
 		return v
 	case tagInteger:
-		return r.varint()
+		return r.Varint()
 	case tagUnsigned:
-		return r.uvarint()
+		return r.Uvarint()
 	case tagString:
 		return r.str()
 	case tagBoolean:
-		if len(r.b) < 1 || r.b[0] > 1 {
-			r.fail("bad boolean")
+		if len(r.B) < 1 || r.B[0] > 1 {
+			r.Fail("bad boolean")
 			return nil
 		}
-		v := r.b[0] == 1
-		r.b = r.b[1:]
+		v := r.B[0] == 1
+		r.B = r.B[1:]
 		return v
 	}
-	r.fail("value tag %d", tag)
+	r.Fail("value tag %d", tag)
 	return nil
 }

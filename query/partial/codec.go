@@ -3,6 +3,7 @@ package partial
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/strata-db/strata/query/binread"
 	"math"
 
 	"github.com/strata-db/strata/query/funcs"
@@ -54,106 +55,51 @@ func Decode(b []byte) (State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s does not take %s values", ErrCorrupt, k, t)
 	}
-	r := &reader{b: b[3:]}
+	r := &reader{binread.New(b[3:], ErrCorrupt)}
 	if err := s.decodeFields(r); err != nil {
 		return nil, err
 	}
-	if r.err != nil {
-		return nil, r.err
+	if r.Err != nil {
+		return nil, r.Err
 	}
-	if len(r.b) != 0 {
-		return nil, fmt.Errorf("%w: %d trailing bytes after %s state", ErrCorrupt, len(r.b), k)
+	if len(r.B) != 0 {
+		return nil, fmt.Errorf("%w: %d trailing bytes after %s state", ErrCorrupt, len(r.B), k)
 	}
 	return s, nil
 }
 
-// reader consumes an encoding; the first error sticks and later reads
-// return zero values, so field decoders check r.err once at the end.
-type reader struct {
-	b   []byte
-	err error
-}
-
-func (r *reader) fail(format string, args ...any) {
-	if r.err == nil {
-		r.err = fmt.Errorf("%w: "+format, append([]any{ErrCorrupt}, args...)...)
-	}
-	r.b = nil
-}
-
-func (r *reader) byte() byte {
-	if len(r.b) < 1 {
-		r.fail("truncated")
-		return 0
-	}
-	c := r.b[0]
-	r.b = r.b[1:]
-	return c
-}
-
-func (r *reader) uvarint() uint64 {
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.fail("bad uvarint")
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) varint() int64 {
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.fail("bad varint")
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) fixed64() uint64 {
-	if len(r.b) < 8 {
-		r.fail("truncated")
-		return 0
-	}
-	v := binary.LittleEndian.Uint64(r.b)
-	r.b = r.b[8:]
-	return v
-}
-
-func (r *reader) float() float64 { return math.Float64frombits(r.fixed64()) }
+// reader is binread.Reader over the state format (ErrCorrupt); the first
+// error sticks, so field decoders check r.Err once at the end.
+type reader struct{ binread.Reader }
 
 // flag reads a 0/1 byte.
 func (r *reader) flag() bool {
-	switch r.byte() {
+	switch r.Byte() {
 	case 0:
 		return false
 	case 1:
 		return true
 	}
-	r.fail("flag byte not 0 or 1")
+	r.Fail("flag byte not 0 or 1")
 	return false
 }
 
 // count reads a uvarint element count whose elements take at least min bytes
 // each, refusing counts the remaining input cannot hold (bounded allocation).
 func (r *reader) count(min int) int {
-	n := r.uvarint()
-	if r.err != nil {
+	n := r.Count(min)
+	if n > MaxValues {
+		r.Fail("count %d larger than the input allows", n)
 		return 0
 	}
-	if n > uint64(len(r.b)/min) || n > MaxValues {
-		r.fail("count %d larger than the input allows", n)
-		return 0
-	}
-	return int(n)
+	return n
 }
 
 // nonNegative reads a uvarint that must fit an int (counts of values folded).
 func (r *reader) nonNegative() int64 {
-	n := r.uvarint()
+	n := r.Uvarint()
 	if n > math.MaxInt64 {
-		r.fail("count %d overflows", n)
+		r.Fail("count %d overflows", n)
 		return 0
 	}
 	return int64(n)
@@ -195,19 +141,19 @@ func readVal[T value](r *reader) T {
 	var v T
 	switch p := any(&v).(type) {
 	case *float64:
-		*p = r.float()
+		*p = r.Float()
 	case *int64:
-		*p = r.varint()
+		*p = r.Varint()
 	case *uint64:
-		*p = r.uvarint()
+		*p = r.Uvarint()
 	case *string:
-		n := r.uvarint()
-		if n > uint64(len(r.b)) {
-			r.fail("string of %d bytes, %d left", n, len(r.b))
+		n := r.Uvarint()
+		if n > uint64(len(r.B)) {
+			r.Fail("string of %d bytes, %d left", n, len(r.B))
 			return v
 		}
-		*p = string(r.b[:n])
-		r.b = r.b[n:]
+		*p = string(r.B[:n])
+		r.B = r.B[n:]
 	case *bool:
 		*p = r.flag()
 	}

@@ -136,10 +136,10 @@ func (s *valuesState[T]) appendFields(b []byte) []byte {
 func (s *valuesState[T]) decodeFields(r *reader) error {
 	n := r.count(minSize[T]())
 	s.vals = make([]T, 0, n)
-	for i := 0; i < n && r.err == nil; i++ {
+	for i := 0; i < n && r.Err == nil; i++ {
 		s.vals = append(s.vals, readVal[T](r))
 	}
-	return r.err
+	return r.Err
 }
 
 // ---- percentile and mode ----
@@ -267,17 +267,17 @@ func (s *pointsState[T]) appendFields(b []byte) []byte {
 
 func (s *pointsState[T]) decodeFields(r *reader) error {
 	if s.kind == Percentile {
-		if s.pct = r.float(); math.IsNaN(s.pct) || math.IsInf(s.pct, 0) {
-			r.fail("percentile %v", s.pct)
+		if s.pct = r.Float(); math.IsNaN(s.pct) || math.IsInf(s.pct, 0) {
+			r.Fail("percentile %v", s.pct)
 		}
 	}
 	n := r.count(1 + minSize[T]())
 	s.pts = make([]tval[T], 0, n)
-	for i := 0; i < n && r.err == nil; i++ {
-		t := r.varint()
+	for i := 0; i < n && r.Err == nil; i++ {
+		t := r.Varint()
 		s.pts = append(s.pts, tval[T]{t, readVal[T](r)})
 	}
-	return r.err
+	return r.Err
 }
 
 // ---- distinct and count_distinct ----
@@ -390,21 +390,21 @@ func (s *setState[T]) decodeFields(r *reader) error {
 	n := r.count(1 + minSize[T]())
 	s.first = make(map[T]int64, n)
 	var prev T
-	for i := 0; i < n && r.err == nil; i++ {
-		t := r.varint()
+	for i := 0; i < n && r.Err == nil; i++ {
+		t := r.Varint()
 		v := readVal[T](r)
-		if r.err != nil {
+		if r.Err != nil {
 			break
 		}
 		if _, dup := s.first[v]; dup {
-			r.fail("distinct value repeated")
+			r.Fail("distinct value repeated")
 			break
 		}
 		s.first[v] = t
 		if i > 0 && s.before(prev, v) >= 0 {
-			r.fail("distinct values not strictly ascending by (time, value)")
+			r.Fail("distinct values not strictly ascending by (time, value)")
 		}
 		prev = v
 	}
-	return r.err
+	return r.Err
 }

@@ -64,8 +64,8 @@ func (s *countState) appendFields(b []byte) []byte { return appendUvarint(b, uin
 
 func (s *countState) decodeFields(r *reader) error {
 	s.n = r.nonNegative()
-	if r.err == nil && s.n < 0 {
+	if r.Err == nil && s.n < 0 {
 		return fmt.Errorf("%w: negative count", ErrCorrupt)
 	}
-	return r.err
+	return r.Err
 }

@@ -186,8 +186,8 @@ func (s *integralState) appendFields(b []byte) []byte {
 func (s *integralState) decodeFields(r *reader) error {
 	unit := r.nonNegative()
 	s.m = r.nonNegative()
-	if r.err != nil {
-		return r.err
+	if r.Err != nil {
+		return r.Err
 	}
 	if unit <= 0 {
 		return fmt.Errorf("%w: integral unit %d", ErrCorrupt, unit)
@@ -195,16 +195,16 @@ func (s *integralState) decodeFields(r *reader) error {
 	s.unit = time.Duration(unit)
 	switch {
 	case s.m == 1:
-		s.first = tpoint{t: r.varint(), in: r.float(), out: r.float()}
+		s.first = tpoint{t: r.Varint(), in: r.Float(), out: r.Float()}
 		s.last = s.first
 	case s.m >= 2:
-		s.first = tpoint{t: r.varint(), in: r.float()}
-		s.last = tpoint{t: r.varint(), in: r.float(), out: r.float()}
-		s.area = r.float()
+		s.first = tpoint{t: r.Varint(), in: r.Float()}
+		s.last = tpoint{t: r.Varint(), in: r.Float(), out: r.Float()}
+		s.area = r.Float()
 		// m distinct times fit between first and last.
-		if r.err == nil && (s.first.t >= s.last.t || uint64(s.m-1) > uint64(s.last.t)-uint64(s.first.t)) {
+		if r.Err == nil && (s.first.t >= s.last.t || uint64(s.m-1) > uint64(s.last.t)-uint64(s.first.t)) {
 			return fmt.Errorf("%w: integral of %d times in [%d, %d]", ErrCorrupt, s.m, s.first.t, s.last.t)
 		}
 	}
-	return r.err
+	return r.Err
 }

@@ -182,10 +182,10 @@ func (s *selState[T]) appendFields(b []byte) []byte {
 
 func (s *selState[T]) decodeFields(r *reader) error {
 	if s.has = r.flag(); s.has {
-		s.t = r.varint()
+		s.t = r.Varint()
 		s.v = readVal[T](r)
 	}
-	return r.err
+	return r.Err
 }
 
 // boolSel is min, max, first and last of booleans, true counting as the
@@ -271,8 +271,8 @@ func (s *boolSel) appendFields(b []byte) []byte {
 
 func (s *boolSel) decodeFields(r *reader) error {
 	if s.has = r.flag(); s.has {
-		s.t = r.varint()
+		s.t = r.Varint()
 		s.v = r.flag()
 	}
-	return r.err
+	return r.Err
 }

@@ -275,13 +275,13 @@ func (s *sketchState) decodeFields(r *reader) error {
 	var args []any
 	switch s.kind {
 	case ApproxCountDistinct, SketchCountDistinct:
-		args = []any{int64(r.byte())}
+		args = []any{int64(r.Byte())}
 	case ApproxPercentile, MergePercentile:
-		args = []any{r.float()}
+		args = []any{r.Float()}
 	case ApproxTopK, SketchTopK, MergeTopK:
-		args = []any{int64(min(r.uvarint(), math.MaxInt32))}
+		args = []any{int64(min(r.Uvarint(), math.MaxInt32))}
 	case ApproxCount, MergeCount:
-		switch r.byte() {
+		switch r.Byte() {
 		case 1:
 			args = []any{readVal[string](r)}
 		case 2:
@@ -289,35 +289,35 @@ func (s *sketchState) decodeFields(r *reader) error {
 		case 3:
 			args = []any{readVal[float64](r)}
 		default:
-			r.fail("approx_count value tag")
+			r.Fail("approx_count value tag")
 		}
 	}
-	if r.err != nil {
-		return r.err
+	if r.Err != nil {
+		return r.Err
 	}
 	a, err := approxArgs(s.kind, args)
 	if err != nil {
-		r.fail("%s arguments: %v", s.kind, err)
-		return r.err
+		r.Fail("%s arguments: %v", s.kind, err)
+		return r.Err
 	}
 	s.a = a
 	if !r.flag() {
-		return r.err
+		return r.Err
 	}
 	n := r.count(1)
-	if r.err != nil {
-		return r.err
+	if r.Err != nil {
+		return r.Err
 	}
-	body := r.b[:n]
-	r.b = r.b[n:]
+	body := r.B[:n]
+	r.B = r.B[n:]
 	sk, err := sketch.Decode(body)
 	if err != nil {
-		r.fail("%s: %v", s.kind, err)
-		return r.err
+		r.Fail("%s: %v", s.kind, err)
+		return r.Err
 	}
 	if err := s.fits(sk); err != nil {
-		r.fail("%s: %v", s.kind, err)
-		return r.err
+		r.Fail("%s: %v", s.kind, err)
+		return r.Err
 	}
 	s.sk = sk
 	return nil

@@ -103,7 +103,7 @@ func (s *stddevState[T]) appendFields(b []byte) []byte {
 
 func (s *stddevState[T]) decodeFields(r *reader) error {
 	if s.n = r.nonNegative(); s.n > 0 {
-		s.mean, s.m2 = r.float(), r.float()
+		s.mean, s.m2 = r.Float(), r.Float()
 	}
-	return r.err
+	return r.Err
 }

@@ -103,7 +103,7 @@ func (s *sumState[T]) appendFields(b []byte) []byte {
 func (s *sumState[T]) decodeFields(r *reader) error {
 	s.nTot, s.tot = readCounted[T](r)
 	s.nPart, s.part = readCounted[T](r)
-	return r.err
+	return r.Err
 }
 
 // appendCounted writes a count and, when it is not 0, a value.
@@ -224,7 +224,7 @@ func (s *meanState[T]) appendFields(b []byte) []byte {
 func (s *meanState[T]) decodeFields(r *reader) error {
 	s.nTot, s.wsum = readCounted[float64](r)
 	s.nPart, s.part = readCounted[T](r)
-	return r.err
+	return r.Err
 }
 
 // spreadState is spread(): max - min, wrapping for integers as funcs does.
@@ -321,5 +321,5 @@ func (s *spreadState[T]) decodeFields(r *reader) error {
 	if s.has = r.flag(); s.has {
 		s.lo, s.hi = readVal[T](r), readVal[T](r)
 	}
-	return r.err
+	return r.Err
 }

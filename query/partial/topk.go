@@ -111,19 +111,19 @@ func (s *topState[T]) appendFields(b []byte) []byte {
 }
 
 func (s *topState[T]) decodeFields(r *reader) error {
-	n := r.uvarint()
-	if r.err == nil && (n < 1 || n > MaxValues/2) {
-		r.fail("%s limit %d", s.kind, n)
+	n := r.Uvarint()
+	if r.Err == nil && (n < 1 || n > MaxValues/2) {
+		r.Fail("%s limit %d", s.kind, n)
 	}
 	s.n = int(n)
 	c := r.count(1 + minSize[T]())
-	if r.err == nil && c > 2*s.n {
-		r.fail("%s of %d keeps %d candidates", s.kind, s.n, c)
+	if r.Err == nil && c > 2*s.n {
+		r.Fail("%s of %d keeps %d candidates", s.kind, s.n, c)
 	}
 	s.pts = make([]tval[T], 0, c)
-	for i := 0; i < c && r.err == nil; i++ {
-		t := r.varint()
+	for i := 0; i < c && r.Err == nil; i++ {
+		t := r.Varint()
 		s.pts = append(s.pts, tval[T]{t, readVal[T](r)})
 	}
-	return r.err
+	return r.Err
 }

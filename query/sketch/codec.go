@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/strata-db/strata/query/binread"
 	"math"
 )
 
@@ -66,7 +67,7 @@ func Decode(b []byte) (Sketch, error) {
 	if b[0] != Version {
 		return nil, fmt.Errorf("%w: version %d, want %d", ErrCorrupt, b[0], Version)
 	}
-	r := &reader{b: b[2:]}
+	r := &reader{binread.New(b[2:], ErrCorrupt)}
 	var s Sketch
 	switch k := Kind(b[1]); k {
 	case KindHLL:
@@ -88,11 +89,11 @@ func Decode(b []byte) (Sketch, error) {
 	default:
 		return nil, fmt.Errorf("%w: unknown kind %d", ErrCorrupt, b[1])
 	}
-	if r.err != nil {
-		return nil, r.err
+	if r.Err != nil {
+		return nil, r.Err
 	}
-	if len(r.b) != 0 {
-		return nil, fmt.Errorf("%w: %d trailing bytes after the %s", ErrCorrupt, len(r.b), Kind(b[1]))
+	if len(r.B) != 0 {
+		return nil, fmt.Errorf("%w: %d trailing bytes after the %s", ErrCorrupt, len(r.B), Kind(b[1]))
 	}
 	return s, nil
 }
@@ -155,71 +156,8 @@ func FromKey(typ uint8, k string) any {
 	return u
 }
 
-// reader consumes an encoding; the first error sticks.
-type reader struct {
-	b   []byte
-	err error
-}
-
-func (r *reader) fail(format string, args ...any) {
-	if r.err == nil {
-		r.err = fmt.Errorf("%w: "+format, append([]any{ErrCorrupt}, args...)...)
-	}
-	r.b = nil
-}
-
-func (r *reader) byte() byte {
-	if len(r.b) < 1 {
-		r.fail("truncated")
-		return 0
-	}
-	c := r.b[0]
-	r.b = r.b[1:]
-	return c
-}
-
-func (r *reader) uvarint() uint64 {
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.fail("bad uvarint")
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) varint() int64 {
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.fail("bad varint")
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) float() float64 {
-	if len(r.b) < 8 {
-		r.fail("truncated")
-		return 0
-	}
-	v := math.Float64frombits(binary.LittleEndian.Uint64(r.b))
-	r.b = r.b[8:]
-	return v
-}
-
-// count reads an element count whose elements take at least min bytes.
-func (r *reader) count(min int) int {
-	n := r.uvarint()
-	if r.err != nil {
-		return 0
-	}
-	if n > uint64(len(r.b)/min) {
-		r.fail("count %d larger than the input allows", n)
-		return 0
-	}
-	return int(n)
-}
+// reader is binread.Reader over the sketch formats (ErrCorrupt).
+type reader struct{ binread.Reader }
 
 func appendUvarint(b []byte, v uint64) []byte { return binary.AppendUvarint(b, v) }
 func appendVarint(b []byte, v int64) []byte   { return binary.AppendVarint(b, v) }

@@ -89,24 +89,24 @@ func (c *CountMin) appendBody(b []byte) []byte {
 }
 
 func decodeCountMin(r *reader) *CountMin {
-	w, d, total := r.uvarint(), r.uvarint(), r.uvarint()
-	if r.err != nil {
+	w, d, total := r.Uvarint(), r.Uvarint(), r.Uvarint()
+	if r.Err != nil {
 		return nil
 	}
 	if w != CountMinWidth || d != CountMinDepth {
-		r.fail("count-min shape %d×%d, want %d×%d", d, w, CountMinDepth, CountMinWidth)
+		r.Fail("count-min shape %d×%d, want %d×%d", d, w, CountMinDepth, CountMinWidth)
 		return nil
 	}
 	c := NewCountMin()
 	c.total = total
 	for i := range c.rows {
-		c.rows[i] = r.uvarint()
+		c.rows[i] = r.Uvarint()
 		if c.rows[i] > total {
-			r.fail("count-min counter %d above the total %d", c.rows[i], total)
+			r.Fail("count-min counter %d above the total %d", c.rows[i], total)
 			return nil
 		}
 	}
-	if r.err != nil {
+	if r.Err != nil {
 		return nil
 	}
 	return c

@@ -216,55 +216,55 @@ func (d *DD) appendBody(b []byte) []byte {
 const maxBuckets = 1 << 23
 
 func decodeDD(r *reader) *DD {
-	alpha := r.float()
-	if r.err != nil {
+	alpha := r.Float()
+	if r.Err != nil {
 		return nil
 	}
 	if !(alpha >= MinAlpha && alpha < 1) {
-		r.fail("quantile sketch relative accuracy %v", alpha)
+		r.Fail("quantile sketch relative accuracy %v", alpha)
 		return nil
 	}
 	d, _ := NewDD(alpha)
-	d.zero = r.uvarint()
-	d.min, d.max = r.float(), r.float()
+	d.zero = r.Uvarint()
+	d.min, d.max = r.Float(), r.Float()
 	for _, s := range []*store{&d.pos, &d.neg} {
-		off := r.varint()
-		n := r.count(1)
-		if r.err != nil {
+		off := r.Varint()
+		n := r.Count(1)
+		if r.Err != nil {
 			return nil
 		}
 		if n > maxBuckets || off < math.MinInt32 || off+int64(n) > math.MaxInt32 {
-			r.fail("quantile sketch store of %d buckets at %d", n, off)
+			r.Fail("quantile sketch store of %d buckets at %d", n, off)
 			return nil
 		}
 		s.offset, s.counts = int32(off), make([]uint64, n)
 		for i := range s.counts {
-			c := r.uvarint()
+			c := r.Uvarint()
 			if s.total+c < s.total {
-				r.fail("quantile sketch count overflows")
+				r.Fail("quantile sketch count overflows")
 				return nil
 			}
 			s.counts[i], s.total = c, s.total+c
 		}
 		if n > 0 && (s.counts[0] == 0 || s.counts[n-1] == 0) {
-			r.fail("quantile sketch store not trimmed")
+			r.Fail("quantile sketch store not trimmed")
 		}
 	}
-	if r.err != nil {
+	if r.Err != nil {
 		return nil
 	}
 	if d.zero+d.pos.total+d.neg.total < d.zero {
-		r.fail("quantile sketch count overflows")
+		r.Fail("quantile sketch count overflows")
 		return nil
 	}
 	if d.Count() == 0 {
 		if !math.IsInf(d.min, 1) || !math.IsInf(d.max, -1) {
-			r.fail("empty quantile sketch with a minimum or maximum")
+			r.Fail("empty quantile sketch with a minimum or maximum")
 		}
 	} else if !(d.min <= d.max) || math.IsInf(d.min, 0) || math.IsInf(d.max, 0) {
-		r.fail("quantile sketch minimum %v, maximum %v", d.min, d.max)
+		r.Fail("quantile sketch minimum %v, maximum %v", d.min, d.max)
 	}
-	if r.err != nil {
+	if r.Err != nil {
 		return nil
 	}
 	return d

@@ -268,62 +268,62 @@ func (h *HLL) appendBody(b []byte) []byte {
 }
 
 func decodeHLL(r *reader) *HLL {
-	p := int(r.byte())
-	form := r.byte()
-	if r.err != nil {
+	p := int(r.Byte())
+	form := r.Byte()
+	if r.Err != nil {
 		return nil
 	}
 	h, err := NewHLL(p)
 	if err != nil {
-		r.fail("hll precision %d", p)
+		r.Fail("hll precision %d", p)
 		return nil
 	}
 	switch form {
 	case 1:
 		n := 1 << p
-		if len(r.b) < n {
-			r.fail("hll: %d register bytes, want %d", len(r.b), n)
+		if len(r.B) < n {
+			r.Fail("hll: %d register bytes, want %d", len(r.B), n)
 			return nil
 		}
-		h.sparse, h.regs = nil, slices.Clone(r.b[:n])
-		r.b = r.b[n:]
+		h.sparse, h.regs = nil, slices.Clone(r.B[:n])
+		r.B = r.B[n:]
 		for _, v := range h.regs {
 			if int(v) > 65-p {
-				r.fail("hll register %d above %d", v, 65-p)
+				r.Fail("hll register %d above %d", v, 65-p)
 				return nil
 			}
 		}
 	case 0:
-		n := r.count(1)
+		n := r.Count(1)
 		if n > h.sparseLimit() {
-			r.fail("hll: %d sparse entries, more than the dense limit %d", n, h.sparseLimit())
+			r.Fail("hll: %d sparse entries, more than the dense limit %d", n, h.sparseLimit())
 			return nil
 		}
 		prev := uint64(0)
-		for i := 0; i < n && r.err == nil; i++ {
-			d := r.uvarint()
+		for i := 0; i < n && r.Err == nil; i++ {
+			d := r.Uvarint()
 			if i > 0 && d == 0 || d > 1<<31-1-prev {
-				r.fail("hll sparse entries not strictly ascending")
+				r.Fail("hll sparse entries not strictly ascending")
 				break
 			}
 			e := prev + d
 			prev = e
 			rk := uint8(e & 63)
 			if rk < 1 || int(rk) > 65-sparsePrecision {
-				r.fail("hll sparse rank %d", rk)
+				r.Fail("hll sparse rank %d", rk)
 				break
 			}
 			j := uint32(e >> 6)
 			if h.sparse.has(j) {
-				r.fail("hll sparse index %d repeated", j)
+				r.Fail("hll sparse index %d repeated", j)
 				break
 			}
 			h.sparse.put(j, rk)
 		}
 	default:
-		r.fail("hll form %d", form)
+		r.Fail("hll form %d", form)
 	}
-	if r.err != nil {
+	if r.Err != nil {
 		return nil
 	}
 	return h

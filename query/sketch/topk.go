@@ -216,52 +216,52 @@ func (t *TopK) appendBody(b []byte) []byte {
 }
 
 func decodeTopK(r *reader) *TopK {
-	typ := r.byte()
-	capacity := r.uvarint()
-	total := r.uvarint()
-	if r.err != nil {
+	typ := r.Byte()
+	capacity := r.Uvarint()
+	total := r.Uvarint()
+	if r.Err != nil {
 		return nil
 	}
 	if typ < KeyFloat || typ > KeyString {
-		r.fail("top-k value type %d", typ)
+		r.Fail("top-k value type %d", typ)
 		return nil
 	}
 	if capacity < 1 || capacity > 1<<16 {
-		r.fail("top-k capacity %d", capacity)
+		r.Fail("top-k capacity %d", capacity)
 		return nil
 	}
-	n := r.count(3)
+	n := r.Count(3)
 	if n > int(capacity) {
-		r.fail("top-k: %d counters, capacity %d", n, capacity)
+		r.Fail("top-k: %d counters, capacity %d", n, capacity)
 		return nil
 	}
 	cs := make([]counter, 0, n)
 	var sum uint64
-	for i := 0; i < n && r.err == nil; i++ {
-		l := r.uvarint()
-		if l > uint64(len(r.b)) {
-			r.fail("top-k key of %d bytes, %d left", l, len(r.b))
+	for i := 0; i < n && r.Err == nil; i++ {
+		l := r.Uvarint()
+		if l > uint64(len(r.B)) {
+			r.Fail("top-k key of %d bytes, %d left", l, len(r.B))
 			break
 		}
-		k := string(r.b[:l])
-		r.b = r.b[l:]
-		c := counter{key: k, count: r.uvarint(), err: r.uvarint()}
+		k := string(r.B[:l])
+		r.B = r.B[l:]
+		c := counter{key: k, count: r.Uvarint(), err: r.Uvarint()}
 		if c.count == 0 || c.err > c.count || (i > 0 && cs[i-1].key >= k) {
-			r.fail("top-k counter %d invalid or out of order", i)
+			r.Fail("top-k counter %d invalid or out of order", i)
 			break
 		}
 		if typ != KeyString && len(k) != 8 {
-			r.fail("top-k numeric key of %d bytes", len(k))
+			r.Fail("top-k numeric key of %d bytes", len(k))
 			break
 		}
 		sum += c.count - c.err
 		cs = append(cs, c)
 	}
-	if r.err != nil {
+	if r.Err != nil {
 		return nil
 	}
 	if sum > total {
-		r.fail("top-k counts %d exceed the total %d", sum, total)
+		r.Fail("top-k counts %d exceed the total %d", sum, total)
 		return nil
 	}
 	t := NewTopK(typ, int(capacity))
