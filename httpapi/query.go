@@ -138,6 +138,9 @@ func (h *QueryHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rw := NewResponseWriter(w, enc, chunked, size)
 	opts.Budget = h.exec.NewBudget() // the engine and the rendered answer share it
 	rw.SetBudget(opts.Budget)
+	if enc, ok := rw.RowEncoder(); ok {
+		opts.RowEncoder = enc // cached rows come rendered for this writer
+	}
 	start := time.Now()
 	err = h.exec.Execute(r.Context(), q, opts, rw)
 	if cerr := rw.Close(); err == nil {

@@ -380,6 +380,9 @@ func checkResult(res *query.StatementResult) error {
 			width--
 		}
 		for i := range s.Rows {
+			if s.Rows[i].Encoded != nil {
+				continue // rendered by this writer's RowEncoder
+			}
 			if len(s.Rows[i].Values) != width {
 				return fmt.Errorf("%w: series %q row %d has %d values for %d columns",
 					ErrRowWidth, s.Name, i, len(s.Rows[i].Values), len(s.Columns))
@@ -630,33 +633,66 @@ func (r *ResponseWriter) jsonRow(row *query.Row, noTime bool) {
 			r.buf = append(r.buf, ',')
 		}
 		st.serRows = 0
-		r.nl(5)
+		r.buf = r.appendNL(r.buf, 5)
 		r.buf = append(r.buf, `"values":`...)
 		r.sp()
 		r.buf = append(r.buf, '[')
 	default:
 		r.buf = append(r.buf, ',')
 	}
-	r.nl(6)
-	r.buf = append(r.buf, '[')
+	r.buf = r.appendNL(r.buf, 6)
+	if row.Encoded != nil {
+		r.buf = append(r.buf, row.Encoded...) // rendered by AppendRow, for this format
+		return
+	}
+	r.buf = r.appendRow(r.buf, row, noTime, st.loc)
+}
+
+// appendRow renders a row's array: [time, values...].
+func (r *ResponseWriter) appendRow(b []byte, row *query.Row, noTime bool, loc *time.Location) []byte {
+	b = append(b, '[')
 	n := 0
 	if !noTime {
-		r.nl(7)
-		r.buf = r.appendJSONTime(r.buf, row.Time, st.loc)
+		b = r.appendNL(b, 7)
+		b = r.appendJSONTime(b, row.Time, loc)
 		n++
 	}
 	for _, v := range row.Values {
 		if n > 0 {
-			r.buf = append(r.buf, ',')
+			b = append(b, ',')
 		}
 		n++
-		r.nl(7)
-		r.buf = appendJSONValue(r.buf, v)
+		b = r.appendNL(b, 7)
+		b = appendJSONValue(b, v)
 	}
 	if n > 0 {
-		r.nl(6)
+		b = r.appendNL(b, 6)
 	}
-	r.buf = append(r.buf, ']')
+	return append(b, ']')
+}
+
+// jsonRows renders rows for the result cache as this writer prints them.
+type jsonRows struct{ r *ResponseWriter }
+
+// RowEncoder returns the encoder of the rows the executor's result cache may
+// keep and serve rendered for this writer: JSON only (CSV rows are cut into
+// per-series headers the cache does not know).
+func (r *ResponseWriter) RowEncoder() (query.RowEncoder, bool) {
+	if r.csv {
+		return nil, false
+	}
+	return jsonRows{r}, true
+}
+
+// RowFormat names what a JSON row's bytes depend on: epoch precision and
+// indentation.
+func (j jsonRows) RowFormat() string {
+	return fmt.Sprintf("json|epoch=%d|pretty=%t", j.r.div, j.r.pretty)
+}
+
+// AppendRow renders a time-series row as jsonRow would.
+func (j jsonRows) AppendRow(dst []byte, row *query.Row, loc *time.Location) []byte {
+	return j.r.appendRow(dst, row, false, loc)
 }
 
 // closeSeries ends the open series object.
@@ -690,14 +726,18 @@ func (r *ResponseWriter) closeSeries(partial bool) {
 }
 
 // nl starts a new line at the given depth when pretty printing.
-func (r *ResponseWriter) nl(depth int) {
+func (r *ResponseWriter) nl(depth int) { r.buf = r.appendNL(r.buf, depth) }
+
+// appendNL is nl into b.
+func (r *ResponseWriter) appendNL(b []byte, depth int) []byte {
 	if !r.pretty {
-		return
+		return b
 	}
-	r.buf = append(r.buf, '\n')
+	b = append(b, '\n')
 	for range depth {
-		r.buf = append(r.buf, "    "...)
+		b = append(b, "    "...)
 	}
+	return b
 }
 
 // sp is the space after a key's colon when pretty printing.

@@ -125,17 +125,17 @@ func (m *stmtMem) end() {
 
 // Estimated sizes, in bytes, of what the engine holds.
 const (
-	valueBytes = 16 + 8 // an interface and its boxed scalar
-	pointBytes = 48 + 8 // funcs.Point and its boxed value
-	rowBytes   = 24 + 8 // Row: time and the Values slice header
-	colBytes   = 8 + 8  // a column's time and value per point
-	accBytes   = 128    // one window's accumulator and its map entry
-	startBytes = 8      // one window start
+	valueBytes = 16 + 8      // an interface and its boxed scalar
+	pointBytes = 48 + 8      // funcs.Point and its boxed value
+	rowBytes   = 24 + 24 + 8 // Row: time and the Values and Encoded slice headers
+	colBytes   = 8 + 8       // a column's time and value per point
+	accBytes   = 128         // one window's accumulator and its map entry
+	startBytes = 8           // one window start
 )
 
 // rowSize estimates the memory of one row.
 func rowSize(r *Row) int64 {
-	n := int64(rowBytes + valueBytes*len(r.Values))
+	n := int64(rowBytes+valueBytes*len(r.Values)) + int64(len(r.Encoded))
 	for _, v := range r.Values {
 		if s, ok := v.(string); ok {
 			n += int64(len(s))

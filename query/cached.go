@@ -45,16 +45,40 @@ func (r *selectRun) cacheable(c *callPlan) bool {
 
 // cacheKey identifies what g's windows of c are a function of, beyond the
 // data: the call as written and its path, the windows' geometry, the order
-// the values are folded in, and the group's exact series (their IDs, hashed
-// with 128-bit FNV-1a: a collision needs ~2^64 distinct groups).
+// the values are folded in, and the group's exact series.
 func (r *selectRun) cacheKey(g *group, c *callPlan) (string, resultcache.Scope, bool) {
+	ids, sc, ok := groupIdentity(g)
+	if !ok {
+		return "", sc, false
+	}
+	var k strings.Builder
+	fmt.Fprintf(&k, "v1|%s|%s|%v|%d|%s|%s", c.expr.String(), c.name, c.args, c.path, r.windowGeometry(), ids)
+	return k.String(), sc, true
+}
+
+// windowGeometry is what places and folds a statement's windows: interval,
+// offset, time zone and fold order.
+func (r *selectRun) windowGeometry() string {
 	p := r.plan
+	loc := "UTC"
+	if p.loc != nil {
+		loc = p.loc.String()
+	}
+	return fmt.Sprintf("%d|%d|%s|%t", p.interval, p.offset, loc, p.ascending)
+}
+
+// groupIdentity names a group's exact set of stored local series (its key
+// and their IDs, hashed with 128-bit FNV-1a: a collision needs ~2^64
+// distinct groups) and the scope their generations are kept in. ok is false
+// for a group with series of several measurements, from subqueries or from
+// other nodes: only stored local series have generations here.
+func groupIdentity(g *group) (string, resultcache.Scope, bool) {
 	var sc resultcache.Scope
 	h := fnv.New128a()
 	var buf [16]byte
 	for _, s := range g.series {
 		if s.mem != nil || s.remote != nil {
-			return "", sc, false // only stored local series have generations here
+			return "", sc, false
 		}
 		if sc.Measurement == "" {
 			sc.Measurement = s.measurement
@@ -71,14 +95,7 @@ func (r *selectRun) cacheKey(g *group, c *callPlan) (string, resultcache.Scope, 
 	if len(g.series) == 0 {
 		return "", sc, false
 	}
-	loc := "UTC"
-	if p.loc != nil {
-		loc = p.loc.String()
-	}
-	var k strings.Builder
-	fmt.Fprintf(&k, "v1|%s|%s|%v|%d|%d|%d|%s|%t|%s|%x", c.expr.String(), c.name, c.args, c.path,
-		p.interval, p.offset, loc, p.ascending, g.key, h.Sum(nil))
-	return k.String(), sc, true
+	return fmt.Sprintf("%s|%x", g.key, h.Sum(nil)), sc, true
 }
 
 func containsBucket(bs []storage.BucketID, b storage.BucketID) bool {
@@ -88,6 +105,27 @@ func containsBucket(bs []storage.BucketID, b storage.BucketID) bool {
 		}
 	}
 	return false
+}
+
+// cacheableWindows lists the windows a cached run may take from the cache:
+// those wholly inside the range [lo, hi], up to the one holding now (data
+// later than now is rare and always read); none beyond maxCachedWindows.
+func (r *selectRun) cacheableWindows() (lo, hi int64, starts []int64) {
+	p := r.plan
+	lo, hi = p.tr.Min, p.tr.Max
+	if !p.tr.HasMax() {
+		hi = math.MaxInt64
+	}
+	last := r.windowOf(min(hi, max(r.now.UnixNano(), lo)))
+	for ws := r.windowOf(lo); ws <= last; ws = r.nextWindow(ws) {
+		if ws >= lo && r.nextWindow(ws)-1 <= hi {
+			if len(starts) == maxCachedWindows {
+				return lo, hi, nil
+			}
+			starts = append(starts, ws)
+		}
+	}
+	return lo, hi, starts
 }
 
 // timeSpan is an inclusive range of ns.
@@ -102,91 +140,87 @@ func (r *selectRun) cachedStates(g *group, c *callPlan) (w *windowStates, ok boo
 	if !ok {
 		return nil, false, nil
 	}
-	p := r.plan
-	lo, hi := p.tr.Min, p.tr.Max
-	if !p.tr.HasMax() {
-		hi = math.MaxInt64
-	}
-	// The candidates: windows wholly inside [lo, hi], up to the one holding
-	// now (data later than now is rare and always read).
-	last := r.windowOf(min(hi, max(r.now.UnixNano(), lo)))
-	var starts []int64
-	for ws := r.windowOf(lo); ws <= last; ws = r.nextWindow(ws) {
-		if ws >= lo && r.nextWindow(ws)-1 <= hi {
-			if len(starts) == maxCachedWindows {
-				return nil, false, nil
-			}
-			starts = append(starts, ws)
-		}
-	}
+	lo, hi, starts := r.cacheableWindows()
 	if len(starts) == 0 {
 		return nil, false, nil
 	}
-	seq := r.e.cache.Seq() // before any data is read: see docs/cache.md
+	seq := r.cacheSeq // read before any data was: see docs/cache.md
 	found := r.e.cache.Lookup(key, sc, starts, r.nextWindow)
-	runs := missingRuns(starts, found, lo, hi, r.nextWindow)
+	runs := missingRuns(found, lo, hi, r.nextWindow)
 	if len(runs) > maxCacheRuns {
-		runs, found = []timeSpan{{lo, hi}}, nil
+		runs = []timeSpan{{lo, hi}}
+		clear(found)
 	}
 
 	w = newWindowStates(c, r.windowsInRange())
 	w.hold = func(n int64) error { return r.holdGroup(g, n) }
+	if err := r.accumulateRuns(g, c, w, runs); err != nil {
+		return nil, true, err
+	}
+
+	// Store what was computed here, then add what came from the cache.
+	fresh := make([]resultcache.Window, 0, len(starts))
+	hits := 0
+	for i, ws := range starts {
+		if found[i].Found {
+			hits++
+			continue
+		}
+		cw := resultcache.Window{Start: ws, Seq: seq}
+		if i, ok := w.m[ws]; ok {
+			cw.Value = w.states[i].st.AppendBinary(nil)
+		}
+		fresh = append(fresh, cw)
+	}
+	for _, cw := range found {
+		if !cw.Found || cw.Value == nil {
+			continue
+		}
+		st, err := partial.Decode(cw.Value)
+		if err != nil {
+			return nil, true, fmt.Errorf("result cache: window %d: %w", cw.Start, err)
+		}
+		if err := w.put(cw.Start, st); err != nil {
+			return nil, true, err
+		}
+	}
+	r.e.cache.Store(key, fresh)
+	r.stats.windowsCached.Add(int64(hits))
+	r.stats.windowsCacheable.Add(int64(len(starts)))
+	return w, true, nil
+}
+
+// accumulateRuns folds g's local series, in key order, over each of runs
+// into w, closing each series.
+func (r *selectRun) accumulateRuns(g *group, c *callPlan, w *windowStates, runs []timeSpan) error {
 	var points int64
 	defer func() { r.stats.points.Add(points) }()
 	for _, s := range g.series {
 		for _, run := range runs {
 			if err := r.accumulateSeries(s, c, w, &points, run.min, run.max); err != nil {
 				if errors.Is(err, partial.ErrCorrupt) {
-					return nil, true, fmt.Errorf("series %s: %w", s.display(), err)
+					return fmt.Errorf("series %s: %w", s.display(), err)
 				}
-				return nil, true, err
+				return err
 			}
 		}
 		w.endSeries()
 	}
-
-	// Store what was computed here, then add what came from the cache.
-	fresh := make(map[int64]resultcache.Window, len(starts)-len(found))
-	for _, ws := range starts {
-		if _, hit := found[ws]; hit {
-			continue
-		}
-		cw := resultcache.Window{Seq: seq}
-		if i, ok := w.m[ws]; ok {
-			cw.State = w.states[i].st.AppendBinary(nil)
-		}
-		fresh[ws] = cw
-	}
-	for ws, cw := range found {
-		if cw.State == nil {
-			continue
-		}
-		st, err := partial.Decode(cw.State)
-		if err != nil {
-			return nil, true, fmt.Errorf("result cache: window %d: %w", ws, err)
-		}
-		if err := w.put(ws, st); err != nil {
-			return nil, true, err
-		}
-	}
-	r.e.cache.Store(key, fresh)
-	r.stats.windowsCached.Add(int64(len(found)))
-	r.stats.windowsCacheable.Add(int64(len(starts)))
-	return w, true, nil
+	return nil
 }
 
 // missingRuns is [lo, hi] without the found windows, as ascending spans.
-func missingRuns(starts []int64, found map[int64]resultcache.Window, lo, hi int64, next func(int64) int64) []timeSpan {
+func missingRuns(found []resultcache.Window, lo, hi int64, next func(int64) int64) []timeSpan {
 	var runs []timeSpan
 	from := lo
-	for _, ws := range starts {
-		if _, hit := found[ws]; !hit {
+	for _, w := range found {
+		if !w.Found {
 			continue
 		}
-		if ws > from {
-			runs = append(runs, timeSpan{from, ws - 1})
+		if w.Start > from {
+			runs = append(runs, timeSpan{from, w.Start - 1})
 		}
-		from = next(ws)
+		from = next(w.Start)
 	}
 	if from <= hi {
 		runs = append(runs, timeSpan{from, hi})

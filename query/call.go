@@ -17,6 +17,9 @@ import (
 // callResult is one call's output for one group: points in time order.
 type callResult struct {
 	byWindow map[int64][]funcs.Point
+	// elsewhere: the call has points in windows byWindow does not hold (the
+	// result cache served them, rowcache.go), which fill's rules count.
+	elsewhere bool
 }
 
 func (r *selectRun) aggregateRows(g *group) ([]Row, error) {

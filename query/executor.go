@@ -118,6 +118,11 @@ type ExecOptions struct {
 	partialExec  bool // ExecutePartial: this node's share only, no fan-out
 	// Rollups: RollupsRealTime ("" too) or RollupsStored, see rollup.go.
 	Rollups string
+	// RowEncoder, when the executor has a result cache, lets it keep and
+	// serve whole rendered rows of GROUP BY time aggregates (rowcache.go):
+	// the rows it serves come with Row.Encoded set by this encoder, so the
+	// caller's sink must print Encoded as is. nil: rows always carry values.
+	RowEncoder RowEncoder
 }
 
 // errorf makes a statement error: reported in results[i].error, not as an HTTP

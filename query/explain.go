@@ -51,6 +51,9 @@ func (e *Executor) executeExplain(ctx context.Context, s *influxql.ExplainStatem
 		execStart := time.Now()
 		rows := 0 // counted as the rows stream by, not held
 		if run != nil {
+			if stmt.Target == nil {
+				run.rowEnc = opts.RowEncoder // the cache SELECT uses, so the counts are its own
+			}
 			if err := run.streamGroups(groups, func(rs *ResultSeries) error {
 				rows += len(rs.Rows)
 				return nil

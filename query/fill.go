@@ -40,7 +40,7 @@ func (r *selectRun) assembleCall(c *callPlan, res *callResult, starts []int64, n
 			case influxql.NoFill:
 				continue
 			case influxql.NullFill:
-				if (c.name == "count" || c.name == "count_distinct") && p.interval > 0 && len(res.byWindow) > 0 {
+				if (c.name == "count" || c.name == "count_distinct") && p.interval > 0 && (len(res.byWindow) > 0 || res.elsewhere) {
 					// An empty window of a field the group has counts zero points:
 					// InfluxDB prints 0, not null.
 					pts = append(pts, funcs.Point{Time: ws, Value: int64(0)})

@@ -32,9 +32,22 @@ func (f SinkFunc) WriteResult(r *StatementResult) error { return f(r) }
 // Row is one row of a series. Time is the row's timestamp in nanoseconds, rendered
 // as the first column unless the series has NoTime; Values are the other columns
 // in order, each a float64, int64, int, uint64, string, bool or nil (null).
+//
+// Encoded, when set, is the row as the sink prints it, made by the statement's
+// ExecOptions.RowEncoder (a row the result cache served may have no Values).
 type Row struct {
-	Time   int64
-	Values []any
+	Time    int64
+	Values  []any
+	Encoded []byte
+}
+
+// RowEncoder renders rows as a sink prints them, for the rows the result
+// cache keeps. RowFormat names everything the bytes depend on besides the
+// row and the statement's time zone (format, epoch precision, indentation):
+// rows are served only to an encoder of the same format.
+type RowEncoder interface {
+	RowFormat() string
+	AppendRow(dst []byte, row *Row, loc *time.Location) []byte
 }
 
 // ResultSeries is one series of a statement's result.

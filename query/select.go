@@ -103,6 +103,13 @@ type selectRun struct {
 
 	warnings []string // nodes missing from a partial=true answer (fanout.go)
 
+	// cacheSeq is the result cache's generation, read before any group's
+	// snapshot is opened: it stamps the windows this run computes
+	// (docs/cache.md). rowEnc renders the rows the cache keeps (rowcache.go);
+	// nil: the run's rows are not cached.
+	cacheSeq uint64
+	rowEnc   RowEncoder
+
 	layoutMu sync.Mutex
 	layouts  []sharedLayout // see rowReaderFor
 }
@@ -135,6 +142,7 @@ func (e *Executor) executeSelect(ctx context.Context, stmt *influxql.SelectState
 		// Rows leave in batches as they are produced: while the scan goes on for
 		// raw rows, group by group for aggregates (stream.go).
 		out.loc = stmt.Location
+		run.rowEnc = opts.RowEncoder
 		if err := run.streamGroups(groups, out.send); err != nil {
 			return nil, err
 		}
@@ -172,6 +180,9 @@ func (e *Executor) startPlan(ctx context.Context, plan *selectPlan, opts ExecOpt
 		return nil, nil, nil, nil
 	}
 	run := &selectRun{e: e, ctx: ctx, plan: plan, now: opts.Now, stats: stats}
+	if e.cache != nil {
+		run.cacheSeq = e.cache.Seq() // before any data is read
+	}
 	refs, err := run.filterSeries(plan.src)
 	if err != nil {
 		return nil, nil, nil, err
@@ -207,7 +218,10 @@ func (r *selectRun) executeGroup(g *group) (*ResultSeries, error) {
 	rs := &ResultSeries{Name: g.measurement, Tags: g.tags, Columns: r.columnsOf()}
 	mem := memOf(r.ctx)
 	defer func() { mem.release(g.held); g.held = 0 }()
-	rows, err := r.aggregateRows(g)
+	rows, cached, err := r.cachedRows(g)
+	if !cached && err == nil {
+		rows, err = r.aggregateRows(g)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -32,8 +32,8 @@ const minGoBudget = 64 << 20
 //     --max-concurrent-queries, each running query holding at most that;
 //   - the tag index caches 1/32 each (--series-cache-size,
 //     --postings-cache-size);
-//   - the query result cache: none, it is off by default (docs/cache.md); a
-//     --query-cache-size given with --memory-limit comes out of the rest;
+//   - the query result cache: --query-cache-size (64 MiB by default,
+//     docs/cache.md), out of the rest;
 //   - the rest, about 1/4: the catalog of series, goroutines and the garbage
 //     between collections, which the runtime's soft limit keeps in check.
 //

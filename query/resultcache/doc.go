@@ -1,5 +1,6 @@
-// Package resultcache keeps the per-window partial states of aggregate
-// SELECTs between queries, and knows exactly when one has gone stale.
+// Package resultcache keeps what aggregate SELECTs computed per window
+// (encoded partial states, or rendered rows) between queries, and knows
+// exactly when one has gone stale.
 //
 // Two halves, one file each:
 //
@@ -15,5 +16,6 @@
 // touched its bucket, measurement and time span; docs/cache.md proves that
 // such a window is identical to a fresh computation. The query package owns
 // which statements and windows are cacheable and what a key holds
-// (query/cached.go); this package knows nothing of InfluxQL.
+// (query/cached.go for states, query/rowcache.go for rows); this package
+// knows nothing of InfluxQL.
 package resultcache

@@ -2,6 +2,7 @@ package resultcache
 
 import (
 	"math"
+	"sort"
 	"sync"
 	"sync/atomic"
 
@@ -54,12 +55,24 @@ type measurementGens struct {
 	minutes map[int64]uint64 // minute index -> last change's number
 	spans   []span           // changes wider than a few minutes
 	floor   uint64           // any time of this measurement up to this number
+	// recent is the latest changes in the order they were numbered (a minute
+	// slot as the span of its minute), so that a lookup whose stamps are
+	// recent (a dashboard refreshing every few seconds) reads only what
+	// changed since instead of probing a minute per window. Changes numbered
+	// up to recentFloor may be missing from it.
+	recent      []span
+	recentFloor uint64
 }
 
 type span struct {
 	min, max int64 // inclusive, ns
 	seq      uint64
 }
+
+// maxRecent bounds a measurement's log of recent changes: 4,096 changes (64
+// KiB) cover minutes of heavy ingest (one change per write batch and minute);
+// a lookup older than the log probes its windows' minutes instead.
+const maxRecent = 4096
 
 // maxMinutesPerTouch: a change spanning more minutes than this is kept as a
 // span instead of one slot per minute (a DELETE of a year is one span).
@@ -136,7 +149,21 @@ func (g *Generations) measurement(b storage.BucketID, m []byte) *measurementGens
 
 func (mg *measurementGens) bumpMinute(mi int64, n uint64) {
 	mg.minutes[mi] = n
+	mg.log(span{mi * slotWidth, mi*slotWidth + slotWidth - 1, n})
 	mg.bound(n)
+}
+
+// log appends c to the recent changes, dropping the older half when full.
+func (mg *measurementGens) log(c span) {
+	if k := len(mg.recent); k > 0 && mg.recent[k-1] == c {
+		return
+	}
+	if len(mg.recent) == maxRecent {
+		half := maxRecent / 2
+		mg.recentFloor = mg.recent[half-1].seq
+		mg.recent = append(mg.recent[:0], mg.recent[half:]...)
+	}
+	mg.recent = append(mg.recent, c)
 }
 
 func (mg *measurementGens) bumpRange(min, max int64, n uint64) {
@@ -144,11 +171,13 @@ func (mg *measurementGens) bumpRange(min, max int64, n uint64) {
 	if hi-lo < maxMinutesPerTouch {
 		for mi := lo; mi <= hi; mi++ {
 			mg.minutes[mi] = n
+			mg.log(span{mi * slotWidth, mi*slotWidth + slotWidth - 1, n})
 		}
 		mg.bound(n)
 		return
 	}
 	mg.spans = append(mg.spans, span{min, max, n})
+	mg.log(span{min, max, n})
 	mg.bound(n)
 }
 
@@ -157,6 +186,7 @@ func (mg *measurementGens) bumpRange(min, max int64, n uint64) {
 func (mg *measurementGens) bound(n uint64) {
 	if len(mg.minutes) > maxSlotsPerMeasurement || len(mg.spans) > maxSpans {
 		mg.minutes, mg.spans, mg.floor = map[int64]uint64{}, nil, n
+		mg.recent, mg.recentFloor = mg.recent[:0], n
 	}
 }
 
@@ -176,6 +206,11 @@ func (g *Generations) changedLocked(b storage.BucketID, m string, min, max int64
 	if !ok {
 		return false
 	}
+	return mg.changed(min, max, seq)
+}
+
+// changed reports whether a change numbered after seq touched [min, max].
+func (mg *measurementGens) changed(min, max int64, seq uint64) bool {
 	if mg.floor > seq {
 		return true
 	}
@@ -207,4 +242,88 @@ func floorDiv(a, b int64) int64 {
 		q--
 	}
 	return q
+}
+
+// invalidate marks stale the found windows of ws (ascending by start; minSeq
+// the least of their stamps) that a change numbered after their stamp
+// touched in sc, clearing their Found, and returns their starts, ascending.
+func (g *Generations) invalidate(sc Scope, ws []Window, minSeq uint64, end func(int64) int64) []int64 {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	var stale []int64
+	mark := func(i int) {
+		ws[i].Found = false
+		stale = append(stale, ws[i].Start)
+	}
+	if g.floor > minSeq {
+		for i := range ws {
+			if ws[i].Found && g.floor > ws[i].Seq {
+				mark(i)
+			}
+		}
+	}
+	for _, b := range sc.Buckets {
+		mg, ok := g.m[scope{b, sc.Measurement}]
+		if !ok {
+			continue
+		}
+		if minSeq < mg.recentFloor || mg.floor > minSeq {
+			// Older than the log: probe each window's minutes.
+			for i := range ws {
+				if ws[i].Found && mg.changed(ws[i].Start, end(ws[i].Start)-1, ws[i].Seq) {
+					mark(i)
+				}
+			}
+			continue
+		}
+		k := sort.Search(len(mg.recent), func(i int) bool { return mg.recent[i].seq > minSeq })
+		since := mg.recent[k:]
+		if len(since) == 0 {
+			continue
+		}
+		// The changes since, as their minutes' latest numbers and the spans
+		// wider than a minute.
+		minutes := map[int64]uint64{}
+		var wide []span
+		for _, c := range since {
+			if c.max-c.min == slotWidth-1 && floorDiv(c.min, slotWidth)*slotWidth == c.min {
+				mi := c.min / slotWidth
+				minutes[mi] = max(minutes[mi], c.seq)
+			} else {
+				wide = append(wide, c)
+			}
+		}
+		for i := range ws {
+			if ws[i].Found && touched(minutes, wide, ws[i].Start, end(ws[i].Start)-1, ws[i].Seq) {
+				mark(i)
+			}
+		}
+	}
+	sort.Slice(stale, func(i, j int) bool { return stale[i] < stale[j] })
+	return stale
+}
+
+// touched reports whether one of the changes (minute slots and wide spans)
+// numbered after seq touched [min, max].
+func touched(minutes map[int64]uint64, wide []span, min, max int64, seq uint64) bool {
+	for _, s := range wide {
+		if s.seq > seq && s.min <= max && min <= s.max {
+			return true
+		}
+	}
+	lo, hi := floorDiv(min, slotWidth), floorDiv(max, slotWidth)
+	if hi-lo >= int64(len(minutes)) {
+		for mi, n := range minutes {
+			if n > seq && mi >= lo && mi <= hi {
+				return true
+			}
+		}
+		return false
+	}
+	for mi := lo; mi <= hi; mi++ {
+		if minutes[mi] > seq {
+			return true
+		}
+	}
+	return false
 }

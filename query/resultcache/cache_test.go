@@ -1,0 +1,119 @@
+package resultcache
+
+import (
+	"testing"
+
+	"github.com/strata-db/strata/storage"
+)
+
+const minute = int64(60e9)
+
+// touch records a change of measurement cpu in bucket 1 over [min, max]
+// as the storage engine reports it.
+func touch(t *testing.T, g *Generations, min, max int64) {
+	t.Helper()
+	g.mu.Lock()
+	n := g.seq.Load() + 1
+	mg := g.measurement(1, []byte("cpu"))
+	if min/minute == max/minute {
+		mg.bumpMinute(min/minute, n)
+	} else {
+		mg.bumpRange(min, max, n)
+	}
+	g.mu.Unlock()
+	g.seq.Store(n)
+}
+
+func oneMinute(ws int64) int64 { return ws + minute }
+
+// TestLookupInvalidatesExactly: windows stamped before a change that touched
+// them are dropped; the others survive, through the log of recent changes and,
+// once the stamps are older than the log, through the per-minute table.
+func TestLookupInvalidatesExactly(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		filler  int // changes to other minutes before the tested ones (past maxRecent: the fallback)
+		changes [][2]int64
+		stale   []int64 // window indexes
+	}{
+		{name: "no change", stale: nil},
+		{name: "one minute", changes: [][2]int64{{3*minute + 5, 3*minute + 5}}, stale: []int64{3}},
+		{name: "two minutes", changes: [][2]int64{{1 * minute, 1 * minute}, {7*minute + 1, 7*minute + 1}}, stale: []int64{1, 7}},
+		{name: "small range", changes: [][2]int64{{2 * minute, 4*minute + 1}}, stale: []int64{2, 3, 4}},
+		{name: "wide span", changes: [][2]int64{{-1000 * minute, 5 * minute}}, stale: []int64{0, 1, 2, 3, 4, 5}},
+		{name: "older than the log", filler: maxRecent + 10, changes: [][2]int64{{6 * minute, 6 * minute}}, stale: []int64{6}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewGenerations()
+			c := New(g, 1<<20)
+			sc := Scope{Buckets: []storage.BucketID{1}, Measurement: "cpu"}
+			touch(t, g, 0, 0) // the measurement exists before the windows are stamped
+			var starts []int64
+			var ws []Window
+			for i := int64(0); i < 10; i++ {
+				starts = append(starts, i*minute)
+				ws = append(ws, Window{Start: i * minute, Seq: g.Seq(), Value: []byte{byte(i)}})
+			}
+			c.Store("k", ws)
+			for i := 0; i < tc.filler; i++ {
+				m := int64(100+i%50) * minute
+				touch(t, g, m, m)
+			}
+			for _, ch := range tc.changes {
+				touch(t, g, ch[0], ch[1])
+			}
+			got := c.Lookup("k", sc, starts, oneMinute)
+			want := map[int64]bool{}
+			for _, i := range tc.stale {
+				want[i] = true
+			}
+			for i, w := range got {
+				if w.Found == want[int64(i)] {
+					t.Errorf("window %d: found %v, want %v", i, w.Found, !want[int64(i)])
+				}
+				if w.Found && w.Value[0] != byte(i) {
+					t.Errorf("window %d: value %v", i, w.Value)
+				}
+			}
+			// Stale windows are gone; a second lookup finds the same.
+			again := c.Lookup("k", sc, starts, oneMinute)
+			for i := range again {
+				if again[i].Found != got[i].Found {
+					t.Errorf("window %d: second lookup found %v", i, again[i].Found)
+				}
+			}
+			if s := c.Stats(); s.Invalidations != int64(len(tc.stale)) {
+				t.Errorf("invalidations %d, want %d", s.Invalidations, len(tc.stale))
+			}
+		})
+	}
+}
+
+// TestStoreMergesAndBounds: stores merge by start, replace equal starts, and
+// the byte budget evicts the least recently used entry.
+func TestStoreMergesAndBounds(t *testing.T) {
+	g := NewGenerations()
+	c := New(g, 10*(windowOverhead+8))
+	sc := Scope{Buckets: []storage.BucketID{1}, Measurement: "cpu"}
+	val := func(b byte) []byte { return []byte{b, 0, 0, 0, 0, 0, 0, 0} }
+	c.Store("a", []Window{{Start: 2 * minute, Value: val(2)}, {Start: 4 * minute, Value: val(4)}})
+	c.Store("a", []Window{{Start: 1 * minute, Value: val(1)}, {Start: 4 * minute, Value: val(44)}})
+	got := c.Lookup("a", sc, []int64{1 * minute, 2 * minute, 3 * minute, 4 * minute}, oneMinute)
+	if !got[0].Found || !got[1].Found || got[2].Found || !got[3].Found || got[3].Value[0] != 44 {
+		t.Fatalf("merged entry: %+v", got)
+	}
+	if s := c.Stats(); s.Bytes != 3*(windowOverhead+8) {
+		t.Fatalf("bytes %d, want %d", s.Bytes, 3*(windowOverhead+8))
+	}
+	var big []Window
+	for i := int64(0); i < 8; i++ {
+		big = append(big, Window{Start: i * minute, Value: val(byte(i))})
+	}
+	c.Store("b", big) // 11 windows in all: a goes
+	if got := c.Lookup("a", sc, []int64{minute}, oneMinute); got[0].Found {
+		t.Fatal("least recently used entry not evicted")
+	}
+	if s := c.Stats(); s.Entries != 1 || s.Bytes != 8*(windowOverhead+8) {
+		t.Fatalf("after eviction: %+v", s)
+	}
+}

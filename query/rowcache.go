@@ -1,0 +1,253 @@
+// Operator: the result cache in front of a whole aggregate group, rendered.
+// A dashboard's GROUP BY time aggregate without transformations prints one
+// row per window that depends on that window's points alone; such a row,
+// once rendered by the statement's RowEncoder, is kept (query/resultcache,
+// stamped like the partial states of cached.go) and served as bytes: a
+// refresh reads and finishes only the windows that are new or were written
+// since, and copies the rest. This is what makes a hit cheap: the states of
+// cached.go still pay every window's Final, fill, row and rendering, which is
+// most of a 36,000-row refresh (docs/cache.md, "Measured").
+package query
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/strata-db/strata/query/funcs"
+	"github.com/strata-db/strata/query/influxql"
+	"github.com/strata-db/strata/query/resultcache"
+)
+
+// rowsCacheable tells whether the run's rows may come from the cache: every
+// printed row is one window's, a function of that window's points only. So:
+// GROUP BY time with a lower bound, every call on partial states printing at
+// most a point per window, no transformation (derivative and friends read the
+// windows before), fill null or none (previous and linear read neighbours, a
+// fill number takes the type of other windows), no field condition, no
+// subquery; and a sink that prints encoded rows.
+func (r *selectRun) rowsCacheable() bool {
+	p := r.plan
+	if r.e.cache == nil || r.rowEnc == nil || p.interval <= 0 || !p.tr.HasMin() || r.implicitStart ||
+		r.keepFrom != nil || p.fieldCond != nil || len(p.src.subqueries) > 0 || len(p.calls) == 0 ||
+		(p.fill != influxql.NullFill && p.fill != influxql.NoFill) {
+		return false
+	}
+	for _, c := range p.calls {
+		if (c.path != pathHeaders && c.path != pathPartial) || c.transform != "" || c.fn.MultiRow ||
+			c.name == "integral" || len(extraColumns(c)) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// rowsKey identifies what g's rows are a function of, beyond the data: the
+// select list as written (calls, math, aux fields), each call's path, the
+// windows' geometry, fill, the encoder's format and the group's series.
+func (r *selectRun) rowsKey(g *group) (string, resultcache.Scope, bool) {
+	ids, sc, ok := groupIdentity(g)
+	if !ok {
+		return "", sc, false
+	}
+	p := r.plan
+	var k strings.Builder
+	k.WriteString("rows-v1|")
+	for _, ex := range p.exprs {
+		k.WriteString(ex.String())
+		k.WriteByte('|')
+	}
+	for _, c := range p.calls {
+		fmt.Fprintf(&k, "%d|", c.path)
+	}
+	fmt.Fprintf(&k, "%s|%d|%s|%s", r.windowGeometry(), p.fill, r.rowEnc.RowFormat(), ids)
+	return k.String(), sc, true
+}
+
+// cachedRows is aggregateRows with the cache: the rows of windows wholly
+// inside the range come from the cache where still valid, the rest of the
+// range is read and finished as usual, and the rows computed here for
+// windows every call has a point in are rendered and stored. ok is false
+// when the group cannot use the cache (then aggregateRows runs).
+func (r *selectRun) cachedRows(g *group) (rows []Row, ok bool, err error) {
+	if !r.rowsCacheable() {
+		return nil, false, nil
+	}
+	key, sc, ok := r.rowsKey(g)
+	if !ok {
+		return nil, false, nil
+	}
+	lo, hi, starts := r.cacheableWindows()
+	if len(starts) == 0 {
+		return nil, false, nil
+	}
+	p := r.plan
+	found := r.e.cache.Lookup(key, sc, starts, r.nextWindow)
+	runs := missingRuns(found, lo, hi, r.nextWindow)
+	if len(runs) > maxCacheRuns {
+		runs = []timeSpan{{lo, hi}}
+		clear(found)
+	}
+	hits, rendered := 0, 0 // windows found, and those of them with a row
+	for _, w := range found {
+		if w.Found {
+			hits++
+			if w.Value != nil {
+				rendered++
+			}
+		}
+	}
+
+	// Each call over the windows left, as aggregateRows computes it.
+	results := make([]*callResult, len(p.calls))
+	windows := map[int64]bool{}
+	for ci, c := range p.calls {
+		w := newWindowStates(c, r.windowsInRange()-hits)
+		w.hold = func(n int64) error { return r.holdGroup(g, n) }
+		if err := r.accumulateRuns(g, c, w, runs); err != nil {
+			if errors.Is(err, errMixedTypes) {
+				return nil, false, nil // the window function answers it, uncached
+			}
+			return nil, true, err
+		}
+		results[ci] = w.result()
+		results[ci].elsewhere = rendered > 0
+		for ws := range results[ci].byWindow {
+			windows[ws] = true
+		}
+	}
+	for range g.series {
+		r.stats.series.Add(1)
+	}
+	r.stats.windowsCached.Add(int64(hits * len(p.calls)))
+	r.stats.windowsCacheable.Add(int64(len(starts) * len(p.calls)))
+
+	fresh, err := r.finishMissing(g, results, windows, found)
+	if err != nil {
+		return nil, true, err
+	}
+	r.storeRows(key, starts, found, fresh, results)
+	return mergeCachedRows(found, fresh), true, nil
+}
+
+// finishMissing fills and projects the windows the cache did not serve, as
+// aggregateRows does for all of them.
+func (r *selectRun) finishMissing(g *group, results []*callResult, windows map[int64]bool, found []resultcache.Window) ([]Row, error) {
+	p := r.plan
+	if len(windows) == 0 && p.fill == influxql.NoFill {
+		return nil, nil
+	}
+	hits := 0 // windows with a cached row
+	for _, w := range found {
+		if w.Found && w.Value != nil {
+			hits++
+		}
+	}
+	if len(windows) == 0 && hits == 0 {
+		return nil, nil // a group without points prints nothing, whatever the fill
+	}
+	all, err := r.windowStarts(windows)
+	if err != nil {
+		return nil, err
+	}
+	// The windows to print without the cached ones: both lists ascend.
+	starts := make([]int64, 0, len(all)-min(hits, len(all)))
+	k := 0
+	for _, ws := range all {
+		for k < len(found) && (!found[k].Found || found[k].Value == nil || found[k].Start < ws) {
+			k++
+		}
+		if k < len(found) && found[k].Start == ws {
+			continue
+		}
+		starts = append(starts, ws)
+	}
+	if err := r.holdGroup(g, int64(len(all))*startBytes); err != nil {
+		return nil, err
+	}
+	perCall := make([][]funcs.Point, len(p.calls))
+	for ci, c := range p.calls {
+		pts, err := r.assembleCall(c, results[ci], starts, len(p.calls))
+		if err != nil {
+			return nil, err
+		}
+		if err := r.holdGroup(g, int64(len(pts))*pointBytes); err != nil {
+			return nil, err
+		}
+		perCall[ci] = pts
+	}
+	rows := r.mergeCallRows(perCall, auxRefs(p.exprs))
+	return rows, stopErr(r.ctx)
+}
+
+// storeRows renders and stores the rows computed here for cacheable windows
+// in which every call has its point, stamped with the run's generation, and
+// marks those no call has a point in as empty (nil Value): their row, if
+// fill prints one, is fill's, which looks beyond the window, so it is made
+// afresh; but their data need not be read again. A window only some calls
+// have points in is not kept.
+func (r *selectRun) storeRows(key string, starts []int64, found []resultcache.Window, fresh []Row, results []*callResult) {
+	var keep []resultcache.Window
+	j := 0
+	for i, ws := range starts {
+		if found[i].Found {
+			continue
+		}
+		for j < len(fresh) && fresh[j].Time < ws {
+			j++
+		}
+		if noCallHas(results, ws) {
+			keep = append(keep, resultcache.Window{Start: ws, Seq: r.cacheSeq})
+			continue
+		}
+		if j == len(fresh) || fresh[j].Time != ws || !everyCallHas(results, ws) {
+			continue
+		}
+		row := &fresh[j]
+		row.Encoded = r.rowEnc.AppendRow(nil, row, r.plan.stmt.Location)
+		keep = append(keep, resultcache.Window{Start: ws, Seq: r.cacheSeq, Value: row.Encoded})
+	}
+	r.e.cache.Store(key, keep)
+}
+
+func noCallHas(results []*callResult, ws int64) bool {
+	for _, res := range results {
+		if len(res.byWindow[ws]) != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func everyCallHas(results []*callResult, ws int64) bool {
+	for _, res := range results {
+		if len(res.byWindow[ws]) != 1 {
+			return false
+		}
+	}
+	return true
+}
+
+// mergeCachedRows is the group's rows in time order: the cache's, encoded,
+// and the ones computed here.
+func mergeCachedRows(found []resultcache.Window, fresh []Row) []Row {
+	n := len(fresh)
+	for _, w := range found {
+		if w.Found && w.Value != nil {
+			n++
+		}
+	}
+	rows := make([]Row, 0, n)
+	j := 0
+	for _, w := range found {
+		if !w.Found || w.Value == nil {
+			continue // not cached, or empty: a fresh row, if any, is in fresh
+		}
+		for j < len(fresh) && fresh[j].Time < w.Start {
+			rows = append(rows, fresh[j])
+			j++
+		}
+		rows = append(rows, Row{Time: w.Start, Encoded: w.Value})
+	}
+	return append(rows, fresh[j:]...)
+}
