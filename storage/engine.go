@@ -35,6 +35,10 @@ type Options struct {
 	// MaxSeriesPerDatabase rejects points that would create more series. Default
 	// 1,000,000 (InfluxDB's default); negative means no limit.
 	MaxSeriesPerDatabase int
+	// MaxSeries rejects points that would create more series in all
+	// databases together: six databases each under the per-database limit
+	// reached 4 GB (issue 10). 0 or negative: no limit.
+	MaxSeries int
 	// NoRetentionAutoCreate makes CreateDatabase without a policy create the
 	// database with none (InfluxDB's meta.retention-autocreate = false): writes
 	// then need a policy created first. The default creates "autogen".
@@ -693,6 +697,12 @@ func (e *Engine) resolve(b *Batch) ([]byte, error) {
 				p.dropped = true
 				b.droppedLate++
 				b.reject(&SeriesLimitError{Limit: lim})
+				continue
+			}
+			if lim := e.opts.MaxSeries; lim > 0 && e.cat.liveSeries() >= uint64(lim) {
+				p.dropped = true
+				b.droppedLate++
+				b.reject(&SeriesLimitError{Limit: lim, Total: true})
 				continue
 			}
 			p.sid = e.cat.nextSeriesID

@@ -467,6 +467,31 @@ func TestSeriesLimit(t *testing.T) {
 	}
 }
 
+// TestSeriesLimitTotal: --max-series counts the series of every database,
+// survives a reopen, and never refuses a point of an existing series.
+func TestSeriesLimitTotal(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{MaxSeriesPerDatabase: -1, MaxSeries: 3}
+	e := openTestEngine(t, dir, opts)
+	e.CreateDatabase("a", nil)
+	e.CreateDatabase("b", nil)
+	h := func(v string) map[string]string { return map[string]string{"h": v} }
+	f := map[string]any{"v": 1.0}
+	if res, _ := write(t, e, "a", pt{"m", h("1"), f, 1}, pt{"m", h("2"), f, 1}); res.Written != 2 {
+		t.Fatalf("a: %+v", res)
+	}
+	res, _ := write(t, e, "b", pt{"m", h("1"), f, 1}, pt{"m", h("2"), f, 1})
+	if res.Written != 1 || res.Rejected != 1 || res.Errors[0].Error() != "max-series limit exceeded: (3 series in all databases)" {
+		t.Fatalf("b: %+v", res)
+	}
+	e.Close()
+	e = openTestEngine(t, dir, opts)
+	defer e.Close()
+	if res, _ := write(t, e, "a", pt{"m", h("1"), f, 2}, pt{"m", h("9"), f, 2}); res.Written != 1 || res.Rejected != 1 {
+		t.Fatalf("after reopen: %+v", res)
+	}
+}
+
 // TestConcurrentWritersWithFlushes writes from several goroutines while a tiny head
 // forces many flushes, then checks every value, live and after a crash.
 func TestConcurrentWritersWithFlushes(t *testing.T) {

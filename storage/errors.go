@@ -55,10 +55,17 @@ func (e *InvalidTagKeyError) Error() string {
 	return fmt.Sprintf("invalid tag key: input tag %q on measurement %q is invalid", e.Tag, e.Measurement)
 }
 
-// SeriesLimitError: creating the point's series would exceed the per-database limit.
-type SeriesLimitError struct{ Limit int }
+// SeriesLimitError: creating the point's series would exceed the per-database
+// limit, or (Total) the limit over all databases.
+type SeriesLimitError struct {
+	Limit int
+	Total bool
+}
 
 func (e *SeriesLimitError) Error() string {
+	if e.Total {
+		return fmt.Sprintf("max-series limit exceeded: (%d series in all databases)", e.Limit)
+	}
 	return fmt.Sprintf("max-series-per-database limit exceeded: (%d)", e.Limit)
 }
 

@@ -66,6 +66,7 @@ type serveConfig struct {
 	postingsCache  int64
 	flushInterval  time.Duration
 	maxSeries      int
+	maxSeriesTotal int // --max-series
 	logLevel       string
 	logFormat      string
 	shutdownWait   time.Duration
@@ -119,6 +120,10 @@ func defaultServeConfig() serveConfig {
 		gcPercent:      50,
 		flushInterval:  10 * time.Minute,
 		maxSeries:      1_000_000,
+		// Six databases of 1 M series each written at once reached 4 GB
+		// (~700 bytes per series being written); ten million bounds that near
+		// 7 GB on a machine that has not set --memory-limit lower.
+		maxSeriesTotal: 10_000_000,
 		logLevel:       "info",
 		logFormat:      "text",
 		shutdownWait:   30 * time.Second,
@@ -131,7 +136,7 @@ func defaultServeConfig() serveConfig {
 		// (GROUP BY time(1s) over weeks, an unchunked dump) stops with an error at a
 		// quarter of a 1 GiB machine instead of taking the process down.
 		maxQueryMem:   256 << 20,
-		queryCache:    0, // off until a hit is cheaper than a fresh read: docs/cache.md, "Measured"
+		queryCache:    64 << 20, // a dashboard wall's refreshes: 100 series × 6 h of minutes is ~3 MB of rows (docs/cache.md)
 		retentionTick: 30 * time.Minute,
 		cqRunInterval: time.Second,
 		rpAutoCreate:  true,
@@ -197,6 +202,7 @@ func serveFlags(cfg *serveConfig, d serveConfig, stderr io.Writer) *flag.FlagSet
 	fs.IntVar(&cfg.gcPercent, "gc-percent", d.gcPercent, "garbage collection target: heap growth over live data before a collection, in percent (Go's GOGC); lower trades CPU for memory")
 	fs.DurationVar(&cfg.flushInterval, "flush-interval", d.flushInterval, "flush recent points to column blocks at least this often (bounds WAL replay after a crash)")
 	fs.IntVar(&cfg.maxSeries, "max-series-per-database", d.maxSeries, "reject points that would create more series in one database (-1: no limit)")
+	fs.IntVar(&cfg.maxSeriesTotal, "max-series", d.maxSeriesTotal, "reject points that would create more series in all databases together (0: no limit)")
 	fs.DurationVar(&cfg.idleTimeout, "http-idle-timeout", d.idleTimeout, "close a keep-alive connection that has had no request for this long")
 	fs.DurationVar(&cfg.readTimeout, "http-read-timeout", d.readTimeout, "longest a request, headers and body, may take to arrive (slower bodies get 408; 0: no limit)")
 	fs.DurationVar(&cfg.stallTimeout, "http-stall-timeout", d.stallTimeout, "end a response the client has not read from for this long (a deadline on progress: long chunked answers to a reading client are not cut; 0: no limit)")
@@ -211,7 +217,7 @@ func serveFlags(cfg *serveConfig, d serveConfig, stderr io.Writer) *flag.FlagSet
 	fs.IntVar(&cfg.maxSelSeries, "max-select-series", d.maxSelSeries, "most series one SELECT may read")
 	fs.Int64Var(&cfg.maxSelBuckets, "max-select-buckets", d.maxSelBuckets, "most GROUP BY time windows one SELECT may produce per series")
 	fs.Int64Var(&cfg.maxSelPoints, "max-select-points", d.maxSelPoints, "most points one SELECT may read (0: no limit)")
-	fs.Int64Var(&cfg.queryCache, "query-cache-size", d.queryCache, "memory for the result cache of GROUP BY time aggregates, in bytes, e.g. 67108864: per-window partial states reused by repeated queries until a write touches their window (docs/cache.md; 0, the default: off)")
+	fs.Int64Var(&cfg.queryCache, "query-cache-size", d.queryCache, "memory for the result cache of GROUP BY time aggregates, in bytes, e.g. 67108864: rendered rows and per-window partial states reused by repeated queries until a write touches their window (docs/cache.md; 0: off)")
 	fs.Int64Var(&cfg.maxQueryMem, "max-query-memory", d.maxQueryMem, "most memory one query may hold, in bytes: rows it materializes, window states, decoded blocks, the unchunked answer (0: no limit); past it the statement ends with an error (chunked raw SELECTs stream and stay far below it)")
 	fs.BoolVar(&cfg.rpAutoCreate, "retention-autocreate", d.rpAutoCreate, "CREATE DATABASE without a retention policy creates the default policy \"autogen\" (keep forever); false: the database gets none until one is created (InfluxDB's meta.retention-autocreate)")
 	fs.DurationVar(&cfg.cqLateHorizon, "cq-late-horizon", d.cqLateHorizon, "how far back (from now) a late write, DELETE or DROP SERIES makes continuous queries recompute the windows it touched (0 or more than the source retention policy's duration: that duration, so expiring raw data never erases rollups)")
@@ -306,6 +312,7 @@ func startServer(cfg serveConfig, log *slog.Logger) (*server, error) {
 		PostingsCacheBytes:    cfg.postingsCache,
 		FlushInterval:         cfg.flushInterval,
 		MaxSeriesPerDatabase:  cfg.maxSeries,
+		MaxSeries:             cfg.maxSeriesTotal,
 		NoRetentionAutoCreate: !cfg.rpAutoCreate,
 		Logger:                log,
 		Registerer:            reg,
