@@ -49,10 +49,18 @@ func (r *selectRun) aggregateRows(g *group) ([]Row, error) {
 		return nil, err
 	}
 
+	rows, err := r.finishRows(g, results, starts, auxNames)
+	return r.dropLead(rows), err
+}
+
+// finishRows turns the calls' per-window results into the rows of the
+// windows starts: one series of points per call, fill applied, then
+// transformations, joined on time and projected.
+func (r *selectRun) finishRows(g *group, results []*callResult, starts []int64, aux []string) ([]Row, error) {
+	p := r.plan
 	if err := r.holdGroup(g, int64(len(starts))*startBytes); err != nil {
 		return nil, err
 	}
-	// One series of points per call, fill applied, then transformations.
 	perCall := make([][]funcs.Point, len(p.calls))
 	for ci, c := range p.calls {
 		pts, err := r.assembleCall(c, results[ci], starts, len(p.calls))
@@ -64,7 +72,7 @@ func (r *selectRun) aggregateRows(g *group) ([]Row, error) {
 		}
 		perCall[ci] = pts
 	}
-	rows := r.dropLead(r.mergeCallRows(perCall, auxNames))
+	rows := r.mergeCallRows(perCall, aux)
 	return rows, stopErr(r.ctx) // mergeCallRows looks at the context too
 }
 

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/strata-db/strata/query/funcs"
 	"github.com/strata-db/strata/query/influxql"
 	"github.com/strata-db/strata/query/resultcache"
 )
@@ -165,19 +164,7 @@ func (r *selectRun) finishMissing(g *group, results []*callResult, windows map[i
 	if err := r.holdGroup(g, int64(len(all))*startBytes); err != nil {
 		return nil, err
 	}
-	perCall := make([][]funcs.Point, len(p.calls))
-	for ci, c := range p.calls {
-		pts, err := r.assembleCall(c, results[ci], starts, len(p.calls))
-		if err != nil {
-			return nil, err
-		}
-		if err := r.holdGroup(g, int64(len(pts))*pointBytes); err != nil {
-			return nil, err
-		}
-		perCall[ci] = pts
-	}
-	rows := r.mergeCallRows(perCall, auxRefs(p.exprs))
-	return rows, stopErr(r.ctx)
+	return r.finishRows(g, results, starts, auxRefs(p.exprs))
 }
 
 // storeRows renders and stores the rows computed here for cacheable windows
