@@ -195,6 +195,15 @@ func TestContinuousQueryLateDataKill9(t *testing.T) {
 		t.Fatalf("graceful stop: %v\n%s", err, c.log())
 	}
 	c = startChild(t, dir, "--cq-run-interval", "1h")
+	// The service's first pass runs at start (the on-time windows since the
+	// stop are due): late writes that land during it would be recomputed by
+	// it, before the kill. Wait for it to end (it has when a run was timed;
+	// on a loaded CI machine it started after the first late write).
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if metricValue(t, c.base, "strata_cq_run_duration_seconds_count") > 0 {
+			break
+		}
+	}
 	sc.writeLate(t, c.base)
 	if n := metricValue(t, c.base, lateMetric); n != 0 {
 		t.Fatalf("recomputed before the kill: %v", n)
