@@ -5,8 +5,10 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/metrics"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -36,6 +38,8 @@ import (
 // count(distinct(x)) on the high-cardinality set (on TSBS, whose fields
 // take at most 10,001 values, only that it is not slower: both pay the same
 // scan of every value), percentiles ≥ 3× faster than percentile() on both.
+type pair struct{ set, what, exact, approx string }
+
 func TestSketchSpeed(t *testing.T) {
 	if os.Getenv("STRATA_SKETCH_BENCH") == "" {
 		t.Skip("set STRATA_SKETCH_BENCH=1 to measure (minutes, a few GiB)")
@@ -50,7 +54,6 @@ func TestSketchSpeed(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(10 * time.Second) // let the background merges of the new blocks finish
-	type pair struct{ set, what, exact, approx string }
 	const day = ` WHERE time >= '2016-01-01T00:00:00Z' AND time < '2016-01-02T00:00:00Z'`
 	const hc = ` WHERE time >= 0 AND time < 10000s`
 	pairs := []pair{
@@ -99,7 +102,51 @@ func TestSketchSpeed(t *testing.T) {
 			t.Errorf("%s %s: speed ratio %.1f, want ≥ %v", p.set, p.what, speed, target)
 		}
 	}
+	if dir := os.Getenv("STRATA_SKETCH_PROFILE"); dir != "" {
+		profileApprox(t, base, dir, pairs)
+	}
 	t.Logf("\n| data | query | exact | approx | speed-up | CPU ratio | exact memory | approx memory | memory ratio | exact answer | approx answer |\n|---|---|---|---|---|---|---|---|---|---|---|\n%s", strings.Join(rows, "\n"))
+}
+
+// profileApprox writes, per pair, a CPU profile and an allocation profile
+// of 20 runs of the approximate query (STRATA_SKETCH_PROFILE=dir):
+// go tool pprof dir/approx-N.cpu.pprof, and go tool pprof -sample_index
+// alloc_space -diff_base dir/approx-N.allocs-before.pprof
+// dir/approx-N.allocs.pprof.
+func profileApprox(t *testing.T, base, dir string, pairs []pair) {
+	t.Helper()
+	for i, p := range pairs {
+		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("approx-%d.cpu.pprof", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		runtime.MemProfileRate = 4096
+		writeAllocs(t, filepath.Join(dir, fmt.Sprintf("approx-%d.allocs-before.pprof", i)))
+		if err := pprof.StartCPUProfile(f); err != nil {
+			t.Fatal(err)
+		}
+		for r := 0; r < 20; r++ {
+			measure(t, base, p.approx)
+		}
+		pprof.StopCPUProfile()
+		f.Close()
+		writeAllocs(t, filepath.Join(dir, fmt.Sprintf("approx-%d.allocs.pprof", i)))
+		runtime.MemProfileRate = 512 * 1024
+		t.Logf("profile %d: %s", i, p.approx)
+	}
+}
+
+func writeAllocs(t *testing.T, path string) {
+	t.Helper()
+	runtime.GC()
+	m, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := pprof.Lookup("allocs").WriteTo(m, 0); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
