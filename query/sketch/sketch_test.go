@@ -155,3 +155,31 @@ func TestHash8(t *testing.T) {
 		}
 	}
 }
+
+// TestHLLAddBits: the batch fold gives Add's bytes, sparse, dense and across
+// the switch, with repeats, at the precisions' extremes.
+func TestHLLAddBits(t *testing.T) {
+	for _, tc := range []struct {
+		p, n, domain int
+	}{{4, 100, 10}, {14, 1000, 500}, {14, 50000, 1 << 40}, {18, 300000, 100000}, {14, 20000, 3}} {
+		rng := rand.New(rand.NewPCG(uint64(tc.n), uint64(tc.p)))
+		vs := make([]uint64, tc.n)
+		for i := range vs {
+			vs[i] = uint64(rng.Int64N(int64(tc.domain)))
+			if i > 0 && rng.IntN(4) == 0 {
+				vs[i] = vs[i-1]
+			}
+		}
+		one, _ := NewHLL(tc.p)
+		for _, v := range vs {
+			one.Add(HashUint(v))
+		}
+		batch, _ := NewHLL(tc.p)
+		for i := 0; i < len(vs); i += 777 {
+			batch.AddBits(vs[i:min(i+777, len(vs))])
+		}
+		if !bytes.Equal(Append(nil, one), Append(nil, batch)) {
+			t.Errorf("p=%d n=%d: AddBits differs from Add", tc.p, tc.n)
+		}
+	}
+}
