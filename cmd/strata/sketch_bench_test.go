@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -16,6 +17,8 @@ import (
 	"time"
 
 	"github.com/strata-db/strata/bench"
+	"github.com/strata-db/strata/query"
+	"github.com/strata-db/strata/query/influxql"
 	"github.com/strata-db/strata/storage"
 )
 
@@ -64,6 +67,9 @@ func TestSketchSpeed(t *testing.T) {
 		{"1M distinct / 10M points", "distinct", "SELECT count(distinct(uid)) FROM hc" + hc, "SELECT approx_count_distinct(uid) FROM hc" + hc},
 		{"1M distinct / 10M points", "p99", "SELECT percentile(lat, 99) FROM hc" + hc, "SELECT approx_percentile(lat, 99) FROM hc" + hc},
 	}
+	// A second executor over the same engine, to read each query's charge
+	// to its memory budget (query.Budget.Peak), which HTTP does not report.
+	exec := query.NewExecutor(s.eng, quietLogger(), query.Limits{})
 	const rounds = 5
 	var rows []string
 	for _, p := range pairs {
@@ -79,9 +85,10 @@ func TestSketchSpeed(t *testing.T) {
 		speed := float64(medianOf(te)) / float64(medianOf(ta))
 		cpu := float64(medianOf(ce)) / float64(medianOf(ca))
 		mem := float64(me) / float64(max(ma, 1<<10))
-		rows = append(rows, fmt.Sprintf("| %s | %s | %v | %v | %.1f× | %.1f× | %s | %s | %.0f× | %s | %s |", p.set, p.what,
+		be, ba := budgetPeak(t, exec, p.exact), budgetPeak(t, exec, p.approx)
+		rows = append(rows, fmt.Sprintf("| %s | %s | %v | %v | %.1f× | %.1f× | %s | %s | %.0f× | %s | %s | %.0f× | %s | %s |", p.set, p.what,
 			medianOf(te).Round(time.Millisecond), medianOf(ta).Round(time.Millisecond), speed, cpu,
-			mib(me), mib(ma), mem, ve, va))
+			mib(me), mib(ma), mem, mib(be), mib(ba), float64(be)/float64(max(ba, 1)), ve, va))
 		target := 3.0
 		if strings.Contains(p.what, "distinct") {
 			if p.set == "TSBS" {
@@ -105,7 +112,7 @@ func TestSketchSpeed(t *testing.T) {
 	if dir := os.Getenv("STRATA_SKETCH_PROFILE"); dir != "" {
 		profileApprox(t, base, dir, pairs)
 	}
-	t.Logf("\n| data | query | exact | approx | speed-up | CPU ratio | exact memory | approx memory | memory ratio | exact answer | approx answer |\n|---|---|---|---|---|---|---|---|---|---|---|\n%s", strings.Join(rows, "\n"))
+	t.Logf("\n| data | query | exact | approx | speed-up | CPU ratio | exact heap | approx heap | heap ratio | exact budget | approx budget | budget ratio | exact answer | approx answer |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n%s", strings.Join(rows, "\n"))
 }
 
 // profileApprox writes, per pair, a CPU profile and an allocation profile
@@ -147,6 +154,26 @@ func writeAllocs(t *testing.T, path string) {
 	if err := pprof.Lookup("allocs").WriteTo(m, 0); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// budgetPeak runs q once on exec and returns the most memory it charged to
+// its query budget (query.Budget: accumulators, sketches at their bound,
+// the values collection states keep, rows held): what --max-query-memory
+// limits.
+func budgetPeak(t *testing.T, exec *query.Executor, q string) int64 {
+	t.Helper()
+	pq, err := influxql.ParseQuery(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := query.NewBudget(0)
+	var serr string
+	err = exec.Execute(context.Background(), pq, query.ExecOptions{Database: "benchmark", Budget: b},
+		query.SinkFunc(func(r *query.StatementResult) error { serr = r.Err; return nil }))
+	if err != nil || serr != "" {
+		t.Fatalf("%s: %v %s", q, err, serr)
+	}
+	return b.Peak()
 }
 
 func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
