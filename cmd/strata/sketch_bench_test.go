@@ -24,7 +24,7 @@ import (
 
 // TestSketchSpeed measures the approximate functions against their exact
 // counterparts over HTTP on the real server (docs/performance.md,
-// "Approximate functions"):
+// "Sketches"):
 //
 //	STRATA_SKETCH_BENCH=1 go test ./cmd/strata -run TestSketchSpeed -v -timeout 40m
 //
@@ -176,7 +176,12 @@ func budgetPeak(t *testing.T, exec *query.Executor, q string) int64 {
 	return b.Peak()
 }
 
-func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+func mib(b int64) string {
+	if b < 1<<20 {
+		return fmt.Sprintf("%.0f KiB", float64(b)/(1<<10))
+	}
+	return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
+}
 
 func medianOf(d []time.Duration) time.Duration {
 	s := slices.Clone(d)
