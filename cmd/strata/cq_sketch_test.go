@@ -181,6 +181,7 @@ func TestTopKAndCountMinRollupThroughContinuousQuery(t *testing.T) {
 		path, _ := row[1].(string)
 		count, maxErr := num(t, row[2]), num(t, row[3])
 		truth := float64(exact[path])
+		t.Logf("%s: count %v max_error %v, true %v (N %d, %d distinct)", path, count, maxErr, truth, n, len(exact))
 		if path != byCount[i].path {
 			t.Errorf("row %d: %s, the exact %d-th heaviest is %s (%d)", i, path, i+1, byCount[i].path, byCount[i].n)
 		}
