@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -104,5 +105,100 @@ func TestStoredTopKAndCountMin(t *testing.T) {
 	dt := column(t, mustSeriesDB(t, base, "SELECT approx_top_k(code, 2) AS v FROM req"+where), "count")
 	if fmt.Sprint(mt) != fmt.Sprint(dt) || len(mt) != 2 || mt[0]+mt[1] != 240 {
 		t.Errorf("merge_top_k counts %v, approx_top_k counts %v", mt, dt)
+	}
+}
+
+// TestTopKAndCountMinRollupThroughContinuousQuery: a continuous query stores
+// per-second Space-Saving summaries and Count-Min sketches of a skewed
+// string field with thousands of values (far more than the summary's 256
+// counters, so evictions happen); merged over the range with merge_top_k
+// and merge_count they stay within the documented bounds of the exact
+// one-pass answers computed here: the true count lies in [count −
+// max_error, count], max_error ≤ N/256, the three heaviest values are
+// found, and Count-Min never undercounts and overcounts by at most ε·N.
+func TestTopKAndCountMinRollupThroughContinuousQuery(t *testing.T) {
+	s, base := startTestServer(t, testConfig(t.TempDir()))
+	defer s.shutdown(10 * time.Second)
+	mustQuery(t, base, "CREATE DATABASE db")
+	mustQuery(t, base, `CREATE CONTINUOUS QUERY hh ON db BEGIN SELECT sketch_top_k(path, 3) AS tk, sketch_count(path) AS cm INTO req_1s FROM req GROUP BY time(1s) END`)
+	time.Sleep(1100 * time.Millisecond) // the query's first run starts its clock
+	rng := rand.New(rand.NewPCG(5, 6))
+	zipf := rand.NewZipf(rand.New(rand.NewPCG(7, 8)), 1.2, 1, 5000)
+	type pt struct {
+		t    int64
+		path string
+	}
+	var pts []pt
+	var first, last int64
+	start := time.Now()
+	for time.Since(start) < 3200*time.Millisecond {
+		now := time.Now().UnixNano()
+		if first == 0 {
+			first = now/1e9*1e9 + 1e9
+		}
+		var b strings.Builder
+		for k := 0; k < 200; k++ {
+			p := fmt.Sprintf("/p%d", zipf.Uint64())
+			if rng.IntN(10) == 0 {
+				p = fmt.Sprintf("/rare%d", rng.IntN(100000)) // a long tail of one-offs
+			}
+			pts = append(pts, pt{now + int64(k), p})
+			fmt.Fprintf(&b, "req path=%q %d\n", p, now+int64(k))
+		}
+		writeLP(t, base, b.String())
+		last = now / 1e9 * 1e9
+		time.Sleep(50 * time.Millisecond)
+	}
+	waitUntil(t, "the sketch windows", 10*time.Second, func() bool {
+		return len(queryRows(t, base, fmt.Sprintf("SELECT tk FROM req_1s WHERE time = %d", last-1e9))) == 1
+	})
+	time.Sleep(300 * time.Millisecond)
+	exact := map[string]int64{}
+	var n int64
+	for _, p := range pts {
+		if p.t >= first && p.t < last {
+			exact[p.path]++
+			n++
+		}
+	}
+	type kv struct {
+		path string
+		n    int64
+	}
+	var byCount []kv
+	for p, c := range exact {
+		byCount = append(byCount, kv{p, c})
+	}
+	slices.SortFunc(byCount, func(a, b kv) int { return int(b.n - a.n) })
+	where := fmt.Sprintf(" WHERE time >= %d AND time < %d", first, last)
+
+	ss := mustSeriesDB(t, base, "SELECT merge_top_k(tk, 3) AS top FROM req_1s"+where)
+	if len(ss) != 1 || len(ss[0].Values) != 3 {
+		t.Fatalf("merge_top_k: %v", ss)
+	}
+	bound := float64(n) / 256
+	for i, row := range ss[0].Values {
+		path, _ := row[1].(string)
+		count, maxErr := num(t, row[2]), num(t, row[3])
+		truth := float64(exact[path])
+		t.Logf("%s: count %v max_error %v, true %v (N %d, %d distinct)", path, count, maxErr, truth, n, len(exact))
+		if path != byCount[i].path {
+			t.Errorf("row %d: %s, the exact %d-th heaviest is %s (%d)", i, path, i+1, byCount[i].path, byCount[i].n)
+		}
+		if truth < count-maxErr || truth > count || maxErr > bound {
+			t.Errorf("%s: count %v max_error %v, true %v, bound N/256 = %.1f", path, count, maxErr, truth, bound)
+		}
+	}
+	eps := float64(n) * 2.718281828459045 / 2048
+	for _, c := range []kv{byCount[0], byCount[len(byCount)/2], {"/never", 0}} {
+		m := column(t, mustSeriesDB(t, base, fmt.Sprintf("SELECT merge_count(cm, '%s') AS v FROM req_1s%s", c.path, where)), "v")
+		d := column(t, mustSeriesDB(t, base, fmt.Sprintf("SELECT approx_count(path, '%s') AS v FROM req%s", c.path, where)), "v")
+		if len(m) != 1 || len(d) != 1 || m[0] != d[0] {
+			t.Errorf("%s: merge_count %v, approx_count over the points %v (Count-Min merges exactly)", c.path, m, d)
+			continue
+		}
+		if m[0] < float64(c.n) || m[0] > float64(c.n)+eps {
+			t.Errorf("%s: merge_count %v, true %d, bound ε·N = %.1f", c.path, m[0], c.n, eps)
+		}
 	}
 }

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/metrics"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -14,12 +17,14 @@ import (
 	"time"
 
 	"github.com/strata-db/strata/bench"
+	"github.com/strata-db/strata/query"
+	"github.com/strata-db/strata/query/influxql"
 	"github.com/strata-db/strata/storage"
 )
 
 // TestSketchSpeed measures the approximate functions against their exact
 // counterparts over HTTP on the real server (docs/performance.md,
-// "Approximate functions"):
+// "Sketches"):
 //
 //	STRATA_SKETCH_BENCH=1 go test ./cmd/strata -run TestSketchSpeed -v -timeout 40m
 //
@@ -36,12 +41,15 @@ import (
 // count(distinct(x)) on the high-cardinality set (on TSBS, whose fields
 // take at most 10,001 values, only that it is not slower: both pay the same
 // scan of every value), percentiles ≥ 3× faster than percentile() on both.
+type pair struct{ set, what, exact, approx string }
+
 func TestSketchSpeed(t *testing.T) {
 	if os.Getenv("STRATA_SKETCH_BENCH") == "" {
 		t.Skip("set STRATA_SKETCH_BENCH=1 to measure (minutes, a few GiB)")
 	}
 	cfg := testConfig(t.TempDir())
 	cfg.maxQueryMem = 0 // count(distinct) over 10 M points holds them all
+	cfg.queryCache = 0  // every round measures the query, not a copy of its answer
 	s, base := startTestServer(t, cfg)
 	loadTSBS(t, base)
 	loadHighCard(t, s.eng)
@@ -50,7 +58,6 @@ func TestSketchSpeed(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(10 * time.Second) // let the background merges of the new blocks finish
-	type pair struct{ set, what, exact, approx string }
 	const day = ` WHERE time >= '2016-01-01T00:00:00Z' AND time < '2016-01-02T00:00:00Z'`
 	const hc = ` WHERE time >= 0 AND time < 10000s`
 	pairs := []pair{
@@ -61,6 +68,9 @@ func TestSketchSpeed(t *testing.T) {
 		{"1M distinct / 10M points", "distinct", "SELECT count(distinct(uid)) FROM hc" + hc, "SELECT approx_count_distinct(uid) FROM hc" + hc},
 		{"1M distinct / 10M points", "p99", "SELECT percentile(lat, 99) FROM hc" + hc, "SELECT approx_percentile(lat, 99) FROM hc" + hc},
 	}
+	// A second executor over the same engine, to read each query's charge
+	// to its memory budget (query.Budget.Peak), which HTTP does not report.
+	exec := query.NewExecutor(s.eng, quietLogger(), query.Limits{})
 	const rounds = 5
 	var rows []string
 	for _, p := range pairs {
@@ -76,9 +86,10 @@ func TestSketchSpeed(t *testing.T) {
 		speed := float64(medianOf(te)) / float64(medianOf(ta))
 		cpu := float64(medianOf(ce)) / float64(medianOf(ca))
 		mem := float64(me) / float64(max(ma, 1<<10))
-		rows = append(rows, fmt.Sprintf("| %s | %s | %v | %v | %.1f× | %.1f× | %s | %s | %.0f× | %s | %s |", p.set, p.what,
+		be, ba := budgetPeak(t, exec, p.exact), budgetPeak(t, exec, p.approx)
+		rows = append(rows, fmt.Sprintf("| %s | %s | %v | %v | %.1f× | %.1f× | %s | %s | %.0f× | %s | %s | %.0f× | %s | %s |", p.set, p.what,
 			medianOf(te).Round(time.Millisecond), medianOf(ta).Round(time.Millisecond), speed, cpu,
-			mib(me), mib(ma), mem, ve, va))
+			mib(me), mib(ma), mem, mib(be), mib(ba), float64(be)/float64(max(ba, 1)), ve, va))
 		target := 3.0
 		if strings.Contains(p.what, "distinct") {
 			if p.set == "TSBS" {
@@ -99,10 +110,79 @@ func TestSketchSpeed(t *testing.T) {
 			t.Errorf("%s %s: speed ratio %.1f, want ≥ %v", p.set, p.what, speed, target)
 		}
 	}
-	t.Logf("\n| data | query | exact | approx | speed-up | CPU ratio | exact memory | approx memory | memory ratio | exact answer | approx answer |\n|---|---|---|---|---|---|---|---|---|---|---|\n%s", strings.Join(rows, "\n"))
+	if dir := os.Getenv("STRATA_SKETCH_PROFILE"); dir != "" {
+		profileApprox(t, base, dir, pairs)
+	}
+	t.Logf("\n| data | query | exact | approx | speed-up | CPU ratio | exact heap | approx heap | heap ratio | exact budget | approx budget | budget ratio | exact answer | approx answer |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n%s", strings.Join(rows, "\n"))
 }
 
-func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+// profileApprox writes, per pair, a CPU profile and an allocation profile
+// of 20 runs of the approximate query (STRATA_SKETCH_PROFILE=dir):
+// go tool pprof dir/approx-N.cpu.pprof, and go tool pprof -sample_index
+// alloc_space -diff_base dir/approx-N.allocs-before.pprof
+// dir/approx-N.allocs.pprof.
+func profileApprox(t *testing.T, base, dir string, pairs []pair) {
+	t.Helper()
+	for i, p := range pairs {
+		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("approx-%d.cpu.pprof", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		runtime.MemProfileRate = 4096
+		writeAllocs(t, filepath.Join(dir, fmt.Sprintf("approx-%d.allocs-before.pprof", i)))
+		if err := pprof.StartCPUProfile(f); err != nil {
+			t.Fatal(err)
+		}
+		for r := 0; r < 20; r++ {
+			measure(t, base, p.approx)
+		}
+		pprof.StopCPUProfile()
+		f.Close()
+		writeAllocs(t, filepath.Join(dir, fmt.Sprintf("approx-%d.allocs.pprof", i)))
+		runtime.MemProfileRate = 512 * 1024
+		t.Logf("profile %d: %s", i, p.approx)
+	}
+}
+
+func writeAllocs(t *testing.T, path string) {
+	t.Helper()
+	runtime.GC()
+	m, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := pprof.Lookup("allocs").WriteTo(m, 0); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// budgetPeak runs q once on exec and returns the most memory it charged to
+// its query budget (query.Budget: accumulators, sketches at their bound,
+// the values collection states keep, rows held): what --max-query-memory
+// limits.
+func budgetPeak(t *testing.T, exec *query.Executor, q string) int64 {
+	t.Helper()
+	pq, err := influxql.ParseQuery(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := query.NewBudget(0)
+	var serr string
+	err = exec.Execute(context.Background(), pq, query.ExecOptions{Database: "benchmark", Budget: b},
+		query.SinkFunc(func(r *query.StatementResult) error { serr = r.Err; return nil }))
+	if err != nil || serr != "" {
+		t.Fatalf("%s: %v %s", q, err, serr)
+	}
+	return b.Peak()
+}
+
+func mib(b int64) string {
+	if b < 1<<20 {
+		return fmt.Sprintf("%.0f KiB", float64(b)/(1<<10))
+	}
+	return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
+}
 
 func medianOf(d []time.Duration) time.Duration {
 	s := slices.Clone(d)

@@ -58,25 +58,26 @@ func (s *sketchState) open() sketch.Sketch {
 	return s.sk
 }
 
-// hllBatch skips values an HLL has just been given: adding a value twice
-// changes nothing, and a column's values repeat (a gauge's few levels, a
-// status code), so a 64-entry direct-mapped memory of the last values seen
-// in this batch saves their hashing and register update. It lives on the
-// stack for one column slice: no memory per window. Values are their
-// 8-byte canonical bits (sketch.HashUint's input).
-type hllBatch struct {
-	seen  [64]uint64
-	valid uint64
-	h     *sketch.HLL
+// hllBits folds a column's values into an HLL by their canonical bits,
+// through a fixed stack buffer: sketch.HLL.AddBits's loop, no boxing, no
+// allocation, no call per value.
+func hllBits[T int64 | uint64 | float64](h *sketch.HLL, vs []T, bitsOf func(T) uint64) {
+	var buf [512]uint64
+	for len(vs) > 0 {
+		n := min(len(vs), len(buf))
+		for i, v := range vs[:n] {
+			buf[i] = bitsOf(v)
+		}
+		h.AddBits(buf[:n])
+		vs = vs[n:]
+	}
 }
 
-func (c *hllBatch) add(b uint64) {
-	i := (b * 0x9E3779B97F4A7C15) >> 58 // Fibonacci hashing to 6 bits
-	if c.valid&(1<<i) != 0 && c.seen[i] == b {
-		return
+func floatBits(v float64) uint64 {
+	if v == 0 {
+		v = 0 // -0 hashes as 0 (sketch.HashFloat)
 	}
-	c.seen[i], c.valid = b, c.valid|1<<i
-	c.h.Add(sketch.HashUint(b))
+	return math.Float64bits(v)
 }
 
 // The typed folds hash or key each value without boxing it: this loop is
@@ -84,13 +85,7 @@ func (c *hllBatch) add(b uint64) {
 func (s *sketchState) addFloats(_ []int64, vs []float64) error {
 	switch x := s.open().(type) {
 	case *sketch.HLL:
-		c := hllBatch{h: x}
-		for _, v := range vs {
-			if v == 0 {
-				v = 0 // -0 hashes as 0 (sketch.HashFloat)
-			}
-			c.add(math.Float64bits(v))
-		}
+		hllBits(x, vs, floatBits)
 	case *sketch.DD:
 		for _, v := range vs {
 			x.Add(v)
@@ -110,10 +105,7 @@ func (s *sketchState) addFloats(_ []int64, vs []float64) error {
 func (s *sketchState) addInts(_ []int64, vs []int64) error {
 	switch x := s.open().(type) {
 	case *sketch.HLL:
-		c := hllBatch{h: x}
-		for _, v := range vs {
-			c.add(uint64(v))
-		}
+		hllBits(x, vs, func(v int64) uint64 { return uint64(v) })
 	case *sketch.DD:
 		for _, v := range vs {
 			x.Add(float64(v))
@@ -133,10 +125,7 @@ func (s *sketchState) addInts(_ []int64, vs []int64) error {
 func (s *sketchState) addUints(_ []int64, vs []uint64) error {
 	switch x := s.open().(type) {
 	case *sketch.HLL:
-		c := hllBatch{h: x}
-		for _, v := range vs {
-			c.add(v)
-		}
+		x.AddBits(vs)
 	case *sketch.DD:
 		for _, v := range vs {
 			x.Add(float64(v))

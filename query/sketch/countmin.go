@@ -111,3 +111,11 @@ func decodeCountMin(r *reader) *CountMin {
 	}
 	return c
 }
+
+// AddN counts n occurrences of a hashed value: n calls of Add, exactly.
+func (c *CountMin) AddN(h, n uint64) {
+	c.total += n
+	for i := 0; i < c.depth; i++ {
+		c.rows[c.cell(i, h)] += n
+	}
+}

@@ -394,3 +394,39 @@ func (s *sparseSet) each(f func(j uint32, r uint8)) {
 		}
 	}
 }
+
+// AddBits folds a batch of values given by their 8-byte canonical bits
+// (HashUint's input: an integer's bits, a float's with -0 as 0), as Add of
+// each one's hash would, byte for byte. Once dense it is one tight loop:
+// the hash written inline, the rank from a sentinel bit instead of a
+// clamp, and a value equal to the one before skipped (a gauge repeats
+// itself; adding a value twice changes nothing).
+func (h *HLL) AddBits(vs []uint64) {
+	i := 0
+	for ; i < len(vs) && h.regs == nil; i++ {
+		if i > 0 && vs[i] == vs[i-1] {
+			continue
+		}
+		h.Add(hash8(vs[i]))
+	}
+	if i >= len(vs) {
+		return
+	}
+	regs, p := h.regs, h.p
+	// Bit p-1 of hash<<p is the first past the q = 64-p rank bits: a rank
+	// never exceeds q+1, which rank's clamp gives.
+	sentinel := uint64(1) << (p - 1)
+	prev := vs[i] + 1
+	for _, v := range vs[i:] {
+		if v == prev {
+			continue
+		}
+		prev = v
+		x := hash8(v)
+		j := x >> (64 - p)
+		r := uint8(bits.LeadingZeros64(x<<p|sentinel) + 1)
+		if r > regs[j] {
+			regs[j] = r
+		}
+	}
+}

@@ -3,6 +3,7 @@ package sketch
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -152,6 +153,80 @@ func TestHash8(t *testing.T) {
 		binary.LittleEndian.PutUint64(b[:], v)
 		if got, want := hash8(v), xxhash.Sum64(b[:]); got != want {
 			t.Fatalf("hash8(%x) = %x, xxhash %x", v, got, want)
+		}
+	}
+}
+
+// TestHLLAddBits: the batch fold gives Add's bytes, sparse, dense and across
+// the switch, with repeats, at the precisions' extremes.
+func TestHLLAddBits(t *testing.T) {
+	for _, tc := range []struct {
+		p, n, domain int
+	}{{4, 100, 10}, {14, 1000, 500}, {14, 50000, 1 << 40}, {18, 300000, 100000}, {14, 20000, 3}} {
+		rng := rand.New(rand.NewPCG(uint64(tc.n), uint64(tc.p)))
+		vs := make([]uint64, tc.n)
+		for i := range vs {
+			vs[i] = uint64(rng.Int64N(int64(tc.domain)))
+			if i > 0 && rng.IntN(4) == 0 {
+				vs[i] = vs[i-1]
+			}
+		}
+		one, _ := NewHLL(tc.p)
+		for _, v := range vs {
+			one.Add(HashUint(v))
+		}
+		batch, _ := NewHLL(tc.p)
+		for i := 0; i < len(vs); i += 777 {
+			batch.AddBits(vs[i:min(i+777, len(vs))])
+		}
+		if !bytes.Equal(Append(nil, one), Append(nil, batch)) {
+			t.Errorf("p=%d n=%d: AddBits differs from Add", tc.p, tc.n)
+		}
+	}
+}
+
+// TestWeightedAdds: Count-Min's AddN is n Adds byte for byte; Space-Saving's
+// AddN keeps count − err ≤ true ≤ count and err ≤ N/capacity under
+// evictions, and equals n Adds while nothing is evicted.
+func TestWeightedAdds(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	cmA, cmB := NewCountMin(), NewCountMin()
+	small, smallRef := NewTopK(KeyString, 256), NewTopK(KeyString, 256)
+	big := NewTopK(KeyString, 256)
+	truth := map[string]uint64{}
+	var total uint64
+	for i := 0; i < 20000; i++ {
+		k := fmt.Sprintf("v%d", rng.IntN(3000))
+		if rng.IntN(5) == 0 {
+			k = fmt.Sprintf("h%d", rng.IntN(5))
+		}
+		n := uint64(1 + rng.IntN(50))
+		cmA.AddN(HashString(k), n)
+		for j := uint64(0); j < n; j++ {
+			cmB.Add(HashString(k))
+		}
+		big.AddN(k, n)
+		truth[k] += n
+		total += n
+		if i < 200 {
+			small.AddN(k, n)
+			for j := uint64(0); j < n; j++ {
+				smallRef.Add(k)
+			}
+		}
+	}
+	if !bytes.Equal(Append(nil, cmA), Append(nil, cmB)) {
+		t.Error("CountMin.AddN differs from repeated Add")
+	}
+	if !bytes.Equal(Append(nil, small), Append(nil, smallRef)) {
+		t.Error("TopK.AddN differs from repeated Add without evictions")
+	}
+	if big.Total() != total {
+		t.Errorf("total %d, want %d", big.Total(), total)
+	}
+	for _, h := range big.Top(10) {
+		if f := truth[h.Key]; f > h.Count || h.Count-h.Err > f || h.Err > total/256 {
+			t.Errorf("%s: count %d err %d, true %d, N/cap %d", h.Key, h.Count, h.Err, f, total/256)
 		}
 	}
 }

@@ -268,3 +268,31 @@ func decodeTopK(r *reader) *TopK {
 	t.set(cs, total)
 	return t
 }
+
+// AddN counts n occurrences of key at once (weighted Space-Saving): the
+// same summary as n calls of Add when key is counted or a counter is free;
+// otherwise key takes the smallest counter, inheriting its count as its
+// error, plus n. The bounds hold as for Add, with N the sum of the weights.
+func (t *TopK) AddN(key string, n uint64) {
+	if n == 0 {
+		return
+	}
+	t.total += n
+	if i, ok := t.at[key]; ok {
+		t.heap[i].count += n
+		t.down(i)
+		return
+	}
+	if len(t.heap) < t.cap {
+		t.heap = append(t.heap, counter{key: strings.Clone(key), count: n})
+		t.at[key] = len(t.heap) - 1
+		t.up(len(t.heap) - 1)
+		return
+	}
+	m := &t.heap[0]
+	delete(t.at, m.key)
+	m.key, m.err = strings.Clone(key), m.count
+	m.count += n
+	t.at[m.key] = 0
+	t.down(0)
+}
