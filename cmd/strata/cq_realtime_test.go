@@ -23,6 +23,7 @@ func TestContinuousQueryRealTime(t *testing.T) {
 		t.Fatalf("graceful stop: %v\n%s", err, c.log())
 	}
 	c = startChild(t, dir, "--cq-run-interval", "1h") // the service does not run again
+	waitFirstCQPass(t, c.base)
 	writeLP(t, c.base, fmt.Sprintf("m,host=a v=1000 %d\n", sc.first+second+1))
 	rng := fmt.Sprintf("time >= %d AND time < %d", sc.first, sc.last)
 	fresh := queryRows(t, c.base, "SELECT mean(v) AS mean, count(v) AS count, max(v) AS max FROM m WHERE "+rng+" GROUP BY time(1s), host")

@@ -183,6 +183,21 @@ func TestContinuousQueryLateData(t *testing.T) {
 	}
 }
 
+// waitFirstCQPass waits (5 s at most) for the first pass of a started
+// server's continuous query service to end: it runs at start (the windows
+// due since the last stop), and late writes landing during it are
+// recomputed by it, which tests of a service that "does not run again"
+// must not see. It has ended once a run was timed; on a loaded CI machine
+// it started after a test's first late write.
+func waitFirstCQPass(t *testing.T, base string) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if metricValue(t, base, "strata_cq_run_duration_seconds_count") > 0 {
+			return
+		}
+	}
+}
+
 // TestContinuousQueryLateDataKill9: the late writes reach a server whose
 // service does not run again for an hour, which is then killed with
 // SIGKILL; the restarted server finds the dirty marks in the replayed WAL
@@ -195,15 +210,7 @@ func TestContinuousQueryLateDataKill9(t *testing.T) {
 		t.Fatalf("graceful stop: %v\n%s", err, c.log())
 	}
 	c = startChild(t, dir, "--cq-run-interval", "1h")
-	// The service's first pass runs at start (the on-time windows since the
-	// stop are due): late writes that land during it would be recomputed by
-	// it, before the kill. Wait for it to end (it has when a run was timed;
-	// on a loaded CI machine it started after the first late write).
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if metricValue(t, c.base, "strata_cq_run_duration_seconds_count") > 0 {
-			break
-		}
-	}
+	waitFirstCQPass(t, c.base)
 	sc.writeLate(t, c.base)
 	if n := metricValue(t, c.base, lateMetric); n != 0 {
 		t.Fatalf("recomputed before the kill: %v", n)
