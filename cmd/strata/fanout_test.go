@@ -179,6 +179,13 @@ func fanoutQueries(t *testing.T, d *bench.Dataset) []string {
 		"SELECT max(usage_user), usage_system FROM cpu WHERE usage_idle < 30 AND "+rng+" GROUP BY region",
 		"SELECT count(usage_user), mean(usage_user) FROM cpu WHERE usage_user > 90 AND "+rng+" GROUP BY time(30m) fill(none)",
 		"SELECT top(usage_user, hostname, 3) FROM cpu WHERE "+rng,
+		// SHOW: the union of every node's listing, sorted and limited here.
+		"SHOW MEASUREMENTS", "SHOW TAG KEYS", "SHOW TAG KEYS LIMIT 3 OFFSET 2",
+		"SHOW TAG VALUES WITH KEY = hostname", "SHOW TAG VALUES WITH KEY IN (region, rack) LIMIT 5 OFFSET 1",
+		"SHOW FIELD KEYS", "SHOW SERIES", "SHOW SERIES WHERE region = 'eu-west-1' LIMIT 2 OFFSET 1",
+		"SHOW SERIES CARDINALITY", "SHOW SERIES EXACT CARDINALITY", "SHOW MEASUREMENT CARDINALITY",
+		"SHOW TAG KEY CARDINALITY", "SHOW TAG VALUES CARDINALITY WITH KEY = hostname",
+		"SHOW FIELD KEY CARDINALITY", "SHOW FIELD KEY CARDINALITY WHERE hostname = 'host_1'",
 	)
 }
 
