@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,12 +17,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/strata-db/strata/query"
+	"github.com/strata-db/strata/query/funcs"
 	"github.com/strata-db/strata/query/nodewire"
 )
 
 // Path is the internal endpoint of partial execution; its version moves with
 // nodewire.Version.
-const Path = "/internal/v1/partial"
+const Path = "/internal/v2/partial"
 
 // maxAnswer bounds a peer's answer body: raw points of a wide raw SELECT can
 // be large, but a body beyond this is refused rather than held (1 GiB).
@@ -81,12 +83,12 @@ func (e *PeerError) Error() string { return fmt.Sprintf("node %s: %v", e.Peer, e
 func (e *PeerError) Unwrap() error { return e.Err }
 
 // Partial sends req to every peer at once and waits for all.
-func (c *Client) Partial(ctx context.Context, req query.PartialRequest) ([]*nodewire.Response, []string, error) {
+func (c *Client) Partial(ctx context.Context, req query.PartialRequest) ([]query.PeerAnswer, []string, error) {
 	peers, err := c.opts.Peers.Resolve(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	answers := make([]*nodewire.Response, len(peers))
+	answers := make([]query.PeerAnswer, len(peers))
 	errs := make([]error, len(peers))
 	var wg sync.WaitGroup
 	for i, p := range peers {
@@ -97,7 +99,7 @@ func (c *Client) Partial(ctx context.Context, req query.PartialRequest) ([]*node
 		}()
 	}
 	wg.Wait()
-	var out []*nodewire.Response
+	var out []query.PeerAnswer
 	var missing []string
 	for i, err := range errs {
 		if err == nil {
@@ -115,18 +117,19 @@ func (c *Client) Partial(ctx context.Context, req query.PartialRequest) ([]*node
 	return out, missing, nil
 }
 
-func (c *Client) one(ctx context.Context, peer string, req query.PartialRequest) (*nodewire.Response, error) {
+func (c *Client) one(ctx context.Context, peer string, req query.PartialRequest) (query.PeerAnswer, error) {
 	start := time.Now()
-	resp, err := c.do(ctx, peer, req)
-	c.latency.WithLabelValues(peer).Observe(time.Since(start).Seconds())
+	resp, n, err := c.do(ctx, peer, req)
+	took := time.Since(start)
+	c.latency.WithLabelValues(peer).Observe(took.Seconds())
 	if err != nil {
 		c.errs.WithLabelValues(peer).Inc()
-		return nil, &PeerError{Peer: peer, Err: err}
+		return query.PeerAnswer{}, &PeerError{Peer: peer, Err: err}
 	}
-	return resp, nil
+	return query.PeerAnswer{Peer: peer, Resp: resp, Took: took, Bytes: n}, nil
 }
 
-func (c *Client) do(ctx context.Context, peer string, req query.PartialRequest) (*nodewire.Response, error) {
+func (c *Client) do(ctx context.Context, peer string, req query.PartialRequest) (*nodewire.Response, int, error) {
 	if c.opts.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, c.opts.Timeout, fmt.Errorf("no answer within --peer-timeout %s", c.opts.Timeout))
@@ -138,40 +141,57 @@ func (c *Client) do(ctx context.Context, peer string, req query.PartialRequest) 
 	}
 	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, c.opts.Scheme+"://"+peer+Path, strings.NewReader(form.Encode()))
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	hr.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := c.opts.HTTP.Do(hr)
 	if err != nil {
 		if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
-			return nil, cause
+			return nil, 0, cause
 		}
-		return nil, err
+		return nil, 0, err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
 	if err != nil {
 		if cause := context.Cause(ctx); cause != nil {
-			return nil, cause
+			return nil, 0, cause
 		}
-		return nil, err
+		return nil, 0, err
 	}
 	if len(body) > maxAnswer {
-		return nil, fmt.Errorf("answer larger than %d bytes", maxAnswer)
+		return nil, 0, fmt.Errorf("answer larger than %d bytes", maxAnswer)
 	}
 	c.bytes.WithLabelValues(peer).Add(float64(len(body)))
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(body))
+		return nil, 0, fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(body))
 	}
-	return nodewire.Decode(body)
+	ans, err := nodewire.Decode(body)
+	return ans, len(body), err
 }
 
 // EncodeRequest is the form of a partial-execution request
 // (docs/format/node-protocol.md).
 func EncodeRequest(req query.PartialRequest) url.Values {
-	return url.Values{"q": {req.Statement}, "db": {req.Database}, "rp": {req.RetentionPolicy},
+	v := url.Values{"q": {req.Statement}, "db": {req.Database}, "rp": {req.RetentionPolicy},
 		"now": {strconv.FormatInt(req.Now.UnixNano(), 10)}}
+	fields := make([]string, 0, len(req.Schema.Fields))
+	for f, t := range req.Schema.Fields {
+		fields = append(fields, t.String()+":"+f)
+	}
+	sort.Strings(fields)
+	if len(fields) > 0 {
+		v["field"] = fields
+	}
+	if len(req.Schema.Tags) > 0 {
+		v["tag"] = append([]string(nil), req.Schema.Tags...)
+	}
+	return v
 }
+
+// fieldTypes are the names a request's field entries give types by.
+var fieldTypes = map[string]funcs.Type{"float": funcs.Float, "integer": funcs.Integer,
+	"unsigned": funcs.Unsigned, "string": funcs.String, "boolean": funcs.Boolean}
 
 // DecodeRequest reads the form EncodeRequest writes, and the deadline the
 // sender's query has (zero: none).
@@ -185,6 +205,18 @@ func DecodeRequest(form url.Values) (query.PartialRequest, time.Time, error) {
 		return req, time.Time{}, fmt.Errorf("now: %w", err)
 	}
 	req.Now = time.Unix(0, now).UTC()
+	for _, f := range form["field"] {
+		typ, name, ok := strings.Cut(f, ":")
+		t, known := fieldTypes[typ]
+		if !ok || !known || name == "" {
+			return req, time.Time{}, fmt.Errorf("field %q: want type:name", f)
+		}
+		if req.Schema.Fields == nil {
+			req.Schema.Fields = map[string]funcs.Type{}
+		}
+		req.Schema.Fields[name] = t
+	}
+	req.Schema.Tags = form["tag"]
 	var dl time.Time
 	if s := form.Get("deadline"); s != "" {
 		ns, err := strconv.ParseInt(s, 10, 64)

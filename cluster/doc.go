@@ -2,6 +2,6 @@
 // Kafka consumer group (docs/scale-out.md): who the other nodes are (a static
 // --peers list, or a Kubernetes headless service's addresses resolved on each
 // query), and the HTTP client that sends them a SELECT for partial execution
-// (POST /internal/v1/partial, docs/format/node-protocol.md) and decodes their
+// (POST /internal/v2/partial, docs/format/node-protocol.md) and decodes their
 // answers. It implements query.Fanout; the engine never sees HTTP.
 package cluster

@@ -10,7 +10,7 @@ import (
 	"github.com/strata-db/strata/query/nodewire"
 )
 
-// PartialHandler serves POST /internal/v1/partial: a SELECT the node that
+// PartialHandler serves POST /internal/v2/partial: a SELECT the node that
 // received it fans out, executed over this node's data
 // (query.Executor.ExecutePartial), answered in the node protocol's binary
 // envelope (docs/format/node-protocol.md). The sender's deadline bounds the

@@ -165,6 +165,8 @@ type stmtState struct {
 	msgs []query.ResponseMessage
 	err  string
 	last bool // the last piece was Partial: the statement was cut if it ends now
+	// incomplete: nodes of the set did not answer (query.StatementResult.Incomplete).
+	incomplete bool
 	// overBudget: the output outgrew the memory budget; the statement's answer is
 	// that error, and later pieces render nothing.
 	overBudget bool
@@ -270,6 +272,7 @@ func (r *ResponseWriter) WriteResult(res *query.StatementResult) error {
 		st.overBudget, st.err = true, over.Error()
 	}
 	st.msgs = append(st.msgs, res.Messages...)
+	st.incomplete = st.incomplete || res.Incomplete
 	if res.Err != "" && !st.overBudget {
 		st.err = res.Err
 	}
@@ -445,7 +448,7 @@ func (r *ResponseWriter) endStatement(cut bool) {
 		if st.ser {
 			r.closeSeries(cut)
 		}
-		r.closeResult(st.msgs, cut, st.err)
+		r.closeResult(st.msgs, cut || st.incomplete, st.err)
 		if r.chunked {
 			r.closeChunk()
 		}

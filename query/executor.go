@@ -116,6 +116,7 @@ type ExecOptions struct {
 	// a peer does not, with a warning naming it (fanout.go).
 	AllowPartial bool
 	partialExec  bool // ExecutePartial: this node's share only, no fan-out
+	noFanout     bool // plain EXPLAIN: the peers are named, not asked
 	// Rollups: RollupsRealTime ("" too) or RollupsStored, see rollup.go.
 	Rollups string
 	// RowEncoder, when the executor has a result cache, lets it keep and
@@ -181,7 +182,10 @@ func (e *Executor) executeStatement(ctx context.Context, stmt influxql.Statement
 	case *influxql.ExplainStatement:
 		res, err = e.executeExplain(ctx, s, opts)
 	default:
-		res, err = e.executeMeta(ctx, stmt, opts)
+		var merged bool
+		if res, merged, err = e.showFanout(ctx, stmt, opts); !merged {
+			res, err = e.executeMeta(ctx, stmt, opts)
+		}
 	}
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {

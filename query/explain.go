@@ -24,6 +24,7 @@ func (e *Executor) executeExplain(ctx context.Context, s *influxql.ExplainStatem
 	}
 	stats := &execStats{}
 	start := time.Now()
+	opts.noFanout = !s.Analyze // EXPLAIN names the peers; ANALYZE asks them
 	plan, err := e.prepareSelect(ctx, stmt, opts, stats)
 	if err != nil {
 		return nil, err
@@ -36,6 +37,13 @@ func (e *Executor) executeExplain(ctx context.Context, s *influxql.ExplainStatem
 	planned := time.Since(start)
 	lines := plan.lines()
 	add := func(format string, args ...any) { lines = append(lines, fmt.Sprintf(format, args...)) }
+	if run != nil {
+		fl, err := run.fanoutLines(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		lines = append(lines, fl...)
+	}
 	add("NUMBER OF SERIES: %d", len(refs))
 	add("NUMBER OF OUTPUT SERIES (groups): %d", len(groups))
 	if stored := countStored(refs); stored > 0 {

@@ -151,6 +151,9 @@ type rowStream struct {
 	desc    bool
 	max     int
 	n       int
+	// cond is the WHERE field condition, nil for a series of another node,
+	// whose rows passed it there (partialexec.go).
+	cond    influxql.Expr
 	row     seriesRow // the row in hand after next; vals is reused by the next call
 	scratch seriesRow
 	cc      canceller
@@ -163,11 +166,15 @@ type rowStream struct {
 }
 
 func (r *selectRun) newRowStream(s *seriesRef, rr *rowReader, max int, desc bool) (*rowStream, error) {
+	cond := r.plan.fieldCond
+	if s.remote != nil {
+		cond = nil
+	}
 	perField := max
-	if r.plan.fieldCond != nil {
+	if cond != nil {
 		perField = 0 // the condition may reject rows: read on
 	}
-	st := &rowStream{r: r, rr: rr, desc: desc, max: max, cc: r.e.canceller(r.ctx), cost: condCost(r.plan.fieldCond)}
+	st := &rowStream{r: r, rr: rr, desc: desc, max: max, cond: cond, cc: r.e.canceller(r.ctx), cost: condCost(cond)}
 	for _, name := range rr.fields {
 		f, err := r.newFieldStream(s, name, perField, desc)
 		if err != nil {
@@ -176,7 +183,7 @@ func (r *selectRun) newRowStream(s *seriesRef, rr *rowReader, max int, desc bool
 		}
 		st.fields = append(st.fields, f)
 	}
-	if s.mem != nil && r.plan.fieldCond == nil {
+	if s.mem != nil && cond == nil {
 		// Every row of a subquery is a row of the outer query, also one whose
 		// selected values are all null (1.x emits the inner points as they are):
 		// the series' row times drive the merge as one more (value-less) field.
@@ -187,8 +194,8 @@ func (r *selectRun) newRowStream(s *seriesRef, rr *rowReader, max int, desc bool
 	st.scratch = seriesRow{vals: make([]any, len(st.fields)), series: s}
 	st.drivers = make([]bool, len(st.fields))
 	anyDriver := false
-	if r.plan.fieldCond != nil {
-		influxql.Walk(r.plan.fieldCond, func(n influxql.Node) {
+	if cond != nil {
+		influxql.Walk(cond, func(n influxql.Node) {
 			if v, ok := n.(*influxql.VarRef); ok {
 				if i, ok := rr.index[v.Val]; ok {
 					st.drivers[i], anyDriver = true, true
@@ -201,7 +208,7 @@ func (r *selectRun) newRowStream(s *seriesRef, rr *rowReader, max int, desc bool
 			st.drivers[i] = true
 		}
 	}
-	if cond := r.plan.fieldCond; cond != nil {
+	if cond != nil {
 		var info *measurementInfo
 		if s.mem == nil {
 			info = r.measurementInfo(s)
@@ -235,7 +242,7 @@ func (st *rowStream) before(a, b int64) bool {
 
 // next moves to the next row (st.row); false at the end or on error (st.err).
 func (st *rowStream) next() bool {
-	cond := st.r.plan.fieldCond
+	cond := st.cond
 	for {
 		if st.max > 0 && st.n >= st.max {
 			return false

@@ -1,23 +1,29 @@
 // Multi-node SELECTs, the peer's side: ExecutePartial runs a statement the
 // receiving node planned over this node's stored series only, and answers
 // per series what the receiver needs to finish it (fanout.go): per-window
-// partial states, closed, for each call whose path merges, and raw points
-// of the fields the other calls and raw SELECTs read. Nothing after grouping
-// runs here: SLIMIT, LIMIT, fill and transformations need every node's data.
+// partial states, closed, for each call whose path merges, and the rows that
+// pass the WHERE field condition, with the fields the other calls and raw
+// SELECTs read. Nothing after grouping runs here: SLIMIT, OFFSET, fill and
+// transformations need every node's data. Pushed down: the time range, the
+// field condition, and for raw SELECTs at most LIMIT+OFFSET rows per series
+// in output order (the first LIMIT+OFFSET rows of a merge by time are among
+// the first LIMIT+OFFSET of each input, however a series' points are spread
+// over nodes). SHOW statements answer their listing (fanout_show.go).
 package query
 
 import (
 	"context"
 	"fmt"
 	"slices"
+	"sort"
 
 	"github.com/strata-db/strata/query/funcs"
 	"github.com/strata-db/strata/query/influxql"
 	"github.com/strata-db/strata/query/nodewire"
 )
 
-// ExecutePartial executes req's SELECT on this node's data for the node that
-// fanned it out; node names this node in the answer.
+// ExecutePartial executes req's statement on this node's data for the node
+// that fanned it out; node names this node in the answer.
 func (e *Executor) ExecutePartial(ctx context.Context, req PartialRequest, auth Authorizer, node string) (*nodewire.Response, error) {
 	q, err := influxql.ParseQuery(req.Statement)
 	if err != nil {
@@ -26,11 +32,14 @@ func (e *Executor) ExecutePartial(ctx context.Context, req PartialRequest, auth 
 	if len(q.Statements) != 1 {
 		return nil, fmt.Errorf("partial execution takes one statement, got %d", len(q.Statements))
 	}
+	opts := ExecOptions{Database: req.Database, RetentionPolicy: req.RetentionPolicy, Now: req.Now, Auth: auth, Budget: e.NewBudget(), partialExec: true}
+	if show, ok := mergedShow(q.Statements[0]); ok {
+		return e.showPartial(ctx, show, opts, node)
+	}
 	stmt, ok := q.Statements[0].(*influxql.SelectStatement)
 	if !ok || stmt.Target != nil {
-		return nil, fmt.Errorf("partial execution takes a SELECT without INTO")
+		return nil, fmt.Errorf("partial execution takes a SELECT without INTO or a SHOW listing")
 	}
-	opts := ExecOptions{Database: req.Database, RetentionPolicy: req.RetentionPolicy, Now: req.Now, Auth: auth, Budget: e.NewBudget(), partialExec: true}
 	if err := authorize(stmt, opts); err != nil {
 		return nil, err
 	}
@@ -43,11 +52,23 @@ func (e *Executor) ExecutePartial(ctx context.Context, req PartialRequest, auth 
 		return nil, err
 	}
 	stats := &execStats{}
-	plan, err := e.prepareSelect(ctx, stmt, opts, stats)
+	src, err := e.resolveSources(ctx, stmt, opts, stats)
 	if err != nil {
 		return nil, err
 	}
-	out := &nodewire.Response{Node: node}
+	out := &nodewire.Response{Node: node, Schema: schemaOf(src.schema)}
+	// The receiver's fields and tags too: a wildcard expands, and WHERE
+	// splits, as on a node that holds every node's series.
+	src.schema = withSchema(src.schema, req.Schema)
+	plan, err := e.planSelect(stmt, src, opts.Now)
+	if err != nil {
+		// Not yet a failure: a node that stores nothing of the measurement,
+		// asked by another such node, takes a field for a tag ("invalid tag
+		// condition"). The schema alone goes back; the receiver asks again
+		// with every node's, and with that one the receiver's own plan, made
+		// from the same schema, reports an error that remains.
+		return out, nil
+	}
 	run, _, groups, err := e.startPlan(ctx, plan, opts, stats)
 	if err != nil || run == nil {
 		return out, err
@@ -107,46 +128,120 @@ func (r *selectRun) partialGroup(g *group, raw bool, out *nodewire.Response) err
 			}
 			ws.States[ci] = wins
 		}
-		// The names the statement reads that are fields, so that the
-		// receiver does not take them for tags (isTagOf of a memory series).
-		for _, f := range r.neededFields(r.plan.exprs, s) {
-			if _, ok := r.fieldID(s, f); !ok {
-				continue
-			}
-			if !raw {
+		ship := r.shippedFields(s)
+		if !raw {
+			// The names the statement reads that are fields, so that the
+			// receiver does not take them for tags (isTagOf of a memory series).
+			for _, f := range ship {
 				ws.Fields[f] = nil
-				continue
 			}
-			pts, err := r.readField(s, f, 0, false)
-			if err != nil {
-				return err
-			}
-			if err := r.holdGroup(g, int64(len(pts))*pointBytes); err != nil {
-				return err
-			}
-			ws.Fields[f] = pts
-		}
-		if raw {
-			ws.Times = rowTimes(ws.Fields)
+		} else if err := r.shipRows(g, s, ship, &ws); err != nil {
+			return err
 		}
 		out.Series = append(out.Series, ws)
 	}
 	return nil
 }
 
-// rowTimes is the ascending union of the fields' point times: the rows a
-// stored series has, for the receiver's raw merge.
-func rowTimes(fields map[string][]funcs.Point) []int64 {
-	seen := map[int64]bool{}
-	var out []int64
-	for _, pts := range fields {
-		for _, p := range pts {
-			if !seen[p.Time] {
-				seen[p.Time] = true
-				out = append(out, p.Time)
-			}
+// shippedFields are the fields of s's measurement the receiver reads from a
+// remote series: those of the select list and of the calls (top's and
+// bottom's field arguments included). Fields only the WHERE condition reads
+// stay here: it was evaluated here.
+func (r *selectRun) shippedFields(s *seriesRef) []string {
+	names := r.neededFieldsOf(r.plan.exprs, s)
+	for _, c := range r.plan.calls {
+		names = append(names, c.field)
+		names = append(names, topTagArgs(c)...)
+	}
+	sort.Strings(names)
+	names = slices.Compact(names)
+	out := names[:0]
+	for _, f := range names {
+		if _, ok := r.fieldID(s, f); ok {
+			out = append(out, f)
 		}
 	}
-	slices.Sort(out)
 	return out
+}
+
+// neededFieldsOf is neededFields without the field condition's names.
+func (r *selectRun) neededFieldsOf(exprs []influxql.Expr, s *seriesRef) []string {
+	var out []string
+	for _, ex := range exprs {
+		influxql.Walk(ex, func(n influxql.Node) {
+			if v, ok := n.(*influxql.VarRef); ok && (v.Type == influxql.AnyField || v.Type != influxql.Tag && !r.isTagOf(s, v.Val)) {
+				out = append(out, v.Val)
+			}
+		})
+	}
+	return out
+}
+
+// shipRows fills ws with s's rows that pass the field condition, as the
+// receiver's merge would read them from a local series (rowStream, with the
+// same row cap): their times, and the points of the shipped fields. A row
+// none of whose shipped fields has a value would not print, nor feed a
+// call, and stays here.
+func (r *selectRun) shipRows(g *group, s *seriesRef, ship []string, ws *nodewire.Series) error {
+	// The condition's fields are read too, to evaluate it.
+	fields := append(r.neededFields(r.plan.exprs, s), ship...)
+	sort.Strings(fields)
+	rr := newRowReader(slices.Compact(fields))
+	max, desc := 0, false
+	if p := r.plan; len(p.calls) == 0 && p.stmt.Limit > 0 {
+		max, desc = p.stmt.Limit+p.stmt.Offset, !p.ascending
+	}
+	r.stats.series.Add(1)
+	st, err := r.newRowStream(s, rr, max, desc)
+	if err != nil {
+		return err
+	}
+	defer st.close()
+	cols := make([]int, len(ship))
+	for i, f := range ship {
+		cols[i] = rr.index[f]
+	}
+	pts := make([][]funcs.Point, len(ship))
+	var held int64
+	for st.next() {
+		has := false
+		for _, c := range cols {
+			if st.row.vals[c] != nil {
+				has = true
+				break
+			}
+		}
+		if !has {
+			continue
+		}
+		ws.Times = append(ws.Times, st.row.time)
+		for i, c := range cols {
+			if v := st.row.vals[c]; v != nil {
+				pts[i] = append(pts[i], funcs.Point{Time: st.row.time, Value: v})
+				held += pointBytes
+			}
+		}
+		if held > 1<<16 {
+			if err := r.holdGroup(g, held); err != nil {
+				return err
+			}
+			held = 0
+		}
+	}
+	if st.err != nil {
+		return st.err
+	}
+	if err := r.holdGroup(g, held); err != nil {
+		return err
+	}
+	if desc {
+		slices.Reverse(ws.Times)
+	}
+	for i, f := range ship {
+		if desc {
+			reversePoints(pts[i])
+		}
+		ws.Fields[f] = pts[i]
+	}
+	return nil
 }

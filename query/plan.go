@@ -48,6 +48,8 @@ type selectPlan struct {
 	groupAll   bool
 	groupKeys  []string
 	groupRegex []*regexp.Regexp
+
+	fanout *fanoutRun // the peers' answers (fanout.go); nil on one node
 }
 
 // callPlan is one aggregate or selector call of the statement, possibly wrapped in
@@ -135,7 +137,17 @@ func (e *Executor) prepareSelect(ctx context.Context, stmt *influxql.SelectState
 	if err != nil {
 		return nil, err
 	}
-	return e.planSelect(stmt, src, opts.Now)
+	// The other nodes of the set first (fanout.go): the plan is made with
+	// the fields and tags they store too, as on one node holding every series.
+	fr, err := e.fanOut(ctx, stmt, src, opts)
+	if err != nil {
+		return nil, err
+	}
+	p, err := e.planSelect(stmt, src, opts.Now)
+	if p != nil {
+		p.fanout = fr
+	}
+	return p, err
 }
 
 // planSelect analyses stmt against the union schema of the sources it reads.

@@ -84,6 +84,10 @@ type StatementResult struct {
 	Messages    []ResponseMessage
 	// Partial says more of this statement follows in another WriteResult call.
 	Partial bool
+	// Incomplete says nodes of the set did not answer and the client allowed
+	// it (partial=true): rendered as InfluxDB's result-level "partial":true,
+	// with Messages naming the nodes (fanout.go).
+	Incomplete bool
 	// Err is the statement's error. In a non-chunked response it replaces whatever
 	// the statement produced before (as InfluxDB 1.x does); in a chunked one the
 	// chunks already sent stay sent and the error follows in its own chunk.

@@ -152,6 +152,7 @@ func (e *Executor) executeSelect(ctx context.Context, stmt *influxql.SelectState
 		for _, w := range run.warnings {
 			res.Messages = append(res.Messages, ResponseMessage{Level: "warning", Text: w})
 		}
+		res.Incomplete = len(run.warnings) > 0
 	}
 	return res, nil
 }
@@ -187,11 +188,14 @@ func (e *Executor) startPlan(ctx context.Context, plan *selectPlan, opts ExecOpt
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	others, warnings, err := run.fanOut(opts)
+	others, err := run.remoteSeries()
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	refs, run.warnings = append(refs, others...), warnings
+	refs = append(refs, others...)
+	if plan.fanout != nil {
+		run.warnings = missingWarnings(plan.fanout.missing)
+	}
 	groups := run.groupSeries(refs)
 	if !opts.partialExec { // SLIMIT is the receiver's, over every node's groups
 		groups = plan.limitSeries(groups)

@@ -90,18 +90,26 @@ func startFanoutSet(t *testing.T, hosts int, dur time.Duration) *fanoutSet {
 	// The group settles before anything is produced: a partition that moved
 	// after a node stored part of it would be stored twice (the stable
 	// membership of restarts is not this test's subject).
+	// Each node of the set owns two partitions, the reference all six: a
+	// total of twelve is not enough (the first node to join holds all six
+	// until the others do, and would then store everything).
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		total := 0
-		for _, b := range append(fs.bases, refBase) {
+		var got []int
+		settled := true
+		for i, b := range append(fs.bases, refBase) {
 			st := do(t, "GET", b+"/api/v1/kafka/status", nil, nil)
-			total += strings.Count(st.body, `"partition"`)
+			n := strings.Count(st.body, `"partition"`)
+			got = append(got, n)
+			if want := 2; i == len(fs.bases) && n != 6 || i < len(fs.bases) && n != want {
+				settled = false
+			}
 		}
-		if total == 12 {
+		if settled {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("partitions never all assigned (%d of 12)", total)
+			t.Fatalf("partitions never assigned two per node, six to the reference: %v", got)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -145,9 +153,6 @@ func fanoutQueries(t *testing.T, d *bench.Dataset) []string {
 	g := bench.NewQueryGen(7, len(d.Hosts), d.Time(0), d.EndTime())
 	var out []string
 	for _, typ := range bench.QueryTypes {
-		if strings.HasPrefix(typ, "high-cpu") || typ == "lastpoint" {
-			continue // raw SELECTs: the fan-out refuses them (query/fanout.go)
-		}
 		q, err := g.Next(typ)
 		if err != nil {
 			t.Fatal(err)
@@ -164,6 +169,23 @@ func fanoutQueries(t *testing.T, d *bench.Dataset) []string {
 		"SELECT percentile(usage_user, 95), stddev(usage_user), spread(usage_user) FROM cpu WHERE "+rng+" GROUP BY datacenter",
 		"SELECT integral(usage_user, 1m) FROM cpu WHERE "+rng+" GROUP BY region",
 		"SELECT max(usage_user) FROM cpu WHERE "+rng+" GROUP BY * ORDER BY time DESC LIMIT 2 SLIMIT 5 SOFFSET 2",
+		// Raw rows: the field condition evaluated on the peers, LIMIT+OFFSET
+		// per series pushed down, OFFSET and SLIMIT here.
+		"SELECT usage_user, usage_system, hostname FROM cpu WHERE usage_user > 50 AND "+rng+" LIMIT 7 OFFSET 3",
+		"SELECT * FROM cpu WHERE usage_idle < 20 AND "+rng+" GROUP BY region ORDER BY time DESC LIMIT 3 OFFSET 1 SLIMIT 2",
+		"SELECT usage_user FROM cpu WHERE (usage_user > 95 OR usage_system < 2) AND "+rng+" GROUP BY hostname SLIMIT 4 SOFFSET 1",
+		"SELECT usage_user * 2 + usage_nice AS x FROM cpu WHERE hostname =~ /host_1/ AND "+rng+" ORDER BY time DESC LIMIT 20",
+		// Aggregates over rows that pass a field condition, with an aux field.
+		"SELECT max(usage_user), usage_system FROM cpu WHERE usage_idle < 30 AND "+rng+" GROUP BY region",
+		"SELECT count(usage_user), mean(usage_user) FROM cpu WHERE usage_user > 90 AND "+rng+" GROUP BY time(30m) fill(none)",
+		"SELECT top(usage_user, hostname, 3) FROM cpu WHERE "+rng,
+		// SHOW: the union of every node's listing, sorted and limited here.
+		"SHOW MEASUREMENTS", "SHOW TAG KEYS", "SHOW TAG KEYS LIMIT 3 OFFSET 2",
+		"SHOW TAG VALUES WITH KEY = hostname", "SHOW TAG VALUES WITH KEY IN (region, rack) LIMIT 5 OFFSET 1",
+		"SHOW FIELD KEYS", "SHOW SERIES", "SHOW SERIES WHERE region = 'eu-west-1' LIMIT 2 OFFSET 1",
+		"SHOW SERIES CARDINALITY", "SHOW SERIES EXACT CARDINALITY", "SHOW MEASUREMENT CARDINALITY",
+		"SHOW TAG KEY CARDINALITY", "SHOW TAG VALUES CARDINALITY WITH KEY = hostname",
+		"SHOW FIELD KEY CARDINALITY", "SHOW FIELD KEY CARDINALITY WHERE hostname = 'host_1'",
 	)
 }
 
@@ -212,13 +234,15 @@ func TestFanoutPeerDown(t *testing.T) {
 	if !strings.Contains(r.body, `"error"`) || !strings.Contains(r.body, "node "+down) {
 		t.Fatalf("a peer down must fail the query naming it: %d %s", r.status, r.body)
 	}
-	r = queryOn(t, fs.bases[0], q, url.Values{"partial": {"true"}})
-	if strings.Contains(r.body, `"error"`) || !strings.Contains(r.body, `"level":"warning"`) || !strings.Contains(r.body, "node "+down) ||
-		strings.Contains(r.body, fmt.Sprintf(`[0,%d]`, fs.data.Lines)) {
-		t.Fatalf("partial=true: %d %s", r.status, r.body)
+	for _, q := range []string{q, `SELECT * FROM cpu WHERE usage_user > 90`, `SHOW TAG VALUES WITH KEY = hostname`} {
+		r = queryOn(t, fs.bases[0], q, url.Values{"partial": {"true"}})
+		if strings.Contains(r.body, `"error"`) || !strings.Contains(r.body, `"level":"warning"`) || !strings.Contains(r.body, "node "+down) ||
+			!strings.Contains(r.body, `"partial":true`) || strings.Contains(r.body, fmt.Sprintf(`[0,%d]`, fs.data.Lines)) {
+			t.Fatalf("partial=true: %s: %d %s", q, r.status, r.body)
+		}
 	}
 	m := do(t, "GET", fs.bases[0]+"/metrics", nil, nil)
-	if !strings.Contains(m.body, fmt.Sprintf(`strata_fanout_peer_errors_total{peer=%q} 2`, down)) {
+	if !strings.Contains(m.body, fmt.Sprintf(`strata_fanout_peer_errors_total{peer=%q} 4`, down)) {
 		t.Errorf("metrics lack the peer's errors:\n%s", grepLines(m.body, "strata_fanout"))
 	}
 }

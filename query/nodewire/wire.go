@@ -1,10 +1,11 @@
 // Package nodewire is the node protocol's answer body: what a Strata node
 // sends back to the node that fanned a SELECT out to it (POST
 // /internal/v1/partial, docs/format/node-protocol.md). It is a pure codec,
-// a leaf below the query engine and the HTTP edges: series, each with the
-// per-window partial states of the calls that merge (query/partial's
-// encoding, embedded as it is) and the raw points of the fields the other
-// calls read.
+// a leaf below the query engine and the HTTP edges: the node's schema of the
+// statement's sources, then series, each with the per-window partial states
+// of the calls that merge (query/partial's encoding, embedded as it is) and
+// the raw points of the fields the other calls and raw SELECTs read, or, for
+// a SHOW statement, its result series.
 package nodewire
 
 import (
@@ -21,7 +22,8 @@ import (
 
 // Version is the envelope's version, its fifth byte. A decoder refuses any
 // other; a change old bytes cannot follow bumps it (and the endpoint's path).
-const Version = 1
+// Version 2 added the schema and the result series (SHOW statements).
+const Version = 2
 
 // magic opens every answer, so that a body of something else (an HTML error
 // page of a proxy) fails loudly instead of decoding as garbage.
@@ -32,8 +34,29 @@ var ErrCorrupt = errors.New("nodewire: corrupt answer")
 
 // Response is one node's answer to a partial execution.
 type Response struct {
-	Node   string // the answering node's --node-id (or its address)
+	Node string // the answering node's --node-id (or its address)
+	// Schema is the answering node's own schema of the statement's sources
+	// (not merged with the one the request carried): the receiver unions
+	// every node's to plan with what one node holding all the data would see.
+	Schema Schema
 	Series []Series
+	// Results answer a SHOW statement (Series is then empty).
+	Results []Result
+}
+
+// Schema is what a node stores of the measurements a statement reads.
+type Schema struct {
+	Fields map[string]funcs.Type
+	Tags   []string // sorted
+}
+
+// Result is one series of a SHOW statement's answer, as the node computed it
+// without LIMIT and OFFSET.
+type Result struct {
+	Name    string
+	Tags    map[string]string
+	Columns []string
+	Rows    [][]any // one value per column
 }
 
 // Series is one stored series of the node that matched the statement.
@@ -73,6 +96,16 @@ func Append(dst []byte, r *Response) ([]byte, error) {
 	dst = append(dst, magic[:]...)
 	dst = append(dst, Version)
 	dst = appendString(dst, r.Node)
+	dst = binary.AppendUvarint(dst, uint64(len(r.Schema.Fields)))
+	for _, f := range sortedKeys(r.Schema.Fields) {
+		dst = append(appendString(dst, f), byte(r.Schema.Fields[f]))
+	}
+	tags := append([]string(nil), r.Schema.Tags...)
+	sort.Strings(tags)
+	dst = binary.AppendUvarint(dst, uint64(len(tags)))
+	for _, t := range tags {
+		dst = appendString(dst, t)
+	}
 	dst = binary.AppendUvarint(dst, uint64(len(r.Series)))
 	for i := range r.Series {
 		var err error
@@ -80,16 +113,50 @@ func Append(dst []byte, r *Response) ([]byte, error) {
 			return nil, err
 		}
 	}
+	dst = binary.AppendUvarint(dst, uint64(len(r.Results)))
+	for i := range r.Results {
+		var err error
+		if dst, err = appendResult(dst, &r.Results[i]); err != nil {
+			return nil, err
+		}
+	}
 	return dst, nil
+}
+
+func appendResult(b []byte, r *Result) ([]byte, error) {
+	b = appendString(b, r.Name)
+	b = appendTags(b, r.Tags)
+	b = binary.AppendUvarint(b, uint64(len(r.Columns)))
+	for _, c := range r.Columns {
+		b = appendString(b, c)
+	}
+	b = binary.AppendUvarint(b, uint64(len(r.Rows)))
+	for _, row := range r.Rows {
+		if len(row) != len(r.Columns) {
+			return nil, fmt.Errorf("nodewire: result %s: a row of %d values for %d columns", r.Name, len(row), len(r.Columns))
+		}
+		for _, v := range row {
+			var err error
+			if b, err = appendValue(b, v); err != nil {
+				return nil, fmt.Errorf("result %s: %w", r.Name, err)
+			}
+		}
+	}
+	return b, nil
+}
+
+func appendTags(b []byte, tags map[string]string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(tags)))
+	for _, k := range sortedKeys(tags) {
+		b = appendString(b, k)
+		b = appendString(b, tags[k])
+	}
+	return b
 }
 
 func appendSeries(b []byte, s *Series) ([]byte, error) {
 	b = appendString(b, s.Measurement)
-	b = binary.AppendUvarint(b, uint64(len(s.Tags)))
-	for _, k := range sortedKeys(s.Tags) {
-		b = appendString(b, k)
-		b = appendString(b, s.Tags[k])
-	}
+	b = appendTags(b, s.Tags)
 	b = appendTimes(b, s.Times)
 	b = binary.AppendUvarint(b, uint64(len(s.Fields)))
 	for _, f := range sortedKeys(s.Fields) {
@@ -145,6 +212,8 @@ func appendValue(b []byte, v any) ([]byte, error) {
 		return binary.LittleEndian.AppendUint64(b, math.Float64bits(x)), nil
 	case int64:
 		return binary.AppendVarint(append(b, tagInteger), x), nil
+	case int: // SHOW results count in int
+		return binary.AppendVarint(append(b, tagInteger), int64(x)), nil
 	case uint64:
 		return binary.AppendUvarint(append(b, tagUnsigned), x), nil
 	case string:
@@ -184,12 +253,20 @@ func Decode(b []byte) (*Response, error) {
 	}
 	r := &reader{binread.New(b[5:], ErrCorrupt)}
 	out := &Response{Node: r.str()}
+	out.Schema = r.schema()
 	n := r.Count(3) // a series is at least 3 bytes (measurement, tags, times...)
 	if r.Err == nil && n > 0 {
 		out.Series = make([]Series, 0, n)
 	}
 	for i := 0; i < n && r.Err == nil; i++ {
 		out.Series = append(out.Series, r.series())
+	}
+	n = r.Count(3) // a result is at least 3 bytes (name, tags, columns...)
+	if r.Err == nil && n > 0 {
+		out.Results = make([]Result, 0, n)
+	}
+	for i := 0; i < n && r.Err == nil; i++ {
+		out.Results = append(out.Results, r.result())
 	}
 	if r.Err != nil {
 		return nil, r.Err
@@ -215,15 +292,73 @@ func (r *reader) bytes() []byte {
 
 func (r *reader) str() string { return string(r.bytes()) }
 
-func (r *reader) series() Series {
-	s := Series{Measurement: r.str()}
-	if nt := r.Count(2); nt > 0 {
-		s.Tags = make(map[string]string, nt)
-		for i := 0; i < nt && r.Err == nil; i++ {
-			k := r.str()
-			s.Tags[k] = r.str()
+func (r *reader) schema() Schema {
+	var s Schema
+	if n := r.Count(2); n > 0 {
+		s.Fields = make(map[string]funcs.Type, n)
+		for i := 0; i < n && r.Err == nil; i++ {
+			f := r.str()
+			t := funcs.Type(r.Byte())
+			if _, dup := s.Fields[f]; dup || t == funcs.Unknown || t > funcs.Boolean {
+				r.Fail("schema field %q (type %d)", f, t)
+			}
+			s.Fields[f] = t
 		}
 	}
+	if n := r.Count(1); n > 0 {
+		s.Tags = make([]string, 0, n)
+		for i := 0; i < n && r.Err == nil; i++ {
+			s.Tags = append(s.Tags, r.str())
+		}
+	}
+	return s
+}
+
+func (r *reader) tags() map[string]string {
+	nt := r.Count(2)
+	if nt == 0 {
+		return nil
+	}
+	tags := make(map[string]string, nt)
+	for i := 0; i < nt && r.Err == nil; i++ {
+		k := r.str()
+		tags[k] = r.str()
+	}
+	return tags
+}
+
+func (r *reader) result() Result {
+	res := Result{Name: r.str(), Tags: r.tags()}
+	nc := r.Count(1)
+	if r.Err != nil {
+		return res
+	}
+	res.Columns = make([]string, 0, nc)
+	for i := 0; i < nc && r.Err == nil; i++ {
+		res.Columns = append(res.Columns, r.str())
+	}
+	if nc == 0 {
+		if nr := r.Uvarint(); nr != 0 && r.Err == nil {
+			r.Fail("result %s: %d rows without columns", res.Name, nr)
+		}
+		return res
+	}
+	nr := r.Count(nc) // a value is at least one byte
+	if r.Err == nil && nr > 0 {
+		res.Rows = make([][]any, 0, nr)
+	}
+	for i := 0; i < nr && r.Err == nil; i++ {
+		row := make([]any, nc)
+		for j := range row {
+			row[j] = r.value()
+		}
+		res.Rows = append(res.Rows, row)
+	}
+	return res
+}
+
+func (r *reader) series() Series {
+	s := Series{Measurement: r.str(), Tags: r.tags()}
 	if n := r.Count(1); n > 0 {
 		s.Times = make([]int64, n)
 		prev := int64(0)
