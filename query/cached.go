@@ -145,12 +145,7 @@ func (r *selectRun) cachedStates(g *group, c *callPlan) (w *windowStates, ok boo
 		return nil, false, nil
 	}
 	seq := r.cacheSeq // read before any data was: see docs/cache.md
-	found := r.e.cache.Lookup(key, sc, starts, r.nextWindow)
-	runs := missingRuns(found, lo, hi, r.nextWindow)
-	if len(runs) > maxCacheRuns {
-		runs = []timeSpan{{lo, hi}}
-		clear(found)
-	}
+	found, runs := r.lookupRuns(key, sc, starts, lo, hi)
 
 	w = newWindowStates(c, r.windowsInRange())
 	w.hold = func(n int64) error { return r.holdGroup(g, n) }
@@ -207,6 +202,19 @@ func (r *selectRun) accumulateRuns(g *group, c *callPlan, w *windowStates, runs 
 		w.endSeries()
 	}
 	return nil
+}
+
+// lookupRuns looks key's windows among starts up and returns them with the
+// ranges of [lo, hi] still to read. Past maxCacheRuns ranges the whole range
+// is read once instead, and the cache's windows are forgone.
+func (r *selectRun) lookupRuns(key string, sc resultcache.Scope, starts []int64, lo, hi int64) ([]resultcache.Window, []timeSpan) {
+	found := r.e.cache.Lookup(key, sc, starts, r.nextWindow)
+	runs := missingRuns(found, lo, hi, r.nextWindow)
+	if len(runs) > maxCacheRuns {
+		r.e.cache.Forgo(found)
+		runs = []timeSpan{{lo, hi}}
+	}
+	return found, runs
 }
 
 // missingRuns is [lo, hi] without the found windows, as ascending spans.

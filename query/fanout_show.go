@@ -142,19 +142,9 @@ func planShow(stmt influxql.Statement) (*showMerge, error) {
 			per := unionColumn(rs, 0)
 			skip := s.SOffset
 			for _, m := range sortedNames(per) {
-				keys := per[m]
-				lo, hi := paginate(len(keys), s.Limit, s.Offset)
-				if lo == hi {
-					continue
-				}
-				if skip > 0 {
-					skip--
-					continue
-				}
-				if s.SLimit > 0 && len(res.Series) >= s.SLimit {
+				if !addTagKeys(res, s, &skip, m, per[m]) {
 					break
 				}
-				res.Series = append(res.Series, &ResultSeries{Name: m, Columns: []string{"tagKey"}, NoTime: true, Rows: stringRows(keys[lo:hi])})
 			}
 			return res
 		}), nil

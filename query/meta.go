@@ -754,6 +754,25 @@ func (e *Executor) tagKeysOf(b storage.BucketID, m string, ids *roaring.Bitmap) 
 	return out, nil
 }
 
+// addTagKeys appends measurement m's tag keys to res as SHOW TAG KEYS pages
+// them: LIMIT and OFFSET within the measurement, SOFFSET (skip, counted down)
+// and SLIMIT over measurements. It reports false once SLIMIT is reached.
+func addTagKeys(res *StatementResult, s *influxql.ShowTagKeysStatement, skip *int, m string, keys []string) bool {
+	lo, hi := paginate(len(keys), s.Limit, s.Offset)
+	if lo == hi {
+		return true
+	}
+	if *skip > 0 {
+		*skip--
+		return true
+	}
+	if s.SLimit > 0 && len(res.Series) >= s.SLimit {
+		return false
+	}
+	res.Series = append(res.Series, &ResultSeries{Name: m, Columns: []string{"tagKey"}, NoTime: true, Rows: stringRows(keys[lo:hi])})
+	return true
+}
+
 func (e *Executor) showTagKeys(ctx context.Context, s *influxql.ShowTagKeysStatement, opts ExecOptions) (*StatementResult, error) {
 	db, err := e.existingDB(s.Database, opts)
 	if err != nil {
@@ -784,18 +803,9 @@ func (e *Executor) showTagKeys(ctx context.Context, s *influxql.ShowTagKeysState
 			if err != nil {
 				return nil, err
 			}
-			lo, hi := paginate(len(keys), s.Limit, s.Offset)
-			if lo == hi {
-				continue
-			}
-			if skip > 0 {
-				skip--
-				continue
-			}
-			if s.SLimit > 0 && len(res.Series) >= s.SLimit {
+			if !addTagKeys(res, s, &skip, m, keys) {
 				return res, nil
 			}
-			res.Series = append(res.Series, &ResultSeries{Name: m, Columns: []string{"tagKey"}, NoTime: true, Rows: stringRows(keys[lo:hi])})
 		}
 	}
 	return res, nil

@@ -81,12 +81,7 @@ func (r *selectRun) cachedRows(g *group) (rows []Row, ok bool, err error) {
 		return nil, false, nil
 	}
 	p := r.plan
-	found := r.e.cache.Lookup(key, sc, starts, r.nextWindow)
-	runs := missingRuns(found, lo, hi, r.nextWindow)
-	if len(runs) > maxCacheRuns {
-		runs = []timeSpan{{lo, hi}}
-		clear(found)
-	}
+	found, runs := r.lookupRuns(key, sc, starts, lo, hi)
 	hits, rendered := 0, 0 // windows found, and those of them with a row
 	for _, w := range found {
 		if w.Found {
@@ -121,7 +116,7 @@ func (r *selectRun) cachedRows(g *group) (rows []Row, ok bool, err error) {
 	r.stats.windowsCached.Add(int64(hits * len(p.calls)))
 	r.stats.windowsCacheable.Add(int64(len(starts) * len(p.calls)))
 
-	fresh, err := r.finishMissing(g, results, windows, found)
+	fresh, err := r.finishMissing(g, results, windows, found, rendered)
 	if err != nil {
 		return nil, true, err
 	}
@@ -131,16 +126,11 @@ func (r *selectRun) cachedRows(g *group) (rows []Row, ok bool, err error) {
 
 // finishMissing fills and projects the windows the cache did not serve, as
 // aggregateRows does for all of them.
-func (r *selectRun) finishMissing(g *group, results []*callResult, windows map[int64]bool, found []resultcache.Window) ([]Row, error) {
+// hits is how many of found have a row.
+func (r *selectRun) finishMissing(g *group, results []*callResult, windows map[int64]bool, found []resultcache.Window, hits int) ([]Row, error) {
 	p := r.plan
 	if len(windows) == 0 && p.fill == influxql.NoFill {
 		return nil, nil
-	}
-	hits := 0 // windows with a cached row
-	for _, w := range found {
-		if w.Found && w.Value != nil {
-			hits++
-		}
 	}
 	if len(windows) == 0 && hits == 0 {
 		return nil, nil // a group without points prints nothing, whatever the fill

@@ -109,6 +109,20 @@ func (c *Cache) Lookup(key string, sc Scope, starts []int64, end func(int64) int
 	return out
 }
 
+// Forgo gives back the windows of a lookup the caller will not use (it reads
+// their range anyway): they count as misses instead of hits, and lose Found.
+func (c *Cache) Forgo(found []Window) {
+	n := int64(0)
+	for i := range found {
+		if found[i].Found {
+			found[i].Found = false
+			n++
+		}
+	}
+	c.hits.Add(-n)
+	c.misses.Add(n)
+}
+
 // drop removes the windows of key starting at stale (ascending).
 func (c *Cache) drop(key string, stale []int64) {
 	c.mu.Lock()

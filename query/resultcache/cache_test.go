@@ -105,6 +105,12 @@ func TestStoreMergesAndBounds(t *testing.T) {
 	if s := c.Stats(); s.Bytes != 3*(windowOverhead+8) {
 		t.Fatalf("bytes %d, want %d", s.Bytes, 3*(windowOverhead+8))
 	}
+	// Windows the caller reads anyway count as misses, not hits.
+	before := c.Stats()
+	c.Forgo(got)
+	if after := c.Stats(); after.Hits != before.Hits-3 || after.Misses != before.Misses+3 || got[0].Found {
+		t.Fatalf("forgo: before %+v after %+v", before, after)
+	}
 	var big []Window
 	for i := int64(0); i < 8; i++ {
 		big = append(big, Window{Start: i * minute, Value: val(byte(i))})

@@ -39,12 +39,7 @@ func (c *CountMin) cell(i int, h uint64) int {
 }
 
 // Add counts one occurrence of a hashed value.
-func (c *CountMin) Add(h uint64) {
-	c.total++
-	for i := 0; i < c.depth; i++ {
-		c.rows[c.cell(i, h)]++
-	}
-}
+func (c *CountMin) Add(h uint64) { c.AddN(h, 1) }
 
 // Estimate is the estimated frequency of a hashed value.
 func (c *CountMin) Estimate(h uint64) uint64 {

@@ -89,26 +89,7 @@ func (t *TopK) up(i int) {
 }
 
 // Add counts one occurrence of key.
-func (t *TopK) Add(key string) {
-	t.total++
-	if i, ok := t.at[key]; ok {
-		t.heap[i].count++
-		t.down(i)
-		return
-	}
-	if len(t.heap) < t.cap {
-		t.heap = append(t.heap, counter{key: strings.Clone(key), count: 1})
-		t.at[key] = len(t.heap) - 1
-		t.up(len(t.heap) - 1)
-		return
-	}
-	m := &t.heap[0]
-	delete(t.at, m.key)
-	m.key, m.err = strings.Clone(key), m.count
-	m.count++
-	t.at[m.key] = 0
-	t.down(0)
-}
+func (t *TopK) Add(key string) { t.AddN(key, 1) }
 
 func (t *TopK) floor() uint64 {
 	if len(t.heap) < t.cap || len(t.heap) == 0 {
