@@ -252,7 +252,7 @@ func (r *ResponseWriter) WriteResult(res *query.StatementResult) error {
 				r.openSeries(s)
 			}
 			r.jsonRow(&s.Rows[i], s.NoTime)
-			st.serRows++
+			st.serRows += max(1, s.Rows[i].EncodedRows)
 			if i%256 == 255 {
 				if over = r.charge(); over != nil {
 					break
@@ -691,6 +691,12 @@ func (r *ResponseWriter) RowEncoder() (query.RowEncoder, bool) {
 // indentation.
 func (j jsonRows) RowFormat() string {
 	return fmt.Sprintf("json|epoch=%d|pretty=%t", j.r.div, j.r.pretty)
+}
+
+// RowSeparator is what jsonRow prints between two rows; joined rows are
+// printed as is unless the response is chunked (cut by row count).
+func (j jsonRows) RowSeparator() ([]byte, bool) {
+	return j.r.appendNL([]byte{','}, 6), !j.r.chunked
 }
 
 // AppendRow renders a time-series row as jsonRow would.

@@ -341,6 +341,12 @@ func (r *selectRun) accumulate(g *group, c *callPlan) (*callResult, error) {
 // accumulateSeries folds one series' values of c's field in [min, max] into
 // the window states.
 func (r *selectRun) accumulateSeries(s *seriesRef, c *callPlan, w *windowStates, points *int64, min, max int64) error {
+	return r.accumulateWithin(s, c, w, points, min, max, nil)
+}
+
+// accumulateWithin is accumulateSeries over only the ranges within of [min,
+// max] (nil: all of it), through one cursor.
+func (r *selectRun) accumulateWithin(s *seriesRef, c *callPlan, w *windowStates, points *int64, min, max int64, within []storage.TimeRange) error {
 	p := r.plan
 	fid, ok := r.fieldID(s, c.field)
 	if !ok {
@@ -351,6 +357,9 @@ func (r *selectRun) accumulateSeries(s *seriesRef, c *callPlan, w *windowStates,
 		return err
 	}
 	defer cur.Close()
+	if within != nil {
+		cur.Within(within)
+	}
 	var desc []*storage.Column
 	cc := r.e.canceller(r.ctx)
 	for cur.Next() {

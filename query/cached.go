@@ -190,14 +190,23 @@ func (r *selectRun) cachedStates(g *group, c *callPlan) (w *windowStates, ok boo
 func (r *selectRun) accumulateRuns(g *group, c *callPlan, w *windowStates, runs []timeSpan) error {
 	var points int64
 	defer func() { r.stats.points.Add(points) }()
+	if len(runs) == 0 {
+		for range g.series {
+			w.endSeries()
+		}
+		return nil
+	}
+	within := make([]storage.TimeRange, len(runs))
+	for i, run := range runs {
+		within[i] = storage.TimeRange{Min: run.min, Max: run.max}
+	}
+	lo, hi := runs[0].min, runs[len(runs)-1].max
 	for _, s := range g.series {
-		for _, run := range runs {
-			if err := r.accumulateSeries(s, c, w, &points, run.min, run.max); err != nil {
-				if errors.Is(err, partial.ErrCorrupt) {
-					return fmt.Errorf("series %s: %w", s.display(), err)
-				}
-				return err
+		if err := r.accumulateWithin(s, c, w, &points, lo, hi, within); err != nil {
+			if errors.Is(err, partial.ErrCorrupt) {
+				return fmt.Errorf("series %s: %w", s.display(), err)
 			}
+			return err
 		}
 		w.endSeries()
 	}

@@ -35,10 +35,14 @@ func (f SinkFunc) WriteResult(r *StatementResult) error { return f(r) }
 //
 // Encoded, when set, is the row as the sink prints it, made by the statement's
 // ExecOptions.RowEncoder (a row the result cache served may have no Values).
+// EncodedRows > 1 says Encoded holds that many consecutive rows joined by the
+// encoder's separator (the result cache's rows of a group, copied in one
+// piece); Time is then the first one's.
 type Row struct {
-	Time    int64
-	Values  []any
-	Encoded []byte
+	Time        int64
+	Values      []any
+	Encoded     []byte
+	EncodedRows int
 }
 
 // RowEncoder renders rows as a sink prints them, for the rows the result
@@ -48,6 +52,10 @@ type Row struct {
 type RowEncoder interface {
 	RowFormat() string
 	AppendRow(dst []byte, row *Row, loc *time.Location) []byte
+	// RowSeparator is what the sink prints between two rows of a series,
+	// and whether it prints a Row of several joined rows as is (a sink that
+	// cuts series into pieces by row count does not).
+	RowSeparator() ([]byte, bool)
 }
 
 // ResultSeries is one series of a statement's result.

@@ -734,3 +734,69 @@ func TestSnapshotCursorsSeeAConsistentView(t *testing.T) {
 		t.Fatalf("snapshot read sum %v, want 6 (1+2 in blocks, 3 from the pinned head)", total)
 	}
 }
+
+// TestCursorWithin: a narrowed cursor returns exactly the points inside its
+// ranges, decodes no block outside them, and gives stats only for a block
+// lying wholly inside one range.
+func TestCursorWithin(t *testing.T) {
+	e := openTestEngine(t, t.TempDir(), Options{})
+	defer e.Close()
+	e.CreateDatabase("db", nil)
+	var pts []pt
+	for i := 0; i < 4*maxBlockPoints; i++ {
+		pts = append(pts, pt{"m", nil, map[string]any{"v": float64(i)}, int64(i)})
+	}
+	write(t, e, "db", pts...)
+	e.Flush()
+	// Head points too, one inside the last range.
+	write(t, e, "db", pt{"m", nil, map[string]any{"v": -1.0}, int64(4*maxBlockPoints + 5)})
+	bk := bucketOf(t, e, "db")
+	ids, _ := e.SeriesIDs(bk, "m", nil)
+	f, _ := e.Fields(bk, "m")
+	n := int64(maxBlockPoints)
+	for _, tc := range []struct {
+		name                 string
+		ranges               []TimeRange
+		wantBlocks, wantStat int
+	}{
+		{"two edges", []TimeRange{{10, 20}, {4*n - 3, 4*n + 10}}, 2, 0},
+		{"one block whole, one cut", []TimeRange{{n, 2*n - 1}, {3*n + 1, 3*n + 2}}, 2, 1}, // the whole one decoded here too: the test reads its column
+		{"two ranges in one block", []TimeRange{{5, 6}, {100, 102}}, 1, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lo, hi := tc.ranges[0].Min, tc.ranges[len(tc.ranges)-1].Max
+			cur, err := e.NewCursor(bk, SeriesID(ids.Minimum()), f[0].ID, lo, hi)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cur.Close()
+			cur.Within(tc.ranges)
+			var got []int64
+			stats := 0
+			for cur.Next() {
+				if cur.Stats() != nil {
+					stats++
+				}
+				col, err := cur.Column()
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, col.Times...)
+			}
+			var want []int64
+			for _, r := range tc.ranges {
+				for ts := r.Min; ts <= r.Max; ts++ {
+					if ts < 4*n || ts == 4*n+5 {
+						want = append(want, ts)
+					}
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("times %v, want %v", got, want)
+			}
+			if cur.BlocksDecoded() != tc.wantBlocks || stats != tc.wantStat {
+				t.Fatalf("decoded %d blocks with %d stats, want %d and %d", cur.BlocksDecoded(), stats, tc.wantBlocks, tc.wantStat)
+			}
+		})
+	}
+}

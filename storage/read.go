@@ -143,7 +143,42 @@ type Cursor struct {
 	col      block.Column
 	out      *block.Column
 	err      error
-	blocks   int // blocks decoded, for EXPLAIN ANALYZE
+	blocks   int         // blocks decoded, for EXPLAIN ANALYZE
+	ranges   []TimeRange // Within's, or nil: all of [min, max]
+}
+
+// TimeRange is an inclusive range of ns.
+type TimeRange struct{ Min, Max int64 }
+
+// Within narrows the cursor to ranges (ascending, disjoint, inside its
+// range): chunks outside them are skipped without being decoded, and a
+// chunk's column holds only its points inside them. A dashboard refresh from
+// the result cache reads a series' two edges of the panel's range (the
+// window the range start cuts, and the one holding now); one cursor over
+// both opens and seeks once instead of twice. Call it before the first Next.
+func (c *Cursor) Within(ranges []TimeRange) { c.ranges = ranges }
+
+// overlapping is the part of c.ranges that [min, max] overlaps: all of
+// [min, max] (one range) when the cursor is not narrowed.
+func (c *Cursor) overlapping(min, max int64) []TimeRange {
+	if c.ranges == nil {
+		return []TimeRange{{c.min, c.max}}
+	}
+	i := sort.Search(len(c.ranges), func(i int) bool { return c.ranges[i].Max >= min })
+	j := i
+	for j < len(c.ranges) && c.ranges[j].Min <= max {
+		j++
+	}
+	return c.ranges[i:j]
+}
+
+// extent is the time span of a cluster of sources.
+func extent(srcs []source) (lo, hi int64) {
+	lo, hi = srcs[0].min, srcs[0].max
+	for _, s := range srcs[1:] {
+		lo, hi = min(lo, s.min), max(hi, s.max)
+	}
+	return lo, hi
 }
 
 // NewCursor opens a cursor over field f of series s of bucket b within [min, max].
@@ -334,6 +369,15 @@ func (c *Cursor) Next() bool {
 	if c.err != nil || c.i >= len(c.clusters) {
 		return false
 	}
+	for c.ranges != nil && c.i < len(c.clusters) {
+		if lo, hi := extent(c.clusters[c.i]); len(c.overlapping(lo, hi)) > 0 {
+			break
+		}
+		c.i++ // wholly outside the ranges: never decoded
+	}
+	if c.i >= len(c.clusters) {
+		return false
+	}
 	c.cur = c.clusters[c.i]
 	c.i++
 	c.out = nil
@@ -349,6 +393,9 @@ func (c *Cursor) Stats() *BlockStats {
 	}
 	h := &c.cur[0].hdr
 	if h.MinTime < c.min || h.MaxTime > c.max {
+		return nil
+	}
+	if in := c.overlapping(h.MinTime, h.MaxTime); len(in) != 1 || h.MinTime < in[0].Min || h.MaxTime > in[0].Max {
 		return nil
 	}
 	return h
@@ -370,7 +417,7 @@ func (c *Cursor) Column() (*Column, error) {
 			c.blocks++
 			col = &c.col
 		}
-		c.out = trimColumn(col, c.min, c.max)
+		c.out = c.narrow(trimColumn(col, c.min, c.max))
 		return c.out, nil
 	}
 	cols := make([]*block.Column, len(c.cur))
@@ -389,8 +436,26 @@ func (c *Cursor) Column() (*Column, error) {
 		c.blocks++
 		cols[i] = col
 	}
-	c.out = trimColumn(mergeColumns(cols, prio), c.min, c.max)
+	c.out = c.narrow(trimColumn(mergeColumns(cols, prio), c.min, c.max))
 	return c.out, nil
+}
+
+// narrow keeps the points of col inside the cursor's ranges, if narrowed.
+func (c *Cursor) narrow(col *block.Column) *block.Column {
+	if c.ranges == nil || col.Len() == 0 {
+		return col
+	}
+	in := c.overlapping(col.Times[0], col.Times[col.Len()-1])
+	if len(in) == 1 {
+		return trimColumn(col, in[0].Min, in[0].Max)
+	}
+	out := &block.Column{Type: col.Type}
+	for _, r := range in {
+		i := sort.Search(col.Len(), func(k int) bool { return col.Times[k] >= r.Min })
+		j := sort.Search(col.Len(), func(k int) bool { return col.Times[k] > r.Max })
+		out.AppendRows(col, i, j)
+	}
+	return out
 }
 
 // decode reads the block stored under key through the cursor's iterator (a

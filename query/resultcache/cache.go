@@ -70,6 +70,9 @@ func (c *Cache) Seq() uint64 { return c.gens.Seq() }
 // misses are counted over starts.
 func (c *Cache) Lookup(key string, sc Scope, starts []int64, end func(int64) int64) []Window {
 	out := make([]Window, len(starts))
+	for i, ws := range starts {
+		out[i].Start = ws // found or not: invalidate searches them by start
+	}
 	c.mu.Lock()
 	el, ok := c.m[key]
 	if !ok {

@@ -34,7 +34,8 @@ func TestLookupInvalidatesExactly(t *testing.T) {
 		name    string
 		filler  int // changes to other minutes before the tested ones (past maxRecent: the fallback)
 		changes [][2]int64
-		stale   []int64 // window indexes
+		stale   []int64 // window indexes: invalidated
+		gaps    bool    // windows 0, 4 and 8 were never stored (looked up anyway)
 	}{
 		{name: "no change", stale: nil},
 		{name: "one minute", changes: [][2]int64{{3*minute + 5, 3*minute + 5}}, stale: []int64{3}},
@@ -42,6 +43,7 @@ func TestLookupInvalidatesExactly(t *testing.T) {
 		{name: "small range", changes: [][2]int64{{2 * minute, 4*minute + 1}}, stale: []int64{2, 3, 4}},
 		{name: "wide span", changes: [][2]int64{{-1000 * minute, 5 * minute}}, stale: []int64{0, 1, 2, 3, 4, 5}},
 		{name: "older than the log", filler: maxRecent + 10, changes: [][2]int64{{6 * minute, 6 * minute}}, stale: []int64{6}},
+		{name: "between uncached windows", gaps: true, changes: [][2]int64{{5*minute + 1, 5*minute + 1}, {9 * minute, 9 * minute}}, stale: []int64{5, 9}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := NewGenerations()
@@ -52,6 +54,9 @@ func TestLookupInvalidatesExactly(t *testing.T) {
 			var ws []Window
 			for i := int64(0); i < 10; i++ {
 				starts = append(starts, i*minute)
+				if tc.gaps && i%4 == 0 {
+					continue
+				}
 				ws = append(ws, Window{Start: i * minute, Seq: g.Seq(), Value: []byte{byte(i)}})
 			}
 			c.Store("k", ws)
@@ -66,6 +71,9 @@ func TestLookupInvalidatesExactly(t *testing.T) {
 			want := map[int64]bool{}
 			for _, i := range tc.stale {
 				want[i] = true
+			}
+			for i := int64(0); tc.gaps && i < 10; i += 4 {
+				want[i] = true // not found either
 			}
 			for i, w := range got {
 				if w.Found == want[int64(i)] {

@@ -43,6 +43,14 @@ type Generations struct {
 	m     map[scope]*measurementGens
 	floor uint64 // every change up to it may have touched anything
 	tags  []storage.Tag
+	// bumped is the minute slots the change being recorded has bumped
+	// (Touched's scratch, cleared after each change).
+	bumped map[minuteOf]bool
+}
+
+type minuteOf struct {
+	m      *measurementGens
+	minute int64
 }
 
 type scope struct {
@@ -80,7 +88,7 @@ const maxMinutesPerTouch = 64
 
 // NewGenerations returns an empty table: a new process has nothing cached.
 func NewGenerations() *Generations {
-	return &Generations{m: map[scope]*measurementGens{}}
+	return &Generations{m: map[scope]*measurementGens{}, bumped: map[minuteOf]bool{}}
 }
 
 // Seq is the number of the last change made visible. Read it before reading
@@ -122,12 +130,20 @@ func (g *Generations) Touched(t *storage.Touch) {
 		if min == max {
 			if mi := floorDiv(min, slotWidth); mi != lastMinute {
 				lastMinute = mi
-				last.bumpMinute(mi, n)
+				// Once per minute and measurement of the change: points of
+				// a batch alternate between minutes (live and late writes of
+				// each host), and a log entry per point would make every
+				// lookup read thousands of changes.
+				if k := (minuteOf{last, mi}); !g.bumped[k] {
+					g.bumped[k] = true
+					last.bumpMinute(mi, n)
+				}
 			}
 			return
 		}
 		last.bumpRange(min, max, n)
 	})
+	clear(g.bumped)
 	g.seq.Store(n) // after the slots: a reader that sees n sees them
 }
 
@@ -281,49 +297,24 @@ func (g *Generations) invalidate(sc Scope, ws []Window, minSeq uint64, end func(
 		if len(since) == 0 {
 			continue
 		}
-		// The changes since, as their minutes' latest numbers and the spans
-		// wider than a minute.
-		minutes := map[int64]uint64{}
-		var wide []span
+		// Each change since marks the windows it overlaps: a refresh's
+		// stamps are recent, so there are few changes and many windows, and
+		// a binary search per change beats probing every window's minutes.
 		for _, c := range since {
-			if c.max-c.min == slotWidth-1 && floorDiv(c.min, slotWidth)*slotWidth == c.min {
-				mi := c.min / slotWidth
-				minutes[mi] = max(minutes[mi], c.seq)
-			} else {
-				wide = append(wide, c)
+			// The first window ending at or after c.min: the one before the
+			// first that starts after it, if it reaches c.min (one call of
+			// end per change: end is a calendar computation).
+			i := sort.Search(len(ws), func(i int) bool { return ws[i].Start > c.min })
+			if i > 0 && end(ws[i-1].Start)-1 >= c.min {
+				i--
 			}
-		}
-		for i := range ws {
-			if ws[i].Found && touched(minutes, wide, ws[i].Start, end(ws[i].Start)-1, ws[i].Seq) {
-				mark(i)
+			for ; i < len(ws) && ws[i].Start <= c.max; i++ {
+				if ws[i].Found && c.seq > ws[i].Seq {
+					mark(i)
+				}
 			}
 		}
 	}
 	sort.Slice(stale, func(i, j int) bool { return stale[i] < stale[j] })
 	return stale
-}
-
-// touched reports whether one of the changes (minute slots and wide spans)
-// numbered after seq touched [min, max].
-func touched(minutes map[int64]uint64, wide []span, min, max int64, seq uint64) bool {
-	for _, s := range wide {
-		if s.seq > seq && s.min <= max && min <= s.max {
-			return true
-		}
-	}
-	lo, hi := floorDiv(min, slotWidth), floorDiv(max, slotWidth)
-	if hi-lo >= int64(len(minutes)) {
-		for mi, n := range minutes {
-			if n > seq && mi >= lo && mi <= hi {
-				return true
-			}
-		}
-		return false
-	}
-	for mi := lo; mi <= hi; mi++ {
-		if minutes[mi] > seq {
-			return true
-		}
-	}
-	return false
 }
