@@ -98,7 +98,9 @@ func TestGrafanaRefresh(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	if path := os.Getenv("STRATA_CACHE_PROFILE"); path != "" {
-		profileRefresh(t, path, func() { answer(cached, fmt.Sprintf("SELECT mean(usage_user) FROM cpu WHERE time > %d GROUP BY time(1m), hostname", time.Now().Add(-6*time.Hour).UnixNano())) })
+		profileRefresh(t, path, func() {
+			answer(cached, fmt.Sprintf("SELECT mean(usage_user) FROM cpu WHERE time > %d GROUP BY time(1m), hostname", time.Now().Add(-6*time.Hour).UnixNano()))
+		})
 	}
 	slices.Sort(cold)
 	slices.Sort(warm)
