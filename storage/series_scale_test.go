@@ -27,6 +27,8 @@ import (
 //	go test ./storage -run TestManySeriesOpen -v                      # 100 k series, fast
 //	STRATA_SOAK=1 go test ./storage -run TestManySeriesOpen -v -timeout 60m  # 1 M and 10 M
 //	STRATA_SERIES=3000000 go test ./storage -run TestManySeriesOpen -v      # any N
+//	STRATA_SERIES=1000000 STRATA_SERIES_DATABASES=6 go test ./storage -run TestManySeriesOpen -v
+//	    # N series in each of 6 databases (issue 10's 6 × 1 M that took 58 s to reopen)
 //	STRATA_SERIES_PROFILE=/tmp/prof ...   # the child writes open.cpu and open.heap
 //
 // Up to directWriteAbove series go through Batch and Write like any write; above
@@ -83,12 +85,19 @@ func TestManySeriesOpen(t *testing.T) {
 		}
 		sizes = []int{n}
 	}
+	dbs := 1
+	if s := os.Getenv("STRATA_SERIES_DATABASES"); s != "" {
+		var err error
+		if dbs, err = strconv.Atoi(s); err != nil || dbs < 1 {
+			t.Fatalf("STRATA_SERIES_DATABASES: %q", s)
+		}
+	}
 	for _, n := range sizes {
 		t.Run(strconv.Itoa(n), func(t *testing.T) {
 			dir := t.TempDir()
 			start := time.Now()
-			writeScaleSeries(t, dir, n)
-			t.Logf("wrote %d series in %v", n, time.Since(start))
+			writeScaleSeries(t, dir, n, dbs)
+			t.Logf("wrote %d series in each of %d databases in %v", n, dbs, time.Since(start))
 			r := openInChild(t, dir, n)
 			t.Logf("open %.3fs, first query %.3fs, RSS %d MiB (before open %d MiB), HWM %d MiB, heap in use %d MiB: %.1f bytes RSS/series, %.1f bytes HWM/series",
 				r.OpenSec, r.QuerySec, r.RSSAfter>>20, r.RSSBefore>>20, r.HWM>>20, r.HeapInUse>>20, r.PerSeries, r.HWMSeries)
@@ -116,16 +125,28 @@ func scaleTags(j int, host, id []byte) []Tag {
 	return []Tag{{Key: []byte("host"), Value: host}, {Key: []byte("id"), Value: id}}
 }
 
-// writeScaleSeries writes n series of one point each (above directWriteAbove:
-// puts them into the index) and closes the engine.
-func writeScaleSeries(t *testing.T, dir string, n int) {
-	e := openTestEngine(t, dir, Options{MaxSeriesPerDatabase: -1, HeadMaxBytes: 64 << 20})
+// writeScaleSeries writes n series of one point each into database "db"
+// (above directWriteAbove, or with more databases: puts them into the index),
+// and as many into each of databases "db1" to "db<dbs-1>", and closes the
+// engine.
+func writeScaleSeries(t *testing.T, dir string, n, dbs int) {
+	e := openTestEngine(t, dir, Options{MaxSeriesPerDatabase: -1, MaxSeries: -1, HeadMaxBytes: 64 << 20})
 	if err := e.CreateDatabase("db", nil); err != nil {
 		t.Fatal(err)
 	}
 	bkt := bucketOf(t, e, "db")
-	if n > directWriteAbove {
+	if n > directWriteAbove || dbs > 1 {
+		for d := 1; d < dbs; d++ {
+			name := "db" + strconv.Itoa(d)
+			if err := e.CreateDatabase(name, nil); err != nil {
+				t.Fatal(err)
+			}
+			putScaleSeries(t, e, bucketOf(t, e, name), n)
+		}
 		putScaleSeries(t, e, bkt, n)
+		if err := e.Close(); err != nil {
+			t.Fatal(err)
+		}
 		return
 	}
 	const perBatch = 10_000
@@ -157,7 +178,8 @@ func writeScaleSeries(t *testing.T, dir string, n int) {
 	}
 }
 
-// putScaleSeries creates n series in the index as resolve does, without points.
+// putScaleSeries creates n series in bucket bkt's index as resolve does,
+// without points.
 func putScaleSeries(t *testing.T, e *Engine, bkt BucketID, n int) {
 	const perBatch = 100_000
 	var host, id, key []byte
@@ -181,9 +203,6 @@ func putScaleSeries(t *testing.T, e *Engine, bkt BucketID, n int) {
 		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	if err := e.Close(); err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -216,6 +235,10 @@ func TestManySeriesOpenChild(t *testing.T) {
 		t.Skip("run by TestManySeriesOpen")
 	}
 	n, _ := strconv.Atoi(os.Getenv("STRATA_SERIES_N"))
+	total := n // series in all databases
+	if dbs, err := strconv.Atoi(os.Getenv("STRATA_SERIES_DATABASES")); err == nil && dbs > 1 {
+		total = n * dbs
+	}
 	prof := os.Getenv("STRATA_SERIES_PROFILE")
 	runtime.GC()
 	before, _ := procStatus()
@@ -228,7 +251,7 @@ func TestManySeriesOpenChild(t *testing.T) {
 		pprof.StartCPUProfile(f)
 	}
 	start := time.Now()
-	e := openTestEngine(t, dir, Options{MaxSeriesPerDatabase: -1})
+	e := openTestEngine(t, dir, Options{MaxSeriesPerDatabase: -1, MaxSeries: -1})
 	openDur := time.Since(start)
 	// The first query a restarted server answers: one series by its unique tag.
 	ids, err := e.SeriesIDs(bucketOf(t, e, "db"), "scale", &TagExpr{Op: TagEq, Key: "id", Value: strconv.Itoa(n / 2)})
@@ -252,9 +275,9 @@ func TestManySeriesOpenChild(t *testing.T) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	r := openReport{
-		Series: n, OpenSec: openDur.Seconds(), QuerySec: queryDur.Seconds(),
+		Series: total, OpenSec: openDur.Seconds(), QuerySec: queryDur.Seconds(),
 		RSSBefore: before, RSSAfter: after, HWM: hwm, HeapInUse: ms.HeapInuse,
-		PerSeries: float64(after-before) / float64(n), HWMSeries: float64(hwm-before) / float64(n),
+		PerSeries: float64(after-before) / float64(total), HWMSeries: float64(hwm-before) / float64(total),
 		QueryFound: ids.GetCardinality(),
 	}
 	b, _ := json.Marshal(r)
