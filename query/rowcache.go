@@ -120,11 +120,19 @@ func (r *selectRun) cachedRows(g *group) (rows []Row, ok bool, err error) {
 	if err != nil {
 		return nil, true, err
 	}
-	r.storeRows(key, starts, found, fresh, results)
-	if sep, ok := r.rowEnc.RowSeparator(); ok && p.ascending && p.stmt.Limit == 0 && p.stmt.Offset == 0 {
-		return r.joinRows(found, fresh, sep), true, nil
+	sep, join := r.rowEnc.RowSeparator()
+	join = join && p.ascending && p.stmt.Limit == 0 && p.stmt.Offset == 0
+	if !join {
+		sep = nil
 	}
-	return mergeCachedRows(found, fresh), true, nil
+	joined := r.storeRows(key, starts, found, fresh, results, sep)
+	switch {
+	case !join:
+		return mergeCachedRows(found, fresh), true, nil
+	case rendered == 0 && len(fresh) > 0:
+		return []Row{{Time: fresh[0].Time, Encoded: joined, EncodedRows: len(fresh)}}, true, nil
+	}
+	return joinRows(found, fresh, sep), true, nil
 }
 
 // finishMissing fills and projects the windows the cache did not serve, as
@@ -160,16 +168,34 @@ func (r *selectRun) finishMissing(g *group, results []*callResult, windows map[i
 	return r.finishRows(g, results, starts, auxRefs(p.exprs))
 }
 
-// storeRows renders and stores the rows computed here for cacheable windows
-// in which every call has its point, stamped with the run's generation, and
-// marks those no call has a point in as empty (nil Value): their row, if
-// fill prints one, is fill's, which looks beyond the window, so it is made
-// afresh; but their data need not be read again. A window only some calls
-// have points in is not kept.
-func (r *selectRun) storeRows(key string, starts []int64, found []resultcache.Window, fresh []Row, results []*callResult) {
-	var keep []resultcache.Window
+// storeRows renders every row computed here, once, into one buffer, joined
+// by sep (nil when the sink takes rows one by one), and sets their Encoded;
+// it stores, stamped with the run's generation, the rows of cacheable windows
+// in which every call has its point, and marks those no call has a point in
+// as empty (nil Value): their row, if fill prints one, is fill's, which looks
+// beyond the window, so it is made afresh; but their data need not be read
+// again. A window only some calls have points in is not kept. It returns the
+// buffer: on a miss (nothing came from the cache) it is the group's answer as
+// is, so a miss renders its rows no more often than the uncached path does.
+func (r *selectRun) storeRows(key string, starts []int64, found []resultcache.Window, fresh []Row, results []*callResult, sep []byte) []byte {
+	loc := r.plan.stmt.Location
 	var buf []byte
-	var ends, rendered []int // of each rendered value in buf, and its row in fresh
+	bounds := make([]int, 0, 2*len(fresh)) // each fresh row's [from, to) in buf
+	for i := range fresh {
+		if i > 0 {
+			buf = append(buf, sep...)
+		}
+		from := len(buf)
+		buf = r.rowEnc.AppendRow(buf, &fresh[i], loc)
+		bounds = append(bounds, from, len(buf))
+	}
+	// Each row's bytes are capped at their end, so that nothing appended to
+	// one can reach the next.
+	for i := range fresh {
+		from, to := bounds[2*i], bounds[2*i+1]
+		fresh[i].Encoded = buf[from:to:to]
+	}
+	var keep []resultcache.Window
 	j := 0
 	for i, ws := range starts {
 		if found[i].Found {
@@ -185,36 +211,17 @@ func (r *selectRun) storeRows(key string, starts []int64, found []resultcache.Wi
 		if j == len(fresh) || fresh[j].Time != ws || !everyCallHas(results, ws) {
 			continue
 		}
-		// Rendered into one buffer for all: a cold fill renders 360 rows
-		// per group. Each value is capped at its end, so nothing appended
-		// to one can reach the next.
-		row := &fresh[j]
-		from := len(buf)
-		buf = r.rowEnc.AppendRow(buf, row, r.plan.stmt.Location)
-		ends = append(ends, len(buf))
-		keep = append(keep, resultcache.Window{Start: ws, Seq: r.cacheSeq, Value: buf[from:len(buf):len(buf)]})
-		rendered = append(rendered, j)
-	}
-	// buf may have moved while it grew: point the values and rows at its
-	// final bytes.
-	from := 0
-	for i, k := 0, 0; i < len(keep); i++ {
-		if keep[i].Value == nil {
-			continue
-		}
-		keep[i].Value = buf[from:ends[k]:ends[k]]
-		fresh[rendered[k]].Encoded = keep[i].Value
-		from = ends[k]
-		k++
+		keep = append(keep, resultcache.Window{Start: ws, Seq: r.cacheSeq, Value: fresh[j].Encoded})
 	}
 	r.e.cache.Store(key, keep)
+	return buf
 }
 
 // joinRows is the group's rows in time order, the cache's and the ones
-// computed here, rendered into one Row: a refresh copies 36,000 cached rows
+// computed here (rendered by storeRows), copied into one Row: a refresh copies 36,000 cached rows
 // of a dashboard panel as bytes, instead of handing the sink a Row each
 // (most of the cached answer's time before, docs/cache.md).
-func (r *selectRun) joinRows(found []resultcache.Window, fresh []Row, sep []byte) []Row {
+func joinRows(found []resultcache.Window, fresh []Row, sep []byte) []Row {
 	size, n := 0, len(fresh)
 	for _, w := range found {
 		if w.Found && w.Value != nil {
@@ -223,7 +230,7 @@ func (r *selectRun) joinRows(found []resultcache.Window, fresh []Row, sep []byte
 		}
 	}
 	for i := range fresh {
-		size += len(sep) + len(fresh[i].Encoded) + 32*len(fresh[i].Values)
+		size += len(sep) + len(fresh[i].Encoded)
 	}
 	if n == 0 {
 		return nil
@@ -231,18 +238,14 @@ func (r *selectRun) joinRows(found []resultcache.Window, fresh []Row, sep []byte
 	buf := make([]byte, 0, size)
 	first := int64(0)
 	k := 0
-	add := func(t int64, enc []byte, row *Row) {
+	add := func(t int64, enc []byte) {
 		if k == 0 {
 			first = t
 		} else {
 			buf = append(buf, sep...)
 		}
 		k++
-		if enc != nil {
-			buf = append(buf, enc...)
-			return
-		}
-		buf = r.rowEnc.AppendRow(buf, row, r.plan.stmt.Location)
+		buf = append(buf, enc...)
 	}
 	j := 0
 	for _, w := range found {
@@ -250,13 +253,13 @@ func (r *selectRun) joinRows(found []resultcache.Window, fresh []Row, sep []byte
 			continue // not cached, or empty: a fresh row, if any, is in fresh
 		}
 		for j < len(fresh) && fresh[j].Time < w.Start {
-			add(fresh[j].Time, fresh[j].Encoded, &fresh[j])
+			add(fresh[j].Time, fresh[j].Encoded)
 			j++
 		}
-		add(w.Start, w.Value, nil)
+		add(w.Start, w.Value)
 	}
 	for ; j < len(fresh); j++ {
-		add(fresh[j].Time, fresh[j].Encoded, &fresh[j])
+		add(fresh[j].Time, fresh[j].Encoded)
 	}
 	return []Row{{Time: first, Encoded: buf, EncodedRows: k}}
 }

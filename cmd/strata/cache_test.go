@@ -38,6 +38,16 @@ func queryBody(t *testing.T, base, q string) string {
 	return queryBodyIn(t, base, "db", q)
 }
 
+// queryBodyWith is queryBody with more URL parameters (params: "&k=v...").
+func queryBodyWith(t *testing.T, base, q, params string) string {
+	t.Helper()
+	r := do(t, "GET", base+"/query?db=db&q="+url.QueryEscape(q)+params, nil, nil)
+	if r.status != 200 {
+		t.Fatalf("%s%s: %d %s", q, params, r.status, r.body)
+	}
+	return r.body
+}
+
 func queryBodyIn(t *testing.T, base, db, q string) string {
 	t.Helper()
 	r := do(t, "GET", base+"/query?db="+url.QueryEscape(db)+"&q="+url.QueryEscape(q), nil, nil)
@@ -80,7 +90,14 @@ var cacheStatements = []string{
 	`SELECT mean(usage) FROM cpu WHERE time >= %d AND time < %d GROUP BY time(1m) fill(linear) ORDER BY time DESC`,
 	`SELECT max(usage), mean(n) FROM cpu, mem WHERE time >= %d AND time < %d GROUP BY time(3m, 30s), *`,
 	`SELECT sum(n) FROM /.*/ WHERE time >= %d AND time < %d GROUP BY time(1h), host`,
+	// Rendered rows served one by one rather than joined: DESC, LIMIT/OFFSET.
+	`SELECT max(usage), count(n) FROM cpu WHERE time >= %d AND time < %d GROUP BY time(1m), host ORDER BY time DESC`,
+	`SELECT min(usage) FROM cpu WHERE time >= %d AND time < %d GROUP BY time(1m), host fill(none) LIMIT 20 OFFSET 3`,
 }
+
+// cacheFormats are the /query parameters a refresh is sent with: rendered
+// rows are cached per format, and chunked answers take rows one by one.
+var cacheFormats = []string{"", "", "&epoch=ms", "&pretty=true", "&chunked=true&chunk_size=7"}
 
 // TestResultCacheMatchesUncached runs a random sequence of on-time writes,
 // late writes, overwrites, DELETEs, DROP SERIES, DROP MEASUREMENT and
@@ -147,7 +164,8 @@ func TestResultCacheMatchesUncached(t *testing.T) {
 			stmt := cacheStatements[rng.Intn(len(cacheStatements))]
 			span := []int64{30, 60, 120, 180}[rng.Intn(4)] * int64(time.Minute)
 			q := fmt.Sprintf(stmt, now-span, now)
-			a, b := queryBody(t, cached, q), queryBody(t, plain, q)
+			f := cacheFormats[rng.Intn(len(cacheFormats))]
+			a, b := queryBodyWith(t, cached, q, f), queryBodyWith(t, plain, q, f)
 			if a != b {
 				t.Fatalf("step %d: %s\ncached:   %s\nuncached: %s", step, q, a, b)
 			}
