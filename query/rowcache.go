@@ -49,6 +49,11 @@ func (r *selectRun) rowsKey(g *group) (string, resultcache.Scope, bool) {
 	if !ok {
 		return "", sc, false
 	}
+	return r.sharedCacheRun().rowKey + ids, sc, true
+}
+
+// rowsKeyPrefix is rowsKey without the group's series.
+func (r *selectRun) rowsKeyPrefix() string {
 	p := r.plan
 	var k strings.Builder
 	k.WriteString("rows-v1|")
@@ -59,8 +64,8 @@ func (r *selectRun) rowsKey(g *group) (string, resultcache.Scope, bool) {
 	for _, c := range p.calls {
 		fmt.Fprintf(&k, "%d|", c.path)
 	}
-	fmt.Fprintf(&k, "%s|%d|%s|%s", r.windowGeometry(), p.fill, r.rowEnc.RowFormat(), ids)
-	return k.String(), sc, true
+	fmt.Fprintf(&k, "%s|%d|%s|", r.windowGeometry(), p.fill, r.rowEnc.RowFormat())
+	return k.String()
 }
 
 // cachedRows is aggregateRows with the cache: the rows of windows wholly
@@ -76,7 +81,8 @@ func (r *selectRun) cachedRows(g *group) (rows []Row, ok bool, err error) {
 	if !ok {
 		return nil, false, nil
 	}
-	lo, hi, starts := r.cacheableWindows()
+	cr := r.sharedCacheRun()
+	lo, hi, starts := cr.lo, cr.hi, cr.starts
 	if len(starts) == 0 {
 		return nil, false, nil
 	}

@@ -109,6 +109,10 @@ type selectRun struct {
 	// nil: the run's rows are not cached.
 	cacheSeq uint64
 	rowEnc   RowEncoder
+	// cacheRun is what every group's cache lookup shares, made once
+	// (cached.go): the windows and the row key's statement part.
+	cacheRunOnce sync.Once
+	cacheRun     cacheRun
 
 	layoutMu sync.Mutex
 	layouts  []sharedLayout // see rowReaderFor
