@@ -343,7 +343,7 @@ func startServer(cfg serveConfig, log *slog.Logger) (*server, error) {
 		return nil, fmt.Errorf("dead-letter store: %w", err)
 	}
 	kstatus := &kafkaStatus{}
-	meta, err := newMetaLog(cfg.kafka, cfg.dataDir, eng, log, reg)
+	meta, err := newMetaLog(cfg.kafka, cfg.dataDir, metaApplier{eng, cqs, users}, log, reg)
 	if err != nil {
 		ln.Close()
 		eng.Close()
@@ -506,8 +506,13 @@ func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg 
 		Timeout:    cfg.queryTimeout,
 		MaxMemory:  cfg.maxQueryMem,
 	})
-	exec.SetUsers(users)
-	exec.SetContinuousQueries(cqs)
+	if meta != nil { // users and continuous queries through the meta topic too (metalog.go)
+		exec.SetUsers(metaUsers{users, meta})
+		exec.SetContinuousQueries(metaCQs{cqs, meta})
+	} else {
+		exec.SetUsers(users)
+		exec.SetContinuousQueries(cqs)
+	}
 	exec.SetResultCache(cache)
 	exec.SetRollups(cqs) // real-time answers on rollup measurements (docs/rollups.md)
 	cqs.SetExecutor(exec)
