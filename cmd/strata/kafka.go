@@ -149,6 +149,7 @@ type ingestDeps struct {
 	kafka   *kafkaStatus
 	reg     prometheus.Registerer
 	meta    *metalog.Service // nil without --kafka-meta-topic
+	cqc     *cqCluster       // nil: continuous queries of one node (cqcluster.go)
 }
 
 // startKafka starts the configured group members as services and lists them

@@ -44,11 +44,19 @@ func (s *Service) recompute(ctx context.Context, def *definition, group string, 
 		sel.Condition = and(sel.Condition, groupCond)
 	}
 	sel.Condition = and(sel.Condition, timeRange(x))
-	res, err := s.exec.RunContinuousQuery(ctx, &sel, query.ExecOptions{Database: def.db, Now: s.now(), Rollups: query.RollupsStored})
+	var sink query.PointSink
+	if s.cluster != nil {
+		sink = s.cluster.Sink()
+	}
+	res, err := s.exec.RunContinuousQueryTo(ctx, &sel, query.ExecOptions{Database: def.db, Now: s.now(), Rollups: query.RollupsStored}, sink)
 	if err != nil {
 		return err
 	}
-	if group == "" {
+	if group == "" || s.cluster != nil {
+		// In a node set the rollup's points live on the nodes owning their
+		// series, reached through the data topic, which carries no deletes:
+		// the points of windows a DELETE emptied, and the columns it nulled,
+		// stay (docs/scale-out.md). Late writes are recomputed in full.
 		return nil
 	}
 	if err := s.deleteEmptied(def, m, tags, x, res.Windows); err != nil {
