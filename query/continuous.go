@@ -247,7 +247,11 @@ func (e *Executor) RunContinuousQueryTo(ctx context.Context, stmt *influxql.Sele
 		return run, err
 	}
 	stats := &execStats{}
-	plan, err := e.prepareSelect(ctx, stmt, opts, stats)
+	// The SELECT without its INTO: that is what the peers of a node set
+	// compute partials of (fanout.go); the rows are written here.
+	sel := *stmt
+	sel.Target = nil
+	plan, err := e.prepareSelect(ctx, &sel, opts, stats)
 	if err != nil {
 		return run, err
 	}
