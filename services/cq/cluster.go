@@ -50,12 +50,14 @@ type Progress struct {
 	Watermark int64  `json:"watermark"`
 }
 
-// Marks are a node's dirty windows of one query and series group ("": every
-// group), as [from, to) pairs of window starts.
+// Marks are a node's dirty windows of one query and series group, as
+// [from, to) pairs of window starts. Group is the group's series key in
+// storage's binary form (measurement and group tags; empty: every group),
+// base64 in JSON.
 type Marks struct {
 	Database string     `json:"db"`
 	Name     string     `json:"name"`
-	Group    string     `json:"group"`
+	Group    []byte     `json:"group"`
 	Spans    [][2]int64 `json:"spans"`
 }
 
@@ -91,7 +93,7 @@ func (s *Service) TakeMarks(progress []Progress) (token uint64, out []Marks) {
 		c.dirty = map[string]spans{}
 		c.remoteToken = token
 		for _, g := range sortedGroups(c.remote) {
-			m := Marks{Database: p.Database, Name: p.Name, Group: g}
+			m := Marks{Database: p.Database, Name: p.Name, Group: []byte(g)}
 			for _, x := range c.remote[g] {
 				m.Spans = append(m.Spans, [2]int64{x.from, x.to})
 			}
@@ -153,7 +155,7 @@ func (s *Service) takePeers(ctx context.Context) (map[string]uint64, error) {
 		}
 		for _, x := range m.Spans {
 			if x[0] < x[1] {
-				c.mark(m.Group, span{x[0], x[1]})
+				c.mark(string(m.Group), span{x[0], x[1]})
 			}
 		}
 		s.m.peerMarks.Inc()
