@@ -17,7 +17,7 @@ func (follower) Take(context.Context, []Progress) (map[string]uint64, []Marks, e
 	return nil, nil, nil
 }
 func (follower) Release(context.Context, map[string]uint64) {}
-func (follower) Sink() query.PointSink                     { return nil }
+func (follower) Sink() query.PointSink                      { return nil }
 
 func marksText(ms []Marks) string {
 	var out string
