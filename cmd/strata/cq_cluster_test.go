@@ -194,5 +194,11 @@ func TestClusterContinuousQuery(t *testing.T) {
 	if n := metricValue(t, set.bases[runner], "strata_cq_peer_marks_taken_total"); n < 1 {
 		t.Fatalf("the runner took %v marks from its peers", n)
 	}
+	for _, b := range set.bases {
+		rt := queryRows(t, b, fmt.Sprintf(`SELECT mean, count, max FROM "db"."rollup"."m_1s" WHERE time >= %d AND time < %d GROUP BY region`, first, last))
+		if !slices.Equal(rt, after) {
+			t.Errorf("real-time rollup on %s:\n%s\nwant\n%s", b, strings.Join(rt, "\n"), strings.Join(after, "\n"))
+		}
+	}
 	t.Logf("%d (region, window) rows equal; runner node %d, late host h%02d", len(after), runner+1, late)
 }
