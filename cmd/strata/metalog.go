@@ -105,6 +105,9 @@ func (m metaUsers) CreateUser(name, password string, admin, onlyFirst bool) erro
 	if name == "" {
 		return auth.ErrUsernameRequired
 	}
+	if onlyFirst && m.UserCount() > 0 {
+		return auth.ErrNotFirstUser // as on one node; the record checks again when applied
+	}
 	if m.HasUser(name, password, admin) {
 		return nil // 1.x: the same user again is not an error
 	}

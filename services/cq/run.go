@@ -18,6 +18,12 @@ import (
 // that no longer have data (a DELETE, a DROP SERIES) lose their rollup point.
 func (s *Service) recompute(ctx context.Context, def *definition, group string, x span) error {
 	sel := *def.stmt.Source
+	if sel.Fill == influxql.NullFill && def.stmt.ResampleEvery == 0 && def.stmt.ResampleFor == 0 {
+		// 1.x runs a basic query once per window and writes nothing for a
+		// window without data; a span of several windows (a catch-up, a
+		// late span) must not write its empty windows' count 0 either.
+		sel.Fill = influxql.NoFill
+	}
 	var m []byte
 	var tags []storage.Tag
 	var src *influxql.Measurement
