@@ -219,6 +219,66 @@ func (s *Service) CreateUser(name, password string, admin, onlyFirst bool) error
 	return s.putLocked(name, record{Hash: hash, Admin: admin, Privileges: map[string]influxql.Privilege{}})
 }
 
+// HashPassword returns the bcrypt hash of password at the service's cost:
+// what a node set's meta topic carries instead of the password
+// (CreateUserHash, SetPasswordHash).
+func (s *Service) HashPassword(password string) ([]byte, error) {
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.hashCost)
+	if err != nil {
+		return nil, fmt.Errorf("hash password: %w", err)
+	}
+	return hash, nil
+}
+
+// HasUser tells whether name exists with that password and admin flag: the
+// CREATE USER that 1.x accepts as a no-op.
+func (s *Service) HasUser(name, password string, admin bool) bool {
+	s.mu.RLock()
+	u, ok := s.users[name]
+	s.mu.RUnlock()
+	return ok && u.Admin == admin && bcrypt.CompareHashAndPassword(u.Hash, []byte(password)) == nil
+}
+
+// CreateUserHash creates a user whose password has the given bcrypt hash (a
+// record of the meta topic). Creating it again with the same hash and admin
+// flag is a no-op, so a record applied twice is harmless; another existing
+// user of the name is ErrUserExists. onlyFirst as in CreateUser.
+func (s *Service) CreateUserHash(name string, hash []byte, admin, onlyFirst bool) error {
+	if name == "" {
+		return ErrUsernameRequired
+	}
+	if _, err := bcrypt.Cost(hash); err != nil {
+		return fmt.Errorf("user %q: not a bcrypt hash: %w", name, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u, ok := s.users[name]; ok {
+		if u.Admin == admin && string(u.Hash) == string(hash) {
+			return nil
+		}
+		return ErrUserExists
+	}
+	if onlyFirst && len(s.users) > 0 {
+		return ErrNotFirstUser
+	}
+	return s.putLocked(name, record{Hash: append([]byte(nil), hash...), Admin: admin, Privileges: map[string]influxql.Privilege{}})
+}
+
+// SetPasswordHash sets a user's password hash (a record of the meta topic).
+func (s *Service) SetPasswordHash(name string, hash []byte) error {
+	if _, err := bcrypt.Cost(hash); err != nil {
+		return fmt.Errorf("user %q: not a bcrypt hash: %w", name, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[name]
+	if !ok {
+		return ErrUserNotFound
+	}
+	u.Hash = append([]byte(nil), hash...)
+	return s.putLocked(name, u)
+}
+
 // DropUser removes a user.
 func (s *Service) DropUser(name string) error {
 	s.mu.Lock()

@@ -175,3 +175,44 @@ func TestPrincipal(t *testing.T) {
 		t.Error("write privileges")
 	}
 }
+
+// TestServiceHashes: the meta topic's path, where a node applies a hash made
+// by another: the password then authenticates, the same record applied
+// twice is a no-op, and what is not a bcrypt hash is refused.
+func TestServiceHashes(t *testing.T) {
+	s := newTestService(t, memPersister{}, true)
+	h1, err := s.HashPassword("one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h2, _ := s.HashPassword("two")
+	for i, c := range []struct {
+		do   func() error
+		want error // nil: success; errAny: some error
+	}{
+		{func() error { return s.CreateUserHash("a", h1, true, true) }, nil},
+		{func() error { return s.CreateUserHash("a", h1, true, true) }, nil}, // applied again
+		{func() error { return s.CreateUserHash("a", h2, true, false) }, ErrUserExists},
+		{func() error { return s.CreateUserHash("a", h1, false, false) }, ErrUserExists},
+		{func() error { return s.CreateUserHash("b", h2, false, true) }, ErrNotFirstUser},
+		{func() error { return s.CreateUserHash("b", []byte("two"), false, false) }, errAny},
+		{func() error { return s.CreateUserHash("", h2, false, false) }, ErrUsernameRequired},
+		{func() error { return s.Authenticate("a", "one") }, nil},
+		{func() error { return s.SetPasswordHash("a", h2) }, nil},
+		{func() error { return s.Authenticate("a", "one") }, ErrAuthFailed},
+		{func() error { return s.Authenticate("a", "two") }, nil},
+		{func() error { return s.SetPasswordHash("nobody", h2) }, ErrUserNotFound},
+		{func() error { return s.SetPasswordHash("a", []byte("plain")) }, errAny},
+	} {
+		err := c.do()
+		switch {
+		case c.want == errAny && err == nil, c.want != errAny && !errors.Is(err, c.want):
+			t.Fatalf("step %d: %v, want %v", i, err, c.want)
+		}
+	}
+	if !s.HasUser("a", "two", true) || s.HasUser("a", "two", false) || s.HasUser("a", "one", true) {
+		t.Fatal("HasUser")
+	}
+}
+
+var errAny = errors.New("any error")

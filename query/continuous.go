@@ -8,6 +8,7 @@ import (
 
 	"github.com/strata-db/strata/query/funcs"
 	"github.com/strata-db/strata/query/influxql"
+	"github.com/strata-db/strata/storage"
 )
 
 // Continuous query statements. The executor checks and normalizes them (the
@@ -195,10 +196,33 @@ type ContinuousRun struct {
 	Windows map[int64]bool
 }
 
+// Point is one point of a continuous query's result, as a PointSink takes it.
+type Point struct {
+	Measurement string
+	Tags        []storage.Tag // sorted by key
+	Fields      []storage.FieldValue
+	Time        int64 // ns
+}
+
+// PointSink takes the points of a continuous query's run instead of this
+// node's engine: in a node set, the runner publishes them to the data topic,
+// so that each lands on the node owning its series (services/cq, cmd/strata).
+// WritePoints returns once the points are durable there (published), or
+// fails; the points' slices are the sink's to keep.
+type PointSink interface {
+	WritePoints(ctx context.Context, db, rp string, points []Point) error
+}
+
 // RunContinuousQuery runs stmt, a SELECT ... INTO, as SELECT ... INTO runs
 // (the same plan, the same durable write path, the same limits), and reports
 // the windows it wrote.
 func (e *Executor) RunContinuousQuery(ctx context.Context, stmt *influxql.SelectStatement, opts ExecOptions) (ContinuousRun, error) {
+	return e.RunContinuousQueryTo(ctx, stmt, opts, nil)
+}
+
+// RunContinuousQueryTo is RunContinuousQuery writing the points into sink
+// (nil: this node's engine). The target must exist here all the same.
+func (e *Executor) RunContinuousQueryTo(ctx context.Context, stmt *influxql.SelectStatement, opts ExecOptions, sink PointSink) (ContinuousRun, error) {
 	run := ContinuousRun{Windows: map[int64]bool{}}
 	if stmt.Target == nil {
 		return run, errorf("continuous query without INTO")
@@ -223,7 +247,11 @@ func (e *Executor) RunContinuousQuery(ctx context.Context, stmt *influxql.Select
 		return run, err
 	}
 	stats := &execStats{}
-	plan, err := e.prepareSelect(ctx, stmt, opts, stats)
+	// The SELECT without its INTO: that is what the peers of a node set
+	// compute partials of (fanout.go); the rows are written here.
+	sel := *stmt
+	sel.Target = nil
+	plan, err := e.prepareSelect(ctx, &sel, opts, stats)
 	if err != nil {
 		return run, err
 	}
@@ -231,7 +259,7 @@ func (e *Executor) RunContinuousQuery(ctx context.Context, stmt *influxql.Select
 	if err != nil {
 		return run, err
 	}
-	w := &intoWriter{e: e, ctx: ctx, stmt: stmt, opts: opts, tagCols: plan.extraCols,
+	w := &intoWriter{e: e, ctx: ctx, stmt: stmt, opts: opts, tagCols: plan.extraCols, sink: sink,
 		seen: func(t int64, complete bool) { run.Windows[t] = complete }}
 	if r != nil {
 		if err := r.streamGroups(groups, w.add); err != nil {

@@ -28,6 +28,10 @@ type intoWriter struct {
 	batch   *storage.Batch
 	written int64
 	seen    func(t int64, complete bool) // if set, told of every point added, complete if no column was null (continuous.go)
+	// sink, if set, takes the points instead of this node's engine
+	// (RunContinuousQueryTo); pending holds them until a flush.
+	sink    PointSink
+	pending []Point
 }
 
 // open resolves the target and starts a batch; done on the first rows (so that
@@ -46,6 +50,10 @@ func (w *intoWriter) open() error {
 }
 
 func (w *intoWriter) newBatch() error {
+	if w.sink != nil {
+		w.pending = nil // the sink may keep the last slice
+		return nil
+	}
 	batch, err := w.e.store.NewBatch(w.bucket)
 	if err != nil {
 		return err
@@ -97,11 +105,18 @@ func (w *intoWriter) add(rs *ResultSeries) error {
 		if len(rowTags) > len(tags) {
 			sort.Slice(rowTags, func(i, j int) bool { return string(rowTags[i].Key) < string(rowTags[j].Key) })
 		}
-		_ = w.batch.Add([]byte(name), rowTags, fields, row.Time) // a rejected point is not counted
+		n := len(w.pending)
+		if w.sink != nil {
+			w.pending = append(w.pending, Point{Measurement: name, Tags: rowTags, Fields: fields, Time: row.Time})
+			n++
+		} else {
+			_ = w.batch.Add([]byte(name), rowTags, fields, row.Time) // a rejected point is not counted
+			n = w.batch.Len()
+		}
 		if w.seen != nil {
 			w.seen(row.Time, len(fields) == valueCols)
 		}
-		if w.batch.Len() >= intoBatchPoints {
+		if n >= intoBatchPoints {
 			if err := w.flush(); err != nil {
 				return err
 			}
@@ -112,6 +127,16 @@ func (w *intoWriter) add(rs *ResultSeries) error {
 
 // flush writes the batch and starts the next.
 func (w *intoWriter) flush() error {
+	if w.sink != nil {
+		t := w.stmt.Target.Measurement
+		if len(w.pending) > 0 {
+			if err := w.sink.WritePoints(w.ctx, t.Database, t.RetentionPolicy, w.pending); err != nil {
+				return err
+			}
+		}
+		w.written += int64(len(w.pending))
+		return w.newBatch()
+	}
 	res, err := w.e.store.Write(w.batch)
 	if err != nil {
 		return err

@@ -71,7 +71,7 @@ func kafkaFlags(fs *flag.FlagSet, c *kafkaConfig, d kafkaConfig) {
 	fs.StringVar(&c.tlsCA, "kafka-tls-ca", d.tlsCA, "PEM file of the CA certificates that sign the brokers' (implies --kafka-tls)")
 	fs.StringVar(&c.sasl, "kafka-sasl-mechanism", d.sasl, "SASL authentication to the brokers: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (empty: none)")
 	fs.StringVar(&c.saslUser, "kafka-sasl-username", d.saslUser, "SASL user name")
-	fs.StringVar(&c.metaTopic, "kafka-meta-topic", d.metaTopic, "one-partition topic through which every node of the set applies DDL (CREATE/DROP DATABASE, retention policies) in one order; a statement is answered once applied here (empty: DDL is local)")
+	fs.StringVar(&c.metaTopic, "kafka-meta-topic", d.metaTopic, "one-partition topic through which every node of the set applies DDL (databases, retention policies, continuous queries, users and grants) in one order; a statement is answered once applied here (empty: DDL is local)")
 	fs.StringVar(&c.saslPass, "kafka-sasl-password", d.saslPass, "SASL password (prefer the STRATA_KAFKA_SASL_PASSWORD environment variable: flags show in ps)")
 }
 
@@ -149,6 +149,7 @@ type ingestDeps struct {
 	kafka   *kafkaStatus
 	reg     prometheus.Registerer
 	meta    *metalog.Service // nil without --kafka-meta-topic
+	cqc     *cqCluster       // nil: continuous queries of one node (cqcluster.go)
 }
 
 // startKafka starts the configured group members as services and lists them
@@ -244,7 +245,7 @@ func (k *kafkaStatus) notReady(maxLag int64) []string {
 }
 
 // newMetaLog returns the meta-log service of --kafka-meta-topic, or nil.
-func newMetaLog(c kafkaConfig, dir string, eng *storage.Engine, log *slog.Logger, reg prometheus.Registerer) (*metalog.Service, error) {
+func newMetaLog(c kafkaConfig, dir string, apply metalog.Applier, log *slog.Logger, reg prometheus.Registerer) (*metalog.Service, error) {
 	if c.metaTopic == "" {
 		return nil, nil
 	}
@@ -255,7 +256,7 @@ func newMetaLog(c kafkaConfig, dir string, eng *storage.Engine, log *slog.Logger
 	if err != nil {
 		return nil, err
 	}
-	return metalog.New(eng, metalog.Options{Brokers: splitList(c.brokers), Topic: c.metaTopic, Dir: dir, ExtraOpts: extra, Logger: log, Registerer: reg})
+	return metalog.New(apply, metalog.Options{Brokers: splitList(c.brokers), Topic: c.metaTopic, Dir: dir, ExtraOpts: extra, Logger: log, Registerer: reg})
 }
 
 // metaStore is the engine as the query executor sees it with a meta topic:

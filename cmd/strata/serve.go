@@ -343,7 +343,16 @@ func startServer(cfg serveConfig, log *slog.Logger) (*server, error) {
 		return nil, fmt.Errorf("dead-letter store: %w", err)
 	}
 	kstatus := &kafkaStatus{}
-	meta, err := newMetaLog(cfg.kafka, cfg.dataDir, eng, log, reg)
+	cqc, err := newCQCluster(cfg, kstatus, log) // nil: one node (cqcluster.go)
+	if err != nil {
+		ln.Close()
+		eng.Close()
+		return nil, err
+	}
+	if cqc != nil {
+		cqs.SetCluster(cqc)
+	}
+	meta, err := newMetaLog(cfg.kafka, cfg.dataDir, metaApplier{eng, cqs, users}, log, reg)
 	if err != nil {
 		ln.Close()
 		eng.Close()
@@ -380,7 +389,7 @@ func startServer(cfg serveConfig, log *slog.Logger) (*server, error) {
 	}
 	s.merger = compaction.NewBlockMerger(eng, log)
 	s.background = services.NewGroup(log, reg)
-	if err := startServices(s.background, cfg, eng, s.merger, flushed, log, ingestDeps{letters, kstatus, reg, meta}, cqs); err != nil {
+	if err := startServices(s.background, cfg, eng, s.merger, flushed, log, ingestDeps{letters, kstatus, reg, meta, cqc}, cqs); err != nil {
 		s.stopServing()
 		return nil, err
 	}
@@ -401,6 +410,9 @@ func startServices(g *services.Group, cfg serveConfig, eng *storage.Engine, merg
 			compaction.NewRetentionEnforcer(eng, log).Run(ctx, cfg.retentionTick)
 			return nil
 		}})
+	}
+	if err == nil && in.cqc != nil {
+		err = g.Start(in.cqc.service()) // the CQ runner's producer, stopped after it
 	}
 	if err == nil {
 		// Before the consumers: stopped after them, it sees their last writes.
@@ -506,8 +518,13 @@ func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg 
 		Timeout:    cfg.queryTimeout,
 		MaxMemory:  cfg.maxQueryMem,
 	})
-	exec.SetUsers(users)
-	exec.SetContinuousQueries(cqs)
+	if meta != nil { // users and continuous queries through the meta topic too (metalog.go)
+		exec.SetUsers(metaUsers{users, meta})
+		exec.SetContinuousQueries(metaCQs{cqs, meta})
+	} else {
+		exec.SetUsers(users)
+		exec.SetContinuousQueries(cqs)
+	}
 	exec.SetResultCache(cache)
 	exec.SetRollups(cqs) // real-time answers on rollup measurements (docs/rollups.md)
 	cqs.SetExecutor(exec)
@@ -530,6 +547,7 @@ func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg 
 	mux.HandleFunc("/api/v1/prom/read", writes.ServePromRead)
 	mux.Handle("/query", queries)
 	mux.Handle(cluster.Path, httpapi.NewPartialHandler(exec, cfg.httpAddr, log))
+	mux.Handle("/internal/v1/cq/", cqMarksHandler(cqs)) // a node set's CQ runner takes the marks (cqcluster.go)
 	mux.HandleFunc("/ping", servePing)
 	mux.HandleFunc("/status", servePing) // deprecated alias of /ping kept by InfluxDB 1.x
 	mux.HandleFunc("/health", healthHandler(eng))

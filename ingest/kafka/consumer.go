@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -367,6 +368,13 @@ func (c *Consumer) process(cl *kgo.Client, fetches kgo.Fetches) error {
 				c.m.duplicates.Inc()
 				continue // stored already: a duplicate delivery
 			}
+			if db, rp := c.target(r); ch.batch != nil && (db != ch.db || rp != ch.rp) {
+				// One batch writes into one bucket: a record for another
+				// (a continuous query's rollup, TargetHeaders) ends the chunk.
+				if err := c.commit(ch); err != nil {
+					return c.rewindLocked(cl, err)
+				}
+			}
 			if err := c.add(ch, st, r); err != nil {
 				return c.rewindLocked(cl, err)
 			}
@@ -407,12 +415,37 @@ func (c *Consumer) checkpoint() error {
 // far below the WAL's 64 MiB limit whatever the records' sizes.
 const maxBatchBytes = 16 << 20
 
+// The headers of a record whose lines go into another database or retention
+// policy than the consumer's: a node set's continuous query runner publishes
+// its rollups so (services/cq). Either may be absent: the consumer's
+// --kafka-database, or the database's default policy.
+const (
+	HeaderDatabase = "strata-database"
+	HeaderRP       = "strata-rp"
+)
+
+// target is the database and policy r's lines go into.
+func (c *Consumer) target(r *kgo.Record) (db, rp string) {
+	db, rp = c.opts.Database, c.opts.RP
+	for _, h := range r.Headers {
+		switch h.Key {
+		case HeaderDatabase:
+			db = string(h.Value)
+		case HeaderRP:
+			rp = string(h.Value)
+		}
+	}
+	return db, rp
+}
+
 // chunk is the batch being built from one poll's records.
 type chunk struct {
+	db, rp  string // the batch's bucket
 	batch   *storage.Batch
 	touched []*partState // partitions with records in the batch, once each
 	letters []deadletter.Letter
 	dlParts []*partState // partitions with letters in the batch, once each
+	missing error        // the bucket of db, rp does not exist: the lines are letters
 	records int
 	bytes   int
 }
@@ -426,14 +459,23 @@ func (ch *chunk) release() {
 
 // add parses record r of partition st into the chunk's batch.
 func (c *Consumer) add(ch *chunk, st *partState, r *kgo.Record) error {
+	db, rp := c.target(r)
+	var missing error // a header names a bucket that does not exist here
 	if ch.batch == nil {
-		bucket, err := c.store.Bucket(c.opts.Database, c.opts.RP)
+		bucket, err := c.store.Bucket(db, rp)
+		if err != nil && (db != c.opts.Database || rp != c.opts.RP) {
+			// The record's lines become dead letters (kept, with the reason),
+			// in a batch of the consumer's own bucket that only moves offsets.
+			missing = err
+			bucket, err = c.store.Bucket(c.opts.Database, c.opts.RP)
+		}
 		if err != nil {
 			return err
 		}
 		if ch.batch, err = c.store.NewBatch(bucket); err != nil {
 			return err
 		}
+		ch.db, ch.rp = db, rp
 	}
 	if len(ch.touched) == 0 || ch.touched[len(ch.touched)-1] != st {
 		ch.touched = append(ch.touched, st)
@@ -443,17 +485,30 @@ func (c *Consumer) add(ch *chunk, st *partState, r *kgo.Record) error {
 	}
 	keepLetters := r.Offset >= st.dlStored
 	now := time.Now()
-	c.lines.AddLines(ch.batch, r.Value, c.opts.Precision, now.UnixNano(), func(line []byte, err error, _ bool) {
+	letter := func(line []byte, err error, _ bool) {
 		if !keepLetters || c.letters == nil {
 			return
 		}
-		l := ingest.Letter("kafka", c.opts.Database, c.opts.RP, line, err, now)
+		l := ingest.Letter("kafka", db, rp, line, err, now)
 		l.Origin = st.topic + "/" + strconv.Itoa(int(st.partition)) + "@" + strconv.FormatInt(r.Offset, 10)
 		ch.letters = append(ch.letters, l)
 		if len(ch.dlParts) == 0 || ch.dlParts[len(ch.dlParts)-1] != st {
 			ch.dlParts = append(ch.dlParts, st)
 		}
-	})
+	}
+	if missing == nil && ch.missing != nil {
+		missing = ch.missing
+	}
+	if missing != nil {
+		ch.missing = missing
+		for _, line := range bytes.Split(r.Value, []byte("\n")) {
+			if line = bytes.TrimSpace(line); len(line) > 0 && line[0] != '#' {
+				letter(line, missing, false)
+			}
+		}
+	} else {
+		c.lines.AddLines(ch.batch, r.Value, c.opts.Precision, now.UnixNano(), letter)
+	}
 	st.next = r.Offset + 1
 	ch.records++
 	ch.bytes += len(r.Value)

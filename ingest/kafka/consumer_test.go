@@ -6,12 +6,14 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/strata-db/strata/ingest/deadletter"
 	"github.com/strata-db/strata/storage"
 )
 
@@ -212,5 +214,109 @@ func TestFailedWriteCheckpointsAndRetries(t *testing.T) {
 	}
 	if fs.flushes != 1 {
 		t.Fatalf("%d checkpoints, want 1", fs.flushes)
+	}
+}
+
+// TestRecordHeadersRoute: records with HeaderDatabase/HeaderRP go into that
+// bucket, each run of records of one bucket a batch of its own, with the
+// offsets moving exactly once; a record naming a bucket that does not exist
+// becomes dead letters that name it.
+func TestRecordHeadersRoute(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	addr := c.ListenAddrs()[0]
+	e, err := storage.Open(storage.Options{Dir: t.TempDir(), NoSync: true, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	for _, db := range []string{"db", "other"} {
+		if err := e.CreateDatabase(db, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.CreateRetentionPolicy("db", storage.RetentionPolicy{Name: "rollup", ShardGroupDuration: time.Hour, Replication: 1}, false); err != nil {
+		t.Fatal(err)
+	}
+	p, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.DefaultProduceTopic("t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	h := func(kv ...string) []kgo.RecordHeader {
+		var out []kgo.RecordHeader
+		for i := 0; i < len(kv); i += 2 {
+			out = append(out, kgo.RecordHeader{Key: kv[i], Value: []byte(kv[i+1])})
+		}
+		return out
+	}
+	headers := [][]kgo.RecordHeader{
+		nil, nil,
+		h(HeaderRP, "rollup"), h(HeaderRP, "rollup"),
+		h(HeaderDatabase, "other"),
+		h(HeaderRP, "missing"),
+		nil,
+		h(HeaderDatabase, "db", HeaderRP, "rollup"),
+	}
+	for i, hs := range headers {
+		if err := p.ProduceSync(context.Background(), &kgo.Record{Headers: hs, Value: fmt.Appendf(nil, "m seq=%di %d", i, i+1)}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	letters, err := deadletter.Open(e, deadletter.Options{Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := New(e, letters, Options{Brokers: []string{addr}, Topics: []string{"t"}, Group: "g", Database: "db", Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- k.Run(ctx) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for e.SourceOffsets("kafka/g/t")[0] != int64(len(headers)) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	read := func(db, rp, m, field string) string {
+		b, err := e.Bucket(db, rp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		e.ReadSeries(b, m, nil, math.MinInt64, math.MaxInt64, func(s *storage.SeriesData) error {
+			if f := s.Fields[field]; f != nil {
+				for _, v := range f.Ints {
+					out = append(out, fmt.Sprint(v))
+				}
+				for _, v := range f.Strings {
+					out = append(out, string(v))
+				}
+			}
+			return nil
+		})
+		return fmt.Sprint(out)
+	}
+	for _, c := range []struct{ db, rp, m, field, want string }{
+		{"db", "", "m", "seq", "[0 1 6]"},
+		{"db", "rollup", "m", "seq", "[2 3 7]"},
+		{"other", "", "m", "seq", "[4]"},
+	} {
+		if got := read(c.db, c.rp, c.m, c.field); got != c.want {
+			t.Errorf("%s.%s: seq %s, want %s", c.db, c.rp, got, c.want)
+		}
+	}
+	if got := read(deadletter.Database, deadletter.RetentionPolicy, deadletter.Measurement, "raw"); got != "[m seq=5i 6]" {
+		t.Errorf("dead letters %s, want the line for db.missing", got)
+	}
+	if got := read(deadletter.Database, deadletter.RetentionPolicy, deadletter.Measurement, "reason"); !strings.Contains(got, "missing") {
+		t.Errorf("dead letter reason %s does not name the policy", got)
 	}
 }

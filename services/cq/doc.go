@@ -15,6 +15,11 @@
 // computed yet, so that a SELECT on a rollup answers those windows from raw
 // data (query/rollup.go).
 //
+// In a node set (SetCluster, cluster.go) one node, the runner Kafka's group
+// assignment picks, runs every query over all the data (the fanned-out
+// SELECT) and publishes the points through a query.PointSink; the others
+// only mark their late data, which the runner takes before each pass.
+//
 // Where to add things: a new schedule rule in schedule.go (pure, table-tested),
 // what a change marks in tracker.go, how a mark is recomputed in run.go.
 package cq

@@ -10,6 +10,9 @@ type metrics struct {
 	duration      prometheus.Histogram
 	lag           *prometheus.GaugeVec
 	backoff       *prometheus.GaugeVec
+	runner        prometheus.Gauge   // node sets: 1 while this node runs the queries
+	peerMarks     prometheus.Counter // node sets: (query, group) marks taken from the other nodes
+	takeErrors    prometheus.Counter // node sets: passes skipped, a node did not hand its marks
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -43,9 +46,21 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "strata_cq_backoff_seconds",
 			Help: "Wait before a failing continuous query runs again; 0 while healthy.",
 		}, []string{"cq"}),
+		runner: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "strata_cq_runner",
+			Help: "In a node set: 1 while this node runs the continuous queries (it owns partition 0 of the data topic), 0 otherwise.",
+		}),
+		peerMarks: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "strata_cq_peer_marks_taken_total",
+			Help: "In a node set: dirty (query, series group) marks the runner took from the other nodes' late data.",
+		}),
+		takeErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "strata_cq_peer_take_errors_total",
+			Help: "In a node set: runner passes that computed nothing because a node did not hand over its marks.",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.runs, m.windows, m.lateWindows, m.beyondHorizon, m.duration, m.lag, m.backoff)
+		reg.MustRegister(m.runs, m.windows, m.lateWindows, m.beyondHorizon, m.duration, m.lag, m.backoff, m.runner, m.peerMarks, m.takeErrors)
 	}
 	return m
 }

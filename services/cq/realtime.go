@@ -31,7 +31,7 @@ func (s *Service) RollupsInto(db, rp, m string) []query.RollupState {
 		if c.computed() {
 			tk.uncomputed = c.watermark
 		}
-		for _, src := range []map[string]spans{c.dirty, c.inflight} {
+		for _, src := range []map[string]spans{c.dirty, c.inflight, c.remote} {
 			for g, sp := range src {
 				for _, x := range sp {
 					tk.marks[g] = tk.marks[g].add(x)

@@ -18,6 +18,12 @@ import (
 // that no longer have data (a DELETE, a DROP SERIES) lose their rollup point.
 func (s *Service) recompute(ctx context.Context, def *definition, group string, x span) error {
 	sel := *def.stmt.Source
+	if sel.Fill == influxql.NullFill && def.stmt.ResampleEvery == 0 && def.stmt.ResampleFor == 0 {
+		// 1.x runs a basic query once per window and writes nothing for a
+		// window without data; a span of several windows (a catch-up, a
+		// late span) must not write its empty windows' count 0 either.
+		sel.Fill = influxql.NoFill
+	}
 	var m []byte
 	var tags []storage.Tag
 	var src *influxql.Measurement
@@ -44,11 +50,19 @@ func (s *Service) recompute(ctx context.Context, def *definition, group string, 
 		sel.Condition = and(sel.Condition, groupCond)
 	}
 	sel.Condition = and(sel.Condition, timeRange(x))
-	res, err := s.exec.RunContinuousQuery(ctx, &sel, query.ExecOptions{Database: def.db, Now: s.now(), Rollups: query.RollupsStored})
+	var sink query.PointSink
+	if s.cluster != nil {
+		sink = s.cluster.Sink()
+	}
+	res, err := s.exec.RunContinuousQueryTo(ctx, &sel, query.ExecOptions{Database: def.db, Now: s.now(), Rollups: query.RollupsStored}, sink)
 	if err != nil {
 		return err
 	}
-	if group == "" {
+	if group == "" || s.cluster != nil {
+		// In a node set the rollup's points live on the nodes owning their
+		// series, reached through the data topic, which carries no deletes:
+		// the points of windows a DELETE emptied, and the columns it nulled,
+		// stay (docs/scale-out.md). Late writes are recomputed in full.
 		return nil
 	}
 	if err := s.deleteEmptied(def, m, tags, x, res.Windows); err != nil {

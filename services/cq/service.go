@@ -54,7 +54,8 @@ type Service struct {
 	runInterval time.Duration
 	m           *metrics
 
-	exec *query.Executor // set by SetExecutor before Run
+	exec    *query.Executor // set by SetExecutor before Run
+	cluster Cluster         // set by SetCluster before Run; nil: one node
 
 	ddlMu sync.Mutex // serialises CREATE and DROP
 
@@ -65,6 +66,8 @@ type Service struct {
 	bucketKeys map[storage.BucketID]bucketKey
 	broken     map[string]storage.ContinuousQueryRecord // stored but unparsable: listed, never run
 	removed    map[string][2]string                     // dropped since the last checkpoint: (db, name)
+	takeSeq    uint64                                   // the last TakeMarks token (cluster.go)
+	takeErr    string                                   // the last Cluster.Take failure, logged once
 }
 
 // New returns a Service with no queries; Recover (called by storage.Open)
@@ -254,18 +257,51 @@ type job struct {
 // RunOnce schedules the queries due at the clock's now and recomputes every
 // dirty window of the queries not backing off. Tests call it with an
 // injected clock instead of waiting for the ticker.
+//
+// In a node set (SetCluster) only the runner runs; it takes the other nodes'
+// marks after scheduling and releases them once every query with marks ran
+// (cluster.go).
 func (s *Service) RunOnce(ctx context.Context) {
+	if s.cluster != nil && !s.cluster.Runner() {
+		s.m.runner.Set(0)
+		return // the runner takes this node's marks
+	}
 	now := s.now()
 	s.mu.Lock()
-	var due []*cqState
 	for _, c := range s.cqs {
-		if now.Before(c.retryAt) {
+		if !now.Before(c.retryAt) {
+			s.scheduleLocked(c, now)
+		}
+	}
+	s.mu.Unlock()
+	var tokens map[string]uint64
+	if s.cluster != nil {
+		s.m.runner.Set(1)
+		var err error
+		if tokens, err = s.takePeers(ctx); err != nil {
+			// Nothing is computed without every node's marks (the fanned-out
+			// SELECT would fail too); the scheduled marks wait here.
+			s.m.takeErrors.Inc()
+			if s.takeErr != err.Error() {
+				s.log.Warn("continuous queries wait: a node did not hand over its marks", "err", err)
+			}
+			s.takeErr = err.Error()
+			return
+		}
+		s.takeErr = ""
+	}
+	s.mu.Lock()
+	var due []*cqState
+	allRun := true // every query with marks runs (for Cluster.Release)
+	for _, c := range s.cqs {
+		if len(c.dirty) == 0 {
 			continue
 		}
-		s.scheduleLocked(c, now)
-		if len(c.dirty) > 0 {
-			due = append(due, c)
+		if now.Before(c.retryAt) {
+			allRun = false
+			continue
 		}
+		due = append(due, c)
 	}
 	s.mu.Unlock()
 	// Finer intervals first: in downsampling tiers (1 h over 1 min) the
@@ -295,9 +331,15 @@ func (s *Service) RunOnce(ctx context.Context) {
 		s.mu.Unlock()
 		if ctx.Err() != nil {
 			s.giveBack(j, nil, now)
+			allRun = false
 			continue
 		}
-		s.runJob(ctx, j, now)
+		if !s.runJob(ctx, j, now) {
+			allRun = false
+		}
+	}
+	if allRun && len(tokens) > 0 {
+		s.cluster.Release(ctx, tokens)
 	}
 	s.updateLag(now)
 }
@@ -347,8 +389,8 @@ func (s *Service) horizonOf(c *cqState) time.Duration {
 }
 
 // runJob recomputes the marks of one query; on failure what is left goes back
-// to the marks and the query backs off.
-func (s *Service) runJob(ctx context.Context, j job, now time.Time) {
+// to the marks and the query backs off. It tells whether every mark was run.
+func (s *Service) runJob(ctx context.Context, j job, now time.Time) bool {
 	start := time.Now()
 	interval := int64(j.c.def.sched.interval)
 	var err error
@@ -381,7 +423,7 @@ func (s *Service) runJob(ctx context.Context, j job, now time.Time) {
 		}
 		c.failures, c.lastErr, c.retryAt = 0, "", time.Time{}
 		s.m.backoff.WithLabelValues(c.def.db + "." + c.def.name).Set(0)
-		return
+		return true
 	}
 	s.m.runs.WithLabelValues("error").Inc()
 	c.failures++
@@ -393,6 +435,7 @@ func (s *Service) runJob(ctx context.Context, j job, now time.Time) {
 	}
 	c.lastErr = err.Error()
 	s.m.backoff.WithLabelValues(c.def.db + "." + c.def.name).Set(wait.Seconds())
+	return false
 }
 
 // giveBack moves a job's inflight marks out: the done ones are gone, the rest

@@ -37,7 +37,11 @@ type cqState struct {
 	since, watermark int64
 	dirty            map[string]spans // group key ("" = every group) -> windows to (re)compute
 	inflight         map[string]spans // taken by the running recomputation, checkpointed with dirty
-	changed          map[string]bool  // groups whose checkpointed spans are out of date
+	// remote holds the marks handed to a node set's runner (cluster.go),
+	// until it releases remoteToken; checkpointed with dirty.
+	remote      map[string]spans
+	remoteToken uint64
+	changed     map[string]bool // groups whose checkpointed spans are out of date
 	// groupOf caches the group of the series late data came for ("": the
 	// query does not read it): backfills send many batches of the same series.
 	groupOf         map[string]string
@@ -49,7 +53,7 @@ type cqState struct {
 }
 
 func newState(def *definition) *cqState {
-	return &cqState{def: def, dirty: map[string]spans{}, inflight: map[string]spans{}, changed: map[string]bool{}, groupOf: map[string]string{}}
+	return &cqState{def: def, dirty: map[string]spans{}, inflight: map[string]spans{}, remote: map[string]spans{}, changed: map[string]bool{}, groupOf: map[string]string{}}
 }
 
 // computed tells whether any window was scheduled yet.
@@ -213,6 +217,9 @@ func (s *Service) Checkpoint(w *storage.CheckpointWriter) {
 		for g := range c.changed {
 			all := c.dirty[g]
 			for _, x := range c.inflight[g] {
+				all = all.add(x)
+			}
+			for _, x := range c.remote[g] {
 				all = all.add(x)
 			}
 			if len(all) == 0 {

@@ -1,6 +1,6 @@
-// Package metalog keeps the meta state of a Strata node set (databases and
-// retention policies) the same on every node by a Kafka topic, never by a
-// consensus protocol of Strata's own.
+// Package metalog keeps the meta state of a Strata node set (databases,
+// retention policies, continuous queries, users and privileges) the same on
+// every node by a Kafka topic, never by a consensus protocol of Strata's own.
 //
 // A node that receives a DDL statement publishes it as a record to the meta
 // topic (one partition: one total order) and answers once it has applied

@@ -10,9 +10,14 @@ import (
 	"github.com/strata-db/strata/storage"
 )
 
-// Version is the record format's version, its first byte
-// (docs/format/meta-log.md).
-const Version = 1
+// Version is the newest record format version, the first byte of a record
+// (docs/format/meta-log.md). The operations of version 1 (databases and
+// retention policies) are still written in version 1, so a node of the
+// previous release reads them; the later operations need version 2.
+const Version = 2
+
+// v1Ops is the last operation of version 1.
+const v1Ops = OpDropRetentionPolicy
 
 // Op is what a record does.
 type Op byte
@@ -24,6 +29,15 @@ const (
 	OpCreateRetentionPolicy Op = 0x03
 	OpAlterRetentionPolicy  Op = 0x04
 	OpDropRetentionPolicy   Op = 0x05
+	// Version 2.
+	OpCreateContinuousQuery Op = 0x06 // Database, Name, Text (the normalized statement)
+	OpDropContinuousQuery   Op = 0x07 // Database, Name
+	OpCreateUser            Op = 0x08 // Name, Hash, Admin, OnlyFirst
+	OpDropUser              Op = 0x09 // Name
+	OpSetPassword           Op = 0x0a // Name, Hash
+	OpSetPrivilege          Op = 0x0b // Name (the user), Database, Privilege
+	OpSetAdmin              Op = 0x0c // Name, Admin
+	lastOp                     = OpSetAdmin
 )
 
 // Record is one DDL operation of the meta topic.
@@ -39,6 +53,20 @@ type Record struct {
 	MakeDefault bool
 	// Update is AlterRetentionPolicy's change.
 	Update storage.RetentionPolicyUpdate
+
+	// Version 2. Name is the continuous query or the user of these operations.
+	// Text is CREATE CONTINUOUS QUERY's normalized statement.
+	Text string
+	// Hash is the bcrypt hash of CREATE USER's and SET PASSWORD's password:
+	// a record never carries a plaintext password.
+	Hash []byte
+	// Privilege is SET PRIVILEGE's new privilege on Database (GRANT and
+	// REVOKE): influxql.Privilege's values, 0 to 3.
+	Privilege byte
+	// Admin is CREATE USER's and SET ADMIN's admin flag; OnlyFirst makes
+	// CREATE USER fail unless no user exists yet when the record is applied
+	// (the unauthenticated first admin).
+	Admin, OnlyFirst bool
 }
 
 // Record flags (one byte).
@@ -48,8 +76,14 @@ const (
 	flagDuration    = 1 << 2 // Update.Duration is set
 	flagShardGroup  = 1 << 3 // Update.ShardGroupDuration is set
 	flagReplication = 1 << 4 // Update.Replication is set
-	knownFlags      = 1<<5 - 1
+	knownFlagsV1    = 1<<5 - 1
+	flagAdmin       = 1 << 5 // version 2
+	flagOnlyFirst   = 1 << 6 // version 2
+	knownFlagsV2    = 1<<7 - 1
 )
+
+// maxPrivilege is influxql.AllPrivileges (read | write).
+const maxPrivilege = 3
 
 // maxString bounds a name in a record: database and policy names are far
 // shorter; a larger length is a corrupt record, not an allocation.
@@ -73,7 +107,17 @@ func (r Record) Append(dst []byte) []byte {
 	if r.Update.Replication != nil {
 		flags |= flagReplication
 	}
-	dst = append(dst, Version, byte(r.Op), flags)
+	version := byte(1)
+	if r.Op > v1Ops {
+		version = 2
+		if r.Admin {
+			flags |= flagAdmin
+		}
+		if r.OnlyFirst {
+			flags |= flagOnlyFirst
+		}
+	}
+	dst = append(dst, version, byte(r.Op), flags)
 	dst = append(dst, r.ID[:]...)
 	dst = appendString(dst, r.Database)
 	dst = appendString(dst, r.Name)
@@ -94,7 +138,13 @@ func (r Record) Append(dst []byte) []byte {
 	}
 	dst = binary.AppendUvarint(dst, uint64(d))
 	dst = binary.AppendUvarint(dst, uint64(sg))
-	return binary.AppendUvarint(dst, uint64(rep))
+	dst = binary.AppendUvarint(dst, uint64(rep))
+	if version == 1 {
+		return dst
+	}
+	dst = appendString(dst, r.Text)
+	dst = appendString(dst, string(r.Hash))
+	return append(dst, r.Privilege)
 }
 
 func appendString(dst []byte, s string) []byte {
@@ -110,24 +160,45 @@ func Decode(b []byte) (Record, error) {
 	if len(b) < 3+16 {
 		return r, fmt.Errorf("%w: %d bytes, shorter than the header", ErrCorrupt, len(b))
 	}
-	if b[0] != Version {
-		return r, fmt.Errorf("meta record version %d: this Strata reads version %d", b[0], Version)
+	version := b[0]
+	if version < 1 || version > Version {
+		return r, fmt.Errorf("meta record version %d: this Strata reads versions 1 to %d", b[0], Version)
 	}
 	r.Op = Op(b[1])
-	if r.Op < OpCreateDatabase || r.Op > OpDropRetentionPolicy {
-		return r, fmt.Errorf("%w: unknown operation 0x%02x", ErrCorrupt, b[1])
+	last, known := v1Ops, byte(knownFlagsV1)
+	if version == 2 {
+		last, known = lastOp, knownFlagsV2
+	}
+	if r.Op < OpCreateDatabase || r.Op > last {
+		return r, fmt.Errorf("%w: unknown operation 0x%02x in version %d", ErrCorrupt, b[1], version)
 	}
 	flags := b[2]
-	if flags&^knownFlags != 0 {
+	if flags&^known != 0 {
 		return r, fmt.Errorf("%w: unknown flags 0x%02x", ErrCorrupt, flags)
 	}
 	r.HasRP, r.MakeDefault = flags&flagHasRP != 0, flags&flagMakeDefault != 0
+	r.Admin, r.OnlyFirst = flags&flagAdmin != 0, flags&flagOnlyFirst != 0
 	copy(r.ID[:], b[3:19])
 	d := decoder{b: b[19:]}
 	r.Database, r.Name, r.RP.Name = d.string(), d.string(), d.string()
 	r.RP.Duration, r.RP.ShardGroupDuration = time.Duration(d.int()), time.Duration(d.int())
 	r.RP.Replication = int(d.int())
 	ud, usg, urep := time.Duration(d.int()), time.Duration(d.int()), int(d.int())
+	if version == 2 {
+		r.Text = d.string()
+		if h := d.string(); h != "" {
+			r.Hash = []byte(h)
+		}
+		if d.err == nil && len(d.b) == 0 {
+			d.err = fmt.Errorf("%w: no privilege byte", ErrCorrupt)
+		}
+		if d.err == nil {
+			r.Privilege, d.b = d.b[0], d.b[1:]
+			if r.Privilege > maxPrivilege {
+				d.err = fmt.Errorf("%w: privilege %d", ErrCorrupt, r.Privilege)
+			}
+		}
+	}
 	if d.err != nil {
 		return Record{}, d.err
 	}

@@ -19,13 +19,30 @@ import (
 	"github.com/strata-db/strata/storage"
 )
 
-// Applier is what the service changes: the storage engine's meta methods.
+// Applier is what the service changes: the storage engine's meta methods
+// (version 1), the continuous queries and the users (version 2). The server
+// adapts its engine, CQ service and user service to it (cmd/strata).
 type Applier interface {
 	CreateDatabase(name string, rp *storage.RetentionPolicy) error
+	// DropDatabase also drops the database's continuous queries and grants,
+	// as the executor does on one node: every node applies it whole.
 	DropDatabase(name string) error
 	CreateRetentionPolicy(db string, rp storage.RetentionPolicy, makeDefault bool) error
 	AlterRetentionPolicy(db, name string, u storage.RetentionPolicyUpdate) error
 	DropRetentionPolicy(db, name string) error
+
+	// CreateContinuousQuery stores the normalized statement text.
+	CreateContinuousQuery(db, name, text string) error
+	DropContinuousQuery(db, name string) error
+	// CreateUserHash creates a user whose password has the bcrypt hash;
+	// creating it again with the same hash and flag is a no-op.
+	CreateUserHash(name string, hash []byte, admin, onlyFirst bool) error
+	DropUser(name string) error
+	SetPasswordHash(name string, hash []byte) error
+	// SetPrivilegeByte sets a user's privilege on a database (0 to 3:
+	// none, read, write, all).
+	SetPrivilegeByte(user, db string, p byte) error
+	SetAdmin(user string, admin bool) error
 }
 
 // Options configure a Service.
@@ -153,7 +170,7 @@ func (s *Service) applyRecord(kr *kgo.Record) error {
 		opErr = s.do(r)
 		if opErr != nil {
 			s.failed.Inc()
-			s.log.Warn("meta operation failed", "offset", kr.Offset, "op", r.Op, "database", r.Database, "err", opErr)
+			s.log.Warn("meta operation failed", "offset", kr.Offset, "op", r.Op, "database", r.Database, "name", r.Name, "err", opErr)
 		} else {
 			s.applied.Inc()
 		}
@@ -187,6 +204,20 @@ func (s *Service) do(r Record) error {
 		return s.apply.AlterRetentionPolicy(r.Database, r.Name, r.Update)
 	case OpDropRetentionPolicy:
 		return s.apply.DropRetentionPolicy(r.Database, r.Name)
+	case OpCreateContinuousQuery:
+		return s.apply.CreateContinuousQuery(r.Database, r.Name, r.Text)
+	case OpDropContinuousQuery:
+		return s.apply.DropContinuousQuery(r.Database, r.Name)
+	case OpCreateUser:
+		return s.apply.CreateUserHash(r.Name, r.Hash, r.Admin, r.OnlyFirst)
+	case OpDropUser:
+		return s.apply.DropUser(r.Name)
+	case OpSetPassword:
+		return s.apply.SetPasswordHash(r.Name, r.Hash)
+	case OpSetPrivilege:
+		return s.apply.SetPrivilegeByte(r.Name, r.Database, r.Privilege)
+	case OpSetAdmin:
+		return s.apply.SetAdmin(r.Name, r.Admin)
 	}
 	return fmt.Errorf("unknown operation 0x%02x", byte(r.Op))
 }
