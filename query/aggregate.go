@@ -221,6 +221,20 @@ func (w *windowStates) add(ws int64, col *storage.Column, i, j int) error {
 	return errMixedTypes
 }
 
+// addWeighted folds n rows of the string v into window ws's state (a tag's
+// value, tagarg.go).
+func (w *windowStates) addWeighted(ws int64, v string, n uint64) error {
+	e, _, err := w.get(ws, funcs.String)
+	if err != nil {
+		return err
+	}
+	ps, ok := e.st.(partial.Weighted)
+	if !ok {
+		return fmt.Errorf("query: %s takes no tag", w.c.name)
+	}
+	return ps.AddWeighted(v, n)
+}
+
 func (w *windowStates) account(n int64) error {
 	if w.hold == nil {
 		return nil
@@ -342,6 +356,9 @@ func (r *selectRun) accumulate(g *group, c *callPlan) (*callResult, error) {
 // the window states.
 func (r *selectRun) accumulateSeries(s *seriesRef, c *callPlan, w *windowStates, points *int64, min, max int64) error {
 	p := r.plan
+	if c.tag {
+		return r.accumulateTag(s, c, w, points, min, max)
+	}
 	fid, ok := r.fieldID(s, c.field)
 	if !ok {
 		return nil

@@ -152,6 +152,12 @@ func (r *selectRun) shippedFields(s *seriesRef) []string {
 	for _, c := range r.plan.calls {
 		names = append(names, c.field)
 		names = append(names, topTagArgs(c)...)
+		if c.tag {
+			// A tag's rows are the rows of every field (tagarg.go).
+			for f := range r.measurementInfo(s).fields {
+				names = append(names, f)
+			}
+		}
 	}
 	sort.Strings(names)
 	names = slices.Compact(names)
