@@ -56,18 +56,18 @@ type selectPlan struct {
 // a transformation (derivative(mean(x))) — the wrapper is applied to the call's
 // output series.
 type callPlan struct {
-	expr      *influxql.Call // the expression as written (the outermost call)
-	name      string         // the aggregate/selector's name ("count_distinct" for count(distinct(x)))
-	fn        *funcs.Func    // its registry entry (nil for a transformation of raw values)
-	field     string         // the field it reads (or the tag, when tag is set)
-	cast      influxql.DataType // the argument's ::type (::tag reads the tag of a name that is both)
+	expr  *influxql.Call    // the expression as written (the outermost call)
+	name  string            // the aggregate/selector's name ("count_distinct" for count(distinct(x)))
+	fn    *funcs.Func       // its registry entry (nil for a transformation of raw values)
+	field string            // the field it reads (or the tag, when tag is set)
+	cast  influxql.DataType // the argument's ::type (::tag reads the tag of a name that is both)
 	// tag: the argument is a tag (tagarg.go): each row of a series carries
 	// the series' value, one weighted insert per series and window.
-	tag bool
-	args      []any          // literal arguments after the field
-	transform string         // "" or the transformation wrapped around it
-	trans     *funcs.Func    // the transformation's registry entry
-	targs     []any          // the transformation's literal arguments
+	tag       bool
+	args      []any       // literal arguments after the field
+	transform string      // "" or the transformation wrapped around it
+	trans     *funcs.Func // the transformation's registry entry
+	targs     []any       // the transformation's literal arguments
 	tfunc     funcs.TransformFunc
 	window    funcs.WindowFunc
 	rawTrans  bool // a transformation of raw values (derivative(x)): no aggregate inside
