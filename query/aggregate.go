@@ -294,6 +294,9 @@ func (r *selectRun) partialStates(g *group, c *callPlan) (*windowStates, error) 
 			return w, err
 		}
 	}
+	if ways := r.splitWays(g, c); ways > 1 {
+		return r.splitStates(g, c, ways)
+	}
 	w := newWindowStates(c, r.windowsInRange())
 	w.hold = func(n int64) error { return r.holdGroup(g, n) }
 	var points int64

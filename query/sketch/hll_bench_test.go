@@ -6,49 +6,62 @@ import (
 	"testing"
 )
 
-// gaugeValues are TSBS-like values: a random walk in hundredths over [0, 100]
-// (usage_user takes 10,001 values), so consecutive values often repeat.
-func gaugeValues(n int) []float64 {
-	rng := rand.New(rand.NewPCG(1, 1))
+// tsbsValues draws from the 10,001 values in hundredths of [0, 100] that
+// the TSBS day's usage_user takes, uniformly: a sketch over many hosts'
+// blocks meets them all, each many times.
+func tsbsValues(n int) []float64 {
+	rng := rand.New(rand.NewPCG(2, 2))
 	vs := make([]float64, n)
-	x := 5000
 	for i := range vs {
-		x = min(max(x+rng.IntN(201)-100, 0), 10000)
-		if rng.IntN(3) == 0 {
-			x = min(max(x+rng.IntN(3)-1, 0), 10000)
-		}
-		vs[i] = float64(x) / 100
+		vs[i] = float64(rng.IntN(10001)) / 100
 	}
 	return vs
 }
 
-// BenchmarkHLLFold is the fold of one decoded block of floats into a dense
-// sketch, the loop of approx_count_distinct over a float field:
+// BenchmarkHLLFold folds the TSBS day's 864,000 usage_user values, a
+// block of 1,000 at a time, into a new sketch (the loop of
+// approx_count_distinct over a float field), and a million distinct
+// values; AddBits is the fold before AddFloats (a conversion pass first):
 //
-//	go test ./query/sketch -run '^$' -bench HLLFold -benchtime 200x
+//	go test ./query/sketch -run '^$' -bench HLLFold -benchtime 20x
 func BenchmarkHLLFold(b *testing.B) {
-	vs := gaugeValues(8640)
-	b.Run("AddFloats", func(b *testing.B) {
-		h, _ := NewHLL(DefaultPrecision)
-		h.AddFloats(gaugeValues(100000))
-		b.SetBytes(int64(8 * len(vs)))
-		for b.Loop() {
-			h.AddFloats(vs)
-		}
-	})
-	b.Run("AddBits", func(b *testing.B) {
-		h, _ := NewHLL(DefaultPrecision)
-		h.AddFloats(gaugeValues(100000))
-		buf := make([]uint64, len(vs))
-		b.SetBytes(int64(8 * len(vs)))
-		for b.Loop() {
-			for i, v := range vs {
-				if v == 0 {
-					v = 0
+	for _, data := range []struct {
+		name string
+		vs   []float64
+	}{{"tsbs", tsbsValues(864000)}, {"distinct", distinctValues(1000000)}} {
+		vs := data.vs
+		fold := func(b *testing.B, add func(h *HLL, block []float64)) {
+			b.SetBytes(int64(8 * len(vs)))
+			for b.Loop() {
+				h, _ := NewHLL(DefaultPrecision)
+				for i := 0; i < len(vs); i += 1000 {
+					add(h, vs[i:min(i+1000, len(vs))])
 				}
-				buf[i] = math.Float64bits(v)
 			}
-			h.AddBits(buf)
 		}
-	})
+		b.Run(data.name+"/AddFloats", func(b *testing.B) {
+			fold(b, func(h *HLL, block []float64) { h.AddFloats(block) })
+		})
+		b.Run(data.name+"/AddBits", func(b *testing.B) {
+			buf := make([]uint64, 1000)
+			fold(b, func(h *HLL, block []float64) {
+				for i, v := range block {
+					if v == 0 {
+						v = 0
+					}
+					buf[i] = math.Float64bits(v)
+				}
+				h.AddBits(buf[:len(block)])
+			})
+		})
+	}
+}
+
+func distinctValues(n int) []float64 {
+	rng := rand.New(rand.NewPCG(3, 3))
+	vs := make([]float64, n)
+	for i := range vs {
+		vs[i] = rng.Float64()
+	}
+	return vs
 }
