@@ -1136,4 +1136,3 @@ func (p pebbleLogger) Fatalf(format string, args ...interface{}) {
 	p.l.Error(fmt.Sprintf(format, args...), "component", "pebble")
 	os.Exit(1)
 }
-
