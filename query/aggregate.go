@@ -27,7 +27,10 @@ import (
 // measured: on the project's shared two-core machine it was no faster than
 // one core (BenchmarkAggregateTSBS, same GOMAXPROCS, split on and off
 // interleaved), so the simpler code stays. Partial states make it a local
-// change should a machine with idle cores show a gain.
+// change should a machine with idle cores show a gain. The exception is the
+// sketches whose merge is exact, when a statement has fewer groups than
+// cores (sketchsplit.go): a whole-range approx_count_distinct is one group
+// whose fold of every value is most of its time.
 
 // errMixedTypes: the group's series store the field in different types,
 // which one state cannot take; the call runs through its window function.

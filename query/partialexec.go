@@ -145,7 +145,8 @@ func (r *selectRun) partialGroup(g *group, raw bool, out *nodewire.Response) err
 
 // shippedFields are the fields of s's measurement the receiver reads from a
 // remote series: those of the select list and of the calls (top's and
-// bottom's field arguments included). Fields only the WHERE condition reads
+// bottom's field arguments included; every field for a call over a tag,
+// whose rows are theirs). Fields only the WHERE condition reads
 // stay here: it was evaluated here.
 func (r *selectRun) shippedFields(s *seriesRef) []string {
 	names := r.neededFieldsOf(r.plan.exprs, s)

@@ -35,12 +35,12 @@ func tagSketch(name string) bool {
 
 // resolveArg decides whether c's argument is a field or a tag and sets its
 // input type. A name that is both is the field, as in InfluxDB 1.x, unless
-// written name::tag; a name that is neither reads nothing (no rows, as
+// written name::tag (name::field is always the field); a name that is neither reads nothing (no rows, as
 // InfluxDB answers a missing field).
 func (p *selectPlan) resolveArg(c *callPlan) error {
 	sch := p.src.schema
 	t, isField := sch.fields[c.field]
-	asTag := c.cast == influxql.Tag || !isField && sch.tags[c.field]
+	asTag := c.cast == influxql.Tag || c.cast != influxql.AnyField && !isField && sch.tags[c.field]
 	if !asTag || !funcs.IsApprox(c.name) {
 		if isField {
 			c.inType = funcType(t)

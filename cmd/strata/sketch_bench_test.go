@@ -125,7 +125,8 @@ func TestSketchSpeed(t *testing.T) {
 }
 
 // profileApprox writes, per pair, a CPU profile and an allocation profile
-// of 20 runs of the approximate query (STRATA_SKETCH_PROFILE=dir):
+// of 20 runs of the approximate query, and a CPU profile of 20 runs of the
+// exact one, dir/exact-N.cpu.pprof (STRATA_SKETCH_PROFILE=dir):
 // go tool pprof dir/approx-N.cpu.pprof, and go tool pprof -sample_index
 // alloc_space -diff_base dir/approx-N.allocs-before.pprof
 // dir/approx-N.allocs.pprof.
@@ -149,6 +150,19 @@ func profileApprox(t *testing.T, base, dir string, pairs []pair) {
 		writeAllocs(t, filepath.Join(dir, fmt.Sprintf("approx-%d.allocs.pprof", i)))
 		runtime.MemProfileRate = 512 * 1024
 		t.Logf("profile %d: %s", i, p.approx)
+		// The exact query's CPU too, to see what the two share.
+		f, err = os.Create(filepath.Join(dir, fmt.Sprintf("exact-%d.cpu.pprof", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			t.Fatal(err)
+		}
+		for r := 0; r < 20; r++ {
+			measure(t, base, p.exact)
+		}
+		pprof.StopCPUProfile()
+		f.Close()
 	}
 }
 

@@ -111,6 +111,9 @@ func TestApproxTagArgumentHTTP(t *testing.T) {
 				// A tag no series has, a name that is nothing: no series, as InfluxDB answers a missing field.
 				{"SELECT approx_count_distinct(nosuch) FROM cpu", `null`},
 				{"SELECT approx_count_distinct(nosuch::tag) FROM cpu", `null`},
+				{"SELECT approx_count_distinct(host::field) FROM cpu", `null`},
+				{"SELECT approx_count_distinct(k::field) FROM clash",
+					`[{"name":"clash","columns":["time","approx_count_distinct"],"values":[["1970-01-01T00:00:00Z",3]]}]`},
 				// k is a field of one series and a tag of two: the field wins, ::tag reads the tag.
 				{"SELECT approx_count_distinct(k) FROM clash",
 					`[{"name":"clash","columns":["time","approx_count_distinct"],"values":[["1970-01-01T00:00:00Z",3]]}]`},
