@@ -27,7 +27,10 @@ import (
 // measured: on the project's shared two-core machine it was no faster than
 // one core (BenchmarkAggregateTSBS, same GOMAXPROCS, split on and off
 // interleaved), so the simpler code stays. Partial states make it a local
-// change should a machine with idle cores show a gain.
+// change should a machine with idle cores show a gain. The exception is the
+// sketches whose merge is exact, when a statement has fewer groups than
+// cores (sketchsplit.go): a whole-range approx_count_distinct is one group
+// whose fold of every value is most of its time.
 
 // errMixedTypes: the group's series store the field in different types,
 // which one state cannot take; the call runs through its window function.
@@ -221,6 +224,20 @@ func (w *windowStates) add(ws int64, col *storage.Column, i, j int) error {
 	return errMixedTypes
 }
 
+// addWeighted folds n rows of the string v into window ws's state (a tag's
+// value, tagarg.go).
+func (w *windowStates) addWeighted(ws int64, v string, n uint64) error {
+	e, _, err := w.get(ws, funcs.String)
+	if err != nil {
+		return err
+	}
+	ps, ok := e.st.(partial.Weighted)
+	if !ok {
+		return fmt.Errorf("query: %s takes no tag", w.c.name)
+	}
+	return ps.AddWeighted(v, n)
+}
+
 func (w *windowStates) account(n int64) error {
 	if w.hold == nil {
 		return nil
@@ -279,6 +296,9 @@ func (r *selectRun) partialStates(g *group, c *callPlan) (*windowStates, error) 
 		if w, ok, err := r.cachedStates(g, c); ok {
 			return w, err
 		}
+	}
+	if ways := r.splitWays(g, c); ways > 1 {
+		return r.splitStates(g, c, ways)
 	}
 	w := newWindowStates(c, r.windowsInRange())
 	w.hold = func(n int64) error { return r.holdGroup(g, n) }
@@ -348,6 +368,9 @@ func (r *selectRun) accumulateSeries(s *seriesRef, c *callPlan, w *windowStates,
 // max] (nil: all of it), through one cursor.
 func (r *selectRun) accumulateWithin(s *seriesRef, c *callPlan, w *windowStates, points *int64, min, max int64, within []storage.TimeRange) error {
 	p := r.plan
+	if c.tag {
+		return r.accumulateTag(s, c, w, points, min, max)
+	}
 	fid, ok := r.fieldID(s, c.field)
 	if !ok {
 		return nil

@@ -118,7 +118,12 @@ func (r *selectRun) windowCall(g *group, c *callPlan, aux []string) (*callResult
 	for si := len(g.series) - 1; si >= 0; si-- {
 		s := g.series[si]
 		var pts []funcs.Point
-		if len(aux) == 0 && r.plan.fieldCond == nil && (c.name != "top" && c.name != "bottom" || !hasStringArgs(c.args)) {
+		if c.tag {
+			var err error
+			if pts, err = r.tagPoints(g, s, c, aux); err != nil {
+				return nil, err
+			}
+		} else if len(aux) == 0 && r.plan.fieldCond == nil && (c.name != "top" && c.name != "bottom" || !hasStringArgs(c.args)) {
 			var err error
 			if pts, err = r.readField(s, c.field, 0, false); err != nil {
 				return nil, err

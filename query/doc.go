@@ -21,6 +21,8 @@
 //	merge.go        a raw group's series merged by time, OFFSET/LIMIT, projected
 //	call.go         an aggregate group: each call by its path (aggregateRows)
 //	aggregate.go    the partial-state path: states fed by columns and headers
+//	sketchsplit.go  a group's series split across spare cores for exactly merging sketches
+//	tagarg.go       a tag as an approximate function's argument: rows weighted per series
 //	window.go       GROUP BY time windows, the windows a group prints
 //	fill.go         fill(): null, number, previous, linear
 //	transform.go    derivative and friends, the lead windows they need

@@ -145,13 +145,20 @@ func (r *selectRun) partialGroup(g *group, raw bool, out *nodewire.Response) err
 
 // shippedFields are the fields of s's measurement the receiver reads from a
 // remote series: those of the select list and of the calls (top's and
-// bottom's field arguments included). Fields only the WHERE condition reads
+// bottom's field arguments included; every field for a call over a tag,
+// whose rows are theirs). Fields only the WHERE condition reads
 // stay here: it was evaluated here.
 func (r *selectRun) shippedFields(s *seriesRef) []string {
 	names := r.neededFieldsOf(r.plan.exprs, s)
 	for _, c := range r.plan.calls {
 		names = append(names, c.field)
 		names = append(names, topTagArgs(c)...)
+		if c.tag {
+			// A tag's rows are the rows of every field (tagarg.go).
+			for f := range r.measurementInfo(s).fields {
+				names = append(names, f)
+			}
+		}
 	}
 	sort.Strings(names)
 	names = slices.Compact(names)

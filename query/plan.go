@@ -56,14 +56,18 @@ type selectPlan struct {
 // a transformation (derivative(mean(x))) — the wrapper is applied to the call's
 // output series.
 type callPlan struct {
-	expr      *influxql.Call // the expression as written (the outermost call)
-	name      string         // the aggregate/selector's name ("count_distinct" for count(distinct(x)))
-	fn        *funcs.Func    // its registry entry (nil for a transformation of raw values)
-	field     string         // the field it reads
-	args      []any          // literal arguments after the field
-	transform string         // "" or the transformation wrapped around it
-	trans     *funcs.Func    // the transformation's registry entry
-	targs     []any          // the transformation's literal arguments
+	expr  *influxql.Call    // the expression as written (the outermost call)
+	name  string            // the aggregate/selector's name ("count_distinct" for count(distinct(x)))
+	fn    *funcs.Func       // its registry entry (nil for a transformation of raw values)
+	field string            // the field it reads (or the tag, when tag is set)
+	cast  influxql.DataType // the argument's ::type (::tag reads the tag of a name that is both)
+	// tag: the argument is a tag (tagarg.go): each row of a series carries
+	// the series' value, one weighted insert per series and window.
+	tag       bool
+	args      []any       // literal arguments after the field
+	transform string      // "" or the transformation wrapped around it
+	trans     *funcs.Func // the transformation's registry entry
+	targs     []any       // the transformation's literal arguments
 	tfunc     funcs.TransformFunc
 	window    funcs.WindowFunc
 	rawTrans  bool // a transformation of raw values (derivative(x)): no aggregate inside
@@ -216,12 +220,8 @@ func (p *selectPlan) choosePaths() error {
 	aux := len(auxRefs(p.exprs)) > 0
 	stored := p.src.allStored() // subquery results and real-time rollups are in memory
 	for _, c := range p.calls {
-		if t, ok := p.src.schema.fields[c.field]; ok {
-			c.inType = funcType(t)
-		} else if p.src.schema.tags[c.field] && funcs.IsApprox(c.name) {
-			// A tag has no values per point here; say so rather than
-			// answer nothing.
-			return errorf("%s(%s): %s is a tag, and the approximate functions read fields (SHOW TAG VALUES CARDINALITY counts a tag's values)", c.name, c.field, c.field)
+		if err := p.resolveArg(c); err != nil {
+			return err
 		}
 		if c.rawTrans {
 			c.path = pathRawTransform
@@ -230,6 +230,13 @@ func (p *selectPlan) choosePaths() error {
 			c.path, c.why = pathWindow, ""
 			switch {
 			case !c.fn.Mergeable:
+			case c.tag && (aux || p.fieldCond != nil || !stored):
+				// The rows that pass, or a subquery's rows, one by one.
+				c.why = "a tag's rows one by one"
+			case c.tag:
+				// Row counts per window, from block headers where a
+				// series has one field and a block fits one window.
+				c.path, c.why = pathPartial, "a tag: one weighted insert per series and window"
 			case (c.name == "top" || c.name == "bottom") && hasStringArgs(c.args):
 				c.why = "tag arguments, which partial states do not carry"
 			case aux:
@@ -508,7 +515,7 @@ func (p *selectPlan) addCall(c *influxql.Call, sch *schema) error {
 	if !ok {
 		return errorf("expected field argument in %s()", cp.name)
 	}
-	cp.field = ref.Val
+	cp.field, cp.cast = ref.Val, ref.Type
 	f, ok := funcs.Lookup(cp.name)
 	if !ok {
 		return errorf("undefined function %s()", inner.Name)
@@ -526,7 +533,7 @@ func (p *selectPlan) addCall(c *influxql.Call, sch *schema) error {
 		return err
 	}
 	cp.window = w
-	if t, ok := sch.fields[cp.field]; ok {
+	if t, ok := sch.fields[cp.field]; ok && cp.cast != influxql.Tag {
 		if _, err := funcs.OutputType(cp.name, funcType(t)); err != nil {
 			return err
 		}

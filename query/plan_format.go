@@ -148,6 +148,9 @@ func (p *selectPlan) describeCall(parent *planNode, c *callPlan) {
 		if a, err := funcs.NewApprox(c.name, c.args); err == nil {
 			n.add("sketch: %s", a.Describe())
 		}
+		if c.tag {
+			n.add("argument: tag %s (each row carries its series' value; a series without it adds nothing)", c.field)
+		}
 		return
 	}
 	n := parent.add("CALL %s: %s over %s, %s", c.expr.String(), c.trans.Kind, c.fn.Kind, sig)
@@ -188,8 +191,11 @@ func (p *selectPlan) fieldsRead() []string {
 	if p.fieldCond != nil {
 		influxql.Walk(p.fieldCond, add)
 	}
+	tagRows := false
 	for _, c := range p.calls {
-		if _, ok := p.src.schema.fields[c.field]; ok {
+		if c.tag {
+			tagRows = true
+		} else if _, ok := p.src.schema.fields[c.field]; ok {
 			seen[c.field] = true
 		}
 	}
@@ -198,6 +204,9 @@ func (p *selectPlan) fieldsRead() []string {
 		out = append(out, fmt.Sprintf("%s (%s)", f, funcType(p.src.schema.fields[f])))
 	}
 	sort.Strings(out)
+	if tagRows {
+		out = append(out, "the times of every field (a tag argument's rows)")
+	}
 	return out
 }
 

@@ -62,6 +62,8 @@ var planCases = []struct{ name, q string }{
 	{"tsbs_single_groupby", `SELECT max(usage_user) FROM cpu WHERE (hostname = 'host_1') AND ` + planRange + ` GROUP BY time(1m)`},
 	{"approx", `SELECT approx_count_distinct(state), approx_percentile(usage_user, 99), approx_median(usage_user), approx_count(state, 'ok') FROM cpu WHERE ` + planRange + ` GROUP BY time(10m), hostname fill(0)`},
 	{"approx_top_k", `SELECT approx_top_k(requests, 3) FROM cpu WHERE ` + planRange + ` GROUP BY time(30m)`},
+	{"approx_tag", `SELECT approx_count_distinct(hostname), approx_count(hostname, 'host_1') FROM cpu WHERE ` + planRange + ` GROUP BY time(30m), region`},
+	{"approx_tag_rows", `SELECT approx_top_k(hostname, 2) FROM cpu WHERE usage_user > 90 AND ` + planRange},
 	{"approx_into", `SELECT sketch_count_distinct(state) AS s, sketch_percentile(usage_user) AS p INTO cpu_sketch FROM cpu WHERE ` + planRange + ` GROUP BY time(10m), *`},
 	{"tsbs_multi_host", `SELECT max(usage_user) FROM cpu WHERE (hostname = 'host_1' OR hostname = 'host_2') AND ` + planRange + ` GROUP BY time(1m)`},
 }

@@ -116,6 +116,11 @@ type selectRun struct {
 
 	layoutMu sync.Mutex
 	layouts  []sharedLayout // see rowReaderFor
+
+	// spare is how many cores each group may use, GOMAXPROCS over the
+	// groups (streamGroups); above 1 a sketch call splits its series
+	// (sketchsplit.go).
+	spare int
 }
 
 func (e *Executor) executeSelect(ctx context.Context, stmt *influxql.SelectStatement, opts ExecOptions, out *stmtSink) (*StatementResult, error) {

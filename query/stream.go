@@ -41,6 +41,7 @@ func (r *selectRun) streamGroups(groups []*group, emit func(*ResultSeries) error
 		queues[i] = make(chan piece, 2)
 	}
 	workers := min(runtime.GOMAXPROCS(0), len(groups))
+	r.spare = runtime.GOMAXPROCS(0) / len(groups)
 	if workers == 1 {
 		return r.streamGroupsInline(groups, cols, mem, emit)
 	}

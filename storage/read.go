@@ -222,6 +222,17 @@ func (sn *Snapshot) NewCursor(b BucketID, s SeriesID, f FieldID, min, max int64)
 	return sn.e.newCursor(sn.active, sn.flushing, sn.it, b, s, f, min, max)
 }
 
+// Clone returns a snapshot of exactly sn's state (its heads, and a clone
+// of its iterator), for another goroutine: a query that splits one group's
+// series across cores reads them all as of one instant.
+func (sn *Snapshot) Clone() (*Snapshot, error) {
+	it, err := sn.it.Clone(pebble.CloneOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return &Snapshot{e: sn.e, active: sn.active, flushing: sn.flushing, it: it}, nil
+}
+
 // Close releases the snapshot's iterator.
 func (sn *Snapshot) Close() error { return sn.it.Close() }
 

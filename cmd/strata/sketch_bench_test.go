@@ -51,8 +51,13 @@ func TestSketchSpeed(t *testing.T) {
 	cfg.maxQueryMem = 0 // count(distinct) over 10 M points holds them all
 	cfg.queryCache = 0  // every round measures the query, not a copy of its answer
 	s, base := startTestServer(t, cfg)
+	// STRATA_SKETCH_ONLY=TSBS measures the TSBS pairs only (minutes less:
+	// the high-cardinality set is not loaded).
+	only := os.Getenv("STRATA_SKETCH_ONLY")
 	loadTSBS(t, base)
-	loadHighCard(t, s.eng)
+	if only == "" || only != "TSBS" {
+		loadHighCard(t, s.eng)
+	}
 	// Measure the stored blocks, not the head or a flush in progress.
 	if err := s.eng.Flush(); err != nil {
 		t.Fatal(err)
@@ -67,6 +72,9 @@ func TestSketchSpeed(t *testing.T) {
 		{"TSBS", "p99, by hour", "SELECT percentile(usage_user, 99) FROM cpu" + day + " GROUP BY time(1h)", "SELECT approx_percentile(usage_user, 99) FROM cpu" + day + " GROUP BY time(1h)"},
 		{"1M distinct / 10M points", "distinct", "SELECT count(distinct(uid)) FROM hc" + hc, "SELECT approx_count_distinct(uid) FROM hc" + hc},
 		{"1M distinct / 10M points", "p99", "SELECT percentile(lat, 99) FROM hc" + hc, "SELECT approx_percentile(lat, 99) FROM hc" + hc},
+	}
+	if only != "" {
+		pairs = slices.DeleteFunc(pairs, func(p pair) bool { return p.set != only })
 	}
 	// A second executor over the same engine, to read each query's charge
 	// to its memory budget (query.Budget.Peak), which HTTP does not report.
@@ -117,7 +125,8 @@ func TestSketchSpeed(t *testing.T) {
 }
 
 // profileApprox writes, per pair, a CPU profile and an allocation profile
-// of 20 runs of the approximate query (STRATA_SKETCH_PROFILE=dir):
+// of 20 runs of the approximate query, and a CPU profile of 20 runs of the
+// exact one, dir/exact-N.cpu.pprof (STRATA_SKETCH_PROFILE=dir):
 // go tool pprof dir/approx-N.cpu.pprof, and go tool pprof -sample_index
 // alloc_space -diff_base dir/approx-N.allocs-before.pprof
 // dir/approx-N.allocs.pprof.
@@ -141,6 +150,19 @@ func profileApprox(t *testing.T, base, dir string, pairs []pair) {
 		writeAllocs(t, filepath.Join(dir, fmt.Sprintf("approx-%d.allocs.pprof", i)))
 		runtime.MemProfileRate = 512 * 1024
 		t.Logf("profile %d: %s", i, p.approx)
+		// The exact query's CPU too, to see what the two share.
+		f, err = os.Create(filepath.Join(dir, fmt.Sprintf("exact-%d.cpu.pprof", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			t.Fatal(err)
+		}
+		for r := 0; r < 20; r++ {
+			measure(t, base, p.exact)
+		}
+		pprof.StopCPUProfile()
+		f.Close()
 	}
 }
 

@@ -61,7 +61,7 @@ func (s *sketchState) open() sketch.Sketch {
 // hllBits folds a column's values into an HLL by their canonical bits,
 // through a fixed stack buffer: sketch.HLL.AddBits's loop, no boxing, no
 // allocation, no call per value.
-func hllBits[T int64 | uint64 | float64](h *sketch.HLL, vs []T, bitsOf func(T) uint64) {
+func hllBits[T int64 | uint64](h *sketch.HLL, vs []T, bitsOf func(T) uint64) {
 	var buf [512]uint64
 	for len(vs) > 0 {
 		n := min(len(vs), len(buf))
@@ -73,19 +73,12 @@ func hllBits[T int64 | uint64 | float64](h *sketch.HLL, vs []T, bitsOf func(T) u
 	}
 }
 
-func floatBits(v float64) uint64 {
-	if v == 0 {
-		v = 0 // -0 hashes as 0 (sketch.HashFloat)
-	}
-	return math.Float64bits(v)
-}
-
 // The typed folds hash or key each value without boxing it: this loop is
 // the cost of an approximate query over decoded blocks.
 func (s *sketchState) addFloats(_ []int64, vs []float64) error {
 	switch x := s.open().(type) {
 	case *sketch.HLL:
-		hllBits(x, vs, floatBits)
+		x.AddFloats(vs)
 	case *sketch.DD:
 		for _, v := range vs {
 			x.Add(v)
@@ -175,6 +168,39 @@ func (s *sketchState) addBools(_ []int64, vs []bool) error {
 		for _, v := range vs {
 			x.Add(sketch.HashBool(v))
 		}
+	}
+	return nil
+}
+
+// Weighted is a State that folds n occurrences of one string at once: the
+// approximate functions over a tag, whose value is constant per series
+// (query/tagarg.go). An HLL takes the value once (a repeat changes
+// nothing), Space-Saving and Count-Min take n as a weight (AddN), so the
+// state is the one n AddStrings of the value would give, except that
+// Space-Saving evicts once where n unit inserts could evict n times (its
+// bound holds either way).
+type Weighted interface {
+	AddWeighted(v string, n uint64) error
+}
+
+// AddWeighted implements Weighted for the sketches that key or hash
+// strings; a state of another type, or over stored sketches, refuses.
+func (s *sketchState) AddWeighted(v string, n uint64) error {
+	if s.typ != funcs.String || s.a.Stored {
+		return fmt.Errorf("%w: %s of %s values takes no weighted string", ErrMismatch, s.kind, s.typ)
+	}
+	if n == 0 {
+		return nil
+	}
+	switch x := s.open().(type) {
+	case *sketch.HLL:
+		x.Add(sketch.HashString(v))
+	case *sketch.TopK:
+		x.AddN(v, n)
+	case *sketch.CountMin:
+		x.AddN(sketch.HashString(v), n)
+	default:
+		return fmt.Errorf("%w: %s takes no weighted string", ErrMismatch, s.kind)
 	}
 	return nil
 }

@@ -430,3 +430,31 @@ func (h *HLL) AddBits(vs []uint64) {
 		}
 	}
 }
+
+// AddFloats folds a batch of floats as AddBits of their canonical bits
+// (HashFloat's input: -0 as 0) would, byte for byte, without the caller
+// converting them first.
+func (h *HLL) AddFloats(vs []float64) {
+	i := 0
+	for ; i < len(vs) && h.regs == nil; i++ {
+		if i > 0 && vs[i] == vs[i-1] {
+			continue
+		}
+		h.Add(HashFloat(vs[i]))
+	}
+	if i >= len(vs) {
+		return
+	}
+	regs, p := h.regs, h.p
+	sentinel := uint64(1) << (p - 1)
+	for _, v := range vs[i:] {
+		b := math.Float64bits(v)
+		if b == 1<<63 {
+			b = 0 // -0 hashes as 0
+		}
+		x := hash8(b)
+		j := x >> (64 - p) & uint64(len(regs)-1)
+		r := uint8(bits.LeadingZeros64(x<<p|sentinel) + 1)
+		regs[j] = max(regs[j], r)
+	}
+}

@@ -185,6 +185,41 @@ func TestHLLAddBits(t *testing.T) {
 	}
 }
 
+// TestHLLAddFloats: the float fold gives HashFloat and Add's bytes, -0 as 0,
+// NaNs by their bits, sparse, dense and across the switch.
+func TestHLLAddFloats(t *testing.T) {
+	for _, tc := range []struct {
+		p, n, domain int
+	}{{4, 100, 10}, {14, 1000, 500}, {14, 50000, 1 << 40}, {18, 300000, 100000}, {14, 20000, 3}} {
+		rng := rand.New(rand.NewPCG(uint64(tc.n), uint64(tc.p)))
+		vs := make([]float64, tc.n)
+		for i := range vs {
+			switch x := rng.Int64N(int64(tc.domain)); {
+			case x == 0 && rng.IntN(2) == 0:
+				vs[i] = math.Copysign(0, -1)
+			case x == 1:
+				vs[i] = math.NaN()
+			default:
+				vs[i] = float64(x) / 100
+			}
+			if i > 0 && rng.IntN(4) == 0 {
+				vs[i] = vs[i-1]
+			}
+		}
+		one, _ := NewHLL(tc.p)
+		for _, v := range vs {
+			one.Add(HashFloat(v))
+		}
+		batch, _ := NewHLL(tc.p)
+		for i := 0; i < len(vs); i += 777 {
+			batch.AddFloats(vs[i:min(i+777, len(vs))])
+		}
+		if !bytes.Equal(Append(nil, one), Append(nil, batch)) {
+			t.Errorf("p=%d n=%d: AddFloats differs from Add", tc.p, tc.n)
+		}
+	}
+}
+
 // TestWeightedAdds: Count-Min's AddN is n Adds byte for byte; Space-Saving's
 // AddN keeps count − err ≤ true ≤ count and err ≤ N/capacity under
 // evictions, and equals n Adds while nothing is evicted.

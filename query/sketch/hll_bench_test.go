@@ -1,0 +1,67 @@
+package sketch
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// tsbsValues draws from the 10,001 values in hundredths of [0, 100] that
+// the TSBS day's usage_user takes, uniformly: a sketch over many hosts'
+// blocks meets them all, each many times.
+func tsbsValues(n int) []float64 {
+	rng := rand.New(rand.NewPCG(2, 2))
+	vs := make([]float64, n)
+	for i := range vs {
+		vs[i] = float64(rng.IntN(10001)) / 100
+	}
+	return vs
+}
+
+// BenchmarkHLLFold folds the TSBS day's 864,000 usage_user values, a
+// block of 1,000 at a time, into a new sketch (the loop of
+// approx_count_distinct over a float field), and a million distinct
+// values; AddBits is the fold before AddFloats (a conversion pass first):
+//
+//	go test ./query/sketch -run '^$' -bench HLLFold -benchtime 20x
+func BenchmarkHLLFold(b *testing.B) {
+	for _, data := range []struct {
+		name string
+		vs   []float64
+	}{{"tsbs", tsbsValues(864000)}, {"distinct", distinctValues(1000000)}} {
+		vs := data.vs
+		fold := func(b *testing.B, add func(h *HLL, block []float64)) {
+			b.SetBytes(int64(8 * len(vs)))
+			for b.Loop() {
+				h, _ := NewHLL(DefaultPrecision)
+				for i := 0; i < len(vs); i += 1000 {
+					add(h, vs[i:min(i+1000, len(vs))])
+				}
+			}
+		}
+		b.Run(data.name+"/AddFloats", func(b *testing.B) {
+			fold(b, func(h *HLL, block []float64) { h.AddFloats(block) })
+		})
+		b.Run(data.name+"/AddBits", func(b *testing.B) {
+			buf := make([]uint64, 1000)
+			fold(b, func(h *HLL, block []float64) {
+				for i, v := range block {
+					if v == 0 {
+						v = 0
+					}
+					buf[i] = math.Float64bits(v)
+				}
+				h.AddBits(buf[:len(block)])
+			})
+		})
+	}
+}
+
+func distinctValues(n int) []float64 {
+	rng := rand.New(rand.NewPCG(3, 3))
+	vs := make([]float64, n)
+	for i := range vs {
+		vs[i] = rng.Float64()
+	}
+	return vs
+}
