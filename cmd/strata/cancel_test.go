@@ -205,7 +205,11 @@ func TestQueryStops(t *testing.T) {
 			if o.err != nil || o.msg != "query interrupted" {
 				t.Fatalf("killed query answered %q, %v", o.msg, o.err)
 			}
-			if d := time.Since(killed); d > time.Second {
+			// The answer leaves once the executor has returned, after its
+			// workers stopped: d bounds how long the CPU stayed busy.
+			d := time.Since(killed)
+			t.Logf("answer %v after KILL QUERY", d)
+			if d > time.Second {
 				t.Errorf("answer came %v after KILL", d)
 			}
 		case <-time.After(5 * time.Second):
