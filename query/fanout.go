@@ -56,10 +56,26 @@ type PartialRequest struct {
 	RetentionPolicy string
 	Now             time.Time // the receiver's now(), so relative ranges agree
 	AllowPartial    bool      // the client's partial=true
+	// User is who the receiving node authenticated ("" when it does not):
+	// signed with the request, and the peer checks its privileges when it
+	// knows the user (docs/format/node-protocol.md, "Authentication").
+	User string
 	// Schema is the sources' schema the receiver knows: the peer plans with
 	// the union of it and its own, so that wildcards expand and WHERE splits
 	// into tag and field predicates as on one node.
 	Schema nodewire.Schema
+}
+
+// named is an Authorizer that knows its user's name (auth.Principal).
+type named interface{ Name() string }
+
+// userOf is the name of who runs a query, for the peers ("": no
+// authentication, or an Authorizer without a name).
+func userOf(a Authorizer) string {
+	if n, ok := a.(named); ok {
+		return n.Name()
+	}
+	return ""
 }
 
 // SetFanout makes every SELECT over stored measurements also read the other
@@ -97,7 +113,7 @@ func (e *Executor) fanOut(ctx context.Context, stmt *influxql.SelectStatement, s
 	}
 	local := schemaOf(src.schema)
 	req := PartialRequest{Statement: stmt.String(), Database: opts.Database,
-		RetentionPolicy: opts.RetentionPolicy, Now: opts.Now, AllowPartial: opts.AllowPartial, Schema: local}
+		RetentionPolicy: opts.RetentionPolicy, Now: opts.Now, AllowPartial: opts.AllowPartial, Schema: local, User: userOf(opts.Auth)}
 	fr := &fanoutRun{rounds: 1}
 	answers, missing, err := e.fanout.Partial(ctx, req)
 	if err != nil {
