@@ -59,6 +59,7 @@ func startFanoutSet(t *testing.T, hosts int, dur time.Duration) *fanoutSet {
 type fanoutSetup struct {
 	secretFile string // --cluster-secret-file
 	auth       bool   // --auth-enabled, and an admin "admin" on every node
+	noCache    bool   // --query-cache-size 0 on every node and the reference (timings)
 }
 
 const fanoutAdminPassword = "adm1n-pw"
@@ -82,6 +83,9 @@ func startFanoutSetWith(t *testing.T, hosts int, dur time.Duration, setup fanout
 	cfgOf := func(group string) serveConfig {
 		cfg := testConfig(t.TempDir())
 		cfg.kafka.brokers, cfg.kafka.topics, cfg.kafka.database, cfg.kafka.group = broker, "cpu", "benchmark", group
+		if setup.noCache {
+			cfg.queryCache = 0
+		}
 		return cfg
 	}
 	for i, a := range addrs {
