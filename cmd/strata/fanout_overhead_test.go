@@ -50,7 +50,7 @@ var peerLine = regexp.MustCompile(`PEER \S+ \(node \S+\): \S+, (\d+) bytes, \d+ 
 // bytes of the partial answers the peers send against the raw points a
 // VictoriaMetrics-style design would move (docs/scale-out.md,
 // "Measurements"). STRATA_FANOUT_BENCH=1 runs TSBS's scale (100 hosts,
-// 12 hours), five queries drawn per type, each timed STRATA_FANOUT_RUNS
+// 12 hours; STRATA_FANOUT_WIDTH=2,6,14,30 adds fanoutWidth's table), five queries drawn per type, each timed STRATA_FANOUT_RUNS
 // (default 5) times; without it a small set, three queries per type timed
 // once, and the byte assertions: for every aggregate query type the
 // partials are smaller than the same points as raw rows, and for the hour
@@ -122,6 +122,9 @@ func TestFanoutOverhead(t *testing.T) {
 			r.rawPoints, note, vm, r.rawBytes, float64(r.partBytes)/float64(max(vm, 1)), float64(r.partZstd)/float64(max(vm, 1)))
 	}
 	t.Log(b.String())
+	if width := os.Getenv("STRATA_FANOUT_WIDTH"); width != "" {
+		fanoutWidth(t, fs, g, width, draws*reps)
+	}
 	measured := 0
 	for _, r := range rows {
 		if r.rawPoints == 0 {
@@ -307,4 +310,62 @@ func peerRaw(t *testing.T, c *cluster.Client, count, raw string) (points, bytes 
 		bytes += int64(a.Bytes)
 	}
 	return points, bytes
+}
+
+// fanoutWidth times queries sent to a receiver with no data of its own
+// whose --peers name the set's three nodes again and again, P entries for
+// each P of widths ("2,6,14,30"): the cost of P answers at the receiver.
+// An empty query (a host no node has) measures the fixed cost per peer; a
+// double-groupby-1 brings P copies of a node's states, as a set of P nodes
+// each holding what one of the three holds would. All P requests run on
+// this machine's cores, so the times are upper bounds of P machines'.
+func fanoutWidth(t *testing.T, fs *fanoutSet, g *bench.QueryGen, widths string, runs int) {
+	t.Helper()
+	q, err := g.Next("double-groupby-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start, end := time.Unix(0, fs.data.Time(0)).UTC().Format(time.RFC3339), time.Unix(0, fs.data.EndTime()).UTC().Format(time.RFC3339)
+	empty := fmt.Sprintf("SELECT max(usage_user) FROM cpu WHERE hostname = 'host_none' AND time >= '%s' AND time < '%s' GROUP BY time(1m)", start, end)
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nfan-out width (receiver without data; medians of %d runs)\n| peers | empty query ms | double-groupby-1 ms | double-groupby-1 bytes received |\n|---|---|---|---|\n", runs)
+	for _, w := range strings.Split(widths, ",") {
+		p, err := strconv.Atoi(strings.TrimSpace(w))
+		if err != nil || p < 1 {
+			t.Fatalf("STRATA_FANOUT_WIDTH %q", widths)
+		}
+		var peers []string
+		for i := range p {
+			peers = append(peers, fs.nodes[i%len(fs.nodes)].Addr())
+		}
+		cfg := testConfig(t.TempDir())
+		cfg.peers, cfg.queryCache, cfg.peerTimeout = strings.Join(peers, ","), 0, time.Minute
+		s, base := startTestServer(t, cfg)
+		if r := runQuery(t, base, "CREATE DATABASE benchmark"); r.status != 200 || strings.Contains(r.body, `"error"`) {
+			t.Fatalf("CREATE DATABASE: %s", r.body)
+		}
+		timeOf := func(text string) time.Duration {
+			queryOn(t, base, text, nil)
+			var d []time.Duration
+			for range runs {
+				start := time.Now()
+				r := queryOn(t, base, text, nil)
+				d = append(d, time.Since(start))
+				if strings.Contains(r.body, `"error"`) {
+					t.Fatalf("%d peers: %s: %s", p, text, r.body)
+				}
+			}
+			return median(d)
+		}
+		e, full := timeOf(empty), timeOf(q.Text)
+
+		ex := queryOn(t, base, "EXPLAIN ANALYZE "+q.Text, nil)
+		var bytes int64
+		for _, m := range peerLine.FindAllStringSubmatch(ex.body, -1) {
+			bytes += atoi(m[1])
+		}
+		fmt.Fprintf(&b, "| %d | %.2f | %.2f | %d |\n", p, ms(e), ms(full), bytes)
+		s.shutdown(10 * time.Second)
+	}
+	t.Log(b.String())
 }
