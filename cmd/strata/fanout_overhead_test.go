@@ -84,10 +84,19 @@ func TestFanoutOverhead(t *testing.T) {
 			}
 			a, b := timeQueries(t, fs.ref, fs.bases[0], q.Text, reps)
 			single, fanout = append(single, a...), append(fanout, b...)
+			before := peerBytesMetric(t, fs.bases[0])
 			ex := queryOn(t, fs.bases[0], "EXPLAIN ANALYZE "+q.Text, nil)
 			ms := peerLine.FindAllStringSubmatch(ex.body, -1)
 			if len(ms) != len(peers) {
 				t.Fatalf("%s: EXPLAIN ANALYZE has %d PEER lines, want %d:\n%s", typ, len(ms), len(peers), ex.body)
+			}
+			var explained int64
+			for _, m := range ms {
+				explained += atoi(m[1])
+			}
+			// strata_fanout_peer_bytes_total counts what EXPLAIN reports.
+			if got := peerBytesMetric(t, fs.bases[0]) - before; got != explained {
+				t.Fatalf("%s: strata_fanout_peer_bytes_total grew by %d, EXPLAIN ANALYZE's PEER lines say %d", typ, got, explained)
 			}
 			for _, m := range ms {
 				row.partBytes += atoi(m[1])
@@ -153,6 +162,23 @@ func TestFanoutOverhead(t *testing.T) {
 	if measured < len(rows)-2 {
 		t.Errorf("only %d of %d query types touched the peers' data", measured, len(rows))
 	}
+}
+
+// peerBytesMetric sums strata_fanout_peer_bytes_total over the peers.
+func peerBytesMetric(t *testing.T, base string) int64 {
+	t.Helper()
+	var n float64
+	for _, l := range strings.Split(do(t, "GET", base+"/metrics", nil, nil).body, "\n") {
+		if !strings.HasPrefix(l, "strata_fanout_peer_bytes_total{") {
+			continue
+		}
+		v, err := strconv.ParseFloat(l[strings.LastIndexByte(l, ' ')+1:], 64)
+		if err != nil {
+			t.Fatalf("metric line %q: %v", l, err)
+		}
+		n += v
+	}
+	return int64(n)
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
