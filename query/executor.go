@@ -117,6 +117,11 @@ type ExecOptions struct {
 	AllowPartial bool
 	partialExec  bool // ExecutePartial: this node's share only, no fan-out
 	noFanout     bool // plain EXPLAIN: the peers are named, not asked
+	// intoFanout: a client's SELECT ... INTO, whose SELECT fans out and
+	// whose rows are written here. Without it a statement with INTO runs on
+	// this node's data alone: continuous queries run on every node over its
+	// own partitions (docs/cluster-operations.md).
+	intoFanout bool
 	// Rollups: RollupsRealTime ("" too) or RollupsStored, see rollup.go.
 	Rollups string
 	// RowEncoder, when the executor has a result cache, lets it keep and

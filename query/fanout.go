@@ -106,13 +106,22 @@ var errRemoteMixed = errors.New("query: a group spanning nodes stores the field 
 // so that the plan is the one a node holding all the data would make. Nil
 // when the statement is not fanned out: one node, a peer's own execution,
 // a plain EXPLAIN (it names the peers, not asks them), FROM subqueries
-// (their inner SELECTs fan out themselves).
+// (their inner SELECTs fan out themselves), a continuous query (INTO
+// without intoFanout: each node over its own partitions). A client's
+// SELECT ... INTO sends the peers its SELECT and writes here.
 func (e *Executor) fanOut(ctx context.Context, stmt *influxql.SelectStatement, src *source, opts ExecOptions) (*fanoutRun, error) {
-	if e.fanout == nil || opts.partialExec || opts.noFanout || len(src.subqueries) > 0 {
+	if e.fanout == nil || opts.partialExec || opts.noFanout || len(src.subqueries) > 0 || stmt.Target != nil && !opts.intoFanout {
 		return nil, nil
 	}
 	local := schemaOf(src.schema)
-	req := PartialRequest{Statement: stmt.String(), Database: opts.Database,
+	text := stmt.String()
+	if stmt.Target != nil {
+		// The peers compute the SELECT; the rows are written here.
+		sel := *stmt
+		sel.Target = nil
+		text = sel.String()
+	}
+	req := PartialRequest{Statement: text, Database: opts.Database,
 		RetentionPolicy: opts.RetentionPolicy, Now: opts.Now, AllowPartial: opts.AllowPartial, Schema: local, User: userOf(opts.Auth)}
 	fr := &fanoutRun{rounds: 1}
 	answers, missing, err := e.fanout.Partial(ctx, req)
