@@ -116,7 +116,7 @@ type ExecOptions struct {
 	// a peer does not, with a warning naming it (fanout.go).
 	AllowPartial bool
 	partialExec  bool // ExecutePartial: this node's share only, no fan-out
-	noFanout     bool // plain EXPLAIN: the peers are named, not asked
+	noFanout     bool // plain EXPLAIN (the peers are named, not asked), continuous queries
 	// intoFanout: a client's SELECT ... INTO, whose SELECT fans out and
 	// whose rows are written here. Without it a statement with INTO runs on
 	// this node's data alone: continuous queries run on every node over its

@@ -107,10 +107,10 @@ var errRemoteMixed = errors.New("query: a group spanning nodes stores the field 
 // when the statement is not fanned out: one node, a peer's own execution,
 // a plain EXPLAIN (it names the peers, not asks them), FROM subqueries
 // (their inner SELECTs fan out themselves), a continuous query (INTO
-// without intoFanout: each node over its own partitions). A client's
-// SELECT ... INTO sends the peers its SELECT and writes here.
+// without intoFanout: prepareSelect sets noFanout). A client's SELECT ...
+// INTO sends the peers its SELECT and writes here.
 func (e *Executor) fanOut(ctx context.Context, stmt *influxql.SelectStatement, src *source, opts ExecOptions) (*fanoutRun, error) {
-	if e.fanout == nil || opts.partialExec || opts.noFanout || len(src.subqueries) > 0 || stmt.Target != nil && !opts.intoFanout {
+	if e.fanout == nil || opts.partialExec || opts.noFanout || len(src.subqueries) > 0 {
 		return nil, nil
 	}
 	local := schemaOf(src.schema)

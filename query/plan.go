@@ -133,6 +133,11 @@ func (s *schema) tagNames() []string {
 
 // prepareSelect resolves stmt's sources (running its subqueries) and plans it.
 func (e *Executor) prepareSelect(ctx context.Context, stmt *influxql.SelectStatement, opts ExecOptions, stats *execStats) (*selectPlan, error) {
+	if stmt.Target != nil && !opts.intoFanout {
+		// A continuous query: this node's series only, its subqueries' too
+		// (each node runs it over its own partitions).
+		opts.noFanout = true
+	}
 	src, err := e.resolveSources(ctx, stmt, opts, stats)
 	if err != nil {
 		return nil, err
