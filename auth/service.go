@@ -412,6 +412,25 @@ func (s *Service) Grants(name string) ([]Grant, error) {
 	return out, nil
 }
 
+// Vouched is the principal of a user another node of the cluster
+// authenticated, named in an internal request the cluster secret signed
+// (httpapi/partial.go): no password is checked here, privileges are, at
+// each check. False when this node does not know the user (users are not
+// replicated between nodes yet): the sending node's check then stands
+// alone (docs/format/node-protocol.md, "Authentication").
+func (s *Service) Vouched(name string) (*Principal, bool) {
+	if name == "" {
+		return nil, false
+	}
+	s.mu.RLock()
+	_, ok := s.users[name]
+	s.mu.RUnlock()
+	if !ok {
+		return nil, false
+	}
+	return &Principal{svc: s, name: name}, true
+}
+
 // lookup returns a user's admin flag and privilege on db; ok false if the user
 // no longer exists.
 func (s *Service) lookup(name, db string) (admin bool, p influxql.Privilege, ok bool) {

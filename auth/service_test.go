@@ -216,3 +216,28 @@ func TestServiceHashes(t *testing.T) {
 }
 
 var errAny = errors.New("any error")
+
+// TestVouched: a user another node authenticated gets this node's own
+// privileges, looked up at each check; an unknown user gets none.
+func TestVouched(t *testing.T) {
+	s := newTestService(t, memPersister{}, true)
+	s.CreateUser("admin", "pw", true, false)
+	s.CreateUser("r", "pw", false, false)
+	s.SetPrivilege("r", "db", influxql.ReadPrivilege)
+	for _, name := range []string{"", "nobody"} {
+		if p, ok := s.Vouched(name); ok || p != nil {
+			t.Errorf("Vouched(%q) = %v, %v: want unknown", name, p, ok)
+		}
+	}
+	p, ok := s.Vouched("r")
+	if !ok || p.Name() != "r" || p.Bootstrap() {
+		t.Fatalf("Vouched(r) = %+v, %v", p, ok)
+	}
+	if !p.AuthorizeDatabase(influxql.ReadPrivilege, "db") || p.AuthorizeDatabase(influxql.ReadPrivilege, "other") {
+		t.Error("r's grants: READ on db only")
+	}
+	s.SetPrivilege("r", "db", influxql.NoPrivileges)
+	if p.AuthorizeDatabase(influxql.ReadPrivilege, "db") {
+		t.Error("a REVOKE applies to a vouched principal at its next check")
+	}
+}

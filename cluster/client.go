@@ -3,6 +3,7 @@ package cluster
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -36,6 +37,9 @@ type Options struct {
 	Scheme  string        // "http" or "https"
 	HTTP    *http.Client  // nil: a client of its own
 	Reg     prometheus.Registerer
+	// Secret signs every request (--cluster-secret-file; sign.go). Nil:
+	// requests go unsigned, which peers with --auth-enabled refuse.
+	Secret Secret
 }
 
 // Client fans statements out to the peers; it implements query.Fanout.
@@ -139,11 +143,13 @@ func (c *Client) do(ctx context.Context, peer string, req query.PartialRequest) 
 	if dl, ok := ctx.Deadline(); ok {
 		form.Set("deadline", strconv.FormatInt(dl.UnixNano(), 10))
 	}
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, c.opts.Scheme+"://"+peer+Path, strings.NewReader(form.Encode()))
+	reqBody := []byte(form.Encode())
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, c.opts.Scheme+"://"+peer+Path, bytes.NewReader(reqBody))
 	if err != nil {
 		return nil, 0, err
 	}
 	hr.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	c.opts.Secret.Sign(hr, reqBody, req.User, time.Now())
 	resp, err := c.opts.HTTP.Do(hr)
 	if err != nil {
 		if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
@@ -164,10 +170,22 @@ func (c *Client) do(ctx context.Context, peer string, req query.PartialRequest) 
 	}
 	c.bytes.WithLabelValues(peer).Add(float64(len(body)))
 	if resp.StatusCode != http.StatusOK {
-		return nil, 0, fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(body))
+		return nil, 0, fmt.Errorf("%s: %s", resp.Status, errorText(resp.Header.Get("Content-Type"), body))
 	}
 	ans, err := nodewire.Decode(body)
 	return ans, len(body), err
+}
+
+// errorText is a refused request's message: the "error" of a JSON body
+// (authentication, authorization), or the body as text.
+func errorText(contentType string, body []byte) string {
+	var e struct {
+		Error string `json:"error"`
+	}
+	if strings.HasPrefix(contentType, "application/json") && json.Unmarshal(body, &e) == nil && e.Error != "" {
+		return e.Error
+	}
+	return string(bytes.TrimSpace(body))
 }
 
 // EncodeRequest is the form of a partial-execution request

@@ -19,6 +19,12 @@
 // queue the answer is 503 with Retry-After. SHOW QUERIES and KILL QUERY never
 // wait.
 //
+// partial.go serves the peers of a query fan-out (POST /internal/v2/partial,
+// docs/format/node-protocol.md): it verifies the cluster secret's signature
+// (cluster.Secret) before reading the statement, refuses every request on a
+// node with --auth-enabled and no secret, and checks the signed user's
+// privileges when this node knows the user.
+//
 // Add here: new /query parameters (handler in query.go) and output formats (a
 // renderer next to response.go). Statement semantics belong in query; the
 // /write endpoints live in ingest.

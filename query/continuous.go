@@ -248,9 +248,16 @@ func (e *Executor) RunContinuousQueryTo(ctx context.Context, stmt *influxql.Sele
 	}
 	stats := &execStats{}
 	// The SELECT without its INTO: that is what the peers of a node set
-	// compute partials of (fanout.go); the rows are written here.
+	// compute partials of (fanout.go); the rows are written here. Only a
+	// run that publishes (sink: the set's one runner) fans out: one written
+	// into this node's engine runs over this node's data, its subqueries'
+	// too, or every node of a set without Kafka ingest would store the
+	// whole set's rollup.
 	sel := *stmt
 	sel.Target = nil
+	if sink == nil {
+		opts.noFanout = true
+	}
 	plan, err := e.prepareSelect(ctx, &sel, opts, stats)
 	if err != nil {
 		return run, err

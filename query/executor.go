@@ -116,7 +116,12 @@ type ExecOptions struct {
 	// a peer does not, with a warning naming it (fanout.go).
 	AllowPartial bool
 	partialExec  bool // ExecutePartial: this node's share only, no fan-out
-	noFanout     bool // plain EXPLAIN: the peers are named, not asked
+	// noFanout: this node's data only. A plain EXPLAIN (the peers are
+	// named, not asked), and a continuous query written into this node's
+	// engine (RunContinuousQueryTo without a sink: a set without Kafka
+	// ingest runs its CQs on every node over its own data; with it, one
+	// runner fans out and publishes: services/cq/cluster.go).
+	noFanout bool
 	// Rollups: RollupsRealTime ("" too) or RollupsStored, see rollup.go.
 	Rollups string
 	// RowEncoder, when the executor has a result cache, lets it keep and

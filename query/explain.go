@@ -25,6 +25,9 @@ func (e *Executor) executeExplain(ctx context.Context, s *influxql.ExplainStatem
 	stats := &execStats{}
 	start := time.Now()
 	opts.noFanout = !s.Analyze // EXPLAIN names the peers; ANALYZE asks them
+	if stmt.Target != nil {
+		opts.AllowPartial = false // as executeSelect runs it
+	}
 	plan, err := e.prepareSelect(ctx, stmt, opts, stats)
 	if err != nil {
 		return nil, err

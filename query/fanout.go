@@ -56,10 +56,26 @@ type PartialRequest struct {
 	RetentionPolicy string
 	Now             time.Time // the receiver's now(), so relative ranges agree
 	AllowPartial    bool      // the client's partial=true
+	// User is who the receiving node authenticated ("" when it does not):
+	// signed with the request, and the peer checks its privileges when it
+	// knows the user (docs/format/node-protocol.md, "Authentication").
+	User string
 	// Schema is the sources' schema the receiver knows: the peer plans with
 	// the union of it and its own, so that wildcards expand and WHERE splits
 	// into tag and field predicates as on one node.
 	Schema nodewire.Schema
+}
+
+// named is an Authorizer that knows its user's name (auth.Principal).
+type named interface{ Name() string }
+
+// userOf is the name of who runs a query, for the peers ("": no
+// authentication, or an Authorizer without a name).
+func userOf(a Authorizer) string {
+	if n, ok := a.(named); ok {
+		return n.Name()
+	}
+	return ""
 }
 
 // SetFanout makes every SELECT over stored measurements also read the other
@@ -90,14 +106,23 @@ var errRemoteMixed = errors.New("query: a group spanning nodes stores the field 
 // so that the plan is the one a node holding all the data would make. Nil
 // when the statement is not fanned out: one node, a peer's own execution,
 // a plain EXPLAIN (it names the peers, not asks them), FROM subqueries
-// (their inner SELECTs fan out themselves).
+// (their inner SELECTs fan out themselves), a continuous query written into
+// this node's engine (noFanout, continuous.go). A client's SELECT ... INTO
+// sends the peers its SELECT and writes here.
 func (e *Executor) fanOut(ctx context.Context, stmt *influxql.SelectStatement, src *source, opts ExecOptions) (*fanoutRun, error) {
 	if e.fanout == nil || opts.partialExec || opts.noFanout || len(src.subqueries) > 0 {
 		return nil, nil
 	}
 	local := schemaOf(src.schema)
-	req := PartialRequest{Statement: stmt.String(), Database: opts.Database,
-		RetentionPolicy: opts.RetentionPolicy, Now: opts.Now, AllowPartial: opts.AllowPartial, Schema: local}
+	text := stmt.String()
+	if stmt.Target != nil {
+		// The peers compute the SELECT; the rows are written here.
+		sel := *stmt
+		sel.Target = nil
+		text = sel.String()
+	}
+	req := PartialRequest{Statement: text, Database: opts.Database,
+		RetentionPolicy: opts.RetentionPolicy, Now: opts.Now, AllowPartial: opts.AllowPartial, Schema: local, User: userOf(opts.Auth)}
 	fr := &fanoutRun{rounds: 1}
 	answers, missing, err := e.fanout.Partial(ctx, req)
 	if err != nil {

@@ -86,7 +86,7 @@ func (e *Executor) showFanout(ctx context.Context, stmt influxql.Statement, opts
 			results[i] = local.Series
 		}
 		answers, miss, err := e.fanout.Partial(ctx, PartialRequest{Statement: l.String(), Database: opts.Database,
-			RetentionPolicy: opts.RetentionPolicy, Now: opts.Now, AllowPartial: opts.AllowPartial})
+			RetentionPolicy: opts.RetentionPolicy, Now: opts.Now, AllowPartial: opts.AllowPartial, User: userOf(opts.Auth)})
 		if err != nil {
 			return nil, true, err
 		}

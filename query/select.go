@@ -128,6 +128,11 @@ func (e *Executor) executeSelect(ctx context.Context, stmt *influxql.SelectState
 		return nil, err
 	}
 	stats := &execStats{}
+	if stmt.Target != nil {
+		// The whole set's rows, written here; never from some nodes only,
+		// which would store an incomplete aggregate without a warning.
+		opts.AllowPartial = false
+	}
 	plan, err := e.prepareSelect(ctx, stmt, opts, stats)
 	if err != nil {
 		return nil, err

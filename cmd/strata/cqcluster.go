@@ -56,7 +56,8 @@ type cqCluster struct {
 	scheme  string
 	client  *http.Client
 	prod    *kgo.Client
-	prec    int64 // --kafka-precision in ns: the lines' timestamps are in it
+	prec    int64          // --kafka-precision in ns: the lines' timestamps are in it
+	secret  cluster.Secret // signs the runner's requests to the peers (nil: unsigned)
 	log     *slog.Logger
 }
 
@@ -101,7 +102,7 @@ func newCQCluster(cfg serveConfig, kstatus *kafkaStatus, log *slog.Logger) (*cqC
 		return nil, fmt.Errorf("continuous queries: kafka producer: %w", err)
 	}
 	return &cqCluster{kstatus: kstatus, topic: topics[0], peers: peers, scheme: schemeOf(cfg),
-		client: &http.Client{Timeout: timeout}, prod: prod, prec: prec, log: log.With("service", "continuous-queries")}, nil
+		client: &http.Client{Timeout: timeout}, prod: prod, prec: prec, secret: cfg.clusterSecret, log: log.With("service", "continuous-queries")}, nil
 }
 
 // service closes the producer when the server stops (started before the CQ
@@ -190,7 +191,7 @@ func (c *cqCluster) post(ctx context.Context, peer, path string, body, into any)
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	signInternal(req, b)
+	c.secret.Sign(req, b, "", time.Now()) // no user: the node itself asks
 	resp, err := c.client.Do(req)
 	if err != nil {
 		return err
@@ -284,7 +285,7 @@ func lineField(f storage.FieldValue) (lineprotocol.Field, bool) {
 }
 
 // cqMarksHandler serves the internal endpoints of the marks to the runner.
-func cqMarksHandler(cqs *cq.Service) http.Handler {
+func cqMarksHandler(cqs *cq.Service, secret cluster.Secret, authOn func() bool) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc(cqTakePath, func(w http.ResponseWriter, r *http.Request) {
 		var req cqTakeRequest
@@ -303,7 +304,7 @@ func cqMarksHandler(cqs *cq.Service) http.Handler {
 		cqs.ReleaseMarks(req.Token)
 		w.WriteHeader(http.StatusOK)
 	})
-	return verifyInternal(mux)
+	return verifyInternal(mux, secret, authOn)
 }
 
 func decodeInternal(w http.ResponseWriter, r *http.Request, into any) bool {
@@ -318,11 +319,36 @@ func decodeInternal(w http.ResponseWriter, r *http.Request, into any) bool {
 	return true
 }
 
-// signInternal and verifyInternal are the seam of node-to-node
-// authentication for the CQ endpoints: they are to sign and check these
-// requests as /internal/v2/partial's are (an HMAC over the body with the
-// set's shared key) once that lands; until then, like that endpoint, they
-// pass everything, and the endpoints are for a trusted network only.
-func signInternal(*http.Request, []byte) {}
+// verifyInternal checks the CQ endpoints' requests as /internal/v2/partial
+// checks its own (httpapi/partial.go, docs/format/node-protocol.md
+// "Authentication"): signed with the set's secret, or, without a secret,
+// refused when the node authenticates its clients.
+func verifyInternal(h http.Handler, secret cluster.Secret, authOn func() bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxCQRequest+1))
+		if err != nil {
+			jsonError(w, http.StatusBadRequest, "bad request: "+err.Error())
+			return
+		}
+		if len(body) > maxCQRequest {
+			jsonError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request larger than %d bytes", maxCQRequest))
+			return
+		}
+		switch {
+		case secret != nil:
+			if _, err := secret.Verify(r, body, time.Now()); err != nil {
+				jsonError(w, http.StatusUnauthorized, err.Error())
+				return
+			}
+		case authOn():
+			jsonError(w, http.StatusUnauthorized, "this node has --auth-enabled and no --cluster-secret-file: its internal endpoints answer no request")
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		h.ServeHTTP(w, r)
+	})
+}
 
-func verifyInternal(h http.Handler) http.Handler { return h }
+// maxCQRequest bounds a CQ endpoint's request body: a runner's progress
+// for every continuous query, a few KB; 64 MiB as the decoder allowed.
+const maxCQRequest = 64 << 20

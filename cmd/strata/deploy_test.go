@@ -41,6 +41,12 @@ type k8sObject struct {
 						MountPath string `yaml:"mountPath"`
 					} `yaml:"volumeMounts"`
 				} `yaml:"containers"`
+				Volumes []struct {
+					Name   string `yaml:"name"`
+					Secret *struct {
+						SecretName string `yaml:"secretName"`
+					} `yaml:"secret"`
+				} `yaml:"volumes"`
 			} `yaml:"spec"`
 		} `yaml:"template"`
 		VolumeClaimTemplates []struct {
@@ -168,6 +174,19 @@ func TestKubernetesManifests(t *testing.T) {
 	}
 	if !mounted {
 		t.Errorf("--data-dir %s is not the mount of a volumeClaimTemplate (%v)", cfg.dataDir, c.VolumeMounts)
+	}
+
+	// The cluster secret: a file in a mounted Secret volume.
+	secretMounted := false
+	for _, m := range c.VolumeMounts {
+		for _, v := range sts.Spec.Template.Spec.Volumes {
+			if m.Name == v.Name && v.Secret != nil && v.Secret.SecretName != "" && filepath.Dir(cfg.clusterSecretFile) == filepath.Clean(m.MountPath) {
+				secretMounted = true
+			}
+		}
+	}
+	if !secretMounted {
+		t.Errorf("--cluster-secret-file %q is not a file of a mounted Secret volume", cfg.clusterSecretFile)
 	}
 
 	// Probes and metrics against a running server with Kafka ingest.

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
+	"log/slog"
 	"net"
+	"os"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -22,7 +25,7 @@ func newFanout(cfg serveConfig, reg prometheus.Registerer) *cluster.Client {
 	default:
 		return nil
 	}
-	return cluster.New(cluster.Options{Peers: peers, Timeout: cfg.peerTimeout, Reg: reg, Scheme: schemeOf(cfg)})
+	return cluster.New(cluster.Options{Peers: peers, Timeout: cfg.peerTimeout, Reg: reg, Scheme: schemeOf(cfg), Secret: cfg.clusterSecret})
 }
 
 func schemeOf(cfg serveConfig) string {
@@ -42,6 +45,35 @@ func validateFanout(cfg serveConfig) error {
 	}
 	if cfg.peerTimeout < 0 {
 		return fmt.Errorf("--peer-timeout must not be negative")
+	}
+	return nil
+}
+
+// loadClusterSecret reads --cluster-secret-file into cfg.clusterSecret and
+// checks the combination with the peers and authentication: a set whose
+// nodes authenticate users must sign its internal requests, or the internal
+// endpoint would be a way around the users' privileges.
+func loadClusterSecret(cfg *serveConfig, log *slog.Logger) error {
+	fanout := cfg.peers != "" || cfg.peersDNS != ""
+	if cfg.clusterSecretFile != "" {
+		b, err := os.ReadFile(cfg.clusterSecretFile)
+		if err != nil {
+			return fmt.Errorf("--cluster-secret-file: %w", err)
+		}
+		// A trailing newline (echo, a Kubernetes Secret written by hand) is
+		// not part of the secret.
+		b = bytes.TrimRight(b, " \t\r\n")
+		if len(b) < cluster.MinSecretLen {
+			return fmt.Errorf("--cluster-secret-file %s: %d bytes, want at least %d (e.g. head -c 32 /dev/urandom | base64)", cfg.clusterSecretFile, len(b), cluster.MinSecretLen)
+		}
+		cfg.clusterSecret = cluster.Secret(b)
+		return nil
+	}
+	switch {
+	case fanout && cfg.authEnabled:
+		return fmt.Errorf("--auth-enabled with --peers or --peers-dns needs --cluster-secret-file: the nodes' internal requests must be signed, or any client could read every database through POST %s", cluster.Path)
+	case fanout:
+		log.Warn("query fan-out without --cluster-secret-file: internal requests are not signed, and any client that reaches this node's port can read every database through " + cluster.Path)
 	}
 	return nil
 }

@@ -25,6 +25,7 @@ type fanoutSet struct {
 	bases []string
 	ref   string
 	data  *bench.Dataset
+	creds url.Values // u and p of an admin of every node, with --auth-enabled
 }
 
 // freeAddrs reserves n loopback ports: the nodes must know each other's
@@ -51,6 +52,20 @@ func freeAddrs(t *testing.T, n int) []string {
 // one record per line keyed by its series key, to six partitions.
 func startFanoutSet(t *testing.T, hosts int, dur time.Duration) *fanoutSet {
 	t.Helper()
+	return startFanoutSetWith(t, hosts, dur, fanoutSetup{})
+}
+
+// fanoutSetup varies the set's nodes (not the reference).
+type fanoutSetup struct {
+	secretFile string // --cluster-secret-file
+	auth       bool   // --auth-enabled, and an admin "admin" on every node
+	noCache    bool   // --query-cache-size 0 on every node and the reference (timings)
+}
+
+const fanoutAdminPassword = "adm1n-pw"
+
+func startFanoutSetWith(t *testing.T, hosts int, dur time.Duration, setup fanoutSetup) *fanoutSet {
+	t.Helper()
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(6, "cpu"))
 	if err != nil {
 		t.Fatal(err)
@@ -68,6 +83,9 @@ func startFanoutSet(t *testing.T, hosts int, dur time.Duration) *fanoutSet {
 	cfgOf := func(group string) serveConfig {
 		cfg := testConfig(t.TempDir())
 		cfg.kafka.brokers, cfg.kafka.topics, cfg.kafka.database, cfg.kafka.group = broker, "cpu", "benchmark", group
+		if setup.noCache {
+			cfg.queryCache = 0
+		}
 		return cfg
 	}
 	for i, a := range addrs {
@@ -80,9 +98,19 @@ func startFanoutSet(t *testing.T, hosts int, dur time.Duration) *fanoutSet {
 			}
 		}
 		cfg.peers, cfg.peerTimeout = strings.Join(others, ","), 5*time.Second
+		cfg.clusterSecretFile, cfg.authEnabled = setup.secretFile, setup.auth
 		s, base := startTestServer(t, cfg)
 		t.Cleanup(func() { s.shutdown(10 * time.Second) })
 		fs.nodes, fs.bases = append(fs.nodes, s), append(fs.bases, base)
+		if setup.auth {
+			fs.creds = url.Values{"u": {"admin"}, "p": {fanoutAdminPassword}}
+			// Users are each node's own: the first admin of each.
+			r := do(t, "POST", base+"/query", []byte("q="+url.QueryEscape("CREATE USER admin WITH PASSWORD '"+fanoutAdminPassword+"' WITH ALL PRIVILEGES")),
+				map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+			if r.status != 200 || strings.Contains(r.body, `"error"`) {
+				t.Fatalf("first admin: %d %s", r.status, r.body)
+			}
+		}
 	}
 	ref, refBase := startTestServer(t, cfgOf("reference"))
 	t.Cleanup(func() { ref.shutdown(10 * time.Second) })
@@ -98,7 +126,7 @@ func startFanoutSet(t *testing.T, hosts int, dur time.Duration) *fanoutSet {
 		var got []int
 		settled := true
 		for i, b := range append(fs.bases, refBase) {
-			st := do(t, "GET", b+"/api/v1/kafka/status", nil, nil)
+			st := do(t, "GET", b+"/api/v1/kafka/status?"+fs.creds.Encode(), nil, nil)
 			n := strings.Count(st.body, `"partition"`)
 			got = append(got, n)
 			if want := 2; i == len(fs.bases) && n != 6 || i < len(fs.bases) && n != want {
@@ -133,7 +161,7 @@ func startFanoutSet(t *testing.T, hosts int, dur time.Duration) *fanoutSet {
 	deadline = time.Now().Add(120 * time.Second)
 	for _, b := range append([]string{refBase}, fs.bases...) {
 		for {
-			r := runQuery(t, b, `SELECT count(usage_user) AS count_usage_user FROM benchmark.autogen.cpu`)
+			r := queryOn(t, b, `SELECT count(usage_user) AS count_usage_user FROM benchmark.autogen.cpu`, fs.creds)
 			if strings.Contains(r.body, want) {
 				break
 			}

@@ -47,6 +47,9 @@ type serveConfig struct {
 	peersDNS    string
 	peersPort   string
 	peerTimeout time.Duration
+	// --cluster-secret-file, and the secret read from it at start.
+	clusterSecretFile string
+	clusterSecret     []byte
 
 	dataDir     string
 	httpAddr    string
@@ -188,6 +191,7 @@ func serveFlags(cfg *serveConfig, d serveConfig, stderr io.Writer) *flag.FlagSet
 	fs.StringVar(&cfg.peersDNS, "peers-dns", d.peersDNS, "NAME or NAME:PORT resolved on each query to the nodes of the set (a Kubernetes headless service); this node's own addresses are left out")
 	fs.StringVar(&cfg.peersPort, "peers-port", d.peersPort, "port of the --peers-dns addresses when NAME has none")
 	fs.DurationVar(&cfg.peerTimeout, "peer-timeout", d.peerTimeout, "a peer that has not answered a fanned-out query within this fails it, naming the node (or, with partial=true, is left out with a warning)")
+	fs.StringVar(&cfg.clusterSecretFile, "cluster-secret-file", d.clusterSecretFile, "file holding the secret every node of the set shares (at least 16 bytes; a trailing newline is dropped): internal requests are signed with it (HMAC-SHA256) and unsigned ones refused; required with --auth-enabled and --peers or --peers-dns (docs/cluster-operations.md)")
 	fs.StringVar(&cfg.dataDir, "data-dir", d.dataDir, "directory holding the database (created if missing)")
 	fs.StringVar(&cfg.httpAddr, "http-addr", d.httpAddr, "HOST:PORT the HTTP API listens on (port 0 picks a free one)")
 	fs.Int64Var(&cfg.maxBodySize, "max-body-size", d.maxBodySize, "largest write request body accepted, in bytes as sent (compressed); larger ones get 413")
@@ -280,6 +284,9 @@ type server struct {
 // cfg.httpAddr. It returns once requests are accepted.
 func startServer(cfg serveConfig, log *slog.Logger) (*server, error) {
 	if err := validateFanout(cfg); err != nil {
+		return nil, err
+	}
+	if err := loadClusterSecret(&cfg, log); err != nil {
 		return nil, err
 	}
 	reg := prometheus.NewRegistry()
@@ -546,8 +553,8 @@ func newHTTPHandler(eng *storage.Engine, cfg serveConfig, log *slog.Logger, reg 
 	mux.HandleFunc("/api/v1/write", writes.ServeProm)      // Prometheus' own receiver's
 	mux.HandleFunc("/api/v1/prom/read", writes.ServePromRead)
 	mux.Handle("/query", queries)
-	mux.Handle(cluster.Path, httpapi.NewPartialHandler(exec, cfg.httpAddr, log))
-	mux.Handle("/internal/v1/cq/", cqMarksHandler(cqs)) // a node set's CQ runner takes the marks (cqcluster.go)
+	mux.Handle(cluster.Path, httpapi.NewPartialHandler(exec, httpapi.PartialOptions{Node: cfg.httpAddr, Log: log, Secret: cfg.clusterSecret, Users: users}))
+	mux.Handle("/internal/v1/cq/", cqMarksHandler(cqs, cfg.clusterSecret, func() bool { return users != nil && users.Enabled() })) // a node set's CQ runner takes the marks (cqcluster.go)
 	mux.HandleFunc("/ping", servePing)
 	mux.HandleFunc("/status", servePing) // deprecated alias of /ping kept by InfluxDB 1.x
 	mux.HandleFunc("/health", healthHandler(eng))
