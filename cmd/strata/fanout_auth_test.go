@@ -29,11 +29,18 @@ func writeSecret(t *testing.T, secret string) string {
 func postPartial(t *testing.T, base, q string, secret cluster.Secret, user string, at time.Time) response {
 	t.Helper()
 	body := []byte(url.Values{"q": {q}, "db": {"benchmark"}, "now": {"0"}}.Encode())
-	req, err := http.NewRequest("POST", base+cluster.Path, bytes.NewReader(body))
+	return postSigned(t, base+cluster.Path, "application/x-www-form-urlencoded", body, secret, user, at)
+}
+
+// postSigned posts body to an internal endpoint, signed with secret dated
+// at (nil secret: unsigned), as user.
+func postSigned(t *testing.T, target, contentType string, body []byte, secret cluster.Secret, user string, at time.Time) response {
+	t.Helper()
+	req, err := http.NewRequest("POST", target, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Content-Type", contentType)
 	secret.Sign(req, body, user, at)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -184,21 +191,7 @@ func TestCQEndpointsSigned(t *testing.T) {
 	_, base := startTestServer(t, cfg)
 	right, wrong := cluster.Secret(testClusterSecret), cluster.Secret("another-secret-of-16-bytes")
 	post := func(base string, secret cluster.Secret, at time.Time) response {
-		body := []byte(`{"progress":[]}`)
-		req, err := http.NewRequest("POST", base+cqTakePath, bytes.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Content-Type", "application/json")
-		secret.Sign(req, body, "", at)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var b bytes.Buffer
-		b.ReadFrom(resp.Body)
-		return response{resp.StatusCode, b.String(), resp.Header}
+		return postSigned(t, base+cqTakePath, "application/json", []byte(`{"progress":[]}`), secret, "", at)
 	}
 	now := time.Now()
 	for _, c := range []struct {
