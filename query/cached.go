@@ -224,6 +224,11 @@ func (r *selectRun) accumulateRuns(g *group, c *callPlan, w *windowStates, runs 
 		}
 		return nil
 	}
+	if ws, ok := r.edgeWindow(runs); ok {
+		if done, err := r.accumulateEdge(g, c, w, runs, ws); done || err != nil {
+			return err
+		}
+	}
 	within := make([]storage.TimeRange, len(runs))
 	for i, run := range runs {
 		within[i] = storage.TimeRange{Min: run.min, Max: run.max}

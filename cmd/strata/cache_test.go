@@ -242,3 +242,41 @@ func TestResultCacheInvalidatesExactly(t *testing.T) {
 		}
 	}
 }
+
+// TestResultCacheEdgeWindow: the window a range's start cuts is served from
+// the points the cache kept of it (query/edgecache.go) only while nothing
+// touched it: a late point in its cut part and one before the range start
+// (which invalidates the kept points but not the answer) each leave the
+// answers identical to the uncached server's, refresh after refresh.
+func TestResultCacheEdgeWindow(t *testing.T) {
+	cached, plain := cachePair(t)
+	start := time.Now().Truncate(time.Hour).Add(-2 * time.Hour).UnixNano()
+	var sb strings.Builder
+	for i := int64(0); i < 360; i++ { // an hour at 10 s, two hosts
+		ts := start + i*int64(10*time.Second)
+		fmt.Fprintf(&sb, "cpu,host=a usage=%d %d\ncpu,host=b usage=%d %d\n", i, ts, 2*i, ts)
+	}
+	for _, b := range []string{cached, plain} {
+		writeLP(t, b, sb.String())
+	}
+	edge := start + 10*int64(time.Minute) // the window [10m, 11m) is cut
+	compare := func(step string, from int64) {
+		t.Helper()
+		q := fmt.Sprintf("SELECT mean(usage), max(usage) FROM cpu WHERE time > %d AND time < %d GROUP BY time(1m), host", from, start+int64(time.Hour))
+		if a, b := queryBody(t, cached, q), queryBody(t, plain, q); a != b {
+			t.Fatalf("%s: cached and uncached answers differ:\n%.500s\n%.500s", step, a, b)
+		}
+	}
+	late := func(ts int64, v int) {
+		for _, b := range []string{cached, plain} {
+			writeLP(t, b, fmt.Sprintf("cpu,host=a usage=%d %d\n", v, ts))
+		}
+	}
+	compare("first", edge+25*int64(time.Second))
+	compare("start moved inside the window", edge+33*int64(time.Second))
+	late(edge+45*int64(time.Second)+1, 9999) // inside the cut part
+	compare("after a late point in the cut part", edge+34*int64(time.Second))
+	late(edge+5*int64(time.Second)+1, -5000) // before the range's start, same window
+	compare("after a late point before the start", edge+35*int64(time.Second))
+	compare("start moved again", edge+51*int64(time.Second))
+}

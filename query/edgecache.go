@@ -1,0 +1,234 @@
+// Operator: the result cache's edge window. A dashboard's range starts at
+// now() - 6h, inside a window: that window is cut, so it is never cached as a
+// window, and every refresh read it again, decoding for each series the
+// whole block it lies in (4,320 points for a minute of them: a sixth of a
+// cached refresh's CPU). The edge keeps the cut window's raw points instead,
+// all of the window's, stamped like a cached window: while no change
+// touched the window, the next refreshes (the start moving forward inside
+// it) take its points from memory and fold those from the range's start on.
+package query
+
+import (
+	"encoding/binary"
+	"math"
+
+	"github.com/strata-db/strata/query/resultcache"
+	"github.com/strata-db/strata/storage"
+)
+
+// maxEdgePoints bounds the points an edge keeps per series: a minute of
+// 10 s data is 6; a window of raw points beyond this is not a dashboard's
+// edge and is read as before.
+const maxEdgePoints = 4096
+
+// edgeWindow is the cut first window of runs: its start when runs begin
+// inside a window, that window ends where the first run does, and the
+// statement can use an edge; ok false otherwise.
+func (r *selectRun) edgeWindow(runs []timeSpan) (ws int64, ok bool) {
+	p := r.plan
+	if len(runs) == 0 || !p.ascending || p.interval <= 0 {
+		return 0, false
+	}
+	ws = r.windowOf(runs[0].min)
+	if ws == runs[0].min || r.nextWindow(ws)-1 != runs[0].max {
+		return 0, false
+	}
+	return ws, true
+}
+
+// edgeKey names an edge: the field read, the window geometry and the
+// group's exact series (the rows key's group identity).
+func (r *selectRun) edgeKey(g *group, c *callPlan) (string, resultcache.Scope, bool) {
+	ids, sc, ok := groupIdentity(g)
+	if !ok {
+		return "", sc, false
+	}
+	return "edge-v1|" + c.field + "|" + r.windowGeometry() + "|" + ids, sc, true
+}
+
+// edgePoints are the raw points of the edge window, per series of the group
+// in order (nil: none).
+type edgePoints []*storage.Column
+
+// accumulateEdge folds the cut first run of runs (the points of window ws
+// from runs[0].min on) for every series of g, from the cache's edge when it
+// holds ws still unchanged, else read from storage and kept for the next
+// refresh; then the other runs as accumulateRuns does. ok is false when the
+// edge does not apply (then nothing was folded).
+func (r *selectRun) accumulateEdge(g *group, c *callPlan, w *windowStates, runs []timeSpan, ws int64) (ok bool, err error) {
+	key, sc, ok := r.edgeKey(g, c)
+	if !ok {
+		return false, nil
+	}
+	end := r.nextWindow(ws) - 1
+	var pts edgePoints
+	found := r.e.cache.Lookup(key, sc, []int64{ws}, r.nextWindow)
+	if found[0].Found {
+		if pts, ok = decodeEdge(found[0].Value, len(g.series)); !ok {
+			r.e.cache.Forgo(found)
+		}
+	}
+	if pts == nil {
+		if pts, ok, err = r.readEdge(g, c, ws, end); err != nil || !ok {
+			return false, err
+		}
+		if v, ok := encodeEdge(pts); ok {
+			r.e.cache.Store(key, []resultcache.Window{{Start: ws, Seq: r.cacheSeq, Value: v}})
+		}
+	}
+
+	var points int64
+	defer func() { r.stats.points.Add(points) }()
+	rest := runs[1:]
+	var within []storage.TimeRange
+	for _, run := range rest {
+		within = append(within, storage.TimeRange{Min: run.min, Max: run.max})
+	}
+	from := runs[0].min
+	for i, s := range g.series {
+		if col := pts[i]; col != nil {
+			k := 0
+			for k < col.Len() && col.Times[k] < from {
+				k++
+			}
+			if k < col.Len() {
+				part := &storage.Column{Type: col.Type}
+				part.AppendRows(col, k, col.Len())
+				points += int64(part.Len())
+				if err := r.feed(part, w); err != nil {
+					return true, err
+				}
+			}
+		}
+		if len(rest) > 0 {
+			if err := r.accumulateWithin(s, c, w, &points, rest[0].min, rest[len(rest)-1].max, within); err != nil {
+				return true, err
+			}
+		}
+		w.endSeries()
+	}
+	return true, nil
+}
+
+// readEdge reads every series' points of field c.field within [ws, end],
+// owned (not the cursor's buffers). ok is false for a field type the edge
+// does not keep (strings, booleans) or too many points.
+func (r *selectRun) readEdge(g *group, c *callPlan, ws, end int64) (edgePoints, bool, error) {
+	pts := make(edgePoints, len(g.series))
+	for i, s := range g.series {
+		fid, ok := r.fieldID(s, c.field)
+		if !ok {
+			continue
+		}
+		cur, err := r.cursorIn(s, fid, ws, end)
+		if err != nil {
+			return nil, false, err
+		}
+		var all *storage.Column
+		for cur.Next() {
+			col, err := cur.Column()
+			if err != nil {
+				cur.Close()
+				return nil, false, err
+			}
+			if col.Type != storage.Float && col.Type != storage.Integer && col.Type != storage.Unsigned {
+				cur.Close()
+				return nil, false, nil
+			}
+			if all == nil {
+				all = &storage.Column{Type: col.Type}
+			}
+			if all.Type != col.Type || all.Len()+col.Len() > maxEdgePoints {
+				cur.Close()
+				return nil, false, nil
+			}
+			all.AppendRows(col, 0, col.Len())
+		}
+		r.stats.blocksDecoded.Add(int64(cur.BlocksDecoded()))
+		err = cur.Err()
+		cur.Close()
+		if err != nil {
+			return nil, false, err
+		}
+		pts[i] = all
+	}
+	return pts, true, nil
+}
+
+// encodeEdge lays the points out for the cache (memory only, never stored
+// or sent): per series a type byte (0: none) and a count, then the times
+// and the values' bits, 8 bytes each, little-endian.
+func encodeEdge(pts edgePoints) ([]byte, bool) {
+	var b []byte
+	for _, col := range pts {
+		if col == nil {
+			b = append(b, 0)
+			continue
+		}
+		b = append(b, byte(col.Type))
+		b = binary.AppendUvarint(b, uint64(col.Len()))
+		for i, t := range col.Times {
+			b = binary.LittleEndian.AppendUint64(b, uint64(t))
+			var bits uint64
+			switch col.Type {
+			case storage.Float:
+				bits = math.Float64bits(col.Floats[i])
+			case storage.Integer:
+				bits = uint64(col.Ints[i])
+			case storage.Unsigned:
+				bits = col.Uints[i]
+			default:
+				return nil, false
+			}
+			b = binary.LittleEndian.AppendUint64(b, bits)
+		}
+	}
+	return b, true
+}
+
+// decodeEdge reads encodeEdge's layout for n series; ok is false if it does
+// not hold that (a defect: the key holds the group's series).
+func decodeEdge(b []byte, n int) (edgePoints, bool) {
+	pts := make(edgePoints, n)
+	for i := range pts {
+		if len(b) == 0 {
+			return nil, false
+		}
+		typ := storage.FieldType(b[0])
+		b = b[1:]
+		if typ == 0 {
+			continue
+		}
+		cnt, k := binary.Uvarint(b)
+		if k <= 0 || cnt > maxEdgePoints || uint64(len(b)-k) < 16*cnt {
+			return nil, false
+		}
+		b = b[k:]
+		col := &storage.Column{Type: typ, Times: make([]int64, cnt)}
+		switch typ {
+		case storage.Float:
+			col.Floats = make([]float64, cnt)
+		case storage.Integer:
+			col.Ints = make([]int64, cnt)
+		case storage.Unsigned:
+			col.Uints = make([]uint64, cnt)
+		default:
+			return nil, false
+		}
+		for j := range col.Times {
+			col.Times[j] = int64(binary.LittleEndian.Uint64(b))
+			bits := binary.LittleEndian.Uint64(b[8:])
+			b = b[16:]
+			switch typ {
+			case storage.Float:
+				col.Floats[j] = math.Float64frombits(bits)
+			case storage.Integer:
+				col.Ints[j] = int64(bits)
+			case storage.Unsigned:
+				col.Uints[j] = bits
+			}
+		}
+		pts[i] = col
+	}
+	return pts, len(b) == 0
+}
