@@ -29,6 +29,10 @@
 //	project.go      calls joined on time, the select list (math, aux, top tags)
 //	limit.go        SLIMIT/SOFFSET, and OFFSET/LIMIT of aggregate series
 //	stream.go       groups in parallel, output in order and in batches
+//	cached.go       the result cache of partial states per window (query/resultcache)
+//	rowcache.go     the result cache of rendered rows, joined per group
+//	edgecache.go    the result cache's kept points of the window a range start cuts
+//	fanout.go       a node set's peers asked for their partials, merged here
 //
 // EXPLAIN prints the plan as a tree (plan_format.go) and EXPLAIN ANALYZE runs
 // the same plan with counters.
