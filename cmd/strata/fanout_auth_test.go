@@ -52,6 +52,29 @@ func postSigned(t *testing.T, target, contentType string, body []byte, secret cl
 	return response{resp.StatusCode, b.String(), resp.Header}
 }
 
+// signingCase is a request to an internal endpoint, signed or not, and what
+// the endpoint must answer: its status and a part of its body.
+type signingCase struct {
+	name   string
+	secret cluster.Secret
+	at     time.Time
+	status int
+	error  string
+}
+
+// signingCases are the refusals every internal endpoint owes, and the
+// signed request it serves (okBody: a part of its answer, "" for any).
+func signingCases(now time.Time, okBody string) []signingCase {
+	right, wrong := cluster.Secret(testClusterSecret), cluster.Secret("another-secret-of-16-bytes")
+	return []signingCase{
+		{"unsigned", nil, now, 401, "not signed"},
+		{"wrong secret", wrong, now, 401, "does not match"},
+		{"stale", right, now.Add(-10 * time.Minute), 401, "replayed, or the nodes' clocks disagree"},
+		{"future", right, now.Add(10 * time.Minute), 401, "replayed, or the nodes' clocks disagree"},
+		{"signed", right, now, 200, okBody},
+	}
+}
+
 // TestFanoutAuth: with --auth-enabled and a cluster secret, the internal
 // endpoint refuses unsigned, wrongly signed and stale requests with 401 and a
 // JSON error, and a user's privileges are checked on the peers that know the
@@ -60,21 +83,8 @@ func TestFanoutAuth(t *testing.T) {
 	fs := startFanoutSetWith(t, 4, time.Hour, fanoutSetup{secretFile: writeSecret(t, testClusterSecret), auth: true})
 	const q = `SELECT count(usage_user), max(usage_system) FROM cpu GROUP BY region`
 	peer := fs.bases[1]
-	right, wrong := cluster.Secret(testClusterSecret), cluster.Secret("another-secret-of-16-bytes")
-	now := time.Now()
-	for _, c := range []struct {
-		name   string
-		secret cluster.Secret
-		at     time.Time
-		status int
-		error  string
-	}{
-		{"unsigned", nil, now, 401, "not signed"},
-		{"wrong secret", wrong, now, 401, "does not match"},
-		{"stale", right, now.Add(-10 * time.Minute), 401, "replayed, or the nodes' clocks disagree"},
-		{"future", right, now.Add(10 * time.Minute), 401, "replayed, or the nodes' clocks disagree"},
-		{"signed", right, now, 200, ""},
-	} {
+	right, now := cluster.Secret(testClusterSecret), time.Now()
+	for _, c := range signingCases(now, "") {
 		t.Run(c.name, func(t *testing.T) {
 			r := postPartial(t, peer, q, c.secret, "admin", c.at)
 			if r.status != c.status {
@@ -189,27 +199,16 @@ func TestCQEndpointsSigned(t *testing.T) {
 	cfg := testConfig(t.TempDir())
 	cfg.clusterSecretFile = writeSecret(t, testClusterSecret)
 	_, base := startTestServer(t, cfg)
-	right, wrong := cluster.Secret(testClusterSecret), cluster.Secret("another-secret-of-16-bytes")
 	post := func(base string, secret cluster.Secret, at time.Time) response {
 		return postSigned(t, base+cqTakePath, "application/json", []byte(`{"progress":[]}`), secret, "", at)
 	}
 	now := time.Now()
-	for _, c := range []struct {
-		name   string
-		secret cluster.Secret
-		at     time.Time
-		status int
-		body   string
-	}{
-		{"unsigned", nil, now, 401, "not signed"},
-		{"wrong secret", wrong, now, 401, "does not match"},
-		{"stale", right, now.Add(-10 * time.Minute), 401, "clocks disagree"},
-		{"signed", right, now, 200, `"token"`},
-	} {
-		if r := post(base, c.secret, c.at); r.status != c.status || !strings.Contains(r.body, c.body) {
-			t.Errorf("%s: %d %s, want %d and %q", c.name, r.status, r.body, c.status, c.body)
+	for _, c := range signingCases(now, `"token"`) {
+		if r := post(base, c.secret, c.at); r.status != c.status || !strings.Contains(r.body, c.error) {
+			t.Errorf("%s: %d %s, want %d and %q", c.name, r.status, r.body, c.status, c.error)
 		}
 	}
+	right := cluster.Secret(testClusterSecret)
 
 	closed := testConfig(t.TempDir())
 	closed.authEnabled = true
