@@ -82,17 +82,7 @@ func TestResumesFromStoredOffsetNotCommitted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- k.Run(ctx) }()
-	deadline := time.Now().Add(30 * time.Second)
-	for e.SourceOffsets("kafka/g/t")[0] != 10 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	consumeUntil(t, k, e, 10)
 	got := seqs(t, e)
 	if fmt.Sprint(got) != "[5 6 7 8 9]" {
 		t.Fatalf("stored seq %v, want [5 6 7 8 9]", got)
@@ -119,15 +109,7 @@ func TestResumesFromStoredOffsetNotCommitted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel = context.WithCancel(context.Background())
-	go func() { done <- k.Run(ctx) }()
-	for e.SourceOffsets("kafka/g/t")[0] != 15 && time.Now().Before(deadline.Add(30*time.Second)) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	consumeUntil(t, k, e, 15)
 	if got := seqs(t, e); fmt.Sprint(got) != "[5 6 7 8 9 10 11 12 13 14]" {
 		t.Fatalf("stored seq %v, want 5..14 once each", got)
 	}
@@ -198,17 +180,7 @@ func TestFailedWriteCheckpointsAndRetries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- k.Run(ctx) }()
-	deadline := time.Now().Add(30 * time.Second)
-	for e.SourceOffsets("kafka/g/t")[0] != 20 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	consumeUntil(t, k, e, 20)
 	if got := seqs(t, e); len(got) != 20 || got[0] != 0 || got[19] != 19 {
 		t.Fatalf("stored seq %v, want 0..19", got)
 	}
@@ -274,17 +246,7 @@ func TestRecordHeadersRoute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- k.Run(ctx) }()
-	deadline := time.Now().Add(30 * time.Second)
-	for e.SourceOffsets("kafka/g/t")[0] != int64(len(headers)) && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	consumeUntil(t, k, e, int64(len(headers)))
 	read := func(db, rp, m, field string) string {
 		b, err := e.Bucket(db, rp)
 		if err != nil {
@@ -318,5 +280,22 @@ func TestRecordHeadersRoute(t *testing.T) {
 	}
 	if got := read(deadletter.Database, deadletter.RetentionPolicy, deadletter.Measurement, "reason"); !strings.Contains(got, "missing") {
 		t.Errorf("dead letter reason %s does not name the policy", got)
+	}
+}
+
+// consumeUntil runs k until e has stored the offsets of partition 0 of
+// topic t up to next (or 30 s passed), then stops it; k must stop cleanly.
+func consumeUntil(t *testing.T, k *Consumer, e *storage.Engine, next int64) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- k.Run(ctx) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for e.SourceOffsets("kafka/g/t")[0] != next && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
