@@ -46,6 +46,26 @@ var (
 	ErrBadSignature = errors.New("internal request signature does not match: the nodes' --cluster-secret-file differ")
 )
 
+// ErrNoSecret: a node that authenticates its clients (--auth-enabled) but
+// has no cluster secret answers no internal request, which would otherwise
+// read every database for anyone who reaches the port.
+var ErrNoSecret = errors.New("this node has --auth-enabled and no --cluster-secret-file: its internal endpoints answer no request")
+
+// Authenticate is every internal endpoint's check of a request: signed with
+// s when the node has a secret (Verify), refused with ErrNoSecret when it
+// has none and authenticates its clients (authOn), let through otherwise
+// (a trusted network: no secret, no authentication). It returns the user the
+// sending node named.
+func (s Secret) Authenticate(r *http.Request, body []byte, now time.Time, authOn bool) (string, error) {
+	switch {
+	case s != nil:
+		return s.Verify(r, body, now)
+	case authOn:
+		return "", ErrNoSecret
+	}
+	return "", nil
+}
+
 // StaleError is a request whose date is outside MaxSkew of the receiver's
 // clock: a replay, or clocks that disagree.
 type StaleError struct {

@@ -116,3 +116,37 @@ func BenchmarkSignVerify(b *testing.B) {
 		}
 	}
 }
+
+// TestAuthenticate: every internal endpoint's decision, by whether the node
+// has a secret and authenticates its clients.
+func TestAuthenticate(t *testing.T) {
+	secret := Secret("0123456789abcdef0123")
+	now := time.Unix(1_800_000_000, 0)
+	body := []byte("q=SELECT+1")
+	req := func(sign Secret) *http.Request {
+		r, err := http.NewRequest("POST", "http://node:8086"+Path, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sign.Sign(r, body, "ann", now)
+		return r
+	}
+	for _, c := range []struct {
+		name         string
+		have, signed Secret
+		authOn       bool
+		user         string
+		err          error
+	}{
+		{"no secret, no auth: a trusted network", nil, nil, false, "", nil},
+		{"no secret, auth on: closed", nil, secret, true, "", ErrNoSecret},
+		{"secret, unsigned", secret, nil, false, "", ErrNotSigned},
+		{"secret, signed", secret, secret, true, "ann", nil},
+		{"secret, other secret", secret, Secret("another-secret-of-16"), false, "", ErrBadSignature},
+	} {
+		user, err := c.have.Authenticate(req(c.signed), body, now, c.authOn)
+		if !errors.Is(err, c.err) || user != c.user {
+			t.Errorf("%s: %q, %v; want %q, %v", c.name, user, err, c.user, c.err)
+		}
+	}
+}

@@ -68,10 +68,6 @@ func NewPartialHandler(exec *query.Executor, opts PartialOptions) *PartialHandle
 	return &PartialHandler{exec: exec, opts: opts}
 }
 
-// errNoSecret: --auth-enabled without a cluster secret closes the endpoint,
-// which would otherwise read every database for anyone.
-var errNoSecret = errors.New("this node has --auth-enabled and no --cluster-secret-file: its internal endpoint answers no request")
-
 func (h *PartialHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
@@ -88,18 +84,12 @@ func (h *PartialHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	authOn := h.opts.Users != nil && h.opts.Users.Enabled()
-	var user string
-	switch {
-	case h.opts.Secret != nil:
-		if user, err = h.opts.Secret.Verify(r, body, h.opts.Now()); err != nil {
-			if now, last := h.opts.Now().UnixNano(), h.lastWarn.Load(); now-last >= int64(refuseLogInterval) && h.lastWarn.CompareAndSwap(last, now) {
-				h.opts.Log.Warn("internal request refused", "source", r.RemoteAddr, "err", err)
-			}
-			partialError(w, http.StatusUnauthorized, err)
-			return
+	user, err := h.opts.Secret.Authenticate(r, body, h.opts.Now(), authOn)
+	if err != nil {
+		if now, last := h.opts.Now().UnixNano(), h.lastWarn.Load(); !errors.Is(err, cluster.ErrNoSecret) && now-last >= int64(refuseLogInterval) && h.lastWarn.CompareAndSwap(last, now) {
+			h.opts.Log.Warn("internal request refused", "source", r.RemoteAddr, "err", err)
 		}
-	case authOn:
-		partialError(w, http.StatusUnauthorized, errNoSecret)
+		partialError(w, http.StatusUnauthorized, err)
 		return
 	}
 	form, err := url.ParseQuery(string(body))

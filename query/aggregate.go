@@ -313,10 +313,6 @@ func (r *selectRun) partialStates(g *group, c *callPlan) (*windowStates, error) 
 			continue
 		}
 		if err := r.accumulateSeries(s, c, w, &points, r.plan.tr.Min, r.plan.tr.Max); err != nil {
-			if errors.Is(err, partial.ErrCorrupt) {
-				// A stored sketch that does not decode: say where it is.
-				return nil, fmt.Errorf("series %s: %w", s.display(), err)
-			}
 			return nil, err
 		}
 		w.endSeries()
@@ -366,7 +362,13 @@ func (r *selectRun) accumulateSeries(s *seriesRef, c *callPlan, w *windowStates,
 
 // accumulateWithin is accumulateSeries over only the ranges within of [min,
 // max] (nil: all of it), through one cursor.
-func (r *selectRun) accumulateWithin(s *seriesRef, c *callPlan, w *windowStates, points *int64, min, max int64, within []storage.TimeRange) error {
+func (r *selectRun) accumulateWithin(s *seriesRef, c *callPlan, w *windowStates, points *int64, min, max int64, within []storage.TimeRange) (err error) {
+	defer func() {
+		if errors.Is(err, partial.ErrCorrupt) {
+			// A stored sketch that does not decode: say where it is.
+			err = fmt.Errorf("series %s: %w", s.display(), err)
+		}
+	}()
 	p := r.plan
 	if c.tag {
 		return r.accumulateTag(s, c, w, points, min, max)

@@ -10,7 +10,6 @@ package query
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -236,9 +235,6 @@ func (r *selectRun) accumulateRuns(g *group, c *callPlan, w *windowStates, runs 
 	lo, hi := runs[0].min, runs[len(runs)-1].max
 	for _, s := range g.series {
 		if err := r.accumulateWithin(s, c, w, &points, lo, hi, within); err != nil {
-			if errors.Is(err, partial.ErrCorrupt) {
-				return fmt.Errorf("series %s: %w", s.display(), err)
-			}
 			return err
 		}
 		w.endSeries()

@@ -113,7 +113,7 @@ func (r *selectRun) partialGroup(g *group, raw bool, out *nodewire.Response) err
 			w.hold = func(n int64) error { return r.holdGroup(g, n) }
 			var points int64
 			if err := r.accumulateSeries(s, c, w, &points, r.plan.tr.Min, r.plan.tr.Max); err != nil {
-				return fmt.Errorf("series %s: %w", s.display(), err)
+				return err // a corrupt stored sketch names its series (accumulateWithin)
 			}
 			w.endSeries()
 			if len(w.states) == 0 {

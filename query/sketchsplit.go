@@ -12,10 +12,8 @@ package query
 
 import (
 	"errors"
-	"fmt"
 	"sync"
 
-	"github.com/strata-db/strata/query/partial"
 	"github.com/strata-db/strata/storage"
 )
 
@@ -99,9 +97,6 @@ func (r *selectRun) splitStates(g *group, c *callPlan, ways int) (*windowStates,
 			defer func() { r.stats.points.Add(points) }()
 			for _, s := range shares[i] {
 				if err := r.accumulateSeries(s, c, w, &points, r.plan.tr.Min, r.plan.tr.Max); err != nil {
-					if errors.Is(err, partial.ErrCorrupt) {
-						err = fmt.Errorf("series %s: %w", s.display(), err)
-					}
 					errs[i] = err
 					return
 				}

@@ -320,9 +320,8 @@ func decodeInternal(w http.ResponseWriter, r *http.Request, into any) bool {
 }
 
 // verifyInternal checks the CQ endpoints' requests as /internal/v2/partial
-// checks its own (httpapi/partial.go, docs/format/node-protocol.md
-// "Authentication"): signed with the set's secret, or, without a secret,
-// refused when the node authenticates its clients.
+// checks its own (cluster.Secret.Authenticate, docs/format/node-protocol.md
+// "Authentication").
 func verifyInternal(h http.Handler, secret cluster.Secret, authOn func() bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxCQRequest+1))
@@ -334,14 +333,8 @@ func verifyInternal(h http.Handler, secret cluster.Secret, authOn func() bool) h
 			jsonError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request larger than %d bytes", maxCQRequest))
 			return
 		}
-		switch {
-		case secret != nil:
-			if _, err := secret.Verify(r, body, time.Now()); err != nil {
-				jsonError(w, http.StatusUnauthorized, err.Error())
-				return
-			}
-		case authOn():
-			jsonError(w, http.StatusUnauthorized, "this node has --auth-enabled and no --cluster-secret-file: its internal endpoints answer no request")
+		if _, err := secret.Authenticate(r, body, time.Now(), authOn()); err != nil {
+			jsonError(w, http.StatusUnauthorized, err.Error())
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
