@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 
+	"github.com/klauspost/compress/fse"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -11,8 +12,9 @@ import (
 // unpacking scratch between calls, so reuse one per goroutine; it is not safe
 // for concurrent use.
 type Decoder struct {
-	body []byte   // uncompressed body followed by readSlack zero bytes
-	u    []uint64 // unpacked integers
+	body []byte      // uncompressed body followed by readSlack zero bytes
+	u    []uint64    // unpacked integers
+	fse  fse.Scratch // FSE tables and decoded symbols
 }
 
 // NewDecoder returns a Decoder with empty scratch space.
@@ -203,6 +205,18 @@ func (d *Decoder) decodeInts(vs []int64, body []byte, h *rawHeader, enc byte) (i
 		used = unpack(u, body)
 		if used < 0 {
 			return 0, corruptf("malformed packed integers")
+		}
+		v := vs[0]
+		for i, z := range u {
+			v += unzigzag(z)
+			vs[i+1] = v
+		}
+	case encIntFSE:
+		u := grow(d.u, n-1)
+		d.u = u
+		used = d.decodeFSE(u, body)
+		if used < 0 {
+			return 0, corruptf("malformed FSE integers")
 		}
 		v := vs[0]
 		for i, z := range u {

@@ -6,6 +6,7 @@ import (
 	"hash/crc32"
 	"math"
 
+	"github.com/klauspost/compress/fse"
 	"github.com/klauspost/compress/huff0"
 )
 
@@ -16,6 +17,8 @@ type Encoder struct {
 	a, b []uint64      // integer sequences to pack (two candidates)
 	lit  []byte        // literal-only zstd frame candidate
 	huff huff0.Scratch // Huffman tables and output for lit
+	sym  []byte        // FSE symbols of integer deltas
+	fse  fse.Scratch   // FSE tables and output for sym
 }
 
 // NewEncoder returns an Encoder with empty scratch space.
@@ -179,8 +182,9 @@ func (e *Encoder) appendFloats(dst []byte, vs []float64) (_ []byte, enc, scale b
 }
 
 // appendInts packs zigzag deltas, or deltas of deltas when those pack
-// smaller (regular counters, sequence numbers). With dod the first delta is a
-// varint in front, as for timestamps.
+// smaller (regular counters, sequence numbers), or entropy-codes the deltas
+// with FSE when that is smaller still (gauges in small steps). With dod the
+// first delta is a varint in front, as for timestamps.
 func (e *Encoder) appendInts(dst []byte, vs []int64) ([]byte, byte) {
 	n := len(vs)
 	if n < 2 {
@@ -190,17 +194,28 @@ func (e *Encoder) appendInts(dst []byte, vs []int64) ([]byte, byte) {
 	for i := 1; i < n; i++ {
 		e.a[i-1] = zigzag(vs[i] - vs[i-1])
 	}
+	best, enc := packedLen(e.a), byte(encIntDelta)
+	var first [binary.MaxVarintLen64]byte
+	var k int
 	if n >= 3 {
 		e.b = grow(e.b, n-2)
 		for i := 2; i < n; i++ {
 			e.b[i-2] = zigzag((vs[i] - vs[i-1]) - (vs[i-1] - vs[i-2]))
 		}
-		var first [binary.MaxVarintLen64]byte
-		k := binary.PutVarint(first[:], vs[1]-vs[0])
-		if k+packedLen(e.b) < packedLen(e.a) {
-			dst = append(dst, first[:k]...)
-			return pack(dst, e.b), encIntDoD
+		k = binary.PutVarint(first[:], vs[1]-vs[0])
+		if l := k + packedLen(e.b); l < best {
+			best, enc = l, encIntDoD
 		}
+	}
+	mark := len(dst)
+	out, ok := e.appendFSE(dst, e.a)
+	if ok && len(out)-mark < best {
+		return out, encIntFSE
+	}
+	dst = out[:mark]
+	if enc == encIntDoD {
+		dst = append(dst, first[:k]...)
+		return pack(dst, e.b), encIntDoD
 	}
 	return pack(dst, e.a), encIntDelta
 }

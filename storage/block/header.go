@@ -21,6 +21,7 @@ const (
 	encFloatDecimal = 1
 	encIntDelta     = 0
 	encIntDoD       = 1
+	encIntFSE       = 2
 	encUintDelta    = 0
 	encBoolBitmap   = 0
 	encStringPlain  = 0
