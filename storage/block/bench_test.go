@@ -100,7 +100,7 @@ func BenchmarkTimes(b *testing.B) {
 		enc, dec := NewEncoder(), NewDecoder()
 		packed := enc.appendTimes(nil, tc.ts)
 		body := append(packed, make([]byte, readSlack)...)[:len(packed)]
-		h := rawHeader{Header: Header{MinTime: tc.ts[0], MaxTime: tc.ts[len(tc.ts)-1]}}
+		h := rawHeader{Header: Header{Version: FormatVersion, MinTime: tc.ts[0], MaxTime: tc.ts[len(tc.ts)-1]}}
 		b.Run("encode/"+tc.name, func(b *testing.B) {
 			b.SetBytes(int64(8 * len(tc.ts)))
 			b.ReportAllocs()

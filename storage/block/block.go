@@ -40,8 +40,13 @@ func (t Type) valid() bool { return t >= Float && t <= Boolean }
 
 // FormatVersion is the block layout written by this package, stored in the
 // first byte of every block. It only ever moves forward; a decoder rejects a
-// version it does not know rather than misreading it.
-const FormatVersion = 1
+// version it does not know rather than misreading it. Version 2 added a mark
+// for regular timestamps (nothing stored after the first interval); Decode
+// still reads version 1 blocks.
+const FormatVersion = 2
+
+// minFormatVersion is the oldest block layout Decode reads.
+const minFormatVersion = 1
 
 // MaxCount is the most points one block may hold. A day of 1 s data is 86,400
 // points, so this leaves 12x headroom while capping what a corrupt count can

@@ -3,6 +3,7 @@ package block
 import (
 	"encoding/binary"
 	"math"
+	"math/bits"
 
 	"github.com/klauspost/compress/fse"
 	"github.com/klauspost/compress/zstd"
@@ -132,7 +133,29 @@ func (d *Decoder) decodeTimes(ts []int64, body []byte, h *rawHeader) (int, error
 		return 0, corruptf("time delta %d overflows from %d", delta, t)
 	}
 	ts[1] = t
-	if n > 2 {
+	mark := byte(timesPacked)
+	if n > 2 && h.Version >= 2 {
+		if off >= len(body) {
+			return 0, corruptf("truncated times mark")
+		}
+		mark = body[off]
+		off++
+	}
+	switch {
+	case n == 2:
+	case mark == timesRegular:
+		// MinTime + (n-1)·delta must be MaxTime, which the header keeps
+		// within int64: so every timestamp in between is too, and they
+		// rise by delta ≥ 1.
+		hi, lo := bits.Mul64(delta, uint64(n-1))
+		if hi != 0 || lo != uint64(h.MaxTime)-uint64(h.MinTime) {
+			return 0, corruptf("%d regular intervals of %d do not span %d", n-1, delta, uint64(h.MaxTime)-uint64(h.MinTime))
+		}
+		for i := 2; i < n; i++ {
+			t += int64(delta)
+			ts[i] = t
+		}
+	case mark == timesPacked:
 		u := grow(d.u, n-2)
 		d.u = u
 		k := unpack(u, body[off:])
@@ -149,6 +172,8 @@ func (d *Decoder) decodeTimes(ts []int64, body []byte, h *rawHeader) (int, error
 			ts[i+2] = next
 			t = next
 		}
+	default:
+		return 0, corruptf("unknown times mark %d", mark)
 	}
 	if t != h.MaxTime {
 		return 0, corruptf("last timestamp %d, header says %d", t, h.MaxTime)

@@ -136,10 +136,11 @@ func (e *Encoder) encodeBody(c *Column) ([]byte, byte) {
 	return body, enc<<encShift | scale<<scaleShift
 }
 
-// appendTimes writes the first delta as a uvarint and the deltas of deltas
-// after it, zigzagged and packed. The first timestamp is MinTime in the
-// header. Deltas are taken as uint64 so spans wider than MaxInt64 still
-// round-trip through wrapping arithmetic.
+// appendTimes writes the first delta as a uvarint, then (from three points)
+// a times mark: timesRegular when every interval equals the first, else
+// timesPacked and the deltas of deltas, zigzagged and packed. The first
+// timestamp is MinTime in the header. Deltas are taken as uint64 so spans
+// wider than MaxInt64 still round-trip through wrapping arithmetic.
 func (e *Encoder) appendTimes(dst []byte, ts []int64) []byte {
 	n := len(ts)
 	if n < 2 {
@@ -151,12 +152,17 @@ func (e *Encoder) appendTimes(dst []byte, ts []int64) []byte {
 		return dst
 	}
 	e.a = grow(e.a, n-2)
+	var or uint64
 	for i := 2; i < n; i++ {
 		d := uint64(ts[i] - ts[i-1])
 		e.a[i-2] = zigzag(int64(d - prev))
+		or |= e.a[i-2]
 		prev = d
 	}
-	return pack(dst, e.a)
+	if or == 0 {
+		return append(dst, timesRegular)
+	}
+	return pack(append(dst, timesPacked), e.a)
 }
 
 // appendFloats picks the decimal encoding when every value is an exact

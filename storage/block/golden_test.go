@@ -5,14 +5,21 @@ import (
 	"encoding/json"
 	"flag"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden blocks in ../../testdata/block")
+var update = flag.Bool("update", false, "rewrite the golden blocks of the current version in ../../testdata/block")
 
-const goldenDir = "../../testdata/block"
+// goldenDir holds the fixtures of FormatVersion, which the encoder must
+// reproduce byte for byte; goldenV1Dir those written by version 1, frozen:
+// the decoder must still read them, the encoder no longer writes them.
+const (
+	goldenDir   = "../../testdata/block"
+	goldenV1Dir = "../../testdata/block/v1"
+)
 
 // goldenColumn is the JSON form of an expected column. Floats are stored as
 // their bits so NaN payloads and -0 survive; int64 and uint64 as JSON numbers,
@@ -66,8 +73,23 @@ func fromGolden(t *testing.T, g goldenColumn) *Column {
 }
 
 // goldenColumns are the fixtures: one per type and per value encoding, plus
-// the single-point header shortcut.
+// the single-point header shortcut and, from version 2, regular and
+// irregular timestamps.
 func goldenColumns() map[string]*Column {
+	cols := goldenColumnsV1()
+	r := rand.New(rand.NewPCG(15, 15))
+	ts := regularTimes(300, tsbsStart, tsbsInterval)
+	cols["integer_fse"] = &Column{Type: Integer, Times: ts, Ints: tsbsInts(r, 300)}
+	// Escapes: deltas whose zigzag value is 255 or more, both signs, the
+	// widest there is, among small ones; and irregular timestamps.
+	esc := tsbsInts(r, 300)
+	esc[100], esc[101], esc[200] = esc[100]+128, math.MinInt64, math.MaxInt64
+	cols["integer_fse_escapes"] = &Column{Type: Integer, Times: jitterTimes(r, 300, tsbsStart, tsbsInterval, 1e9), Ints: esc}
+	return cols
+}
+
+// goldenColumnsV1 are the columns of the version 1 fixtures.
+func goldenColumnsV1() map[string]*Column {
 	ts := regularTimes(200, tsbsStart, tsbsInterval)
 	return map[string]*Column{
 		"float_decimal": tsbsColumn(42, 200),
@@ -84,13 +106,14 @@ func goldenColumns() map[string]*Column {
 
 // TestGolden decodes the committed blocks and compares them with their
 // expected columns, so the format in docs/format/block.md cannot drift
-// unnoticed. Run with -update to rewrite them after a deliberate change (and
-// bump FormatVersion if old blocks no longer decode).
+// unnoticed: the current version's fixtures must also be what the encoder
+// writes today, and version 1's must still decode. Run with -update to
+// rewrite the current ones after a deliberate change (and bump FormatVersion,
+// freezing the old fixtures in their own directory, if old blocks are not
+// what the encoder writes any more).
 func TestGolden(t *testing.T) {
-	enc, dec := NewEncoder(), NewDecoder()
+	enc := NewEncoder()
 	for name, col := range goldenColumns() {
-		blockPath := filepath.Join(goldenDir, name+".block")
-		jsonPath := filepath.Join(goldenDir, name+".json")
 		if *update {
 			b, err := enc.Encode(nil, col)
 			if err != nil {
@@ -100,37 +123,15 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(blockPath, b, 0o644); err != nil {
+			if err := os.WriteFile(filepath.Join(goldenDir, name+".block"), b, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(jsonPath, append(j, '\n'), 0o644); err != nil {
+			if err := os.WriteFile(filepath.Join(goldenDir, name+".json"), append(j, '\n'), 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}
 		t.Run(name, func(t *testing.T) {
-			b, err := os.ReadFile(blockPath)
-			if err != nil {
-				t.Fatalf("%v (run go test -run TestGolden -update to create)", err)
-			}
-			j, err := os.ReadFile(jsonPath)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var g goldenColumn
-			if err := json.Unmarshal(j, &g); err != nil {
-				t.Fatal(err)
-			}
-			want := fromGolden(t, g)
-			var got Column
-			if err := dec.Decode(&got, b); err != nil {
-				t.Fatalf("Decode: %v", err)
-			}
-			requireEqualColumns(t, want, &got)
-			h, err := DecodeHeader(b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			checkHeader(t, h, want)
+			b, want := checkGolden(t, goldenDir, name, FormatVersion)
 			// The fixture's expectation must be what the generator makes, or
 			// the fixture no longer tests what its name says.
 			requireEqualColumns(t, col, want)
@@ -143,4 +144,44 @@ func TestGolden(t *testing.T) {
 			}
 		})
 	}
+	for name, col := range goldenColumnsV1() {
+		t.Run("v1/"+name, func(t *testing.T) {
+			_, want := checkGolden(t, goldenV1Dir, name, 1)
+			requireEqualColumns(t, col, want)
+		})
+	}
+}
+
+// checkGolden decodes dir/name.block, checks it against dir/name.json and
+// its header against the column and version, and returns both.
+func checkGolden(t *testing.T, dir, name string, version uint8) ([]byte, *Column) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, name+".block"))
+	if err != nil {
+		t.Fatalf("%v (run go test -run TestGolden -update to create)", err)
+	}
+	j, err := os.ReadFile(filepath.Join(dir, name+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g goldenColumn
+	if err := json.Unmarshal(j, &g); err != nil {
+		t.Fatal(err)
+	}
+	want := fromGolden(t, g)
+	var got Column
+	if err := NewDecoder().Decode(&got, b); err != nil {
+		t.Fatalf("Decode: %v", err)
+	}
+	requireEqualColumns(t, want, &got)
+	h, err := DecodeHeader(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Version != version {
+		t.Fatalf("version %d, want %d", h.Version, version)
+	}
+	h.Version = FormatVersion // checkHeader expects the current one
+	checkHeader(t, h, want)
+	return b, want
 }

@@ -27,6 +27,13 @@ const (
 	encStringPlain  = 0
 )
 
+// Times marks (version 2): what follows the first interval of a block of
+// three or more points.
+const (
+	timesPacked  = 0 // packed zigzag deltas of deltas, as in version 1
+	timesRegular = 1 // nothing: every interval equals the first
+)
+
 // fixedHeaderLen is version, type and flags.
 const fixedHeaderLen = 3
 
@@ -197,7 +204,7 @@ func parseHeader(src []byte) (rawHeader, error) {
 	if got := crc32.Checksum(body, castagnoli); got != want {
 		return h, corruptf("checksum mismatch: stored %#08x, computed %#08x", want, got)
 	}
-	if src[0] != FormatVersion {
+	if src[0] < minFormatVersion || src[0] > FormatVersion {
 		return h, corruptf("unknown format version %d", src[0])
 	}
 	h.Version = src[0]
@@ -245,7 +252,7 @@ func parseHeader(src []byte) (rawHeader, error) {
 	if h.MaxTime < h.MinTime || span < count-1 || (count == 1 && span != 0) {
 		return h, corruptf("time span %d invalid for %d points from %d", span, count, h.MinTime)
 	}
-	if bodyLen > maxBodyLen(h.Type, h.Count) || bodyLen < uint64(minBodyLen(h.Type, h.Count)) {
+	if bodyLen > maxBodyLen(h.Type, h.Count) || bodyLen < uint64(minBodyLen(h.Version, h.Type, h.Count)) {
 		return h, corruptf("body length %d impossible for %d %s points", bodyLen, count, h.Type)
 	}
 	h.bodyLen = int(bodyLen)
@@ -267,19 +274,33 @@ func maxBodyLen(t Type, n int) uint64 {
 	return min(uint64(n)*20+16, MaxBodyLen)
 }
 
-// minBodyLen is the smallest body n points of type t can have: a first delta
-// and width bytes for the times, and at least a width byte per group of
-// numbers (XOR needs more), a bit per bool or a length byte per string for
-// the values.
-func minBodyLen(t Type, n int) int {
+// minBodyLen is the smallest body n points of type t can have in a block of
+// the given version: a first delta and, in version 1, a width byte per group
+// of timestamps (version 2: one times mark), and at least a width byte per
+// group of numbers (XOR needs more; an FSE section, version 2 only, at least
+// its length and a two-byte stream), a bit per bool or a length byte per
+// string for the values.
+func minBodyLen(version uint8, t Type, n int) int {
 	times := 0
 	if n >= 2 {
-		times = 1 + groupsLen(n-2)
+		times = 1
+	}
+	if n >= 3 {
+		if version == 1 {
+			times += groupsLen(n - 2)
+		} else {
+			times++
+		}
 	}
 	vals := 0
 	switch t {
-	case Float, Integer, Unsigned:
+	case Float, Unsigned:
 		vals = groupsLen(n - 1)
+	case Integer:
+		vals = groupsLen(n - 1)
+		if version >= 2 && n > fseMinDeltas {
+			vals = min(vals, 3)
+		}
 	case Boolean:
 		vals = (n + 7) / 8
 	case String:
