@@ -6,8 +6,8 @@ import (
 )
 
 // benchColumns are the columns the format is tuned for: a TSBS-like cpu
-// gauge (a day at 10 s), a byte counter over the same day, and a string
-// status column.
+// gauge (a day at 10 s) as floats and as integers (TSBS's own generator
+// writes integers), a byte counter over the same day, and a boolean column.
 func benchColumns() []struct {
 	name string
 	col  *Column
@@ -19,6 +19,7 @@ func benchColumns() []struct {
 		col  *Column
 	}{
 		{"tsbs-float", tsbsColumn(21, tsbsPoints)},
+		{"tsbs-int", &Column{Type: Integer, Times: ts, Ints: tsbsInts(r, tsbsPoints)}},
 		{"int-counter", &Column{Type: Integer, Times: ts, Ints: counterInts(r, tsbsPoints)}},
 		{"bool", &Column{Type: Boolean, Times: ts, Bools: seq(tsbsPoints, func(i int) bool { return i/100%2 == 0 })}},
 	}

@@ -103,6 +103,14 @@ func roundTripCases() []struct {
 		{"int/counter", Column{Type: Integer, Times: ts(1000), Ints: counterInts(r, 1000)}},
 		{"int/regular counter", Column{Type: Integer, Times: ts(1000), Ints: seq(1000, func(i int) int64 { return 1e12 + int64(i)*4096 })}},
 		{"int/random", Column{Type: Integer, Times: ts(500), Ints: seq(500, func(int) int64 { return int64(r.Uint64()) })}},
+		{"int/TSBS walk", Column{Type: Integer, Times: ts(tsbsPoints), Ints: tsbsInts(r, tsbsPoints)}},
+		{"int/TSBS walk, 65 points", Column{Type: Integer, Times: ts(65), Ints: tsbsInts(r, 65)}},
+		{"int/FSE escapes", Column{Type: Integer, Times: ts(300), Ints: seq(300, func(i int) int64 {
+			// Small steps and, every 50 points, a jump of each kind: the
+			// first escaped delta (zigzag 255), a wrapping one, the extremes.
+			return [...]int64{0, -128, maxI, minI, 1 << 40, 7}[i/50] + int64(i%3)
+		})}},
+		{"int/wide steps", Column{Type: Integer, Times: ts(2000), Ints: walk(r, 2000, 40)}},
 
 		// Unsigned.
 		{"uint/1 point", Column{Type: Unsigned, Times: ts(1), Uints: []uint64{math.MaxUint64}}},
@@ -494,10 +502,10 @@ func TestFSENearEntropy(t *testing.T) {
 			if limit := 1.01*bits/8 + 8 + float64(len(hist)); float64(len(sec)) > limit {
 				t.Errorf("FSE section %d bytes, entropy %.0f bytes: want <= %.0f", len(sec), bits/8, limit)
 			}
-			body := append(sec, make([]byte, readSlack)...)[:len(sec)]
-			got := make([]uint64, len(zs))
-			if n := NewDecoder().decodeFSE(got, body); n != len(sec) || !slices.Equal(got, zs) {
-				t.Errorf("decodeFSE used %d of %d bytes; equal %v", n, len(sec), slices.Equal(got, zs))
+			got := make([]int64, len(tc.vs))
+			got[0] = tc.vs[0]
+			if n := NewDecoder().decodeFSEInts(got, sec); n != len(sec) || !slices.Equal(got, tc.vs) {
+				t.Errorf("decodeFSEInts used %d of %d bytes; equal %v", n, len(sec), slices.Equal(got, tc.vs))
 			}
 		})
 	}

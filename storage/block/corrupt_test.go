@@ -1,8 +1,13 @@
 package block
 
 import (
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
 	"testing"
 )
 
@@ -18,12 +23,22 @@ func corruptionBlocks(t *testing.T) map[string][]byte {
 		"float 1 point":               {Type: Float, Times: ts[:1], Floats: []float64{2.5}},
 		"int zstd":                    {Type: Integer, Times: ts, Ints: seq(400, func(i int) int64 { return int64(i % 5) })},
 		"int dod":                     {Type: Integer, Times: ts[:3], Ints: []int64{1, 5, 9}},
+		"int fse":                     {Type: Integer, Times: ts[:200], Ints: tsbsInts(r, 200)},
+		"int fse escapes":             {Type: Integer, Times: jitterTimes(r, 100, 1e18, 1e9, 1e8), Ints: seq(100, func(i int) int64 { return int64(i%2 + i/40*300) })},
 		"uint":                        {Type: Unsigned, Times: ts[:40], Uints: seq(40, func(int) uint64 { return r.Uint64() })},
 		"string":                      {Type: String, Times: ts, Strings: seq(400, func(i int) []byte { return []byte{byte(i), 'x'} })},
 		"bool":                        {Type: Boolean, Times: ts[:13], Bools: seq(13, func(i int) bool { return i%3 == 0 })},
 	}
 	enc := NewEncoder()
 	out := map[string][]byte{}
+	// Version 1 blocks take the older timestamp path.
+	for _, name := range []string{"float_decimal", "integer_dod", "boolean"} {
+		b, err := os.ReadFile(filepath.Join(goldenV1Dir, name+".block"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out["v1 "+name] = b
+	}
 	for name, c := range cols {
 		b, err := enc.Encode(nil, c)
 		if err != nil {
@@ -99,4 +114,106 @@ func TestCorruptFlips(t *testing.T) {
 			t.Logf("%d of 2000 CRC-patched byte flips still decoded", survived)
 		})
 	}
+}
+
+// fseBlock builds an integer block of c's header and times with the given
+// value section under encoding FSE, stored raw and with a valid CRC, so a
+// test can hand the decoder any FSE section it likes.
+func fseBlock(c *Column, section []byte) []byte {
+	h := Header{Version: FormatVersion, Type: Integer}
+	computeStats(&h, c)
+	body := NewEncoder().appendTimes(nil, c.Times)
+	body = append(body, section...)
+	b := appendHeader(nil, &h, encIntFSE<<encShift, len(body))
+	b = append(b, body...)
+	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+}
+
+// TestCorruptFSE hands the decoder FSE sections that are wrong in each way
+// the format allows, behind a valid CRC and header: each must be refused
+// with ErrCorrupt, without a panic and without allocating more than the
+// block's count justifies.
+func TestCorruptFSE(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 18))
+	n := 400
+	col := &Column{Type: Integer, Times: regularTimes(n, 1e18, 1e9), Ints: tsbsInts(r, n)}
+	zs := make([]uint64, n-1)
+	for i := range zs {
+		zs[i] = zigzag(col.Ints[i+1] - col.Ints[i])
+	}
+	enc := NewEncoder()
+	good, ok := enc.appendFSE(nil, zs)
+	if !ok {
+		t.Fatal("FSE refused the column")
+	}
+	if _, err := decodeOK(fseBlock(col, good)); err != nil {
+		t.Fatalf("the uncorrupted section does not decode: %v", err)
+	}
+	l, k := binary.Uvarint(good)
+	stream := good[k : k+int(l)]
+	// A longer column's stream: more symbols than the block has deltas.
+	long := make([]uint64, 100000)
+	for i := range long {
+		long[i] = uint64(r.IntN(5))
+	}
+	longSec, _ := enc.appendFSE(nil, long)
+	shortSec, _ := enc.appendFSE(nil, zs[:n/2])
+	withLen := func(l uint64, rest []byte) []byte { return append(binary.AppendUvarint(nil, l), rest...) }
+	garbage := make([]byte, 200)
+	for i := range garbage {
+		garbage[i] = byte(r.Uint32())
+	}
+	escCol := &Column{Type: Integer, Times: col.Times[:100], Ints: seq(100, func(i int) int64 { return int64(i%3 + i/50*1000) })}
+	escZs := make([]uint64, 99)
+	for i := range escZs {
+		escZs[i] = zigzag(escCol.Ints[i+1] - escCol.Ints[i])
+	}
+	escSec, ok := enc.appendFSE(nil, escZs)
+	if !ok {
+		t.Fatal("FSE refused the escape column")
+	}
+	tests := []struct {
+		name    string
+		col     *Column
+		section []byte
+	}{
+		{"empty section", col, nil},
+		{"stream length past the body", col, withLen(uint64(len(stream)+1), stream)},
+		{"stream length of 1", col, withLen(1, stream[:1])},
+		{"stream length overlong varint", col, append([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, stream...)},
+		{"stream cut short", col, withLen(uint64(len(stream)-3), stream[:len(stream)-3])},
+		{"trailing byte", col, append(append([]byte(nil), good...), 0)},
+		{"garbage stream", col, withLen(uint64(len(garbage)), garbage)},
+		{"table log 15", col, withLen(uint64(len(stream)), append([]byte{stream[0] | 0x0f}, stream[1:]...))},
+		{"zeroed table", col, withLen(uint64(len(stream)), append(make([]byte, 8), stream[8:]...))},
+		{"more symbols than deltas", col, longSec},
+		{"fewer symbols than deltas", col, shortSec},
+		{"escape missing", escCol, escSec[:len(escSec)-1]},
+		{"escape overflows", escCol, append(append([]byte(nil), escSec[:len(escSec)-2]...), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := fseBlock(tc.col, tc.section)
+			alloc, err := decodeOK(b)
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("Decode err = %v, want ErrCorrupt", err)
+			}
+			// Times and values (16 bytes a point), the body and the FSE
+			// tables and output: nothing near the 100,000-symbol stream.
+			if limit := uint64(64 << 10); alloc > limit {
+				t.Errorf("Decode allocated %d bytes, want <= %d", alloc, limit)
+			}
+		})
+	}
+}
+
+// decodeOK decodes b with a fresh Decoder and Column and returns the bytes
+// that allocated and the error.
+func decodeOK(b []byte) (uint64, error) {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	var c Column
+	err := NewDecoder().Decode(&c, b)
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc, err
 }

@@ -237,16 +237,9 @@ func (d *Decoder) decodeInts(vs []int64, body []byte, h *rawHeader, enc byte) (i
 			vs[i+1] = v
 		}
 	case encIntFSE:
-		u := grow(d.u, n-1)
-		d.u = u
-		used = d.decodeFSE(u, body)
+		used = d.decodeFSEInts(vs, body)
 		if used < 0 {
 			return 0, corruptf("malformed FSE integers")
-		}
-		v := vs[0]
-		for i, z := range u {
-			v += unzigzag(z)
-			vs[i+1] = v
 		}
 	case encIntDoD:
 		delta, k := binary.Varint(body)

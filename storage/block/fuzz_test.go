@@ -68,6 +68,19 @@ func seedPoints(f *testing.F, extra ...uint64) {
 	}
 	f.Add(walk, true, uint8(4))
 	f.Add(walk, true, uint8(31))
+	// Small steps in the top bits, so that mode's shift (>> 56) turns them
+	// into a gauge of unit steps the FSE encoding takes, jumps included.
+	var gauge []byte
+	v := uint64(50)
+	for i := range 300 {
+		gauge = binary.LittleEndian.AppendUint64(gauge, uint64(i)*10)
+		gauge = binary.LittleEndian.AppendUint64(gauge, v<<56)
+		v += uint64(i*7%5) - 2
+		if i%97 == 0 {
+			v += 100
+		}
+	}
+	f.Add(gauge, true, uint8(56<<2))
 }
 
 // FuzzFloatRoundTrip: arbitrary float bits and times round-trip bit-exactly,
