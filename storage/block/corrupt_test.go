@@ -191,6 +191,23 @@ func TestCorruptFSE(t *testing.T) {
 		{"escape missing", escCol, escSec[:len(escSec)-1]},
 		{"escape overflows", escCol, append(append([]byte(nil), escSec[:len(escSec)-2]...), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01)},
 	}
+	t.Run("FSE in a version 1 block", func(t *testing.T) {
+		// Version 1 has no times mark: rebuild the body without it.
+		b := fseBlock(col, good)
+		h, err := parseHeader(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := append(binary.AppendUvarint(nil, 1e9), make([]byte, groupsLen(n-2))...)
+		body = append(body, good...)
+		v1 := appendHeader(nil, &h.Header, h.flags, len(body))
+		v1[0] = 1
+		v1 = append(v1, body...)
+		v1 = binary.LittleEndian.AppendUint32(v1, crc32.Checksum(v1, castagnoli))
+		if _, err := decodeOK(v1); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("Decode err = %v, want ErrCorrupt", err)
+		}
+	})
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			b := fseBlock(tc.col, tc.section)

@@ -237,6 +237,9 @@ func (d *Decoder) decodeInts(vs []int64, body []byte, h *rawHeader, enc byte) (i
 			vs[i+1] = v
 		}
 	case encIntFSE:
+		if h.Version < 2 {
+			return 0, corruptf("integer encoding %d in a version %d block", enc, h.Version)
+		}
 		used = d.decodeFSEInts(vs, body)
 		if used < 0 {
 			return 0, corruptf("malformed FSE integers")
