@@ -234,3 +234,46 @@ func decodeOK(b []byte) (uint64, error) {
 	runtime.ReadMemStats(&after)
 	return after.TotalAlloc - before.TotalAlloc, err
 }
+
+// TestCorruptTimesMark: version 2's times mark and the regular shortcut,
+// behind a valid CRC and header, must be refused when they do not add up.
+func TestCorruptTimesMark(t *testing.T) {
+	var blockFrom func(n int, minTime int64, span uint64, times []byte) []byte
+	block := func(n int, span uint64, times []byte) []byte {
+		return blockFrom(n, 1e18, span, times)
+	}
+	blockFrom = func(n int, minTime int64, span uint64, times []byte) []byte {
+		h := Header{Version: FormatVersion, Type: Boolean, Count: n, MinTime: minTime, MaxTime: int64(uint64(minTime) + span)}
+		body := append(append([]byte(nil), times...), make([]byte, (n+7)/8)...)
+		b := appendHeader(nil, &h, encBoolBitmap<<encShift, len(body))
+		b = append(b, body...)
+		return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+	}
+	regular := func(delta uint64) []byte { return append(binary.AppendUvarint(nil, delta), timesRegular) }
+	tests := []struct {
+		name  string
+		b     []byte
+		valid bool
+	}{
+		{"regular", block(100, 99*7, regular(7)), true},
+		{"packed mark, zero deltas", block(3, 14, append(binary.AppendUvarint(nil, 7), timesPacked, 0)), true},
+		{"unknown mark", block(100, 99*7, append(binary.AppendUvarint(nil, 7), 2)), false},
+		{"mark missing", block(100, 99*7, binary.AppendUvarint(nil, 7)), false},
+		{"regular, span one short", block(100, 99*7-1, regular(7)), false},
+		{"regular, span one long", block(100, 99*7+1, regular(7)), false},
+		// From MinInt64+1, one interval of 2^63+5 is fine, but two wrap
+		// to 10: the span matches only modulo 2^64.
+		{"regular, intervals overflow", blockFrom(3, minI+1, 10, regular(1<<63+5)), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := decodeOK(tc.b)
+			if tc.valid && err != nil {
+				t.Fatalf("Decode: %v", err)
+			}
+			if !tc.valid && !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("Decode err = %v, want ErrCorrupt", err)
+			}
+		})
+	}
+}
