@@ -71,10 +71,12 @@ func (r *selectRun) accumulateTag(s *seriesRef, c *callPlan, w *windowStates, po
 	})
 }
 
-// timeStream is one field's time column, a block at a time.
+// timeStream is one field's time column, a block at a time, decoded
+// without its values (storage.Cursor.Times) into buf.
 type timeStream struct {
 	cur   *storage.Cursor
 	times []int64
+	buf   []int64
 	i     int
 }
 
@@ -120,15 +122,16 @@ func (r *selectRun) rowCounts(s *seriesRef, lo, hi int64, points *int64, emit fu
 				}
 				continue
 			}
-			col, err := cur.Column()
+			ts, err := cur.Times(streams[0].buf)
 			if err != nil {
 				return err
 			}
-			*points += int64(col.Len())
-			if err := cc.add(col.Len()); err != nil {
+			streams[0].buf = ts[:0]
+			*points += int64(len(ts))
+			if err := cc.add(len(ts)); err != nil {
 				return err
 			}
-			if err := wc.times(col.Times); err != nil {
+			if err := wc.times(ts); err != nil {
 				return err
 			}
 		}
@@ -143,15 +146,15 @@ func (r *selectRun) rowCounts(s *seriesRef, lo, hi int64, points *int64, emit fu
 			if !st.cur.Next() {
 				return false, st.cur.Err()
 			}
-			col, err := st.cur.Column()
+			ts, err := st.cur.Times(st.buf)
 			if err != nil {
 				return false, err
 			}
-			*points += int64(col.Len())
-			if err := cc.add(col.Len()); err != nil {
+			*points += int64(len(ts))
+			if err := cc.add(len(ts)); err != nil {
 				return false, err
 			}
-			st.times, st.i = col.Times, 0
+			st.times, st.buf, st.i = ts, ts[:0], 0
 		}
 		return true, nil
 	}
