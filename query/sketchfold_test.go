@@ -23,8 +23,8 @@ func TestSketchFoldStoredEqualsHead(t *testing.T) {
 		for ts := t0; ts < t0+24*selHour; ts += 60 * int64(1e9) {
 			walk = min(max(walk+rng.Intn(201)-100, 0), 10000)
 			fields := map[string]any{
-				"dec": float64(walk) / 100,  // decimal floats
-				"xor": rng.NormFloat64(),    // XOR floats
+				"dec": float64(walk) / 100,   // decimal floats
+				"xor": rng.NormFloat64(),     // XOR floats
 				"n":   int64(rng.Intn(5000)), // integers
 			}
 			if ts%(7*60*int64(1e9)) == 0 {
