@@ -71,7 +71,10 @@ func (h *HLL) Add(hash uint64) {
 	}
 	j := uint32(hash >> (64 - sparsePrecision))
 	r := rank(hash<<sparsePrecision, 64-sparsePrecision)
-	if h.sparse.put(j, r) && h.sparse.n > h.sparseLimit() {
+	// The entry past the limit densifies the sketch at once: the table is
+	// not doubled for it first (32 KiB at the default precision, never
+	// probed).
+	if h.sparse.putUpTo(j, r, h.sparseLimit()) && h.sparse.n > h.sparseLimit() {
 		h.densify()
 	}
 }
@@ -343,14 +346,19 @@ type sparseSet struct {
 func newSparseSet() *sparseSet { return &sparseSet{slots: make([]uint32, 16)} }
 
 // put raises index j's rank to r, and reports whether it added the index.
-func (s *sparseSet) put(j uint32, r uint8) bool {
+func (s *sparseSet) put(j uint32, r uint8) bool { return s.putUpTo(j, r, math.MaxInt) }
+
+// putUpTo is put, growing the table only while it holds at most limit
+// entries (past them the caller densifies, so a table just over half
+// full is never probed again).
+func (s *sparseSet) putUpTo(j uint32, r uint8, limit int) bool {
 	mask := uint32(len(s.slots) - 1)
 	for i := j & mask; ; i = (i + 1) & mask {
 		e := s.slots[i]
 		if e == 0 {
 			s.slots[i] = j<<6 | uint32(r)
 			s.n++
-			if 2*s.n > len(s.slots) {
+			if 2*s.n > len(s.slots) && s.n <= limit {
 				s.grow()
 			}
 			return true
