@@ -420,6 +420,10 @@ func (h *HLL) AddBits(vs []uint64) {
 	if i >= len(vs) {
 		return
 	}
+	if len(h.regs) == 1<<DefaultPrecision {
+		addBits14((*[1 << DefaultPrecision]uint8)(h.regs), vs[i:])
+		return
+	}
 	regs, p := h.regs, h.p
 	// Bit p-1 of hash<<p is the first past the q = 64-p rank bits: a rank
 	// never exceeds q+1, which rank's clamp gives.
@@ -453,6 +457,10 @@ func (h *HLL) AddFloats(vs []float64) {
 	if i >= len(vs) {
 		return
 	}
+	if len(h.regs) == 1<<DefaultPrecision {
+		addFloats14((*[1 << DefaultPrecision]uint8)(h.regs), vs[i:])
+		return
+	}
 	regs, p := h.regs, h.p
 	sentinel := uint64(1) << (p - 1)
 	for _, v := range vs[i:] {
@@ -464,5 +472,42 @@ func (h *HLL) AddFloats(vs []float64) {
 		j := x >> (64 - p) & uint64(len(regs)-1)
 		r := uint8(bits.LeadingZeros64(x<<p|sentinel) + 1)
 		regs[j] = max(regs[j], r)
+	}
+}
+
+// addFloats14 is AddFloats' dense loop at the default precision, the
+// registers an array: the index needs no mask and no bounds check, and
+// the shifts are constants.
+func addFloats14(regs *[1 << DefaultPrecision]uint8, vs []float64) {
+	const p = DefaultPrecision
+	const sentinel = uint64(1) << (p - 1)
+	for _, v := range vs {
+		b := math.Float64bits(v)
+		if b == 1<<63 {
+			b = 0 // -0 hashes as 0
+		}
+		x := hash8(b)
+		j := x >> (64 - p)
+		r := uint8(bits.LeadingZeros64(x<<p|sentinel) + 1)
+		regs[j] = max(regs[j], r)
+	}
+}
+
+// addBits14 is AddBits' dense loop at the default precision (addFloats14).
+func addBits14(regs *[1 << DefaultPrecision]uint8, vs []uint64) {
+	const p = DefaultPrecision
+	const sentinel = uint64(1) << (p - 1)
+	prev := vs[0] + 1
+	for _, v := range vs {
+		if v == prev {
+			continue
+		}
+		prev = v
+		x := hash8(v)
+		j := x >> (64 - p)
+		r := uint8(bits.LeadingZeros64(x<<p|sentinel) + 1)
+		if r > regs[j] {
+			regs[j] = r
+		}
 	}
 }
