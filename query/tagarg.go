@@ -6,7 +6,8 @@
 // A tag is constant per series, so a series feeds each window's state one
 // weighted insert, the weight its row count there: an HLL takes the value
 // once, Space-Saving and Count-Min take the count (AddN). The counts come
-// from merging the time columns of the series' fields (rowCounts), from
+// from merging the time columns of the series' fields (rowCounts), each
+// block's times decoded without its values (storage.Cursor.Times), from
 // block headers when the series has one field. The partial states are the
 // functions' own over strings, so they merge across windows, cores, the
 // result cache and nodes like any other. Rows that must pass a WHERE field
