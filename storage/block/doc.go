@@ -6,7 +6,8 @@
 // types, min/max/sum/first/last) followed by a body holding the timestamps and
 // the values, compressed with zstd, and a CRC-32C trailer. The header lets
 // queries answer count/sum/min/max/mean/first/last for a whole block without
-// decompressing it (see DecodeHeader); Decode restores the full column.
+// decompressing it (see DecodeHeader); Decode restores the full column, and
+// DecodeValues and DecodeTimes one of its two sections (values.go).
 //
 // The storage engine owns the pebble keys and decides which points go into
 // which block; this package only turns a Column into bytes and back. It has no
