@@ -391,14 +391,22 @@ func (r *selectRun) accumulateWithin(s *seriesRef, c *callPlan, w *windowStates,
 		if err := stopErr(r.ctx); err != nil {
 			return err
 		}
-		if h := cur.Stats(); h != nil && c.path == pathHeaders && (p.interval <= 0 || r.windowOf(h.MinTime) == r.windowOf(h.MaxTime)) {
-			ok, err := w.addStats(r.windowOf(h.MinTime), statsOf(h))
-			if err != nil {
-				return err
+		if h := cur.Stats(); h != nil && (p.interval <= 0 || r.windowOf(h.MinTime) == r.windowOf(h.MaxTime)) {
+			if c.path == pathHeaders {
+				ok, err := w.addStats(r.windowOf(h.MinTime), statsOf(h))
+				if err != nil {
+					return err
+				}
+				if ok {
+					r.stats.blocksStats.Add(1)
+					*points += int64(h.Count)
+					continue
+				}
 			}
-			if ok {
-				r.stats.blocksStats.Add(1)
-				*points += int64(h.Count)
+			if ok, err := r.foldUntimed(cur, h, c, w, points, &cc); ok || err != nil {
+				if err != nil {
+					return err
+				}
 				continue
 			}
 		}

@@ -22,6 +22,7 @@
 //	call.go         an aggregate group: each call by its path (aggregateRows)
 //	aggregate.go    the partial-state path: states fed by columns and headers
 //	sketchsplit.go  a group's series split across spare cores for exactly merging sketches
+//	sketchfold.go   a block in one window folded into a sketch by its values alone
 //	tagarg.go       a tag as an approximate function's argument: rows weighted per series
 //	window.go       GROUP BY time windows, the windows a group prints
 //	fill.go         fill(): null, number, previous, linear

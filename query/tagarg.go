@@ -6,7 +6,8 @@
 // A tag is constant per series, so a series feeds each window's state one
 // weighted insert, the weight its row count there: an HLL takes the value
 // once, Space-Saving and Count-Min take the count (AddN). The counts come
-// from merging the time columns of the series' fields (rowCounts), from
+// from merging the time columns of the series' fields (rowCounts), each
+// block's times decoded without its values (storage.Cursor.Times), from
 // block headers when the series has one field. The partial states are the
 // functions' own over strings, so they merge across windows, cores, the
 // result cache and nodes like any other. Rows that must pass a WHERE field
@@ -71,10 +72,12 @@ func (r *selectRun) accumulateTag(s *seriesRef, c *callPlan, w *windowStates, po
 	})
 }
 
-// timeStream is one field's time column, a block at a time.
+// timeStream is one field's time column, a block at a time, decoded
+// without its values (storage.Cursor.Times) into buf.
 type timeStream struct {
 	cur   *storage.Cursor
 	times []int64
+	buf   []int64
 	i     int
 }
 
@@ -120,15 +123,16 @@ func (r *selectRun) rowCounts(s *seriesRef, lo, hi int64, points *int64, emit fu
 				}
 				continue
 			}
-			col, err := cur.Column()
+			ts, err := cur.Times(streams[0].buf)
 			if err != nil {
 				return err
 			}
-			*points += int64(col.Len())
-			if err := cc.add(col.Len()); err != nil {
+			streams[0].buf = ts[:0]
+			*points += int64(len(ts))
+			if err := cc.add(len(ts)); err != nil {
 				return err
 			}
-			if err := wc.times(col.Times); err != nil {
+			if err := wc.times(ts); err != nil {
 				return err
 			}
 		}
@@ -143,15 +147,15 @@ func (r *selectRun) rowCounts(s *seriesRef, lo, hi int64, points *int64, emit fu
 			if !st.cur.Next() {
 				return false, st.cur.Err()
 			}
-			col, err := st.cur.Column()
+			ts, err := st.cur.Times(st.buf)
 			if err != nil {
 				return false, err
 			}
-			*points += int64(col.Len())
-			if err := cc.add(col.Len()); err != nil {
+			*points += int64(len(ts))
+			if err := cc.add(len(ts)); err != nil {
 				return false, err
 			}
-			st.times, st.i = col.Times, 0
+			st.times, st.buf, st.i = ts, ts[:0], 0
 		}
 		return true, nil
 	}

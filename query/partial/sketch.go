@@ -205,6 +205,37 @@ func (s *sketchState) AddWeighted(v string, n uint64) error {
 	return nil
 }
 
+// Untimed is a State that folds numbers without their times: the sketches,
+// whose folds of numbers ignore them (query/sketchfold.go reads a block's
+// values alone). Each method reports ErrType for a state of another type.
+type Untimed interface {
+	AddFloatValues(vs []float64) error
+	AddIntValues(vs []int64) error
+	AddUintValues(vs []uint64) error
+}
+
+func (s *sketchState) AddFloatValues(vs []float64) error {
+	return untimed(s, funcs.Float, vs, s.addFloats)
+}
+
+func (s *sketchState) AddIntValues(vs []int64) error {
+	return untimed(s, funcs.Integer, vs, s.addInts)
+}
+
+func (s *sketchState) AddUintValues(vs []uint64) error {
+	return untimed(s, funcs.Unsigned, vs, s.addUints)
+}
+
+func untimed[T any](s *sketchState, t funcs.Type, vs []T, f func([]int64, []T) error) error {
+	if s.typ != t {
+		return fmt.Errorf("%w: %s state of %s values given %s values", ErrType, s.kind, s.typ, t)
+	}
+	if len(vs) == 0 {
+		return nil
+	}
+	return f(nil, vs)
+}
+
 // AddStats: a header holds no values to hash; only an empty block helps.
 func (s *sketchState) AddStats(st funcs.Stats) (bool, error) {
 	return collectionStats(&s.adders, st)

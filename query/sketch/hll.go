@@ -71,7 +71,10 @@ func (h *HLL) Add(hash uint64) {
 	}
 	j := uint32(hash >> (64 - sparsePrecision))
 	r := rank(hash<<sparsePrecision, 64-sparsePrecision)
-	if h.sparse.put(j, r) && h.sparse.n > h.sparseLimit() {
+	// The entry past the limit densifies the sketch at once: the table is
+	// not doubled for it first (32 KiB at the default precision, never
+	// probed).
+	if h.sparse.putUpTo(j, r, h.sparseLimit()) && h.sparse.n > h.sparseLimit() {
 		h.densify()
 	}
 }
@@ -343,14 +346,19 @@ type sparseSet struct {
 func newSparseSet() *sparseSet { return &sparseSet{slots: make([]uint32, 16)} }
 
 // put raises index j's rank to r, and reports whether it added the index.
-func (s *sparseSet) put(j uint32, r uint8) bool {
+func (s *sparseSet) put(j uint32, r uint8) bool { return s.putUpTo(j, r, math.MaxInt) }
+
+// putUpTo is put, growing the table only while it holds at most limit
+// entries (past them the caller densifies, so a table just over half
+// full is never probed again).
+func (s *sparseSet) putUpTo(j uint32, r uint8, limit int) bool {
 	mask := uint32(len(s.slots) - 1)
 	for i := j & mask; ; i = (i + 1) & mask {
 		e := s.slots[i]
 		if e == 0 {
 			s.slots[i] = j<<6 | uint32(r)
 			s.n++
-			if 2*s.n > len(s.slots) {
+			if 2*s.n > len(s.slots) && s.n <= limit {
 				s.grow()
 			}
 			return true
@@ -412,6 +420,10 @@ func (h *HLL) AddBits(vs []uint64) {
 	if i >= len(vs) {
 		return
 	}
+	if len(h.regs) == 1<<DefaultPrecision {
+		addBits14((*[1 << DefaultPrecision]uint8)(h.regs), vs[i:])
+		return
+	}
 	regs, p := h.regs, h.p
 	// Bit p-1 of hash<<p is the first past the q = 64-p rank bits: a rank
 	// never exceeds q+1, which rank's clamp gives.
@@ -445,6 +457,10 @@ func (h *HLL) AddFloats(vs []float64) {
 	if i >= len(vs) {
 		return
 	}
+	if len(h.regs) == 1<<DefaultPrecision {
+		addFloats14((*[1 << DefaultPrecision]uint8)(h.regs), vs[i:])
+		return
+	}
 	regs, p := h.regs, h.p
 	sentinel := uint64(1) << (p - 1)
 	for _, v := range vs[i:] {
@@ -456,5 +472,42 @@ func (h *HLL) AddFloats(vs []float64) {
 		j := x >> (64 - p) & uint64(len(regs)-1)
 		r := uint8(bits.LeadingZeros64(x<<p|sentinel) + 1)
 		regs[j] = max(regs[j], r)
+	}
+}
+
+// addFloats14 is AddFloats' dense loop at the default precision, the
+// registers an array: the index needs no mask and no bounds check, and
+// the shifts are constants.
+func addFloats14(regs *[1 << DefaultPrecision]uint8, vs []float64) {
+	const p = DefaultPrecision
+	const sentinel = uint64(1) << (p - 1)
+	for _, v := range vs {
+		b := math.Float64bits(v)
+		if b == 1<<63 {
+			b = 0 // -0 hashes as 0
+		}
+		x := hash8(b)
+		j := x >> (64 - p)
+		r := uint8(bits.LeadingZeros64(x<<p|sentinel) + 1)
+		regs[j] = max(regs[j], r)
+	}
+}
+
+// addBits14 is AddBits' dense loop at the default precision (addFloats14).
+func addBits14(regs *[1 << DefaultPrecision]uint8, vs []uint64) {
+	const p = DefaultPrecision
+	const sentinel = uint64(1) << (p - 1)
+	prev := vs[0] + 1
+	for _, v := range vs {
+		if v == prev {
+			continue
+		}
+		prev = v
+		x := hash8(v)
+		j := x >> (64 - p)
+		r := uint8(bits.LeadingZeros64(x<<p|sentinel) + 1)
+		if r > regs[j] {
+			regs[j] = r
+		}
 	}
 }

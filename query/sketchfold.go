@@ -1,0 +1,63 @@
+// Operator: window/aggregate, the sketches' fold of a block that lies in
+// one window. HLL, the quantile sketch and Count-Min fold values in any
+// order and ignore their times, so such a block's values are read without
+// its timestamps (storage.Cursor.Values, block.Decoder.DecodeValues): the
+// header's MinTime places it. The states are those the whole column gives,
+// byte for byte.
+package query
+
+import (
+	"github.com/strata-db/strata/query/funcs"
+	"github.com/strata-db/strata/query/partial"
+	"github.com/strata-db/strata/storage"
+)
+
+// valuesOnly tells whether c's state over values of type t takes a block's
+// values without their times: a sketch whose result does not depend on the
+// order of its input (exactSketch: Space-Saving's does), over numbers (a
+// string column can be stored sketches, whose corruption errors name each
+// one's time).
+func valuesOnly(c *callPlan, t storage.FieldType) bool {
+	if c.tag || !exactSketch(c.name) {
+		return false
+	}
+	switch t {
+	case storage.Float, storage.Integer, storage.Unsigned:
+		return true
+	}
+	return false
+}
+
+// foldUntimed folds the cursor's current chunk, one stored block lying in
+// one window whose header is h, into w by its values alone, when c's state
+// takes them so; it reports whether it did.
+func (r *selectRun) foldUntimed(cur *storage.Cursor, h *storage.BlockStats, c *callPlan, w *windowStates, points *int64, cc *canceller) (bool, error) {
+	if !valuesOnly(c, h.Type) {
+		return false, nil
+	}
+	e, _, err := w.get(r.windowOf(h.MinTime), funcs.Type(h.Type))
+	if err != nil {
+		return false, err
+	}
+	u, ok := e.st.(partial.Untimed)
+	if !ok {
+		return false, nil
+	}
+	col, err := cur.Values()
+	if err != nil {
+		return false, err
+	}
+	switch col.Type {
+	case storage.Float:
+		err = u.AddFloatValues(col.Floats)
+	case storage.Integer:
+		err = u.AddIntValues(col.Ints)
+	case storage.Unsigned:
+		err = u.AddUintValues(col.Uints)
+	}
+	if err != nil {
+		return false, err
+	}
+	*points += int64(h.Count)
+	return true, cc.add(h.Count)
+}
