@@ -92,6 +92,7 @@ type Handler struct {
 	parsers sync.Pool // *requestState
 	proms   sync.Pool // *promState
 	zstds   sync.Pool // *zstd.Decoder, see encoding.go
+	gzips   sync.Pool // *gzipInflater, see encoding.go
 }
 
 // requestState is the per-request scratch space, pooled so a write allocates

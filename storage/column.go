@@ -1,7 +1,9 @@
 package storage
 
 import (
+	"cmp"
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/strata-db/strata/storage/block"
@@ -34,6 +36,24 @@ func appendValue(c *block.Column, arena *[]byte, t int64, v value) {
 	}
 }
 
+// newColumn returns an empty column of type t with room for n rows.
+func newColumn(t FieldType, n int) *block.Column {
+	c := &block.Column{Type: t, Times: make([]int64, 0, n)}
+	switch t {
+	case block.Float:
+		c.Floats = make([]float64, 0, n)
+	case block.Integer:
+		c.Ints = make([]int64, 0, n)
+	case block.Unsigned:
+		c.Uints = make([]uint64, 0, n)
+	case block.Boolean:
+		c.Bools = make([]bool, 0, n)
+	case block.String:
+		c.Strings = make([][]byte, 0, n)
+	}
+	return c
+}
+
 // sliceColumn returns the rows [i, j) of c as a column sharing c's arrays.
 func sliceColumn(c *block.Column, i, j int) *block.Column {
 	out := &block.Column{Type: c.Type, Times: c.Times[i:j]}
@@ -62,6 +82,12 @@ func trimColumn(c *block.Column, min, max int64) *block.Column {
 	return sliceColumn(c, i, j)
 }
 
+// timeRow is a row of a column to sort, by time and then arrival.
+type timeRow struct {
+	t   int64
+	row int
+}
+
 // sortDedup returns the rows of c in time order with one row per timestamp: of rows
 // with equal timestamps the one appended last wins, which is the line protocol's
 // last-write-wins rule. c is returned unchanged when it already is in strict order.
@@ -76,17 +102,24 @@ func sortDedup(c *block.Column) *block.Column {
 	if strict {
 		return c
 	}
-	perm := make([]int, len(c.Times))
-	for i := range perm {
-		perm[i] = i
+	// Sort (time, arrival) pairs: stable by construction, with no closure
+	// over the column per comparison.
+	perm := make([]timeRow, len(c.Times))
+	for i, t := range c.Times {
+		perm[i] = timeRow{t, i}
 	}
-	sort.SliceStable(perm, func(a, b int) bool { return c.Times[perm[a]] < c.Times[perm[b]] })
-	out := &block.Column{Type: c.Type}
-	for k, i := range perm {
-		if k+1 < len(perm) && c.Times[perm[k+1]] == c.Times[i] {
+	slices.SortFunc(perm, func(a, b timeRow) int {
+		if a.t != b.t {
+			return cmp.Compare(a.t, b.t)
+		}
+		return cmp.Compare(a.row, b.row)
+	})
+	out := newColumn(c.Type, len(perm))
+	for k, r := range perm {
+		if k+1 < len(perm) && perm[k+1].t == r.t {
 			continue // a later write of the same timestamp follows
 		}
-		out.AppendRow(c, i)
+		out.AppendRow(c, r.row)
 	}
 	return out
 }

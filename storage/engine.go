@@ -135,8 +135,8 @@ type Engine struct {
 
 	offsets offsetTable // source offsets stored with the writes, see offsets.go
 
-	batches    sync.Pool // *Batch, see Batch.Release
-	cursorBufs sync.Pool // *cursorBuffers, see Cursor.Close
+	batches    chan *Batch // free batches, see Batch.Release
+	cursorBufs sync.Pool   // *cursorBuffers, see Cursor.Close
 
 	stop chan struct{}
 	bg   sync.WaitGroup
@@ -163,12 +163,13 @@ func Open(opts Options) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{
-		opts:   opts,
-		log:    opts.Logger,
-		cat:    newCatalog(),
-		idx:    newIndexCaches(opts.SeriesCacheBytes, opts.PostingsCacheBytes),
-		active: newHead(),
-		stop:   make(chan struct{}),
+		batches: make(chan *Batch, freeBatches),
+		opts:    opts,
+		log:     opts.Logger,
+		cat:     newCatalog(),
+		idx:     newIndexCaches(opts.SeriesCacheBytes, opts.PostingsCacheBytes),
+		active:  newHead(),
+		stop:    make(chan struct{}),
 	}
 	e.flushCond = sync.NewCond(&e.commitMu)
 	e.m = newMetrics(opts.Registerer, e)
@@ -688,7 +689,7 @@ func (e *Engine) resolve(b *Batch) ([]byte, error) {
 			id, ok := created[string(key)] // not in Pebble before pb commits
 			var err error
 			if !ok && p.absentAt != gen0+1 { // else Add found it absent and none was added since
-				id, err = e.lookupSeries(d, key)
+				id, err = e.lookupSeries(d, key, &b.keyBuf)
 			}
 			if err != nil {
 				e.catMu.Unlock()
@@ -777,10 +778,15 @@ func (e *Engine) apply(b *Batch) int {
 		if p.dropped {
 			continue
 		}
+		// One series lookup per point, not per value; a point's fields usually
+		// come in the order of the series' fields, so each is found at once.
+		sh := h.seriesHead(b.bkt.id, p.sid)
 		for j := p.vOff; j < p.vEnd; j++ {
 			v := &b.values[j]
-			h.append(b.bkt.id, p.sid, v.fid, p.t, v.value(b.arena))
+			fh := sh.fieldAt(j-p.vOff, v.fid, v.typ)
+			h.bytes += fh.appendValue(p.t, v.value(b.arena))
 		}
+		h.points += int64(p.vEnd - p.vOff)
 		n++
 	}
 	return n

@@ -118,17 +118,23 @@ func (f *fieldHead) column() *block.Column {
 	if len(f.chunks) == 1 {
 		return f.chunks[0]
 	}
-	out := &block.Column{Type: f.typ}
+	out := newColumn(f.typ, f.len())
 	for _, c := range f.chunks {
-		for i := range c.Times {
-			out.AppendRow(c, i)
-		}
+		out.AppendRows(c, 0, len(c.Times))
 	}
 	return out
 }
 
 func newHead() *head {
 	return &head{series: map[SeriesID]*seriesHead{}}
+}
+
+// fieldAt is field with a guess: the field is probably s.fields[hint].
+func (s *seriesHead) fieldAt(hint int, id FieldID, t FieldType) *fieldHead {
+	if hint < len(s.fields) && s.fields[hint].id == id {
+		return s.fields[hint]
+	}
+	return s.field(id, t)
 }
 
 func (s *seriesHead) field(id FieldID, t FieldType) *fieldHead {
@@ -142,14 +148,19 @@ func (s *seriesHead) field(id FieldID, t FieldType) *fieldHead {
 	return f
 }
 
-// append adds one value. The caller holds h.mu.
-func (h *head) append(db BucketID, s SeriesID, f FieldID, t int64, v value) {
+// seriesHead returns series s of bucket db, adding it. The caller holds h.mu.
+func (h *head) seriesHead(db BucketID, s SeriesID) *seriesHead {
 	sh := h.series[s]
 	if sh == nil {
 		sh = &seriesHead{bucket: db}
 		h.series[s] = sh
 	}
-	fh := sh.field(f, v.typ)
+	return sh
+}
+
+// append adds one value. The caller holds h.mu.
+func (h *head) append(db BucketID, s SeriesID, f FieldID, t int64, v value) {
+	fh := h.seriesHead(db, s).field(f, v.typ)
 	h.bytes += fh.appendValue(t, v)
 	h.points++
 }
