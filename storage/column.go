@@ -91,16 +91,33 @@ type timeRow struct {
 // sortDedup returns the rows of c in time order with one row per timestamp: of rows
 // with equal timestamps the one appended last wins, which is the line protocol's
 // last-write-wins rule. c is returned unchanged when it already is in strict order.
+//
+// Concurrent writers leave a field a few strictly increasing runs (each batch's
+// points in order, batches committed slightly out of order: with TSBS's two
+// loaders a run per batch): up to maxMergedRuns of them are merged, later runs
+// winning ties, which is linear, instead of sorted.
 func sortDedup(c *block.Column) *block.Column {
-	strict := true
+	runs := 1
 	for i := 1; i < len(c.Times); i++ {
 		if c.Times[i] <= c.Times[i-1] {
-			strict = false
-			break
+			runs++
 		}
 	}
-	if strict {
+	if runs == 1 {
 		return c
+	}
+	if runs <= maxMergedRuns {
+		cols := make([]*block.Column, 0, runs)
+		prio := make([]uint64, 0, runs)
+		start := 0
+		for i := 1; i <= len(c.Times); i++ {
+			if i == len(c.Times) || c.Times[i] <= c.Times[i-1] {
+				cols = append(cols, sliceColumn(c, start, i))
+				prio = append(prio, uint64(len(prio)))
+				start = i
+			}
+		}
+		return mergeColumns(cols, prio)
 	}
 	// Sort (time, arrival) pairs: stable by construction, with no closure
 	// over the column per comparison.
@@ -124,6 +141,10 @@ func sortDedup(c *block.Column) *block.Column {
 	return out
 }
 
+// maxMergedRuns is the most sorted runs sortDedup merges rather than sorts: the
+// merge looks at every run for every copied stretch.
+const maxMergedRuns = 16
+
 // mergeColumns merges sorted, deduplicated columns of one field into one. On equal
 // timestamps the column with the higher priority wins (newer data). It is a linear
 // k-way merge that copies runs in bulk: overlapping blocks usually overlap in a
@@ -134,7 +155,7 @@ func mergeColumns(cols []*block.Column, prio []uint64) *block.Column {
 	for _, c := range cols {
 		n += len(c.Times)
 	}
-	out := &block.Column{Type: cols[0].Type, Times: make([]int64, 0, n)}
+	out := newColumn(cols[0].Type, n)
 	idx := make([]int, len(cols))
 	for {
 		best := -1
