@@ -27,8 +27,9 @@ type Batch struct {
 	values   []batchValue
 	arena    []byte // series keys and string values, referenced by offset
 	newField []newField
-	rec      []byte // the WAL record, reused across uses of a pooled batch
-	keyBuf   []byte // scratch for index keys (lookupSeries)
+	rec      []byte   // the WAL record, reused across uses of a pooled batch
+	keyBuf   []byte   // scratch for index keys (lookupSeries)
+	order    []uint64 // scratch for apply: series ID << 32 | point index
 	rejected int
 	errs     []error // rejection reasons, in order; capped at maxBatchErrors
 	oldest   int64   // points before this are beyond the retention policy
@@ -95,7 +96,7 @@ func (b *Batch) Release() {
 	if b.footprint() > maxPooledBatchBytes {
 		return
 	}
-	*b = Batch{points: b.points[:0], values: b.values[:0], arena: b.arena[:0], errs: b.errs[:0], rec: b.rec[:0], keyBuf: b.keyBuf[:0]}
+	*b = Batch{points: b.points[:0], values: b.values[:0], arena: b.arena[:0], errs: b.errs[:0], rec: b.rec[:0], keyBuf: b.keyBuf[:0], order: b.order[:0]}
 	select {
 	case e.batches <- b:
 	default: // enough batches are free already
@@ -109,7 +110,7 @@ const maxPooledBatchBytes = 12 << 20
 
 // footprint is the memory of the batch's reusable buffers.
 func (b *Batch) footprint() int {
-	return cap(b.arena) + cap(b.rec) + cap(b.points)*int(unsafe.Sizeof(batchPoint{})) + cap(b.values)*int(unsafe.Sizeof(batchValue{}))
+	return cap(b.arena) + cap(b.rec) + 8*cap(b.order) + cap(b.points)*int(unsafe.Sizeof(batchPoint{})) + cap(b.values)*int(unsafe.Sizeof(batchValue{}))
 }
 
 // freeBatches is how many released batches the engine keeps for reuse. Not a

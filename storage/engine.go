@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -772,19 +773,38 @@ func (e *Engine) apply(b *Batch) int {
 	h := e.active
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	n := 0
+	// Points are applied grouped by series, in arrival order within each
+	// series (which is all last-write-wins needs): a batch of many series
+	// otherwise visits every field of the head once per timestamp, and the
+	// head's chunks no longer are in the cache by the time it comes back
+	// (TSBS: 100 hosts x 50 timestamps a batch; the appends were a seventh of
+	// the server's CPU, nearly all of it cache misses).
+	order := b.order[:0]
 	for i := range b.points {
-		p := &b.points[i]
-		if p.dropped {
-			continue
+		if !b.points[i].dropped {
+			order = append(order, uint64(b.points[i].sid)<<32|uint64(i))
 		}
-		// One series lookup per point, not per value; a point's fields usually
-		// come in the order of the series' fields, so each is found at once.
-		sh := h.seriesHead(b.bkt.id, p.sid)
+	}
+	slices.Sort(order)
+	b.order = order
+	n := 0
+	var sh *seriesHead
+	last := SeriesID(0)
+	for _, o := range order {
+		p := &b.points[uint32(o)]
+		if sh == nil || p.sid != last {
+			sh, last = h.seriesHead(b.bkt.id, p.sid), p.sid
+		}
+		// A point's fields usually come in the order of the series' fields,
+		// so each is found at once.
 		for j := p.vOff; j < p.vEnd; j++ {
 			v := &b.values[j]
 			fh := sh.fieldAt(j-p.vOff, v.fid, v.typ)
-			h.bytes += fh.appendValue(p.t, v.value(b.arena))
+			if v.typ == String {
+				h.bytes += fh.appendValue(p.t, v.value(b.arena))
+			} else {
+				h.bytes += fh.appendBits(p.t, v.bits)
+			}
 		}
 		h.points += int64(p.vEnd - p.vOff)
 		n++
