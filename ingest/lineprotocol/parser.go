@@ -152,8 +152,16 @@ func (p *Parser) rememberKey(raw []byte) {
 }
 
 // keyEnd returns the offset of the first unescaped blank or line end from i
-// on (len(b) if none), skipping escapes as parseKey does.
+// on (len(b) if none), skipping escapes as parseKey does. It only has to
+// find the blank of most keys: a hit must equal a key parseKey delimited.
 func keyEnd(b []byte, i int) int {
+	sp := bytes.IndexByte(b[i:], ' ')
+	if sp < 0 {
+		return len(b)
+	}
+	if bytes.IndexByte(b[i:i+sp], '\\') < 0 {
+		return i + sp // no escapes (a quoted line end in a tag is left to the lookup)
+	}
 	for i < len(b) {
 		switch b[i] {
 		case ' ', '\n':
