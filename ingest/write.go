@@ -85,14 +85,14 @@ const maxReportedLineErrors = 100
 
 // Handler serves /write (InfluxDB 1.x) and /api/v2/write (2.x).
 type Handler struct {
-	store   Store
-	opts    Options
-	log     *slog.Logger
-	m       *writeMetrics
-	states  chan *requestState // free request states, see newState
-	proms   sync.Pool // *promState
-	zstds   sync.Pool // *zstd.Decoder, see encoding.go
-	gzips   sync.Pool // *gzipInflater, see encoding.go
+	store  Store
+	opts   Options
+	log    *slog.Logger
+	m      *writeMetrics
+	states chan *requestState // free request states, see newState
+	proms  sync.Pool          // *promState
+	zstds  sync.Pool          // *zstd.Decoder, see encoding.go
+	gzips  sync.Pool          // *gzipInflater, see encoding.go
 }
 
 // requestState is the per-request scratch space, pooled so a write allocates
