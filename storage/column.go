@@ -155,7 +155,12 @@ func mergeColumns(cols []*block.Column, prio []uint64) *block.Column {
 	for _, c := range cols {
 		n += len(c.Times)
 	}
-	out := newColumn(cols[0].Type, n)
+	return mergeColumnsInto(newColumn(cols[0].Type, n), cols, prio)
+}
+
+// mergeColumnsInto is mergeColumns appending to out, an empty column of the
+// inputs' type.
+func mergeColumnsInto(out *block.Column, cols []*block.Column, prio []uint64) *block.Column {
 	idx := make([]int, len(cols))
 	for {
 		best := -1

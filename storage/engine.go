@@ -136,8 +136,9 @@ type Engine struct {
 
 	offsets offsetTable // source offsets stored with the writes, see offsets.go
 
-	batches    chan *Batch // free batches, see Batch.Release
-	cursorBufs sync.Pool   // *cursorBuffers, see Cursor.Close
+	batches    chan *Batch   // free batches, see Batch.Release
+	merge      *mergeBuffers // MergePartition's, under flushMu
+	cursorBufs sync.Pool     // *cursorBuffers, see Cursor.Close
 
 	stop chan struct{}
 	bg   sync.WaitGroup
