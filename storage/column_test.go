@@ -63,8 +63,9 @@ func TestMergeColumnsMatchesLastWriteWins(t *testing.T) {
 	}
 }
 
-// TestSortDedupLastWriteWins checks sortDedup, both its merge of a few sorted
-// runs and its sort of many, against a map applying the rows in arrival order.
+// TestSortDedupLastWriteWins checks sortDedup and sortDedupChunks (the same
+// rows cut into a head's chunks), both their merge of a few sorted runs and
+// their sort of many, against a map applying the rows in arrival order.
 func TestSortDedupLastWriteWins(t *testing.T) {
 	cases := []struct {
 		name       string
@@ -74,7 +75,7 @@ func TestSortDedupLastWriteWins(t *testing.T) {
 		{"two runs, as two loaders", 2, 50},
 		{"a few overlapping runs", 5, 30},
 		{"maxMergedRuns", maxMergedRuns, 40},
-		{"more runs than maxMergedRuns: sorted", 3 * maxMergedRuns, 40},
+		{"more runs than maxMergedRuns: sorted", 3 * maxMergedRuns, 20},
 		{"single rows", 200, 1},
 	}
 	rng := rand.New(rand.NewSource(11))
@@ -94,16 +95,24 @@ func TestSortDedupLastWriteWins(t *testing.T) {
 						row++
 					}
 				}
-				got := sortDedup(c)
-				if len(got.Times) != len(want) || len(got.Ints) != len(want) {
-					t.Fatalf("round %d: %d rows (%d values), want %d", round, len(got.Times), len(got.Ints), len(want))
+				// The head's chunks: the same rows cut at random places.
+				var chunks []*block.Column
+				for i := 0; i < len(c.Times); {
+					j := min(len(c.Times), i+1+rng.Intn(40))
+					chunks = append(chunks, sliceColumn(c, i, j))
+					i = j
 				}
-				for i, ts := range got.Times {
-					if i > 0 && ts <= got.Times[i-1] {
-						t.Fatalf("round %d: times not strictly increasing at %d: %v", round, i, got.Times)
+				for name, got := range map[string]*block.Column{"sortDedup": sortDedup(c), "sortDedupChunks": sortDedupChunks(block.Integer, chunks)} {
+					if len(got.Times) != len(want) || len(got.Ints) != len(want) {
+						t.Fatalf("%s, round %d: %d rows (%d values), want %d", name, round, len(got.Times), len(got.Ints), len(want))
 					}
-					if got.Ints[i] != want[ts] {
-						t.Fatalf("round %d: time %d holds row %d, want the last write, row %d", round, ts, got.Ints[i], want[ts])
+					for i, ts := range got.Times {
+						if i > 0 && ts <= got.Times[i-1] {
+							t.Fatalf("%s, round %d: times not strictly increasing at %d: %v", name, round, i, got.Times)
+						}
+						if got.Ints[i] != want[ts] {
+							t.Fatalf("%s, round %d: time %d holds row %d, want the last write, row %d", name, round, ts, got.Ints[i], want[ts])
+						}
 					}
 				}
 			}

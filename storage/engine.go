@@ -1019,7 +1019,7 @@ func (e *Engine) writeHead(h *head, walStart wal.SegmentID) error {
 			continue // its database was dropped
 		}
 		for _, f := range s.fields {
-			col := sortDedup(f.column())
+			col := sortDedupChunks(f.typ, f.chunks)
 			for i := 0; i < len(col.Times); {
 				j := i + 1
 				part := partitionStart(col.Times[i])

@@ -204,7 +204,7 @@ func (h *head) snapshot(s SeriesID, f FieldID, min, max int64) []*block.Column {
 	}
 	if !fh.sorted {
 		// Sort once, then let every later read take views.
-		sorted, gen := sortDedup(fh.column()), fh.gen
+		sorted, gen := sortDedupChunks(fh.typ, fh.chunks), fh.gen
 		// Views are taken before the sorted column is installed: once installed,
 		// appends change its slice headers.
 		views := viewsOf([]*block.Column{sorted}, min, max)
