@@ -53,3 +53,43 @@ func FuzzBodyBuffer(f *testing.F) {
 		}
 	})
 }
+
+// TestBodyBuffer_PooledReservesWhatIsUsed: a buffer left large by an earlier
+// body reserves what the next body needs, not its capacity, so one big batch
+// does not make later small ones look over budget; a body that needs more
+// still grows it, and release returns everything.
+func TestBodyBuffer_PooledReservesWhatIsUsed(t *testing.T) {
+	cases := []struct {
+		name        string
+		body        int
+		budget      int64
+		wantReserve int64 // at most
+		wantErr     error
+	}{
+		{"small body, small budget", 10_000, 64 << 10, firstReadStep, nil},
+		{"body as large as the buffer", 1 << 20, 4 << 20, 2 << 20, nil},
+		{"body larger than the buffer", 3 << 20, 8 << 20, 4 << 20, nil},
+		{"body larger than the whole budget", 200_000, 64 << 10, 64 << 10, errLargerThanBudget},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			budget := NewByteBudget(tc.budget)
+			bb := bodyBuffer{buf: make([]byte, 0, 2<<20)} // released by a 2 MiB body
+			body := bytes.Repeat([]byte("x"), tc.body)
+			_, err := bb.readFrom(bytes.NewReader(body), 25<<20, budget)
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("err %v, want %v", err, tc.wantErr)
+			}
+			if got := budget.Used(); got > tc.wantReserve || got != bb.reserved {
+				t.Fatalf("reserved %d (buffer says %d), want at most %d", got, bb.reserved, tc.wantReserve)
+			}
+			if err == nil && !bytes.Equal(bb.buf, body) {
+				t.Fatalf("read %d bytes of %d", len(bb.buf), len(body))
+			}
+			bb.release(budget)
+			if budget.Used() != 0 {
+				t.Fatalf("%d bytes still reserved after release", budget.Used())
+			}
+		})
+	}
+}

@@ -1,29 +1,58 @@
 package ingest
 
 import (
-	"compress/gzip"
+	"bufio"
 	"fmt"
 	"io"
 	"net/http"
 
+	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/snappy"
 	"github.com/klauspost/compress/zstd"
 )
 
 // Compressed write bodies. Content-Encoding gzip (InfluxDB's), zstd (a
-// stream, klauspost/compress) and snappy (the block format, as Prometheus
-// remote write sends it) are inflated under MaxDecompressedSize; any other
-// value is read as plain line protocol, as InfluxDB 1.x does.
+// stream) and snappy (the block format, as Prometheus remote write sends it)
+// are inflated with klauspost/compress under MaxDecompressedSize; any other
+// value is read as plain line protocol, as InfluxDB 1.x does. gzip and zstd
+// readers are pooled: a new gzip reader costs its inflate tables and window
+// (about 40 KB) per request, and klauspost's inflate is about twice as fast
+// as the standard library's (BenchmarkReadBody).
+
+// gzipInflater is a pooled gzip reader and the buffered reader it reads the
+// wire through (a flate.Reader, so gzip adds no buffer of its own).
+type gzipInflater struct {
+	br *bufio.Reader
+	zr *gzip.Reader // nil until a body's header was read once
+}
+
+// gzipReadBuffer is the read step on the wire of a gzip body.
+const gzipReadBuffer = 16 << 10
 
 // inflater returns a reader inflating src with enc ("gzip" or "zstd") and the
 // function that releases it.
 func (h *Handler) inflater(enc string, src io.Reader) (io.Reader, func(), error) {
 	if enc == "gzip" {
-		zr, err := gzip.NewReader(src)
+		g, _ := h.gzips.Get().(*gzipInflater)
+		if g == nil {
+			g = &gzipInflater{br: bufio.NewReaderSize(nil, gzipReadBuffer)}
+		}
+		g.br.Reset(src)
+		var err error
+		if g.zr == nil {
+			g.zr, err = gzip.NewReader(g.br)
+		} else {
+			err = g.zr.Reset(g.br)
+		}
+		release := func() {
+			g.br.Reset(nil) // drop the reference to the request body
+			h.gzips.Put(g)
+		}
 		if err != nil {
+			release()
 			return nil, nil, err
 		}
-		return zr, func() { zr.Close() }, nil
+		return g.zr, release, nil
 	}
 	zr, _ := h.zstds.Get().(*zstd.Decoder)
 	if zr == nil {

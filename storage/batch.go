@@ -3,6 +3,7 @@ package storage
 import (
 	"math"
 	"time"
+	"unsafe"
 )
 
 // FieldValue is one field of a point handed to Batch.Add.
@@ -26,7 +27,9 @@ type Batch struct {
 	values   []batchValue
 	arena    []byte // series keys and string values, referenced by offset
 	newField []newField
-	rec      []byte // the WAL record, reused across uses of a pooled batch
+	rec      []byte   // the WAL record, reused across uses of a pooled batch
+	keyBuf   []byte   // scratch for index keys (lookupSeries)
+	order    []uint64 // scratch for apply: series ID << 32 | point index
 	rejected int
 	errs     []error // rejection reasons, in order; capped at maxBatchErrors
 	oldest   int64   // points before this are beyond the retention policy
@@ -50,12 +53,13 @@ type batchPoint struct {
 	dropped        bool
 }
 
+// batchValue is 24 bytes: a 5,000-line TSBS batch holds 50,000 of them.
 type batchValue struct {
-	fid          FieldID // 0: a field new in this batch, see nf
-	nf           int     // index into Batch.newField when fid == 0
-	typ          FieldType
-	bits         uint64
-	strOff, strN int
+	fid  FieldID // 0: a field new in this batch, see nf
+	nf   int32   // index into Batch.newField when fid == 0
+	strN uint32  // a string's length; its offset in the arena is bits
+	typ  FieldType
+	bits uint64
 }
 
 type newField struct {
@@ -70,8 +74,10 @@ func (e *Engine) NewBatch(id BucketID) (*Batch, error) {
 	if err != nil {
 		return nil, err
 	}
-	batch, _ := e.batches.Get().(*Batch)
-	if batch == nil {
+	var batch *Batch
+	select {
+	case batch = <-e.batches:
+	default:
 		batch = &Batch{}
 	}
 	batch.e, batch.bkt, batch.oldest = e, b, math.MinInt64
@@ -87,16 +93,33 @@ func (e *Engine) NewBatch(id BucketID) (*Batch, error) {
 func (b *Batch) Release() {
 	e := b.e
 	// A batch grown by an unusually large request is not kept: it would pin memory.
-	if cap(b.arena) > maxPooledBatchBytes {
+	if b.footprint() > maxPooledBatchBytes {
 		return
 	}
-	*b = Batch{points: b.points[:0], values: b.values[:0], arena: b.arena[:0], errs: b.errs[:0], rec: b.rec[:0]}
-	e.batches.Put(b)
+	*b = Batch{points: b.points[:0], values: b.values[:0], arena: b.arena[:0], errs: b.errs[:0], rec: b.rec[:0], keyBuf: b.keyBuf[:0], order: b.order[:0]}
+	select {
+	case e.batches <- b:
+	default: // enough batches are free already
+	}
 }
 
-// maxPooledBatchBytes: a 5,000-line TSBS batch needs ~1 MB of arena; keep batches up
-// to 16 MB (25 MB bodies are the limit) and let the rare larger ones go.
-const maxPooledBatchBytes = 16 << 20
+// maxPooledBatchBytes: a 5,000-line TSBS batch holds ~1 MB of keys and 2.3 MB of
+// points and values; keep batches up to 12 MB (10,000 such lines; 25 MB bodies
+// are the limit) and let the rare larger ones go.
+const maxPooledBatchBytes = 12 << 20
+
+// footprint is the memory of the batch's reusable buffers.
+func (b *Batch) footprint() int {
+	return cap(b.arena) + cap(b.rec) + 8*cap(b.order) + cap(b.points)*int(unsafe.Sizeof(batchPoint{})) + cap(b.values)*int(unsafe.Sizeof(batchValue{}))
+}
+
+// freeBatches is how many released batches the engine keeps for reuse. Not a
+// sync.Pool: the collector empties a pool every second cycle, and under a
+// steady load of big batches (TSBS: 5,000 lines, ~3 MB of points, values and
+// keys each) it ran more often than each writer came back, so every request
+// grew a batch anew (a seventh of the garbage). A handful covers the writers
+// that commit at once on a small machine; more writers grow the rest.
+const freeBatches = 4
 
 // Len returns the number of accepted points in the batch.
 func (b *Batch) Len() int { return len(b.points) - b.droppedLate }
@@ -149,7 +172,7 @@ func (b *Batch) Add(m []byte, tags []Tag, fields []FieldValue, t int64) error {
 		meas = d.measurements[string(m)]
 		// An error leaves sid 0: resolve looks again under the write lock and reports it.
 		var err error
-		if p.sid, err = e.lookupSeries(d, b.arena[p.keyOff:p.keyEnd]); p.sid == 0 && err == nil {
+		if p.sid, err = e.lookupSeries(d, b.arena[p.keyOff:p.keyEnd], &b.keyBuf); p.sid == 0 && err == nil {
 			p.absentAt = d.seriesGen + 1
 		}
 	}
@@ -174,7 +197,7 @@ func (b *Batch) Add(m []byte, tags []Tag, fields []FieldValue, t int64) error {
 				e.catMu.RUnlock()
 				return b.dropPoint(p, conflict)
 			}
-			v.nf = nf
+			v.nf = int32(nf)
 		}
 		switch f.Type {
 		case Float:
@@ -188,9 +211,9 @@ func (b *Batch) Add(m []byte, tags []Tag, fields []FieldValue, t int64) error {
 				v.bits = 1
 			}
 		case String:
-			v.strOff = len(b.arena)
+			v.bits = uint64(len(b.arena))
 			b.arena = append(b.arena, f.Str...)
-			v.strN = len(f.Str)
+			v.strN = uint32(len(f.Str))
 		}
 		b.values = append(b.values, v)
 	}
@@ -225,9 +248,15 @@ func (b *Batch) lookupNewField(m []byte, f *FieldValue) (int, error) {
 func (v *batchValue) value(arena []byte) value {
 	out := value{typ: v.typ, bits: v.bits}
 	if v.typ == String {
-		out.str = arena[v.strOff : v.strOff+v.strN]
+		out.bits = 0
+		out.str = v.str(arena)
 	}
 	return out
+}
+
+// str returns a string value's bytes in the batch's arena.
+func (v *batchValue) str(arena []byte) []byte {
+	return arena[v.bits : v.bits+uint64(v.strN)]
 }
 
 func lpLen(n int) int {

@@ -62,3 +62,60 @@ func TestMergeColumnsMatchesLastWriteWins(t *testing.T) {
 		}
 	}
 }
+
+// TestSortDedupLastWriteWins checks sortDedup and sortDedupChunks (the same
+// rows cut into a head's chunks), both their merge of a few sorted runs and
+// their sort of many, against a map applying the rows in arrival order.
+func TestSortDedupLastWriteWins(t *testing.T) {
+	cases := []struct {
+		name       string
+		runs, span int
+	}{
+		{"one run", 1, 50},
+		{"two runs, as two loaders", 2, 50},
+		{"a few overlapping runs", 5, 30},
+		{"maxMergedRuns", maxMergedRuns, 40},
+		{"more runs than maxMergedRuns: sorted", 3 * maxMergedRuns, 20},
+		{"single rows", 200, 1},
+	}
+	rng := rand.New(rand.NewSource(11))
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			for round := 0; round < 50; round++ {
+				c := &block.Column{Type: block.Integer}
+				want := map[int64]int64{}
+				row := int64(0)
+				for r := 0; r < tc.runs; r++ {
+					ts := int64(rng.Intn(100))
+					for k := 0; k < 1+rng.Intn(tc.span); k++ {
+						ts += 1 + int64(rng.Intn(3)) // strictly increasing within a run
+						c.Times = append(c.Times, ts)
+						c.Ints = append(c.Ints, row)
+						want[ts] = row
+						row++
+					}
+				}
+				// The head's chunks: the same rows cut at random places.
+				var chunks []*block.Column
+				for i := 0; i < len(c.Times); {
+					j := min(len(c.Times), i+1+rng.Intn(40))
+					chunks = append(chunks, sliceColumn(c, i, j))
+					i = j
+				}
+				for name, got := range map[string]*block.Column{"sortDedup": sortDedup(c), "sortDedupChunks": sortDedupChunks(block.Integer, chunks)} {
+					if len(got.Times) != len(want) || len(got.Ints) != len(want) {
+						t.Fatalf("%s, round %d: %d rows (%d values), want %d", name, round, len(got.Times), len(got.Ints), len(want))
+					}
+					for i, ts := range got.Times {
+						if i > 0 && ts <= got.Times[i-1] {
+							t.Fatalf("%s, round %d: times not strictly increasing at %d: %v", name, round, i, got.Times)
+						}
+						if got.Ints[i] != want[ts] {
+							t.Fatalf("%s, round %d: time %d holds row %d, want the last write, row %d", name, round, ts, got.Ints[i], want[ts])
+						}
+					}
+				}
+			}
+		})
+	}
+}

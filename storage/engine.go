@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -135,8 +136,9 @@ type Engine struct {
 
 	offsets offsetTable // source offsets stored with the writes, see offsets.go
 
-	batches    sync.Pool // *Batch, see Batch.Release
-	cursorBufs sync.Pool // *cursorBuffers, see Cursor.Close
+	batches    chan *Batch   // free batches, see Batch.Release
+	merge      *mergeBuffers // MergePartition's, under flushMu
+	cursorBufs sync.Pool     // *cursorBuffers, see Cursor.Close
 
 	stop chan struct{}
 	bg   sync.WaitGroup
@@ -163,12 +165,13 @@ func Open(opts Options) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{
-		opts:   opts,
-		log:    opts.Logger,
-		cat:    newCatalog(),
-		idx:    newIndexCaches(opts.SeriesCacheBytes, opts.PostingsCacheBytes),
-		active: newHead(),
-		stop:   make(chan struct{}),
+		batches: make(chan *Batch, freeBatches),
+		opts:    opts,
+		log:     opts.Logger,
+		cat:     newCatalog(),
+		idx:     newIndexCaches(opts.SeriesCacheBytes, opts.PostingsCacheBytes),
+		active:  newHead(),
+		stop:    make(chan struct{}),
 	}
 	e.flushCond = sync.NewCond(&e.commitMu)
 	e.m = newMetrics(opts.Registerer, e)
@@ -688,7 +691,7 @@ func (e *Engine) resolve(b *Batch) ([]byte, error) {
 			id, ok := created[string(key)] // not in Pebble before pb commits
 			var err error
 			if !ok && p.absentAt != gen0+1 { // else Add found it absent and none was added since
-				id, err = e.lookupSeries(d, key)
+				id, err = e.lookupSeries(d, key, &b.keyBuf)
 			}
 			if err != nil {
 				e.catMu.Unlock()
@@ -771,16 +774,40 @@ func (e *Engine) apply(b *Batch) int {
 	h := e.active
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	n := 0
+	// Points are applied grouped by series, in arrival order within each
+	// series (which is all last-write-wins needs): a batch of many series
+	// otherwise visits every field of the head once per timestamp, and the
+	// head's chunks no longer are in the cache by the time it comes back
+	// (TSBS: 100 hosts x 50 timestamps a batch; the appends were a seventh of
+	// the server's CPU, nearly all of it cache misses).
+	order := b.order[:0]
 	for i := range b.points {
-		p := &b.points[i]
-		if p.dropped {
-			continue
+		if !b.points[i].dropped {
+			order = append(order, uint64(b.points[i].sid)<<32|uint64(i))
 		}
+	}
+	slices.Sort(order)
+	b.order = order
+	n := 0
+	var sh *seriesHead
+	last := SeriesID(0)
+	for _, o := range order {
+		p := &b.points[uint32(o)]
+		if sh == nil || p.sid != last {
+			sh, last = h.seriesHead(b.bkt.id, p.sid), p.sid
+		}
+		// A point's fields usually come in the order of the series' fields,
+		// so each is found at once.
 		for j := p.vOff; j < p.vEnd; j++ {
 			v := &b.values[j]
-			h.append(b.bkt.id, p.sid, v.fid, p.t, v.value(b.arena))
+			fh := sh.fieldAt(j-p.vOff, v.fid, v.typ)
+			if v.typ == String {
+				h.bytes += fh.appendValue(p.t, v.value(b.arena))
+			} else {
+				h.bytes += fh.appendBits(p.t, v.bits)
+			}
 		}
+		h.points += int64(p.vEnd - p.vOff)
 		n++
 	}
 	return n
@@ -992,7 +1019,7 @@ func (e *Engine) writeHead(h *head, walStart wal.SegmentID) error {
 			continue // its database was dropped
 		}
 		for _, f := range s.fields {
-			col := sortDedup(f.column())
+			col := sortDedupChunks(f.typ, f.chunks)
 			for i := 0; i < len(col.Times); {
 				j := i + 1
 				part := partitionStart(col.Times[i])

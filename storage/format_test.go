@@ -125,7 +125,7 @@ func TestWALRecordGolden(t *testing.T) {
 	b.values = []batchValue{
 		{fid: 10, typ: Float, bits: math.Float64bits(1.5)},
 		{fid: 11, typ: Integer, bits: neg2},
-		{fid: 12, typ: String, strOff: len(key), strN: 2},
+		{fid: 12, typ: String, bits: uint64(len(key)), strN: 2}, // a string's offset in the arena is its bits
 		{fid: 13, typ: Boolean, bits: 1},
 		{fid: 14, typ: Unsigned, bits: math.MaxUint64},
 	}

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"math"
 	"sync"
 
 	"github.com/strata-db/strata/storage/block"
@@ -57,6 +58,32 @@ const (
 // appendValue adds one value, starting a new chunk when the last is full, and
 // returns the bytes it allocated.
 func (f *fieldHead) appendValue(t int64, v value) (allocated int64) {
+	c, allocated := f.tail(t)
+	appendValue(c, &f.arena, t, v)
+	return allocated + int64(len(v.str))
+}
+
+// appendBits is appendValue for a value that is not a string, given as its
+// bits (see value): the write path's common case, without building a value.
+func (f *fieldHead) appendBits(t int64, bits uint64) (allocated int64) {
+	c, allocated := f.tail(t)
+	c.Times = append(c.Times, t)
+	switch c.Type {
+	case block.Float:
+		c.Floats = append(c.Floats, math.Float64frombits(bits))
+	case block.Integer:
+		c.Ints = append(c.Ints, int64(bits))
+	case block.Unsigned:
+		c.Uints = append(c.Uints, bits)
+	case block.Boolean:
+		c.Bools = append(c.Bools, bits != 0)
+	}
+	return allocated
+}
+
+// tail notes that a value of time t is coming and returns the chunk it goes
+// into, starting a new one when the last is full, and the bytes that took.
+func (f *fieldHead) tail(t int64) (c *block.Column, allocated int64) {
 	if len(f.chunks) > 0 && t <= f.last {
 		f.sorted = false
 	}
@@ -64,7 +91,6 @@ func (f *fieldHead) appendValue(t int64, v value) (allocated int64) {
 		f.last = t
 	}
 	f.gen++
-	var c *block.Column
 	if n := len(f.chunks); n > 0 {
 		c = f.chunks[n-1]
 	}
@@ -89,8 +115,7 @@ func (f *fieldHead) appendValue(t int64, v value) (allocated int64) {
 		f.chunks = append(f.chunks, c)
 		allocated = int64(size) * slotBytes(f.typ)
 	}
-	appendValue(c, &f.arena, t, v)
-	return allocated + int64(len(v.str))
+	return c, allocated
 }
 
 // slotBytes is the memory of one value slot in a chunk: its time and its value.
@@ -118,17 +143,23 @@ func (f *fieldHead) column() *block.Column {
 	if len(f.chunks) == 1 {
 		return f.chunks[0]
 	}
-	out := &block.Column{Type: f.typ}
+	out := newColumn(f.typ, f.len())
 	for _, c := range f.chunks {
-		for i := range c.Times {
-			out.AppendRow(c, i)
-		}
+		out.AppendRows(c, 0, len(c.Times))
 	}
 	return out
 }
 
 func newHead() *head {
 	return &head{series: map[SeriesID]*seriesHead{}}
+}
+
+// fieldAt is field with a guess: the field is probably s.fields[hint].
+func (s *seriesHead) fieldAt(hint int, id FieldID, t FieldType) *fieldHead {
+	if hint < len(s.fields) && s.fields[hint].id == id {
+		return s.fields[hint]
+	}
+	return s.field(id, t)
 }
 
 func (s *seriesHead) field(id FieldID, t FieldType) *fieldHead {
@@ -142,14 +173,19 @@ func (s *seriesHead) field(id FieldID, t FieldType) *fieldHead {
 	return f
 }
 
-// append adds one value. The caller holds h.mu.
-func (h *head) append(db BucketID, s SeriesID, f FieldID, t int64, v value) {
+// seriesHead returns series s of bucket db, adding it. The caller holds h.mu.
+func (h *head) seriesHead(db BucketID, s SeriesID) *seriesHead {
 	sh := h.series[s]
 	if sh == nil {
 		sh = &seriesHead{bucket: db}
 		h.series[s] = sh
 	}
-	fh := sh.field(f, v.typ)
+	return sh
+}
+
+// append adds one value. The caller holds h.mu.
+func (h *head) append(db BucketID, s SeriesID, f FieldID, t int64, v value) {
+	fh := h.seriesHead(db, s).field(f, v.typ)
 	h.bytes += fh.appendValue(t, v)
 	h.points++
 }
@@ -168,7 +204,7 @@ func (h *head) snapshot(s SeriesID, f FieldID, min, max int64) []*block.Column {
 	}
 	if !fh.sorted {
 		// Sort once, then let every later read take views.
-		sorted, gen := sortDedup(fh.column()), fh.gen
+		sorted, gen := sortDedupChunks(fh.typ, fh.chunks), fh.gen
 		// Views are taken before the sorted column is installed: once installed,
 		// appends change its slice headers.
 		views := viewsOf([]*block.Column{sorted}, min, max)

@@ -122,11 +122,13 @@ func newIndexCaches(seriesBytes, postingsBytes int64) *indexCaches {
 }
 
 // lookupSeries returns the ID of the series with key in bucket d, or 0 if there
-// is none. The caller holds catMu (either lock).
-func (e *Engine) lookupSeries(d *bucket, key []byte) (SeriesID, error) {
-	var buf [192]byte
-	k := appendU32(append(buf[:0], kindSeriesByKey), uint32(d.id))
+// is none. scratch is the caller's buffer for the index key (a stack buffer
+// escapes to the heap through Pebble: one allocation per point written). The
+// caller holds catMu (either lock).
+func (e *Engine) lookupSeries(d *bucket, key []byte, scratch *[]byte) (SeriesID, error) {
+	k := appendU32(append((*scratch)[:0], kindSeriesByKey), uint32(d.id))
 	k = append(k, key...)
+	*scratch = k
 	if id, ok := e.idx.keys.get(k); ok {
 		return id, nil
 	}

@@ -220,6 +220,17 @@ func AppendSeriesKey(dst, m []byte, tags []Tag) []byte {
 	return dst
 }
 
+// SeriesKeyMeasurement returns the measurement of a binary series key without
+// reading its tags (an observer told of every written point needs no more).
+// The returned slice aliases key.
+func SeriesKeyMeasurement(key []byte) ([]byte, error) {
+	m, _, err := readLP(key)
+	if err != nil {
+		return nil, fmt.Errorf("series key: %w", err)
+	}
+	return m, nil
+}
+
 // ParseSeriesKey splits a binary series key into its measurement and tags. The
 // returned slices alias key.
 func ParseSeriesKey(key []byte, tags []Tag) (m []byte, _ []Tag, err error) {

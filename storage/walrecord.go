@@ -58,7 +58,7 @@ func encodeWriteRecord(dst []byte, b *Batch, seriesDefs, fieldDefs []int) []byte
 			case Boolean:
 				dst = append(dst, byte(v.bits))
 			case String:
-				dst = appendLP(dst, b.arena[v.strOff:v.strOff+v.strN])
+				dst = appendLP(dst, v.str(b.arena))
 			}
 		}
 	}

@@ -48,4 +48,9 @@
 // The parser does not reject the field or tag key "time" and does not limit
 // series key length: the write handler does that, since its messages name the
 // measurement. Point.KeyLen gives it the length of the series key.
+//
+// A Parser remembers up to 1,024 keys (measurement and tags) as lines spell
+// them and their parse, across Resets: a line whose key bytes it has seen is
+// parsed from its fields on. Bodies repeat their series' keys line after line,
+// and the bytes alone decide a key's parse (TestKnownKeys_SameParse).
 package lineprotocol

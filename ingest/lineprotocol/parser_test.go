@@ -1,10 +1,13 @@
 package lineprotocol
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -533,5 +536,64 @@ func TestWideLineLinear(t *testing.T) {
 	if len(pt.Fields) != n || string(pt.Fields[7].Key) != "f7" || pt.Fields[7].Float != -1 ||
 		string(pt.Fields[n-1].Key) != "f99999" || pt.Fields[n-1].Float != -2 || pt.Fields[8].Float != 8 {
 		t.Fatalf("merged fields wrong: %d fields, f7=%v", len(pt.Fields), pt.Fields[7])
+	}
+}
+
+// TestKnownKeys_SameParse: a parser that has seen a line's key before (its
+// known keys, parser.go) yields exactly what a parser seeing it first does,
+// for every recorded 1.6.7 case and keys with escapes, and the cache is used.
+func TestKnownKeys_SameParse(t *testing.T) {
+	bodies := []string{
+		"cpu,hostname=host_0,region=eu-west-1,arch=x64 usage_user=1i,usage_idle=2i 10\n",
+		`m\,x\ y,t\,k\ 1\=2=v\,a\ b\=c f\,g\ h\=i=1 1`,
+		"m,t==x v=1\nm,t=a\\ v=1 1\nm,t=a\\\\ v=1 1\n",
+		"m\\\\ x,t=a\\\\,u=b v=1 1\nm\\\\ x,t=a\\\\,u=b v=2 2\n",
+		"m,b=2,a=1 v=1 1\nm,a=1,b=2 v=1 1\nm,a=1,a=2 v=1 1\n",
+		"m,t=a v=1 1\nm,t=a v=\"s\" 2\nm,t=a  v=3 3\nm,t=a\tv=4 4\nm,t=a v\n",
+		"m v=1 1\nm  v=2 2\nm,t=a,u=b\\ c v=1 1\n",
+	}
+	if data, err := os.ReadFile(compatPath); err == nil {
+		for _, line := range bytes.Split(data, []byte("\n")) {
+			var c compatCase
+			if json.Unmarshal(line, &c) == nil && c.Body != "" {
+				bodies = append(bodies, c.Body)
+			}
+		}
+	} else {
+		t.Fatal(err)
+	}
+	warm := NewParser()
+	for _, body := range bodies {
+		want := parseCached(NewParser(), body, true)
+		for pass := 0; pass < 2; pass++ { // the second pass finds every key known
+			if got := parseCached(warm, body, false); !slices.Equal(got, want) {
+				t.Fatalf("body %q, pass %d:\n got %q\nwant %q", body, pass, got, want)
+			}
+		}
+	}
+	if len(warm.keys) == 0 {
+		t.Fatal("no key was remembered")
+	}
+}
+
+// parseCached parses body with p: dump(pt), KeyLen and line per point,
+// "line:col reason" per error. cold forgets the known keys before each line.
+func parseCached(p *Parser, body string, cold bool) []string {
+	p.Reset([]byte(body), Nanosecond, 1)
+	var out []string
+	for {
+		if cold {
+			p.keys = nil
+		}
+		pt, err := p.Next()
+		if err == io.EOF {
+			return out
+		}
+		var pe *ParseError
+		if errors.As(err, &pe) {
+			out = append(out, fmt.Sprintf("%d:%d %s", pe.Line, pe.Column, pe.Reason))
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s len=%d line=%d", dump(pt), pt.KeyLen, pt.Line))
 	}
 }

@@ -42,7 +42,6 @@ type Generations struct {
 	mu    sync.RWMutex
 	m     map[scope]*measurementGens
 	floor uint64 // every change up to it may have touched anything
-	tags  []storage.Tag
 	// bumped is the minute slots the change being recorded has bumped
 	// (Touched's scratch, cleared after each change).
 	bumped map[minuteOf]bool
@@ -118,8 +117,7 @@ func (g *Generations) Touched(t *storage.Touch) {
 	var lastName []byte
 	lastMinute := int64(math.MinInt64)
 	t.Each(func(key []byte, min, max int64) {
-		m, tags, err := storage.ParseSeriesKey(key, g.tags)
-		g.tags = tags[:0]
+		m, err := storage.SeriesKeyMeasurement(key)
 		if err != nil {
 			g.floor = n // a key we cannot read: invalidate everything
 			return
