@@ -45,9 +45,16 @@ type windowStates struct {
 	// first value).
 	newState func() partial.State
 	// m maps a window start to its entry in states: one allocation per
-	// growth of states, not one per window.
-	m      map[int64]int
-	states []winState
+	// growth of states, not one per window. In dense mode (slot != nil) it
+	// holds only the windows outside slot's range, made when first needed.
+	m map[int64]int
+	// slot, in dense mode (newDenseWindowStates), is the entry in states
+	// plus one (0: none) of window first + k*interval at index k: a window's
+	// lookup is a division, not a hash, and 4 bytes a window replace the
+	// map's ~40.
+	slot       []int32
+	first, ivl int64
+	states     []winState
 	// next is the entry after the one get returned last: a series feeds its
 	// windows in time order and every series of a group meets them in the
 	// order the first created them, so the next lookup is usually there and
@@ -115,6 +122,40 @@ func newWindowStates(c *callPlan, windows int) *windowStates {
 	return &windowStates{c: c, m: make(map[int64]int, n), states: make([]winState, 0, n), fed: make([]int, 0, n), cur: 1}
 }
 
+// maxDenseWindows caps the windows newDenseWindowStates indexes by slot (4
+// bytes each, allocated up front): 16,384 is 64 KB, beyond TSBS's 720; a
+// wider range keeps the map, which pays only for the windows fed.
+const maxDenseWindows = 1 << 14
+
+// newDenseWindowStates is newWindowStates for n windows of ivl nanoseconds
+// from first, looked up by index (slot), not by map.
+func newDenseWindowStates(c *callPlan, first, ivl int64, n int) *windowStates {
+	p := min(max(n, 1), maxPresizedWindows)
+	return &windowStates{c: c, slot: make([]int32, n), first: first, ivl: ivl,
+		states: make([]winState, 0, p), fed: make([]int, 0, p), cur: 1}
+}
+
+// slotOf is window ws's index in slot, or -1 outside it (or not in dense mode).
+func (w *windowStates) slotOf(ws int64) int {
+	if w.slot == nil || ws < w.first {
+		return -1
+	}
+	d := ws - w.first
+	if d%w.ivl != 0 || d/w.ivl >= int64(len(w.slot)) {
+		return -1
+	}
+	return int(d / w.ivl)
+}
+
+// lookup returns window ws's entry in states.
+func (w *windowStates) lookup(ws int64) (int, bool) {
+	if k := w.slotOf(ws); k >= 0 {
+		return int(w.slot[k]) - 1, w.slot[k] > 0
+	}
+	i, ok := w.m[ws]
+	return i, ok
+}
+
 // get returns window ws's state for values of type t, creating it, and
 // whether the current series had not fed it yet.
 func (w *windowStates) get(ws int64, t funcs.Type) (*winState, bool, error) {
@@ -124,7 +165,7 @@ func (w *windowStates) get(ws int64, t funcs.Type) (*winState, bool, error) {
 	i := w.next
 	if i >= len(w.states) || w.states[i].ws != ws {
 		var ok bool
-		if i, ok = w.m[ws]; !ok {
+		if i, ok = w.lookup(ws); !ok {
 			var err error
 			if i, err = w.insert(ws, w.newState()); err != nil {
 				return nil, false, err
@@ -176,6 +217,13 @@ func (w *windowStates) insert(ws int64, st partial.State) (int, error) {
 	}
 	i := len(w.states)
 	w.states = append(w.states, winState{ws: ws, st: st})
+	if k := w.slotOf(ws); k >= 0 {
+		w.slot[k] = int32(i + 1)
+		return i, nil
+	}
+	if w.m == nil {
+		w.m = map[int64]int{}
+	}
 	w.m[ws] = i
 	return i, nil
 }
@@ -300,7 +348,7 @@ func (r *selectRun) partialStates(g *group, c *callPlan) (*windowStates, error) 
 	if ways := r.splitWays(g, c); ways > 1 {
 		return r.splitStates(g, c, ways)
 	}
-	w := newWindowStates(c, r.windowsInRange())
+	w := r.newGroupStates(c)
 	w.hold = func(n int64) error { return r.holdGroup(g, n) }
 	var points int64
 	defer func() { r.stats.points.Add(points) }()
@@ -318,6 +366,17 @@ func (r *selectRun) partialStates(g *group, c *callPlan) (*windowStates, error) 
 		w.endSeries()
 	}
 	return w, nil
+}
+
+// newGroupStates makes the window states of one group's call: dense (by
+// index) when the windows are evenly spaced and not too many to index.
+func (r *selectRun) newGroupStates(c *callPlan) *windowStates {
+	p := r.plan
+	n := r.windowsInRange()
+	if n > 0 && n <= maxDenseWindows && p.interval > 0 && !r.zonedDays() {
+		return newDenseWindowStates(c, r.windowOf(p.tr.Min), int64(p.interval), n)
+	}
+	return newWindowStates(c, n)
 }
 
 // display is the series as a user writes it: measurement,tag=value,...

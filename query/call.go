@@ -30,22 +30,15 @@ func (r *selectRun) aggregateRows(g *group) ([]Row, error) {
 	// Aux references: VarRefs outside calls, filled from the selected point.
 	auxNames := auxRefs(p.exprs)
 	results := make([]*callResult, len(p.calls))
-	windows := map[int64]bool{}
 	for ci, c := range p.calls {
 		res, err := r.computeCall(g, c, auxNames)
 		if err != nil {
 			return nil, err
 		}
 		results[ci] = res
-		for ws := range res.byWindow {
-			windows[ws] = true
-		}
 	}
-	if len(windows) == 0 {
-		return nil, nil
-	}
-	starts, err := r.windowStarts(windows)
-	if err != nil {
+	starts, some, err := r.resultStarts(results)
+	if err != nil || !some {
 		return nil, err
 	}
 
@@ -61,6 +54,11 @@ func (r *selectRun) finishRows(g *group, results []*callResult, starts []int64, 
 	if err := r.holdGroup(g, int64(len(starts))*startBytes); err != nil {
 		return nil, err
 	}
+	if r.windowRowsApply() {
+		if rows, ok, err := r.windowRows(g, results, starts, aux); ok || err != nil {
+			return rows, err
+		}
+	}
 	perCall := make([][]funcs.Point, len(p.calls))
 	for ci, c := range p.calls {
 		pts, err := r.assembleCall(c, results[ci], starts, len(p.calls))
@@ -74,6 +72,92 @@ func (r *selectRun) finishRows(g *group, results []*callResult, starts []int64, 
 	}
 	rows := r.mergeCallRows(perCall, aux)
 	return rows, stopErr(r.ctx) // mergeCallRows looks at the context too
+}
+
+// windowRowsApply tells whether windowRows may build the plan's rows: GROUP
+// BY time, a fill other than linear, and calls of one point per window as
+// they are (no transformation, no multi-row selector, no raw transform).
+func (r *selectRun) windowRowsApply() bool {
+	p := r.plan
+	if p.interval <= 0 || p.fill == influxql.LinearFill {
+		return false
+	}
+	for _, c := range p.calls {
+		if c.path == pathRawTransform || c.transform != "" || c.fn == nil || c.fn.MultiRow {
+			return false
+		}
+	}
+	return true
+}
+
+// windowRows is assembleCall and mergeCallRows in one walk of the windows,
+// for calls with at most one point per window (windowRowsApply): a row per
+// window, each call's point or its fill, without a series of points per call
+// nor the join on time. ok is false, and nothing is built, when a call has
+// several points in a window: the general path does it.
+func (r *selectRun) windowRows(g *group, results []*callResult, starts []int64, aux []string) ([]Row, bool, error) {
+	p := r.plan
+	nc, ne := len(p.calls), len(p.exprs)
+	// What assembleCall and mergeCallRows would hold: a point per window
+	// and call.
+	if err := r.holdGroup(g, int64(len(starts)*nc)*pointBytes); err != nil {
+		return nil, true, err
+	}
+	fills := make([]any, nc) // fill(<number>)'s value per call, made once
+	if p.fill == influxql.NumberFill {
+		for ci := range p.calls {
+			fills[ci] = fillNumber(p.fillValue, results[ci])
+		}
+	}
+	prev := make([]*funcs.Point, nc) // fill(previous): each call's last point
+	vals := make([]funcs.Point, nc)  // buildRowInto keeps none of them
+	rows := make([]Row, 0, len(starts))
+	rowVals := make([]any, len(starts)*ne)
+	cc := r.e.canceller(r.ctx)
+	for _, ws := range starts {
+		if err := cc.tick(); err != nil {
+			return nil, true, err
+		}
+		some := false
+		for ci, c := range p.calls {
+			got := results[ci].byWindow[ws]
+			if len(got) > 1 {
+				return nil, false, nil
+			}
+			if len(got) == 1 {
+				vals[ci] = got[0]
+				vals[ci].Time = ws
+				prev[ci] = &got[0]
+				some = true
+				continue
+			}
+			// The empty window's fill, as assembleCall gives it.
+			switch p.fill {
+			case influxql.NullFill:
+				if (c.name == "count" || c.name == "count_distinct") && (len(results[ci].byWindow) > 0 || results[ci].elsewhere) {
+					vals[ci] = funcs.Point{Time: ws, Value: int64(0)}
+				} else {
+					vals[ci] = funcs.Point{Time: ws}
+				}
+			case influxql.NumberFill:
+				vals[ci] = funcs.Point{Time: ws, Value: fills[ci]}
+			case influxql.PreviousFill:
+				if pv := prev[ci]; pv != nil {
+					vals[ci] = funcs.Point{Time: ws, Value: pv.Value, Aux: pv.Aux}
+				} else {
+					vals[ci] = funcs.Point{Time: ws}
+				}
+			default: // fill(none): no point; the row, if another call has one, a null
+				vals[ci] = funcs.Point{Time: ws}
+			}
+		}
+		if !some && p.fill == influxql.NoFill {
+			continue // no call has a point: fill(none) prints no row
+		}
+		i := len(rows) * ne
+		rows = append(rows, r.buildRowInto(ws, vals, aux, rowVals[i:i+ne:i+ne]))
+	}
+	return rows, true, nil
 }
 
 // computeCall computes one call for every window of a group.
