@@ -315,6 +315,9 @@ func (w *windowStates) endSeries() {
 
 // result turns the states into the call's rows per window.
 func (w *windowStates) result() *callResult {
+	if w.slot != nil && w.m == nil {
+		return w.denseResult()
+	}
 	res := &callResult{byWindow: make(map[int64][]funcs.Point, len(w.states))}
 	for _, e := range w.states {
 		if pts := e.st.Final(e.ws); len(pts) > 0 {
@@ -322,6 +325,27 @@ func (w *windowStates) result() *callResult {
 		}
 	}
 	return res
+}
+
+// denseResult is result for dense states with every window in slot.
+func (w *windowStates) denseResult() *callResult {
+	d := &denseResult{first: w.first, ivl: w.ivl, off: make([]int32, len(w.slot)+1), pts: make([]funcs.Point, 0, len(w.states))}
+	for k, i := range w.slot {
+		if i > 0 {
+			e := &w.states[i-1]
+			if one, ok := e.st.(partial.Single); ok {
+				if pt, ok := one.FinalPoint(e.ws); ok {
+					d.pts = append(d.pts, pt)
+					d.windows++
+				}
+			} else if pts := e.st.Final(e.ws); len(pts) > 0 {
+				d.pts = append(d.pts, pts...)
+				d.windows++
+			}
+		}
+		d.off[k+1] = int32(len(d.pts))
+	}
+	return &callResult{dense: d}
 }
 
 // groupStates is partialStates with errMixedTypes reported as mixed.

@@ -16,10 +16,64 @@ import (
 
 // callResult is one call's output for one group: points in time order.
 type callResult struct {
+	// byWindow holds each window's points, unless dense is set.
 	byWindow map[int64][]funcs.Point
+	// dense, from dense window states (aggregate.go), holds them instead:
+	// window first + k*ivl's points are pts[off[k]:off[k+1]], in two
+	// allocations rather than a map and a slice per window.
+	dense *denseResult
 	// elsewhere: the call has points in windows byWindow does not hold (the
 	// result cache served them, rowcache.go), which fill's rules count.
 	elsewhere bool
+}
+
+type denseResult struct {
+	first, ivl int64
+	off        []int32
+	pts        []funcs.Point
+	windows    int // windows with points
+}
+
+// points returns window ws's points (nil: none), not to be appended to.
+func (c *callResult) points(ws int64) []funcs.Point {
+	d := c.dense
+	if d == nil {
+		return c.byWindow[ws]
+	}
+	if ws < d.first || (ws-d.first)%d.ivl != 0 || (ws-d.first)/d.ivl >= int64(len(d.off)-1) {
+		return nil
+	}
+	k := (ws - d.first) / d.ivl
+	lo, hi := d.off[k], d.off[k+1]
+	if lo == hi {
+		return nil
+	}
+	return d.pts[lo:hi:hi]
+}
+
+// windowCount is how many windows have points.
+func (c *callResult) windowCount() int {
+	if c.dense != nil {
+		return c.dense.windows
+	}
+	return len(c.byWindow)
+}
+
+// eachWindow calls f with every window that has points (in time order when
+// dense, else in the map's).
+func (c *callResult) eachWindow(f func(ws int64, pts []funcs.Point)) {
+	d := c.dense
+	if d == nil {
+		for ws, pts := range c.byWindow {
+			f(ws, pts)
+		}
+		return
+	}
+	for k := 0; k+1 < len(d.off); k++ {
+		if lo, hi := d.off[k], d.off[k+1]; lo < hi {
+			f(d.first+int64(k)*d.ivl, d.pts[lo:hi:hi])
+		}
+	}
 }
 
 func (r *selectRun) aggregateRows(g *group) ([]Row, error) {
@@ -120,7 +174,7 @@ func (r *selectRun) windowRows(g *group, results []*callResult, starts []int64, 
 		}
 		some := false
 		for ci, c := range p.calls {
-			got := results[ci].byWindow[ws]
+			got := results[ci].points(ws)
 			if len(got) > 1 {
 				return nil, false, nil
 			}
@@ -134,7 +188,7 @@ func (r *selectRun) windowRows(g *group, results []*callResult, starts []int64, 
 			// The empty window's fill, as assembleCall gives it.
 			switch p.fill {
 			case influxql.NullFill:
-				if (c.name == "count" || c.name == "count_distinct") && (len(results[ci].byWindow) > 0 || results[ci].elsewhere) {
+				if (c.name == "count" || c.name == "count_distinct") && (results[ci].windowCount() > 0 || results[ci].elsewhere) {
 					vals[ci] = funcs.Point{Time: ws, Value: int64(0)}
 				} else {
 					vals[ci] = funcs.Point{Time: ws}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/strata-db/strata/query/funcs"
 	"github.com/strata-db/strata/query/influxql"
 )
 
@@ -133,10 +134,10 @@ func (r *selectRun) resultStarts(results []*callResult) (starts []int64, some bo
 	if r.fillsRange() {
 		first, last := int64(math.MaxInt64), int64(math.MinInt64)
 		for _, res := range results {
-			for ws := range res.byWindow {
+			res.eachWindow(func(ws int64, _ []funcs.Point) {
 				first = min(first, ws)
 				last = max(last, ws)
-			}
+			})
 		}
 		if first > last {
 			return nil, false, nil
@@ -146,16 +147,14 @@ func (r *selectRun) resultStarts(results []*callResult) (starts []int64, some bo
 	}
 	n := 0
 	for _, res := range results {
-		n += len(res.byWindow)
+		n += res.windowCount()
 	}
 	if n == 0 {
 		return nil, false, nil
 	}
 	starts = make([]int64, 0, n)
 	for _, res := range results {
-		for ws := range res.byWindow {
-			starts = append(starts, ws)
-		}
+		res.eachWindow(func(ws int64, _ []funcs.Point) { starts = append(starts, ws) })
 	}
 	slices.Sort(starts)
 	return slices.Compact(starts), true, nil

@@ -96,6 +96,21 @@ func checkStats(a *adders, s funcs.Stats) error {
 
 func one(ws int64, v any) []funcs.Point { return []funcs.Point{{Time: ws, Value: v}} }
 
+// A Single is a State whose result is at most one point: FinalPoint is its
+// Final without the slice (ok false: no point), for a caller that keeps a
+// window's point in an array of its own.
+type Single interface {
+	FinalPoint(ws int64) (pt funcs.Point, ok bool)
+}
+
+// finalOf is Final of a Single.
+func finalOf(s Single, ws int64) []funcs.Point {
+	if pt, ok := s.FinalPoint(ws); ok {
+		return []funcs.Point{pt}
+	}
+	return nil
+}
+
 // number is the numeric column types.
 type number interface{ float64 | int64 | uint64 }
 
