@@ -54,7 +54,11 @@ type windowStates struct {
 	// map's ~40.
 	slot       []int32
 	first, ivl int64
-	states     []winState
+	bufs       *denseBufs // where slot, states and fed came from, in dense mode
+	// kind is the states' kind (stateAt), known once one was made.
+	kind      partial.Kind
+	kindKnown bool
+	states    []winState
 	// next is the entry after the one get returned last: a series feeds its
 	// windows in time order and every series of a group meets them in the
 	// order the first created them, so the next lookup is usually there and
@@ -128,11 +132,64 @@ func newWindowStates(c *callPlan, windows int) *windowStates {
 const maxDenseWindows = 1 << 14
 
 // newDenseWindowStates is newWindowStates for n windows of ivl nanoseconds
-// from first, looked up by index (slot), not by map.
-func newDenseWindowStates(c *callPlan, first, ivl int64, n int) *windowStates {
+// from first, looked up by index (slot), not by map, its arrays from b.
+func newDenseWindowStates(c *callPlan, first, ivl int64, n int, b *denseBufs) *windowStates {
 	p := min(max(n, 1), maxPresizedWindows)
-	return &windowStates{c: c, slot: make([]int32, n), first: first, ivl: ivl,
-		states: make([]winState, 0, p), fed: make([]int, 0, p), cur: 1}
+	w := &windowStates{c: c, first: first, ivl: ivl, cur: 1, bufs: b}
+	w.slot = grown(b.slot, n)[:n]
+	w.states, w.fed = grown(b.states, p), grown(b.fed, p)
+	b.slot, b.states, b.fed = nil, nil, nil
+	return w
+}
+
+// denseBufs are the arrays of one call's dense window states and result,
+// kept for the next (Executor.denseBufs): a TSBS single-groupby-5-1-12 made
+// 300 KB of them per query, which alone set off a collection every three
+// queries on a small heap.
+type denseBufs struct {
+	slot   []int32
+	states []winState
+	fed    []int
+	off    []int32
+	pts    []funcs.Point
+}
+
+// grown is s emptied, with room for n.
+func grown[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, 0, n)
+	}
+	return s[:0]
+}
+
+// maxKeptWindows caps the arrays put back for reuse: beyond TSBS's 720
+// windows a query's arrays are left to the collector, not held.
+const maxKeptWindows = 4096
+
+// getDenseBufs returns arrays for dense states, reused when there are some.
+func (e *Executor) getDenseBufs() *denseBufs {
+	if b, ok := e.denseBufs.Get().(*denseBufs); ok {
+		return b
+	}
+	return &denseBufs{}
+}
+
+// putDenseBufs keeps b's arrays for reuse, cleared of what they point to.
+func (e *Executor) putDenseBufs(b *denseBufs) {
+	if b == nil || cap(b.slot) > maxKeptWindows || cap(b.pts) > maxKeptWindows {
+		return
+	}
+	clear(b.slot[:cap(b.slot)])
+	for i, e := range b.states[:cap(b.states)] {
+		// The resettable states stay for the next call's windows (stateAt);
+		// the others, which may hold many values, go.
+		if _, ok := e.st.(partial.Resetter); !ok {
+			e.st = nil
+		}
+		b.states[:cap(b.states)][i] = winState{st: e.st}
+	}
+	clear(b.pts[:cap(b.pts)])
+	e.denseBufs.Put(b)
 }
 
 // slotOf is window ws's index in slot, or -1 outside it (or not in dense mode).
@@ -167,7 +224,7 @@ func (w *windowStates) get(ws int64, t funcs.Type) (*winState, bool, error) {
 		var ok bool
 		if i, ok = w.lookup(ws); !ok {
 			var err error
-			if i, err = w.insert(ws, w.newState()); err != nil {
+			if i, err = w.insert(ws, w.stateAt(len(w.states))); err != nil {
 				return nil, false, err
 			}
 		}
@@ -180,6 +237,27 @@ func (w *windowStates) get(ws int64, t funcs.Type) (*winState, bool, error) {
 		w.fed = append(w.fed, i)
 	}
 	return e, fresh, nil
+}
+
+// stateAt returns an empty state for entry i of states: in dense mode the
+// one a previous call left there, reset, when it is of the same kind and
+// type and resettable (a selector's is 80 bytes, one per window), else a
+// new one.
+func (w *windowStates) stateAt(i int) partial.State {
+	if w.bufs == nil || i >= cap(w.states) {
+		return w.newState()
+	}
+	if !w.kindKnown {
+		st := w.newState()
+		w.kind, w.kindKnown = st.Kind(), true
+		return st
+	}
+	old := w.states[:i+1][i].st
+	if r, ok := old.(partial.Resetter); ok && old.Kind() == w.kind && old.Type() == w.typ {
+		r.Reset()
+		return old
+	}
+	return w.newState()
 }
 
 // setType fixes the values' type at the first column or header, and
@@ -327,9 +405,14 @@ func (w *windowStates) result() *callResult {
 	return res
 }
 
-// denseResult is result for dense states with every window in slot.
+// denseResult is result for dense states with every window in slot. The
+// states' arrays go back to w.bufs, which the result holds until release.
 func (w *windowStates) denseResult() *callResult {
-	d := &denseResult{first: w.first, ivl: w.ivl, off: make([]int32, len(w.slot)+1), pts: make([]funcs.Point, 0, len(w.states))}
+	b := w.bufs
+	d := &denseResult{first: w.first, ivl: w.ivl, bufs: b}
+	d.off = grown(b.off, len(w.slot)+1)[:len(w.slot)+1]
+	d.off[0] = 0
+	d.pts = grown(b.pts, len(w.states))
 	for k, i := range w.slot {
 		if i > 0 {
 			e := &w.states[i-1]
@@ -345,6 +428,9 @@ func (w *windowStates) denseResult() *callResult {
 		}
 		d.off[k+1] = int32(len(d.pts))
 	}
+	b.slot, b.states, b.fed = w.slot, w.states, w.fed
+	b.off, b.pts = d.off, d.pts
+	w.slot, w.states, w.fed, w.bufs = nil, nil, nil, nil
 	return &callResult{dense: d}
 }
 
@@ -398,7 +484,7 @@ func (r *selectRun) newGroupStates(c *callPlan) *windowStates {
 	p := r.plan
 	n := r.windowsInRange()
 	if n > 0 && n <= maxDenseWindows && p.interval > 0 && !r.zonedDays() {
-		return newDenseWindowStates(c, r.windowOf(p.tr.Min), int64(p.interval), n)
+		return newDenseWindowStates(c, r.windowOf(p.tr.Min), int64(p.interval), n, r.e.getDenseBufs())
 	}
 	return newWindowStates(c, n)
 }

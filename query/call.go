@@ -31,7 +31,19 @@ type denseResult struct {
 	first, ivl int64
 	off        []int32
 	pts        []funcs.Point
-	windows    int // windows with points
+	windows    int        // windows with points
+	bufs       *denseBufs // off's and pts' arrays, for release
+}
+
+// release hands a dense result's arrays back for reuse (Executor.denseBufs):
+// nothing may read the result after.
+func (r *selectRun) release(results []*callResult) {
+	for _, res := range results {
+		if d := res.dense; d != nil && d.bufs != nil {
+			r.e.putDenseBufs(d.bufs)
+			res.dense = nil
+		}
+	}
 }
 
 // points returns window ws's points (nil: none), not to be appended to.
@@ -97,6 +109,7 @@ func (r *selectRun) aggregateRows(g *group) ([]Row, error) {
 	}
 
 	rows, err := r.finishRows(g, results, starts, auxNames)
+	r.release(results) // the rows hold copies of the values
 	return r.dropLead(rows), err
 }
 
@@ -165,8 +178,11 @@ func (r *selectRun) windowRows(g *group, results []*callResult, starts []int64, 
 	}
 	prev := make([]*funcs.Point, nc) // fill(previous): each call's last point
 	vals := make([]funcs.Point, nc)  // buildRowInto keeps none of them
-	rows := make([]Row, 0, len(starts))
-	rowVals := make([]any, len(starts)*ne)
+	// The rows and their values in arrays of at most rowChunk rows made as
+	// the walk goes: two arrays sized for a million windows up front took a
+	// stop half a second to notice (their zeroing looks at no context).
+	rows := make([]Row, 0, min(len(starts), rowChunk))
+	var rowVals []any
 	cc := r.e.canceller(r.ctx)
 	for _, ws := range starts {
 		if err := cc.tick(); err != nil {
@@ -208,11 +224,19 @@ func (r *selectRun) windowRows(g *group, results []*callResult, starts []int64, 
 		if !some && p.fill == influxql.NoFill {
 			continue // no call has a point: fill(none) prints no row
 		}
-		i := len(rows) * ne
-		rows = append(rows, r.buildRowInto(ws, vals, aux, rowVals[i:i+ne:i+ne]))
+		if len(rowVals) < ne {
+			rowVals = make([]any, min(len(starts)-len(rows), rowChunk)*ne)
+		}
+		rows = append(rows, r.buildRowInto(ws, vals, aux, rowVals[:ne:ne]))
+		rowVals = rowVals[ne:]
 	}
 	return rows, true, nil
 }
+
+// rowChunk is how many rows' values windowRows allocates at once: 4,096
+// rows of a few values is tens of KB, one allocation for TSBS's 720
+// windows, and short enough between two looks at the context.
+const rowChunk = 4096
 
 // computeCall computes one call for every window of a group.
 func (r *selectRun) computeCall(g *group, c *callPlan, aux []string) (*callResult, error) {

@@ -84,6 +84,10 @@ type Executor struct {
 
 	fanout  Fanout  // see SetFanout; nil: this node alone
 	rollups Rollups // see SetRollups; nil: rollups read as stored
+
+	// denseBufs holds *denseBufs: the arrays of dense window states and
+	// results (aggregate.go), reused by the next group's call.
+	denseBufs sync.Pool
 }
 
 // NewExecutor returns an executor over store.

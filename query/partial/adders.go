@@ -84,6 +84,13 @@ type Single interface {
 	FinalPoint(ws int64) (pt funcs.Point, ok bool)
 }
 
+// A Resetter is a State that Reset empties for reuse in another window:
+// its kind and type stay, and it holds nothing of what it was fed (the
+// kinds without arguments: selectors, count, sum, mean, spread).
+type Resetter interface {
+	Reset()
+}
+
 // finalOf is Final of a Single.
 func finalOf(s Single, ws int64) []funcs.Point {
 	if pt, ok := s.FinalPoint(ws); ok {

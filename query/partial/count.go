@@ -53,6 +53,8 @@ func (s *countState) Merge(other State) error {
 
 func (s *countState) Final(ws int64) []funcs.Point { return finalOf(s, ws) }
 
+func (s *countState) Reset() { s.n = 0 }
+
 func (s *countState) FinalPoint(ws int64) (funcs.Point, bool) {
 	return funcs.Point{Time: ws, Value: s.n}, s.n != 0
 }

@@ -164,6 +164,11 @@ func (s *selState[T]) Merge(other State) error {
 
 func (s *selState[T]) Final(ws int64) []funcs.Point { return finalOf(s, ws) }
 
+func (s *selState[T]) Reset() {
+	var zero T
+	s.has, s.t, s.v = false, 0, zero
+}
+
 func (s *selState[T]) FinalPoint(int64) (funcs.Point, bool) {
 	return funcs.Point{Time: s.t, Value: s.v}, s.has
 }

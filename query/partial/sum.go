@@ -86,6 +86,8 @@ func (s *sumState[T]) Merge(other State) error {
 
 func (s *sumState[T]) Final(ws int64) []funcs.Point { return finalOf(s, ws) }
 
+func (s *sumState[T]) Reset() { s.tot, s.part, s.nTot, s.nPart = 0, 0, 0, 0 }
+
 func (s *sumState[T]) FinalPoint(ws int64) (funcs.Point, bool) {
 	v, n := plus(s.tot, s.nTot, s.part, s.nPart)
 	if n == 0 {
@@ -205,6 +207,8 @@ func (s *meanState[T]) Merge(other State) error {
 
 func (s *meanState[T]) Final(ws int64) []funcs.Point { return finalOf(s, ws) }
 
+func (s *meanState[T]) Reset() { s.part, s.nPart, s.wsum, s.nTot = 0, 0, 0, 0 }
+
 func (s *meanState[T]) FinalPoint(ws int64) (funcs.Point, bool) {
 	wsum, n := s.wsum, s.nTot
 	if s.nPart > 0 {
@@ -304,6 +308,8 @@ func (s *spreadState[T]) Merge(other State) error {
 }
 
 func (s *spreadState[T]) Final(ws int64) []funcs.Point { return finalOf(s, ws) }
+
+func (s *spreadState[T]) Reset() { s.has, s.lo, s.hi = false, 0, 0 }
 
 func (s *spreadState[T]) FinalPoint(ws int64) (funcs.Point, bool) {
 	if !s.has {
