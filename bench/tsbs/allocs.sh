@@ -6,7 +6,7 @@
 set -euo pipefail
 : "${TSBS_BIN:?}" "${GEN:?}" "${URL:?}"
 types=${TYPES:-single-groupby-1-1-1,single-groupby-1-1-12,single-groupby-1-8-1,single-groupby-5-1-1,single-groupby-5-1-12,single-groupby-5-8-1}
-snap() { curl -s "$URL/metrics" | awk '/^go_memstats_alloc_bytes_total /{b=$2} /^go_memstats_mallocs_total /{m=$2} /^go_gc_duration_seconds_count /{g=$2} END{printf "%d %d %d\n", b, m, g}'; }
+snap() { curl -s "$URL/metrics" | awk '/^go_memstats_alloc_bytes_total /{b=$2} /^go_memstats_mallocs_total /{m=$2} /^go_gc_duration_seconds_count /{g=$2} END{printf "%.0f %.0f %.0f\n", b, m, g}'; }
 printf '%-24s %10s %10s %8s\n' type "KB/query" "allocs/q" "GCs/100q"
 IFS=, read -r -a tl <<<"$types"
 for t in "${tl[@]}"; do

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Where a query's server CPU goes, by stage, from a CPU profile.
 
-Usage: go tool pprof -traces BINARY cpu.pprof | bench/tsbs/breakdown.py
+Usage: go tool pprof -traces BINARY cpu.pprof | bench/tsbs/breakdown.py [STAGE]
+With STAGE, also the frames that put samples in that stage, heaviest first.
 
 Each sample's stack is walked from the leaf up; the first frame that matches
 a stage's pattern names the stage (so an allocation made while decoding
@@ -18,8 +19,8 @@ STAGES = [
     ("decode", r"storage/block\."),
     ("cursor+seek", r"storage\.\(\*(Cursor|Engine)\)\.(newCursor|Next|Column|decode|Stats|load|seek)|cockroachdb/pebble|storage\.\(\*head|storage\.\(\*Engine\)\.(Cursor|Read)"),
     ("encode", r"httpapi\.\(\*ResponseWriter\)|httpapi\.append|encoding/json"),
-    ("aggregate", r"query/partial\.|query\.\(\*windowStates\)|query\.\(\*selectRun\)\.(feed|accumulate|accumulateWithin|partialStates|groupStates)$|query\.\(\*selectRun\)\.accumulateSeries"),
-    ("windows+fill+rows", r"query\.\(\*selectRun\)\.(windowStarts|assembleCall|mergeCallRows|buildRow|finishRows|aggregateRows|dropLead)|query\.alignedTimes|query\.evalExpr|query\.interpolate"),
+    ("aggregate", r"query/partial\.|query\.\(\*windowStates\)|query\.\(\*selectRun\)\.(feed|feed\.func\d+|accumulate|accumulateWithin|partialStates|groupStates|windowOf|nextWindow|newGroupStates)$|query\.\(\*selectRun\)\.accumulateSeries"),
+    ("windows+fill+rows", r"query\.\(\*selectRun\)\.(windowStarts|assembleCall|mergeCallRows|buildRow|buildRowInto|finishRows|aggregateRows|dropLead|windowRows|resultStarts|rangeStarts|release)|query\.\(\*callResult\)|query\.alignedTimes|query\.evalExpr|query\.interpolate"),
     ("index+series+fields", r"storage\.\(\*(Index|Catalog|index|catalog)|storage/index|query\.\(\*selectRun\)\.(filterSeries|fieldID|groupSeries|series|resolve)|query\.\(\*Executor\)\.(series|matchSeries)|roaring"),
     ("parse", r"query/influxql\.(Parse|\(\*Parser\)|\(\*Scanner\)|NewParser)"),
     ("plan", r"query\.\(\*Executor\)\.(startPlan|plan|newPlan|executeSelect|executeStatement|Execute)|query\.(newPlan|buildPlan|compile|plan)|query\.\(\*selectRun\)"),
@@ -50,17 +51,21 @@ def traces(lines):
 
 
 def main():
-    total, served, by, byserved, other = 0.0, 0.0, {}, {}, {}
+    want = sys.argv[1] if len(sys.argv) > 1 else None
+    total, served, by, byserved, other, hits = 0.0, 0.0, {}, {}, {}, {}
     for v, stack in traces(sys.stdin):
         total += v
-        stage = "other"
+        stage, hit = "other", None
         for f in stack:
             for n, p in STAGES:
                 if p.search(f):
-                    stage = n
+                    stage, hit = n, f
                     break
             if stage != "other":
                 break
+        if stage == want:
+            key = f"{hit} <- {stack[0]}"
+            hits[key] = hits.get(key, 0) + v
         if stage == "other":
             other[stack[0]] = other.get(stack[0], 0) + v
         by[stage] = by.get(stage, 0) + v
@@ -75,6 +80,8 @@ def main():
     if other:
         top = sorted(other.items(), key=lambda kv: -kv[1])[:8]
         print("other, by leaf:", ", ".join(f"{k} {v:.0f}ms" for k, v in top))
+    for k, v in sorted(hits.items(), key=lambda kv: -kv[1])[:25]:
+        print(f"  {v:6.0f} ms  {k}")
 
 
 main()
