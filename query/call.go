@@ -121,7 +121,7 @@ func (r *selectRun) finishRows(g *group, results []*callResult, starts []int64, 
 	if err := r.holdGroup(g, int64(len(starts))*startBytes); err != nil {
 		return nil, err
 	}
-	if r.windowRowsApply() {
+	if !r.e.generalRows && r.windowRowsApply() {
 		if rows, ok, err := r.windowRows(g, results, starts, aux); ok || err != nil {
 			return rows, err
 		}

@@ -88,6 +88,10 @@ type Executor struct {
 	// denseBufs holds *denseBufs: the arrays of dense window states and
 	// results (aggregate.go), reused by the next group's call.
 	denseBufs sync.Pool
+	metas     seriesMetas // stored series' keys, parsed (series.go)
+	// generalRows makes every aggregate's rows through assembleCall and
+	// mergeCallRows, never windowRows: tests compare the two.
+	generalRows bool
 }
 
 // NewExecutor returns an executor over store.
