@@ -7,6 +7,7 @@ import (
 	"math"
 	"mime"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -258,7 +259,11 @@ func (r *ResponseWriter) WriteResult(res *query.StatementResult) error {
 				r.cutSeries(true)
 				r.openSeries(s)
 			}
+			n0 := len(r.buf)
 			r.jsonRow(&s.Rows[i], s.NoTime)
+			if i == 0 && len(s.Rows) > 1 {
+				r.reserveRows(len(r.buf)-n0, len(s.Rows)-1)
+			}
 			st.serRows += max(1, s.Rows[i].EncodedRows)
 			if i%256 == 255 {
 				if over = r.charge(); over != nil {
@@ -293,6 +298,19 @@ func (r *ResponseWriter) WriteResult(res *query.StatementResult) error {
 		return over // the executor stops the statement; its answer is written
 	}
 	return r.err
+}
+
+// reserveRows grows buf once for n more rows like one of size bytes (a
+// quarter more, for wider values), up to twice flushThreshold: appending a
+// 720-row answer into a buffer doubling from empty allocated twice its size.
+func (r *ResponseWriter) reserveRows(size, n int) {
+	if r.chunked {
+		n = min(n, r.chunkSize)
+	}
+	want := min(n*size*5/4, 2*flushThreshold)
+	if cap(r.buf)-len(r.buf) < want {
+		r.buf = slices.Grow(r.buf, want)
+	}
 }
 
 // SetBudget makes the writer account the output it holds (the statement in
