@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"math"
+	"math/rand"
 	"net/http"
 	"net/url"
 	"os"
@@ -991,6 +992,36 @@ func TestResponseWriter_LongSeriesPartialUnchunked(t *testing.T) {
 		}
 		if got := strings.Count(out, `],[`) + 1; got != n {
 			t.Errorf("%d rows: rendered %d", n, got)
+		}
+	}
+}
+
+// TestRFC3339NanoUTC checks the arithmetic time formatter against
+// time.Time's, byte for byte: the ends of the int64 range, the epoch and
+// instants just before it, leap days and century years, whole seconds and
+// every length of fraction, and random instants.
+func TestRFC3339NanoUTC(t *testing.T) {
+	cases := []int64{
+		math.MinInt64, math.MinInt64 + 1, math.MaxInt64, math.MaxInt64 - 1, 0, -1, 1, -1e9, 1e9, -1e9 + 1,
+		time.Date(2000, 2, 29, 23, 59, 59, 999999999, time.UTC).UnixNano(),
+		time.Date(1900, 3, 1, 0, 0, 0, 0, time.UTC).UnixNano(),
+		time.Date(2100, 2, 28, 12, 0, 0, 100, time.UTC).UnixNano(),
+		time.Date(1969, 12, 31, 23, 59, 59, 500000000, time.UTC).UnixNano(),
+		time.Date(2016, 1, 1, 20, 16, 0, 0, time.UTC).UnixNano(),
+		time.Date(2262, 4, 11, 23, 47, 16, 854775807, time.UTC).UnixNano(),
+		time.Date(1677, 9, 21, 0, 12, 43, 145224192, time.UTC).UnixNano(),
+	}
+	for d := int64(1); d <= 1e9; d *= 10 {
+		cases = append(cases, 1451606400*int64(time.Second)+d, -d)
+	}
+	rng := rand.New(rand.NewSource(7))
+	for range 20000 {
+		cases = append(cases, int64(rng.Uint64()), rng.Int63n(400*365*86400)*int64(time.Second)-200*365*86400*int64(time.Second))
+	}
+	for _, c := range cases {
+		want := time.Unix(0, c).UTC().AppendFormat(nil, time.RFC3339Nano)
+		if got := appendRFC3339NanoUTC(nil, c); string(got) != string(want) {
+			t.Fatalf("%d: %s, want %s", c, got, want)
 		}
 	}
 }

@@ -45,9 +45,20 @@ type windowStates struct {
 	// first value).
 	newState func() partial.State
 	// m maps a window start to its entry in states: one allocation per
-	// growth of states, not one per window.
-	m      map[int64]int
-	states []winState
+	// growth of states, not one per window. In dense mode (slot != nil) it
+	// holds only the windows outside slot's range, made when first needed.
+	m map[int64]int
+	// slot, in dense mode (newDenseWindowStates), is the entry in states
+	// plus one (0: none) of window first + k*interval at index k: a window's
+	// lookup is a division, not a hash, and 4 bytes a window replace the
+	// map's ~40.
+	slot       []int32
+	first, ivl int64
+	bufs       *denseBufs // where slot, states and fed came from, in dense mode
+	// kind is the states' kind (stateAt), known once one was made.
+	kind      partial.Kind
+	kindKnown bool
+	states    []winState
 	// next is the entry after the one get returned last: a series feeds its
 	// windows in time order and every series of a group meets them in the
 	// order the first created them, so the next lookup is usually there and
@@ -115,6 +126,93 @@ func newWindowStates(c *callPlan, windows int) *windowStates {
 	return &windowStates{c: c, m: make(map[int64]int, n), states: make([]winState, 0, n), fed: make([]int, 0, n), cur: 1}
 }
 
+// maxDenseWindows caps the windows newDenseWindowStates indexes by slot (4
+// bytes each, allocated up front): 16,384 is 64 KB, beyond TSBS's 720; a
+// wider range keeps the map, which pays only for the windows fed.
+const maxDenseWindows = 1 << 14
+
+// newDenseWindowStates is newWindowStates for n windows of ivl nanoseconds
+// from first, looked up by index (slot), not by map, its arrays from b.
+func newDenseWindowStates(c *callPlan, first, ivl int64, n int, b *denseBufs) *windowStates {
+	p := min(max(n, 1), maxPresizedWindows)
+	w := &windowStates{c: c, first: first, ivl: ivl, cur: 1, bufs: b}
+	w.slot = grown(b.slot, n)[:n]
+	w.states, w.fed = grown(b.states, p), grown(b.fed, p)
+	b.slot, b.states, b.fed = nil, nil, nil
+	return w
+}
+
+// denseBufs are the arrays of one call's dense window states and result,
+// kept for the next (Executor.denseBufs): a TSBS single-groupby-5-1-12 made
+// 300 KB of them per query, which alone set off a collection every three
+// queries on a small heap.
+type denseBufs struct {
+	slot   []int32
+	states []winState
+	fed    []int
+	off    []int32
+	pts    []funcs.Point
+}
+
+// grown is s emptied, with room for n.
+func grown[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, 0, n)
+	}
+	return s[:0]
+}
+
+// maxKeptWindows caps the arrays put back for reuse: beyond TSBS's 720
+// windows a query's arrays are left to the collector, not held.
+const maxKeptWindows = 4096
+
+// getDenseBufs returns arrays for dense states, reused when there are some.
+func (e *Executor) getDenseBufs() *denseBufs {
+	if b, ok := e.denseBufs.Get().(*denseBufs); ok {
+		return b
+	}
+	return &denseBufs{}
+}
+
+// putDenseBufs keeps b's arrays for reuse, cleared of what they point to.
+func (e *Executor) putDenseBufs(b *denseBufs) {
+	if b == nil || cap(b.slot) > maxKeptWindows || cap(b.pts) > maxKeptWindows {
+		return
+	}
+	clear(b.slot[:cap(b.slot)])
+	for i, e := range b.states[:cap(b.states)] {
+		// The resettable states stay for the next call's windows (stateAt);
+		// the others, which may hold many values, go.
+		if _, ok := e.st.(partial.Resetter); !ok {
+			e.st = nil
+		}
+		b.states[:cap(b.states)][i] = winState{st: e.st}
+	}
+	clear(b.pts[:cap(b.pts)])
+	e.denseBufs.Put(b)
+}
+
+// slotOf is window ws's index in slot, or -1 outside it (or not in dense mode).
+func (w *windowStates) slotOf(ws int64) int {
+	if w.slot == nil || ws < w.first {
+		return -1
+	}
+	d := ws - w.first
+	if d%w.ivl != 0 || d/w.ivl >= int64(len(w.slot)) {
+		return -1
+	}
+	return int(d / w.ivl)
+}
+
+// lookup returns window ws's entry in states.
+func (w *windowStates) lookup(ws int64) (int, bool) {
+	if k := w.slotOf(ws); k >= 0 {
+		return int(w.slot[k]) - 1, w.slot[k] > 0
+	}
+	i, ok := w.m[ws]
+	return i, ok
+}
+
 // get returns window ws's state for values of type t, creating it, and
 // whether the current series had not fed it yet.
 func (w *windowStates) get(ws int64, t funcs.Type) (*winState, bool, error) {
@@ -124,9 +222,9 @@ func (w *windowStates) get(ws int64, t funcs.Type) (*winState, bool, error) {
 	i := w.next
 	if i >= len(w.states) || w.states[i].ws != ws {
 		var ok bool
-		if i, ok = w.m[ws]; !ok {
+		if i, ok = w.lookup(ws); !ok {
 			var err error
-			if i, err = w.insert(ws, w.newState()); err != nil {
+			if i, err = w.insert(ws, w.stateAt(len(w.states))); err != nil {
 				return nil, false, err
 			}
 		}
@@ -139,6 +237,27 @@ func (w *windowStates) get(ws int64, t funcs.Type) (*winState, bool, error) {
 		w.fed = append(w.fed, i)
 	}
 	return e, fresh, nil
+}
+
+// stateAt returns an empty state for entry i of states: in dense mode the
+// one a previous call left there, reset, when it is of the same kind and
+// type and resettable (a selector's is 80 bytes, one per window), else a
+// new one.
+func (w *windowStates) stateAt(i int) partial.State {
+	if w.bufs == nil || i >= cap(w.states) {
+		return w.newState()
+	}
+	if !w.kindKnown {
+		st := w.newState()
+		w.kind, w.kindKnown = st.Kind(), true
+		return st
+	}
+	old := w.states[:i+1][i].st
+	if r, ok := old.(partial.Resetter); ok && old.Kind() == w.kind && old.Type() == w.typ {
+		r.Reset()
+		return old
+	}
+	return w.newState()
 }
 
 // setType fixes the values' type at the first column or header, and
@@ -176,6 +295,13 @@ func (w *windowStates) insert(ws int64, st partial.State) (int, error) {
 	}
 	i := len(w.states)
 	w.states = append(w.states, winState{ws: ws, st: st})
+	if k := w.slotOf(ws); k >= 0 {
+		w.slot[k] = int32(i + 1)
+		return i, nil
+	}
+	if w.m == nil {
+		w.m = map[int64]int{}
+	}
 	w.m[ws] = i
 	return i, nil
 }
@@ -267,6 +393,9 @@ func (w *windowStates) endSeries() {
 
 // result turns the states into the call's rows per window.
 func (w *windowStates) result() *callResult {
+	if w.slot != nil && w.m == nil {
+		return w.denseResult()
+	}
 	res := &callResult{byWindow: make(map[int64][]funcs.Point, len(w.states))}
 	for _, e := range w.states {
 		if pts := e.st.Final(e.ws); len(pts) > 0 {
@@ -274,6 +403,35 @@ func (w *windowStates) result() *callResult {
 		}
 	}
 	return res
+}
+
+// denseResult is result for dense states with every window in slot. The
+// states' arrays go back to w.bufs, which the result holds until release.
+func (w *windowStates) denseResult() *callResult {
+	b := w.bufs
+	d := &denseResult{first: w.first, ivl: w.ivl, bufs: b}
+	d.off = grown(b.off, len(w.slot)+1)[:len(w.slot)+1]
+	d.off[0] = 0
+	d.pts = grown(b.pts, len(w.states))
+	for k, i := range w.slot {
+		if i > 0 {
+			e := &w.states[i-1]
+			if one, ok := e.st.(partial.Single); ok {
+				if pt, ok := one.FinalPoint(e.ws); ok {
+					d.pts = append(d.pts, pt)
+					d.windows++
+				}
+			} else if pts := e.st.Final(e.ws); len(pts) > 0 {
+				d.pts = append(d.pts, pts...)
+				d.windows++
+			}
+		}
+		d.off[k+1] = int32(len(d.pts))
+	}
+	b.slot, b.states, b.fed = w.slot, w.states, w.fed
+	b.off, b.pts = d.off, d.pts
+	w.slot, w.states, w.fed, w.bufs = nil, nil, nil, nil
+	return &callResult{dense: d}
 }
 
 // groupStates is partialStates with errMixedTypes reported as mixed.
@@ -300,7 +458,7 @@ func (r *selectRun) partialStates(g *group, c *callPlan) (*windowStates, error) 
 	if ways := r.splitWays(g, c); ways > 1 {
 		return r.splitStates(g, c, ways)
 	}
-	w := newWindowStates(c, r.windowsInRange())
+	w := r.newGroupStates(c)
 	w.hold = func(n int64) error { return r.holdGroup(g, n) }
 	var points int64
 	defer func() { r.stats.points.Add(points) }()
@@ -318,6 +476,17 @@ func (r *selectRun) partialStates(g *group, c *callPlan) (*windowStates, error) 
 		w.endSeries()
 	}
 	return w, nil
+}
+
+// newGroupStates makes the window states of one group's call: dense (by
+// index) when the windows are evenly spaced and not too many to index.
+func (r *selectRun) newGroupStates(c *callPlan) *windowStates {
+	p := r.plan
+	n := r.windowsInRange()
+	if n > 0 && n <= maxDenseWindows && p.interval > 0 && !r.zonedDays() {
+		return newDenseWindowStates(c, r.windowOf(p.tr.Min), int64(p.interval), n, r.e.getDenseBufs())
+	}
+	return newWindowStates(c, n)
 }
 
 // display is the series as a user writes it: measurement,tag=value,...

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/strata-db/strata/query/influxql"
 )
 
 // workersData writes 40 series of one measurement, three hours at 20s, in
@@ -198,5 +201,64 @@ func TestFloatMeanFromHeaders(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestWindowRowsAsGeneral checks the one-walk rows of GROUP BY time
+// (windowRows, over dense window states whose arrays and states are reused
+// from call to call) against the general path (assembleCall, mergeCallRows,
+// fresh states): every fill, empty windows at both ends of the range, one
+// call and several, the queries run in one order on one executor and in
+// another on a second, so that a state or array left over from an earlier
+// query would show.
+func TestWindowRowsAsGeneral(t *testing.T) {
+	env := newSelEnv(t, Limits{})
+	workersData(t, env)
+	rng := fmt.Sprintf("time >= %d AND time < %d", t0-30*int64(time.Minute), t0+4*selHour)
+	var queries []string
+	for _, sel := range []string{
+		"count(i)", "sum(x)", "mean(x)", "mean(i)", "min(i)", "max(x)", "first(x)", "last(i)", "spread(i)",
+		"stddev(x)", "median(i)", "max(i), min(x), count(x)", "mean(x) * 2, sum(i)", "count(s), first(s)", "last(b)",
+	} {
+		for _, fill := range []string{"", " fill(none)", " fill(null)", " fill(previous)", " fill(7)", " fill(linear)"} {
+			for _, by := range []string{"time(25m)", "time(1h)", "time(7m), rack", "time(1h), host"} {
+				queries = append(queries, "SELECT "+sel+" FROM cpu WHERE "+rng+" GROUP BY "+by+fill)
+			}
+		}
+	}
+	general := NewExecutor(env.eng, nil, Limits{})
+	general.generalRows = true
+	second := NewExecutor(env.eng, nil, Limits{})
+	run := func(ex *Executor, q string) string {
+		parsed, err := influxql.ParseQuery(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c Collector
+		if err := ex.Execute(context.Background(), parsed, ExecOptions{Database: "db", Now: env.now}, &c); err != nil {
+			t.Fatal(err)
+		}
+		return renderJSON(t, c.Results[0])
+	}
+	want := make([]string, len(queries))
+	for i, q := range queries {
+		want[i] = run(general, q)
+	}
+	rows := 0
+	for i, q := range queries {
+		if got := run(env.ex, q); got != want[i] {
+			t.Errorf("%s:\nwindowRows: %s\ngeneral:    %s", q, got, want[i])
+		}
+		if !containsErr(want[i]) && strings.Count(want[i], "],[") >= 3 {
+			rows++
+		}
+	}
+	for _, i := range rand.New(rand.NewSource(3)).Perm(len(queries)) {
+		if got := run(second, queries[i]); got != want[i] {
+			t.Errorf("%s (shuffled):\nwindowRows: %s\ngeneral:    %s", queries[i], got, want[i])
+		}
+	}
+	if rows < len(queries)*3/4 {
+		t.Fatalf("only %d of %d queries answered with rows", rows, len(queries))
 	}
 }

@@ -16,10 +16,76 @@ import (
 
 // callResult is one call's output for one group: points in time order.
 type callResult struct {
+	// byWindow holds each window's points, unless dense is set.
 	byWindow map[int64][]funcs.Point
+	// dense, from dense window states (aggregate.go), holds them instead:
+	// window first + k*ivl's points are pts[off[k]:off[k+1]], in two
+	// allocations rather than a map and a slice per window.
+	dense *denseResult
 	// elsewhere: the call has points in windows byWindow does not hold (the
 	// result cache served them, rowcache.go), which fill's rules count.
 	elsewhere bool
+}
+
+type denseResult struct {
+	first, ivl int64
+	off        []int32
+	pts        []funcs.Point
+	windows    int        // windows with points
+	bufs       *denseBufs // off's and pts' arrays, for release
+}
+
+// release hands a dense result's arrays back for reuse (Executor.denseBufs):
+// nothing may read the result after.
+func (r *selectRun) release(results []*callResult) {
+	for _, res := range results {
+		if d := res.dense; d != nil && d.bufs != nil {
+			r.e.putDenseBufs(d.bufs)
+			res.dense = nil
+		}
+	}
+}
+
+// points returns window ws's points (nil: none), not to be appended to.
+func (c *callResult) points(ws int64) []funcs.Point {
+	d := c.dense
+	if d == nil {
+		return c.byWindow[ws]
+	}
+	if ws < d.first || (ws-d.first)%d.ivl != 0 || (ws-d.first)/d.ivl >= int64(len(d.off)-1) {
+		return nil
+	}
+	k := (ws - d.first) / d.ivl
+	lo, hi := d.off[k], d.off[k+1]
+	if lo == hi {
+		return nil
+	}
+	return d.pts[lo:hi:hi]
+}
+
+// windowCount is how many windows have points.
+func (c *callResult) windowCount() int {
+	if c.dense != nil {
+		return c.dense.windows
+	}
+	return len(c.byWindow)
+}
+
+// eachWindow calls f with every window that has points (in time order when
+// dense, else in the map's).
+func (c *callResult) eachWindow(f func(ws int64, pts []funcs.Point)) {
+	d := c.dense
+	if d == nil {
+		for ws, pts := range c.byWindow {
+			f(ws, pts)
+		}
+		return
+	}
+	for k := 0; k+1 < len(d.off); k++ {
+		if lo, hi := d.off[k], d.off[k+1]; lo < hi {
+			f(d.first+int64(k)*d.ivl, d.pts[lo:hi:hi])
+		}
+	}
 }
 
 func (r *selectRun) aggregateRows(g *group) ([]Row, error) {
@@ -30,26 +96,20 @@ func (r *selectRun) aggregateRows(g *group) ([]Row, error) {
 	// Aux references: VarRefs outside calls, filled from the selected point.
 	auxNames := auxRefs(p.exprs)
 	results := make([]*callResult, len(p.calls))
-	windows := map[int64]bool{}
 	for ci, c := range p.calls {
 		res, err := r.computeCall(g, c, auxNames)
 		if err != nil {
 			return nil, err
 		}
 		results[ci] = res
-		for ws := range res.byWindow {
-			windows[ws] = true
-		}
 	}
-	if len(windows) == 0 {
-		return nil, nil
-	}
-	starts, err := r.windowStarts(windows)
-	if err != nil {
+	starts, some, err := r.resultStarts(results)
+	if err != nil || !some {
 		return nil, err
 	}
 
 	rows, err := r.finishRows(g, results, starts, auxNames)
+	r.release(results) // the rows hold copies of the values
 	return r.dropLead(rows), err
 }
 
@@ -60,6 +120,11 @@ func (r *selectRun) finishRows(g *group, results []*callResult, starts []int64, 
 	p := r.plan
 	if err := r.holdGroup(g, int64(len(starts))*startBytes); err != nil {
 		return nil, err
+	}
+	if !r.e.generalRows && r.windowRowsApply() {
+		if rows, ok, err := r.windowRows(g, results, starts, aux); ok || err != nil {
+			return rows, err
+		}
 	}
 	perCall := make([][]funcs.Point, len(p.calls))
 	for ci, c := range p.calls {
@@ -75,6 +140,103 @@ func (r *selectRun) finishRows(g *group, results []*callResult, starts []int64, 
 	rows := r.mergeCallRows(perCall, aux)
 	return rows, stopErr(r.ctx) // mergeCallRows looks at the context too
 }
+
+// windowRowsApply tells whether windowRows may build the plan's rows: GROUP
+// BY time, a fill other than linear, and calls of one point per window as
+// they are (no transformation, no multi-row selector, no raw transform).
+func (r *selectRun) windowRowsApply() bool {
+	p := r.plan
+	if p.interval <= 0 || p.fill == influxql.LinearFill {
+		return false
+	}
+	for _, c := range p.calls {
+		if c.path == pathRawTransform || c.transform != "" || c.fn == nil || c.fn.MultiRow {
+			return false
+		}
+	}
+	return true
+}
+
+// windowRows is assembleCall and mergeCallRows in one walk of the windows,
+// for calls with at most one point per window (windowRowsApply): a row per
+// window, each call's point or its fill, without a series of points per call
+// nor the join on time. ok is false, and nothing is built, when a call has
+// several points in a window: the general path does it.
+func (r *selectRun) windowRows(g *group, results []*callResult, starts []int64, aux []string) ([]Row, bool, error) {
+	p := r.plan
+	nc, ne := len(p.calls), len(p.exprs)
+	// What assembleCall and mergeCallRows would hold: a point per window
+	// and call.
+	if err := r.holdGroup(g, int64(len(starts)*nc)*pointBytes); err != nil {
+		return nil, true, err
+	}
+	fills := make([]any, nc) // fill(<number>)'s value per call, made once
+	if p.fill == influxql.NumberFill {
+		for ci := range p.calls {
+			fills[ci] = fillNumber(p.fillValue, results[ci])
+		}
+	}
+	prev := make([]*funcs.Point, nc) // fill(previous): each call's last point
+	vals := make([]funcs.Point, nc)  // buildRowInto keeps none of them
+	// The rows and their values in arrays of at most rowChunk rows made as
+	// the walk goes: two arrays sized for a million windows up front took a
+	// stop half a second to notice (their zeroing looks at no context).
+	rows := make([]Row, 0, min(len(starts), rowChunk))
+	var rowVals []any
+	cc := r.e.canceller(r.ctx)
+	for _, ws := range starts {
+		if err := cc.tick(); err != nil {
+			return nil, true, err
+		}
+		some := false
+		for ci, c := range p.calls {
+			got := results[ci].points(ws)
+			if len(got) > 1 {
+				return nil, false, nil
+			}
+			if len(got) == 1 {
+				vals[ci] = got[0]
+				vals[ci].Time = ws
+				prev[ci] = &got[0]
+				some = true
+				continue
+			}
+			// The empty window's fill, as assembleCall gives it.
+			switch p.fill {
+			case influxql.NullFill:
+				if (c.name == "count" || c.name == "count_distinct") && (results[ci].windowCount() > 0 || results[ci].elsewhere) {
+					vals[ci] = funcs.Point{Time: ws, Value: int64(0)}
+				} else {
+					vals[ci] = funcs.Point{Time: ws}
+				}
+			case influxql.NumberFill:
+				vals[ci] = funcs.Point{Time: ws, Value: fills[ci]}
+			case influxql.PreviousFill:
+				if pv := prev[ci]; pv != nil {
+					vals[ci] = funcs.Point{Time: ws, Value: pv.Value, Aux: pv.Aux}
+				} else {
+					vals[ci] = funcs.Point{Time: ws}
+				}
+			default: // fill(none): no point; the row, if another call has one, a null
+				vals[ci] = funcs.Point{Time: ws}
+			}
+		}
+		if !some && p.fill == influxql.NoFill {
+			continue // no call has a point: fill(none) prints no row
+		}
+		if len(rowVals) < ne {
+			rowVals = make([]any, min(len(starts)-len(rows), rowChunk)*ne)
+		}
+		rows = append(rows, r.buildRowInto(ws, vals, aux, rowVals[:ne:ne]))
+		rowVals = rowVals[ne:]
+	}
+	return rows, true, nil
+}
+
+// rowChunk is how many rows' values windowRows allocates at once: 4,096
+// rows of a few values is tens of KB, one allocation for TSBS's 720
+// windows, and short enough between two looks at the context.
+const rowChunk = 4096
 
 // computeCall computes one call for every window of a group.
 func (r *selectRun) computeCall(g *group, c *callPlan, aux []string) (*callResult, error) {

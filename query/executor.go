@@ -84,6 +84,14 @@ type Executor struct {
 
 	fanout  Fanout  // see SetFanout; nil: this node alone
 	rollups Rollups // see SetRollups; nil: rollups read as stored
+
+	// denseBufs holds *denseBufs: the arrays of dense window states and
+	// results (aggregate.go), reused by the next group's call.
+	denseBufs sync.Pool
+	metas     seriesMetas // stored series' keys, parsed (series.go)
+	// generalRows makes every aggregate's rows through assembleCall and
+	// mergeCallRows, never windowRows: tests compare the two.
+	generalRows bool
 }
 
 // NewExecutor returns an executor over store.

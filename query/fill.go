@@ -17,7 +17,7 @@ func (r *selectRun) assembleCall(c *callPlan, res *callResult, starts []int64, n
 	if c.path == pathRawTransform {
 		var pts []funcs.Point
 		for _, ws := range starts {
-			pts = append(pts, res.byWindow[ws]...)
+			pts = append(pts, res.points(ws)...)
 		}
 		return c.tfunc(pts)
 	}
@@ -34,13 +34,13 @@ func (r *selectRun) assembleCall(c *callPlan, res *callResult, starts []int64, n
 		if err := cc.tick(); err != nil {
 			return nil, err
 		}
-		got := res.byWindow[ws]
+		got := res.points(ws)
 		if len(got) == 0 {
 			switch p.fill {
 			case influxql.NoFill:
 				continue
 			case influxql.NullFill:
-				if (c.name == "count" || c.name == "count_distinct") && p.interval > 0 && (len(res.byWindow) > 0 || res.elsewhere) {
+				if (c.name == "count" || c.name == "count_distinct") && p.interval > 0 && (res.windowCount() > 0 || res.elsewhere) {
 					// An empty window of a field the group has counts zero points:
 					// InfluxDB prints 0, not null.
 					pts = append(pts, funcs.Point{Time: ws, Value: int64(0)})
@@ -124,17 +124,13 @@ func interpolate(pts []funcs.Point) {
 // fill value of another type would make SELECT INTO write a conflicting field.
 func fillNumber(v any, res *callResult) any {
 	var like any
-	for _, pts := range res.byWindow {
+	res.eachWindow(func(_ int64, pts []funcs.Point) {
 		for _, pt := range pts {
-			if pt.Value != nil {
+			if like == nil && pt.Value != nil {
 				like = pt.Value
-				break
 			}
 		}
-		if like != nil {
-			break
-		}
-	}
+	})
 	f, ok := funcs.AsFloat64(v)
 	if !ok {
 		return v

@@ -39,6 +39,10 @@ type selectPlan struct {
 	exprs     []influxql.Expr // one per output column, wildcards and regexes expanded
 	calls     []*callPlan     // distinct aggregate/selector calls, innermost first
 	raw       bool            // no calls: rows are stored points
+	// exprCall is, per expression, the index in calls of the call it is as
+	// written (max(x), not max(x)*2), else -1: buildRow takes those values
+	// as they are instead of evaluating the expression per row.
+	exprCall []int
 
 	// Fields read per measurement come from the expressions; tags select from the
 	// series. isTag tells one from the other for the measurement being read.
@@ -204,6 +208,21 @@ func (e *Executor) planSelect(stmt *influxql.SelectStatement, src *source, now t
 	}
 	if err := p.choosePaths(); err != nil {
 		return nil, err
+	}
+	p.exprCall = make([]int, len(p.exprs))
+	for i, ex := range p.exprs {
+		p.exprCall[i] = -1
+		if c, ok := ex.(*influxql.Call); ok {
+			if f, ok := funcs.Lookup(strings.ToLower(c.Name)); ok && f.Kind == funcs.Math {
+				continue
+			}
+			for ci, cp := range p.calls {
+				if cp.expr == c {
+					p.exprCall[i] = ci
+					break
+				}
+			}
+		}
 	}
 	dedupColumnNames(p.columns, p.aliased)
 	return p, nil

@@ -67,6 +67,9 @@ func (r *selectRun) mergeCallRows(perCall [][]funcs.Point, aux []string) []Row {
 	rows := make([]Row, 0, len(times))
 	// buildRow keeps none of a row's call values: one backing array serves all.
 	valsBuf := make([]funcs.Point, len(times)*len(perCall))
+	// The rows' values, one backing array (each row's slice capped at its own).
+	ne := len(r.plan.exprs)
+	rowVals := make([]any, len(times)*ne)
 	cc := r.e.canceller(r.ctx)
 	for ti, t := range times {
 		if cc.tick() != nil {
@@ -81,7 +84,7 @@ func (r *selectRun) mergeCallRows(perCall [][]funcs.Point, aux []string) []Row {
 				vals[ci] = funcs.Point{Time: t}
 			}
 		}
-		rows = append(rows, r.buildRow(t, vals, aux))
+		rows = append(rows, r.buildRowInto(t, vals, aux, rowVals[ti*ne:(ti+1)*ne:(ti+1)*ne]))
 	}
 	return rows
 }
@@ -117,29 +120,35 @@ func alignedTimes(perCall [][]funcs.Point) []int64 {
 
 // buildRow evaluates the select list for one row given each call's value.
 func (r *selectRun) buildRow(t int64, vals []funcs.Point, aux []string) Row {
+	return r.buildRowInto(t, vals, aux, make([]any, len(r.plan.exprs)))
+}
+
+// buildRowInto is buildRow with the row's values in dst (len(exprs), its
+// capacity no more, so that appending the tag columns copies it).
+func (r *selectRun) buildRowInto(t int64, vals []funcs.Point, aux []string, dst []any) Row {
 	p := r.plan
-	callIndex := func(c *influxql.Call) int {
-		for i, cp := range p.calls {
-			if cp.expr == c {
-				return i
+	row := Row{Time: t, Values: dst}
+	var auxVals []any
+	auxOffset := -1
+	for i, ex := range p.exprs {
+		if p.exprCall != nil && p.exprCall[i] >= 0 {
+			// A call as written: its value as it is (evalExpr's call case).
+			row.Values[i] = vals[p.exprCall[i]].Value
+			continue
+		}
+		if auxOffset < 0 {
+			// Aux values come from the (single) selector's point.
+			for _, v := range vals {
+				if v.Aux != nil {
+					auxVals = v.Aux
+					break
+				}
+			}
+			auxOffset = 0
+			if len(p.calls) == 1 {
+				auxOffset = len(extraColumns(p.calls[0]))
 			}
 		}
-		return -1
-	}
-	// Aux values come from the (single) selector's point.
-	var auxVals []any
-	for _, v := range vals {
-		if v.Aux != nil {
-			auxVals = v.Aux
-			break
-		}
-	}
-	auxOffset := 0
-	if len(p.calls) == 1 {
-		auxOffset = len(extraColumns(p.calls[0]))
-	}
-	row := Row{Time: t, Values: make([]any, len(p.exprs))}
-	for i, ex := range p.exprs {
 		row.Values[i] = evalExpr(ex, func(name string) any {
 			for ai, a := range aux {
 				if a == name && auxOffset+ai < len(auxVals) {
@@ -148,8 +157,10 @@ func (r *selectRun) buildRow(t int64, vals []funcs.Point, aux []string) Row {
 			}
 			return nil
 		}, func(c *influxql.Call) any {
-			if ci := callIndex(c); ci >= 0 {
-				return vals[ci].Value
+			for ci, cp := range p.calls {
+				if cp.expr == c {
+					return vals[ci].Value
+				}
 			}
 			return nil
 		})

@@ -7,9 +7,10 @@ package query
 
 import (
 	"math"
-	"sort"
+	"slices"
 	"time"
 
+	"github.com/strata-db/strata/query/funcs"
 	"github.com/strata-db/strata/query/influxql"
 )
 
@@ -20,7 +21,7 @@ func (r *selectRun) windowOf(t int64) int64 {
 		return r.rangeStart()
 	}
 	iv, off := int64(p.interval), int64(p.offset)
-	if p.loc != nil && p.loc != time.UTC && p.interval%(24*time.Hour) == 0 {
+	if r.zonedDays() {
 		// Day-multiple windows start at local midnight in tz(), across DST changes.
 		_, zoff := time.Unix(0, t).In(p.loc).Zone()
 		local := t + int64(zoff)*1e9
@@ -35,10 +36,17 @@ func (r *selectRun) windowOf(t int64) int64 {
 	return floorDiv(t-off, iv)*iv + off
 }
 
+// zonedDays: day-multiple windows in a time zone other than UTC, which start
+// at local midnight and so are not evenly spaced across DST changes.
+func (r *selectRun) zonedDays() bool {
+	p := r.plan
+	return p.loc != nil && p.loc != time.UTC && p.interval%(24*time.Hour) == 0
+}
+
 // nextWindow returns the start of the window after the one starting at ws.
 func (r *selectRun) nextWindow(ws int64) int64 {
 	p := r.plan
-	if p.loc != nil && p.loc != time.UTC && p.interval%(24*time.Hour) == 0 {
+	if r.zonedDays() {
 		return r.windowOf(ws + int64(p.interval) + int64(2*time.Hour))
 	}
 	return ws + int64(p.interval)
@@ -103,39 +111,90 @@ func (r *selectRun) limitImplicitStart() {
 // windowStarts lists the windows a group prints, in time order: those with a
 // result, or with fill other than none every window of the range.
 func (r *selectRun) windowStarts(windows map[int64]bool) ([]int64, error) {
-	p := r.plan
-	var starts []int64
-	if p.interval > 0 && p.fill != influxql.NoFill {
+	if r.fillsRange() {
 		first, last := int64(math.MaxInt64), int64(math.MinInt64)
 		for ws := range windows {
 			first = min(first, ws)
 			last = max(last, ws)
 		}
-		if p.tr.HasMin() && !r.implicitStart {
-			first = r.windowOf(p.tr.Min)
-		}
-		end := p.tr.Max
-		if !p.tr.HasMax() {
-			end = r.now.UnixNano()
-		}
-		last = max(last, r.windowOf(end))
-		n := int64(0)
-		for ws := first; ws <= last; ws = r.nextWindow(ws) {
-			if n&(checkEvery-1) == 0 {
-				if err := stopErr(r.ctx); err != nil {
-					return nil, err
-				}
-			}
-			if n++; n > r.e.limits.MaxBuckets {
-				return nil, errorf("max-select-buckets limit exceeded: (%d/%d)", n, r.e.limits.MaxBuckets)
-			}
-			starts = append(starts, ws)
-		}
-		return starts, nil
+		return r.rangeStarts(first, last)
 	}
+	starts := make([]int64, 0, len(windows))
 	for ws := range windows {
 		starts = append(starts, ws)
 	}
-	sort.Slice(starts, func(i, j int) bool { return starts[i] < starts[j] })
+	slices.Sort(starts)
+	return starts, nil
+}
+
+// resultStarts is windowStarts of the windows the calls' results hold,
+// without a set of them (with fill, only the first and the last matter);
+// some is false when they hold none.
+func (r *selectRun) resultStarts(results []*callResult) (starts []int64, some bool, err error) {
+	if r.fillsRange() {
+		first, last := int64(math.MaxInt64), int64(math.MinInt64)
+		for _, res := range results {
+			res.eachWindow(func(ws int64, _ []funcs.Point) {
+				first = min(first, ws)
+				last = max(last, ws)
+			})
+		}
+		if first > last {
+			return nil, false, nil
+		}
+		starts, err := r.rangeStarts(first, last)
+		return starts, true, err
+	}
+	n := 0
+	for _, res := range results {
+		n += res.windowCount()
+	}
+	if n == 0 {
+		return nil, false, nil
+	}
+	starts = make([]int64, 0, n)
+	for _, res := range results {
+		res.eachWindow(func(ws int64, _ []funcs.Point) { starts = append(starts, ws) })
+	}
+	slices.Sort(starts)
+	return slices.Compact(starts), true, nil
+}
+
+// fillsRange: GROUP BY time with a fill other than none prints every window
+// of the range, not only those with a result.
+func (r *selectRun) fillsRange() bool {
+	return r.plan.interval > 0 && r.plan.fill != influxql.NoFill
+}
+
+// rangeStarts lists the windows a filled group prints, given the first and
+// last with a result: from the range's start (or first) to its end (or now).
+func (r *selectRun) rangeStarts(first, last int64) ([]int64, error) {
+	p := r.plan
+	if p.tr.HasMin() && !r.implicitStart {
+		first = r.windowOf(p.tr.Min)
+	}
+	end := p.tr.Max
+	if !p.tr.HasMax() {
+		end = r.now.UnixNano()
+	}
+	last = max(last, r.windowOf(end))
+	var starts []int64
+	if last >= first && !r.zonedDays() {
+		if n := (last-first)/int64(p.interval) + 1; n > 0 && n <= r.e.limits.MaxBuckets {
+			starts = make([]int64, 0, n)
+		}
+	}
+	n := int64(0)
+	for ws := first; ws <= last; ws = r.nextWindow(ws) {
+		if n&(checkEvery-1) == 0 {
+			if err := stopErr(r.ctx); err != nil {
+				return nil, err
+			}
+		}
+		if n++; n > r.e.limits.MaxBuckets {
+			return nil, errorf("max-select-buckets limit exceeded: (%d/%d)", n, r.e.limits.MaxBuckets)
+		}
+		starts = append(starts, ws)
+	}
 	return starts, nil
 }

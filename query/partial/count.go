@@ -51,11 +51,12 @@ func (s *countState) Merge(other State) error {
 	return nil
 }
 
-func (s *countState) Final(ws int64) []funcs.Point {
-	if s.n == 0 {
-		return nil
-	}
-	return one(ws, s.n)
+func (s *countState) Final(ws int64) []funcs.Point { return finalOf(s, ws) }
+
+func (s *countState) Reset() { s.n = 0 }
+
+func (s *countState) FinalPoint(ws int64) (funcs.Point, bool) {
+	return funcs.Point{Time: ws, Value: s.n}, s.n != 0
 }
 
 func (s *countState) AppendBinary(dst []byte) []byte { return appendState(dst, s) }

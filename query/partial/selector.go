@@ -162,11 +162,15 @@ func (s *selState[T]) Merge(other State) error {
 	return nil
 }
 
-func (s *selState[T]) Final(int64) []funcs.Point {
-	if !s.has {
-		return nil
-	}
-	return []funcs.Point{{Time: s.t, Value: s.v}}
+func (s *selState[T]) Final(ws int64) []funcs.Point { return finalOf(s, ws) }
+
+func (s *selState[T]) Reset() {
+	var zero T
+	s.has, s.t, s.v = false, 0, zero
+}
+
+func (s *selState[T]) FinalPoint(int64) (funcs.Point, bool) {
+	return funcs.Point{Time: s.t, Value: s.v}, s.has
 }
 
 func (s *selState[T]) AppendBinary(dst []byte) []byte { return appendState(dst, s) }

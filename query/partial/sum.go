@@ -84,12 +84,16 @@ func (s *sumState[T]) Merge(other State) error {
 	return nil
 }
 
-func (s *sumState[T]) Final(ws int64) []funcs.Point {
+func (s *sumState[T]) Final(ws int64) []funcs.Point { return finalOf(s, ws) }
+
+func (s *sumState[T]) Reset() { s.tot, s.part, s.nTot, s.nPart = 0, 0, 0, 0 }
+
+func (s *sumState[T]) FinalPoint(ws int64) (funcs.Point, bool) {
 	v, n := plus(s.tot, s.nTot, s.part, s.nPart)
 	if n == 0 {
-		return nil
+		return funcs.Point{}, false
 	}
-	return one(ws, v)
+	return funcs.Point{Time: ws, Value: v}, true
 }
 
 func (s *sumState[T]) AppendBinary(dst []byte) []byte { return appendState(dst, s) }
@@ -201,16 +205,20 @@ func (s *meanState[T]) Merge(other State) error {
 	return nil
 }
 
-func (s *meanState[T]) Final(ws int64) []funcs.Point {
+func (s *meanState[T]) Final(ws int64) []funcs.Point { return finalOf(s, ws) }
+
+func (s *meanState[T]) Reset() { s.part, s.nPart, s.wsum, s.nTot = 0, 0, 0, 0 }
+
+func (s *meanState[T]) FinalPoint(ws int64) (funcs.Point, bool) {
 	wsum, n := s.wsum, s.nTot
 	if s.nPart > 0 {
 		wsum += s.weighted()
 		n += s.nPart
 	}
 	if n == 0 {
-		return nil
+		return funcs.Point{}, false
 	}
-	return one(ws, wsum/float64(n))
+	return funcs.Point{Time: ws, Value: wsum / float64(n)}, true
 }
 
 func (s *meanState[T]) AppendBinary(dst []byte) []byte { return appendState(dst, s) }
@@ -299,11 +307,15 @@ func (s *spreadState[T]) Merge(other State) error {
 	return nil
 }
 
-func (s *spreadState[T]) Final(ws int64) []funcs.Point {
+func (s *spreadState[T]) Final(ws int64) []funcs.Point { return finalOf(s, ws) }
+
+func (s *spreadState[T]) Reset() { s.has, s.lo, s.hi = false, 0, 0 }
+
+func (s *spreadState[T]) FinalPoint(ws int64) (funcs.Point, bool) {
 	if !s.has {
-		return nil
+		return funcs.Point{}, false
 	}
-	return one(ws, s.hi-s.lo)
+	return funcs.Point{Time: ws, Value: s.hi - s.lo}, true
 }
 
 func (s *spreadState[T]) AppendBinary(dst []byte) []byte { return appendState(dst, s) }
