@@ -266,40 +266,38 @@ func (r *selectRun) storeRows(key string, starts []int64, found []resultcache.Wi
 // instead of 36,000 rows copied into a 1.4 MB answer (docs/cache.md,
 // "Measured").
 func joinRows(found []resultcache.Window, fresh []Row, open [][]byte, sep []byte) []Row {
-	var rows []Row
+	rows := make([]Row, 0, 4)
 	var run []byte
 	runTime, runRows := int64(0), 0
-	end := func() {
-		if runRows > 0 {
-			// Capped, so that a sink appending to it cannot reach past it.
-			rows = append(rows, Row{Time: runTime, Encoded: run[:len(run):len(run)], EncodedRows: runRows})
+	j := 0
+	for i := 0; i < len(found) || j < len(fresh); {
+		// The next row in time order: a fresh one, or a cached one with bytes.
+		var t int64
+		var enc []byte
+		switch {
+		case i < len(found) && (!found[i].Found || found[i].Value == nil):
+			i++ // not cached, or empty: a fresh row, if any, is in fresh
+			continue
+		case i < len(found) && (j == len(fresh) || found[i].Start <= fresh[j].Time):
+			t, enc = found[i].Start, found[i].Value
+			i++
+		default:
+			t, enc = fresh[j].Time, open[j]
+			j++
 		}
-	}
-	add := func(t int64, enc []byte) {
 		if runRows > 0 {
 			if longer, ok := adjacent(run, enc, sep); ok {
 				run, runRows = longer, runRows+1
-				return
+				continue
 			}
-			end()
+			// Capped, so that a sink appending to it cannot reach past it.
+			rows = append(rows, Row{Time: runTime, Encoded: run[:len(run):len(run)], EncodedRows: runRows})
 		}
 		run, runTime, runRows = enc, t, 1
 	}
-	j := 0
-	for _, w := range found {
-		if !w.Found || w.Value == nil {
-			continue // not cached, or empty: a fresh row, if any, is in fresh
-		}
-		for j < len(fresh) && fresh[j].Time < w.Start {
-			add(fresh[j].Time, open[j])
-			j++
-		}
-		add(w.Start, w.Value)
+	if runRows > 0 {
+		rows = append(rows, Row{Time: runTime, Encoded: run[:len(run):len(run)], EncodedRows: runRows})
 	}
-	for ; j < len(fresh); j++ {
-		add(fresh[j].Time, open[j])
-	}
-	end()
 	return rows
 }
 

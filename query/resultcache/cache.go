@@ -81,13 +81,13 @@ func (c *Cache) LookupInto(dst []Window, key string, sc Scope, starts []int64, e
 		out = make([]Window, len(starts))
 	}
 	out = out[:len(starts)]
-	for i, ws := range starts {
-		out[i] = Window{Start: ws} // found or not: invalidate searches them by start
-	}
 	c.mu.Lock()
 	el, ok := c.m[key]
 	if !ok {
 		c.mu.Unlock()
+		for i, ws := range starts {
+			out[i] = Window{Start: ws} // invalidate and the callers find windows by start
+		}
 		c.misses.Add(int64(len(starts)))
 		return out
 	}
@@ -105,6 +105,8 @@ func (c *Cache) LookupInto(dst []Window, key string, sc Scope, starts []int64, e
 			out[i].Found = true
 			minSeq = min(minSeq, out[i].Seq)
 			n++
+		} else {
+			out[i] = Window{Start: ws}
 		}
 	}
 	c.mu.Unlock()
