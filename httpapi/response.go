@@ -155,6 +155,11 @@ type ResponseWriter struct {
 	// cached refresh's CPU.
 	refs     []heldRef
 	refBytes int
+	// staged gathers the pieces sendPrefix interleaves (buf's between the
+	// refs, and the refs) into writes of up to flushThreshold: written one by
+	// one, a refresh's 100 pieces were about 300 loopback syscalls, a quarter
+	// of its CPU. Allocated on the first send with refs; charged with buf.
+	staged []byte
 
 	// JSON: non-chunked document state.
 	docOpen bool // `{"results":[` is in buf or written
@@ -326,7 +331,7 @@ func (r *ResponseWriter) charge() error {
 		// A large answer went out: give the big buffer back rather than hold it.
 		r.buf = append(make([]byte, 0, 2*flushThreshold), r.buf...)
 	}
-	delta := int64(cap(r.buf)+r.refBytes) - r.charged
+	delta := int64(cap(r.buf)+cap(r.staged)+r.refBytes) - r.charged
 	if delta < 0 {
 		r.budget.Release(-delta)
 		r.charged += delta
@@ -851,15 +856,20 @@ func (r *ResponseWriter) sendPrefix(n int) {
 	from, k := 0, 0
 	for ; k < len(r.refs) && (r.refs[k].at < n || n == len(r.buf)); k++ {
 		h := r.refs[k]
-		if !r.write(r.buf[from:h.at]) || !r.write(h.b) {
+		if !r.stage(r.buf[from:h.at]) || !r.stage(h.b) {
 			return
 		}
 		from = h.at
 		r.refBytes -= len(h.b)
 	}
-	if !r.write(r.buf[from:n]) {
+	if k == 0 {
+		if !r.write(r.buf[from:n]) { // no refs: buf goes out as it is
+			return
+		}
+	} else if !r.stage(r.buf[from:n]) || !r.write(r.staged) {
 		return
 	}
+	r.staged = r.staged[:0]
 	left := copy(r.refs, r.refs[k:])
 	clear(r.refs[left:])
 	r.refs = r.refs[:left]
@@ -871,6 +881,25 @@ func (r *ResponseWriter) sendPrefix(n int) {
 	if r.st != nil {
 		r.st.start -= n
 	}
+}
+
+// stage adds b to the staged bytes, writing them first when b would not
+// fit, and b itself when it alone fills a write.
+func (r *ResponseWriter) stage(b []byte) bool {
+	if r.staged == nil {
+		r.staged = make([]byte, 0, flushThreshold)
+	}
+	if len(r.staged)+len(b) > cap(r.staged) {
+		if !r.write(r.staged) {
+			return false
+		}
+		r.staged = r.staged[:0]
+	}
+	if len(b) >= cap(r.staged) {
+		return r.write(b)
+	}
+	r.staged = append(r.staged, b...)
+	return true
 }
 
 // write writes b to the connection, recording the first error.

@@ -14,6 +14,7 @@ import (
 	"hash/fnv"
 	"math"
 	"strings"
+	"sync"
 
 	"github.com/strata-db/strata/query/partial"
 	"github.com/strata-db/strata/query/resultcache"
@@ -113,6 +114,43 @@ type cacheRun struct {
 	lo, hi int64
 	starts []int64 // read only: groups look them up concurrently
 	rowKey string  // rowsKey's statement part
+
+	// filled is every window a filled group prints when its points lie
+	// inside the range (filledStarts), listed once per run: a group listed
+	// them itself (11% of a dashboard refresh's CPU, for 360 windows × 100
+	// groups). Read only.
+	filledOnce sync.Once
+	filled     []int64
+	filledErr  error
+}
+
+// lookupPool keeps the window slices of the row cache's lookups for the
+// next groups and runs: a dashboard refresh looks 360 windows up for each of
+// its 100 series, and allocating 20 KB each time was a tenth of its CPU
+// (docs/cache.md, "Measured").
+type lookupPool struct{ p sync.Pool }
+
+type lookupScratch struct{ w []resultcache.Window }
+
+// maxPooledWindows bounds what the pool keeps: a slice for more windows than
+// this (3.6 MB) is let go rather than held for the rare lookup its size.
+const maxPooledWindows = 1 << 16
+
+func (lp *lookupPool) get() *lookupScratch {
+	if s, ok := lp.p.Get().(*lookupScratch); ok {
+		return s
+	}
+	return &lookupScratch{}
+}
+
+// put keeps s for reuse, without the values it points to.
+func (lp *lookupPool) put(s *lookupScratch) {
+	if cap(s.w) > maxPooledWindows {
+		return
+	}
+	clear(s.w)
+	s.w = s.w[:0]
+	lp.p.Put(s)
 }
 
 // sharedCacheRun makes the run's cacheRun once.
@@ -172,7 +210,7 @@ func (r *selectRun) cachedStates(g *group, c *callPlan) (w *windowStates, ok boo
 		return nil, false, nil
 	}
 	seq := r.cacheSeq // read before any data was: see docs/cache.md
-	found, runs := r.lookupRuns(key, sc, starts, lo, hi)
+	found, runs := r.lookupRuns(nil, key, sc, starts, lo, hi)
 
 	w = newWindowStates(c, r.windowsInRange())
 	w.hold = func(n int64) error { return r.holdGroup(g, n) }
@@ -245,8 +283,9 @@ func (r *selectRun) accumulateRuns(g *group, c *callPlan, w *windowStates, runs 
 // lookupRuns looks key's windows among starts up and returns them with the
 // ranges of [lo, hi] still to read. Past maxCacheRuns ranges the whole range
 // is read once instead, and the cache's windows are forgone.
-func (r *selectRun) lookupRuns(key string, sc resultcache.Scope, starts []int64, lo, hi int64) ([]resultcache.Window, []timeSpan) {
-	found := r.e.cache.Lookup(key, sc, starts, r.nextWindow)
+// found is in dst's memory when it is large enough.
+func (r *selectRun) lookupRuns(dst []resultcache.Window, key string, sc resultcache.Scope, starts []int64, lo, hi int64) ([]resultcache.Window, []timeSpan) {
+	found := r.e.cache.LookupInto(dst, key, sc, starts, r.nextWindow)
 	runs := missingRuns(found, lo, hi, r.nextWindow)
 	if len(runs) > maxCacheRuns {
 		r.e.cache.Forgo(found)

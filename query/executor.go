@@ -80,7 +80,8 @@ type Executor struct {
 
 	cqs ContinuousQueries // see SetContinuousQueries; nil: CQ statements fail
 
-	cache *resultcache.Cache // see SetResultCache; nil: no result cache
+	cache   *resultcache.Cache // see SetResultCache; nil: no result cache
+	lookups lookupPool         // the row cache's lookup slices, reused
 
 	fanout  Fanout  // see SetFanout; nil: this node alone
 	rollups Rollups // see SetRollups; nil: rollups read as stored

@@ -12,6 +12,7 @@ package query
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/strata-db/strata/query/influxql"
@@ -87,7 +88,10 @@ func (r *selectRun) cachedRows(g *group) (rows []Row, ok bool, err error) {
 		return nil, false, nil
 	}
 	p := r.plan
-	found, runs := r.lookupRuns(key, sc, starts, lo, hi)
+	scratch := r.e.lookups.get()
+	defer r.e.lookups.put(scratch)
+	found, runs := r.lookupRuns(scratch.w, key, sc, starts, lo, hi)
+	scratch.w = found
 	hits, rendered := 0, 0 // windows found, and those of them with a row
 	for _, w := range found {
 		if w.Found {
@@ -131,14 +135,14 @@ func (r *selectRun) cachedRows(g *group) (rows []Row, ok bool, err error) {
 	if !join {
 		sep = nil
 	}
-	joined := r.storeRows(key, starts, found, fresh, results, sep)
+	joined, open := r.storeRows(key, starts, found, fresh, results, sep)
 	switch {
 	case !join:
 		return mergeCachedRows(found, fresh), true, nil
 	case rendered == 0 && len(fresh) > 0:
 		return []Row{{Time: fresh[0].Time, Encoded: joined, EncodedRows: len(fresh)}}, true, nil
 	}
-	return joinRows(found, fresh, sep), true, nil
+	return joinRows(found, fresh, open, sep), true, nil
 }
 
 // finishMissing fills and projects the windows the cache did not serve, as
@@ -152,7 +156,7 @@ func (r *selectRun) finishMissing(g *group, results []*callResult, windows map[i
 	if len(windows) == 0 && hits == 0 {
 		return nil, nil // a group without points prints nothing, whatever the fill
 	}
-	all, err := r.windowStarts(windows)
+	all, err := r.filledStarts(windows)
 	if err != nil {
 		return nil, err
 	}
@@ -174,6 +178,32 @@ func (r *selectRun) finishMissing(g *group, results []*callResult, windows map[i
 	return r.finishRows(g, results, starts, auxRefs(p.exprs))
 }
 
+// filledStarts is windowStarts(windows) for a group of this run, from the
+// list the run makes once where it can: with fill, a group with points
+// prints every window from the range's first to the later of its last point's
+// and now's, the same list for every group unless a point lies beyond now.
+// The list is shared: read only.
+func (r *selectRun) filledStarts(windows map[int64]bool) ([]int64, error) {
+	if r.plan.fill == influxql.NoFill {
+		return r.windowStarts(windows)
+	}
+	cr := r.sharedCacheRun()
+	cr.filledOnce.Do(func() { cr.filled, cr.filledErr = r.windowStarts(nil) })
+	if cr.filledErr != nil {
+		return nil, cr.filledErr
+	}
+	last := int64(math.MinInt64)
+	if n := len(cr.filled); n > 0 {
+		last = cr.filled[n-1]
+	}
+	for ws := range windows {
+		if ws > last {
+			return r.windowStarts(windows) // a point beyond now
+		}
+	}
+	return cr.filled, nil
+}
+
 // storeRows renders every row computed here, once, into one buffer, joined
 // by sep (nil when the sink takes rows one by one), and sets their Encoded;
 // it stores, stamped with the run's generation, the rows of cacheable windows
@@ -182,10 +212,10 @@ func (r *selectRun) finishMissing(g *group, results []*callResult, windows map[i
 // beyond the window, so it is made afresh; but their data need not be read
 // again. A window only some calls have points in is not kept. It returns the
 // buffer: on a miss (nothing came from the cache) it is the group's answer as
-// is, so a miss renders its rows no more often than the uncached path does.
-func (r *selectRun) storeRows(key string, starts []int64, found []resultcache.Window, fresh []Row, results []*callResult, sep []byte) []byte {
+// is, so a miss renders its rows no more often than the uncached path does;
+// and each row's bytes left open to the buffer's end (joinRows).
+func (r *selectRun) storeRows(key string, starts []int64, found []resultcache.Window, fresh []Row, results []*callResult, sep []byte) (buf []byte, open [][]byte) {
 	loc := r.plan.stmt.Location
-	var buf []byte
 	bounds := make([]int, 0, 2*len(fresh)) // each fresh row's [from, to) in buf
 	for i := range fresh {
 		if i > 0 {
@@ -195,11 +225,14 @@ func (r *selectRun) storeRows(key string, starts []int64, found []resultcache.Wi
 		buf = r.rowEnc.AppendRow(buf, &fresh[i], loc)
 		bounds = append(bounds, from, len(buf))
 	}
-	// Each row's bytes are capped at their end, so that nothing appended to
-	// one can reach the next.
+	// Each row's bytes as a Row are capped at their end, so that nothing
+	// appended to one can reach the next; the cache's copy of the slice stays
+	// open to the buffer's end, for joinRows to find runs of adjacent rows.
+	// Nothing appends to the cache's bytes.
+	open = make([][]byte, len(fresh))
 	for i := range fresh {
 		from, to := bounds[2*i], bounds[2*i+1]
-		fresh[i].Encoded = buf[from:to:to]
+		fresh[i].Encoded, open[i] = buf[from:to:to], buf[from:to]
 	}
 	var keep []resultcache.Window
 	j := 0
@@ -217,57 +250,69 @@ func (r *selectRun) storeRows(key string, starts []int64, found []resultcache.Wi
 		if j == len(fresh) || fresh[j].Time != ws || !everyCallHas(results, ws) {
 			continue
 		}
-		keep = append(keep, resultcache.Window{Start: ws, Seq: r.cacheSeq, Value: fresh[j].Encoded})
+		keep = append(keep, resultcache.Window{Start: ws, Seq: r.cacheSeq, Value: open[j]})
 	}
 	r.e.cache.Store(key, keep)
-	return buf
+	return buf, open
 }
 
 // joinRows is the group's rows in time order, the cache's and the ones
-// computed here (rendered by storeRows), copied into one Row: a refresh copies 36,000 cached rows
-// of a dashboard panel as bytes, instead of handing the sink a Row each
-// (most of the cached answer's time before, docs/cache.md).
-func joinRows(found []resultcache.Window, fresh []Row, sep []byte) []Row {
-	size, n := 0, len(fresh)
-	for _, w := range found {
-		if w.Found && w.Value != nil {
-			size += len(sep) + len(w.Value)
-			n++
-		}
-	}
-	for i := range fresh {
-		size += len(sep) + len(fresh[i].Encoded)
-	}
-	if n == 0 {
-		return nil
-	}
-	buf := make([]byte, 0, size)
-	first := int64(0)
-	k := 0
-	add := func(t int64, enc []byte) {
-		if k == 0 {
-			first = t
-		} else {
-			buf = append(buf, sep...)
-		}
-		k++
-		buf = append(buf, enc...)
-	}
+// computed here (rendered by storeRows; open is their bytes as storeRows
+// left them, aligned with fresh), in as few Rows as the bytes allow. Rows that
+// one answer rendered side by side stay side by side in its buffer (storeRows
+// joins them by sep and the cache keeps slices of it), so a run of them is
+// handed over as one slice of that buffer, not copied, and the sink holds it
+// by reference: a dashboard panel's refresh is about one slice per series
+// instead of 36,000 rows copied into a 1.4 MB answer (docs/cache.md,
+// "Measured").
+func joinRows(found []resultcache.Window, fresh []Row, open [][]byte, sep []byte) []Row {
+	rows := make([]Row, 0, 4)
+	var run []byte
+	runTime, runRows := int64(0), 0
 	j := 0
-	for _, w := range found {
-		if !w.Found || w.Value == nil {
-			continue // not cached, or empty: a fresh row, if any, is in fresh
-		}
-		for j < len(fresh) && fresh[j].Time < w.Start {
-			add(fresh[j].Time, fresh[j].Encoded)
+	for i := 0; i < len(found) || j < len(fresh); {
+		// The next row in time order: a fresh one, or a cached one with bytes.
+		var t int64
+		var enc []byte
+		switch {
+		case i < len(found) && (!found[i].Found || found[i].Value == nil):
+			i++ // not cached, or empty: a fresh row, if any, is in fresh
+			continue
+		case i < len(found) && (j == len(fresh) || found[i].Start <= fresh[j].Time):
+			t, enc = found[i].Start, found[i].Value
+			i++
+		default:
+			t, enc = fresh[j].Time, open[j]
 			j++
 		}
-		add(w.Start, w.Value)
+		if runRows > 0 {
+			if longer, ok := adjacent(run, enc, sep); ok {
+				run, runRows = longer, runRows+1
+				continue
+			}
+			// Capped, so that a sink appending to it cannot reach past it.
+			rows = append(rows, Row{Time: runTime, Encoded: run[:len(run):len(run)], EncodedRows: runRows})
+		}
+		run, runTime, runRows = enc, t, 1
 	}
-	for ; j < len(fresh); j++ {
-		add(fresh[j].Time, fresh[j].Encoded)
+	if runRows > 0 {
+		rows = append(rows, Row{Time: runTime, Encoded: run[:len(run):len(run)], EncodedRows: runRows})
 	}
-	return []Row{{Time: first, Encoded: buf, EncodedRows: k}}
+	return rows
+}
+
+// adjacent tells whether b follows a and then sep in a's buffer, and returns
+// the slice of that buffer from a's start to b's end if so. Both are slices
+// storeRows made, which leaves each open to its buffer's end: b's first byte
+// having the address of a byte of a's capacity proves they share one
+// allocation, so the longer slice is as safe as either.
+func adjacent(a, b, sep []byte) ([]byte, bool) {
+	full := a[:cap(a)]
+	off := len(a) + len(sep)
+	if len(b) == 0 || off+len(b) > len(full) || &full[off] != &b[0] {
+		return nil, false
+	}
+	return full[:off+len(b)], true
 }
 
 func noCallHas(results []*callResult, ws int64) bool {

@@ -103,7 +103,8 @@ type Engine struct {
 	flushing  *head        // the head being flushed, or nil
 	closed    bool
 	flushSeq  uint64
-	flushErr  error // the last background flush error, reported by the next flush
+	blockMax  blockMax // the latest time a stored block may hold
+	flushErr  error    // the last background flush error, reported by the next flush
 
 	// After a failed flush the next automatic one waits (flushBackoff, doubling to
 	// maxFlushBackoff) instead of retrying at every write: a full disk otherwise
@@ -234,6 +235,10 @@ func Open(opts Options) (*Engine, error) {
 		return nil, err
 	} else if len(v) == 8 {
 		e.flushSeq = binary.BigEndian.Uint64(v)
+	}
+	if err := e.blockMax.restore(e.pebble, e.flushSeq); err != nil {
+		e.pebble.Close()
+		return nil, err
 	}
 
 	if err := e.loadOffsets(); err != nil {
@@ -1040,6 +1045,7 @@ func (e *Engine) writeHead(h *head, walStart wal.SegmentID) error {
 					return fmt.Errorf("encode block series %d field %d: %w", sid, f.id, err)
 				}
 				key = blockKey(key[:0], s.bucket, sid, f.id, chunk.Times[len(chunk.Times)-1], seq)
+				e.blockMax.raise(chunk.Times[len(chunk.Times)-1]) // before the block can be seen
 				if err := pb.Set(key, val, nil); err != nil {
 					pb.Close()
 					return err
@@ -1049,6 +1055,10 @@ func (e *Engine) writeHead(h *head, walStart wal.SegmentID) error {
 				i = j
 			}
 			if pb.Len() >= flushBatchBytes {
+				if err := e.blockMax.set(pb, seq); err != nil {
+					pb.Close()
+					return err
+				}
 				if err := pb.Commit(pebble.NoSync); err != nil {
 					return err
 				}
@@ -1059,6 +1069,10 @@ func (e *Engine) writeHead(h *head, walStart wal.SegmentID) error {
 	e.checkpointObservers(pb)
 	pb.Set(metaKey(metaWALStart), appendU64(nil, uint64(walStart)), nil)
 	pb.Set(metaKey(metaFlushSeq), appendU64(nil, seq), nil)
+	if err := e.blockMax.set(pb, seq); err != nil {
+		pb.Close()
+		return err
+	}
 	e.persistOffsets(pb)
 	if err := pb.Commit(pebble.NoSync); err != nil {
 		return err

@@ -34,13 +34,14 @@ const PartitionWidth = int64(24 * 3600 * 1e9)
 
 // Meta key names.
 const (
-	metaFormat       = "format"       // u32 KeyFormatVersion
-	metaNextSeriesID = "next_series"  // u32
-	metaNextBucketID = "next_bucket"  // u32
-	metaNextFieldID  = "next_field"   // u32
-	metaWALStart     = "wal_start"    // u64: first WAL segment whose data is not yet in blocks
-	metaFlushSeq     = "flush_seq"    // u64: last block sequence number used
-	metaPartition    = "partition_ns" // u64 PartitionWidth the blocks were cut with
+	metaFormat       = "format"         // u32 KeyFormatVersion
+	metaNextSeriesID = "next_series"    // u32
+	metaNextBucketID = "next_bucket"    // u32
+	metaNextFieldID  = "next_field"     // u32
+	metaWALStart     = "wal_start"      // u64: first WAL segment whose data is not yet in blocks
+	metaFlushSeq     = "flush_seq"      // u64: last block sequence number used
+	metaPartition    = "partition_ns"   // u64 PartitionWidth the blocks were cut with
+	metaBlockMaxTime = "block_max_time" // u64 flush seq, u64 biased time: see blockMax
 )
 
 var errBadKey = errors.New("storage: malformed key")

@@ -16,6 +16,8 @@ type metrics struct {
 	stallSeconds  prometheus.Counter
 	replayOrphans prometheus.Counter
 	indexErrors   prometheus.Counter
+
+	blockSeeksSkipped prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, e *Engine) *metrics {
@@ -51,6 +53,10 @@ func newMetrics(reg prometheus.Registerer, e *Engine) *metrics {
 			Name: "strata_storage_index_background_errors_total",
 			Help: "Pebble flushes and compactions of the index that failed (Pebble retries them at once; a full disk makes this climb fast).",
 		}),
+		blockSeeksSkipped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "strata_storage_block_seeks_skipped_total",
+			Help: "Cursors read from the head alone because their range starts after the latest time any block holds.",
+		}),
 	}
 	headBytes := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "strata_storage_head_bytes",
@@ -74,7 +80,7 @@ func newMetrics(reg prometheus.Registerer, e *Engine) *metrics {
 		return float64(e.cat.seriesCount())
 	})
 	caches := newLRUCollector(e.idx.keys, e.idx.ids, e.idx.postings)
-	m.collectors = []prometheus.Collector{m.pointsWritten, m.writeDuration, m.flushDuration, m.writeStalls, m.stallSeconds, m.replayOrphans, m.indexErrors, headBytes, series, caches}
+	m.collectors = []prometheus.Collector{m.pointsWritten, m.writeDuration, m.flushDuration, m.writeStalls, m.stallSeconds, m.replayOrphans, m.indexErrors, m.blockSeeksSkipped, headBytes, series, caches}
 	if reg != nil {
 		for _, c := range m.collectors {
 			reg.MustRegister(c)

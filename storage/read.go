@@ -188,7 +188,7 @@ func (e *Engine) NewCursor(b BucketID, s SeriesID, f FieldID, min, max int64) (*
 	e.headsMu.RLock()
 	active, flushing := e.active, e.flushing
 	e.headsMu.RUnlock()
-	return e.newCursor(active, flushing, nil, b, s, f, min, max)
+	return e.newCursor(active, flushing, nil, math.MaxInt64, b, s, f, min, max)
 }
 
 // Snapshot is a consistent view for a sequence of cursors: the heads and one
@@ -201,6 +201,7 @@ type Snapshot struct {
 	e                *Engine
 	active, flushing *head
 	it               *pebble.Iterator
+	blockMax         int64 // no block it sees holds a point after this (Engine.blockMax)
 }
 
 // Snapshot pins the engine's current state for reading.
@@ -213,13 +214,16 @@ func (e *Engine) Snapshot() (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Snapshot{e: e, active: e.active, flushing: e.flushing, it: it}, nil
+	// Read after the iterator is made: a flush raises it before committing
+	// the blocks it covers, so it covers every block the iterator sees.
+	bm := e.blockMax.load()
+	return &Snapshot{e: e, active: e.active, flushing: e.flushing, it: it, blockMax: bm}, nil
 }
 
 // NewCursor opens a cursor over field f of series s of bucket b within [min, max]
 // as of the snapshot.
 func (sn *Snapshot) NewCursor(b BucketID, s SeriesID, f FieldID, min, max int64) (*Cursor, error) {
-	return sn.e.newCursor(sn.active, sn.flushing, sn.it, b, s, f, min, max)
+	return sn.e.newCursor(sn.active, sn.flushing, sn.it, sn.blockMax, b, s, f, min, max)
 }
 
 // Clone returns a snapshot of exactly sn's state (its heads, and a clone
@@ -230,15 +234,16 @@ func (sn *Snapshot) Clone() (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Snapshot{e: sn.e, active: sn.active, flushing: sn.flushing, it: it}, nil
+	return &Snapshot{e: sn.e, active: sn.active, flushing: sn.flushing, it: it, blockMax: sn.blockMax}, nil
 }
 
 // Close releases the snapshot's iterator.
 func (sn *Snapshot) Close() error { return sn.it.Close() }
 
 // newCursor builds a cursor over the given heads and, if shared is not nil, that
-// iterator (re-bounded) instead of a new one.
-func (e *Engine) newCursor(active, flushing *head, shared *pebble.Iterator, b BucketID, s SeriesID, f FieldID, min, max int64) (*Cursor, error) {
+// iterator (re-bounded) instead of a new one. No block the iterator sees holds
+// a point after blockMax: a range after it is read from the heads alone.
+func (e *Engine) newCursor(active, flushing *head, shared *pebble.Iterator, blockMax int64, b BucketID, s SeriesID, f FieldID, min, max int64) (*Cursor, error) {
 	d, err := e.bucketByID(b)
 	if err != nil {
 		return nil, err
@@ -261,6 +266,11 @@ func (e *Engine) newCursor(active, flushing *head, shared *pebble.Iterator, b Bu
 
 	lower, upper := blockScanBounds(d.id, s, f, min, max)
 	it := shared
+	if shared != nil && min > blockMax {
+		e.m.blockSeeksSkipped.Inc()
+		c.it, c.lower, c.upper = it, lower, upper
+		return c.cluster(splitHeadSources(srcs)), nil
+	}
 	if it == nil {
 		if it, err = e.pebble.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper}); err != nil {
 			return nil, err
@@ -290,13 +300,15 @@ func (e *Engine) newCursor(active, flushing *head, shared *pebble.Iterator, b Bu
 		return nil, err
 	}
 
-	// A head snapshot is one sorted column that may hold an old point and a new
-	// one; as one source it would overlap, and force the decoding and merging of,
-	// every block in between. Cut it at the blocks' extents instead, so head points
-	// merge only with the blocks they fall into.
-	srcs = splitHeadSources(srcs)
+	return c.cluster(splitHeadSources(srcs)), nil
+}
 
-	// Group overlapping sources into clusters; clusters are disjoint and ordered.
+// cluster groups the cursor's sources into overlapping clusters, disjoint and
+// ordered. The head's sources come already cut at the blocks' extents
+// (splitHeadSources): a head snapshot is one sorted column that may hold an old
+// point and a new one; as one source it would overlap, and force the decoding
+// and merging of, every block in between.
+func (c *Cursor) cluster(srcs []source) *Cursor {
 	sort.Slice(srcs, func(i, j int) bool { return srcs[i].min < srcs[j].min })
 	for i := 0; i < len(srcs); {
 		end := srcs[i].max
@@ -310,7 +322,7 @@ func (e *Engine) newCursor(active, flushing *head, shared *pebble.Iterator, b Bu
 		c.clusters = append(c.clusters, srcs[i:j])
 		i = j
 	}
-	return c, nil
+	return c
 }
 
 // Descending makes the cursor return its chunks newest first (each chunk's values

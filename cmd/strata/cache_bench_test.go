@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"runtime/pprof"
@@ -28,7 +30,7 @@ import (
 // The default run does it on 10 hosts and 8 hours and asserts only that the
 // answers agree; the full run asserts the issue's 10× (not met yet: see
 // docs/cache.md, "Measured"). STRATA_CACHE_PROFILE=file.pprof writes a CPU
-// profile of 50 more refreshes of the cached server after the rounds.
+// profile of 200 more refreshes of the cached server after the rounds.
 func TestGrafanaRefresh(t *testing.T) {
 	full := os.Getenv("STRATA_CACHE_BENCH") != ""
 	hosts, span, rounds, want := 10, 8*time.Hour, 8, 0.0
@@ -56,14 +58,26 @@ func TestGrafanaRefresh(t *testing.T) {
 			}
 		}
 	}
+	// answer reads each server's answers into its own reused buffer, so that
+	// the client's reading costs both servers the same small amount: a fresh
+	// buffer grown to 1.4 MB and copied into a string was 14% of a
+	// refresh's CPU, the test's and not the server's.
+	bufs := map[string]*bytes.Buffer{cached: {}, plain: {}}
 	answer := func(base, q string) (string, time.Duration) {
+		buf := bufs[base]
+		buf.Reset()
 		start := time.Now()
-		r := do(t, "GET", base+"/query?db=benchmark&q="+url.QueryEscape(q), nil, nil)
-		took := time.Since(start)
-		if r.status != 200 || strings.Contains(r.body, `"error"`) {
-			t.Fatalf("%s: %d %s", q, r.status, r.body)
+		resp, err := http.Get(base + "/query?db=benchmark&q=" + url.QueryEscape(q))
+		if err != nil {
+			t.Fatal(err)
 		}
-		return r.body, took
+		_, err = buf.ReadFrom(resp.Body)
+		resp.Body.Close()
+		took := time.Since(start)
+		if err != nil || resp.StatusCode != 200 || bytes.Contains(buf.Bytes(), []byte(`"error"`)) {
+			t.Fatalf("%s: %d %v %.300s", q, resp.StatusCode, err, buf.Bytes())
+		}
+		return buf.String(), took
 	}
 	var cold, warm []time.Duration
 	for round := 0; round < rounds; round++ {
@@ -112,7 +126,7 @@ func TestGrafanaRefresh(t *testing.T) {
 	}
 }
 
-// profileRefresh writes a CPU profile of 50 runs of refresh to path.
+// profileRefresh writes a CPU profile of 200 runs of refresh to path.
 func profileRefresh(t *testing.T, path string, refresh func()) {
 	t.Helper()
 	f, err := os.Create(path)
@@ -124,9 +138,9 @@ func profileRefresh(t *testing.T, path string, refresh func()) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	for i := 0; i < 50; i++ {
+	for i := 0; i < 200; i++ {
 		refresh()
 	}
 	pprof.StopCPUProfile()
-	t.Logf("profile of 50 refreshes (%v each) in %s", time.Since(start)/50, path)
+	t.Logf("profile of 200 refreshes (%v each) in %s", time.Since(start)/200, path)
 }

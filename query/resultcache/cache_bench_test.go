@@ -1,0 +1,40 @@
+package resultcache
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/strata-db/strata/storage"
+)
+
+// BenchmarkLookupRefresh is a dashboard refresh's lookups: 100 series, 360
+// one-minute windows each, all still valid, into reused slices (as the row
+// cache does).
+func BenchmarkLookupRefresh(b *testing.B) {
+	g := NewGenerations()
+	c := New(g, 1<<30)
+	sc := Scope{Buckets: []storage.BucketID{1}, Measurement: "cpu"}
+	touch(&testing.T{}, g, 0, 0)
+	starts := make([]int64, 360)
+	ws := make([]Window, 360)
+	for i := range starts {
+		starts[i] = int64(i) * minute
+		ws[i] = Window{Start: starts[i], Seq: g.Seq(), Value: []byte("[1451606400000000000,42.5]")}
+	}
+	keys := make([]string, 100)
+	for k := range keys {
+		keys[k] = fmt.Sprintf("rows|host_%d", k)
+		c.Store(keys[k], ws)
+	}
+	var dst []Window
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, k := range keys {
+			dst = c.LookupInto(dst, k, sc, starts, oneMinute)
+			if !dst[359].Found {
+				b.Fatal("not found")
+			}
+		}
+	}
+}
