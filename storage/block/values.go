@@ -1,6 +1,9 @@
 package block
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"math/bits"
+)
 
 // Partial decodes: a query that needs only one of a block's two sections.
 // An approximate distinct count or percentile of a block lying in one
@@ -27,7 +30,7 @@ func (d *Decoder) DecodeValues(c *Column, src []byte) error {
 	if err != nil {
 		return err
 	}
-	off, err := skipTimes(body, h.Count)
+	off, err := skipTimes(body, &h)
 	if err != nil {
 		return err
 	}
@@ -83,22 +86,44 @@ func (d *Decoder) DecodeTimes(ts []int64, src []byte) ([]int64, error) {
 	return ts, nil
 }
 
-// skipTimes returns the length of the timestamp section of a body of n
-// points (decodeTimes' layout), reading only its varint and width bytes.
-func skipTimes(body []byte, n int) (int, error) {
+// skipTimes returns the length of the timestamp section of a body of h's
+// points (decodeTimes' layout, either version), reading only its varint,
+// its times mark and width bytes; a regular section's span is checked as
+// decodeTimes checks it.
+func skipTimes(body []byte, h *rawHeader) (int, error) {
+	n := h.Count
 	if n == 1 {
 		return 0, nil
 	}
-	_, off := binary.Uvarint(body)
+	delta, off := binary.Uvarint(body)
 	if off <= 0 {
 		return 0, corruptf("truncated first time delta")
 	}
-	if n > 2 {
+	if n == 2 {
+		return off, nil
+	}
+	mark := byte(timesPacked)
+	if h.Version >= 2 {
+		if off >= len(body) {
+			return 0, corruptf("truncated times mark")
+		}
+		mark = body[off]
+		off++
+	}
+	switch mark {
+	case timesRegular:
+		hi, lo := bits.Mul64(delta, uint64(n-1))
+		if hi != 0 || lo != uint64(h.MaxTime)-uint64(h.MinTime) {
+			return 0, corruptf("%d regular intervals of %d do not span %d", n-1, delta, uint64(h.MaxTime)-uint64(h.MinTime))
+		}
+	case timesPacked:
 		k := skipPacked(body[off:], n-2)
 		if k < 0 {
 			return 0, corruptf("malformed packed timestamps")
 		}
 		off += k
+	default:
+		return 0, corruptf("unknown times mark %d", mark)
 	}
 	return off, nil
 }
