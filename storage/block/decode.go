@@ -42,22 +42,30 @@ func (d *Decoder) Decode(c *Column, src []byte) error {
 	if err != nil {
 		return err
 	}
-	rest := body[off:]
+	return d.decodeValues(c, body[off:], &h)
+}
+
+// decodeValues decodes a body's value section, rest, into c's value slice
+// for h's type; the section must take all of rest. Decode and DecodeValues
+// share it.
+func (d *Decoder) decodeValues(c *Column, rest []byte, h *rawHeader) error {
+	n := h.Count
 	enc, scale := h.flags>>encShift&encMask, uint(h.flags>>scaleShift)
 	if scale != 0 && !(h.Type == Float && enc == encFloatDecimal) {
 		return corruptf("decimal scale %d on a %s block with encoding %d", scale, h.Type, enc)
 	}
 	var used int
+	var err error
 	switch h.Type {
 	case Float:
 		c.Floats = grow(c.Floats, n)
-		used, err = d.decodeFloats(c.Floats, rest, &h, enc, scale)
+		used, err = d.decodeFloats(c.Floats, rest, h, enc, scale)
 	case Integer:
 		c.Ints = grow(c.Ints, n)
-		used, err = d.decodeInts(c.Ints, rest, &h, enc)
+		used, err = d.decodeInts(c.Ints, rest, h, enc)
 	case Unsigned:
 		c.Uints = grow(c.Uints, n)
-		used, err = d.decodeUints(c.Uints, rest, &h, enc)
+		used, err = d.decodeUints(c.Uints, rest, h, enc)
 	case Boolean:
 		c.Bools = grow(c.Bools, n)
 		used, err = decodeBools(c.Bools, rest, enc)

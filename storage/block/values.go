@@ -34,37 +34,8 @@ func (d *Decoder) DecodeValues(c *Column, src []byte) error {
 	if err != nil {
 		return err
 	}
-	n := h.Count
 	c.Reset(h.Type)
-	rest := body[off:]
-	enc, scale := h.flags>>encShift&encMask, uint(h.flags>>scaleShift)
-	if scale != 0 && !(h.Type == Float && enc == encFloatDecimal) {
-		return corruptf("decimal scale %d on a %s block with encoding %d", scale, h.Type, enc)
-	}
-	var used int
-	switch h.Type {
-	case Float:
-		c.Floats = grow(c.Floats, n)
-		used, err = d.decodeFloats(c.Floats, rest, &h, enc, scale)
-	case Integer:
-		c.Ints = grow(c.Ints, n)
-		used, err = d.decodeInts(c.Ints, rest, &h, enc)
-	case Unsigned:
-		c.Uints = grow(c.Uints, n)
-		used, err = d.decodeUints(c.Uints, rest, &h, enc)
-	case Boolean:
-		c.Bools = grow(c.Bools, n)
-		used, err = decodeBools(c.Bools, rest, enc)
-	case String:
-		used, err = decodeStrings(c, rest, n, enc)
-	}
-	if err != nil {
-		return err
-	}
-	if used != len(rest) {
-		return corruptf("%d trailing body bytes", len(rest)-used)
-	}
-	return nil
+	return d.decodeValues(c, body[off:], &h)
 }
 
 // DecodeTimes decodes the timestamps of block src into ts (reusing its
