@@ -40,9 +40,14 @@ func (m *blockMax) raise(t int64) {
 // set puts the watermark, as a flush with sequence number seq has raised
 // it, into b.
 func (m *blockMax) set(b *pebble.Batch, seq uint64) error {
+	return b.Set(metaKey(metaBlockMaxTime), blockMaxValue(seq, m.t.Load()), nil)
+}
+
+// blockMaxValue is the stored block_max_time: the flush sequence number,
+// then the time with its sign bit flipped, both 8 bytes big-endian.
+func blockMaxValue(seq uint64, t int64) []byte {
 	v := binary.BigEndian.AppendUint64(nil, seq)
-	v = binary.BigEndian.AppendUint64(v, uint64(m.t.Load())^1<<63)
-	return b.Set(metaKey(metaBlockMaxTime), v, nil)
+	return binary.BigEndian.AppendUint64(v, uint64(t)^1<<63)
 }
 
 // restore reads the stored watermark on open, given the stored flush_seq

@@ -48,6 +48,9 @@ func TestKeyLayoutGolden(t *testing.T) {
 	}{
 		{"meta format", metaKey(metaFormat)},
 		{"meta wal_start", metaKey(metaWALStart)},
+		{"meta block_max_time", metaKey(metaBlockMaxTime)},
+		{"block_max_time value", blockMaxValue(5, 1451606400e9)},
+		{"block_max_time none", blockMaxValue(0, math.MinInt64)},
 		{"database", databaseKey("metrics")},
 		{"database value", databaseValue(&database{defaultRP: "autogen", created: 7})},
 		{"database value old", databaseValue(&database{defaultRP: "autogen"})},

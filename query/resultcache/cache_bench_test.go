@@ -14,7 +14,7 @@ func BenchmarkLookupRefresh(b *testing.B) {
 	g := NewGenerations()
 	c := New(g, 1<<30)
 	sc := Scope{Buckets: []storage.BucketID{1}, Measurement: "cpu"}
-	touch(&testing.T{}, g, 0, 0)
+	touch(b, g, 0, 0)
 	starts := make([]int64, 360)
 	ws := make([]Window, 360)
 	for i := range starts {

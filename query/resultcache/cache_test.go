@@ -10,7 +10,7 @@ const minute = int64(60e9)
 
 // touch records a change of measurement cpu in bucket 1 over [min, max]
 // as the storage engine reports it.
-func touch(t *testing.T, g *Generations, min, max int64) {
+func touch(t testing.TB, g *Generations, min, max int64) {
 	t.Helper()
 	g.mu.Lock()
 	n := g.seq.Load() + 1

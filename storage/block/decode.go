@@ -27,11 +27,7 @@ func NewDecoder() *Decoder { return &Decoder{} }
 // count (at most MaxCount) and body length (at most MaxBodyLen) justify. On
 // error c's contents are unspecified.
 func (d *Decoder) Decode(c *Column, src []byte) error {
-	h, err := parseHeader(src)
-	if err != nil {
-		return err
-	}
-	body, err := d.loadBody(&h)
+	h, body, err := d.open(src)
 	if err != nil {
 		return err
 	}
@@ -43,6 +39,17 @@ func (d *Decoder) Decode(c *Column, src []byte) error {
 		return err
 	}
 	return d.decodeValues(c, body[off:], &h)
+}
+
+// open parses block src's header and returns it with the uncompressed body:
+// what every decode, whole or partial, starts with.
+func (d *Decoder) open(src []byte) (rawHeader, []byte, error) {
+	h, err := parseHeader(src)
+	if err != nil {
+		return h, nil, err
+	}
+	body, err := d.loadBody(&h)
+	return h, body, err
 }
 
 // decodeValues decodes a body's value section, rest, into c's value slice

@@ -22,11 +22,7 @@ import (
 // does, and src is as untrusted: anything that is not a valid block yields
 // an error wrapping ErrCorrupt.
 func (d *Decoder) DecodeValues(c *Column, src []byte) error {
-	h, err := parseHeader(src)
-	if err != nil {
-		return err
-	}
-	body, err := d.loadBody(&h)
+	h, body, err := d.open(src)
 	if err != nil {
 		return err
 	}
@@ -42,11 +38,7 @@ func (d *Decoder) DecodeValues(c *Column, src []byte) error {
 // capacity) and returns them, checked as Decode checks them; the value
 // section is not read.
 func (d *Decoder) DecodeTimes(ts []int64, src []byte) ([]int64, error) {
-	h, err := parseHeader(src)
-	if err != nil {
-		return nil, err
-	}
-	body, err := d.loadBody(&h)
+	h, body, err := d.open(src)
 	if err != nil {
 		return nil, err
 	}
