@@ -2,6 +2,7 @@ package resultcache
 
 import (
 	"container/list"
+	"hash/maphash"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -42,8 +43,10 @@ type Cache struct {
 	bytes int64
 	lru   list.List // of *entry, most recent at the front
 	m     map[string]*list.Element
+	seed  maphash.Seed        // the doorkeeper's (admit.go); set at New
+	seen  map[uint64]struct{} // keys offered once, hashed (admit.go)
 
-	hits, misses, invalidations, evictions atomic.Int64
+	hits, misses, invalidations, evictions, unadmitted atomic.Int64
 }
 
 // entry is one key's windows, sorted by start: a lookup walks them beside the
@@ -57,7 +60,7 @@ type entry struct {
 
 // New returns a cache of at most maxBytes over the generations g.
 func New(g *Generations, maxBytes int64) *Cache {
-	return &Cache{gens: g, max: maxBytes, m: map[string]*list.Element{}}
+	return &Cache{gens: g, max: maxBytes, m: map[string]*list.Element{}, seed: maphash.MakeSeed(), seen: map[uint64]struct{}{}}
 }
 
 // Seq is the generation to stamp windows computed from data read after now.
@@ -222,6 +225,7 @@ func (c *Cache) evict(el *list.Element) {
 // Stats is what the cache has done, for metrics.
 type Stats struct {
 	Hits, Misses, Invalidations, Evictions int64 // windows
+	Unadmitted                             int64 // keys run uncached at first sight (Admit)
 	Bytes                                  int64
 	Entries                                int
 }
@@ -231,5 +235,5 @@ func (c *Cache) Stats() Stats {
 	c.mu.Lock()
 	b, n := c.bytes, c.lru.Len()
 	c.mu.Unlock()
-	return Stats{Hits: c.hits.Load(), Misses: c.misses.Load(), Invalidations: c.invalidations.Load(), Evictions: c.evictions.Load(), Bytes: b, Entries: n}
+	return Stats{Hits: c.hits.Load(), Misses: c.misses.Load(), Invalidations: c.invalidations.Load(), Evictions: c.evictions.Load(), Unadmitted: c.unadmitted.Load(), Bytes: b, Entries: n}
 }
