@@ -185,6 +185,21 @@ func (c *Cache) Store(key string, windows []Window) {
 		e = &entry{key: key}
 		c.m[key] = c.lru.PushFront(e)
 	}
+	if n := len(e.windows); n == 0 || windows[0].Start > e.windows[n-1].Start {
+		// All after the entry's windows (a refresh's new minutes, or a new
+		// entry): appended in place. Merging into a new slice copied the
+		// whole entry per Store, 2 MB per refresh of a 100-series panel.
+		// No reader holds e.windows outside c.mu (Lookup copies).
+		for _, w := range windows {
+			w.Found = false
+			e.windows = append(e.windows, w)
+			n := int64(len(w.Value)) + windowOverhead
+			e.bytes += n
+			c.bytes += n
+		}
+		c.evictOver()
+		return
+	}
 	merged := make([]Window, 0, len(e.windows)+len(windows))
 	i, j := 0, 0
 	for i < len(e.windows) || j < len(windows) {
@@ -209,6 +224,12 @@ func (c *Cache) Store(key string, windows []Window) {
 		}
 	}
 	e.windows = merged
+	c.evictOver()
+}
+
+// evictOver evicts least recently used entries while the cache is over its
+// budget. c.mu is held.
+func (c *Cache) evictOver() {
 	for c.bytes > c.max && c.lru.Len() > 0 {
 		c.evict(c.lru.Back())
 	}
