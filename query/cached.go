@@ -211,7 +211,7 @@ func (r *selectRun) cachedStates(g *group, c *callPlan) (w *windowStates, ok boo
 	if len(starts) == 0 {
 		return nil, false, nil
 	}
-	if !r.e.cache.Admit(key) {
+	if !r.e.cache.Admit(key, starts[0], starts[len(starts)-1]) {
 		r.stats.cacheUnadmitted.Add(1)
 		return nil, false, nil // its first sight: partialStates, as without the cache
 	}

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/strata-db/strata/query/funcs"
@@ -88,7 +89,7 @@ func (r *selectRun) cachedRows(g *group) (rows []Row, ok bool, err error) {
 	if len(starts) == 0 {
 		return nil, false, nil
 	}
-	if !r.e.cache.Admit(key) {
+	if !r.e.cache.Admit(key, starts[0], starts[len(starts)-1]) {
 		r.stats.cacheUnadmitted.Add(1)
 		return nil, false, nil // its first sight: aggregateRows, as without the cache
 	}
@@ -237,6 +238,12 @@ func (r *selectRun) storeRows(key string, starts []int64, found []resultcache.Wi
 		from := len(buf)
 		buf = r.rowEnc.AppendRow(buf, &fresh[i], loc)
 		bounds = append(bounds, from, len(buf))
+		if i == 0 && len(fresh) > 1 {
+			// Room for the rest at the first row's size and an eighth more
+			// (rows of one statement differ by a few digits): growing by
+			// doubling allocated twice the answer per miss.
+			buf = slices.Grow(buf, (len(buf)+len(sep))*(len(fresh)-1)*9/8)
+		}
 	}
 	// Each row's bytes as a Row are capped at their end, so that nothing
 	// appended to one can reach the next; the cache's copy of the slice stays
