@@ -75,7 +75,8 @@ type execStats struct {
 	// windowsCached of windowsCacheable came from the result cache (cached.go).
 	windowsCached, windowsCacheable atomic.Int64
 	// cacheUnadmitted: groups (and calls) run without the cache at their
-	// key's first sight (resultcache.Cache.Admit).
+	// key's first sight, or one whose range is apart from the last's
+	// (resultcache.Cache.Admit).
 	cacheUnadmitted atomic.Int64
 }
 
