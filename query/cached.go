@@ -36,10 +36,12 @@ const maxCacheRuns = 8
 
 // cacheable tells whether c's per-window states may come from the cache for
 // this run: partial states over stored series, GROUP BY time with a lower
-// time bound.
+// time bound, and rows the row cache does not keep (when it does, a group
+// it ran uncached was one it could not or would not cache: its states would
+// be the same case).
 func (r *selectRun) cacheable(c *callPlan) bool {
 	p := r.plan
-	return r.e.cache != nil && (c.path == pathHeaders || c.path == pathPartial) &&
+	return r.e.cache != nil && (c.path == pathHeaders || c.path == pathPartial) && !r.rowsCacheable() &&
 		p.interval > 0 && p.tr.HasMin() && !r.implicitStart && p.fieldCond == nil && len(p.src.subqueries) == 0
 }
 
@@ -209,25 +211,33 @@ func (r *selectRun) cachedStates(g *group, c *callPlan) (w *windowStates, ok boo
 	if len(starts) == 0 {
 		return nil, false, nil
 	}
+	if !r.e.cache.Admit(key, starts[0], starts[len(starts)-1]) {
+		r.stats.cacheUnadmitted.Add(1)
+		return nil, false, nil // its first sight: partialStates, as without the cache
+	}
 	seq := r.cacheSeq // read before any data was: see docs/cache.md
 	found, runs := r.lookupRuns(nil, key, sc, starts, lo, hi)
+	hits := 0
+	for _, cw := range found {
+		if cw.Found {
+			hits++
+		}
+	}
 
-	w = newWindowStates(c, r.windowsInRange())
+	w = r.newGroupStates(c)
 	w.hold = func(n int64) error { return r.holdGroup(g, n) }
-	if err := r.accumulateRuns(g, c, w, runs); err != nil {
+	if err := r.accumulateRuns(g, c, w, runs, hits > 0); err != nil {
 		return nil, true, err
 	}
 
 	// Store what was computed here, then add what came from the cache.
-	fresh := make([]resultcache.Window, 0, len(starts))
-	hits := 0
+	fresh := make([]resultcache.Window, 0, len(starts)-hits)
 	for i, ws := range starts {
 		if found[i].Found {
-			hits++
 			continue
 		}
 		cw := resultcache.Window{Start: ws, Seq: seq}
-		if i, ok := w.m[ws]; ok {
+		if i, ok := w.lookup(ws); ok {
 			cw.Value = w.states[i].st.AppendBinary(nil)
 		}
 		fresh = append(fresh, cw)
@@ -251,8 +261,11 @@ func (r *selectRun) cachedStates(g *group, c *callPlan) (w *windowStates, ok boo
 }
 
 // accumulateRuns folds g's local series, in key order, over each of runs
-// into w, closing each series.
-func (r *selectRun) accumulateRuns(g *group, c *callPlan, w *windowStates, runs []timeSpan) error {
+// into w, closing each series. edge: the first run may come from, and go to,
+// the cut window's kept points (edgecache.go); only for a group the cache
+// served windows of, a refresh: on a miss the edge was a second read of the
+// block the first run lies in, for a next query that rarely comes.
+func (r *selectRun) accumulateRuns(g *group, c *callPlan, w *windowStates, runs []timeSpan, edge bool) error {
 	var points int64
 	defer func() { r.stats.points.Add(points) }()
 	if len(runs) == 0 {
@@ -261,7 +274,7 @@ func (r *selectRun) accumulateRuns(g *group, c *callPlan, w *windowStates, runs 
 		}
 		return nil
 	}
-	if ws, ok := r.edgeWindow(runs); ok {
+	if ws, ok := r.edgeWindow(runs); ok && edge {
 		if done, err := r.accumulateEdge(g, c, w, runs, ws); done || err != nil {
 			return err
 		}

@@ -13,8 +13,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
+	"github.com/strata-db/strata/query/funcs"
 	"github.com/strata-db/strata/query/influxql"
 	"github.com/strata-db/strata/query/resultcache"
 )
@@ -87,6 +89,10 @@ func (r *selectRun) cachedRows(g *group) (rows []Row, ok bool, err error) {
 	if len(starts) == 0 {
 		return nil, false, nil
 	}
+	if !r.e.cache.Admit(key, starts[0], starts[len(starts)-1]) {
+		r.stats.cacheUnadmitted.Add(1)
+		return nil, false, nil // its first sight: aggregateRows, as without the cache
+	}
 	p := r.plan
 	scratch := r.e.lookups.get()
 	defer r.e.lookups.put(scratch)
@@ -102,23 +108,23 @@ func (r *selectRun) cachedRows(g *group) (rows []Row, ok bool, err error) {
 		}
 	}
 
-	// Each call over the windows left, as aggregateRows computes it.
-	results := make([]*callResult, len(p.calls))
-	windows := map[int64]bool{}
-	for ci, c := range p.calls {
-		w := newWindowStates(c, r.windowsInRange()-hits)
+	// Each call over the windows left, as aggregateRows computes it, in the
+	// same dense states: the map-based ones made a miss of TSBS's
+	// single-groupby-5-1-12 (720 windows, 5 calls) cost more than the fold.
+	results := make([]*callResult, 0, len(p.calls))
+	defer func() { r.release(results) }() // the rows hold copies of the values
+	for _, c := range p.calls {
+		w := r.newGroupStates(c)
 		w.hold = func(n int64) error { return r.holdGroup(g, n) }
-		if err := r.accumulateRuns(g, c, w, runs); err != nil {
+		if err := r.accumulateRuns(g, c, w, runs, hits > 0); err != nil {
 			if errors.Is(err, errMixedTypes) {
 				return nil, false, nil // the window function answers it, uncached
 			}
 			return nil, true, err
 		}
-		results[ci] = w.result()
-		results[ci].elsewhere = rendered > 0
-		for ws := range results[ci].byWindow {
-			windows[ws] = true
-		}
+		res := w.result()
+		res.elsewhere = rendered > 0
+		results = append(results, res)
 	}
 	for range g.series {
 		r.stats.series.Add(1)
@@ -126,7 +132,7 @@ func (r *selectRun) cachedRows(g *group) (rows []Row, ok bool, err error) {
 	r.stats.windowsCached.Add(int64(hits * len(p.calls)))
 	r.stats.windowsCacheable.Add(int64(len(starts) * len(p.calls)))
 
-	fresh, err := r.finishMissing(g, results, windows, found, rendered)
+	fresh, err := r.finishMissing(g, results, found, rendered)
 	if err != nil {
 		return nil, true, err
 	}
@@ -148,15 +154,19 @@ func (r *selectRun) cachedRows(g *group) (rows []Row, ok bool, err error) {
 // finishMissing fills and projects the windows the cache did not serve, as
 // aggregateRows does for all of them.
 // hits is how many of found have a row.
-func (r *selectRun) finishMissing(g *group, results []*callResult, windows map[int64]bool, found []resultcache.Window, hits int) ([]Row, error) {
+func (r *selectRun) finishMissing(g *group, results []*callResult, found []resultcache.Window, hits int) ([]Row, error) {
 	p := r.plan
-	if len(windows) == 0 && p.fill == influxql.NoFill {
+	some := false
+	for _, res := range results {
+		some = some || res.windowCount() > 0
+	}
+	if !some && p.fill == influxql.NoFill {
 		return nil, nil
 	}
-	if len(windows) == 0 && hits == 0 {
+	if !some && hits == 0 {
 		return nil, nil // a group without points prints nothing, whatever the fill
 	}
-	all, err := r.filledStarts(windows)
+	all, err := r.filledStarts(results)
 	if err != nil {
 		return nil, err
 	}
@@ -178,14 +188,15 @@ func (r *selectRun) finishMissing(g *group, results []*callResult, windows map[i
 	return r.finishRows(g, results, starts, auxRefs(p.exprs))
 }
 
-// filledStarts is windowStarts(windows) for a group of this run, from the
+// filledStarts is resultStarts(results) for a group of this run, from the
 // list the run makes once where it can: with fill, a group with points
 // prints every window from the range's first to the later of its last point's
 // and now's, the same list for every group unless a point lies beyond now.
 // The list is shared: read only.
-func (r *selectRun) filledStarts(windows map[int64]bool) ([]int64, error) {
+func (r *selectRun) filledStarts(results []*callResult) ([]int64, error) {
 	if r.plan.fill == influxql.NoFill {
-		return r.windowStarts(windows)
+		starts, _, err := r.resultStarts(results)
+		return starts, err
 	}
 	cr := r.sharedCacheRun()
 	cr.filledOnce.Do(func() { cr.filled, cr.filledErr = r.windowStarts(nil) })
@@ -196,10 +207,13 @@ func (r *selectRun) filledStarts(windows map[int64]bool) ([]int64, error) {
 	if n := len(cr.filled); n > 0 {
 		last = cr.filled[n-1]
 	}
-	for ws := range windows {
-		if ws > last {
-			return r.windowStarts(windows) // a point beyond now
-		}
+	beyond := false
+	for _, res := range results {
+		res.eachWindow(func(ws int64, _ []funcs.Point) { beyond = beyond || ws > last })
+	}
+	if beyond { // a point beyond now
+		starts, _, err := r.resultStarts(results)
+		return starts, err
 	}
 	return cr.filled, nil
 }
@@ -224,6 +238,12 @@ func (r *selectRun) storeRows(key string, starts []int64, found []resultcache.Wi
 		from := len(buf)
 		buf = r.rowEnc.AppendRow(buf, &fresh[i], loc)
 		bounds = append(bounds, from, len(buf))
+		if i == 0 && len(fresh) > 1 {
+			// Room for the rest at the first row's size and an eighth more
+			// (rows of one statement differ by a few digits): growing by
+			// doubling allocated twice the answer per miss.
+			buf = slices.Grow(buf, (len(buf)+len(sep))*(len(fresh)-1)*9/8)
+		}
 	}
 	// Each row's bytes as a Row are capped at their end, so that nothing
 	// appended to one can reach the next; the cache's copy of the slice stays
@@ -317,7 +337,7 @@ func adjacent(a, b, sep []byte) ([]byte, bool) {
 
 func noCallHas(results []*callResult, ws int64) bool {
 	for _, res := range results {
-		if len(res.byWindow[ws]) != 0 {
+		if len(res.points(ws)) != 0 {
 			return false
 		}
 	}
@@ -326,7 +346,7 @@ func noCallHas(results []*callResult, ws int64) bool {
 
 func everyCallHas(results []*callResult, ws int64) bool {
 	for _, res := range results {
-		if len(res.byWindow[ws]) != 1 {
+		if len(res.points(ws)) != 1 {
 			return false
 		}
 	}

@@ -74,6 +74,10 @@ type execStats struct {
 	points        atomic.Int64
 	// windowsCached of windowsCacheable came from the result cache (cached.go).
 	windowsCached, windowsCacheable atomic.Int64
+	// cacheUnadmitted: groups (and calls) run without the cache at their
+	// key's first sight, or one whose range is apart from the last's
+	// (resultcache.Cache.Admit).
+	cacheUnadmitted atomic.Int64
 }
 
 // source is the resolved input of a SELECT: its series and their union schema.

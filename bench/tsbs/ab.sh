@@ -6,10 +6,16 @@
 # rounds' median latencies and the server CPU per query (user+system from
 # /proc) for each binary, and B/A. The result cache is off on both
 # (--query-cache-size 0) unless CACHE is set: the engine's work is measured,
-# not the cache's.
+# not the cache's. CACHE_A and CACHE_B set each side's alone (default CACHE):
+# BEFORE=AFTER=one binary with CACHE_B=67108864 measures what the cache costs.
+# Every round sends the same query file, so from the second on a cache serves
+# them all; COLD=1 restarts each server before each of its runs (the cache
+# starts empty at every start), so that the runs measure misses, as a single
+# pass of TSBS's random ranges does.
 #
 # Usage: TSBS_BIN=dir DATA=loaded-data-dir GEN=dir-of-<type>.influx.gz \
-#        BEFORE=strata-a AFTER=strata-b [ROUNDS=7] [TYPES=a,b] [PORTS=24301,24302] bench/tsbs/ab.sh
+#        BEFORE=strata-a AFTER=strata-b [ROUNDS=7] [TYPES=a,b] [PORTS=24301,24302] \
+#        [CACHE=bytes | CACHE_A=bytes CACHE_B=bytes] [COLD=1] bench/tsbs/ab.sh
 # DATA: a data directory into which tsbs_load_influx loaded the day (see
 # race.sh for the generator's and loader's flags), its server stopped.
 set -euo pipefail
@@ -17,16 +23,26 @@ set -euo pipefail
 rounds=${ROUNDS:-7}
 types=${TYPES:-single-groupby-1-1-1,single-groupby-1-1-12,single-groupby-1-8-1,single-groupby-5-1-1,single-groupby-5-1-12,single-groupby-5-8-1}
 IFS=, read -r porta portb <<<"${PORTS:-24301,24302}"
-cache=${CACHE:-0}
+cache_a=${CACHE_A:-${CACHE:-0}}
+cache_b=${CACHE_B:-${CACHE:-0}}
 work=$(mktemp -d /tmp/strata-tsbsab.XXXXXX)
 pa=""; pb=""
 trap '[[ -n $pa ]] && kill $pa 2>/dev/null; [[ -n $pb ]] && kill $pb 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 cp -a "$DATA" "$work/a"; cp -a "$DATA" "$work/b"
-"$BEFORE" serve --data-dir "$work/a" --http-addr 127.0.0.1:$porta --log-level warn --query-cache-size $cache & pa=$!
-"$AFTER" serve --data-dir "$work/b" --http-addr 127.0.0.1:$portb --log-level warn --query-cache-size $cache & pb=$!
-for p in $porta $portb; do
-  for _ in $(seq 1 100); do curl -s -o /dev/null 127.0.0.1:$p/ping && break; sleep 0.1; done
-done
+cold=${COLD:-0}
+waitup() { for _ in $(seq 1 100); do curl -s -o /dev/null 127.0.0.1:$1/ping && return; sleep 0.1; done; }
+# start_a, start_b: (re)start a side's server; its pid in pa or pb.
+start_a() {
+  [[ -n $pa ]] && { kill $pa; wait $pa 2>/dev/null || true; }
+  "$BEFORE" serve --data-dir "$work/a" --http-addr 127.0.0.1:$porta --log-level warn --query-cache-size $cache_a & pa=$!
+  waitup $porta
+}
+start_b() {
+  [[ -n $pb ]] && { kill $pb; wait $pb 2>/dev/null || true; }
+  "$AFTER" serve --data-dir "$work/b" --http-addr 127.0.0.1:$portb --log-level warn --query-cache-size $cache_b & pb=$!
+  waitup $portb
+}
+start_a; start_b
 ticks() { awk '{print $14+$15}' /proc/$1/stat; }
 # run PORT PID TYPE: prints "median_ms cpu_ticks queries"
 run() {
@@ -41,6 +57,7 @@ for t in "${tl[@]}"; do
   run $porta $pa $t > /dev/null; run $portb $pb $t > /dev/null  # warm both alike
   : > "$work/$t.a"; : > "$work/$t.b"
   for r in $(seq 1 $rounds); do
+    if (( cold )); then start_a; start_b; fi
     if (( r % 2 )); then run $porta $pa $t >> "$work/$t.a"; run $portb $pb $t >> "$work/$t.b"
     else run $portb $pb $t >> "$work/$t.b"; run $porta $pa $t >> "$work/$t.a"; fi
   done

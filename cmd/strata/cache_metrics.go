@@ -24,6 +24,8 @@ func registerCacheMetrics(reg prometheus.Registerer, c *resultcache.Cache) {
 		func(s resultcache.Stats) int64 { return s.Invalidations })
 	counter("strata_query_cache_evictions_total", "Cached windows dropped to keep the cache within --query-cache-size.",
 		func(s resultcache.Stats) int64 { return s.Evictions })
+	counter("strata_query_cache_unadmitted_total", "Group and call keys run without the result cache at their first sight (cached from the second).",
+		func(s resultcache.Stats) int64 { return s.Unadmitted })
 	gauge("strata_query_cache_bytes", "Bytes the result cache holds.", func(s resultcache.Stats) int64 { return s.Bytes })
 	gauge("strata_query_cache_entries", "Statement, group and call entries the result cache holds.",
 		func(s resultcache.Stats) int64 { return int64(s.Entries) })

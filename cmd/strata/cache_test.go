@@ -172,6 +172,12 @@ func TestResultCacheMatchesUncached(t *testing.T) {
 			if strings.Contains(a, `"error"`) || !strings.Contains(a, `"values"`) {
 				t.Fatalf("step %d: %s: no rows to compare: %s", step, q, a)
 			}
+			// Sent again, as a second viewer of the dashboard does: the cache
+			// keeps a key from its second sight (resultcache.Cache.Admit), so
+			// this is what stores the windows a first sight left uncached.
+			if a2 := queryBodyWith(t, cached, q, f); a2 != b {
+				t.Fatalf("step %d: %s, sent again\ncached:   %s\nuncached: %s", step, q, a2, b)
+			}
 		}
 	}
 	// Every shape must have been served from the cache at least partly, or
@@ -179,6 +185,7 @@ func TestResultCacheMatchesUncached(t *testing.T) {
 	for _, stmt := range cacheStatements {
 		q := fmt.Sprintf(stmt, now-3*time.Hour.Nanoseconds(), now)
 		queryBody(t, cached, q)
+		queryBody(t, cached, q) // stored from the second sight on
 		if h, _ := explainCached(t, cached, q); h <= 0 {
 			t.Errorf("%s: no window from the cache on a repeat", q)
 		}
@@ -201,12 +208,18 @@ func TestResultCacheInvalidatesExactly(t *testing.T) {
 	end := start + int64(time.Hour)
 	q := fmt.Sprintf("SELECT mean(usage) FROM cpu WHERE time >= %d AND time < %d GROUP BY time(1m), host", start, end)
 	qm := fmt.Sprintf("SELECT max(used) FROM mem WHERE time >= %d AND time < %d GROUP BY time(1m)", start, end)
+	// The first sight of each group runs without the cache; the second
+	// stores its windows.
+	if body := queryBodyIn(t, cached, "db", "EXPLAIN ANALYZE "+q); !strings.Contains(body, "RESULT CACHE NOT USED: 2 groups or calls at their first sight") {
+		t.Fatalf("first run: the cache was used, or EXPLAIN does not say it was not: %s", body)
+	}
 	if h, of := explainCached(t, cached, q); h != 0 || of != 120 {
-		t.Fatalf("first run: %d of %d windows from the cache, want 0 of 120", h, of)
+		t.Fatalf("second run: %d of %d windows from the cache, want 0 of 120", h, of)
 	}
 	explainCached(t, cached, qm)
+	explainCached(t, cached, qm)
 	if h, of := explainCached(t, cached, q); h != 120 || of != 120 {
-		t.Fatalf("second run: %d of %d, want 120 of 120", h, of)
+		t.Fatalf("third run: %d of %d, want 120 of 120", h, of)
 	}
 	// A late point in minute 17 for host a: that minute's window of both
 	// groups (the generation is per measurement), nothing else, and no mem window.
@@ -272,6 +285,10 @@ func TestResultCacheEdgeWindow(t *testing.T) {
 			writeLP(t, b, fmt.Sprintf("cpu,host=a usage=%d %d\n", v, ts))
 		}
 	}
+	// The cache keeps a key from its second sight, and the edge from a
+	// refresh the cache served windows of: the third.
+	compare("first sight", edge+20*int64(time.Second))
+	compare("second sight", edge+22*int64(time.Second))
 	compare("first", edge+25*int64(time.Second))
 	compare("start moved inside the window", edge+33*int64(time.Second))
 	late(edge+45*int64(time.Second)+1, 9999) // inside the cut part

@@ -2,6 +2,7 @@ package resultcache
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/strata-db/strata/storage"
@@ -24,7 +25,7 @@ func BenchmarkLookupRefresh(b *testing.B) {
 	keys := make([]string, 100)
 	for k := range keys {
 		keys[k] = fmt.Sprintf("rows|host_%d", k)
-		c.Store(keys[k], ws)
+		c.Store(keys[k], slices.Clone(ws)) // Store takes its slice
 	}
 	var dst []Window
 	b.ReportAllocs()

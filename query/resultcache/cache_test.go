@@ -113,6 +113,25 @@ func TestStoreMergesAndBounds(t *testing.T) {
 	if s := c.Stats(); s.Bytes != 3*(windowOverhead+8) {
 		t.Fatalf("bytes %d, want %d", s.Bytes, 3*(windowOverhead+8))
 	}
+	// Windows after the entry's last are appended in place; a Found flag
+	// from a lookup is not kept.
+	c.Store("a", []Window{{Start: 5 * minute, Value: val(5), Found: true}, {Start: 6 * minute, Value: val(6)}})
+	all := c.Lookup("a", sc, []int64{1 * minute, 2 * minute, 4 * minute, 5 * minute, 6 * minute}, oneMinute)
+	for i, want := range []byte{1, 2, 44, 5, 6} {
+		if !all[i].Found || all[i].Value[0] != want {
+			t.Fatalf("appended entry: window %d: %+v", i, all[i])
+		}
+	}
+	c.mu.Lock()
+	for _, w := range c.m["a"].Value.(*entry).windows {
+		if w.Found {
+			t.Errorf("window %d stored with Found", w.Start)
+		}
+	}
+	c.mu.Unlock()
+	if s := c.Stats(); s.Bytes != 5*(windowOverhead+8) {
+		t.Fatalf("bytes %d, want %d", s.Bytes, 5*(windowOverhead+8))
+	}
 	// Windows the caller reads anyway count as misses, not hits.
 	before := c.Stats()
 	c.Forgo(got)
@@ -123,7 +142,7 @@ func TestStoreMergesAndBounds(t *testing.T) {
 	for i := int64(0); i < 8; i++ {
 		big = append(big, Window{Start: i * minute, Value: val(byte(i))})
 	}
-	c.Store("b", big) // 11 windows in all: a goes
+	c.Store("b", big) // 13 windows in all: a goes
 	if got := c.Lookup("a", sc, []int64{minute}, oneMinute); got[0].Found {
 		t.Fatal("least recently used entry not evicted")
 	}
