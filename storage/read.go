@@ -482,7 +482,8 @@ func (c *Cursor) narrow(col *block.Column) *block.Column {
 }
 
 // decode reads the block stored under key through the cursor's iterator (a
-// consistent view: merges and deletes since NewCursor do not affect it).
+// consistent view: merges and deletes since NewCursor do not affect it),
+// decoding only its points inside the cursor's range.
 func (c *Cursor) decode(col *block.Column, key []byte) error {
 	if c.shared {
 		// Another cursor of the snapshot may have re-bounded the iterator since.
@@ -495,7 +496,9 @@ func (c *Cursor) decode(col *block.Column, key []byte) error {
 		}
 		return c.err
 	}
-	if err := c.dec.Decode(col, c.it.Value()); err != nil {
+	// Only the cursor's range: a one-hour query over 12-hour blocks decodes
+	// a block's values up to the hour's end (block.Decoder.DecodeRange).
+	if err := c.dec.DecodeRange(col, c.it.Value(), c.min, c.max); err != nil {
 		c.err = fmt.Errorf("block %x: %w", key, err)
 		return c.err
 	}

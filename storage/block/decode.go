@@ -16,6 +16,8 @@ type Decoder struct {
 	body []byte      // uncompressed body followed by readSlack zero bytes
 	u    []uint64    // unpacked integers
 	fse  fse.Scratch // FSE tables and decoded symbols
+	ftab []fseCell   // fsePrefix's decoding table
+	sym  []byte      // fsePrefix's symbols
 }
 
 // NewDecoder returns a Decoder with empty scratch space.
@@ -31,14 +33,19 @@ func (d *Decoder) Decode(c *Column, src []byte) error {
 	if err != nil {
 		return err
 	}
-	n := h.Count
+	return d.decodeBody(c, body, &h)
+}
+
+// decodeBody decodes all of an opened block's body into c: Decode's work
+// after the header, shared with DecodeRange.
+func (d *Decoder) decodeBody(c *Column, body []byte, h *rawHeader) error {
 	c.Reset(h.Type)
-	c.Times = grow(c.Times, n)
-	off, err := d.decodeTimes(c.Times, body, &h)
+	c.Times = grow(c.Times, h.Count)
+	off, err := d.decodeTimes(c.Times, body, h)
 	if err != nil {
 		return err
 	}
-	return d.decodeValues(c, body[off:], &h)
+	return d.decodeValues(c, body[off:], h)
 }
 
 // open parses block src's header and returns it with the uncompressed body:

@@ -8,8 +8,10 @@
 // small steps have their deltas entropy-coded with FSE (tANS) instead, which
 // gets within about 1 % of their entropy (fse.go). The header lets
 // queries answer count/sum/min/max/mean/first/last for a whole block without
-// decompressing it (see DecodeHeader); Decode restores the full column, and
-// DecodeValues and DecodeTimes one of its two sections (values.go).
+// decompressing it (see DecodeHeader); Decode restores the full column,
+// DecodeValues and DecodeTimes one of its two sections (values.go), and
+// DecodeRange the points of a time range, decoding FSE integers only up to
+// the range's end (ranged.go, fseprefix.go).
 //
 // The storage engine owns the pebble keys and decides which points go into
 // which block; this package only turns a Column into bytes and back. It has no

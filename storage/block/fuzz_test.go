@@ -179,9 +179,10 @@ func withCRC(b []byte) []byte {
 	return out
 }
 
-// FuzzDecode feeds arbitrary bytes to Decode and DecodeHeader, both as given
-// and with a valid checksum patched in. They must never panic, every error
-// must wrap ErrCorrupt, and whatever decodes must be a valid column.
+// FuzzDecode feeds arbitrary bytes to Decode, DecodeHeader and DecodeRange,
+// both as given and with a valid checksum patched in. They must never
+// panic, every error must wrap ErrCorrupt, and whatever decodes must be a
+// valid column.
 func FuzzDecode(f *testing.F) {
 	enc := NewEncoder()
 	for _, tc := range roundTripCases() {
@@ -208,6 +209,7 @@ func FuzzDecode(f *testing.F) {
 					t.Fatalf("error does not wrap ErrCorrupt: %v", e)
 				}
 			}
+			checkFuzzRange(t, dec, src, herr)
 			if err != nil {
 				continue
 			}
@@ -233,4 +235,34 @@ func FuzzDecode(f *testing.F) {
 			requireEqualColumns(t, &c, &c2)
 		}
 	})
+}
+
+// checkFuzzRange runs DecodeRange over src for ranges cutting its block at
+// a third and two thirds of its span (the prefix decode and the whole-block
+// fallback): it must refuse what DecodeHeader refuses, wrap ErrCorrupt, and
+// return only rows in range, in order, with one value per time.
+func checkFuzzRange(t *testing.T, dec *Decoder, src []byte, herr error) {
+	h, _ := DecodeHeader(src)
+	third := int64((uint64(h.MaxTime) - uint64(h.MinTime)) / 3)
+	var c Column
+	for _, rg := range [][2]int64{{h.MinTime, h.MinTime + third}, {h.MinTime + third, h.MaxTime - third}, {h.MaxTime - third, h.MaxTime}} {
+		err := dec.DecodeRange(&c, src, rg[0], rg[1])
+		if err != nil && !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("DecodeRange error does not wrap ErrCorrupt: %v", err)
+		}
+		if err != nil {
+			continue
+		}
+		if herr != nil {
+			t.Fatalf("DecodeRange accepted what DecodeHeader rejected: %v", herr)
+		}
+		if m, _ := c.valuesLen(); m != c.Len() || c.Type != h.Type {
+			t.Fatalf("DecodeRange gave %s with %d values for %d times", c.Type, m, c.Len())
+		}
+		for k, ts := range c.Times {
+			if ts < rg[0] || ts > rg[1] || (k > 0 && ts <= c.Times[k-1]) {
+				t.Fatalf("DecodeRange time %d out of range %v or order", ts, rg)
+			}
+		}
+	}
 }
