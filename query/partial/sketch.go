@@ -226,6 +226,58 @@ func (s *sketchState) AddUintValues(vs []uint64) error {
 	return untimed(s, funcs.Unsigned, vs, s.addUints)
 }
 
+// Decimals is an Untimed state that also folds a float block stored as
+// decimals by its mantissas (storage.Cursor.Decimals): the values
+// m / 10^scale, as sketch.DecimalValue gives them. An HLL remembers the
+// mantissas it has folded and hashes each once (query/sketch's
+// AddDecimals); TakesDecimals tells whether the state's fold is that one,
+// so the caller decodes mantissas only for it, and HoldsDecimals whether
+// the state already holds every value m / 10^scale for m in [lo, hi], so
+// a block of such values needs no decoding.
+type Decimals interface {
+	TakesDecimals() bool
+	AddDecimalValues(ms []int64, scale uint) error
+	HoldsDecimals(lo, hi int64, scale uint) bool
+}
+
+func (s *sketchState) HoldsDecimals(lo, hi int64, scale uint) bool {
+	h, ok := s.sk.(*sketch.HLL)
+	return ok && s.typ == funcs.Float && h.HoldsDecimals(lo, hi, scale)
+}
+
+func (s *sketchState) TakesDecimals() bool {
+	return s.typ == funcs.Float && s.a.Sketch == sketch.KindHLL && !s.a.Stored
+}
+
+func (s *sketchState) AddDecimalValues(ms []int64, scale uint) error {
+	if s.typ != funcs.Float {
+		return fmt.Errorf("%w: %s state of %s values given %s values", ErrType, s.kind, s.typ, funcs.Float)
+	}
+	if scale > sketch.MaxDecimalScale {
+		return fmt.Errorf("%w: decimal scale %d", ErrMismatch, scale)
+	}
+	if len(ms) == 0 {
+		return nil
+	}
+	if h, ok := s.open().(*sketch.HLL); ok {
+		h.AddDecimals(ms, scale)
+		return nil
+	}
+	// Another sketch takes the floats, a stretch at a time.
+	var buf [256]float64
+	for len(ms) > 0 {
+		n := min(len(ms), len(buf))
+		for i, m := range ms[:n] {
+			buf[i] = sketch.DecimalValue(m, scale)
+		}
+		if err := s.addFloats(nil, buf[:n]); err != nil {
+			return err
+		}
+		ms = ms[n:]
+	}
+	return nil
+}
+
 func untimed[T any](s *sketchState, t funcs.Type, vs []T, f func([]int64, []T) error) error {
 	if s.typ != t {
 		return fmt.Errorf("%w: %s state of %s values given %s values", ErrType, s.kind, s.typ, t)

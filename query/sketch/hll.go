@@ -22,8 +22,9 @@ import (
 // pass at the lower precision would have built.
 type HLL struct {
 	p      uint8
-	sparse *sparseSet // index at sparsePrecision → rank of the rest; nil when dense
-	regs   []uint8    // 2^p registers; nil while sparse
+	sparse *sparseSet   // index at sparsePrecision → rank of the rest; nil when dense
+	regs   []uint8      // 2^p registers; nil while sparse
+	memo   *decimalMemo // decimals folded since dense (hll_decimal.go); nil until then
 }
 
 const (
@@ -244,7 +245,11 @@ func tau(x float64) float64 {
 // MemBytes is the sketch's approximate heap footprint.
 func (h *HLL) MemBytes() int {
 	if h.regs != nil {
-		return len(h.regs) + 32
+		n := len(h.regs) + 32
+		if h.memo != nil {
+			n += 8 * len(h.memo.seen)
+		}
+		return n
 	}
 	return 4*len(h.sparse.slots) + 64
 }
