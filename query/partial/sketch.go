@@ -322,13 +322,13 @@ func sameApprox(a, b *funcs.Approx) bool {
 func (s *sketchState) Final(ws int64) []funcs.Point { return s.a.Final(s.sk, ws, s.typ) }
 
 // MaxBytes bounds what one state holds, for the executor's memory budget:
-// a dense HLL, the Space-Saving counters with short keys, the Count-Min
+// a dense HLL with its memo of decimals, the Space-Saving counters with short keys, the Count-Min
 // table; a quantile sketch is charged 8 KiB, about 1,000 buckets (four
 // decades of values at α = 1%).
 func (s *sketchState) MaxBytes() int64 {
 	switch s.a.Sketch {
 	case sketch.KindHLL:
-		return int64(1)<<s.a.Precision + 64
+		return int64(sketch.HLLMaxBytes(s.a.Precision))
 	case sketch.KindTopK:
 		return int64(sketch.TopKCapacity(s.a.K)) * 100
 	case sketch.KindCountMin:

@@ -44,6 +44,10 @@ func DecimalValue(m int64, scale uint) float64 { return float64(m) / pow10[scale
 // 16,384 consecutive mantissas, which hold a percentage at two decimals.
 func memoBits(p uint8) int64 { return int64(1) << p }
 
+// HLLMaxBytes bounds an HLL of precision p in memory: its dense
+// registers, its memo of decimals and their headers (MemBytes at most).
+func HLLMaxBytes(p int) int { return 1<<p + int(memoBits(uint8(p)))/8 + 64 }
+
 // newDecimalMemo starts a memo at scale for a sketch whose first decimal
 // block begins with mantissa m. Gauges stored as decimals are mostly
 // non-negative and small (percentages, temperatures, counts in hundredths),

@@ -76,6 +76,9 @@ func TestAddDecimals(t *testing.T) {
 			if !bytes.Equal(Append(nil, got), Append(nil, want)) {
 				t.Errorf("AddDecimals' sketch (%d blocks skipped) differs from AddFloats': estimates %d, %d", skipped, got.Estimate(), want.Estimate())
 			}
+			if got.MemBytes() > HLLMaxBytes(c.p) {
+				t.Errorf("MemBytes %d past HLLMaxBytes %d", got.MemBytes(), HLLMaxBytes(c.p))
+			}
 			if c.name == "repeats" && skipped == 0 {
 				t.Errorf("no block skipped over 300 values")
 			}
