@@ -6,7 +6,9 @@
 // HLL as its mantissas (storage.Cursor.Decimals, partial.Decimals), which
 // it hashes once each: on the TSBS day that is 10,001 hashes of 864,000
 // values, and a block whose range of mantissas the HLL already holds
-// whole is not decoded at all (Cursor.DecimalRange, HLL.HoldsDecimals). The states are those the whole column gives, byte for byte.
+// whole is not decoded at all (Cursor.DecimalRange, HLL.HoldsDecimals).
+// An integer block is skipped likewise on its header's minimum and
+// maximum (HLL.HoldsInts): TSBS's own day is integer percentages. The states are those the whole column gives, byte for byte.
 package query
 
 import (
@@ -46,7 +48,12 @@ func (r *selectRun) foldUntimed(cur *storage.Cursor, h *storage.BlockStats, c *c
 	if !ok {
 		return false, nil
 	}
-	if d, ok := u.(partial.Decimals); ok && h.Type == storage.Float && d.TakesDecimals() {
+	d, memo := u.(partial.Decimals)
+	if memo && h.Type == storage.Integer && d.HoldsInts(h.IMin, h.IMax) {
+		*points += int64(h.Count)
+		return true, cc.add(h.Count)
+	}
+	if memo && h.Type == storage.Float && d.TakesDecimals() {
 		scale, lo, hi, ok, err := cur.DecimalRange()
 		if err != nil {
 			return false, err

@@ -28,6 +28,11 @@ func TestSketchFoldStoredEqualsHead(t *testing.T) {
 				"wide": float64(rng.Intn(1_000_000)-500_000) / 1000,
 				"xor":  rng.NormFloat64(),     // XOR floats
 				"n":    int64(rng.Intn(5000)), // integers
+				// TSBS's own integer percentages: blocks skipped on their
+				// headers once the first ones are folded
+				"pct": int64(rng.Intn(101)),
+				// and their decimal likes, skipped on their headers' range
+				"frac": float64(rng.Intn(201)) / 100,
 			}
 			if ts%(7*60*int64(1e9)) == 0 {
 				delete(fields, "xor") // the tag's rows: fields with different times
@@ -38,7 +43,7 @@ func TestSketchFoldStoredEqualsHead(t *testing.T) {
 	env.write(t, pts...)
 	day := fmt.Sprintf(" FROM m WHERE time >= %d AND time < %d", t0, t0+24*selHour)
 	var queries []string
-	for _, f := range []string{"dec", "wide", "xor", "n"} {
+	for _, f := range []string{"dec", "wide", "xor", "n", "pct", "frac"} {
 		for _, call := range []string{"sketch_count_distinct(%s)", "sketch_percentile(%s)", "sketch_count(%s)", "approx_count_distinct(%s)", "approx_percentile(%s, 99)"} {
 			queries = append(queries, "SELECT "+fmt.Sprintf(call, f)+day)
 		}

@@ -58,21 +58,6 @@ func (s *sketchState) open() sketch.Sketch {
 	return s.sk
 }
 
-// hllBits folds a column's values into an HLL by their canonical bits,
-// through a fixed stack buffer: sketch.HLL.AddBits's loop, no boxing, no
-// allocation, no call per value.
-func hllBits[T int64 | uint64](h *sketch.HLL, vs []T, bitsOf func(T) uint64) {
-	var buf [512]uint64
-	for len(vs) > 0 {
-		n := min(len(vs), len(buf))
-		for i, v := range vs[:n] {
-			buf[i] = bitsOf(v)
-		}
-		h.AddBits(buf[:n])
-		vs = vs[n:]
-	}
-}
-
 // The typed folds hash or key each value without boxing it: this loop is
 // the cost of an approximate query over decoded blocks.
 func (s *sketchState) addFloats(_ []int64, vs []float64) error {
@@ -98,7 +83,7 @@ func (s *sketchState) addFloats(_ []int64, vs []float64) error {
 func (s *sketchState) addInts(_ []int64, vs []int64) error {
 	switch x := s.open().(type) {
 	case *sketch.HLL:
-		hllBits(x, vs, func(v int64) uint64 { return uint64(v) })
+		x.AddInts(vs)
 	case *sketch.DD:
 		for _, v := range vs {
 			x.Add(float64(v))
@@ -233,16 +218,24 @@ func (s *sketchState) AddUintValues(vs []uint64) error {
 // AddDecimals); TakesDecimals tells whether the state's fold is that one,
 // so the caller decodes mantissas only for it, and HoldsDecimals whether
 // the state already holds every value m / 10^scale for m in [lo, hi], so
-// a block of such values needs no decoding.
+// a block of such values needs no decoding; HoldsInts is that of an
+// integer state, for every integer of [lo, hi] (a block's header gives
+// them: no read at all).
 type Decimals interface {
 	TakesDecimals() bool
 	AddDecimalValues(ms []int64, scale uint) error
 	HoldsDecimals(lo, hi int64, scale uint) bool
+	HoldsInts(lo, hi int64) bool
 }
 
 func (s *sketchState) HoldsDecimals(lo, hi int64, scale uint) bool {
 	h, ok := s.sk.(*sketch.HLL)
 	return ok && s.typ == funcs.Float && h.HoldsDecimals(lo, hi, scale)
+}
+
+func (s *sketchState) HoldsInts(lo, hi int64) bool {
+	h, ok := s.sk.(*sketch.HLL)
+	return ok && s.typ == funcs.Integer && h.HoldsInts(lo, hi)
 }
 
 func (s *sketchState) TakesDecimals() bool {

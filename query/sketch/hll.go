@@ -24,7 +24,8 @@ type HLL struct {
 	p      uint8
 	sparse *sparseSet   // index at sparsePrecision → rank of the rest; nil when dense
 	regs   []uint8      // 2^p registers; nil while sparse
-	memo   *decimalMemo // decimals folded since dense (hll_decimal.go); nil until then
+	memo   *decimalMemo // values folded, by mantissa or integer (hll_decimal.go); nil until a batch
+
 }
 
 const (
@@ -251,7 +252,11 @@ func (h *HLL) MemBytes() int {
 		}
 		return n
 	}
-	return 4*len(h.sparse.slots) + 64
+	n := 4*len(h.sparse.slots) + 64
+	if h.memo != nil {
+		n += 8 * len(h.memo.seen)
+	}
+	return n
 }
 
 // appendBody: precision <1b>, form <1b: 0 sparse, 1 dense>; sparse: n

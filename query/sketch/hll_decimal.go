@@ -19,12 +19,16 @@ import (
 // even decoded (HoldsDecimals).
 
 // decimalMemo is the set of mantissas at one scale, within [base,
-// base+len(seen)·64), whose values the sketch has folded.
+// base+len(seen)·64), whose values the sketch has folded; scale intsScale
+// is the set of integers (AddInts), whose hash is of their own bits.
 type decimalMemo struct {
 	scale uint
 	base  int64
 	seen  []uint64
 }
+
+// intsScale marks a memo of integers: no decimal scale is that large.
+const intsScale = ^uint(0)
 
 // pow10 holds 10^d exactly (every entry is below 2^53) for the block
 // format's scales 0..15.
@@ -62,47 +66,83 @@ func newDecimalMemo(p uint8, scale uint, m int64) *decimalMemo {
 	return &decimalMemo{scale: scale, base: base, seen: make([]uint64, n/64)}
 }
 
+// memoMinBatch is the smallest batch that gives a sparse sketch its memo
+// (a dense one always has one): a batch of a few hundred values is a
+// stored block or most of one (TSBS's hold about 1,000), which repeats a
+// small set of values; a window of a handful of points is not worth 2 KiB.
+const memoMinBatch = 256
+
 // AddDecimals folds the values DecimalValue(m, scale) of ms as AddFloats
 // of those floats would, byte for byte; scale is at most MaxDecimalScale
 // and every |m| below 2^53 (the block format's bounds).
-func (h *HLL) AddDecimals(ms []int64, scale uint) {
-	p := pow10[scale]
-	i := 0
-	for ; i < len(ms) && h.regs == nil; i++ {
-		if i > 0 && ms[i] == ms[i-1] {
-			continue
-		}
-		h.Add(HashFloat(float64(ms[i]) / p))
+func (h *HLL) AddDecimals(ms []int64, scale uint) { h.addMemo(ms, scale) }
+
+// AddInts folds integers as AddBits of their bits (HashInt's input) would,
+// byte for byte, remembering which it has folded as AddDecimals does:
+// TSBS's own data is integer percentages, 101 values.
+func (h *HLL) AddInts(vs []int64) { h.addMemo(vs, intsScale) }
+
+// memoHash is the hash of the value v stands for: an integer's own, or a
+// mantissa's at scale.
+func memoHash(v int64, scale uint) uint64 {
+	if scale == intsScale {
+		return hash8(uint64(v))
 	}
-	if i >= len(ms) {
+	return hash8(math.Float64bits(float64(v) / pow10[scale]))
+}
+
+// addMemo folds vs, integers or mantissas at scale, through the memo: a
+// value it holds is skipped, any other is marked and hashed.
+func (h *HLL) addMemo(vs []int64, scale uint) {
+	if len(vs) == 0 {
 		return
 	}
-	ms = ms[i:]
-	if h.memo == nil {
-		h.memo = newDecimalMemo(h.p, scale, ms[0])
+	if h.memo == nil && (h.regs != nil || len(vs) >= memoMinBatch) {
+		h.memo = newDecimalMemo(h.p, scale, vs[0])
 	}
-	if h.memo.scale != scale {
-		// Another scale's mantissas name other values: fold them
-		// unremembered (a field's blocks mostly share one scale).
-		h.addDecimalsUnmemo(ms, p)
+	memo := h.memo
+	if memo == nil || memo.scale != scale {
+		// No memo, or one of another scale's mantissas, which name other
+		// values: fold unremembered (a field's blocks mostly share one
+		// scale).
+		for i, v := range vs {
+			if i == 0 || v != vs[i-1] {
+				h.Add(memoHash(v, scale))
+			}
+		}
+		return
+	}
+	seen, base := memo.seen, memo.base
+	n := uint64(len(seen)) * 64
+	i := 0
+	for ; i < len(vs) && h.regs == nil; i++ {
+		if k := uint64(vs[i] - base); k < n {
+			w, b := k/64, uint64(1)<<(k%64)
+			if seen[w]&b != 0 {
+				continue
+			}
+			seen[w] |= b
+		}
+		h.Add(memoHash(vs[i], scale))
+	}
+	if i >= len(vs) {
 		return
 	}
 	if len(h.regs) == 1<<DefaultPrecision {
-		addDecimals14((*[1 << DefaultPrecision]uint8)(h.regs), h.memo, ms, p)
+		addMemo14((*[1 << DefaultPrecision]uint8)(h.regs), memo, vs[i:])
 		return
 	}
-	regs, hp, memo := h.regs, h.p, h.memo
-	n := uint64(len(memo.seen)) * 64
+	regs, hp := h.regs, h.p
 	sentinel := uint64(1) << (hp - 1)
-	for _, m := range ms {
-		if k := uint64(m - memo.base); k < n {
+	for _, v := range vs[i:] {
+		if k := uint64(v - base); k < n {
 			w, b := k/64, uint64(1)<<(k%64)
-			if memo.seen[w]&b != 0 {
+			if seen[w]&b != 0 {
 				continue
 			}
-			memo.seen[w] |= b
+			seen[w] |= b
 		}
-		x := hash8(math.Float64bits(float64(m) / p))
+		x := memoHash(v, scale)
 		j := x >> (64 - hp) & uint64(len(regs)-1)
 		r := uint8(bits.LeadingZeros64(x<<hp|sentinel) + 1)
 		regs[j] = max(regs[j], r)
@@ -115,6 +155,15 @@ func (h *HLL) AddDecimals(ms []int64, scale uint) {
 // the first blocks of the TSBS day the memo holds all of [0, 10000] at
 // scale 2 and every later block is skipped on its header.
 func (h *HLL) HoldsDecimals(lo, hi int64, scale uint) bool {
+	return scale <= MaxDecimalScale && h.holds(lo, hi, scale)
+}
+
+// HoldsInts is HoldsDecimals for a sketch of integers (AddInts): whether
+// it holds every integer of [lo, hi], so that a block whose header's
+// minimum and maximum they are adds nothing.
+func (h *HLL) HoldsInts(lo, hi int64) bool { return h.holds(lo, hi, intsScale) }
+
+func (h *HLL) holds(lo, hi int64, scale uint) bool {
 	m := h.memo
 	if m == nil || m.scale != scale || lo > hi {
 		return false
@@ -140,36 +189,24 @@ func (h *HLL) HoldsDecimals(lo, hi int64, scale uint) bool {
 	return true
 }
 
-// addDecimals14 is AddDecimals' dense loop at the default precision, the
+// addMemo14 is addMemo's dense loop at the default precision, the
 // registers an array (addFloats14).
-func addDecimals14(regs *[1 << DefaultPrecision]uint8, memo *decimalMemo, ms []int64, p float64) {
+func addMemo14(regs *[1 << DefaultPrecision]uint8, memo *decimalMemo, vs []int64) {
 	const hp = DefaultPrecision
 	const sentinel = uint64(1) << (hp - 1)
-	seen, base := memo.seen, memo.base
+	seen, base, scale := memo.seen, memo.base, memo.scale
 	n := uint64(len(seen)) * 64
-	for _, m := range ms {
-		if k := uint64(m - base); k < n {
+	for _, v := range vs {
+		if k := uint64(v - base); k < n {
 			w, b := k/64, uint64(1)<<(k%64)
 			if seen[w]&b != 0 {
 				continue
 			}
 			seen[w] |= b
 		}
-		x := hash8(math.Float64bits(float64(m) / p))
+		x := memoHash(v, scale)
 		j := x >> (64 - hp)
 		r := uint8(bits.LeadingZeros64(x<<hp|sentinel) + 1)
 		regs[j] = max(regs[j], r)
-	}
-}
-
-// addDecimalsUnmemo folds a dense sketch's decimals without the memo.
-func (h *HLL) addDecimalsUnmemo(ms []int64, p float64) {
-	prev := ms[0] + 1
-	for _, m := range ms {
-		if m == prev {
-			continue
-		}
-		prev = m
-		h.Add(hash8(math.Float64bits(float64(m) / p)))
 	}
 }

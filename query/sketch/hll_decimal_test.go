@@ -8,7 +8,8 @@ import (
 )
 
 // TestAddDecimals: folding decimal blocks by their mantissas gives the
-// bytes AddFloats of the floats they stand for gives, at every precision
+// bytes AddFloats of the floats they stand for gives (and AddInts of the
+// mantissas as integers AddBits' bytes), at every precision
 // and form, whichever window the memo takes, across scales, with merges
 // and clones between the blocks (the memo must stay a subset of what the
 // registers hold).
@@ -76,6 +77,25 @@ func TestAddDecimals(t *testing.T) {
 			if !bytes.Equal(Append(nil, got), Append(nil, want)) {
 				t.Errorf("AddDecimals' sketch (%d blocks skipped) differs from AddFloats': estimates %d, %d", skipped, got.Estimate(), want.Estimate())
 			}
+			// The same numbers as integers: AddInts against AddBits.
+			gotI, _ := NewHLL(c.p)
+			wantI, _ := NewHLL(c.p)
+			for _, b := range c.blocks {
+				for i := 0; i < len(b.ms); i += 1000 {
+					blk := b.ms[i:min(i+1000, len(b.ms))]
+					bs := make([]uint64, len(blk))
+					for k, v := range blk {
+						bs[k] = uint64(v)
+					}
+					wantI.AddBits(bs)
+					if !gotI.HoldsInts(slices.Min(blk), slices.Max(blk)) {
+						gotI.AddInts(blk)
+					}
+				}
+			}
+			if !bytes.Equal(Append(nil, gotI), Append(nil, wantI)) {
+				t.Errorf("AddInts' sketch differs from AddBits': estimates %d, %d", gotI.Estimate(), wantI.Estimate())
+			}
 			if got.MemBytes() > HLLMaxBytes(c.p) {
 				t.Errorf("MemBytes %d past HLLMaxBytes %d", got.MemBytes(), HLLMaxBytes(c.p))
 			}
@@ -108,11 +128,19 @@ func TestHoldsDecimals(t *testing.T) {
 	h, _ := NewHLL(DefaultPrecision)
 	rng := rand.New(rand.NewPCG(5, 5))
 	added := map[int64]bool{}
-	// Enough distinct values to densify (those folded while sparse are not
-	// remembered), then a patchwork below 2,000 and all of [5000, 6000].
+	// Six values one by one (too few for a memo: forgotten), enough
+	// distinct values to densify (remembered, sparse or dense), then a
+	// patchwork below 2,000 and all of [5000, 6000].
+	for _, m := range []int64{7000, 7001, 7002, 7003, 7004, 7005} {
+		h.AddDecimals([]int64{m}, 2)
+	}
+	if h.memo != nil {
+		t.Fatal("a memo for single values")
+	}
 	var ms []int64
 	for m := int64(3000); m <= 6000; m++ {
 		ms = append(ms, m)
+		added[m] = true
 	}
 	h.AddDecimals(ms, 2) // sparse, then dense: the memo starts at 0
 	ms = ms[:0]
@@ -143,7 +171,7 @@ func TestHoldsDecimals(t *testing.T) {
 		}
 		return true
 	}
-	ranges := [][2]int64{{5000, 6000}, {5000, 6001}, {3000, 6000}, {5001, 5001}, {5040, 5100}, {5063, 5064}, {6000, 5000}, {-1, 10}, {n - 1, n}}
+	ranges := [][2]int64{{5000, 6000}, {5000, 6001}, {3000, 6000}, {2990, 6000}, {7000, 7005}, {5001, 5001}, {5040, 5100}, {5063, 5064}, {6000, 5000}, {-1, 10}, {n - 1, n}}
 	for i := 0; i < 2000; i++ {
 		lo := rng.Int64N(2100)
 		ranges = append(ranges, [2]int64{lo, lo + rng.Int64N(30)})
