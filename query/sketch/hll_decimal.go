@@ -190,12 +190,32 @@ func (h *HLL) holds(lo, hi int64, scale uint) bool {
 }
 
 // addMemo14 is addMemo's dense loop at the default precision, the
-// registers an array (addFloats14).
+// registers an array (addFloats14), written once per kind of value so the
+// hash is inline: with one loop branching on the kind per value, AddInts
+// over a million distinct integers took 4.4-5.6 ms against AddBits' 3.3-3.9
+// (BenchmarkHLLFoldInts/distinct).
 func addMemo14(regs *[1 << DefaultPrecision]uint8, memo *decimalMemo, vs []int64) {
 	const hp = DefaultPrecision
 	const sentinel = uint64(1) << (hp - 1)
-	seen, base, scale := memo.seen, memo.base, memo.scale
+	seen, base := memo.seen, memo.base
 	n := uint64(len(seen)) * 64
+	if memo.scale == intsScale {
+		for _, v := range vs {
+			if k := uint64(v - base); k < n {
+				w, b := k/64, uint64(1)<<(k%64)
+				if seen[w]&b != 0 {
+					continue
+				}
+				seen[w] |= b
+			}
+			x := hash8(uint64(v))
+			j := x >> (64 - hp)
+			r := uint8(bits.LeadingZeros64(x<<hp|sentinel) + 1)
+			regs[j] = max(regs[j], r)
+		}
+		return
+	}
+	p := pow10[memo.scale]
 	for _, v := range vs {
 		if k := uint64(v - base); k < n {
 			w, b := k/64, uint64(1)<<(k%64)
@@ -204,7 +224,7 @@ func addMemo14(regs *[1 << DefaultPrecision]uint8, memo *decimalMemo, vs []int64
 			}
 			seen[w] |= b
 		}
-		x := memoHash(v, scale)
+		x := hash8(math.Float64bits(float64(v) / p))
 		j := x >> (64 - hp)
 		r := uint8(bits.LeadingZeros64(x<<hp|sentinel) + 1)
 		regs[j] = max(regs[j], r)
