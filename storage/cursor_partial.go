@@ -3,6 +3,8 @@ package storage
 import (
 	"bytes"
 	"fmt"
+
+	"github.com/strata-db/strata/storage/block"
 )
 
 // Partial reads of a cursor's chunk (block.Decoder.DecodeValues and
@@ -30,6 +32,47 @@ func (c *Cursor) Values() (*Column, error) {
 	}
 	c.blocks++
 	return &c.col, nil
+}
+
+// Decimals is Values for a caller that takes a decimal float block's
+// mantissas (block.Decoder.DecodeDecimals): when the chunk is one stored
+// block inside the range and a float block stored as decimals, the
+// column's Ints hold its mantissas and Decimals returns their scale and
+// true; otherwise it is Values and returns false.
+func (c *Cursor) Decimals() (*Column, uint, bool, error) {
+	if c.out != nil || c.Stats() == nil {
+		col, err := c.Column()
+		return col, 0, false, err
+	}
+	b, err := c.blockBytes(c.cur[0].key)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	scale, ok, err := c.dec.DecodeDecimals(&c.col, b)
+	if err != nil {
+		c.err = fmt.Errorf("block %x: %w", c.cur[0].key, err)
+		return nil, 0, false, c.err
+	}
+	c.blocks++
+	return &c.col, scale, ok, nil
+}
+
+// DecimalRange is block.DecimalRange of the current chunk when it is one
+// stored block inside the range (Stats is not nil), read from the block's
+// header without decoding its body; for any other chunk ok is false.
+func (c *Cursor) DecimalRange() (scale uint, lo, hi int64, ok bool, err error) {
+	if c.out != nil || c.Stats() == nil {
+		return 0, 0, 0, false, nil
+	}
+	b, err := c.blockBytes(c.cur[0].key)
+	if err != nil {
+		return 0, 0, 0, false, err
+	}
+	if scale, lo, hi, ok, err = block.DecimalRange(b); err != nil {
+		c.err = fmt.Errorf("block %x: %w", c.cur[0].key, err)
+		return 0, 0, 0, false, c.err
+	}
+	return scale, lo, hi, ok, nil
 }
 
 // Times returns the current chunk's timestamps within the range, in

@@ -31,16 +31,17 @@ import (
 // Data: the TSBS cpu-only day `strata bench` loads (100 hosts, 24 h at 10 s,
 // seed 1), and a high-cardinality set of 10 M points over 100 series whose
 // integer field uid takes about 1 M distinct values and whose float field
-// lat is log-normal. Each query runs `rounds` times, exact and approximate
+// lat is log-normal. Each query runs 11 times on TSBS and 5 on the other
+// set, exact and approximate
 // interleaved; the ratios are of the medians, of wall time and of the
 // process's CPU time. Memory is the Go heap in use
 // above the idle baseline at its highest during the query, sampled every
 // millisecond (server and client share the process; the client holds a
 // one-row answer). It asserts the issue's targets where they can hold:
-// approx_count_distinct ≥ 5× faster and ≥ 10× less memory than
-// count(distinct(x)) on the high-cardinality set (on TSBS, whose fields
-// take at most 10,001 values, only that it is not slower: both pay the same
-// scan of every value), percentiles ≥ 3× faster than percentile() on both.
+// approx_count_distinct ≥ 5× faster than count(distinct(x)) on both sets
+// and ≥ 10× less memory on the high-cardinality set (TSBS's fields take at
+// most 10,001 values, a small exact set), percentiles ≥ 3× faster than
+// percentile() on both.
 type pair struct{ set, what, exact, approx string }
 
 func TestSketchSpeed(t *testing.T) {
@@ -79,9 +80,16 @@ func TestSketchSpeed(t *testing.T) {
 	// A second executor over the same engine, to read each query's charge
 	// to its memory budget (query.Budget.Peak), which HTTP does not report.
 	exec := query.NewExecutor(s.eng, quietLogger(), query.Limits{})
-	const rounds = 5
 	var rows []string
 	for _, p := range pairs {
+		// The TSBS day's approximate queries take a few milliseconds, where
+		// a neighbour's burst on a shared machine moves one round's time by
+		// as much: eleven rounds' median (five for the high-cardinality
+		// set, whose exact queries take seconds).
+		rounds := 11
+		if p.set != "TSBS" {
+			rounds = 5
+		}
 		var te, ta, ce, ca []time.Duration
 		var me, ma int64
 		var ve, va string
@@ -100,18 +108,15 @@ func TestSketchSpeed(t *testing.T) {
 			mib(me), mib(ma), mem, mib(be), mib(ba), float64(be)/float64(max(ba, 1)), ve, va))
 		target := 3.0
 		if strings.Contains(p.what, "distinct") {
-			if p.set == "TSBS" {
-				// TSBS's fields take at most 10,001 values: the exact set
-				// stays small and the scan both queries share is much of
-				// their cost (docs/performance.md). The issue's 5× and 10×
-				// are not always reached there; the approximate query must
-				// not be slower.
-				target = 1
-			} else {
-				target = 5
-				if mem < 10 {
-					t.Errorf("%s %s: memory ratio %.1f, want ≥ 10", p.set, p.what, mem)
-				}
+			target = 5
+			// TSBS's fields take at most 10,001 values: the exact set
+			// stays small, so the issue's 10× less memory is asserted on
+			// the high-cardinality set only. Its 5× holds on both: the
+			// approximate fold hashes each decimal once and skips the
+			// blocks whose values its sketch already holds
+			// (docs/approximate.md, "Cost").
+			if p.set != "TSBS" && mem < 10 {
+				t.Errorf("%s %s: memory ratio %.1f, want ≥ 10", p.set, p.what, mem)
 			}
 		}
 		if speed < target {

@@ -58,21 +58,6 @@ func (s *sketchState) open() sketch.Sketch {
 	return s.sk
 }
 
-// hllBits folds a column's values into an HLL by their canonical bits,
-// through a fixed stack buffer: sketch.HLL.AddBits's loop, no boxing, no
-// allocation, no call per value.
-func hllBits[T int64 | uint64](h *sketch.HLL, vs []T, bitsOf func(T) uint64) {
-	var buf [512]uint64
-	for len(vs) > 0 {
-		n := min(len(vs), len(buf))
-		for i, v := range vs[:n] {
-			buf[i] = bitsOf(v)
-		}
-		h.AddBits(buf[:n])
-		vs = vs[n:]
-	}
-}
-
 // The typed folds hash or key each value without boxing it: this loop is
 // the cost of an approximate query over decoded blocks.
 func (s *sketchState) addFloats(_ []int64, vs []float64) error {
@@ -98,7 +83,7 @@ func (s *sketchState) addFloats(_ []int64, vs []float64) error {
 func (s *sketchState) addInts(_ []int64, vs []int64) error {
 	switch x := s.open().(type) {
 	case *sketch.HLL:
-		hllBits(x, vs, func(v int64) uint64 { return uint64(v) })
+		x.AddInts(vs)
 	case *sketch.DD:
 		for _, v := range vs {
 			x.Add(float64(v))
@@ -226,6 +211,66 @@ func (s *sketchState) AddUintValues(vs []uint64) error {
 	return untimed(s, funcs.Unsigned, vs, s.addUints)
 }
 
+// Decimals is an Untimed state that also folds a float block stored as
+// decimals by its mantissas (storage.Cursor.Decimals): the values
+// m / 10^scale, as sketch.DecimalValue gives them. An HLL remembers the
+// mantissas it has folded and hashes each once (query/sketch's
+// AddDecimals); TakesDecimals tells whether the state's fold is that one,
+// so the caller decodes mantissas only for it, and HoldsDecimals whether
+// the state already holds every value m / 10^scale for m in [lo, hi], so
+// a block of such values needs no decoding; HoldsInts is that of an
+// integer state, for every integer of [lo, hi] (a block's header gives
+// them: no read at all).
+type Decimals interface {
+	TakesDecimals() bool
+	AddDecimalValues(ms []int64, scale uint) error
+	HoldsDecimals(lo, hi int64, scale uint) bool
+	HoldsInts(lo, hi int64) bool
+}
+
+func (s *sketchState) HoldsDecimals(lo, hi int64, scale uint) bool {
+	h, ok := s.sk.(*sketch.HLL)
+	return ok && s.typ == funcs.Float && h.HoldsDecimals(lo, hi, scale)
+}
+
+func (s *sketchState) HoldsInts(lo, hi int64) bool {
+	h, ok := s.sk.(*sketch.HLL)
+	return ok && s.typ == funcs.Integer && h.HoldsInts(lo, hi)
+}
+
+func (s *sketchState) TakesDecimals() bool {
+	return s.typ == funcs.Float && s.a.Sketch == sketch.KindHLL && !s.a.Stored
+}
+
+func (s *sketchState) AddDecimalValues(ms []int64, scale uint) error {
+	if s.typ != funcs.Float {
+		return fmt.Errorf("%w: %s state of %s values given %s values", ErrType, s.kind, s.typ, funcs.Float)
+	}
+	if scale > sketch.MaxDecimalScale {
+		return fmt.Errorf("%w: decimal scale %d", ErrMismatch, scale)
+	}
+	if len(ms) == 0 {
+		return nil
+	}
+	if h, ok := s.open().(*sketch.HLL); ok {
+		h.AddDecimals(ms, scale)
+		return nil
+	}
+	// Another sketch takes the floats, a stretch at a time.
+	var buf [256]float64
+	for len(ms) > 0 {
+		n := min(len(ms), len(buf))
+		for i, m := range ms[:n] {
+			buf[i] = sketch.DecimalValue(m, scale)
+		}
+		if err := s.addFloats(nil, buf[:n]); err != nil {
+			return err
+		}
+		ms = ms[n:]
+	}
+	return nil
+}
+
 func untimed[T any](s *sketchState, t funcs.Type, vs []T, f func([]int64, []T) error) error {
 	if s.typ != t {
 		return fmt.Errorf("%w: %s state of %s values given %s values", ErrType, s.kind, s.typ, t)
@@ -270,13 +315,13 @@ func sameApprox(a, b *funcs.Approx) bool {
 func (s *sketchState) Final(ws int64) []funcs.Point { return s.a.Final(s.sk, ws, s.typ) }
 
 // MaxBytes bounds what one state holds, for the executor's memory budget:
-// a dense HLL, the Space-Saving counters with short keys, the Count-Min
+// a dense HLL with its memo of decimals, the Space-Saving counters with short keys, the Count-Min
 // table; a quantile sketch is charged 8 KiB, about 1,000 buckets (four
 // decades of values at α = 1%).
 func (s *sketchState) MaxBytes() int64 {
 	switch s.a.Sketch {
 	case sketch.KindHLL:
-		return int64(1)<<s.a.Precision + 64
+		return int64(sketch.HLLMaxBytes(s.a.Precision))
 	case sketch.KindTopK:
 		return int64(sketch.TopKCapacity(s.a.K)) * 100
 	case sketch.KindCountMin:

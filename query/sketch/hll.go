@@ -22,8 +22,10 @@ import (
 // pass at the lower precision would have built.
 type HLL struct {
 	p      uint8
-	sparse *sparseSet // index at sparsePrecision → rank of the rest; nil when dense
-	regs   []uint8    // 2^p registers; nil while sparse
+	sparse *sparseSet   // index at sparsePrecision → rank of the rest; nil when dense
+	regs   []uint8      // 2^p registers; nil while sparse
+	memo   *decimalMemo // values folded, by mantissa or integer (hll_decimal.go); nil until a batch
+
 }
 
 const (
@@ -244,9 +246,17 @@ func tau(x float64) float64 {
 // MemBytes is the sketch's approximate heap footprint.
 func (h *HLL) MemBytes() int {
 	if h.regs != nil {
-		return len(h.regs) + 32
+		n := len(h.regs) + 32
+		if h.memo != nil {
+			n += 8 * len(h.memo.seen)
+		}
+		return n
 	}
-	return 4*len(h.sparse.slots) + 64
+	n := 4*len(h.sparse.slots) + 64
+	if h.memo != nil {
+		n += 8 * len(h.memo.seen)
+	}
+	return n
 }
 
 // appendBody: precision <1b>, form <1b: 0 sparse, 1 dense>; sparse: n

@@ -2,6 +2,7 @@ package block
 
 import (
 	"encoding/binary"
+	"math"
 	"math/bits"
 )
 
@@ -32,6 +33,72 @@ func (d *Decoder) DecodeValues(c *Column, src []byte) error {
 	}
 	c.Reset(h.Type)
 	return d.decodeValues(c, body[off:], &h)
+}
+
+// DecodeDecimals is DecodeValues for a caller that takes a decimal float
+// block's mantissas instead of its floats (an approximate distinct count
+// remembers which it has folded: query/sketch's AddDecimals). When src is
+// a float block stored as decimals (docs/format/block.md) it puts the
+// mantissas m in c.Ints, leaves c.Floats empty and returns the scale d and
+// true: the block's values are m / 10^d, what DecodeValues gives. Any other
+// block, or one whose first value is not its first mantissa's (a writer
+// never stores that), it decodes as DecodeValues does and returns false.
+func (d *Decoder) DecodeDecimals(c *Column, src []byte) (uint, bool, error) {
+	h, body, err := d.open(src)
+	if err != nil {
+		return 0, false, err
+	}
+	off, err := skipTimes(body, &h)
+	if err != nil {
+		return 0, false, err
+	}
+	c.Reset(h.Type)
+	rest := body[off:]
+	enc, scale := h.flags>>encShift&encMask, uint(h.flags>>scaleShift)
+	m := mantissa(h.FFirst, scale)
+	if h.Type != Float || enc != encFloatDecimal || math.Float64bits(fromDecimal(m, scale)) != math.Float64bits(h.FFirst) {
+		return 0, false, d.decodeValues(c, rest, &h)
+	}
+	n := h.Count
+	c.Ints = grow(c.Ints, n)
+	c.Ints[0] = m
+	used := 0
+	if n > 1 {
+		u := grow(d.u, n-1)
+		d.u = u
+		if used = unpack(u, rest); used < 0 {
+			return 0, false, corruptf("malformed packed decimals")
+		}
+		for i, z := range u {
+			m += unzigzag(z)
+			c.Ints[i+1] = m
+		}
+	}
+	if math.Float64bits(fromDecimal(m, scale)) != math.Float64bits(h.FLast) {
+		return 0, false, corruptf("last float %v, header says %v", fromDecimal(m, scale), h.FLast)
+	}
+	if used != len(rest) {
+		return 0, false, corruptf("%d trailing body bytes", len(rest)-used)
+	}
+	return scale, true, nil
+}
+
+// DecimalRange tells, from block src's header alone, whether it is a
+// float block stored as decimals, and if so its scale d and the mantissas
+// lo and hi of its least and greatest values (the header's min and max):
+// every value of the block is m / 10^d for an integer m in [lo, hi]. A
+// caller that already holds every such value (an HLL's memo of mantissas)
+// need not decode the block.
+func DecimalRange(src []byte) (scale uint, lo, hi int64, ok bool, err error) {
+	h, err := parseHeader(src)
+	if err != nil {
+		return 0, 0, 0, false, err
+	}
+	enc, scale := h.flags>>encShift&encMask, uint(h.flags>>scaleShift)
+	if h.Type != Float || enc != encFloatDecimal || !exactAt(h.FMin, scale) || !exactAt(h.FMax, scale) {
+		return 0, 0, 0, false, nil
+	}
+	return scale, mantissa(h.FMin, scale), mantissa(h.FMax, scale), true, nil
 }
 
 // DecodeTimes decodes the timestamps of block src into ts (reusing its
