@@ -22,6 +22,7 @@ type QueryHandler struct {
 	log   *slog.Logger
 	users *auth.Service // nil or disabled: no authentication
 	admit *Admission    // nil: no concurrency limit
+	bufs  BufferPool    // the response writers' buffers
 }
 
 // NewQueryHandler returns the /query handler over exec.
@@ -136,6 +137,7 @@ func (h *QueryHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", enc.ContentType())
 	w.WriteHeader(http.StatusOK)
 	rw := NewResponseWriter(w, enc, chunked, size)
+	rw.UseBuffers(&h.bufs)
 	opts.Budget = h.exec.NewBudget() // the engine and the rendered answer share it
 	rw.SetBudget(opts.Budget)
 	if enc, ok := rw.RowEncoder(); ok {

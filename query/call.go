@@ -181,8 +181,14 @@ func (r *selectRun) windowRows(g *group, results []*callResult, starts []int64, 
 	// The rows and their values in arrays of at most rowChunk rows made as
 	// the walk goes: two arrays sized for a million windows up front took a
 	// stop half a second to notice (their zeroing looks at no context).
-	rows := make([]Row, 0, min(len(starts), rowChunk))
+	var rows []Row
 	var rowVals []any
+	if g.lend && g.lent == nil && len(starts) <= rowChunk {
+		g.lent = r.e.lendRowBuf(len(starts), ne)
+		rows, rowVals = g.lent.rows, g.lent.vals
+	} else {
+		rows = make([]Row, 0, min(len(starts), rowChunk))
+	}
 	cc := r.e.canceller(r.ctx)
 	for _, ws := range starts {
 		if err := cc.tick(); err != nil {

@@ -89,7 +89,10 @@ type Executor struct {
 	// denseBufs holds *denseBufs: the arrays of dense window states and
 	// results (aggregate.go), reused by the next group's call.
 	denseBufs sync.Pool
-	metas     seriesMetas // stored series' keys, parsed (series.go)
+	// rowBufs holds *rowBuf: a group's row arrays, lent when the sink
+	// borrows rows (rowlend.go).
+	rowBufs sync.Pool
+	metas   seriesMetas // stored series' keys, parsed (series.go)
 	// generalRows makes every aggregate's rows through assembleCall and
 	// mergeCallRows, never windowRows: tests compare the two.
 	generalRows bool

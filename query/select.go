@@ -64,6 +64,10 @@ type group struct {
 	key         string
 	series      []*seriesRef
 	held        int64 // bytes of transient data accounted while it runs (holdGroup)
+	// lend says windowRows may build the rows in lent arrays (rowlend.go);
+	// lent is them, given back when the group's pieces are written.
+	lend bool
+	lent *rowBuf
 }
 
 // execStats counts what a SELECT touched, for EXPLAIN ANALYZE and limits.
@@ -121,6 +125,11 @@ type selectRun struct {
 	layoutMu sync.Mutex
 	layouts  []sharedLayout // see rowReaderFor
 
+	// lendRows: the sink borrows rows (RowsBorrower) and the groups run
+	// inline (streamGroupsInline), so a group's pieces are written before
+	// its arrays are given back.
+	lendRows bool
+
 	// spare is how many cores each group may use, GOMAXPROCS over the
 	// groups (streamGroups); above 1 a sketch call splits its series
 	// (sketchsplit.go).
@@ -161,6 +170,7 @@ func (e *Executor) executeSelect(ctx context.Context, stmt *influxql.SelectState
 		// raw rows, group by group for aggregates (stream.go).
 		out.loc = stmt.Location
 		run.rowEnc = opts.RowEncoder
+		_, run.lendRows = out.sink.(RowsBorrower)
 		if err := run.streamGroups(groups, out.send); err != nil {
 			return nil, err
 		}
@@ -242,7 +252,10 @@ func (r *selectRun) executeGroup(g *group) (*ResultSeries, error) {
 	defer func() { mem.release(g.held); g.held = 0 }()
 	rows, cached, err := r.cachedRows(g)
 	if !cached && err == nil {
+		// Lent only here: the rows the result cache's path builds, it keeps.
+		g.lend = r.lendRows
 		rows, err = r.aggregateRows(g)
+		g.lend = false
 	}
 	if err != nil {
 		return nil, err

@@ -38,6 +38,9 @@ func (r *selectRun) streamGroups(groups []*group, emit func(*ResultSeries) error
 	if workers == 1 {
 		return r.streamGroupsInline(groups, cols, mem, emit)
 	}
+	// A worker's pieces are written after its sendGroup returns, while it
+	// builds the next group: no arrays to give back at a known time.
+	r.lendRows = false
 	ctx, cancel := context.WithCancelCause(r.ctx)
 	defer cancel(nil)
 	r.ctx = ctx
@@ -145,6 +148,9 @@ func (r *selectRun) streamGroupsInline(groups []*group, cols []string, mem *stmt
 			})
 		} else {
 			err = r.sendGroup(g, func(p piece) bool { return send(g, p) }, mem)
+			// Every piece was written (or none will be): the sink keeps no row.
+			r.e.returnRowBuf(g.lent)
+			g.lent = nil
 		}
 		if emitErr != nil {
 			return emitErr
