@@ -8,7 +8,8 @@
 // values, and a block whose range of mantissas the HLL already holds
 // whole is not decoded at all (Cursor.DecimalRange, HLL.HoldsDecimals).
 // An integer block is skipped likewise on its header's minimum and
-// maximum (HLL.HoldsInts): TSBS's own day is integer percentages. The states are those the whole column gives, byte for byte.
+// maximum (HLL.HoldsInts): TSBS's own day is integer percentages. The
+// states are those the whole column gives, byte for byte.
 package query
 
 import (

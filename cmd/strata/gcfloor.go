@@ -53,7 +53,7 @@ func startGCFloor(base int, floor uint64) (stop func()) {
 		floor: floor,
 		set:   debug.SetGCPercent,
 	}
-	g.sample = g.sampleSlice()
+	g.sample = liveHeapSample()
 	g.adjust()
 	g.arm()
 	return func() {
@@ -62,8 +62,8 @@ func startGCFloor(base int, floor uint64) (stop func()) {
 	}
 }
 
-// sampleSlice is the runtime/metrics read adjust makes: the live heap.
-func (g *gcFloor) sampleSlice() []metrics.Sample {
+// liveHeapSample is the runtime/metrics read adjust makes: the live heap.
+func liveHeapSample() []metrics.Sample {
 	return []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 }
 

@@ -39,7 +39,7 @@ func TestGCFloorPercentFor(t *testing.T) {
 func TestGCFloorFollowsCollections(t *testing.T) {
 	calls := make(chan int, 64)
 	g := &gcFloor{base: 50, floor: 32 << 20, set: func(p int) int { calls <- p; return 0 }}
-	g.sample = (&gcFloor{}).sampleSlice()
+	g.sample = liveHeapSample()
 	g.arm()
 	for i := 0; i < 3; i++ {
 		deadline := time.After(10 * time.Second)

@@ -157,9 +157,7 @@ func (c *Cache) drop(key string, stale []int64) {
 			k++
 		}
 		if k < len(stale) && stale[k] == w.Start {
-			n := int64(len(w.Value)) + windowOverhead
-			e.bytes -= n
-			c.bytes -= n
+			c.account(e, w, -1)
 			continue
 		}
 		kept = append(kept, w)
@@ -186,30 +184,21 @@ func (c *Cache) Store(key string, windows []Window) {
 		e = &entry{key: key}
 		c.m[key] = c.lru.PushFront(e)
 	}
-	if len(e.windows) == 0 {
-		// A new entry keeps the caller's slice: copying it was a second
-		// 40 KB per miss of a 720-window group (TSBS single-groupby-1-1-12).
-		for i := range windows {
-			windows[i].Found = false
-			n := int64(len(windows[i].Value)) + windowOverhead
-			e.bytes += n
-			c.bytes += n
+	if n := len(e.windows); n == 0 || windows[0].Start > e.windows[n-1].Start {
+		// All after the entry's windows (a new entry, or a refresh's new
+		// minutes): appended in place, a new entry in the caller's slice.
+		// Copying a new entry was a second 40 KB per miss of a 720-window
+		// group (TSBS single-groupby-1-1-12); merging into a new slice
+		// copied the whole entry per Store, 2 MB per refresh of a
+		// 100-series panel. No reader holds e.windows outside c.mu (Lookup
+		// copies).
+		if n == 0 {
+			e.windows = windows[:0] // each append below rewrites the window it read
 		}
-		e.windows = windows
-		c.evictOver()
-		return
-	}
-	if n := len(e.windows); windows[0].Start > e.windows[n-1].Start {
-		// All after the entry's windows (a refresh's new minutes, or a new
-		// entry): appended in place. Merging into a new slice copied the
-		// whole entry per Store, 2 MB per refresh of a 100-series panel.
-		// No reader holds e.windows outside c.mu (Lookup copies).
 		for _, w := range windows {
 			w.Found = false
 			e.windows = append(e.windows, w)
-			n := int64(len(w.Value)) + windowOverhead
-			e.bytes += n
-			c.bytes += n
+			c.account(e, w, 1)
 		}
 		c.evictOver()
 		return
@@ -223,22 +212,26 @@ func (c *Cache) Store(key string, windows []Window) {
 			i++
 		default:
 			if i < len(e.windows) && e.windows[i].Start == windows[j].Start {
-				old := int64(len(e.windows[i].Value)) + windowOverhead
-				e.bytes -= old
-				c.bytes -= old
+				c.account(e, e.windows[i], -1)
 				i++
 			}
 			w := windows[j]
 			w.Found = false
 			merged = append(merged, w)
-			n := int64(len(w.Value)) + windowOverhead
-			e.bytes += n
-			c.bytes += n
+			c.account(e, w, 1)
 			j++
 		}
 	}
 	e.windows = merged
 	c.evictOver()
+}
+
+// account adds (sign 1) or takes away (sign -1) window w's bytes to entry
+// e's and the cache's. c.mu is held.
+func (c *Cache) account(e *entry, w Window, sign int64) {
+	n := sign * (int64(len(w.Value)) + windowOverhead)
+	e.bytes += n
+	c.bytes += n
 }
 
 // evictOver evicts least recently used entries while the cache is over its

@@ -106,14 +106,7 @@ func TestDecodeRange(t *testing.T) {
 	}{"tsbs int half day", Column{Type: Integer, Times: regularTimes(4320, tsbsStart, tsbsInterval), Ints: tsbsInts(r, 4320)}})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			b, err := enc.Encode(nil, &tc.col)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var full Column
-			if err := NewDecoder().Decode(&full, b); err != nil {
-				t.Fatal(err)
-			}
+			b, full := encodeDecoded(t, enc, &tc.col)
 			ranges := rangesOf(full.Times)
 			if tc.col.Len() == 4320 {
 				for h := range int64(13) {

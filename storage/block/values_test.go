@@ -15,14 +15,7 @@ func TestPartialDecodes(t *testing.T) {
 	var ts []int64
 	for _, tc := range roundTripCases() {
 		t.Run(tc.name, func(t *testing.T) {
-			b, err := enc.Encode(nil, &tc.col)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var full Column
-			if err := NewDecoder().Decode(&full, b); err != nil {
-				t.Fatal(err)
-			}
+			b, full := encodeDecoded(t, enc, &tc.col)
 			if err := dec.DecodeValues(&vals, b); err != nil {
 				t.Fatalf("DecodeValues: %v", err)
 			}
@@ -32,6 +25,7 @@ func TestPartialDecodes(t *testing.T) {
 			got := vals
 			got.Times = full.Times
 			requireEqualColumns(t, &full, &got)
+			var err error
 			if ts, err = dec.DecodeTimes(ts, b); err != nil {
 				t.Fatalf("DecodeTimes: %v", err)
 			}
@@ -163,4 +157,19 @@ func BenchmarkPartialDecodes(b *testing.B) {
 			reportBlock(b, bc.col.Len(), len(blk))
 		})
 	}
+}
+
+// encodeDecoded encodes col and decodes it whole with a fresh decoder: the
+// block and the column every partial decode of it is compared with.
+func encodeDecoded(t *testing.T, enc *Encoder, col *Column) ([]byte, Column) {
+	t.Helper()
+	b, err := enc.Encode(nil, col)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var full Column
+	if err := NewDecoder().Decode(&full, b); err != nil {
+		t.Fatal(err)
+	}
+	return b, full
 }
