@@ -126,12 +126,18 @@ func TestMergeLeavesFinalFormAlone(t *testing.T) {
 		t.Fatalf("%d blocks after the flush, want 2", n)
 	}
 	m := NewBlockMerger(e, nil)
+	now := time.Now()
+	m.clock = func() time.Time { return now }
 	for pass := 0; pass < 2; pass++ {
 		if merged, err := m.MergeOnce(context.Background()); err != nil || merged != 0 {
 			t.Fatalf("pass %d merged %d partitions in their final form (err %v)", pass, merged, err)
 		}
 	}
 	write(100, 1) // a late overwrite: a third block
+	if merged, err := m.MergeOnce(context.Background()); err != nil || merged != 0 {
+		t.Fatalf("merged %d partitions right after their write, want 0: held for quietFor (err %v)", merged, err)
+	}
+	now = now.Add(quietFor)
 	if merged, err := m.MergeOnce(context.Background()); err != nil || merged != 1 {
 		t.Fatalf("merged %d partitions after a late write, want 1 (err %v)", merged, err)
 	}
@@ -156,6 +162,8 @@ func TestMergeLeavesFinalFormAlone(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	m.MergeOnce(context.Background())
+	now = now.Add(quietFor)
 	if merged, err := m.MergeOnce(context.Background()); err != nil || merged != 1 {
 		t.Fatalf("merged %d partitions with two overlapping blocks, want 1 (err %v)", merged, err)
 	}
@@ -181,4 +189,125 @@ func TestMergeThresholdHotAndCold(t *testing.T) {
 			t.Errorf("partition %d: threshold %d, want %d", c.partition/day, got, c.want)
 		}
 	}
+}
+
+// TestMergeHoldsPartitionsBeingLoaded: a bulk load of a cold day flushes into
+// the same partition again and again. The merger leaves it alone while flushes
+// keep writing it (until hotMergeBlocks, which bounds what reads meet), says
+// when it falls due, and merges it once quietFor has passed since the last
+// flush into it; MergeAll holds nothing back.
+func TestMergeHoldsPartitionsBeingLoaded(t *testing.T) {
+	e, err := storage.Open(storage.Options{Dir: t.TempDir(), NoSync: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	e.CreateDatabase("db", nil)
+	b, _ := e.Bucket("db", "")
+	next := 0 // the next 10 s slot of 1970-01-01 to write
+	flush := func(n int) {
+		batch, _ := e.NewBatch(b)
+		for i := next; i < next+n; i++ {
+			batch.Add([]byte("m"), nil, []storage.FieldValue{{Key: []byte("v"), Type: storage.Float, Float: float64(i)}}, int64(i)*10e9)
+		}
+		next += n
+		if _, err := e.Write(batch); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	blocks := func() (n int) {
+		e.ScanPartitions(func(p storage.PartitionInfo) bool { n += p.Blocks; return true })
+		return
+	}
+	m := NewBlockMerger(e, nil)
+	now := time.Unix(1_000_000, 0)
+	m.clock = func() time.Time { return now }
+	ctx := context.Background()
+	m.MergeOnce(ctx) // the first look, at an empty store
+
+	var due time.Time
+	for i := 1; i <= 3; i++ {
+		flush(500)
+		now = now.Add(time.Second)
+		var merged int
+		merged, due, err = m.merge(ctx, true)
+		if err != nil || merged != 0 {
+			t.Fatalf("flush %d: merged %d partitions being loaded, want 0 (err %v)", i, merged, err)
+		}
+		if n := blocks(); n != i {
+			t.Fatalf("flush %d: %d blocks, want %d", i, n, i)
+		}
+		if want := now.Add(quietFor); i > 1 && !due.Equal(want) { // one block is final: nothing is due
+			t.Fatalf("flush %d: due at %v, want %v", i, due, want)
+		}
+	}
+	now = due.Add(-time.Millisecond)
+	if merged, _ := m.MergeOnce(ctx); merged != 0 {
+		t.Fatalf("merged %d partitions before they were quiet", merged)
+	}
+	now = due
+	if merged, err := m.MergeOnce(ctx); err != nil || merged != 1 || blocks() != 1 {
+		t.Fatalf("once quiet: merged %d partitions, %d blocks left, want 1 and 1 (err %v)", merged, blocks(), err)
+	}
+
+	// A load that goes on: merged when it reaches hotMergeBlocks, quiet or not.
+	for i := 2; i < hotMergeBlocks; i++ {
+		flush(100)
+		if merged, _ := m.MergeOnce(ctx); merged != 0 {
+			t.Fatalf("%d blocks: merged while being loaded", blocks())
+		}
+	}
+	flush(100)
+	if merged, err := m.MergeOnce(ctx); err != nil || merged != 1 || blocks() != 1 {
+		t.Fatalf("at %d blocks: merged %d partitions, %d blocks left, want 1 and 1 (err %v)", hotMergeBlocks, merged, blocks(), err)
+	}
+
+	flush(100)
+	if merged, err := m.MergeAll(ctx); err != nil || merged != 1 || blocks() != 1 {
+		t.Fatalf("MergeAll right after a flush: merged %d partitions, %d blocks left, want 1 and 1 (err %v)", merged, blocks(), err)
+	}
+}
+
+// TestMergerRunMergesWhenQuiet: Run wakes by itself for a partition it held
+// back; no further flush or tick is needed.
+func TestMergerRunMergesWhenQuiet(t *testing.T) {
+	e, err := storage.Open(storage.Options{Dir: t.TempDir(), NoSync: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	e.CreateDatabase("db", nil)
+	b, _ := e.Bucket("db", "")
+	m := NewBlockMerger(e, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	m.quiet = 100 * time.Millisecond
+	m.MergeOnce(context.Background()) // the first look, at an empty store
+	for i := 0; i < 2; i++ {
+		batch, _ := e.NewBatch(b)
+		batch.Add([]byte("m"), nil, []storage.FieldValue{{Key: []byte("v"), Type: storage.Float, Float: 1}}, int64(i)*10e9)
+		e.Write(batch)
+		e.Flush()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	trigger := make(chan struct{}, 1)
+	trigger <- struct{}{}
+	done := make(chan struct{})
+	go func() { m.Run(ctx, trigger, time.Hour); close(done) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n := 0
+		e.ScanPartitions(func(p storage.PartitionInfo) bool { n += p.Blocks; return true })
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d blocks 10 s after the flushes, want 1: Run did not wake for the held partition", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
 }

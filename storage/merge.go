@@ -29,6 +29,10 @@ type PartitionInfo struct {
 	// Overlaps: two of the blocks share a time range, so every read merges
 	// them (writes that arrived out of order across flushes).
 	Overlaps bool
+	// Seq is the newest flush sequence number among the blocks: the last
+	// flush that wrote into the partition (a merged block keeps the newest
+	// of its sources', so merging does not make a partition look written).
+	Seq uint64
 }
 
 // FinalBlocks is the fewest blocks the partition's points fit in: a
@@ -61,7 +65,7 @@ func (e *Engine) ScanPartitions(fn func(PartitionInfo) bool) error {
 	}
 	for it.First(); it.Valid(); it.Next() {
 		k := it.Key()
-		maxTime, _, err := parseBlockKey(k)
+		maxTime, seq, err := parseBlockKey(k)
 		if err != nil {
 			return err
 		}
@@ -79,6 +83,7 @@ func (e *Engine) ScanPartitions(fn func(PartitionInfo) bool) error {
 			// previous one's end overlaps it.
 			cur.Overlaps = cur.Overlaps || hdr.MinTime <= lastMax
 			lastMax = max(lastMax, hdr.MaxTime)
+			cur.Seq = max(cur.Seq, seq)
 			continue
 		}
 		lastMax = hdr.MaxTime
@@ -94,6 +99,7 @@ func (e *Engine) ScanPartitions(fn func(PartitionInfo) bool) error {
 			Blocks:    1,
 			Points:    hdr.Count,
 			Bytes:     len(it.Value()),
+			Seq:       seq,
 		}
 	}
 	if err := it.Error(); err != nil {

@@ -473,11 +473,12 @@ func (s *server) shutdown(wait time.Duration) error {
 		s.certs.stop()
 	}
 	s.log.Info("flushing and closing storage")
-	// Flush, then merge what the flushes of this run left in several blocks, so
-	// the data at rest is in its final form.
+	// Flush, then merge what the flushes of this run left in several blocks,
+	// holding none back for being written recently (nothing will be), so the
+	// data at rest is in its final form.
 	if err := s.eng.Flush(); err != nil {
 		s.log.Error("flush", "err", err)
-	} else if n, err := s.merger.MergeOnce(context.Background()); err != nil {
+	} else if n, err := s.merger.MergeAll(context.Background()); err != nil {
 		s.log.Error("block merge", "err", err)
 	} else if n > 0 {
 		s.log.Info("blocks merged", "partitions", n)
