@@ -308,17 +308,25 @@ func (r *selectRun) lookupRuns(dst []resultcache.Window, key string, sc resultca
 }
 
 // missingRuns is [lo, hi] without the found windows, as ascending spans.
+// found is a lookup of consecutive windows (cacheableWindows'), so a found
+// window's end is the next one's start and next is called once per run of
+// found windows, not per window: per window, its calendar arithmetic was 5%
+// of a dashboard refresh's CPU.
 func missingRuns(found []resultcache.Window, lo, hi int64, next func(int64) int64) []timeSpan {
 	var runs []timeSpan
 	from := lo
-	for _, w := range found {
+	for i, w := range found {
 		if !w.Found {
 			continue
 		}
 		if w.Start > from {
 			runs = append(runs, timeSpan{from, w.Start - 1})
 		}
-		from = next(w.Start)
+		if i+1 < len(found) {
+			from = found[i+1].Start
+		} else {
+			from = next(w.Start)
+		}
 	}
 	if from <= hi {
 		runs = append(runs, timeSpan{from, hi})

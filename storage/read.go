@@ -264,13 +264,16 @@ func (e *Engine) newCursor(active, flushing *head, shared *pebble.Iterator, bloc
 		}
 	}
 
-	lower, upper := blockScanBounds(d.id, s, f, min, max)
 	it := shared
 	if shared != nil && min > blockMax {
+		// No block source, so no block read needs the bounds restored:
+		// making the keys was a quarter of a head-only cursor's opening (a
+		// dashboard refresh opens one per series for the window at now).
 		e.m.blockSeeksSkipped.Inc()
-		c.it, c.lower, c.upper = it, lower, upper
+		c.it = it
 		return c.cluster(splitHeadSources(srcs)), nil
 	}
+	lower, upper := blockScanBounds(d.id, s, f, min, max)
 	if it == nil {
 		if it, err = e.pebble.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper}); err != nil {
 			return nil, err

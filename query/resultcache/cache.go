@@ -99,7 +99,18 @@ func (c *Cache) LookupInto(dst []Window, key string, sc Scope, starts []int64, e
 	n := 0
 	minSeq := ^uint64(0)
 	j := sort.Search(len(e.windows), func(i int) bool { return e.windows[i].Start >= starts[0] })
-	for i, ws := range starts {
+	// The leading starts the entry holds side by side (a refresh's: all but
+	// the newest few) in one copy, not a compare and a struct copy each
+	// (the per-window walk was 7% of a dashboard refresh's CPU).
+	held := heldPrefix(e.windows[j:], starts)
+	copy(out, e.windows[j:j+held])
+	for i := range out[:held] {
+		out[i].Found = true
+		minSeq = min(minSeq, out[i].Seq)
+	}
+	n, j = held, j+held
+	for i, ws := range starts[held:] {
+		i += held
 		for j < len(e.windows) && e.windows[j].Start < ws {
 			j++
 		}
@@ -126,6 +137,18 @@ func (c *Cache) LookupInto(dst []Window, key string, sc Scope, starts []int64, e
 	c.hits.Add(int64(n - len(stale)))
 	c.misses.Add(int64(len(starts) - n + len(stale)))
 	return out
+}
+
+// heldPrefix is how many of starts' first elements are the starts of
+// windows, in order.
+func heldPrefix(windows []Window, starts []int64) int {
+	n := min(len(windows), len(starts))
+	for i := range n {
+		if windows[i].Start != starts[i] {
+			return i
+		}
+	}
+	return n
 }
 
 // Forgo gives back the windows of a lookup the caller will not use (it reads
