@@ -16,7 +16,9 @@
 // NewCursor, which streams one series' field in time order, merging head and blocks
 // with last-write-wins on equal timestamps. A cursor's chunks are storage.Column,
 // with storage.BlockStats for a chunk that is one stored block (chunk.go): readers
-// never import storage/block.
+// never import storage/block. A cursor decodes a block from the last of its marks
+// before the range when the marks cache (marks.go) has them, and keeps the marks
+// its decode took.
 //
 // Every write, DELETE and DROP SERIES is reported to the engine's
 // TouchObservers (touch.go), live and again on WAL replay; a flush checkpoints

@@ -61,8 +61,12 @@ type Options struct {
 	// DefaultPostingsCacheBytes.
 	SeriesCacheBytes   int64
 	PostingsCacheBytes int64
-	Logger             *slog.Logger
-	Registerer         prometheus.Registerer
+	// MarksCacheBytes is the budget of the cache of block marks, the decoding
+	// states that let a range read start in a block's middle (marks.go).
+	// Default DefaultMarksCacheBytes.
+	MarksCacheBytes int64
+	Logger          *slog.Logger
+	Registerer      prometheus.Registerer
 	// Observers are told what every write, delete and series drop touched,
 	// including those replayed from the WAL at Open (touch.go).
 	Observers []TouchObserver
@@ -137,9 +141,10 @@ type Engine struct {
 
 	offsets offsetTable // source offsets stored with the writes, see offsets.go
 
-	batches    chan *Batch   // free batches, see Batch.Release
-	merge      *mergeBuffers // MergePartition's, under flushMu
-	cursorBufs sync.Pool     // *cursorBuffers, see Cursor.Close
+	batches    chan *Batch        // free batches, see Batch.Release
+	merge      *mergeBuffers      // MergePartition's, under flushMu
+	cursorBufs sync.Pool          // *cursorBuffers, see Cursor.Close
+	marks      *lru[*block.Marks] // block key -> its marks, see marks.go
 
 	stop chan struct{}
 	bg   sync.WaitGroup
@@ -171,6 +176,7 @@ func Open(opts Options) (*Engine, error) {
 		log:     opts.Logger,
 		cat:     newCatalog(),
 		idx:     newIndexCaches(opts.SeriesCacheBytes, opts.PostingsCacheBytes),
+		marks:   newMarksCache(opts.MarksCacheBytes),
 		active:  newHead(),
 		stop:    make(chan struct{}),
 	}

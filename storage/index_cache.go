@@ -180,12 +180,12 @@ func newLRUCollector(caches ...interface{ collect() lruStats }) *lruCollector {
 	l := []string{"cache"}
 	return &lruCollector{
 		caches:  caches,
-		budget:  prometheus.NewDesc("strata_storage_index_cache_budget_bytes", "Byte budget of a tag-index cache (--series-cache-size, --postings-cache-size).", l, nil),
-		bytes:   prometheus.NewDesc("strata_storage_index_cache_bytes", "Estimated bytes held by a tag-index cache.", l, nil),
-		entries: prometheus.NewDesc("strata_storage_index_cache_entries", "Entries in a tag-index cache.", l, nil),
-		hits:    prometheus.NewDesc("strata_storage_index_cache_hits_total", "Lookups a tag-index cache answered.", l, nil),
-		misses:  prometheus.NewDesc("strata_storage_index_cache_misses_total", "Lookups a tag-index cache sent to Pebble.", l, nil),
-		evicts:  prometheus.NewDesc("strata_storage_index_cache_evictions_total", "Entries a tag-index cache dropped to stay within its budget.", l, nil),
+		budget:  prometheus.NewDesc("strata_storage_index_cache_budget_bytes", "Byte budget of a storage cache: the tag index's (--series-cache-size, --postings-cache-size), block marks (block_marks, --block-marks-cache-size).", l, nil),
+		bytes:   prometheus.NewDesc("strata_storage_index_cache_bytes", "Estimated bytes held by a storage cache.", l, nil),
+		entries: prometheus.NewDesc("strata_storage_index_cache_entries", "Entries in a storage cache.", l, nil),
+		hits:    prometheus.NewDesc("strata_storage_index_cache_hits_total", "Lookups a storage cache answered.", l, nil),
+		misses:  prometheus.NewDesc("strata_storage_index_cache_misses_total", "Lookups a storage cache missed (sent to Pebble, or decoded from a block's start).", l, nil),
+		evicts:  prometheus.NewDesc("strata_storage_index_cache_evictions_total", "Entries a storage cache dropped to stay within its budget.", l, nil),
 	}
 }
 

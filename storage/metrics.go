@@ -79,7 +79,7 @@ func newMetrics(reg prometheus.Registerer, e *Engine) *metrics {
 		defer e.catMu.RUnlock()
 		return float64(e.cat.seriesCount())
 	})
-	caches := newLRUCollector(e.idx.keys, e.idx.ids, e.idx.postings)
+	caches := newLRUCollector(e.idx.keys, e.idx.ids, e.idx.postings, e.marks)
 	m.collectors = []prometheus.Collector{m.pointsWritten, m.writeDuration, m.flushDuration, m.writeStalls, m.stallSeconds, m.replayOrphans, m.indexErrors, m.blockSeeksSkipped, headBytes, series, caches}
 	if reg != nil {
 		for _, c := range m.collectors {

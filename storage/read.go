@@ -500,10 +500,16 @@ func (c *Cursor) decode(col *block.Column, key []byte) error {
 		return c.err
 	}
 	// Only the cursor's range: a one-hour query over 12-hour blocks decodes
-	// a block's values up to the hour's end (block.Decoder.DecodeRange).
-	if err := c.dec.DecodeRange(col, c.it.Value(), c.min, c.max); err != nil {
+	// a block's values from the last mark before the hour to its end
+	// (marks.go, block.Decoder.DecodeRangeMarked).
+	m, _ := c.e.marks.get(key)
+	next, err := c.dec.DecodeRangeMarked(col, c.it.Value(), c.min, c.max, m)
+	if err != nil {
 		c.err = fmt.Errorf("block %x: %w", key, err)
 		return c.err
+	}
+	if next != nil && next != m {
+		c.e.marks.put(key, next)
 	}
 	return nil
 }

@@ -31,7 +31,7 @@ const minGoBudget = 64 << 20
 //   - queries 1/4 in all: --max-query-memory is it divided by
 //     --max-concurrent-queries, each running query holding at most that;
 //   - the tag index caches 1/32 each (--series-cache-size,
-//     --postings-cache-size);
+//     --postings-cache-size), block marks 1/64 (--block-marks-cache-size);
 //   - the query result cache: --query-cache-size (64 MiB by default,
 //     docs/cache.md), out of the rest;
 //   - the rest, about 1/4: the catalog of series, goroutines and the garbage
@@ -47,6 +47,7 @@ type memoryPlan struct {
 	queryMem    int64
 	seriesCache int64
 	postings    int64
+	marks       int64
 }
 
 // planMemory splits limit (> 0) for maxQueries concurrent queries (<= 0: no
@@ -63,6 +64,7 @@ func planMemory(limit int64, maxQueries int) memoryPlan {
 		queryMem:    goLimit / 4 / int64(maxQueries),
 		seriesCache: goLimit / 32,
 		postings:    goLimit / 32,
+		marks:       goLimit / 64,
 	}
 }
 
@@ -85,6 +87,7 @@ func applyMemoryPlan(cfg *serveConfig, fs *flag.FlagSet) {
 		{"max-query-memory", &cfg.maxQueryMem, p.queryMem},
 		{"series-cache-size", &cfg.seriesCache, p.seriesCache},
 		{"postings-cache-size", &cfg.postingsCache, p.postings},
+		{"block-marks-cache-size", &cfg.marksCache, p.marks},
 	} {
 		if !set[b.flag] {
 			*b.dst = b.v

@@ -67,6 +67,7 @@ type serveConfig struct {
 	headMaxBytes   int64
 	seriesCache    int64
 	postingsCache  int64
+	marksCache     int64
 	flushInterval  time.Duration
 	maxSeries      int
 	maxSeriesTotal int // --max-series
@@ -120,6 +121,7 @@ func defaultServeConfig() serveConfig {
 		headMaxBytes:   32 << 20,
 		seriesCache:    storage.DefaultSeriesCacheBytes,
 		postingsCache:  storage.DefaultPostingsCacheBytes,
+		marksCache:     storage.DefaultMarksCacheBytes,
 		memoryLimit:    0,
 		gcPercent:      50,
 		gcHeapFloor:    defaultGCHeapFloor,
@@ -205,6 +207,7 @@ func serveFlags(cfg *serveConfig, d serveConfig, stderr io.Writer) *flag.FlagSet
 	fs.Int64Var(&cfg.headMaxBytes, "head-max-bytes", d.headMaxBytes, "memory for recent points before they are flushed to column blocks, in bytes (block merging makes small flushes cheap at rest)")
 	fs.Int64Var(&cfg.seriesCache, "series-cache-size", d.seriesCache, "memory for series keys and IDs read from the tag index, in bytes: the write path's series lookups beyond it read Pebble (0: the default)")
 	fs.Int64Var(&cfg.postingsCache, "postings-cache-size", d.postingsCache, "memory for tag posting lists read from the tag index, in bytes: query tag lookups beyond it read Pebble (0: the default)")
+	fs.Int64Var(&cfg.marksCache, "block-marks-cache-size", d.marksCache, "memory for block marks, the decoding states that let a time-range read start in the middle of a stored block (storage/marks.go), in bytes: blocks beyond it are decoded from their start (0: the default)")
 	fs.Int64Var(&cfg.memoryLimit, "memory-limit", d.memoryLimit, "memory of the whole process, in bytes (0: none): the budgets not set by their own flags (--max-inflight-write-bytes, --head-max-bytes, --max-query-memory, the index caches) are derived from it (cmd/strata/memory.go), and the Go runtime's soft limit is it less Pebble's 192 MiB of memtables and cache")
 	// 50 rather than Go's 100: measured on TSBS cpu (100 hosts x 24 h, strata bench
 	// --url --pid), peak RSS 263 MB -> 192 MB for 7.6 -> 6.4 M values/s.
@@ -323,6 +326,7 @@ func startServer(cfg serveConfig, log *slog.Logger) (*server, error) {
 		HeadMaxBytes:          cfg.headMaxBytes,
 		SeriesCacheBytes:      cfg.seriesCache,
 		PostingsCacheBytes:    cfg.postingsCache,
+		MarksCacheBytes:       cfg.marksCache,
 		FlushInterval:         cfg.flushInterval,
 		MaxSeriesPerDatabase:  cfg.maxSeries,
 		MaxSeries:             cfg.maxSeriesTotal,

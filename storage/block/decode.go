@@ -18,6 +18,8 @@ type Decoder struct {
 	fse  fse.Scratch // FSE tables and decoded symbols
 	ftab []fseCell   // fsePrefix's decoding table
 	sym  []byte      // fsePrefix's symbols
+	// scratch are the marks of a decode that keeps none (DecodeRange).
+	scratch Marks
 }
 
 // NewDecoder returns a Decoder with empty scratch space.

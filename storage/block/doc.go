@@ -11,7 +11,9 @@
 // decompressing it (see DecodeHeader); Decode restores the full column,
 // DecodeValues and DecodeTimes one of its two sections (values.go), and
 // DecodeRange the points of a time range, decoding FSE integers only up to
-// the range's end (ranged.go, fseprefix.go).
+// the range's end (ranged.go, fseprefix.go), and DecodeRangeMarked the same
+// from the last of the block's marks, decoding states a caller keeps,
+// before the range (marks.go).
 //
 // The storage engine owns the pebble keys and decides which points go into
 // which block; this package only turns a Column into bytes and back. It has no

@@ -38,27 +38,56 @@ const fseMaxLog = 15
 // returns ok=false when the section's structure is invalid (a table
 // description that does not describe a table, or bits running out).
 func (d *Decoder) fsePrefix(src []byte, k int) (syms []byte, escapes int, ok bool) {
+	s, ok := d.fseOpen(src)
+	if !ok {
+		return nil, 0, false
+	}
+	out := grow(d.sym, k)
+	d.sym = out
+	if _, ok := fseRun(d.ftab, src[s.bits:], s.start, out); !ok {
+		return nil, 0, false
+	}
+	return out, s.escapes, true
+}
+
+// fseSection is an opened FSE section: where its bitstream and escapes
+// start in the section's bytes, and the decoders' state before the first
+// symbol. Its table is in Decoder.ftab.
+type fseSection struct {
+	bits, escapes int
+	start         fseState
+}
+
+// fseState is where decoding stands before an even-numbered symbol: p
+// counts the unread bits below the stream's end mark (reading takes the
+// highest nb of them: the stream is read backwards), s1 and s2 are the two
+// interleaved decoders' states. Decoding resumes from it exactly.
+type fseState struct {
+	p      int32
+	s1, s2 uint16
+}
+
+// fseOpen reads the length, the table description (building the table in
+// d.ftab) and the initial states of the FSE section at the start of src,
+// which must extend readSlack bytes past the body.
+func (d *Decoder) fseOpen(src []byte) (fseSection, bool) {
 	avail := len(src) - readSlack
 	l, n := binary.Uvarint(src[:avail])
 	if n <= 0 || l > uint64(avail-n) || l < 2 {
-		return nil, 0, false
+		return fseSection{}, false
 	}
 	stream := src[n : n+int(l)+readSlack]
 	log, hdr, ok := d.fseTable(stream[:l])
 	if !ok || hdr >= int(l) {
-		return nil, 0, false
+		return fseSection{}, false
 	}
 	bs := stream[hdr:]
 	last := bs[int(l)-hdr-1]
 	if last == 0 {
-		return nil, 0, false
+		return fseSection{}, false
 	}
-	// p counts the unread bits below the end mark; reading takes the
-	// highest nb of them (the stream is read backwards). Each pair of
-	// states reads at most 2·15 bits, so one 8-byte load ending at or above
-	// p serves both: w holds the bits from q·8 up, q·8 ≥ p−64. A stream
-	// that runs out drives p below 0 (the shift then yields 0 bits, the
-	// states stay inside the table) and is refused at the end.
+	// Each pair of states reads at most 2·15 bits, so one 8-byte load ending
+	// at or above p serves both: w holds the bits from q·8 up, q·8 ≥ p−64.
 	p := (int(l)-hdr-1)*8 + bits.Len8(last) - 1
 	q := max(p-57, 0) >> 3
 	w := binary.LittleEndian.Uint64(bs[q:])
@@ -66,13 +95,22 @@ func (d *Decoder) fsePrefix(src []byte, k int) (syms []byte, escapes int, ok boo
 	lmask := uint64(1)<<log - 1
 	s1 := uint16(w >> uint(p+int(log)-q*8) & lmask)
 	s2 := uint16(w >> uint(p-q*8) & lmask)
-	t := d.ftab
-	out := grow(d.sym, k)
-	d.sym = out
+	return fseSection{bits: n + hdr, escapes: n + int(l), start: fseState{p: int32(p), s1: s1, s2: s2}}, true
+}
+
+// fseRun decodes len(out) symbols from state st of bitstream bs (extending
+// readSlack bytes past the stream) with table t, and returns the state
+// after them (valid to resume from when len(out) is even; after an odd
+// count, s1 has moved and s2 is next). A stream that
+// runs out drives p below 0 (the shift then yields 0 bits, the states stay
+// inside the table) and is refused (ok=false) at the end.
+func fseRun(t []fseCell, bs []byte, st fseState, out []byte) (_ fseState, ok bool) {
+	p, s1, s2 := int(st.p), st.s1, st.s2
+	k := len(out)
 	i := 0
 	for ; i+1 < k; i += 2 {
-		q = max(p-57, 0) >> 3
-		w = binary.LittleEndian.Uint64(bs[q:])
+		q := max(p-57, 0) >> 3
+		w := binary.LittleEndian.Uint64(bs[q:])
 		c := t[s1]
 		out[i] = c.sym
 		p -= int(c.nbBits)
@@ -84,13 +122,14 @@ func (d *Decoder) fsePrefix(src []byte, k int) (syms []byte, escapes int, ok boo
 	}
 	if i < k {
 		// The state after the last symbol must exist too.
-		p -= int(t[s1].nbBits)
-		out[i] = t[s1].sym
+		q := max(p-57, 0) >> 3
+		w := binary.LittleEndian.Uint64(bs[q:])
+		c := t[s1]
+		out[i] = c.sym
+		p -= int(c.nbBits)
+		s1 = c.base + uint16(w>>uint(p-q*8)&(1<<c.nbBits-1))
 	}
-	if p < 0 {
-		return nil, 0, false
-	}
-	return out, n + int(l), true
+	return fseState{p: int32(p), s1: s1, s2: s2}, p >= 0
 }
 
 // fseTable reads the table description at the start of src (RFC 8878

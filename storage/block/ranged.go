@@ -10,10 +10,11 @@ import (
 // keep 360 was half the CPU of TSBS's 8-host one-hour types (cpu profile of
 // single-groupby-5-8-1, stop 22). The times of a regular section are
 // arithmetic, so the rows a range needs are found without decoding any;
-// the FSE values are decoded only up to the last of those rows (fsePrefix),
-// and accumulated without being stored before the first. Other encodings,
-// and ranges that reach a block's last two rows, decode the whole block and
-// keep the rows in range.
+// the FSE values are decoded only up to the last of those rows (fseRun),
+// from the block's start or from a mark before the first (marks.go), and
+// accumulated without being stored before the first. A range reaching the
+// block's last two rows ends as fse.Decompress does, on the final states.
+// Other encodings decode the whole block and keep the rows in range.
 
 // DecodeRange decodes the points of block src whose times lie in
 // [min, max] into c: c.Times and the value slice of c.Type hold exactly
@@ -28,22 +29,29 @@ func (d *Decoder) DecodeRange(c *Column, src []byte, min, max int64) error {
 	if err != nil {
 		return err
 	}
-	if min <= h.MinTime && max >= h.MaxTime {
-		return d.decodeBody(c, body, &h)
-	}
-	if h.Type != Integer || h.flags>>encShift&encMask != encIntFSE || h.flags>>scaleShift != 0 || h.Version < 2 {
-		if err := d.decodeBody(c, body, &h); err != nil {
-			return err
-		}
-		c.keepRows(searchRows(c.Times, min, max))
-		return nil
+	if min <= h.MinTime && max >= h.MaxTime || h.Type != Integer || h.flags>>encShift&encMask != encIntFSE || h.flags>>scaleShift != 0 || h.Version < 2 {
+		return d.rangeBody(c, body, &h, min, max)
 	}
 	c.Reset(h.Type)
 	i, j, off, err := d.rangeTimes(c, body, &h, min, max)
 	if err != nil {
 		return err
 	}
-	return d.rangeFSEInts(c, body[off:], &h, i, j)
+	d.scratch = Marks{scratch: true, at: d.scratch.at[:0]}
+	_, err = d.rangeFSEInts(c, body[off:], &h, i, j, &d.scratch)
+	return err
+}
+
+// rangeBody is DecodeRange for a block whose values are not FSE integers, or
+// a range covering the block: the whole body decoded, the rows in range kept.
+func (d *Decoder) rangeBody(c *Column, body []byte, h *rawHeader, min, max int64) error {
+	if err := d.decodeBody(c, body, h); err != nil {
+		return err
+	}
+	if min > h.MinTime || max < h.MaxTime {
+		c.keepRows(searchRows(c.Times, min, max))
+	}
+	return nil
 }
 
 // searchRows returns the rows [i, j) of ascending ts inside [min, max].
@@ -132,70 +140,43 @@ func (d *Decoder) searchTimes(c *Column, body []byte, h *rawHeader, min, max int
 }
 
 // rangeFSEInts decodes rows [i, j) of h's FSE-coded integers from the value
-// section rest into c.Ints.
-func (d *Decoder) rangeFSEInts(c *Column, rest []byte, h *rawHeader, i, j int) error {
+// section rest into c.Ints, from marks m (see decodeFrom; m without marks
+// yet is given its first). It returns the marks to keep: m, or m extended.
+func (d *Decoder) rangeFSEInts(c *Column, rest []byte, h *rawHeader, i, j int, m *Marks) (*Marks, error) {
 	n := h.Count
 	if i >= j {
 		c.Ints = c.Ints[:0]
-		return nil
-	}
-	if j > n-2 {
-		// The prefix would reach the stream's final states: decode all of it.
-		c.Ints = grow(c.Ints, n)
-		used, err := d.decodeInts(c.Ints, rest, h, encIntFSE)
-		if err != nil {
-			return err
-		}
-		if used != len(rest) {
-			return corruptf("%d trailing body bytes", len(rest)-used)
-		}
-		c.Ints = c.Ints[:copy(c.Ints, c.Ints[i:j])]
-		return nil
+		return m, nil
 	}
 	out := grow(c.Ints, j-i)
 	c.Ints = out
-	v := h.IFirst
-	if i == 0 {
-		out[0] = v
-	}
 	if j == 1 {
-		return nil
+		out[0] = h.IFirst
+		return m, nil
 	}
-	// Symbol s is the delta from row s to row s+1.
-	syms, esc, ok := d.fsePrefix(rest[:len(rest)+readSlack], j-1)
+	src := rest[:len(rest)+readSlack]
+	if len(m.at) == 0 && !d.openMarks(m, src, h.IFirst) {
+		return nil, corruptf("malformed FSE integers")
+	}
+	next, ok, tailOK := d.decodeFrom(out, src, i, j, n-1, m)
 	if !ok {
-		return corruptf("malformed FSE integers")
+		return nil, corruptf("malformed FSE integers")
 	}
-	skip := max(i-1, 0)
-	for _, s := range syms[:skip] {
-		if s != fseEscape {
-			v += fseDeltas[s]
-			continue
-		}
-		delta, k := escapeDelta(rest[esc:])
-		if k <= 0 {
-			return corruptf("malformed FSE escape")
-		}
-		esc += k
-		v += delta
+	if tailOK {
+		return next, nil
 	}
-	dst := out[skip+1-i:]
-	dst = dst[:len(syms)-skip] // one bounds check for the loop
-	for x, s := range syms[skip:] {
-		if s != fseEscape {
-			v += fseDeltas[s]
-			dst[x] = v
-			continue
-		}
-		delta, k := escapeDelta(rest[esc:])
-		if k <= 0 {
-			return corruptf("malformed FSE escape")
-		}
-		esc += k
-		v += delta
-		dst[x] = v
+	// A range to the block's end whose end did not check: the whole
+	// decode, with its checks, says why.
+	c.Ints = grow(c.Ints, n)
+	used, err := d.decodeInts(c.Ints, rest, h, encIntFSE)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	if used != len(rest) {
+		return nil, corruptf("%d trailing body bytes", len(rest)-used)
+	}
+	c.Ints = c.Ints[:copy(c.Ints, c.Ints[i:j])]
+	return m, nil
 }
 
 // escapeDelta reads the uvarint of an escaped delta at the start of src and
