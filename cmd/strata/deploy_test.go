@@ -215,10 +215,13 @@ func TestKubernetesManifests(t *testing.T) {
 	if hpa.Spec.ScaleTargetRef.Kind != "StatefulSet" || hpa.Spec.ScaleTargetRef.Name != sts.Metadata.Name {
 		t.Errorf("HPA scales %v, want the StatefulSet %s", hpa.Spec.ScaleTargetRef, sts.Metadata.Name)
 	}
-	metrics := do(t, "GET", base+"/metrics", nil, nil).body
 	if len(hpa.Spec.Metrics) == 0 {
 		t.Fatal("HPA without metrics")
 	}
+	// A per-partition series such as the consumer's lag appears once the
+	// consumer has fetched its partition, which can come after /ready (seen
+	// on a loaded 2-core CI run): poll for it rather than read /metrics once.
+	deadline := time.Now().Add(30 * time.Second)
 	for _, m := range hpa.Spec.Metrics {
 		name := ""
 		switch {
@@ -227,8 +230,16 @@ func TestKubernetesManifests(t *testing.T) {
 		case m.External != nil:
 			name = m.External.Metric.Name
 		}
-		if name == "" || !strings.Contains(metrics, "\n"+name+"{") {
-			t.Errorf("HPA metric %q (%s) is not in /metrics", name, m.Type)
+		for {
+			metrics := do(t, "GET", base+"/metrics", nil, nil).body
+			if name != "" && strings.Contains(metrics, "\n"+name+"{") {
+				break
+			}
+			if name == "" || time.Now().After(deadline) {
+				t.Errorf("HPA metric %q (%s) is not in /metrics", name, m.Type)
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
 	}
 }
