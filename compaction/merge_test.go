@@ -103,24 +103,8 @@ func TestMergeLeavesFinalFormAlone(t *testing.T) {
 	defer e.Close()
 	e.CreateDatabase("db", nil)
 	b, _ := e.Bucket("db", "")
-	write := func(from, n int) {
-		batch, _ := e.NewBatch(b)
-		for i := from; i < from+n; i++ {
-			if err := batch.Add([]byte("m"), nil, []storage.FieldValue{{Key: []byte("v"), Type: storage.Float, Float: float64(i)}}, int64(i)*10e9); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if _, err := e.Write(batch); err != nil {
-			t.Fatal(err)
-		}
-		if err := e.Flush(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	blocks := func() (n int) {
-		e.ScanPartitions(func(p storage.PartitionInfo) bool { n += p.Blocks; return true })
-		return
-	}
+	write := func(from, n int) { flushPoints(t, e, b, from, n) }
+	blocks := func() int { return blockCount(e) }
 	write(0, 8640) // 1970-01-01, long cold
 	if n := blocks(); n != 2 {
 		t.Fatalf("%d blocks after the flush, want 2", n)
@@ -205,23 +189,8 @@ func TestMergeHoldsPartitionsBeingLoaded(t *testing.T) {
 	e.CreateDatabase("db", nil)
 	b, _ := e.Bucket("db", "")
 	next := 0 // the next 10 s slot of 1970-01-01 to write
-	flush := func(n int) {
-		batch, _ := e.NewBatch(b)
-		for i := next; i < next+n; i++ {
-			batch.Add([]byte("m"), nil, []storage.FieldValue{{Key: []byte("v"), Type: storage.Float, Float: float64(i)}}, int64(i)*10e9)
-		}
-		next += n
-		if _, err := e.Write(batch); err != nil {
-			t.Fatal(err)
-		}
-		if err := e.Flush(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	blocks := func() (n int) {
-		e.ScanPartitions(func(p storage.PartitionInfo) bool { n += p.Blocks; return true })
-		return
-	}
+	flush := func(n int) { flushPoints(t, e, b, next, n); next += n }
+	blocks := func() int { return blockCount(e) }
 	m := NewBlockMerger(e, nil)
 	now := time.Unix(1_000_000, 0)
 	m.clock = func() time.Time { return now }
@@ -284,12 +253,8 @@ func TestMergerRunMergesWhenQuiet(t *testing.T) {
 	m := NewBlockMerger(e, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	m.quiet = 100 * time.Millisecond
 	m.MergeOnce(context.Background()) // the first look, at an empty store
-	for i := 0; i < 2; i++ {
-		batch, _ := e.NewBatch(b)
-		batch.Add([]byte("m"), nil, []storage.FieldValue{{Key: []byte("v"), Type: storage.Float, Float: 1}}, int64(i)*10e9)
-		e.Write(batch)
-		e.Flush()
-	}
+	flushPoints(t, e, b, 0, 1)
+	flushPoints(t, e, b, 1, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	trigger := make(chan struct{}, 1)
@@ -298,8 +263,7 @@ func TestMergerRunMergesWhenQuiet(t *testing.T) {
 	go func() { m.Run(ctx, trigger, time.Hour); close(done) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		n := 0
-		e.ScanPartitions(func(p storage.PartitionInfo) bool { n += p.Blocks; return true })
+		n := blockCount(e)
 		if n == 1 {
 			break
 		}
@@ -310,4 +274,31 @@ func TestMergerRunMergesWhenQuiet(t *testing.T) {
 	}
 	cancel()
 	<-done
+}
+
+// flushPoints writes series m's field v at the 10 s slots [from, from+n) of
+// 1970-01-01 (long cold) and flushes the head, so each call adds blocks.
+func flushPoints(t *testing.T, e *storage.Engine, b storage.BucketID, from, n int) {
+	t.Helper()
+	batch, err := e.NewBatch(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := from; i < from+n; i++ {
+		if err := batch.Add([]byte("m"), nil, []storage.FieldValue{{Key: []byte("v"), Type: storage.Float, Float: float64(i)}}, int64(i)*10e9); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.Write(batch); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Flush(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// blockCount is the number of stored blocks over all partitions.
+func blockCount(e *storage.Engine) (n int) {
+	e.ScanPartitions(func(p storage.PartitionInfo) bool { n += p.Blocks; return true })
+	return n
 }

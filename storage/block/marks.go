@@ -178,7 +178,8 @@ func (d *Decoder) decodeFrom(out []int64, rest []byte, i, j, total int, m *Marks
 
 // accumulate applies the deltas of syms to v, escapes read from body at
 // esc, storing each value reached in dst when dst is not nil (len(syms)
-// values).
+// values). Two loops rather than a nil check per symbol: skipping ahead to
+// a range (dst nil) runs without a store or a branch for it on each symbol.
 func accumulate(syms []byte, v int64, esc int, body []byte, dst []int64) (int64, int, bool) {
 	if dst == nil {
 		for _, s := range syms {
