@@ -39,3 +39,41 @@ func BenchmarkLookupRefresh(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLookupAfterWrites is BenchmarkLookupRefresh with the windows
+// stamped 1,000 changes ago (live writes to the minute after them, a
+// second's batch each): a dashboard panel open for a quarter of an hour.
+// The first lookup of each key restamps its windows; the later ones weigh
+// only the changes since.
+func BenchmarkLookupAfterWrites(b *testing.B) {
+	g := NewGenerations()
+	c := New(g, 1<<30)
+	sc := Scope{Buckets: []storage.BucketID{1}, Measurement: "cpu"}
+	touch(b, g, 0, 0)
+	starts := make([]int64, 360)
+	ws := make([]Window, 360)
+	for i := range starts {
+		starts[i] = int64(i) * minute
+		ws[i] = Window{Start: starts[i], Seq: g.Seq(), Value: []byte("[1451606400000000000,42.5]")}
+	}
+	keys := make([]string, 100)
+	for k := range keys {
+		keys[k] = fmt.Sprintf("rows|host_%d", k)
+		c.Store(keys[k], slices.Clone(ws))
+	}
+	for i := int64(0); i < 1000; i++ {
+		live := 360*minute + i*1e9
+		touch(b, g, live, live)
+	}
+	var dst []Window
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, k := range keys {
+			dst = c.LookupInto(dst, k, sc, starts, oneMinute)
+			if !dst[359].Found {
+				b.Fatal("not found")
+			}
+		}
+	}
+}

@@ -150,3 +150,67 @@ func TestStoreMergesAndBounds(t *testing.T) {
 		t.Fatalf("after eviction: %+v", s)
 	}
 }
+
+// TestLookupRestamps: a lookup that weighed many changes restamps the windows
+// it found valid, so the next one weighs only the changes after; a change
+// after the restamp still invalidates exactly its window; and a window
+// stored meanwhile under the same start keeps its own stamp.
+func TestLookupRestamps(t *testing.T) {
+	g := NewGenerations()
+	c := New(g, 1<<20)
+	sc := Scope{Buckets: []storage.BucketID{1}, Measurement: "cpu"}
+	touch(t, g, 0, 0)
+	var starts []int64
+	var ws []Window
+	for i := int64(0); i < 10; i++ {
+		starts = append(starts, i*minute)
+		ws = append(ws, Window{Start: i * minute, Seq: g.Seq(), Value: []byte{byte(i)}})
+	}
+	c.Store("k", ws)
+	stamped := g.Seq()
+	for i := 0; i < restampAfter; i++ { // live writes after the windows
+		touch(t, g, 100*minute+int64(i), 100*minute+int64(i))
+	}
+	touch(t, g, 4*minute+1, 4*minute+1)
+	got := c.Lookup("k", sc, starts, oneMinute)
+	for i, w := range got {
+		if w.Found == (i == 4) {
+			t.Fatalf("window %d: found %v", i, w.Found)
+		}
+	}
+	seqs := func() map[int64]uint64 {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		m := map[int64]uint64{}
+		for _, w := range c.m["k"].Value.(*entry).windows {
+			m[w.Start] = w.Seq
+		}
+		return m
+	}
+	verified := g.Seq()
+	for start, seq := range seqs() {
+		if seq != verified {
+			t.Errorf("window %d: stamp %d, want %d (restamped from %d)", start/minute, seq, verified, stamped)
+		}
+	}
+	if _, ok := seqs()[4*minute]; ok {
+		t.Error("stale window 4 kept")
+	}
+
+	touch(t, g, 7*minute+30e9, 7*minute+30e9)
+	got = c.Lookup("k", sc, starts, oneMinute)
+	for i, w := range got {
+		if w.Found == (i == 4 || i == 7) {
+			t.Fatalf("after the restamp, window %d: found %v", i, w.Found)
+		}
+	}
+
+	// A lookup's copy whose stamp differs from the entry's (a Store between
+	// the lookup and its settling) does not restamp the stored window.
+	c.Store("k", []Window{{Start: 2 * minute, Seq: 1, Value: []byte{2}}})
+	found := []Window{{Start: 2 * minute, Seq: verified, Found: true}}
+	c.settle("k", found, nil, g.Seq(), true)
+	if s := seqs()[2*minute]; s != 1 {
+		t.Errorf("window stored meanwhile: stamp %d, want its own 1", s)
+	}
+}

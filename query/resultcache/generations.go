@@ -261,10 +261,16 @@ func floorDiv(a, b int64) int64 {
 // invalidate marks stale the found windows of ws (ascending by start; minSeq
 // the least of their stamps) that a change numbered after their stamp
 // touched in sc, clearing their Found, and returns their starts, ascending.
-func (g *Generations) invalidate(sc Scope, ws []Window, minSeq uint64, end func(int64) int64) []int64 {
+// Every change up to verified was weighed, so the windows left found are
+// as valid as windows stamped verified (restamp); examined is how many
+// changes or windows it had to weigh to tell.
+func (g *Generations) invalidate(sc Scope, ws []Window, minSeq uint64, end func(int64) int64) (stale []int64, verified uint64, examined int) {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
-	var stale []int64
+	// Under the read lock no change is being recorded, and Touched stores a
+	// change's number only after its slots: every change up to verified is
+	// in the table.
+	verified = g.seq.Load()
 	mark := func(i int) {
 		ws[i].Found = false
 		stale = append(stale, ws[i].Start)
@@ -283,6 +289,7 @@ func (g *Generations) invalidate(sc Scope, ws []Window, minSeq uint64, end func(
 		}
 		if minSeq < mg.recentFloor || mg.floor > minSeq {
 			// Older than the log: probe each window's minutes.
+			examined += len(ws)
 			for i := range ws {
 				if ws[i].Found && mg.changed(ws[i].Start, end(ws[i].Start)-1, ws[i].Seq) {
 					mark(i)
@@ -295,6 +302,7 @@ func (g *Generations) invalidate(sc Scope, ws []Window, minSeq uint64, end func(
 		if len(since) == 0 {
 			continue
 		}
+		examined += len(since)
 		// Each change since marks the windows it overlaps: a refresh's
 		// stamps are recent, so there are few changes and many windows, and
 		// a binary search per change beats probing every window's minutes.
@@ -314,5 +322,5 @@ func (g *Generations) invalidate(sc Scope, ws []Window, minSeq uint64, end func(
 		}
 	}
 	sort.Slice(stale, func(i, j int) bool { return stale[i] < stale[j] })
-	return stale
+	return stale, verified, examined
 }
