@@ -68,6 +68,10 @@ type group struct {
 	// lent is them, given back when the group's pieces are written.
 	lend bool
 	lent *rowBuf
+	// ident is the group's series identity for the result cache, made once
+	// (groupIdentity).
+	identOnce sync.Once
+	ident     groupIdent
 }
 
 // execStats counts what a SELECT touched, for EXPLAIN ANALYZE and limits.

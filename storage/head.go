@@ -2,6 +2,7 @@ package storage
 
 import (
 	"math"
+	"sort"
 	"sync"
 
 	"github.com/strata-db/strata/storage/block"
@@ -225,12 +226,25 @@ func (h *head) snapshot(s SeriesID, f FieldID, min, max int64) []*block.Column {
 	return viewsOf(fh.chunks, min, max)
 }
 
-// viewsOf cuts time-sorted chunks to [min, max] without copying.
+// viewsOf cuts time-sorted chunks to [min, max] without copying. The first
+// chunk reaching min is found by binary search: a day of 10 s points is 14
+// chunks per field, and a dashboard's read of the last minute touched every
+// one of them per series, cold in memory after the seconds between refreshes.
 func viewsOf(chunks []*block.Column, min, max int64) []*block.Column {
 	var out []*block.Column
-	for _, c := range chunks {
+	// An empty chunk counts as reaching min: then every chunk before the
+	// one found ends before min (chunks that hold points ascend), whatever
+	// empty chunks lie between.
+	first := sort.Search(len(chunks), func(i int) bool {
+		c := chunks[i]
+		return len(c.Times) == 0 || c.Times[len(c.Times)-1] >= min
+	})
+	for _, c := range chunks[first:] {
 		n := len(c.Times)
-		if n == 0 || c.Times[n-1] < min || c.Times[0] > max {
+		if n > 0 && c.Times[0] > max {
+			break
+		}
+		if n == 0 || c.Times[n-1] < min {
 			continue
 		}
 		if v := trimColumn(sliceColumn(c, 0, n), min, max); len(v.Times) > 0 {
