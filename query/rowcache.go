@@ -98,15 +98,24 @@ func (r *selectRun) cachedRows(g *group) (rows []Row, ok bool, err error) {
 	defer r.e.lookups.put(scratch)
 	found, runs := r.lookupRuns(scratch.w, key, sc, starts, lo, hi)
 	scratch.w = found
-	hits, rendered := 0, 0 // windows found, and those of them with a row
-	for _, w := range found {
-		if w.Found {
+	// hits: windows found; rendered: those of them with a row; unserved:
+	// the indexes of the others (a refresh's: the window at now, written
+	// since), which the later steps visit instead of walking every window.
+	hits, rendered := 0, 0
+	unserved := scratch.unserved[:0]
+	for i := range found {
+		switch w := &found[i]; {
+		case w.Found && w.Value != nil:
 			hits++
-			if w.Value != nil {
-				rendered++
-			}
+			rendered++
+		case w.Found:
+			hits++
+			unserved = append(unserved, i)
+		default:
+			unserved = append(unserved, i)
 		}
 	}
+	scratch.unserved = unserved
 
 	// Each call over the windows left, as aggregateRows computes it, in the
 	// same dense states: the map-based ones made a miss of TSBS's
@@ -132,7 +141,7 @@ func (r *selectRun) cachedRows(g *group) (rows []Row, ok bool, err error) {
 	r.stats.windowsCached.Add(int64(hits * len(p.calls)))
 	r.stats.windowsCacheable.Add(int64(len(starts) * len(p.calls)))
 
-	fresh, err := r.finishMissing(g, results, found, rendered)
+	fresh, err := r.finishMissing(g, results, found, unserved, rendered)
 	if err != nil {
 		return nil, true, err
 	}
@@ -141,7 +150,7 @@ func (r *selectRun) cachedRows(g *group) (rows []Row, ok bool, err error) {
 	if !join {
 		sep = nil
 	}
-	joined, open := r.storeRows(key, starts, found, fresh, results, sep)
+	joined, open := r.storeRows(key, found, unserved, fresh, results, sep)
 	switch {
 	case !join:
 		return mergeCachedRows(found, fresh), true, nil
@@ -152,9 +161,10 @@ func (r *selectRun) cachedRows(g *group) (rows []Row, ok bool, err error) {
 }
 
 // finishMissing fills and projects the windows the cache did not serve, as
-// aggregateRows does for all of them.
-// hits is how many of found have a row.
-func (r *selectRun) finishMissing(g *group, results []*callResult, found []resultcache.Window, hits int) ([]Row, error) {
+// aggregateRows does for all of them. found is the lookup of the run's
+// consecutive cacheable windows, unserved the indexes of those without a
+// row from it (ascending), hits how many have one.
+func (r *selectRun) finishMissing(g *group, results []*callResult, found []resultcache.Window, unserved []int, hits int) ([]Row, error) {
 	p := r.plan
 	some := false
 	for _, res := range results {
@@ -170,18 +180,7 @@ func (r *selectRun) finishMissing(g *group, results []*callResult, found []resul
 	if err != nil {
 		return nil, err
 	}
-	// The windows to print without the cached ones: both lists ascend.
-	starts := make([]int64, 0, len(all)-min(hits, len(all)))
-	k := 0
-	for _, ws := range all {
-		for k < len(found) && (!found[k].Found || found[k].Value == nil || found[k].Start < ws) {
-			k++
-		}
-		if k < len(found) && found[k].Start == ws {
-			continue
-		}
-		starts = append(starts, ws)
-	}
+	starts := unservedStarts(all, found, unserved, hits)
 	if err := r.holdGroup(g, int64(len(all))*startBytes); err != nil {
 		return nil, err
 	}
@@ -218,6 +217,28 @@ func (r *selectRun) filledStarts(results []*callResult) ([]int64, error) {
 	return cr.filled, nil
 }
 
+// unservedStarts is all (ascending window starts) without the windows found
+// serves a row of. found looks up consecutive windows, so a window of all
+// from its first start to its last is one of them: only the unserved ones
+// of those are printed, found by binary search, not by walking every
+// window (a third of a refresh's walks over its 360).
+func unservedStarts(all []int64, found []resultcache.Window, unserved []int, hits int) []int64 {
+	if hits == 0 || len(found) == 0 {
+		return slices.Clone(all)
+	}
+	first, last := found[0].Start, found[len(found)-1].Start
+	lo, _ := slices.BinarySearch(all, first)
+	hi, _ := slices.BinarySearch(all, last+1)
+	starts := make([]int64, 0, len(all)-(hi-lo)+len(unserved))
+	starts = append(starts, all[:lo]...)
+	for _, i := range unserved {
+		if _, ok := slices.BinarySearch(all[lo:hi], found[i].Start); ok {
+			starts = append(starts, found[i].Start)
+		}
+	}
+	return append(starts, all[hi:]...)
+}
+
 // storeRows renders every row computed here, once, into one buffer, joined
 // by sep (nil when the sink takes rows one by one), and sets their Encoded;
 // it stores, stamped with the run's generation, the rows of cacheable windows
@@ -228,7 +249,7 @@ func (r *selectRun) filledStarts(results []*callResult) ([]int64, error) {
 // buffer: on a miss (nothing came from the cache) it is the group's answer as
 // is, so a miss renders its rows no more often than the uncached path does;
 // and each row's bytes left open to the buffer's end (joinRows).
-func (r *selectRun) storeRows(key string, starts []int64, found []resultcache.Window, fresh []Row, results []*callResult, sep []byte) (buf []byte, open [][]byte) {
+func (r *selectRun) storeRows(key string, found []resultcache.Window, unserved []int, fresh []Row, results []*callResult, sep []byte) (buf []byte, open [][]byte) {
 	loc := r.plan.stmt.Location
 	bounds := make([]int, 0, 2*len(fresh)) // each fresh row's [from, to) in buf
 	for i := range fresh {
@@ -256,10 +277,11 @@ func (r *selectRun) storeRows(key string, starts []int64, found []resultcache.Wi
 	}
 	var keep []resultcache.Window
 	j := 0
-	for i, ws := range starts {
+	for _, i := range unserved {
 		if found[i].Found {
-			continue
+			continue // found empty: kept as it is
 		}
+		ws := found[i].Start
 		for j < len(fresh) && fresh[j].Time < ws {
 			j++
 		}

@@ -3,6 +3,7 @@ package query
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/strata-db/strata/query/resultcache"
@@ -85,6 +86,71 @@ func TestJoinRows(t *testing.T) {
 			}
 			if n != len(want) || len(rows) != tt.wantRuns {
 				t.Errorf("%d rows in %d pieces, want %d in %d", n, len(rows), len(want), tt.wantRuns)
+			}
+		})
+	}
+}
+
+// TestUnservedStarts: the windows a partly cached group prints afresh are
+// every window of all the lookup does not serve a row of, as a walk over
+// all of them finds: before the looked-up run, the unserved inside it
+// (missing or cached empty), and after it.
+func TestUnservedStarts(t *testing.T) {
+	m := int64(60e9)
+	found := func(served ...bool) []resultcache.Window {
+		var ws []resultcache.Window
+		for i, s := range served {
+			w := resultcache.Window{Start: int64(10+i) * m}
+			if s {
+				w.Found, w.Value = true, []byte("row")
+			}
+			ws = append(ws, w)
+		}
+		return ws
+	}
+	minutes := func(ms ...int64) []int64 {
+		out := []int64{}
+		for _, x := range ms {
+			out = append(out, x*m)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name  string
+		all   []int64
+		found []resultcache.Window
+		want  []int64
+	}{
+		{"all served", minutes(10, 11, 12), found(true, true, true), minutes()},
+		{"edge and now", minutes(9, 10, 11, 12, 13), found(true, true, false), minutes(9, 12, 13)},
+		{"late write inside", minutes(10, 11, 12, 13), found(true, false, true, true), minutes(11)},
+		{"fill none: only windows with points", minutes(9, 11), found(true, false, false), minutes(9, 11)},
+		{"nothing served", minutes(10, 11), found(false, false), minutes(10, 11)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var unserved []int
+			hits := 0
+			for i, w := range tc.found {
+				if w.Found && w.Value != nil {
+					hits++
+				} else {
+					unserved = append(unserved, i)
+				}
+			}
+			// The walk it replaces.
+			var walk []int64
+			for _, ws := range tc.all {
+				served := false
+				for _, w := range tc.found {
+					served = served || (w.Start == ws && w.Found && w.Value != nil)
+				}
+				if !served {
+					walk = append(walk, ws)
+				}
+			}
+			got := unservedStarts(tc.all, tc.found, unserved, hits)
+			if !slices.Equal(got, tc.want) || !slices.Equal(got, walk) {
+				t.Errorf("got %v, want %v (walk %v)", got, tc.want, walk)
 			}
 		})
 	}

@@ -125,6 +125,8 @@ type selectRun struct {
 	// (cached.go): the windows and the row key's statement part.
 	cacheRunOnce sync.Once
 	cacheRun     cacheRun
+	geometryOnce sync.Once
+	geometry     string // windowGeometry's, made once per run
 
 	layoutMu sync.Mutex
 	layouts  []sharedLayout // see rowReaderFor

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/strata-db/strata/storage"
@@ -22,6 +23,26 @@ func TestStoredSeriesKey(t *testing.T) {
 		}
 		if got, want := storedSeriesKey([]byte("cpu"), tags), seriesKey("cpu", m); got != want {
 			t.Errorf("tags %q: key %q, want %q", tags, got, want)
+		}
+	}
+}
+
+// BenchmarkGroupSeries groups a dashboard's series: TSBS's 100 hosts with
+// their ten tags each, GROUP BY hostname.
+func BenchmarkGroupSeries(b *testing.B) {
+	refs := make([]*seriesRef, 100)
+	for h := range refs {
+		tags := map[string]string{"hostname": fmt.Sprintf("host_%d", h)}
+		for _, k := range []string{"arch", "datacenter", "os", "rack", "region", "service", "service_environment", "service_version", "team"} {
+			tags[k] = fmt.Sprintf("%s_%d", k, h%7)
+		}
+		refs[h] = &seriesRef{measurement: "cpu", tags: tags, key: seriesKey("cpu", tags)}
+	}
+	r := &selectRun{plan: &selectPlan{groupKeys: []string{"hostname"}, ascending: true}}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if gs := r.groupSeries(refs); len(gs) != 100 {
+			b.Fatal(len(gs))
 		}
 	}
 }

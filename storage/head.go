@@ -235,10 +235,19 @@ func viewsOf(chunks []*block.Column, min, max int64) []*block.Column {
 	// An empty chunk counts as reaching min: then every chunk before the
 	// one found ends before min (chunks that hold points ascend), whatever
 	// empty chunks lie between.
-	first := sort.Search(len(chunks), func(i int) bool {
+	reaches := func(i int) bool {
 		c := chunks[i]
 		return len(c.Times) == 0 || c.Times[len(c.Times)-1] >= min
-	})
+	}
+	first, n := 0, len(chunks)
+	if n > 1 && len(chunks[n-1].Times) > 0 && chunks[n-1].Times[0] <= min {
+		// The last chunk starts before min, so every other ends before it:
+		// a read of the latest points (a refresh's window at now) probes
+		// one chunk.
+		first = n - 1
+	} else {
+		first = sort.Search(n, reaches)
+	}
 	for _, c := range chunks[first:] {
 		n := len(c.Times)
 		if n > 0 && c.Times[0] > max {

@@ -141,6 +141,7 @@ type Cursor struct {
 	cur      []source
 	dec      *block.Decoder
 	col      block.Column
+	bufs     *cursorBuffers // the pool's holder of dec and col, given back by Close
 	out      *block.Column
 	err      error
 	blocks   int         // blocks decoded, for EXPLAIN ANALYZE
@@ -250,7 +251,7 @@ func (e *Engine) newCursor(active, flushing *head, shared *pebble.Iterator, bloc
 	}
 	c := &Cursor{min: min, max: max, e: e, shared: shared != nil}
 	if bufs, ok := e.cursorBufs.Get().(*cursorBuffers); ok {
-		c.dec, c.col = bufs.dec, bufs.col
+		c.dec, c.col, c.bufs = bufs.dec, bufs.col, bufs
 	} else {
 		c.dec = block.NewDecoder()
 	}
@@ -530,8 +531,15 @@ func (c *Cursor) Close() error {
 	}
 	err := c.releaseIt()
 	c.it = nil
-	c.e.cursorBufs.Put(&cursorBuffers{dec: c.dec, col: c.col})
-	c.dec, c.col, c.out, c.cur = nil, block.Column{}, nil, nil
+	// The holder the buffers came in goes back with them: a new one per
+	// Close was a third of a head-only cursor's allocations.
+	bufs := c.bufs
+	if bufs == nil {
+		bufs = &cursorBuffers{}
+	}
+	bufs.dec, bufs.col = c.dec, c.col
+	c.e.cursorBufs.Put(bufs)
+	c.dec, c.col, c.bufs, c.out, c.cur = nil, block.Column{}, nil, nil, nil
 	return err
 }
 
