@@ -80,6 +80,9 @@ func (e *Executor) executeExplain(ctx context.Context, s *influxql.ExplainStatem
 		if n := stats.windowsCacheable.Load(); n > 0 {
 			add("WINDOWS FROM THE RESULT CACHE: %d of %d cacheable (per call and group)", stats.windowsCached.Load(), n)
 		}
+		if n := stats.rowsRejoined.Load(); n > 0 {
+			add("RESULT CACHE ROWS REJOINED: %d groups (their cached rows lay in more than %d pieces)", n, maxJoinedPieces)
+		}
 		if n := stats.cacheUnadmitted.Load(); n > 0 {
 			add("RESULT CACHE NOT USED: %d groups or calls at their first sight (cached from a second whose range overlaps it)", n)
 		}

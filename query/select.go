@@ -86,6 +86,9 @@ type execStats struct {
 	// key's first sight, or one whose range is apart from the last's
 	// (resultcache.Cache.Admit).
 	cacheUnadmitted atomic.Int64
+	// rowsRejoined: groups whose cached rows came in too many pieces and
+	// were copied side by side (rowcache.go, rejoin).
+	rowsRejoined atomic.Int64
 }
 
 // source is the resolved input of a SELECT: its series and their union schema.

@@ -297,3 +297,72 @@ func TestResultCacheEdgeWindow(t *testing.T) {
 	compare("after a late point before the start", edge+35*int64(time.Second))
 	compare("start moved again", edge+51*int64(time.Second))
 }
+
+// TestResultCacheRejoinsFragmentedRows: late points into a few minutes per
+// refresh leave a group's cached rows in pieces of several answers'
+// buffers; past 16 pieces a refresh copies them side by side and stores them
+// again under their own stamps. The answers stay identical to the uncached
+// server's, a quiet refresh after finds few pieces, and a late point after
+// the rejoin still invalidates its window.
+func TestResultCacheRejoinsFragmentedRows(t *testing.T) {
+	cached, plain := cachePair(t)
+	start := time.Now().Truncate(time.Hour).Add(-3 * time.Hour).UnixNano()
+	minute := int64(time.Minute)
+	var sb strings.Builder
+	for i := int64(0); i < 360; i++ { // an hour at 10 s, two hosts
+		ts := start + i*int64(10*time.Second)
+		fmt.Fprintf(&sb, "cpu,host=a usage=%d %d\ncpu,host=b usage=%d %d\n", i, ts, 2*i, ts)
+	}
+	for _, b := range []string{cached, plain} {
+		writeLP(t, b, sb.String())
+	}
+	q := fmt.Sprintf("SELECT mean(usage) FROM cpu WHERE time >= %d AND time < %d GROUP BY time(1m), host", start, start+60*minute)
+	compare := func(step string) {
+		t.Helper()
+		if a, b := queryBody(t, cached, q), queryBody(t, plain, q); a != b {
+			t.Fatalf("%s: cached and uncached answers differ:\n%.500s\n%.500s", step, a, b)
+		}
+	}
+	// rejoined refreshes the cached server by EXPLAIN ANALYZE and returns
+	// the groups whose rows it rejoined.
+	rejoined := func() int {
+		t.Helper()
+		body := queryBody(t, cached, "EXPLAIN ANALYZE "+q)
+		m := regexp.MustCompile(`RESULT CACHE ROWS REJOINED: (\d+) groups`).FindStringSubmatch(body)
+		if m == nil {
+			return 0
+		}
+		n, _ := strconv.Atoi(m[1])
+		return n
+	}
+	compare("first sight")
+	compare("second sight") // stores
+	total := 0
+	for round := int64(0); round < 5; round++ {
+		// Four late minutes per refresh, each its own write (a series'
+		// change spans its points), so that a refresh reads at most 8
+		// ranges and keeps the other windows.
+		for w := 8*round + 1; w < 8*round+8; w += 2 {
+			for _, b := range []string{cached, plain} {
+				writeLP(t, b, fmt.Sprintf("cpu,host=a usage=%d %d\ncpu,host=b usage=%d %d\n", 1000+w, start+w*minute+1, 2000+w, start+w*minute+1))
+			}
+		}
+		total += rejoined()
+		compare(fmt.Sprintf("round %d", round))
+	}
+	if total < 2 {
+		t.Fatalf("%d groups rejoined over five fragmenting refreshes, want both groups at least once", total)
+	}
+	if n := rejoined(); n != 0 {
+		t.Fatalf("a quiet refresh after: %d groups rejoined, want 0", n)
+	}
+	for _, b := range []string{cached, plain} {
+		writeLP(t, b, fmt.Sprintf("cpu,host=a usage=-7 %d\n", start+2*minute+5))
+	}
+	// Generations are kept per measurement and minute: the minute's window
+	// of both groups is read again, and nothing else.
+	if hit, of := explainCached(t, cached, q); hit != of-2 {
+		t.Fatalf("after a late point into a rejoined window: %d of %d windows cached, want all but its minute's two", hit, of)
+	}
+	compare("late point into a rejoined window")
+}
