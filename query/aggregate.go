@@ -546,6 +546,9 @@ func (r *selectRun) accumulateWithin(s *seriesRef, c *callPlan, w *windowStates,
 	if !ok {
 		return nil
 	}
+	if done, err := r.foldHead(s, fid, w, points, min, max, within); done || err != nil {
+		return err
+	}
 	cur, err := r.cursorIn(s, fid, min, max)
 	if err != nil {
 		return err
@@ -604,6 +607,40 @@ func (r *selectRun) accumulateWithin(s *seriesRef, c *callPlan, w *windowStates,
 	}
 	r.stats.blocksDecoded.Add(int64(cur.BlocksDecoded()))
 	return cur.Err()
+}
+
+// foldHead is accumulateWithin for a range the snapshot's heads alone hold
+// (storage.Snapshot.HeadRange): their views, cut to within, are fed as the
+// cursor would yield them, without one. done is false when it does not
+// apply (no snapshot, ORDER BY DESC, a range stored blocks may reach).
+func (r *selectRun) foldHead(s *seriesRef, fid storage.FieldID, w *windowStates, points *int64, min, max int64, within []storage.TimeRange) (done bool, err error) {
+	if s.snap == nil || !r.plan.ascending {
+		return false, nil
+	}
+	cols, ok := s.snap.HeadRange(s.id, fid, min, max)
+	if !ok {
+		return false, nil
+	}
+	if within == nil {
+		within = []storage.TimeRange{{Min: min, Max: max}}
+	}
+	cc := r.e.canceller(r.ctx)
+	for _, tr := range within {
+		for _, col := range cols {
+			part := storage.TrimColumn(col, tr.Min, tr.Max)
+			if part.Len() == 0 {
+				continue
+			}
+			*points += int64(part.Len())
+			if err := cc.add(part.Len()); err != nil {
+				return true, err
+			}
+			if err := r.feed(part, w); err != nil {
+				return true, err
+			}
+		}
+	}
+	return true, stopErr(r.ctx)
 }
 
 // feed folds a column into the states of its windows; its times run in one

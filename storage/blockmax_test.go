@@ -144,3 +144,70 @@ func TestBlockMaxSkipsOnlyWhatNoBlockHolds(t *testing.T) {
 		t.Fatalf("unknown watermark: times %v (skipped %v), want [3000] and a seek", got, skipped)
 	}
 }
+
+// headRange is readSnap through Snapshot.HeadRange: the times, and ok.
+func headRange(t *testing.T, e *Engine, min, max int64) (times []int64, ok bool) {
+	t.Helper()
+	bk := bucketOf(t, e, "db")
+	ids, _ := e.SeriesIDs(bk, "m", nil)
+	f, _ := e.Fields(bk, "m")
+	snap, err := e.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Close()
+	cols, ok := snap.HeadRange(SeriesID(ids.Minimum()), f[0].ID, min, max)
+	for _, c := range cols {
+		times = append(times, c.Times...)
+	}
+	return times, ok
+}
+
+// TestHeadRangeIsTheCursorsHeadOnlyRead: HeadRange answers exactly the
+// ranges a snapshot cursor reads from the heads alone, with the cursor's
+// points, and declines a range a block may reach or the flushing head holds
+// points of (those merge by priority in a cursor).
+func TestHeadRangeIsTheCursorsHeadOnlyRead(t *testing.T) {
+	e := openTestEngine(t, t.TempDir(), Options{})
+	defer e.Close()
+	e.CreateDatabase("db", nil)
+	write(t, e, "db", points(100, 150, 199)...)
+	if err := e.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	write(t, e, "db", points(500, 520, 640)...)
+	swap := func(f func()) {
+		e.commitMu.Lock()
+		e.headsMu.Lock()
+		f()
+		e.headsMu.Unlock()
+		e.commitMu.Unlock()
+	}
+	swap(func() { e.flushing, e.active = e.active, newHead() }) // as if a flush of 500-640 were running
+	write(t, e, "db", points(700, 720, 820)...)
+	steps := []struct {
+		name     string
+		min, max int64
+		want     string // "" when HeadRange declines
+	}{
+		{"reaching a block", 150, 800, ""},
+		{"the flushing head's points", 300, 800, ""},
+		{"between the flushing points", 530, 600, "[]"},
+		{"the active head's points", 650, 800, "[700 720]"},
+		{"cut inside", 710, 719, "[]"},
+		{"after every point", 900, 1000, "[]"},
+	}
+	for _, s := range steps {
+		got, ok := headRange(t, e, s.min, s.max)
+		cur, _ := readSnap(t, e, s.min, s.max)
+		switch {
+		case s.want == "" && ok:
+			t.Errorf("%s: HeadRange answered %v, want it to decline", s.name, got)
+		case s.want != "" && (!ok || fmt.Sprint(got) != s.want):
+			t.Errorf("%s: HeadRange %v (ok %v), want %s", s.name, got, ok, s.want)
+		case ok && fmt.Sprint(got) != fmt.Sprint(cur):
+			t.Errorf("%s: HeadRange %v, the cursor %v", s.name, got, cur)
+		}
+	}
+	swap(func() { e.flushing = nil }) // nothing to finish: the test's "flush" keeps its points only in memory
+}

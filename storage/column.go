@@ -72,8 +72,9 @@ func sliceColumn(c *block.Column, i, j int) *block.Column {
 	return out
 }
 
-// trimColumn narrows a time-sorted column to the rows with min <= t <= max.
-func trimColumn(c *block.Column, min, max int64) *block.Column {
+// TrimColumn narrows a time-sorted column to the rows with min <= t <= max,
+// sharing its memory (c itself when nothing is cut).
+func TrimColumn(c *block.Column, min, max int64) *block.Column {
 	i := sort.Search(len(c.Times), func(k int) bool { return c.Times[k] >= min })
 	j := sort.Search(len(c.Times), func(k int) bool { return c.Times[k] > max })
 	if i == 0 && j == len(c.Times) {

@@ -256,7 +256,7 @@ func viewsOf(chunks []*block.Column, min, max int64) []*block.Column {
 		if n == 0 || c.Times[n-1] < min {
 			continue
 		}
-		if v := trimColumn(sliceColumn(c, 0, n), min, max); len(v.Times) > 0 {
+		if v := TrimColumn(sliceColumn(c, 0, n), min, max); len(v.Times) > 0 {
 			out = append(out, v)
 		}
 	}

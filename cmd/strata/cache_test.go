@@ -102,10 +102,19 @@ var cacheFormats = []string{"", "", "&epoch=ms", "&pretty=true", "&chunked=true&
 // TestResultCacheMatchesUncached runs a random sequence of on-time writes,
 // late writes, overwrites, DELETEs, DROP SERIES, DROP MEASUREMENT and
 // refreshing queries on both servers and requires identical answers every
-// time. STRATA_CACHE_SOAK=1 runs ten times as many steps.
+// time. STRATA_CACHE_SOAK=1 runs ten times as many steps, and
+// STRATA_CACHE_SEED=n another sequence than the default's.
 func TestResultCacheMatchesUncached(t *testing.T) {
 	cached, plain := cachePair(t)
-	rng := rand.New(rand.NewSource(7))
+	seed := int64(7)
+	if s := os.Getenv("STRATA_CACHE_SEED"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			t.Fatalf("STRATA_CACHE_SEED=%q: %v", s, err)
+		}
+		seed = n
+	}
+	rng := rand.New(rand.NewSource(seed))
 	// Data lives in the three hours before base; refreshes move their range
 	// forward by a few seconds, as a dashboard's now() does.
 	base := time.Now().Truncate(time.Hour).UnixNano()
