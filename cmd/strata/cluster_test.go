@@ -6,12 +6,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // TestNodeIDRefusedOnAnotherDirectory: the first start records --node-id in
@@ -46,12 +48,15 @@ func TestNodeIDRefusedOnAnotherDirectory(t *testing.T) {
 }
 
 // TestReadyAfterCatchUp: /ready is 503 while the consumer has records to
-// catch up on beyond --ready-max-lag (here none yet fetched), 200 once it
-// has stored them; /health answers 200 throughout.
+// catch up on beyond --ready-max-lag (here none yet fetched: the cluster
+// holds every fetch until the test has seen the 503, so a consumer faster
+// than the test's first request, as under load, cannot make it 200 early),
+// 200 once it has stored them; /health answers 200 throughout.
 func TestReadyAfterCatchUp(t *testing.T) {
-	_, addr := kafkaCluster(t)
+	c, addr := kafkaCluster(t)
 	p := producer(t, addr, kgo.NoCompression())
 	produce(t, p, 0, 400)
+	release := holdFetches(t, c)
 	plain, plainBase := startTestServer(t, testConfig(t.TempDir()))
 	defer plain.shutdown(10 * time.Second)
 	if r := do(t, "GET", plainBase+"/ready", nil, nil); r.status != 200 {
@@ -64,6 +69,7 @@ func TestReadyAfterCatchUp(t *testing.T) {
 	if r := do(t, "GET", base+"/ready", nil, nil); r.status != 503 || !strings.Contains(r.body, "not ready") {
 		t.Fatalf("/ready before catching up: %d %s", r.status, r.body)
 	}
+	release()
 	waitReady(t, base, 30*time.Second, func() string { return "" })
 	if pts, _ := countEvents(t, base); pts != 400 {
 		t.Fatalf("ready with %d of 400 records stored", pts)
@@ -71,6 +77,22 @@ func TestReadyAfterCatchUp(t *testing.T) {
 	if r := do(t, "GET", base+"/health", nil, nil); r.status != 200 {
 		t.Fatalf("/health: %d %s", r.status, r.body)
 	}
+}
+
+// holdFetches makes c answer no Fetch until release is called (or the test
+// ends): the consumers connect, join and list offsets, but fetch nothing.
+func holdFetches(t *testing.T, c *kfake.Cluster) (release func()) {
+	t.Helper()
+	held := make(chan struct{})
+	var once sync.Once
+	release = func() { once.Do(func() { close(held) }) }
+	t.Cleanup(release) // before the cluster closes: cleanups run last first
+	c.ControlKey(kmsg.Fetch.Int16(), func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		c.SleepControl(func() { <-held })
+		return nil, nil, false // then the cluster answers it as usual
+	})
+	return release
 }
 
 func waitReady(t *testing.T, base string, within time.Duration, logs func() string) {
