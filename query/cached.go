@@ -145,36 +145,30 @@ type cacheRun struct {
 	filledErr  error
 }
 
-// lookupPool keeps the window slices of the row cache's lookups for the
-// next groups and runs: a dashboard refresh looks 360 windows up for each of
-// its 100 series, and allocating 20 KB each time was a tenth of its CPU
-// (docs/cache.md, "Measured").
+// lookupPool keeps the row cache's lookups for the next groups and runs: a
+// dashboard refresh looks 360 windows up for each of its 100 series, and
+// allocating their slices each time was a tenth of its CPU (docs/cache.md,
+// "Measured").
 type lookupPool struct{ p sync.Pool }
 
-type lookupScratch struct {
-	w        []resultcache.Window
-	unserved []int // cachedRows' indexes of the windows w serves no row of
-}
-
-// maxPooledWindows bounds what the pool keeps: a slice for more windows than
-// this (3.6 MB) is let go rather than held for the rare lookup its size.
+// maxPooledWindows bounds what the pool keeps: a lookup of more windows than
+// this is let go rather than held for the rare lookup its size.
 const maxPooledWindows = 1 << 16
 
-func (lp *lookupPool) get() *lookupScratch {
-	if s, ok := lp.p.Get().(*lookupScratch); ok {
-		return s
+func (lp *lookupPool) get() *resultcache.RowsLookup {
+	if lk, ok := lp.p.Get().(*resultcache.RowsLookup); ok {
+		return lk
 	}
-	return &lookupScratch{}
+	return &resultcache.RowsLookup{}
 }
 
-// put keeps s for reuse, without the values it points to.
-func (lp *lookupPool) put(s *lookupScratch) {
-	if cap(s.w) > maxPooledWindows {
+// put keeps lk for reuse, without the cache's bytes it points to.
+func (lp *lookupPool) put(lk *resultcache.RowsLookup) {
+	if lk.Size() > maxPooledWindows {
 		return
 	}
-	clear(s.w)
-	s.w, s.unserved = s.w[:0], s.unserved[:0]
-	lp.p.Put(s)
+	lk.Reset()
+	lp.p.Put(lk)
 }
 
 // sharedCacheRun makes the run's cacheRun once.

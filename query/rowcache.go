@@ -94,28 +94,20 @@ func (r *selectRun) cachedRows(g *group) (rows []Row, ok bool, err error) {
 		return nil, false, nil // its first sight: aggregateRows, as without the cache
 	}
 	p := r.plan
-	scratch := r.e.lookups.get()
-	defer r.e.lookups.put(scratch)
-	found, runs := r.lookupRuns(scratch.w, key, sc, starts, lo, hi)
-	scratch.w = found
-	// hits: windows found; rendered: those of them with a row; unserved:
-	// the indexes of the others (a refresh's: the window at now, written
-	// since), which the later steps visit instead of walking every window.
-	hits, rendered := 0, 0
-	unserved := scratch.unserved[:0]
-	for i := range found {
-		switch w := &found[i]; {
-		case w.Found && w.Value != nil:
-			hits++
-			rendered++
-		case w.Found:
-			hits++
-			unserved = append(unserved, i)
-		default:
-			unserved = append(unserved, i)
-		}
+	sep, join := r.rowEnc.RowSeparator()
+	join = join && p.ascending && p.stmt.Limit == 0 && p.stmt.Offset == 0
+	if !join {
+		sep = nil
 	}
-	scratch.unserved = unserved
+	lk := r.e.lookups.get()
+	defer r.e.lookups.put(lk)
+	r.e.cache.LookupRows(lk, key, sc, starts, r.nextWindow, sep, join)
+	runs := missingSpans(starts, lk, lo, hi, r.nextWindow)
+	if len(runs) > maxCacheRuns {
+		// Scattered: the whole range is read once instead (lookupRuns').
+		r.e.cache.ForgoRows(lk)
+		runs = []timeSpan{{lo, hi}}
+	}
 
 	// Each call over the windows left, as aggregateRows computes it, in the
 	// same dense states: the map-based ones made a miss of TSBS's
@@ -125,102 +117,90 @@ func (r *selectRun) cachedRows(g *group) (rows []Row, ok bool, err error) {
 	for _, c := range p.calls {
 		w := r.newGroupStates(c)
 		w.hold = func(n int64) error { return r.holdGroup(g, n) }
-		if err := r.accumulateRuns(g, c, w, runs, hits > 0); err != nil {
+		if err := r.accumulateRuns(g, c, w, runs, lk.Hits > 0); err != nil {
 			if errors.Is(err, errMixedTypes) {
 				return nil, false, nil // the window function answers it, uncached
 			}
 			return nil, true, err
 		}
 		res := w.result()
-		res.elsewhere = rendered > 0
+		res.elsewhere = lk.Rows > 0
 		results = append(results, res)
 	}
 	for range g.series {
 		r.stats.series.Add(1)
 	}
-	r.stats.windowsCached.Add(int64(hits * len(p.calls)))
+	r.stats.windowsCached.Add(int64(lk.Hits * len(p.calls)))
 	r.stats.windowsCacheable.Add(int64(len(starts) * len(p.calls)))
 
-	fresh, err := r.finishMissing(g, results, found, unserved, rendered)
+	fresh, err := r.finishMissing(g, results, starts, lk)
 	if err != nil {
 		return nil, true, err
 	}
-	sep, join := r.rowEnc.RowSeparator()
-	join = join && p.ascending && p.stmt.Limit == 0 && p.stmt.Offset == 0
-	if !join {
-		sep = nil
-	}
-	joined, open := r.storeRows(key, found, unserved, fresh, results, sep)
+	joined, open := r.storeRows(key, starts, lk, fresh, results, sep)
 	switch {
 	case !join:
-		return mergeCachedRows(found, fresh), true, nil
-	case rendered == 0 && len(fresh) > 0:
+		return mergeCachedRows(lk.Pieces, fresh), true, nil
+	case lk.Rows == 0 && len(fresh) > 0:
 		return []Row{{Time: fresh[0].Time, Encoded: joined, EncodedRows: len(fresh)}}, true, nil
 	}
-	rows = joinRows(found, fresh, open, sep)
-	if len(rows) > maxJoinedPieces && r.rejoin(key, found, sep) {
-		rows = joinRows(found, fresh, open, sep)
+	rows = joinRows(lk.Pieces, fresh, open, sep)
+	if len(rows) > maxJoinedPieces && r.e.cache.Rejoin(key, lk.Pieces, sep) {
+		r.stats.rowsRejoined.Add(1)
+		rows = joinRows(lk.Pieces, fresh, open, sep)
 	}
 	return rows, true, nil
+}
+
+// missingSpans is [lo, hi] without the windows lk holds (with a row or
+// empty), as ascending spans: lk.Unserved lists the others, so this visits
+// only them, not every window (lookupRuns' missingRuns walked all 360 of a
+// refresh's). starts are consecutive windows: a window's end is the next
+// one's start, and next is called only for the last.
+func missingSpans(starts []int64, lk *resultcache.RowsLookup, lo, hi int64, next func(int64) int64) []timeSpan {
+	if lk.Hits == 0 {
+		return []timeSpan{{lo, hi}}
+	}
+	end := func(i int) int64 {
+		if i+1 < len(starts) {
+			return starts[i+1]
+		}
+		return next(starts[i])
+	}
+	var runs []timeSpan
+	add := func(min, max int64) {
+		if n := len(runs); n > 0 && runs[n-1].max+1 >= min {
+			runs[n-1].max = max
+			return
+		}
+		runs = append(runs, timeSpan{min, max})
+	}
+	if lo < starts[0] {
+		add(lo, starts[0]-1)
+	}
+	for k, i := range lk.Unserved {
+		if !lk.HeldEmpty[k] {
+			add(starts[i], end(i)-1)
+		}
+	}
+	if after := end(len(starts) - 1); after <= hi {
+		add(after, hi)
+	}
+	return runs
 }
 
 // maxJoinedPieces bounds the pieces a group's cached rows are handed over
 // in. Each refresh renders its new windows in a buffer of its own, so a
 // panel open for hours had a piece per window (360 per series, 36,000
 // refs for the writer per refresh of 100 series); past this many the cached
-// rows are copied side by side once (rejoin), about 14 KB per series,
-// every 16 or so minutes of a one-minute panel.
+// rows are copied side by side once (resultcache.Cache.Rejoin), about 14 KB
+// per series, every 16 or so minutes of a one-minute panel.
 const maxJoinedPieces = 16
 
-// rejoin copies the rows found serves side by side into one buffer, as
-// storeRows lays them out, points found's values at them and stores them
-// again under their own stamps: the bytes are the same, and a stamp is
-// checked at every lookup, so a window gone stale meanwhile is still found
-// stale. Rows rendered by this refresh stay in its own buffer until the
-// next refresh finds them cached and joins them too. It reports whether it
-// did.
-func (r *selectRun) rejoin(key string, found []resultcache.Window, sep []byte) bool {
-	size, n := 0, 0
-	for _, w := range found {
-		if w.Found && w.Value != nil {
-			size += len(w.Value) + len(sep)
-			n++
-		}
-	}
-	if n == 0 {
-		return false
-	}
-	buf := make([]byte, 0, size)
-	bounds := make([]int, 0, 2*n)
-	for _, w := range found {
-		if w.Found && w.Value != nil {
-			if len(buf) > 0 {
-				buf = append(buf, sep...)
-			}
-			bounds = append(bounds, len(buf))
-			buf = append(buf, w.Value...)
-			bounds = append(bounds, len(buf))
-		}
-	}
-	keep := make([]resultcache.Window, 0, n)
-	k := 0
-	for i := range found {
-		if w := &found[i]; w.Found && w.Value != nil {
-			w.Value = buf[bounds[2*k]:bounds[2*k+1]] // open to buf's end, as storeRows leaves rows
-			keep = append(keep, resultcache.Window{Start: w.Start, Seq: w.Seq, Value: w.Value})
-			k++
-		}
-	}
-	r.e.cache.Store(key, keep)
-	r.stats.rowsRejoined.Add(1)
-	return true
-}
-
 // finishMissing fills and projects the windows the cache did not serve, as
-// aggregateRows does for all of them. found is the lookup of the run's
-// consecutive cacheable windows, unserved the indexes of those without a
-// row from it (ascending), hits how many have one.
-func (r *selectRun) finishMissing(g *group, results []*callResult, found []resultcache.Window, unserved []int, hits int) ([]Row, error) {
+// aggregateRows does for all of them. lk is the lookup of starts, the run's
+// consecutive cacheable windows.
+func (r *selectRun) finishMissing(g *group, results []*callResult, starts []int64, lk *resultcache.RowsLookup) ([]Row, error) {
 	p := r.plan
 	some := false
 	for _, res := range results {
@@ -229,18 +209,18 @@ func (r *selectRun) finishMissing(g *group, results []*callResult, found []resul
 	if !some && p.fill == influxql.NoFill {
 		return nil, nil
 	}
-	if !some && hits == 0 {
+	if !some && lk.Rows == 0 {
 		return nil, nil // a group without points prints nothing, whatever the fill
 	}
 	all, err := r.filledStarts(results)
 	if err != nil {
 		return nil, err
 	}
-	starts := unservedStarts(all, found, unserved, hits)
+	printed := unservedStarts(all, starts, lk.Unserved, lk.Rows)
 	if err := r.holdGroup(g, int64(len(all))*startBytes); err != nil {
 		return nil, err
 	}
-	return r.finishRows(g, results, starts, auxRefs(p.exprs))
+	return r.finishRows(g, results, printed, auxRefs(p.exprs))
 }
 
 // filledStarts is resultStarts(results) for a group of this run, from the
@@ -273,26 +253,27 @@ func (r *selectRun) filledStarts(results []*callResult) ([]int64, error) {
 	return cr.filled, nil
 }
 
-// unservedStarts is all (ascending window starts) without the windows found
-// serves a row of. found looks up consecutive windows, so a window of all
-// from its first start to its last is one of them: only the unserved ones
-// of those are printed, found by binary search, not by walking every
-// window (a third of a refresh's walks over its 360).
-func unservedStarts(all []int64, found []resultcache.Window, unserved []int, hits int) []int64 {
-	if hits == 0 || len(found) == 0 {
+// unservedStarts is all (ascending window starts) without the windows a
+// lookup of starts (consecutive windows) serves a row of: rows of them
+// were served, unserved indexes the others. A window of all from starts'
+// first to its last is one of them, so only the unserved ones of those are
+// printed, found by binary search, not by walking every window (a third of
+// a refresh's walks over its 360).
+func unservedStarts(all, starts []int64, unserved []int, rows int) []int64 {
+	if rows == 0 || len(starts) == 0 {
 		return slices.Clone(all)
 	}
-	first, last := found[0].Start, found[len(found)-1].Start
+	first, last := starts[0], starts[len(starts)-1]
 	lo, _ := slices.BinarySearch(all, first)
 	hi, _ := slices.BinarySearch(all, last+1)
-	starts := make([]int64, 0, len(all)-(hi-lo)+len(unserved))
-	starts = append(starts, all[:lo]...)
+	out := make([]int64, 0, len(all)-(hi-lo)+len(unserved))
+	out = append(out, all[:lo]...)
 	for _, i := range unserved {
-		if _, ok := slices.BinarySearch(all[lo:hi], found[i].Start); ok {
-			starts = append(starts, found[i].Start)
+		if _, ok := slices.BinarySearch(all[lo:hi], starts[i]); ok {
+			out = append(out, starts[i])
 		}
 	}
-	return append(starts, all[hi:]...)
+	return append(out, all[hi:]...)
 }
 
 // storeRows renders every row computed here, once, into one buffer, joined
@@ -305,7 +286,7 @@ func unservedStarts(all []int64, found []resultcache.Window, unserved []int, hit
 // buffer: on a miss (nothing came from the cache) it is the group's answer as
 // is, so a miss renders its rows no more often than the uncached path does;
 // and each row's bytes left open to the buffer's end (joinRows).
-func (r *selectRun) storeRows(key string, found []resultcache.Window, unserved []int, fresh []Row, results []*callResult, sep []byte) (buf []byte, open [][]byte) {
+func (r *selectRun) storeRows(key string, starts []int64, lk *resultcache.RowsLookup, fresh []Row, results []*callResult, sep []byte) (buf []byte, open [][]byte) {
 	loc := r.plan.stmt.Location
 	bounds := make([]int, 0, 2*len(fresh)) // each fresh row's [from, to) in buf
 	for i := range fresh {
@@ -333,11 +314,11 @@ func (r *selectRun) storeRows(key string, found []resultcache.Window, unserved [
 	}
 	var keep []resultcache.Window
 	j := 0
-	for _, i := range unserved {
-		if found[i].Found {
-			continue // found empty: kept as it is
+	for k, i := range lk.Unserved {
+		if lk.HeldEmpty[k] {
+			continue // held empty: kept as it is
 		}
-		ws := found[i].Start
+		ws := starts[i]
 		for j < len(fresh) && fresh[j].Time < ws {
 			j++
 		}
@@ -354,8 +335,8 @@ func (r *selectRun) storeRows(key string, found []resultcache.Window, unserved [
 	return buf, open
 }
 
-// joinRows is the group's rows in time order, the cache's and the ones
-// computed here (rendered by storeRows; open is their bytes as storeRows
+// joinRows is the group's rows in time order, the cache's pieces and the
+// ones computed here (rendered by storeRows; open is their bytes as storeRows
 // left them, aligned with fresh), in as few Rows as the bytes allow. Rows that
 // one answer rendered side by side stay side by side in its buffer (storeRows
 // joins them by sep and the cache keeps slices of it), so a run of them is
@@ -363,54 +344,36 @@ func (r *selectRun) storeRows(key string, found []resultcache.Window, unserved [
 // by reference: a dashboard panel's refresh is about one slice per series
 // instead of 36,000 rows copied into a 1.4 MB answer (docs/cache.md,
 // "Measured").
-func joinRows(found []resultcache.Window, fresh []Row, open [][]byte, sep []byte) []Row {
+func joinRows(pieces []resultcache.Piece, fresh []Row, open [][]byte, sep []byte) []Row {
 	rows := make([]Row, 0, 4)
 	var run []byte
 	runTime, runRows := int64(0), 0
-	j := 0
-	for i := 0; i < len(found) || j < len(fresh); {
-		// The next row in time order: a fresh one, or a cached one with bytes.
+	for i, j := 0, 0; i < len(pieces) || j < len(fresh); {
+		// The next rows in time order: a piece of the cache's, or a fresh row.
 		var t int64
 		var enc []byte
-		switch {
-		case i < len(found) && (!found[i].Found || found[i].Value == nil):
-			i++ // not cached, or empty: a fresh row, if any, is in fresh
-			continue
-		case i < len(found) && (j == len(fresh) || found[i].Start <= fresh[j].Time):
-			t, enc = found[i].Start, found[i].Value
+		n := 1
+		if i < len(pieces) && (j == len(fresh) || pieces[i].First <= fresh[j].Time) {
+			t, enc, n = pieces[i].First, pieces[i].Bytes, pieces[i].Rows
 			i++
-		default:
+		} else {
 			t, enc = fresh[j].Time, open[j]
 			j++
 		}
 		if runRows > 0 {
-			if longer, ok := adjacent(run, enc, sep); ok {
-				run, runRows = longer, runRows+1
+			if longer, ok := resultcache.Adjacent(run, enc, sep); ok {
+				run, runRows = longer, runRows+n
 				continue
 			}
 			// Capped, so that a sink appending to it cannot reach past it.
 			rows = append(rows, Row{Time: runTime, Encoded: run[:len(run):len(run)], EncodedRows: runRows})
 		}
-		run, runTime, runRows = enc, t, 1
+		run, runTime, runRows = enc, t, n
 	}
 	if runRows > 0 {
 		rows = append(rows, Row{Time: runTime, Encoded: run[:len(run):len(run)], EncodedRows: runRows})
 	}
 	return rows
-}
-
-// adjacent tells whether b follows a and then sep in a's buffer, and returns
-// the slice of that buffer from a's start to b's end if so. Both are slices
-// storeRows made, which leaves each open to its buffer's end: b's first byte
-// having the address of a byte of a's capacity proves they share one
-// allocation, so the longer slice is as safe as either.
-func adjacent(a, b, sep []byte) ([]byte, bool) {
-	full := a[:cap(a)]
-	off := len(a) + len(sep)
-	if len(b) == 0 || off+len(b) > len(full) || &full[off] != &b[0] {
-		return nil, false
-	}
-	return full[:off+len(b)], true
 }
 
 func noCallHas(results []*callResult, ws int64) bool {
@@ -431,26 +394,18 @@ func everyCallHas(results []*callResult, ws int64) bool {
 	return true
 }
 
-// mergeCachedRows is the group's rows in time order: the cache's, encoded,
-// and the ones computed here.
-func mergeCachedRows(found []resultcache.Window, fresh []Row) []Row {
-	n := len(fresh)
-	for _, w := range found {
-		if w.Found && w.Value != nil {
-			n++
-		}
-	}
-	rows := make([]Row, 0, n)
+// mergeCachedRows is the group's rows in time order, one per window: the
+// cache's (a lookup without join has a piece per row), encoded, and the
+// ones computed here.
+func mergeCachedRows(pieces []resultcache.Piece, fresh []Row) []Row {
+	rows := make([]Row, 0, len(pieces)+len(fresh))
 	j := 0
-	for _, w := range found {
-		if !w.Found || w.Value == nil {
-			continue // not cached, or empty: a fresh row, if any, is in fresh
-		}
-		for j < len(fresh) && fresh[j].Time < w.Start {
+	for _, pc := range pieces {
+		for j < len(fresh) && fresh[j].Time < pc.First {
 			rows = append(rows, fresh[j])
 			j++
 		}
-		rows = append(rows, Row{Time: w.Start, Encoded: w.Value})
+		rows = append(rows, Row{Time: pc.First, Encoded: pc.Bytes[:len(pc.Bytes):len(pc.Bytes)]})
 	}
 	return append(rows, fresh[j:]...)
 }

@@ -53,13 +53,15 @@ func TestJoinRows(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var found []resultcache.Window
+			var pieces []resultcache.Piece // a row each: joinRows joins the adjacent
 			var want [][]byte
 			fresh, open := rendered(tt.fresh, sep)
 			j := 0
 			for _, ws := range tt.starts {
 				v, ok := tt.cached[ws]
-				found = append(found, resultcache.Window{Start: ws, Value: v, Found: ok})
+				if ok && v != nil {
+					pieces = append(pieces, resultcache.Piece{First: ws, Last: ws, Rows: 1, Bytes: v})
+				}
 				for j < len(fresh) && fresh[j].Time < ws {
 					want = append(want, fresh[j].Encoded)
 					j++
@@ -71,7 +73,7 @@ func TestJoinRows(t *testing.T) {
 			for ; j < len(fresh); j++ {
 				want = append(want, fresh[j].Encoded)
 			}
-			rows := joinRows(found, fresh, open, sep)
+			rows := joinRows(pieces, fresh, open, sep)
 			var got [][]byte
 			n := 0
 			for _, r := range rows {
@@ -148,7 +150,11 @@ func TestUnservedStarts(t *testing.T) {
 					walk = append(walk, ws)
 				}
 			}
-			got := unservedStarts(tc.all, tc.found, unserved, hits)
+			var starts []int64
+			for _, w := range tc.found {
+				starts = append(starts, w.Start)
+			}
+			got := unservedStarts(tc.all, starts, unserved, hits)
 			if !slices.Equal(got, tc.want) || !slices.Equal(got, walk) {
 				t.Errorf("got %v, want %v (walk %v)", got, tc.want, walk)
 			}

@@ -3,7 +3,7 @@ package resultcache
 import (
 	"container/list"
 	"hash/maphash"
-	"sort"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -85,9 +85,9 @@ func (c *Cache) LookupInto(dst []Window, key string, sc Scope, starts []int64, e
 	}
 	out = out[:len(starts)]
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	el, ok := c.m[key]
 	if !ok {
-		c.mu.Unlock()
 		for i, ws := range starts {
 			out[i] = Window{Start: ws} // invalidate and the callers find windows by start
 		}
@@ -96,61 +96,86 @@ func (c *Cache) LookupInto(dst []Window, key string, sc Scope, starts []int64, e
 	}
 	c.lru.MoveToFront(el)
 	e := el.Value.(*entry)
-	n := 0
-	minSeq := ^uint64(0)
-	j := sort.Search(len(e.windows), func(i int) bool { return e.windows[i].Start >= starts[0] })
-	// The leading starts the entry holds side by side (a refresh's: all but
-	// the newest few) in one copy, not a compare and a struct copy each
-	// (the per-window walk was 7% of a dashboard refresh's CPU).
-	held := heldPrefix(e.windows[j:], starts)
-	copy(out, e.windows[j:j+held])
-	for i := range out[:held] {
-		out[i].Found = true
-		minSeq = min(minSeq, out[i].Seq)
+	pp := positionsPool.Get().(*[]int32)
+	defer positionsPool.Put(pp)
+	pos, minSeq, held := align(*pp, e.windows, starts)
+	if cap(pos) <= maxPooledPositions {
+		*pp = pos
 	}
-	n, j = held, j+held
-	for i, ws := range starts[held:] {
-		i += held
-		for j < len(e.windows) && e.windows[j].Start < ws {
-			j++
+	hits := c.weigh(e, sc, starts, pos, minSeq, held, end)
+	for i := 0; i < len(pos); {
+		if pos[i] < 0 {
+			out[i] = Window{Start: starts[i]}
+			i++
+			continue
 		}
-		if j < len(e.windows) && e.windows[j].Start == ws {
-			out[i] = e.windows[j]
+		// A run of windows the entry holds side by side in one copy (a
+		// refresh's: all but the newest few), not a struct copy each.
+		k := i + 1
+		for k < len(pos) && pos[k] == pos[k-1]+1 {
+			k++
+		}
+		copy(out[i:k], e.windows[pos[i]:int(pos[i])+k-i])
+		for ; i < k; i++ {
 			out[i].Found = true
-			minSeq = min(minSeq, out[i].Seq)
-			n++
-		} else {
-			out[i] = Window{Start: ws}
 		}
 	}
-	c.mu.Unlock()
-	if n == 0 {
-		c.misses.Add(int64(len(starts)))
-		return out
-	}
-
-	stale, verified, examined := c.gens.invalidate(sc, out, minSeq, end)
-	if len(stale) > 0 {
-		c.invalidations.Add(int64(len(stale)))
-	}
-	if restamp := examined >= restampAfter && verified > minSeq; len(stale) > 0 || restamp {
-		c.settle(key, out, stale, verified, restamp)
-	}
-	c.hits.Add(int64(n - len(stale)))
-	c.misses.Add(int64(len(starts) - n + len(stale)))
+	c.hits.Add(int64(hits))
+	c.misses.Add(int64(len(starts) - hits))
 	return out
 }
 
-// heldPrefix is how many of starts' first elements are the starts of
-// windows, in order.
-func heldPrefix(windows []Window, starts []int64) int {
-	n := min(len(windows), len(starts))
-	for i := range n {
-		if windows[i].Start != starts[i] {
-			return i
+// positionsPool keeps LookupInto's alignments (align) for the next lookups.
+var positionsPool = sync.Pool{New: func() any { return new([]int32) }}
+
+// maxPooledPositions bounds an alignment the pool keeps (256 KB).
+const maxPooledPositions = 1 << 16
+
+// weigh is the part of a lookup done under c.mu once starts are aligned with
+// e's windows (align's pos, minSeq and held): it weighs the changes since the held
+// windows' stamps (the generations' lock is taken inside c.mu; Touched never
+// takes c.mu), sets pos to -1 for the stale ones and drops them from e
+// (pos follows), restamps the others when it had to weigh restampAfter
+// changes or more, and counts the invalidations. It returns how many
+// windows are held and valid. Nothing stores into e between the weighing
+// and the restamp: both are under c.mu.
+func (c *Cache) weigh(e *entry, sc Scope, starts []int64, pos []int32, minSeq uint64, held int, end func(int64) int64) int {
+	if held == 0 {
+		return 0
+	}
+	var stale []int32 // positions in e.windows
+	verified, examined := c.gens.invalidateEach(sc, &entryView{e, starts, pos}, minSeq, end, func(i int) {
+		stale = append(stale, pos[i])
+		pos[i] = -1
+	})
+	if examined >= restampAfter && verified > minSeq {
+		// Every change up to verified was weighed against the windows left,
+		// so they are what a read at verified would build (docs/cache.md,
+		// "Why it cannot serve stale data"), and the next lookups weigh only
+		// the changes after it.
+		for _, p := range pos {
+			if p >= 0 && e.windows[p].Seq < verified {
+				e.windows[p].Seq = verified
+			}
 		}
 	}
-	return n
+	if len(stale) == 0 {
+		return held
+	}
+	slices.Sort(stale) // marked change by change
+	// The positions after a dropped window move down by one each.
+	k := 0
+	for i, p := range pos {
+		for k < len(stale) && stale[k] < p {
+			k++
+		}
+		if p >= 0 {
+			pos[i] = p - int32(k)
+		}
+	}
+	c.drop(e, stale)
+	c.invalidations.Add(int64(len(stale)))
+	return held - len(stale)
 }
 
 // Forgo gives back the windows of a lookup the caller will not use (it reads
@@ -176,51 +201,6 @@ func (c *Cache) Forgo(found []Window) {
 // walks the entry once under the cache's lock; 16 changes, a binary search
 // over the windows each, cost about what that walk does.
 const restampAfter = 16
-
-// settle removes the windows of key starting at stale (ascending), and, with
-// restamp, stamps verified on the windows of found (its lookup) that are
-// still there as found: invalidate weighed every change up to verified
-// against them, so they are what a query reading at verified would compute,
-// and the next lookups weigh only the changes after it (docs/cache.md, "Why
-// it cannot be stale"). A window stored meanwhile under the same start (a
-// different stamp) keeps its own.
-func (c *Cache) settle(key string, found []Window, stale []int64, verified uint64, restamp bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	el, ok := c.m[key]
-	if !ok {
-		return
-	}
-	e := el.Value.(*entry)
-	from := 0 // the windows before it stay as they are
-	if !restamp {
-		// From the first stale one: a refresh's is the newest window (the
-		// one at now, written since), and walking all 360 to drop it was 4%
-		// of the refresh's CPU, under the cache's lock.
-		from = sort.Search(len(e.windows), func(i int) bool { return e.windows[i].Start >= stale[0] })
-	}
-	kept, k, f := e.windows[:from], 0, 0
-	for _, w := range e.windows[from:] {
-		for k < len(stale) && stale[k] < w.Start {
-			k++
-		}
-		if k < len(stale) && stale[k] == w.Start {
-			c.account(e, w, -1)
-			continue
-		}
-		if restamp {
-			for f < len(found) && found[f].Start < w.Start {
-				f++
-			}
-			if f < len(found) && found[f].Start == w.Start && found[f].Found && found[f].Seq == w.Seq && w.Seq < verified {
-				w.Seq = verified
-			}
-		}
-		kept = append(kept, w)
-	}
-	clear(e.windows[len(kept):])
-	e.windows = kept
-}
 
 // Store adds windows (ascending by start) to key's entry, replacing windows
 // of the same start, and evicts least recently used entries beyond the

@@ -77,3 +77,39 @@ func BenchmarkLookupAfterWrites(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLookupRowsRefresh is BenchmarkLookupRefresh as the row cache looks
+// up: each series' 360 rows rendered side by side by one answer, handed over
+// as one piece (LookupRows), against a copy of every window to walk
+// (LookupInto, the benchmark above).
+func BenchmarkLookupRowsRefresh(b *testing.B) {
+	g := NewGenerations()
+	c := New(g, 1<<30)
+	sc := Scope{Buckets: []storage.BucketID{1}, Measurement: "cpu"}
+	touch(b, g, 0, 0)
+	starts := make([]int64, 360)
+	for i := range starts {
+		starts[i] = int64(i) * minute
+	}
+	sep := []byte(",")
+	keys := make([]string, 100)
+	for k := range keys {
+		keys[k] = fmt.Sprintf("rows|host_%d", k)
+		ws := make([]Window, 360)
+		for i := range ws {
+			ws[i] = Window{Start: starts[i], Seq: g.Seq(), Value: []byte{1}}
+		}
+		c.Store(keys[k], renderRows(ws, sep, k))
+	}
+	var lk RowsLookup
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, k := range keys {
+			c.LookupRows(&lk, k, sc, starts, oneMinute, sep, true)
+			if len(lk.Pieces) != 1 || lk.Rows != 360 {
+				b.Fatalf("%d pieces of %d rows", len(lk.Pieces), lk.Rows)
+			}
+		}
+	}
+}

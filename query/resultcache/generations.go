@@ -258,26 +258,28 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// invalidate marks stale the found windows of ws (ascending by start; minSeq
-// the least of their stamps) that a change numbered after their stamp
-// touched in sc, clearing their Found, and returns their starts, ascending.
-// Every change up to verified was weighed, so the windows left found are
-// as valid as windows stamped verified (restamp); examined is how many
-// changes or windows it had to weigh to tell.
-func (g *Generations) invalidate(sc Scope, ws []Window, minSeq uint64, end func(int64) int64) (stale []int64, verified uint64, examined int) {
+// invalidateEach calls mark for each held window of ws (a lookup's view of
+// an entry, rows.go; minSeq the least of
+// their stamps) that a change numbered after its stamp touched in sc; mark
+// must make ws report the window not held, so that it is marked once.
+// Every change up to verified was weighed, so the windows left held are as
+// valid as windows stamped verified (restamp); examined is how many changes
+// or windows it had to weigh to tell.
+func (g *Generations) invalidateEach(sc Scope, ws *entryView, minSeq uint64, end func(int64) int64, mark func(i int)) (verified uint64, examined int) {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	// Under the read lock no change is being recorded, and Touched stores a
 	// change's number only after its slots: every change up to verified is
 	// in the table.
 	verified = g.seq.Load()
-	mark := func(i int) {
-		ws[i].Found = false
-		stale = append(stale, ws[i].Start)
+	n := ws.len()
+	staleAt := func(i int, changeSeq uint64) bool {
+		seq, ok := ws.held(i)
+		return ok && changeSeq > seq
 	}
 	if g.floor > minSeq {
-		for i := range ws {
-			if ws[i].Found && g.floor > ws[i].Seq {
+		for i := range n {
+			if staleAt(i, g.floor) {
 				mark(i)
 			}
 		}
@@ -289,9 +291,9 @@ func (g *Generations) invalidate(sc Scope, ws []Window, minSeq uint64, end func(
 		}
 		if minSeq < mg.recentFloor || mg.floor > minSeq {
 			// Older than the log: probe each window's minutes.
-			examined += len(ws)
-			for i := range ws {
-				if ws[i].Found && mg.changed(ws[i].Start, end(ws[i].Start)-1, ws[i].Seq) {
+			examined += n
+			for i := range n {
+				if seq, ok := ws.held(i); ok && mg.changed(ws.start(i), end(ws.start(i))-1, seq) {
 					mark(i)
 				}
 			}
@@ -310,17 +312,16 @@ func (g *Generations) invalidate(sc Scope, ws []Window, minSeq uint64, end func(
 			// The first window ending at or after c.min: the one before the
 			// first that starts after it, if it reaches c.min (one call of
 			// end per change: end is a calendar computation).
-			i := sort.Search(len(ws), func(i int) bool { return ws[i].Start > c.min })
-			if i > 0 && end(ws[i-1].Start)-1 >= c.min {
+			i := sort.Search(n, func(i int) bool { return ws.start(i) > c.min })
+			if i > 0 && end(ws.start(i-1))-1 >= c.min {
 				i--
 			}
-			for ; i < len(ws) && ws[i].Start <= c.max; i++ {
-				if ws[i].Found && c.seq > ws[i].Seq {
+			for ; i < n && ws.start(i) <= c.max; i++ {
+				if staleAt(i, c.seq) {
 					mark(i)
 				}
 			}
 		}
 	}
-	sort.Slice(stale, func(i, j int) bool { return stale[i] < stale[j] })
-	return stale, verified, examined
+	return verified, examined
 }

@@ -1,0 +1,181 @@
+package resultcache
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand"
+	"testing"
+
+	"github.com/strata-db/strata/storage"
+)
+
+// renderRows is rows for windows rendered side by side into one buffer,
+// joined by sep, each left open to the buffer's end (as the query package
+// stores rows); nil values stay nil (empty windows).
+func renderRows(ws []Window, sep []byte, tag int) []Window {
+	var buf []byte
+	bounds := make([][2]int, len(ws))
+	for i := range ws {
+		if ws[i].Value == nil {
+			continue
+		}
+		if len(buf) > 0 {
+			buf = append(buf, sep...)
+		}
+		from := len(buf)
+		buf = fmt.Appendf(buf, "[%d:%d]", ws[i].Start/minute, tag)
+		bounds[i] = [2]int{from, len(buf)}
+	}
+	for i := range ws {
+		if ws[i].Value != nil {
+			ws[i].Value = buf[bounds[i][0]:bounds[i][1]]
+		}
+	}
+	return ws
+}
+
+// TestLookupRowsAgreesWithLookup: over random refreshes (stores of new and
+// recomputed windows in buffers of their own, empty windows, late changes,
+// changes older than the log), two caches over one table given the same
+// stores serve the same windows, LookupRows as runs and Lookup one by one:
+// the rows joined are the same bytes, the unserved windows the same, and
+// every piece is rows side by side in one buffer. Rejoin keeps that so.
+func TestLookupRowsAgreesWithLookup(t *testing.T) {
+	sep := []byte(",")
+	for seed := int64(1); seed <= 20; seed++ {
+		rng := rand.New(rand.NewSource(seed))
+		g := NewGenerations()
+		rows, wins := New(g, 1<<30), New(g, 1<<30)
+		sc := Scope{Buckets: []storage.BucketID{1}, Measurement: "cpu"}
+		touch(t, g, 0, 0)
+		var lk RowsLookup
+		for step := 0; step < 60; step++ {
+			from := int64(step)
+			var starts []int64
+			for i := from; i < from+30; i++ {
+				starts = append(starts, i*minute)
+			}
+			// What a refresh stores: the windows it did not find, in a
+			// buffer of its own, some empty, some not kept at all.
+			rows.LookupRows(&lk, "k", sc, starts, oneMinute, sep, true)
+			found := wins.Lookup("k", sc, starts, oneMinute)
+			checkAgree(t, seed, step, starts, &lk, found, sep)
+			if len(lk.Pieces) > 3 && rng.Intn(2) == 0 {
+				if !rows.Rejoin("k", lk.Pieces, sep) {
+					t.Fatalf("seed %d step %d: rejoin refused right after the lookup", seed, step)
+				}
+				checkAgree(t, seed, step, starts, &lk, found, sep)
+			}
+			var fresh []Window
+			for i, ws := range starts {
+				if found[i].Found || rng.Intn(10) == 0 {
+					continue
+				}
+				w := Window{Start: ws, Seq: g.Seq()}
+				if rng.Intn(8) != 0 {
+					w.Value = []byte{1}
+				}
+				fresh = append(fresh, w)
+			}
+			fresh = renderRows(fresh, sep, step)
+			rows.Store("k", append([]Window(nil), fresh...))
+			wins.Store("k", fresh)
+			for n := rng.Intn(3); n > 0; n-- {
+				m := (from + int64(rng.Intn(40))) * minute
+				touch(t, g, m+int64(rng.Intn(int(minute))), m+int64(rng.Intn(3))*minute)
+			}
+			if rng.Intn(15) == 0 {
+				for i := 0; i < maxRecent+1; i++ { // push the stamps out of the log
+					touch(t, g, 1000*minute, 1000*minute)
+				}
+			}
+		}
+	}
+}
+
+func checkAgree(t *testing.T, seed int64, step int, starts []int64, lk *RowsLookup, found []Window, sep []byte) {
+	t.Helper()
+	var want, got [][]byte
+	var unserved []int
+	var empty []bool
+	hits, nrows := 0, 0
+	for i, w := range found {
+		switch {
+		case w.Found && w.Value != nil:
+			want = append(want, w.Value)
+			hits++
+			nrows++
+		case w.Found:
+			unserved, empty = append(unserved, i), append(empty, true)
+			hits++
+		default:
+			unserved, empty = append(unserved, i), append(empty, false)
+		}
+	}
+	n := 0
+	for _, p := range lk.Pieces {
+		got = append(got, p.Bytes)
+		n += p.Rows
+	}
+	if g, w := bytes.Join(got, sep), bytes.Join(want, sep); !bytes.Equal(g, w) {
+		t.Fatalf("seed %d step %d: rows %q, want %q", seed, step, g, w)
+	}
+	if n != nrows || lk.Rows != nrows || lk.Hits != hits {
+		t.Fatalf("seed %d step %d: %d rows in pieces, Rows %d, Hits %d; want %d rows, %d hits", seed, step, n, lk.Rows, lk.Hits, nrows, hits)
+	}
+	if fmt.Sprint(lk.Unserved, lk.HeldEmpty) != fmt.Sprint(unserved, empty) {
+		t.Fatalf("seed %d step %d: unserved %v %v, want %v %v", seed, step, lk.Unserved, lk.HeldEmpty, unserved, empty)
+	}
+	for _, p := range lk.Pieces {
+		// A piece's rows are consecutive windows, none unserved between.
+		for _, i := range lk.Unserved {
+			if s := starts[i]; s > p.First && s < p.Last {
+				t.Fatalf("seed %d step %d: piece %d..%d spans unserved window %d", seed, step, p.First, p.Last, s)
+			}
+		}
+	}
+}
+
+// TestRejoinRefusesChangedEntry: a rejoin after the entry changed under the
+// pieces (a window dropped, or stored anew) changes nothing.
+func TestRejoinRefusesChangedEntry(t *testing.T) {
+	sep := []byte(",")
+	g := NewGenerations()
+	c := New(g, 1<<20)
+	sc := Scope{Buckets: []storage.BucketID{1}, Measurement: "cpu"}
+	touch(t, g, 0, 0)
+	var starts []int64
+	for i := int64(0); i < 6; i++ {
+		starts = append(starts, i*minute)
+		// One buffer per window: six pieces.
+		c.Store("k", renderRows([]Window{{Start: i * minute, Seq: g.Seq(), Value: []byte{1}}}, sep, 0))
+	}
+	var lk RowsLookup
+	c.LookupRows(&lk, "k", sc, starts, oneMinute, sep, true)
+	if len(lk.Pieces) != 6 {
+		t.Fatalf("%d pieces, want 6", len(lk.Pieces))
+	}
+	c.Store("k", renderRows([]Window{{Start: 2 * minute, Seq: g.Seq(), Value: []byte{1}}}, sep, 9))
+	addrs := func() string {
+		var s string
+		for _, p := range lk.Pieces {
+			s += fmt.Sprintf("%p/%d ", &p.Bytes[0], len(p.Bytes))
+		}
+		return s
+	}
+	before := addrs()
+	if c.Rejoin("k", lk.Pieces, sep) {
+		t.Fatal("rejoined over a window stored anew")
+	}
+	if addrs() != before {
+		t.Fatal("a refused rejoin changed the pieces")
+	}
+	c.LookupRows(&lk, "k", sc, starts, oneMinute, sep, true)
+	if !c.Rejoin("k", lk.Pieces, sep) {
+		t.Fatal("rejoin refused on an unchanged entry")
+	}
+	c.LookupRows(&lk, "k", sc, starts, oneMinute, sep, true)
+	if len(lk.Pieces) != 1 || lk.Rows != 6 {
+		t.Fatalf("after rejoin: %d pieces of %d rows, want 1 of 6", len(lk.Pieces), lk.Rows)
+	}
+}
