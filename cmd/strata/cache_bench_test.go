@@ -26,10 +26,14 @@ import (
 // Two servers hold the same TSBS cpu-only data (100 hosts at 10 s, the day
 // up to now), one with the cache and one without. Each round, in turn, both
 // answer Grafana's panel query with the range ending now, as a refresh
-// every few seconds sends it; between rounds, as live ingest does, every
-// host writes a point at now, and every fourth round a late point lands
-// two hours back. The answers must be identical every round; the ratio is
-// of the medians of the uncached (cold) and cached (refresh) wall times.
+// every few seconds sends it (with epoch=ms, as Grafana's InfluxQL data
+// source asks), after the machine sat idle for 50 ms; then both answer it
+// again for a second viewer, back to back, so that the two ratios tell the
+// wake-up of an idle machine from the server's work. Between rounds, as
+// live ingest does, every host writes a point at now, and every fourth round
+// a late point lands two hours back. The answers must be identical every
+// round; the ratio is of the medians of the uncached (cold) and cached
+// (refresh) wall times.
 // The default run does it on 10 hosts and 8 hours and asserts only that the
 // answers agree; the full run asserts the 10× (not met yet: see
 // docs/cache.md, "Measured"). STRATA_CACHE_PROFILE=file.pprof writes a CPU
@@ -73,7 +77,7 @@ func TestGrafanaRefresh(t *testing.T) {
 		buf := bufs[base]
 		buf.Reset()
 		start := time.Now()
-		resp, err := http.Get(base + "/query?db=benchmark&q=" + url.QueryEscape(q))
+		resp, err := http.Get(base + "/query?db=benchmark&epoch=ms&q=" + url.QueryEscape(q))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -85,7 +89,7 @@ func TestGrafanaRefresh(t *testing.T) {
 		}
 		return buf.Bytes(), took // read only until the next answer from base
 	}
-	var cold, warm []time.Duration
+	var cold, warm, coldBusy, warmBusy []time.Duration
 	for round := 0; round < rounds; round++ {
 		now := time.Now()
 		// Grafana's time > now() - 6h, with now fixed by the client so that
@@ -104,8 +108,18 @@ func TestGrafanaRefresh(t *testing.T) {
 			h1, m1 := cacheCounters(t, cached)
 			t.Logf("round %d: %d of %d windows cached", round, h1-h0, h1-h0+m1-m0)
 		}
+		// A second viewer of the same panel, right after: the server is
+		// busy, not idle for 50 ms, so neither answer pays the wake-up of
+		// an idle machine.
+		q2 := fmt.Sprintf("SELECT mean(usage_user) FROM cpu WHERE time > %d GROUP BY time(1m), hostname", time.Now().Add(-6*time.Hour).UnixNano())
+		a, tw2 := answer(cached, q2)
+		b, tc2 := answer(plain, q2)
+		if !bytes.Equal(a, b) {
+			t.Fatalf("round %d, second viewer: cached and uncached answers differ:\n%.600s\n%.600s", round, a, b)
+		}
 		if round > 1 { // the first sight runs uncached, the second fills the cache
 			warm, cold = append(warm, tw), append(cold, tc)
+			warmBusy, coldBusy = append(warmBusy, tw2), append(coldBusy, tc2)
 		}
 		var lines strings.Builder
 		for h := 0; h < hosts; h++ {
@@ -131,6 +145,10 @@ func TestGrafanaRefresh(t *testing.T) {
 	mc, mw := cold[len(cold)/2], warm[len(warm)/2]
 	ratio := float64(mc) / float64(mw)
 	t.Logf("%d hosts, %v of data: cold (no cache) median %v, refresh (cache) median %v: %.1f× faster", hosts, span, mc, mw, ratio)
+	slices.Sort(coldBusy)
+	slices.Sort(warmBusy)
+	mcb, mwb := coldBusy[len(coldBusy)/2], warmBusy[len(warmBusy)/2]
+	t.Logf("second viewer, back to back: cold median %v, refresh median %v: %.1f× faster", mcb, mwb, float64(mcb)/float64(mwb))
 	if ratio < want {
 		t.Errorf("refresh from the cache only %.1f× faster than cold, want ≥ %.1f×", ratio, want)
 	}

@@ -8,18 +8,26 @@ import (
 	"github.com/strata-db/strata/storage"
 )
 
+// refreshFixture is a cache over one bucket of "cpu", touched once, and the
+// starts of a dashboard panel's 360 one-minute windows.
+func refreshFixture(b *testing.B) (*Generations, *Cache, Scope, []int64) {
+	g := NewGenerations()
+	c := New(g, 1<<30)
+	touch(b, g, 0, 0)
+	starts := make([]int64, 360)
+	for i := range starts {
+		starts[i] = int64(i) * minute
+	}
+	return g, c, Scope{Buckets: []storage.BucketID{1}, Measurement: "cpu"}, starts
+}
+
 // BenchmarkLookupRefresh is a dashboard refresh's lookups: 100 series, 360
 // one-minute windows each, all still valid, into reused slices (as the row
 // cache does).
 func BenchmarkLookupRefresh(b *testing.B) {
-	g := NewGenerations()
-	c := New(g, 1<<30)
-	sc := Scope{Buckets: []storage.BucketID{1}, Measurement: "cpu"}
-	touch(b, g, 0, 0)
-	starts := make([]int64, 360)
+	g, c, sc, starts := refreshFixture(b)
 	ws := make([]Window, 360)
 	for i := range starts {
-		starts[i] = int64(i) * minute
 		ws[i] = Window{Start: starts[i], Seq: g.Seq(), Value: []byte("[1451606400000000000,42.5]")}
 	}
 	keys := make([]string, 100)
@@ -46,14 +54,9 @@ func BenchmarkLookupRefresh(b *testing.B) {
 // The first lookup of each key restamps its windows; the later ones weigh
 // only the changes since.
 func BenchmarkLookupAfterWrites(b *testing.B) {
-	g := NewGenerations()
-	c := New(g, 1<<30)
-	sc := Scope{Buckets: []storage.BucketID{1}, Measurement: "cpu"}
-	touch(b, g, 0, 0)
-	starts := make([]int64, 360)
+	g, c, sc, starts := refreshFixture(b)
 	ws := make([]Window, 360)
 	for i := range starts {
-		starts[i] = int64(i) * minute
 		ws[i] = Window{Start: starts[i], Seq: g.Seq(), Value: []byte("[1451606400000000000,42.5]")}
 	}
 	keys := make([]string, 100)
@@ -83,14 +86,7 @@ func BenchmarkLookupAfterWrites(b *testing.B) {
 // as one piece (LookupRows), against a copy of every window to walk
 // (LookupInto, the benchmark above).
 func BenchmarkLookupRowsRefresh(b *testing.B) {
-	g := NewGenerations()
-	c := New(g, 1<<30)
-	sc := Scope{Buckets: []storage.BucketID{1}, Measurement: "cpu"}
-	touch(b, g, 0, 0)
-	starts := make([]int64, 360)
-	for i := range starts {
-		starts[i] = int64(i) * minute
-	}
+	g, c, sc, starts := refreshFixture(b)
 	sep := []byte(",")
 	keys := make([]string, 100)
 	for k := range keys {
