@@ -10,6 +10,7 @@ package query
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -116,7 +117,12 @@ func makeGroupIdentity(g *group) (string, resultcache.Scope, bool) {
 	if len(g.series) == 0 {
 		return "", sc, false
 	}
-	return fmt.Sprintf("%s|%x", g.key, h.Sum(nil)), sc, true
+	// Appended, not formatted: fmt's %x of the sum was half of this
+	// function's time in a cached refresh's profile.
+	var sum [16]byte
+	id := make([]byte, 0, len(g.key)+1+2*len(sum))
+	id = append(append(id, g.key...), '|')
+	return string(hex.AppendEncode(id, h.Sum(sum[:0]))), sc, true
 }
 
 func containsBucket(bs []storage.BucketID, b storage.BucketID) bool {

@@ -130,6 +130,8 @@ type selectRun struct {
 	cacheRun     cacheRun
 	geometryOnce sync.Once
 	geometry     string // windowGeometry's, made once per run
+	columnsOnce  sync.Once
+	columns      []string // columnsOf's, made once per run: every series shares it
 
 	layoutMu sync.Mutex
 	layouts  []sharedLayout // see rowReaderFor

@@ -3,6 +3,7 @@ package query
 import (
 	"context"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -197,11 +198,16 @@ type piece struct {
 // columnsOf is the output columns of the statement: time (or its alias), the
 // select list, the extra columns.
 func (r *selectRun) columnsOf() []string {
-	p := r.plan
-	timeCol := "time"
-	if p.timeAlias != "" {
-		timeCol = p.timeAlias
-	}
-	cols := append([]string{timeCol}, p.columns[:p.extraAt]...)
-	return append(append(cols, p.extraCols...), p.columns[p.extraAt:]...)
+	// Once per run: every group's series holds the same list, read only (a
+	// slice per group was 3% of a 100-series cached refresh's CPU).
+	r.columnsOnce.Do(func() {
+		p := r.plan
+		timeCol := "time"
+		if p.timeAlias != "" {
+			timeCol = p.timeAlias
+		}
+		cols := append([]string{timeCol}, p.columns[:p.extraAt]...)
+		r.columns = slices.Clip(append(append(cols, p.extraCols...), p.columns[p.extraAt:]...))
+	})
+	return r.columns
 }
