@@ -29,8 +29,9 @@ type Window struct {
 }
 
 // windowOverhead is what one cached window costs beyond its value's bytes,
-// from the layout: a Window in the entry's slice is 56 bytes (start, seq,
-// slice header, flag), rounded up to 64 for the slice's growth slack.
+// from the layout: a Window in the entry's slice is 48 bytes (start, seq,
+// slice header, flag) and its row index entry 8 (rowIndexOverhead), rounded
+// up to 64 for the slices' growth slack.
 const windowOverhead = 64
 
 // Cache holds windows by key, bounded in bytes; the least recently used entry
@@ -47,6 +48,7 @@ type Cache struct {
 	seen  map[uint64]seenRange // keys offered once, hashed, with their range (admit.go)
 
 	hits, misses, invalidations, evictions, unadmitted atomic.Int64
+	indexedLookups                                     atomic.Int64 // LookupRows answered from the row index (tests see both paths run)
 }
 
 // entry is one key's windows, sorted by start: a lookup walks them beside the
@@ -56,6 +58,7 @@ type entry struct {
 	key     string
 	windows []Window
 	bytes   int64
+	rows    *rowIndex // for LookupRows (rowindex.go); nil until it asks
 }
 
 // New returns a cache of at most maxBytes over the generations g.
@@ -144,7 +147,7 @@ func (c *Cache) weigh(e *entry, sc Scope, starts []int64, pos []int32, minSeq ui
 		return 0
 	}
 	var stale []int32 // positions in e.windows
-	verified, examined := c.gens.invalidateEach(sc, &entryView{e, starts, pos}, minSeq, end, func(i int) {
+	verified, examined := c.gens.invalidateEach(sc, &entryView{e: e, starts: starts, pos: pos}, minSeq, end, func(i int) {
 		stale = append(stale, pos[i])
 		pos[i] = -1
 	})
@@ -158,6 +161,7 @@ func (c *Cache) weigh(e *entry, sc Scope, starts []int64, pos []int32, minSeq ui
 				e.windows[p].Seq = verified
 			}
 		}
+		e.dirty()
 	}
 	if len(stale) == 0 {
 		return held
@@ -234,6 +238,7 @@ func (c *Cache) Store(key string, windows []Window) {
 		for _, w := range windows {
 			w.Found = false
 			e.windows = append(e.windows, w)
+			e.appended(w)
 			c.account(e, w, 1)
 		}
 		c.evictOver()
@@ -259,6 +264,7 @@ func (c *Cache) Store(key string, windows []Window) {
 		}
 	}
 	e.windows = merged
+	e.dirty()
 	c.evictOver()
 }
 

@@ -61,16 +61,25 @@ type Piece struct {
 }
 
 // entryView is an entry's windows seen at a lookup's starts, for
-// invalidateEach.
+// invalidateEach: pos gives the entry's window at each start (or -1); with
+// pos nil, starts[i] is windows[first+i] for i < count and not held beyond
+// (lookupRowsIndexed's alignment, never written out).
 type entryView struct {
-	e      *entry
-	starts []int64
-	pos    []int32
+	e            *entry
+	starts       []int64
+	pos          []int32
+	first, count int
 }
 
 func (v entryView) len() int          { return len(v.starts) }
 func (v entryView) start(i int) int64 { return v.starts[i] }
 func (v entryView) held(i int) (uint64, bool) {
+	if v.pos == nil {
+		if i < v.count {
+			return v.e.windows[v.first+i].Seq, true
+		}
+		return 0, false
+	}
 	if v.pos[i] < 0 {
 		return 0, false
 	}
@@ -97,6 +106,12 @@ func (c *Cache) LookupRows(out *RowsLookup, key string, sc Scope, starts []int64
 	}
 	c.lru.MoveToFront(el)
 	e := el.Value.(*entry)
+	if join && len(starts) > 0 && c.lookupRowsIndexed(out, e, sc, starts, end, sep) {
+		c.indexedLookups.Add(1)
+		c.hits.Add(int64(out.Hits))
+		c.misses.Add(int64(len(starts) - out.Hits))
+		return
+	}
 	pos, minSeq, held := align(out.pos, e.windows, starts)
 	out.pos = pos
 	c.weigh(e, sc, starts, pos, minSeq, held, end)
@@ -221,6 +236,7 @@ func (c *Cache) drop(e *entry, positions []int32) {
 	}
 	clear(e.windows[len(kept):])
 	e.windows = kept
+	e.dirty()
 }
 
 // Adjacent tells whether b follows a and then sep in a's buffer, and returns
@@ -302,5 +318,6 @@ func (c *Cache) Rejoin(key string, pieces []Piece, sep []byte) bool {
 	for i := range pieces {
 		pieces[i].Bytes = buf[bounds[i] : bounds[i]+len(pieces[i].Bytes)]
 	}
+	e.dirty()
 	return true
 }

@@ -42,6 +42,7 @@ func renderRows(ws []Window, sep []byte, tag int) []Window {
 // every piece is rows side by side in one buffer. Rejoin keeps that so.
 func TestLookupRowsAgreesWithLookup(t *testing.T) {
 	sep := []byte(",")
+	indexed := int64(0)
 	for seed := int64(1); seed <= 20; seed++ {
 		rng := rand.New(rand.NewSource(seed))
 		g := NewGenerations()
@@ -49,6 +50,7 @@ func TestLookupRowsAgreesWithLookup(t *testing.T) {
 		sc := Scope{Buckets: []storage.BucketID{1}, Measurement: "cpu"}
 		touch(t, g, 0, 0)
 		var lk RowsLookup
+		lagged := g.Seq()
 		for step := 0; step < 60; step++ {
 			from := int64(step)
 			var starts []int64
@@ -66,12 +68,33 @@ func TestLookupRowsAgreesWithLookup(t *testing.T) {
 				}
 				checkAgree(t, seed, step, starts, &lk, found, sep)
 			}
+			// Changes land before the refresh stamps its new windows or after
+			// it: before, a window stamped later than the changes follows
+			// older windows they touched, so a lookup must weigh from the
+			// least stamp of all, not the newest window's.
+			changes := func() {
+				for n := rng.Intn(3); n > 0; n-- {
+					m := (from + int64(rng.Intn(40))) * minute
+					touch(t, g, m+int64(rng.Intn(int(minute))), m+int64(rng.Intn(3))*minute)
+				}
+			}
+			changesFirst := rng.Intn(3) == 0
+			if changesFirst {
+				changes()
+			}
+			// Stamped now, or, as a slower refresh that read before the last
+			// steps' changes stores after them, with an older number.
+			stamp := g.Seq()
+			if rng.Intn(5) == 0 {
+				stamp = lagged
+			}
+			lagged = g.Seq()
 			var fresh []Window
 			for i, ws := range starts {
 				if found[i].Found || rng.Intn(10) == 0 {
 					continue
 				}
-				w := Window{Start: ws, Seq: g.Seq()}
+				w := Window{Start: ws, Seq: stamp}
 				if rng.Intn(8) != 0 {
 					w.Value = []byte{1}
 				}
@@ -80,9 +103,8 @@ func TestLookupRowsAgreesWithLookup(t *testing.T) {
 			fresh = renderRows(fresh, sep, step)
 			rows.Store("k", append([]Window(nil), fresh...))
 			wins.Store("k", fresh)
-			for n := rng.Intn(3); n > 0; n-- {
-				m := (from + int64(rng.Intn(40))) * minute
-				touch(t, g, m+int64(rng.Intn(int(minute))), m+int64(rng.Intn(3))*minute)
+			if !changesFirst {
+				changes()
 			}
 			if rng.Intn(15) == 0 {
 				for i := 0; i < maxRecent+1; i++ { // push the stamps out of the log
@@ -90,6 +112,12 @@ func TestLookupRowsAgreesWithLookup(t *testing.T) {
 				}
 			}
 		}
+		indexed += rows.indexedLookups.Load()
+	}
+	// Both of LookupRows' paths ran: the row index's (an entry's newest
+	// windows, all valid) and the walk's.
+	if indexed == 0 || indexed == 20*60 {
+		t.Fatalf("%d of %d lookups from the row index", indexed, 20*60)
 	}
 }
 
@@ -177,5 +205,37 @@ func TestRejoinRefusesChangedEntry(t *testing.T) {
 	c.LookupRows(&lk, "k", sc, starts, oneMinute, sep, true)
 	if len(lk.Pieces) != 1 || lk.Rows != 6 {
 		t.Fatalf("after rejoin: %d pieces of %d rows, want 1 of 6", len(lk.Pieces), lk.Rows)
+	}
+}
+
+// TestRowIndexWeighsAppendedOlderStamp: a slower refresh that read before a
+// change stores its window after a faster one stored newer windows: the
+// row index must weigh from the appended window's older stamp, so the
+// change still makes the window stale.
+func TestRowIndexWeighsAppendedOlderStamp(t *testing.T) {
+	sep := []byte(",")
+	g := NewGenerations()
+	c := New(g, 1<<20)
+	sc := Scope{Buckets: []storage.BucketID{1}, Measurement: "cpu"}
+	touch(t, g, 0, 0)
+	slow := g.Seq()                     // the slower refresh reads here
+	touch(t, g, 4*minute+1, 4*minute+1) // a late point into its window
+	var ws []Window
+	var starts []int64
+	for i := int64(0); i < 4; i++ {
+		starts = append(starts, i*minute)
+		ws = append(ws, Window{Start: i * minute, Seq: g.Seq(), Value: []byte{1}})
+	}
+	c.Store("k", renderRows(ws, sep, 0)) // the faster refresh, after the point
+	var lk RowsLookup
+	c.LookupRows(&lk, "k", sc, starts, oneMinute, sep, true)
+	if lk.Rows != 4 || c.indexedLookups.Load() != 1 {
+		t.Fatalf("%d rows, %d from the index; want 4, 1", lk.Rows, c.indexedLookups.Load())
+	}
+	c.Store("k", renderRows([]Window{{Start: 4 * minute, Seq: slow, Value: []byte{1}}}, sep, 1))
+	starts = append(starts, 4*minute)
+	c.LookupRows(&lk, "k", sc, starts, oneMinute, sep, true)
+	if lk.Rows != 4 || fmt.Sprint(lk.Unserved) != "[4]" {
+		t.Fatalf("%d rows, unserved %v: want the slower refresh's window stale", lk.Rows, lk.Unserved)
 	}
 }
