@@ -2,6 +2,7 @@ package resultcache
 
 import (
 	"bytes"
+	"slices"
 	"sort"
 )
 
@@ -94,12 +95,21 @@ func (e *entry) appended(w Window) {
 // dirty drops e's index: its windows changed other than by an append.
 func (e *entry) dirty() { e.rows = nil }
 
+// tailStale is how many of a lookup's newest held windows may be stale for
+// the row index to serve it: the window holding now is cached too, so each
+// live write makes it stale, and every refresh after one found it so (a
+// live panel's refreshes all fell back to the walk, and the walk's drop
+// then made the index again); two, for the turn of a window.
+const tailStale = 2
+
 // lookupRowsIndexed is LookupRows' fast path, taken when it applies and
 // reported false (having changed nothing) when it does not: the entry's
-// windows from starts[0] on are exactly the first of starts, all valid, and
-// weighing them neither drops nor restamps any (the general path does
-// both). Then the pieces come from the index's segments and the least
-// stamp from its suffix minima, without walking the windows. c.mu is held.
+// windows from starts[0] on are exactly the first of starts, weighing them
+// restamps none (the general path does that) and finds stale at most the
+// newest tailStale of them, all stale from the first on. Those are cut off
+// the entry's end, as the general path would drop them; the pieces come
+// from the index's segments and the least stamp from its suffix minima,
+// without walking the windows. c.mu is held.
 func (c *Cache) lookupRowsIndexed(out *RowsLookup, e *entry, sc Scope, starts []int64, end func(int64) int64, sep []byte) bool {
 	n := len(e.windows)
 	k := sort.Search(n, func(j int) bool { return e.windows[j].Start >= starts[0] })
@@ -112,14 +122,29 @@ func (c *Cache) lookupRowsIndexed(out *RowsLookup, e *entry, sc Scope, starts []
 	}
 	ix := e.rowIndexFor(sep)
 	minSeq := ix.sufMin[k]
-	stale := false
+	// The stale ones, by their distance from the newest held window; an
+	// older one makes the walk do the lookup.
+	var tail [tailStale]bool
+	older := false
 	view := entryView{e: e, starts: starts, first: k, count: m}
-	verified, examined := c.gens.invalidateEach(sc, &view, minSeq, end, func(int) {
-		stale = true
-		view.count = 0 // none held from here on: the general path weighs them again
+	verified, examined := c.gens.invalidateEach(sc, &view, minSeq, end, func(i int) {
+		if d := m - 1 - i; d < tailStale {
+			tail[d] = true
+			return
+		}
+		older = true
+		view.count = 0 // none held from here on: the walk weighs them again
 	})
-	if stale || (examined >= restampAfter && verified > minSeq) {
+	if older || (examined >= restampAfter && verified > minSeq) {
 		return false
+	}
+	if cut := staleTail(tail[:]); cut > 0 {
+		if slices.Contains(tail[:cut], false) {
+			return false // a valid window after a stale one: the walk keeps it
+		}
+		c.cutTail(e, n-cut)
+		c.invalidations.Add(int64(cut))
+		n, m = n-cut, m-cut
 	}
 	s := sort.Search(len(ix.segs), func(i int) bool { return int(ix.segs[i].hi) >= k })
 	rows := 0
@@ -143,4 +168,47 @@ func (c *Cache) lookupRowsIndexed(out *RowsLookup, e *entry, sc Scope, starts []
 	}
 	out.Hits, out.Rows = m, rows
 	return true
+}
+
+// staleTail is how many of the newest windows are stale, from a lookup's
+// marks by distance from the newest (tail[0] the newest): the stale ones
+// up to the oldest marked.
+func staleTail(tail []bool) int {
+	cut := 0
+	for d, stale := range tail {
+		if stale {
+			cut = d + 1
+		}
+	}
+	return cut
+}
+
+// cutTail drops e's windows from at on (stale ones at its end) and keeps its
+// row index: the segments are cut at the same place, and the suffix minima
+// made again from the end back to where they no longer change (at once
+// when the windows cut were stamped no earlier than the one before them, a
+// live panel's: its window at now is the newest stored). c.mu is held.
+func (c *Cache) cutTail(e *entry, at int) {
+	for _, w := range e.windows[at:] {
+		c.account(e, w, -1)
+	}
+	clear(e.windows[at:])
+	e.windows = e.windows[:at]
+	ix := e.rows
+	ix.sufMin = ix.sufMin[:at]
+	m := ^uint64(0)
+	for j := at - 1; j >= 0; j-- {
+		// The old minimum at j took in the windows cut; once it equals the
+		// new one, every earlier one does too.
+		if m = min(m, e.windows[j].Seq); ix.sufMin[j] == m {
+			break
+		}
+		ix.sufMin[j] = m
+	}
+	for len(ix.segs) > 0 && int(ix.segs[len(ix.segs)-1].lo) >= at {
+		ix.segs = ix.segs[:len(ix.segs)-1]
+	}
+	if n := len(ix.segs); n > 0 && int(ix.segs[n-1].hi) >= at {
+		ix.segs[n-1].hi = int32(at - 1)
+	}
 }

@@ -239,3 +239,37 @@ func TestRowIndexWeighsAppendedOlderStamp(t *testing.T) {
 		t.Fatalf("%d rows, unserved %v: want the slower refresh's window stale", lk.Rows, lk.Unserved)
 	}
 }
+
+// TestRowIndexCutsStaleNewest: a live panel's refresh, where every write
+// makes the cached window holding now stale, is still served from the row
+// index: the stale newest window is cut off the entry, the rest served as
+// one piece, and the window stored again appends to the index.
+func TestRowIndexCutsStaleNewest(t *testing.T) {
+	sep := []byte(",")
+	g := NewGenerations()
+	c := New(g, 1<<20)
+	sc := Scope{Buckets: []storage.BucketID{1}, Measurement: "cpu"}
+	touch(t, g, 0, 0)
+	var starts []int64
+	var ws []Window
+	for i := int64(0); i < 10; i++ {
+		starts = append(starts, i*minute)
+		ws = append(ws, Window{Start: i * minute, Seq: g.Seq(), Value: []byte{1}})
+	}
+	c.Store("k", renderRows(ws, sep, 0))
+	var lk RowsLookup
+	for round := 1; round <= 3; round++ {
+		touch(t, g, 9*minute+int64(round), 9*minute+int64(round)) // a live point into the newest window
+		c.LookupRows(&lk, "k", sc, starts, oneMinute, sep, true)
+		if lk.Rows != 9 || len(lk.Pieces) != 1 || fmt.Sprint(lk.Unserved) != "[9]" {
+			t.Fatalf("round %d: %d rows in %d pieces, unserved %v; want 9 in 1, [9]", round, lk.Rows, len(lk.Pieces), lk.Unserved)
+		}
+		if got := c.indexedLookups.Load(); got != int64(round) {
+			t.Fatalf("round %d: %d lookups from the row index, want %d", round, got, round)
+		}
+		c.Store("k", renderRows([]Window{{Start: 9 * minute, Seq: g.Seq(), Value: []byte{1}}}, sep, round))
+	}
+	if c.invalidations.Load() != 3 {
+		t.Fatalf("%d invalidations, want 3", c.invalidations.Load())
+	}
+}
