@@ -4,21 +4,17 @@ import (
 	"fmt"
 	"slices"
 	"testing"
-
-	"github.com/strata-db/strata/storage"
 )
 
 // refreshFixture is a cache over one bucket of "cpu", touched once, and the
 // starts of a dashboard panel's 360 one-minute windows.
 func refreshFixture(b *testing.B) (*Generations, *Cache, Scope, []int64) {
-	g := NewGenerations()
-	c := New(g, 1<<30)
-	touch(b, g, 0, 0)
+	g, c, sc := newTestCache(b, 1<<30)
 	starts := make([]int64, 360)
 	for i := range starts {
 		starts[i] = int64(i) * minute
 	}
-	return g, c, Scope{Buckets: []storage.BucketID{1}, Measurement: "cpu"}, starts
+	return g, c, sc, starts
 }
 
 // BenchmarkLookupRefresh is a dashboard refresh's lookups: 100 series, 360

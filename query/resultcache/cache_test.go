@@ -24,6 +24,15 @@ func touch(t testing.TB, g *Generations, min, max int64) {
 	g.seq.Store(n)
 }
 
+// newTestCache is a cache of max bytes over fresh generations, with its
+// scope, one bucket of "cpu", touched once: the measurement exists before
+// any window is stamped.
+func newTestCache(t testing.TB, max int64) (*Generations, *Cache, Scope) {
+	g := NewGenerations()
+	touch(t, g, 0, 0)
+	return g, New(g, max), Scope{Buckets: []storage.BucketID{1}, Measurement: "cpu"}
+}
+
 func oneMinute(ws int64) int64 { return ws + minute }
 
 // TestLookupInvalidatesExactly: windows stamped before a change that touched
@@ -46,10 +55,7 @@ func TestLookupInvalidatesExactly(t *testing.T) {
 		{name: "between uncached windows", gaps: true, changes: [][2]int64{{5*minute + 1, 5*minute + 1}, {9 * minute, 9 * minute}}, stale: []int64{5, 9}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			g := NewGenerations()
-			c := New(g, 1<<20)
-			sc := Scope{Buckets: []storage.BucketID{1}, Measurement: "cpu"}
-			touch(t, g, 0, 0) // the measurement exists before the windows are stamped
+			g, c, sc := newTestCache(t, 1<<20)
 			var starts []int64
 			var ws []Window
 			for i := int64(0); i < 10; i++ {
@@ -156,10 +162,7 @@ func TestStoreMergesAndBounds(t *testing.T) {
 // after the restamp still invalidates exactly its window; and a window
 // stored meanwhile under the same start keeps its own stamp.
 func TestLookupRestamps(t *testing.T) {
-	g := NewGenerations()
-	c := New(g, 1<<20)
-	sc := Scope{Buckets: []storage.BucketID{1}, Measurement: "cpu"}
-	touch(t, g, 0, 0)
+	g, c, sc := newTestCache(t, 1<<20)
 	var starts []int64
 	var ws []Window
 	for i := int64(0); i < 10; i++ {

@@ -168,10 +168,7 @@ func checkAgree(t *testing.T, seed int64, step int, starts []int64, lk *RowsLook
 // pieces (a window dropped, or stored anew) changes nothing.
 func TestRejoinRefusesChangedEntry(t *testing.T) {
 	sep := []byte(",")
-	g := NewGenerations()
-	c := New(g, 1<<20)
-	sc := Scope{Buckets: []storage.BucketID{1}, Measurement: "cpu"}
-	touch(t, g, 0, 0)
+	g, c, sc := newTestCache(t, 1<<20)
 	var starts []int64
 	for i := int64(0); i < 6; i++ {
 		starts = append(starts, i*minute)
@@ -214,10 +211,7 @@ func TestRejoinRefusesChangedEntry(t *testing.T) {
 // change still makes the window stale.
 func TestRowIndexWeighsAppendedOlderStamp(t *testing.T) {
 	sep := []byte(",")
-	g := NewGenerations()
-	c := New(g, 1<<20)
-	sc := Scope{Buckets: []storage.BucketID{1}, Measurement: "cpu"}
-	touch(t, g, 0, 0)
+	g, c, sc := newTestCache(t, 1<<20)
 	slow := g.Seq()                     // the slower refresh reads here
 	touch(t, g, 4*minute+1, 4*minute+1) // a late point into its window
 	var ws []Window
@@ -246,10 +240,7 @@ func TestRowIndexWeighsAppendedOlderStamp(t *testing.T) {
 // one piece, and the window stored again appends to the index.
 func TestRowIndexCutsStaleNewest(t *testing.T) {
 	sep := []byte(",")
-	g := NewGenerations()
-	c := New(g, 1<<20)
-	sc := Scope{Buckets: []storage.BucketID{1}, Measurement: "cpu"}
-	touch(t, g, 0, 0)
+	g, c, sc := newTestCache(t, 1<<20)
 	var starts []int64
 	var ws []Window
 	for i := int64(0); i < 10; i++ {
