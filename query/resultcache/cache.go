@@ -31,7 +31,7 @@ type Window struct {
 // windowOverhead is what one cached window costs beyond its value's bytes,
 // from the layout: a Window in the entry's slice is 48 bytes (start, seq,
 // slice header, flag) and its row index entry 8 (rowIndexOverhead), rounded
-// up to 64 for the slices' growth slack.
+// up to 64 for the slices' growth slack (TestWindowOverheadCoversTheLayout).
 const windowOverhead = 64
 
 // Cache holds windows by key, bounded in bytes; the least recently used entry

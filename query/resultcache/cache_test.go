@@ -2,6 +2,7 @@ package resultcache
 
 import (
 	"testing"
+	"unsafe"
 
 	"github.com/strata-db/strata/storage"
 )
@@ -210,4 +211,13 @@ func TestLookupRestamps(t *testing.T) {
 
 	// No store can come between a lookup's weighing and its restamp: both
 	// happen under the cache's lock (Cache.weigh).
+}
+
+// TestWindowOverheadCoversTheLayout: the bytes a window is charged beyond
+// its value (windowOverhead) cover the Window in the entry's slice and its
+// row index entry, so the cache's budget holds.
+func TestWindowOverheadCoversTheLayout(t *testing.T) {
+	if n := unsafe.Sizeof(Window{}) + rowIndexOverhead; n > windowOverhead {
+		t.Fatalf("a window takes %d bytes, charged %d", n, windowOverhead)
+	}
 }
