@@ -192,7 +192,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.KeyEvent("\t"), chromedp.SendKeys(chromedp.CSS("#q"), " AND $timeFilter"), chromedp.Click(chromedp.CSS("#run"))); err != nil {
 		t.Fatal(err)
 	}
-	waitJS(t, ctx, `document.querySelectorAll("#table td").length > 0`)
+	// Switching to the table view first draws the chart query's rows as a
+	// table, so wait for the typed query's own series, not for any row.
+	waitJS(t, ctx, `[...document.querySelectorAll("#table caption")].map(c => c.textContent).join() === "mem"`)
 	if got := evalJS[string](t, ctx, `document.getElementById("q").value`); got != "SELECT used FROM mem WHERE host = 'web1' AND $timeFilter" {
 		t.Fatalf("completion left %q", got)
 	}
