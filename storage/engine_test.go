@@ -691,7 +691,9 @@ func TestStringsAcrossBlocks(t *testing.T) {
 
 // TestSnapshotCursorsSeeAConsistentView: cursors from one snapshot share an
 // iterator; data flushed after the snapshot was taken stays visible through its
-// pinned heads, and writes after it are not required to be.
+// pinned heads, once (the iterator, made by the first cursor, sees the flushed
+// blocks too, and the cursor keeps the head's copy), and writes after it are
+// not required to be.
 func TestSnapshotCursorsSeeAConsistentView(t *testing.T) {
 	e := openTestEngine(t, t.TempDir(), Options{})
 	defer e.Close()
@@ -706,11 +708,14 @@ func TestSnapshotCursorsSeeAConsistentView(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer snap.Close()
-	if err := e.Flush(); err != nil { // moves the head into blocks the snapshot's iterator cannot see
+	if err := e.Flush(); err != nil { // moves the pinned head into blocks
 		t.Fatal(err)
 	}
 	ids, _ := e.SeriesIDs(bk, "m", nil)
 	f, _ := e.Fields(bk, "m")
+	if _, ok := snap.HeadRange(SeriesID(ids.Minimum()), f[0].ID, 100, 200); !ok || snap.it != nil {
+		t.Fatalf("HeadRange after every block: ok %v, iterator made %v; want true, false", ok, snap.it != nil)
+	}
 	total := 0.0
 	for _, id := range ids.ToArray() { // cursors one at a time on the shared iterator
 		cur, err := snap.NewCursor(bk, SeriesID(id), f[0].ID, math.MinInt64, math.MaxInt64)

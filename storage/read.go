@@ -192,39 +192,60 @@ func (e *Engine) NewCursor(b BucketID, s SeriesID, f FieldID, min, max int64) (*
 	return e.newCursor(active, flushing, nil, math.MaxInt64, b, s, f, min, max)
 }
 
-// Snapshot is a consistent view for a sequence of cursors: the heads and one
-// Pebble iterator, taken together, shared by the cursors opened from it. A query
-// opens a cursor per series and field; creating a Pebble iterator for each was a
-// quarter of a small query's time. Cursors of one snapshot may be open together
-// and interleaved (a raw SELECT merges a series' fields, and a group's series, in
-// time order); a snapshot and its cursors are used by one goroutine.
+// Snapshot is a consistent view for a sequence of cursors: the heads, pinned
+// when it is taken, and one Pebble iterator shared by the cursors opened from
+// it. A query opens a cursor per series and field; creating a Pebble iterator
+// for each was a quarter of a small query's time. Cursors of one snapshot may
+// be open together and interleaved (a raw SELECT merges a series' fields, and
+// a group's series, in time order); a snapshot and its cursors are used by one
+// goroutine.
+//
+// The iterator is made by the first cursor that reads blocks, not with the
+// snapshot: a dashboard refresh from the result cache opens a snapshot per
+// group and reads only the heads (HeadRange), and making and closing an
+// iterator it never used was a sixth of its groups' time
+// (BenchmarkDashboardRefresh). Made later, the iterator sees the blocks of
+// that later moment, as Engine.NewCursor's does: every block it saw when
+// the heads were pinned, merged or not, and maybe the blocks a flush made
+// of a pinned head since, whose points the cursors then see twice and
+// deduplicate (heads first) instead of not at all.
 type Snapshot struct {
 	e                *Engine
 	active, flushing *head
-	it               *pebble.Iterator
-	blockMax         int64 // no block it sees holds a point after this (Engine.blockMax)
+	it               *pebble.Iterator // nil until a cursor reads blocks (iter)
+	blockMax         int64            // no block the iterator sees holds a point after this (Engine.blockMax)
 }
 
-// Snapshot pins the engine's current state for reading.
+// Snapshot pins the engine's current heads for reading.
 func (e *Engine) Snapshot() (*Snapshot, error) {
 	e.headsMu.RLock()
 	defer e.headsMu.RUnlock()
-	// Taken under headsMu: no flush can move data from a pinned head into blocks
-	// the iterator does not see without the head staying pinned here.
-	it, err := e.pebble.NewIter(&pebble.IterOptions{LowerBound: []byte{kindBlock}, UpperBound: []byte{kindBlock + 1}})
-	if err != nil {
-		return nil, err
+	// Read with the heads: a flush raises it before committing the blocks it
+	// covers, so no block committed before now holds a point after it.
+	return &Snapshot{e: e, active: e.active, flushing: e.flushing, blockMax: e.blockMax.load()}, nil
+}
+
+// iter is the snapshot's iterator, made on first use, with blockMax read
+// again after it (for the blocks committed since the heads were pinned).
+func (sn *Snapshot) iter() (*pebble.Iterator, error) {
+	if sn.it == nil {
+		it, err := sn.e.pebble.NewIter(&pebble.IterOptions{LowerBound: []byte{kindBlock}, UpperBound: []byte{kindBlock + 1}})
+		if err != nil {
+			return nil, err
+		}
+		sn.it, sn.blockMax = it, sn.e.blockMax.load()
 	}
-	// Read after the iterator is made: a flush raises it before committing
-	// the blocks it covers, so it covers every block the iterator sees.
-	bm := e.blockMax.load()
-	return &Snapshot{e: e, active: e.active, flushing: e.flushing, it: it, blockMax: bm}, nil
+	return sn.it, nil
 }
 
 // NewCursor opens a cursor over field f of series s of bucket b within [min, max]
 // as of the snapshot.
 func (sn *Snapshot) NewCursor(b BucketID, s SeriesID, f FieldID, min, max int64) (*Cursor, error) {
-	return sn.e.newCursor(sn.active, sn.flushing, sn.it, sn.blockMax, b, s, f, min, max)
+	it, err := sn.iter()
+	if err != nil {
+		return nil, err
+	}
+	return sn.e.newCursor(sn.active, sn.flushing, it, sn.blockMax, b, s, f, min, max)
 }
 
 // HeadRange returns field f of series s within [min, max] when the
@@ -250,15 +271,24 @@ func (sn *Snapshot) HeadRange(s SeriesID, f FieldID, min, max int64) (cols []*Co
 // of its iterator), for another goroutine: a query that splits one group's
 // series across cores reads them all as of one instant.
 func (sn *Snapshot) Clone() (*Snapshot, error) {
-	it, err := sn.it.Clone(pebble.CloneOptions{})
+	parent, err := sn.iter() // one instant for both: the clone's
+	if err != nil {
+		return nil, err
+	}
+	it, err := parent.Clone(pebble.CloneOptions{})
 	if err != nil {
 		return nil, err
 	}
 	return &Snapshot{e: sn.e, active: sn.active, flushing: sn.flushing, it: it, blockMax: sn.blockMax}, nil
 }
 
-// Close releases the snapshot's iterator.
-func (sn *Snapshot) Close() error { return sn.it.Close() }
+// Close releases the snapshot's iterator, if a cursor made it.
+func (sn *Snapshot) Close() error {
+	if sn.it == nil {
+		return nil
+	}
+	return sn.it.Close()
+}
 
 // newCursor builds a cursor over the given heads and, if shared is not nil, that
 // iterator (re-bounded) instead of a new one. No block the iterator sees holds
