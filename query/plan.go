@@ -185,6 +185,13 @@ func (e *Executor) planSelect(stmt *influxql.SelectStatement, src *source, now t
 	if p.interval, p.offset, err = stmt.GroupByTime(now); err != nil {
 		return nil, err
 	}
+	if p.interval > 0 && !p.tr.HasMax() {
+		// InfluxDB 1.x ends a GROUP BY time range without an upper bound
+		// at now(): points written ahead of the clock stay out of
+		// `time > now() - 6h` windows until their time comes.
+		p.tr.Max = now.UnixNano()
+		p.emptyRange = p.tr.Empty()
+	}
 	g := stmt.GroupByTags()
 	p.groupAll, p.groupKeys, p.groupRegex = g.All, g.Keys, g.Regexes
 

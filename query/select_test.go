@@ -1305,6 +1305,37 @@ func TestSelectImplicitStartUnderBucketLimit(t *testing.T) {
 	}
 }
 
+// TestSelectGroupByTimeEndsAtNow: a GROUP BY time range without an upper
+// bound ends at now(), as 1.x's does; a point ahead of the clock is read
+// only by a query without GROUP BY time or with a later explicit bound.
+func TestSelectGroupByTimeEndsAtNow(t *testing.T) {
+	env := newSelEnv(t, Limits{})
+	now := env.now.UnixNano()
+	past, ahead := now-int64(90*time.Second), now+int64(time.Hour)
+	for _, at := range []int64{past, ahead} {
+		env.write(t, selPt{m: "m", t: at, fields: map[string]any{"v": 1.0}})
+	}
+	window := func(ns int64) int64 { return ns - ns%int64(10*time.Minute) }
+	cols := []string{"time", "count"}
+	cases := []struct {
+		q    string
+		rows []Row
+	}{
+		{"SELECT count(v) FROM m WHERE time > now() - 10m GROUP BY time(10m) fill(none)",
+			[]Row{{Time: window(past), Values: []any{int64(1)}}}},
+		{"SELECT count(v) FROM m WHERE time > now() - 10m AND time <= now() + 2h GROUP BY time(10m) fill(none)",
+			[]Row{{Time: window(past), Values: []any{int64(1)}}, {Time: window(ahead), Values: []any{int64(1)}}}},
+		{"SELECT count(v) FROM m WHERE time > now() - 10m",
+			[]Row{{Time: now - int64(10*time.Minute) + 1, Values: []any{int64(2)}}}},
+	}
+	for _, c := range cases {
+		checkSeries(t, c.q, env.mustRun(t, c.q), []*ResultSeries{{Name: "m", Columns: cols, Rows: c.rows}})
+	}
+	// Only points ahead of the clock: no windows at all.
+	q := "SELECT count(v) FROM m WHERE time > now() + 1m GROUP BY time(10m)"
+	checkSeries(t, q, env.mustRun(t, q), nil)
+}
+
 // TestSelectWhereMissingTagsAndTagPairs: a missing tag compares as "" also
 // when OR-ed with a field test (rows without that field included), and tag
 // against tag compares the keys' presence, as 1.x's index does.
