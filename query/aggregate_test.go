@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/strata-db/strata/query/influxql"
+	"github.com/strata-db/strata/query/partial"
 )
 
 // workersData writes 40 series of one measurement, three hours at 20s, in
@@ -260,5 +261,64 @@ func TestWindowRowsAsGeneral(t *testing.T) {
 	}
 	if rows < len(queries)*3/4 {
 		t.Fatalf("only %d of %d queries answered with rows", rows, len(queries))
+	}
+}
+
+// TestDenseBufsComeBackClean: the dense states' arrays are cleared only up
+// to their length when put back (putDenseBufs), which is sound only while
+// everything beyond it is clean already. Queries of many windows, then of a
+// few with a wide range (the arrays' capacity kept, little of it used), then
+// many again on one executor must answer as a fresh executor does, and every
+// array the pool holds must be clean to its capacity.
+func TestDenseBufsComeBackClean(t *testing.T) {
+	env := newSelEnv(t, Limits{})
+	workersData(t, env)
+	wide := fmt.Sprintf("time >= %d AND time < %d", t0, t0+3*selHour)
+	narrow := fmt.Sprintf("time >= %d AND time < %d", t0+selHour, t0+selHour+10*int64(time.Minute))
+	queries := []string{
+		"SELECT max(x), count(i) FROM cpu WHERE " + wide + " GROUP BY time(1m), host",
+		"SELECT mean(x) FROM cpu WHERE " + narrow + " GROUP BY time(5m), host fill(none)",
+		"SELECT median(i) FROM cpu WHERE " + narrow + " GROUP BY time(1m) fill(none)",
+		"SELECT max(x), count(i) FROM cpu WHERE " + wide + " AND host = 'h03' GROUP BY time(1m) fill(none)",
+		"SELECT median(i), first(s) FROM cpu WHERE " + wide + " GROUP BY time(2m), rack",
+	}
+	run := func(ex *Executor, q string) string {
+		parsed, err := influxql.ParseQuery(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c Collector
+		if err := ex.Execute(context.Background(), parsed, ExecOptions{Database: "db", Now: env.now}, &c); err != nil {
+			t.Fatal(err)
+		}
+		return renderJSON(t, c.Results[0])
+	}
+	for round := 0; round < 3; round++ {
+		for _, q := range queries {
+			if got, want := run(env.ex, q), run(NewExecutor(env.eng, nil, Limits{}), q); got != want {
+				t.Fatalf("round %d, %s:\nreused arrays: %.300s\nfresh:         %.300s", round, q, got, want)
+			}
+		}
+	}
+	for k := 0; k < 16; k++ { // the pool's arrays, as many as it gives
+		b, ok := env.ex.denseBufs.Get().(*denseBufs)
+		if !ok {
+			break
+		}
+		for i, s := range b.slot[:cap(b.slot)] {
+			if s != 0 {
+				t.Fatalf("slot %d of %d holds %d", i, cap(b.slot), s)
+			}
+		}
+		for i, e := range b.states[:cap(b.states)] {
+			if _, resettable := e.st.(partial.Resetter); e.ws != 0 || e.series != 0 || (e.st != nil && !resettable) {
+				t.Fatalf("state %d of %d not clean: %+v", i, cap(b.states), e)
+			}
+		}
+		for i, p := range b.pts[:cap(b.pts)] {
+			if p.Value != nil || p.Aux != nil || p.Time != 0 {
+				t.Fatalf("point %d of %d not clean: %+v", i, cap(b.pts), p)
+			}
+		}
 	}
 }
