@@ -246,7 +246,10 @@ func TestStopInsideWindowLoops(t *testing.T) {
 		if len(c.Results) != 1 || c.Results[0].Err != want {
 			t.Fatalf("%s: results %+v", kind, c.Results)
 		}
-		if d := time.Since(stopped); d > 250*time.Millisecond {
+		// The whole query takes 5.6 s here; a stop honoured inside the loops
+		// returns within tens of ms, and 250 ms was once missed (353 ms) with
+		// the other packages' tests running beside it on two cores.
+		if d := time.Since(stopped); d > time.Second {
 			t.Errorf("%s: Execute returned %v after the stop", kind, d)
 		}
 	}
