@@ -22,6 +22,18 @@ import (
 // edge and is read as before.
 const maxEdgePoints = 4096
 
+// edgeAheadWindows is how many windows after the cut one an edge read keeps
+// too (within maxEdgePoints a series), each under its own start and stamp:
+// the range's start moves into the next window every few refreshes (every
+// sixth, refreshing every 10 s by the minute), and each move read every
+// series' new edge from its block, a seek and a decode per series: 36% of
+// the groups' CPU of a dashboard over live ingest
+// (BenchmarkDashboardRefresh/cached-live). The windows after the edge lie
+// in the block it is decoded from, so keeping 15 more (a quarter of an hour
+// by the minute; 90 points a series at 10 s) costs no read, and the next 15
+// moves find their edge kept.
+const edgeAheadWindows = 15
+
 // edgeWindow is the cut first window of runs: its start when runs begin
 // inside a window, that window ends where the first run does, and the
 // statement can use an edge; ok false otherwise.
@@ -82,18 +94,20 @@ func (r *selectRun) accumulateEdge(g *group, c *callPlan, w *windowStates, runs 
 	if kept == nil {
 		pts := make(edgePoints, len(g.series))
 		keep := true
+		ahead := r.edgeAheadEnd(ws)
 		for i, s := range g.series {
-			col, ok, err := r.foldReadingEdge(s, c, w, &points, ws, end, from, rest)
+			col, upTo, err := r.foldReadingEdge(s, c, w, &points, ws, end, ahead, from, rest)
 			if err != nil {
 				return true, err
 			}
-			pts[i], keep = col, keep && ok
+			// Every series' points up to the same end: a kept window holds
+			// the whole group's.
+			pts[i], ahead = col, min(ahead, upTo)
+			keep = keep && upTo >= end
 			w.endSeries()
 		}
 		if keep {
-			if v, ok := encodeEdge(pts); ok {
-				r.e.cache.Store(key, []resultcache.Window{{Start: ws, Seq: r.cacheSeq, Value: v}})
-			}
+			r.e.cache.Store(key, r.edgeWindows(pts, ws, ahead))
 		}
 		return true, nil
 	}
@@ -126,76 +140,167 @@ func (r *selectRun) accumulateEdge(g *group, c *callPlan, w *windowStates, runs 
 
 // foldReadingEdge folds series s's points of c.field in [from, end] and in
 // the runs rest into w, through one cursor from the edge window's start ws,
-// and returns the edge window's points, [ws, end], owned, to keep. Reading
-// the edge apart from the rest, as before, decoded the block both lie in
-// twice: on 1-hour ranges of 8 series and 5 fields, a refresh that kept its
-// edge took 1.6x the uncached time (stop 22). Every chunk is decoded (no
-// header shortcut): the edge needs its points, and decoded folds are exact
-// in every order. keep is false for points the edge does not keep
-// (strings, booleans, more than maxEdgePoints).
-func (r *selectRun) foldReadingEdge(s *seriesRef, c *callPlan, w *windowStates, points *int64, ws, end, from int64, rest []timeSpan) (edge *storage.Column, keep bool, err error) {
+// and returns the points of [ws, kept], owned, to keep: the edge window's
+// and those of the windows after it up to ahead (edgeAheadWindows), which
+// it reads but does not fold unless a run holds them. kept is less than
+// ahead when a series' points beyond maxEdgePoints were left out (the end
+// of the last window they hold whole), and less than end when the edge
+// itself is not kept (strings, booleans, too many points). Reading the edge
+// apart from the rest, as before, decoded the block both lie in twice: on
+// 1-hour ranges of 8 series and 5 fields, a refresh that kept its edge took
+// 1.6x the uncached time (stop 22). Every chunk is decoded (no header
+// shortcut): the edge needs its points, and decoded folds are exact in
+// every order.
+func (r *selectRun) foldReadingEdge(s *seriesRef, c *callPlan, w *windowStates, points *int64, ws, end, ahead, from int64, rest []timeSpan) (edge *storage.Column, kept int64, err error) {
 	fid, ok := r.fieldID(s, c.field)
 	if !ok {
-		return nil, true, nil
+		return nil, ahead, nil
 	}
-	hi := end
-	within := []storage.TimeRange{{Min: ws, Max: end}}
-	for _, run := range rest {
-		within = append(within, storage.TimeRange{Min: run.min, Max: run.max})
-		hi = run.max
-	}
-	cur, err := r.cursorIn(s, fid, ws, hi)
+	// What is folded: the edge from the range's start, and the runs.
+	fold := append([]storage.TimeRange{{Min: from, Max: end}}, spansOf(rest)...)
+	within := unionRanges(append([]storage.TimeRange{{Min: ws, Max: max(ahead, end)}}, spansOf(rest)...))
+	cur, err := r.cursorIn(s, fid, ws, within[len(within)-1].Max)
 	if err != nil {
-		return nil, false, err
+		return nil, 0, err
 	}
 	defer cur.Close()
 	cur.Within(within)
-	keep = true
+	kept = ahead
 	cc := r.e.canceller(r.ctx)
+	var part storage.Column // a folded span's points, reused
 	for cur.Next() {
 		if err := stopErr(r.ctx); err != nil {
-			return nil, false, err
+			return nil, 0, err
 		}
 		col, err := cur.Column()
 		if err != nil {
-			return nil, false, err
+			return nil, 0, err
 		}
-		n := col.Len()
-		if inEdge := sort.Search(n, func(i int) bool { return col.Times[i] > end }); inEdge > 0 && keep {
-			switch {
-			case col.Type != storage.Float && col.Type != storage.Integer && col.Type != storage.Unsigned,
-				edge != nil && (edge.Type != col.Type || edge.Len()+inEdge > maxEdgePoints),
-				inEdge > maxEdgePoints:
-				edge, keep = nil, false
-			default:
-				if edge == nil {
-					edge = &storage.Column{Type: col.Type}
-				}
-				edge.AppendRows(col, 0, inEdge)
+		edge, kept = r.keepEdgePoints(edge, col, ws, end, kept)
+		for _, f := range fold {
+			k := sort.Search(col.Len(), func(i int) bool { return col.Times[i] >= f.Min })
+			j := sort.Search(col.Len(), func(i int) bool { return col.Times[i] > f.Max })
+			if k >= j {
+				continue
 			}
-		}
-		k := sort.Search(n, func(i int) bool { return col.Times[i] >= from })
-		if k == n {
-			continue // all before the range's start
-		}
-		part := col
-		if k > 0 {
-			part = &storage.Column{Type: col.Type}
-			part.AppendRows(col, k, n)
-		}
-		*points += int64(part.Len())
-		if err := cc.add(part.Len()); err != nil {
-			return nil, false, err
-		}
-		if err := r.feed(part, w); err != nil {
-			return nil, false, err
+			part.Reset(col.Type)
+			part.AppendRows(col, k, j)
+			*points += int64(part.Len())
+			if err := cc.add(part.Len()); err != nil {
+				return nil, 0, err
+			}
+			if err := r.feed(&part, w); err != nil {
+				return nil, 0, err
+			}
 		}
 	}
 	r.stats.blocksDecoded.Add(int64(cur.BlocksDecoded()))
 	if err := cur.Err(); err != nil {
-		return nil, false, err
+		return nil, 0, err
 	}
-	return edge, keep, nil
+	return edge, kept, nil
+}
+
+// keepEdgePoints appends col's points in [ws, kept] to edge and returns it
+// with kept lowered where the points stop being kept: below ws (nothing
+// kept) for a type the edge does not keep, else, past maxEdgePoints, to
+// the end of the last window before the first point left out.
+func (r *selectRun) keepEdgePoints(edge, col *storage.Column, ws, end, kept int64) (*storage.Column, int64) {
+	if kept < ws {
+		return edge, kept
+	}
+	if col.Type != storage.Float && col.Type != storage.Integer && col.Type != storage.Unsigned ||
+		edge != nil && edge.Type != col.Type {
+		return nil, ws - 1
+	}
+	k := sort.Search(col.Len(), func(i int) bool { return col.Times[i] >= ws })
+	j := sort.Search(col.Len(), func(i int) bool { return col.Times[i] > kept })
+	if k >= j {
+		return edge, kept
+	}
+	if edge == nil {
+		edge = &storage.Column{Type: col.Type}
+	}
+	if room := maxEdgePoints - edge.Len(); j-k > room {
+		// The first point left out cuts its window and every later one.
+		kept = r.windowOf(col.Times[k+room]) - 1
+		j = k + sort.Search(j-k, func(i int) bool { return col.Times[k+i] > kept })
+	}
+	edge.AppendRows(col, k, j)
+	if kept < end {
+		return nil, kept
+	}
+	return edge, kept
+}
+
+// edgeAheadEnd is where an edge read at window ws stops keeping points:
+// the end of the edgeAheadWindows-th window after it, or of the last one
+// before the range's end.
+func (r *selectRun) edgeAheadEnd(ws int64) int64 {
+	end := r.nextWindow(ws) - 1
+	for range edgeAheadWindows {
+		next := r.nextWindow(end+1) - 1
+		if next > r.plan.tr.Max {
+			break
+		}
+		end = next
+	}
+	return end
+}
+
+// edgeWindows splits the kept points of each series (pts, [ws, ahead]) by
+// window into the cache's windows, one from ws through the one ending at
+// ahead, each stamped with the run's sequence number: a later edge in any
+// of them is taken from memory while no change touched it.
+func (r *selectRun) edgeWindows(pts edgePoints, ws, ahead int64) []resultcache.Window {
+	var out []resultcache.Window
+	cut := make([]int, len(pts)) // per series, the first point not yet laid out
+	one := make(edgePoints, len(pts))
+	for start := ws; start <= ahead; start = r.nextWindow(start) {
+		last := r.nextWindow(start) - 1
+		for i, col := range pts {
+			one[i] = nil
+			if col == nil {
+				continue
+			}
+			j := cut[i] + sort.Search(col.Len()-cut[i], func(k int) bool { return col.Times[cut[i]+k] > last })
+			if j > cut[i] {
+				one[i] = &storage.Column{Type: col.Type}
+				one[i].AppendRows(col, cut[i], j)
+			}
+			cut[i] = j
+		}
+		v, ok := encodeEdge(one)
+		if !ok {
+			break
+		}
+		out = append(out, resultcache.Window{Start: start, Seq: r.cacheSeq, Value: v})
+	}
+	return out
+}
+
+// spansOf is runs as the storage's ranges.
+func spansOf(runs []timeSpan) []storage.TimeRange {
+	out := make([]storage.TimeRange, len(runs))
+	for i, run := range runs {
+		out[i] = storage.TimeRange{Min: run.min, Max: run.max}
+	}
+	return out
+}
+
+// unionRanges merges ascending ranges (by Min) that overlap or touch, in
+// rs's memory.
+func unionRanges(rs []storage.TimeRange) []storage.TimeRange {
+	out := rs[:1]
+	for _, x := range rs[1:] {
+		last := &out[len(out)-1]
+		if x.Min <= last.Max || x.Min-1 == last.Max {
+			last.Max = max(last.Max, x.Max)
+			continue
+		}
+		out = append(out, x)
+	}
+	return out
 }
 
 // encodeEdge lays the points out for the cache (memory only, never stored

@@ -307,6 +307,84 @@ func TestResultCacheEdgeWindow(t *testing.T) {
 	compare("start moved again", edge+51*int64(time.Second))
 }
 
+// TestResultCacheEdgeKeptAhead: an edge read from blocks keeps the points
+// of the 15 windows after it too (query/edgecache.go, edgeAheadWindows), so
+// a range start moving into the next minute, as it does every sixth
+// refresh of a 10 s dashboard, reads no block until it has moved through
+// them; a late point into one of them invalidates that window alone, which
+// is then read again. Answers stay identical to the uncached server's.
+func TestResultCacheEdgeKeptAhead(t *testing.T) {
+	var servers []*server
+	var bases []string
+	for _, size := range []int64{64 << 20, 0} {
+		cfg := testConfig(t.TempDir())
+		cfg.queryCache = size
+		s, base := startTestServer(t, cfg)
+		mustQuery(t, base, "CREATE DATABASE db")
+		servers, bases = append(servers, s), append(bases, base)
+	}
+	cached, plain := bases[0], bases[1]
+	minute := int64(time.Minute)
+	start := time.Now().Truncate(time.Hour).Add(-3 * time.Hour).UnixNano()
+	var sb strings.Builder
+	for i := int64(0); i < 720; i++ { // two hours at 10 s, two hosts
+		ts := start + i*int64(10*time.Second)
+		fmt.Fprintf(&sb, "cpu,host=a usage=%d %d\ncpu,host=b usage=%d %d\n", i, ts, 2*i, ts)
+	}
+	for i, s := range servers {
+		writeLP(t, bases[i], sb.String())
+		if err := s.eng.Flush(); err != nil { // the edges are read from blocks
+			t.Fatal(err)
+		}
+	}
+	end := start + 2*int64(time.Hour)
+	query := func(from int64) string {
+		return fmt.Sprintf("SELECT mean(usage), max(usage) FROM cpu WHERE time >= %d AND time < %d GROUP BY time(1m), host", from, end)
+	}
+	decoded := regexp.MustCompile(`BLOCKS DECODED: (\d+)`)
+	// refresh asks the cached server with EXPLAIN ANALYZE first, so that
+	// the blocks it decodes are the refresh's, then both for the answers.
+	refresh := func(step string, from int64) (blocks int) {
+		t.Helper()
+		for _, m := range decoded.FindAllStringSubmatch(queryBody(t, cached, "EXPLAIN ANALYZE "+query(from)), -1) {
+			n, _ := strconv.Atoi(m[1])
+			blocks += n
+		}
+		if a, b := queryBody(t, cached, query(from)), queryBody(t, plain, query(from)); a != b {
+			t.Fatalf("%s: cached and uncached answers differ:\n%.500s\n%.500s", step, a, b)
+		}
+		return blocks
+	}
+	at := func(window, second int64) int64 { return start + window*minute + second*int64(time.Second) }
+	// Three sights of the range cut in window 10: the third reads the edge
+	// and keeps it with the 15 windows after it (11 to 25).
+	for k, sec := range []int64{15, 25, 35} {
+		refresh(fmt.Sprintf("sight %d", k+1), at(10, sec))
+	}
+	if blocks := refresh("start in window 11", at(11, 15)); blocks != 0 {
+		t.Errorf("window 11: %d blocks decoded, want its edge kept by window 10's read", blocks)
+	}
+	// A late point into window 14: its cached rows are read again by the
+	// next refresh, and its kept edge when the start reaches it.
+	for _, base := range bases {
+		writeLP(t, base, fmt.Sprintf("cpu,host=a usage=-1000 %d\n", at(14, 5)+1))
+	}
+	if blocks := refresh("window 11 after the late point", at(11, 25)); blocks == 0 {
+		t.Errorf("window 11 after a late point into window 14: no block decoded, want window 14 read again")
+	}
+	for w := int64(12); w <= 30; w++ {
+		blocks := refresh(fmt.Sprintf("start in window %d", w), at(w, 15))
+		switch {
+		case w == 14 || w == 30: // invalidated; past window 14's read's 15
+			if blocks == 0 {
+				t.Errorf("window %d: no block decoded, want its edge read", w)
+			}
+		case blocks != 0:
+			t.Errorf("window %d: %d blocks decoded, want its edge kept", w, blocks)
+		}
+	}
+}
+
 // TestResultCacheRejoinsFragmentedRows: late points into a few minutes per
 // refresh leave a group's cached rows in pieces of several answers'
 // buffers; past 16 pieces a refresh copies them side by side and stores them
