@@ -205,6 +205,20 @@ func TestFloatMeanFromHeaders(t *testing.T) {
 	}
 }
 
+// runJSON runs q on ex over env's database and renders its first result.
+func runJSON(t *testing.T, env *selEnv, ex *Executor, q string) string {
+	t.Helper()
+	parsed, err := influxql.ParseQuery(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c Collector
+	if err := ex.Execute(context.Background(), parsed, ExecOptions{Database: "db", Now: env.now}, &c); err != nil {
+		t.Fatal(err)
+	}
+	return renderJSON(t, c.Results[0])
+}
+
 // TestWindowRowsAsGeneral checks the one-walk rows of GROUP BY time
 // (windowRows, over dense window states whose arrays and states are reused
 // from call to call) against the general path (assembleCall, mergeCallRows,
@@ -230,17 +244,7 @@ func TestWindowRowsAsGeneral(t *testing.T) {
 	general := NewExecutor(env.eng, nil, Limits{})
 	general.generalRows = true
 	second := NewExecutor(env.eng, nil, Limits{})
-	run := func(ex *Executor, q string) string {
-		parsed, err := influxql.ParseQuery(q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var c Collector
-		if err := ex.Execute(context.Background(), parsed, ExecOptions{Database: "db", Now: env.now}, &c); err != nil {
-			t.Fatal(err)
-		}
-		return renderJSON(t, c.Results[0])
-	}
+	run := func(ex *Executor, q string) string { return runJSON(t, env, ex, q) }
 	want := make([]string, len(queries))
 	for i, q := range queries {
 		want[i] = run(general, q)
@@ -282,17 +286,7 @@ func TestDenseBufsComeBackClean(t *testing.T) {
 		"SELECT max(x), count(i) FROM cpu WHERE " + wide + " AND host = 'h03' GROUP BY time(1m) fill(none)",
 		"SELECT median(i), first(s) FROM cpu WHERE " + wide + " GROUP BY time(2m), rack",
 	}
-	run := func(ex *Executor, q string) string {
-		parsed, err := influxql.ParseQuery(q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var c Collector
-		if err := ex.Execute(context.Background(), parsed, ExecOptions{Database: "db", Now: env.now}, &c); err != nil {
-			t.Fatal(err)
-		}
-		return renderJSON(t, c.Results[0])
-	}
+	run := func(ex *Executor, q string) string { return runJSON(t, env, ex, q) }
 	for round := 0; round < 3; round++ {
 		for _, q := range queries {
 			if got, want := run(env.ex, q), run(NewExecutor(env.eng, nil, Limits{}), q); got != want {
