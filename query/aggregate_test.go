@@ -294,11 +294,13 @@ func TestDenseBufsComeBackClean(t *testing.T) {
 			}
 		}
 	}
+	checked := 0
 	for k := 0; k < 16; k++ { // the pool's arrays, as many as it gives
 		b, ok := env.ex.denseBufs.Get().(*denseBufs)
 		if !ok {
 			break
 		}
+		checked++
 		for i, s := range b.slot[:cap(b.slot)] {
 			if s != 0 {
 				t.Fatalf("slot %d of %d holds %d", i, cap(b.slot), s)
@@ -314,5 +316,8 @@ func TestDenseBufsComeBackClean(t *testing.T) {
 				t.Fatalf("point %d of %d not clean: %+v", i, cap(b.pts), p)
 			}
 		}
+	}
+	if checked == 0 {
+		t.Fatal("the pool gave back no arrays to check")
 	}
 }

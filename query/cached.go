@@ -219,6 +219,15 @@ func (r *selectRun) cacheableWindows() (lo, hi int64, starts []int64) {
 // timeSpan is an inclusive range of ns.
 type timeSpan struct{ min, max int64 }
 
+// spansOf is runs as the storage's ranges (Cursor.Within's).
+func spansOf(runs []timeSpan) []storage.TimeRange {
+	out := make([]storage.TimeRange, len(runs))
+	for i, run := range runs {
+		out[i] = storage.TimeRange{Min: run.min, Max: run.max}
+	}
+	return out
+}
+
 // cachedStates is partialStates with the cache: the windows lying wholly
 // inside the time range are looked up, the rest of the range is read and
 // folded as usual, and the windows computed here are stored for next time.
@@ -301,10 +310,7 @@ func (r *selectRun) accumulateRuns(g *group, c *callPlan, w *windowStates, runs 
 			return err
 		}
 	}
-	within := make([]storage.TimeRange, len(runs))
-	for i, run := range runs {
-		within[i] = storage.TimeRange{Min: run.min, Max: run.max}
-	}
+	within := spansOf(runs)
 	lo, hi := runs[0].min, runs[len(runs)-1].max
 	for _, s := range g.series {
 		if err := r.accumulateWithin(s, c, w, &points, lo, hi, within); err != nil {

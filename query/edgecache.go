@@ -111,10 +111,7 @@ func (r *selectRun) accumulateEdge(g *group, c *callPlan, w *windowStates, runs 
 		}
 		return true, nil
 	}
-	var within []storage.TimeRange
-	for _, run := range rest {
-		within = append(within, storage.TimeRange{Min: run.min, Max: run.max})
-	}
+	within := spansOf(rest)
 	// Each series' points from the range's start on, decoded into one
 	// column reused across the group (the states copy what they keep, as
 	// they do a cursor's pooled columns): decoding every series' edge into
@@ -183,13 +180,17 @@ func (r *selectRun) foldReadingEdge(s *seriesRef, c *callPlan, w *windowStates, 
 			if k >= j {
 				continue
 			}
-			part.Reset(col.Type)
-			part.AppendRows(col, k, j)
-			*points += int64(part.Len())
-			if err := cc.add(part.Len()); err != nil {
+			in := col // the whole column, as a chunk inside one span mostly is
+			if k > 0 || j < col.Len() {
+				part.Reset(col.Type)
+				part.AppendRows(col, k, j)
+				in = &part
+			}
+			*points += int64(in.Len())
+			if err := cc.add(in.Len()); err != nil {
 				return nil, 0, err
 			}
-			if err := r.feed(&part, w); err != nil {
+			if err := r.feed(in, w); err != nil {
 				return nil, 0, err
 			}
 		}
@@ -275,15 +276,6 @@ func (r *selectRun) edgeWindows(pts edgePoints, ws, ahead int64) []resultcache.W
 			break
 		}
 		out = append(out, resultcache.Window{Start: start, Seq: r.cacheSeq, Value: v})
-	}
-	return out
-}
-
-// spansOf is runs as the storage's ranges.
-func spansOf(runs []timeSpan) []storage.TimeRange {
-	out := make([]storage.TimeRange, len(runs))
-	for i, run := range runs {
-		out[i] = storage.TimeRange{Min: run.min, Max: run.max}
 	}
 	return out
 }

@@ -82,8 +82,10 @@ func BenchmarkDashboardRefresh(b *testing.B) {
 			// present (where windows are not cached yet).
 			step := min(10*time.Second, 5*time.Hour/time.Duration(max(b.N, 1)))
 			refresh := func() {
-				q := fmt.Sprintf("SELECT mean(usage_user) FROM cpu WHERE time > %d GROUP BY time(1m), hostname", time.Now().Add(-6*time.Hour).UnixNano())
-				if run.live {
+				var q string
+				if !run.live {
+					q = fmt.Sprintf("SELECT mean(usage_user) FROM cpu WHERE time > %d GROUP BY time(1m), hostname", time.Now().Add(-6*time.Hour).UnixNano())
+				} else {
 					clock = clock.Add(step)
 					var lines bytes.Buffer
 					for h := 0; h < cfg.Hosts; h++ {
