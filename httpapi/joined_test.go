@@ -2,7 +2,10 @@ package httpapi
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
+
+	"github.com/strata-db/strata/query"
 )
 
 // TestResponseWriter_JoinedRows: rows handed over joined (Row.EncodedRows,
@@ -72,5 +75,55 @@ func TestResponseWriter_JoinedRows(t *testing.T) {
 		if !bytes.Contains([]byte(got), []byte(`"boom"`)) || bytes.Contains([]byte(got), []byte(`"c"`)) {
 			t.Fatalf("pretty %v: the failed statement's rows were not retracted: %.300s", pretty, got)
 		}
+	}
+}
+
+// TestResponseWriter_HeldAnswerGoesOutInLargeWrites: an answer held whole
+// until its end (one statement of 100 series handed over joined, as a
+// cached dashboard refresh is) goes out in writes of up to 1 MiB, not
+// 64 KiB ones (each a loopback syscall and a reader's wake-up), and in the
+// small ones when the query's budget cannot hold the larger buffer; the
+// bytes are the same either way.
+func TestResponseWriter_HeldAnswerGoesOutInLargeWrites(t *testing.T) {
+	enc := Encoding{Epoch: "ms"}
+	answer := func(budget *query.Budget) (string, int) {
+		var w writeCounter
+		rw := NewResponseWriter(&w, enc, false, 0)
+		rw.SetBudget(budget)
+		re, _ := rw.RowEncoder()
+		sep, _ := re.RowSeparator()
+		for s := range 100 {
+			var b []byte
+			for i := range 360 {
+				if i > 0 {
+					b = append(b, sep...)
+				}
+				r := row(t0+int64(i)*60e9, float64(s)+float64(i)/7)
+				b = re.AppendRow(b, &r, nil)
+			}
+			res := &StatementResult{Partial: s < 99, Series: []*ResultSeries{{
+				Name: "cpu", Tags: map[string]string{"hostname": fmt.Sprint("host_", s)}, Columns: []string{"time", "mean"},
+				Rows: []Row{{Time: t0, Encoded: b, EncodedRows: 360}},
+			}}}
+			if err := rw.WriteResult(res); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := rw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return w.String(), w.writes
+	}
+	large, n := answer(nil)
+	if len(large) < 1<<20 || n > 3 {
+		t.Fatalf("a %d-byte held answer went out in %d writes, want at most 3", len(large), n)
+	}
+	// Room for the answer and a 64 KiB buffer, not a 1 MiB one.
+	small, m := answer(query.NewBudget(int64(len(large)) + 2*flushThreshold + 64<<10))
+	if small != large {
+		t.Fatalf("the answer under a tight budget differs:\n%.300s\nwant\n%.300s", small, large)
+	}
+	if m < len(large)/flushThreshold {
+		t.Fatalf("%d writes under a budget without room for a large buffer: it was not kept", m)
 	}
 }
