@@ -984,16 +984,14 @@ func (r *ResponseWriter) sendPrefix(n int) {
 // sendPrefix(n) sends through it, up to the largest class, when the budget
 // allows it; nothing is staged without refs (buf goes out as it is).
 func (r *ResponseWriter) stageFor(n int) {
-	if len(r.refs) == 0 || r.refs[0].at >= n && n < len(r.buf) {
+	refs := r.refBytes // sending all of buf sends every ref
+	if n < len(r.buf) {
+		refs = r.refBytesBefore(n)
+	}
+	if refs == 0 {
 		return
 	}
-	want := n
-	for _, h := range r.refs {
-		if h.at < n || n == len(r.buf) {
-			want += len(h.b)
-		}
-	}
-	c := stagingClass(want)
+	c := stagingClass(n + refs)
 	if r.staged != nil && stagingClass(cap(r.staged)) >= c {
 		return
 	}
